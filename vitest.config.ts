@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+// One root config; each workspace is a project so `npm test -- --project lab` runs one.
+export default defineConfig({
+  test: {
+    projects: [
+      'services/kit',
+      'services/login',
+      'services/payments',
+      'services/messaging',
+      'infra/lab',
+      'infra/router',
+      'infra/drill',
+      'test',
+    ],
+  },
+});
