@@ -1,1 +1,2 @@
+export * from './test-data-tier';
 export * from './topology';

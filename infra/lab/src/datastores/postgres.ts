@@ -1,0 +1,358 @@
+// One PostgreSQL node of a cell: initdb, start, roles (docs/contracts.md "Data stores"), streaming
+// standby by pg_basebackup. The lab supervisor and the test helper both use this module, so tests
+// exercise exactly the setup the lab runs.
+import type { ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { type OsUser, runAsForPostgres, runToCompletion, spawnGroup, waitUntil } from '../process';
+import type { LabSecrets } from '../secrets';
+import { REPLICATION_MODE, type RegionName, type ServiceName } from '../topology';
+
+export interface PostgresNode {
+  service: ServiceName;
+  region: RegionName;
+  host: string;
+  port: number;
+  dataDir: string;
+  socketDir: string;
+  logFile: string;
+}
+
+export type PostgresRole = 'primary' | 'standby';
+
+const SUPPORTED_MAJORS = [17, 16, 15];
+
+/** The newest PostgreSQL ≥ 15 bin dir that has the replication tools the lab needs. */
+export function findPostgresBinDir(): string | undefined {
+  for (const major of SUPPORTED_MAJORS) {
+    const dir = `/usr/lib/postgresql/${major}/bin`;
+    if (['postgres', 'initdb', 'pg_basebackup', 'pg_rewind'].every((b) => existsSync(join(dir, b))))
+      return dir;
+  }
+  return undefined;
+}
+
+function binary(name: string): string {
+  const dir = findPostgresBinDir();
+  if (!dir) throw new Error('PostgreSQL 15+ not found: run `npm run lab -- setup`');
+  return join(dir, name);
+}
+
+/** Physical slot for a standby: named after its region, as an identifier (`dc_b`). */
+export const slotName = (standbyRegion: RegionName) => standbyRegion.replace('-', '_');
+
+export function databaseUrl(
+  node: Pick<PostgresNode, 'host' | 'port' | 'service'>,
+  appPassword: string,
+): string {
+  return `postgres://app:${appPassword}@${node.host}:${node.port}/${node.service}`;
+}
+
+export function isInitialized(node: PostgresNode): boolean {
+  return existsSync(join(node.dataDir, 'PG_VERSION'));
+}
+
+/** What a data dir will come up as: standby.signal decides (a lab that failed over stays so). */
+export function roleOnDisk(node: PostgresNode): PostgresRole {
+  return existsSync(join(node.dataDir, 'standby.signal')) ? 'standby' : 'primary';
+}
+
+function chownTo(path: string, owner: OsUser | undefined) {
+  if (owner) chownSync(path, owner.uid, owner.gid);
+}
+
+function makeOwnedDir(path: string, mode: number, owner: OsUser | undefined) {
+  mkdirSync(path, { recursive: true, mode });
+  chownTo(path, owner);
+}
+
+/** Writes a file Postgres will read (and, for postgresql.auto.conf, rewrite). */
+function writeOwnedFile(path: string, content: string, owner: OsUser | undefined) {
+  writeFileSync(path, content, { mode: 0o600 });
+  chownTo(path, owner);
+}
+
+// Clients always appear as 127.0.0.1 on loopback, so host rules cover 127.0.0.0/8. The superuser
+// is reachable only through the node's own unix socket.
+const PG_HBA = `# written by the lab (docs/contracts.md "Data stores")
+local   all           postgres                   trust
+local   replication   postgres                   trust
+host    replication   replicator   127.0.0.0/8   scram-sha-256
+host    all           app          127.0.0.0/8   scram-sha-256
+`;
+
+/** initdb a fresh primary data dir (does not start it). */
+export async function initPrimary(node: PostgresNode): Promise<void> {
+  const owner = runAsForPostgres();
+  rmSync(node.dataDir, { recursive: true, force: true });
+  makeOwnedDir(node.dataDir, 0o700, owner);
+  await runToCompletion(
+    binary('initdb'),
+    ['-D', node.dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
+    { runAs: owner },
+  );
+  writeOwnedFile(join(node.dataDir, 'pg_hba.conf'), PG_HBA, owner);
+}
+
+/**
+ * Per-node settings go on the command line, never in postgresql.conf: pg_rewind copies the conf
+ * files from the source node. The command line also outranks ALTER SYSTEM, so nothing here may be
+ * a setting the cells change at runtime (synchronous_standby_names lives in postgresql.auto.conf).
+ */
+function serverArgs(node: PostgresNode): string[] {
+  const settings: Record<string, string> = {
+    listen_addresses: node.host,
+    port: String(node.port),
+    unix_socket_directories: node.socketDir,
+    cluster_name: `${node.service}-${node.region}`,
+    shared_buffers: '32MB',
+    max_connections: '60',
+    wal_level: 'replica',
+    max_wal_senders: '10',
+    max_replication_slots: '10',
+    // an inactive slot of a dead standby must not fill the disk
+    max_slot_wal_keep_size: '1GB',
+    hot_standby: 'on',
+    hot_standby_feedback: 'on',
+    // for pg_rewind of an old primary later
+    wal_log_hints: 'on',
+    // FACTS.md: promotion after the primary dies waits this long between WAL retries (default 5 s)
+    wal_retrieve_retry_interval: '200ms',
+    wal_receiver_status_interval: '1s',
+    logging_collector: 'off',
+    log_line_prefix: '%m [%p] %q%u@%d ',
+  };
+  return ['-D', node.dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+}
+
+/** Spawns the postmaster as the leader of its own process group (its backends join that group). */
+export function startPostgres(node: PostgresNode): ChildProcess {
+  const owner = runAsForPostgres();
+  makeOwnedDir(node.socketDir, 0o755, owner);
+  return spawnGroup({
+    command: binary('postgres'),
+    args: serverArgs(node),
+    logFile: node.logFile,
+    runAs: owner,
+    env: { PATH: process.env.PATH, LANG: 'C', LC_ALL: 'C' },
+  });
+}
+
+/** A short-lived superuser connection through the node's unix socket. */
+export async function superuserQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  node: PostgresNode,
+  sql: string,
+  params: unknown[] = [],
+  opts: { database?: string; timeoutMs?: number } = {},
+): Promise<R[]> {
+  const client = new pg.Client({
+    host: node.socketDir,
+    port: node.port,
+    user: 'postgres',
+    database: opts.database ?? 'postgres',
+    connectionTimeoutMillis: opts.timeoutMs ?? 3_000,
+    query_timeout: opts.timeoutMs ?? 10_000,
+    // the lab's own writes must never wait on a missing synchronous standby (FACTS.md)
+    options: '-c synchronous_commit=local',
+  });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export async function waitPostgresReady(node: PostgresNode, timeoutMs = 30_000): Promise<void> {
+  await waitUntil(
+    `postgres ${node.service}/${node.region} to accept connections (log: ${node.logFile})`,
+    async () => {
+      await superuserQuery(node, 'SELECT 1', [], { timeoutMs: 1_000 });
+      return true;
+    },
+    timeoutMs,
+  );
+}
+
+export async function isInRecovery(node: PostgresNode, timeoutMs = 2_000): Promise<boolean> {
+  const [row] = await superuserQuery<{ r: boolean }>(node, 'SELECT pg_is_in_recovery() AS r', [], {
+    timeoutMs,
+  });
+  return row!.r;
+}
+
+/**
+ * Roles, database and grants exactly as docs/contracts.md "Data stores". Idempotent.
+ * `syncStandby`: the standby region a sync service (payments) names in synchronous_standby_names;
+ * undefined when the primary has no standby (a sync commit would otherwise wait forever, FACTS.md).
+ */
+export async function setupPrimaryRoles(node: PostgresNode, secrets: LabSecrets, syncStandby?: RegionName) {
+  await superuserQuery(
+    node,
+    `DO $$ BEGIN
+       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'replicator') THEN
+         CREATE ROLE replicator WITH REPLICATION LOGIN;
+       END IF;
+       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN
+         CREATE ROLE app WITH LOGIN;
+       END IF;
+     END $$`,
+  );
+  // Passwords are hex (secrets.ts), safe inside a literal.
+  await superuserQuery(node, `ALTER ROLE replicator PASSWORD '${secrets.replicatorPassword}'`);
+  await superuserQuery(node, `ALTER ROLE app PASSWORD '${secrets.appPassword}'`);
+  const dbs = await superuserQuery(node, 'SELECT 1 FROM pg_database WHERE datname = $1', [node.service]);
+  if (dbs.length === 0) await superuserQuery(node, `CREATE DATABASE ${node.service} OWNER app`);
+  // Function privileges live in each database's catalog: grant them where the app connects.
+  await superuserQuery(
+    node,
+    `GRANT EXECUTE ON FUNCTION pg_promote(boolean, integer) TO app;
+     GRANT EXECUTE ON FUNCTION pg_reload_conf() TO app`,
+    [],
+    { database: node.service },
+  );
+  await superuserQuery(
+    node,
+    `GRANT ALTER SYSTEM ON PARAMETER synchronous_standby_names TO app;
+     GRANT pg_monitor TO app`,
+  );
+  const syncNames = REPLICATION_MODE[node.service] === 'sync' && syncStandby ? `"${syncStandby}"` : '';
+  await superuserQuery(node, `ALTER SYSTEM SET synchronous_standby_names = '${syncNames}'`);
+  await superuserQuery(node, 'SELECT pg_reload_conf()');
+}
+
+/** The primary's replication slot for a standby region, recreated empty (the standby starts afresh). */
+async function resetSlot(primary: PostgresNode, standbyRegion: RegionName) {
+  const slot = slotName(standbyRegion);
+  await superuserQuery(
+    primary,
+    'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active',
+    [slot],
+  );
+}
+
+/**
+ * Fresh streaming standby of `primary`: pg_basebackup with a new physical slot named after the
+ * standby's region, then our own postgresql.auto.conf (the primary's copy may carry its
+ * synchronous_standby_names, which would make a hand-promoted standby hang every sync commit).
+ */
+export async function createStandby(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
+  const owner = runAsForPostgres();
+  await resetSlot(primary, standby.region);
+  rmSync(standby.dataDir, { recursive: true, force: true });
+  makeOwnedDir(standby.dataDir, 0o700, owner);
+  await runToCompletion(
+    binary('pg_basebackup'),
+    [
+      ...['-h', primary.host, '-p', String(primary.port), '-U', 'replicator', '-D', standby.dataDir],
+      ...['-X', 'stream', '--checkpoint=fast', '-S', slotName(standby.region), '-C', '--no-sync'],
+    ],
+    {
+      runAs: owner,
+      env: { PATH: process.env.PATH, PGPASSWORD: secrets.replicatorPassword },
+      timeoutMs: 120_000,
+    },
+  );
+  followPrimary(standby, primary, secrets);
+}
+
+/** Points a standby data dir at a primary (primary_conninfo, slot, standby.signal). */
+export function followPrimary(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
+  const owner = runAsForPostgres();
+  const conninfo = [
+    `host=${primary.host}`,
+    `port=${primary.port}`,
+    'user=replicator',
+    `password=${secrets.replicatorPassword}`,
+    `application_name=${standby.region}`,
+  ].join(' ');
+  writeOwnedFile(
+    join(standby.dataDir, 'postgresql.auto.conf'),
+    `# written by the lab: ${standby.region} follows ${primary.region}\n` +
+      `primary_conninfo = '${conninfo}'\nprimary_slot_name = '${slotName(standby.region)}'\n`,
+    owner,
+  );
+  writeOwnedFile(join(standby.dataDir, 'standby.signal'), '', owner);
+}
+
+/** Resolves once the primary reports the standby's WAL receiver as streaming. */
+export async function waitStreaming(primary: PostgresNode, standbyRegion: RegionName, timeoutMs = 30_000) {
+  await waitUntil(
+    `${primary.service}/${standbyRegion} to stream from ${primary.region}`,
+    async () => {
+      const rows = await superuserQuery(
+        primary,
+        `SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming'`,
+        [standbyRegion],
+        { timeoutMs: 1_000 },
+      );
+      return rows.length > 0;
+    },
+    timeoutMs,
+  );
+}
+
+export interface PostgresReplicationInfo {
+  role: PostgresRole;
+  /** standby: received − replayed WAL bytes; primary: null */
+  lagBytes: number | null;
+  /** standby: its WAL receiver status (streaming, …, or none); primary: each standby's state */
+  replication: string;
+}
+
+export async function replicationInfo(
+  node: PostgresNode,
+  timeoutMs = 1_000,
+): Promise<PostgresReplicationInfo> {
+  const [row] = await superuserQuery<{ recovery: boolean; lag: string | null; receiver: string | null }>(
+    node,
+    `SELECT pg_is_in_recovery() AS recovery,
+            pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint AS lag,
+            (SELECT status FROM pg_stat_wal_receiver) AS receiver`,
+    [],
+    { timeoutMs },
+  );
+  if (row!.recovery) {
+    return {
+      role: 'standby',
+      lagBytes: row!.lag === null ? null : Math.max(0, Number(row!.lag)),
+      replication: row!.receiver ?? 'not connected',
+    };
+  }
+  const standbys = await superuserQuery<{ application_name: string; state: string; sync_state: string }>(
+    node,
+    'SELECT application_name, state, sync_state FROM pg_stat_replication ORDER BY application_name',
+    [],
+    { timeoutMs },
+  );
+  const replication = standbys.length
+    ? standbys.map((s) => `${s.application_name}:${s.state}/${s.sync_state}`).join(',')
+    : 'no standby';
+  return { role: 'primary', lagBytes: null, replication };
+}
+
+/** Removes a socket dir left by a killed postmaster (a stale lock file blocks the next start). */
+export function clearSocketDir(node: PostgresNode) {
+  if (!existsSync(node.socketDir)) return;
+  for (const entry of readdirSync(node.socketDir)) rmSync(join(node.socketDir, entry), { force: true });
+}
+
+/** Cold start of a primary: initdb, start, wait, roles. Returns the postmaster (group leader). */
+export async function bootstrapPrimary(node: PostgresNode, secrets: LabSecrets, syncStandby?: RegionName) {
+  await initPrimary(node);
+  const postmaster = startPostgres(node);
+  await waitPostgresReady(node);
+  await setupPrimaryRoles(node, secrets, syncStandby);
+  return postmaster;
+}
+
+/** Cold start of a streaming standby of a running primary: base backup, start, wait until streaming. */
+export async function bootstrapStandby(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
+  await createStandby(standby, primary, secrets);
+  const postmaster = startPostgres(standby);
+  await waitPostgresReady(standby);
+  await waitStreaming(primary, standby.region);
+  return postmaster;
+}

@@ -1,0 +1,158 @@
+// Test helper for other workspaces' integration tests: a real Postgres primary (+ streaming
+// standby) and Redis (+ replica) for one service, set up exactly like the lab (same modules), on a
+// random subnet in a temp dir. stop() kills every process it started and removes the dir.
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type pg from 'pg';
+import {
+  bootstrapPrimary,
+  bootstrapStandby,
+  databaseUrl,
+  type PostgresNode,
+  superuserQuery,
+} from './datastores/postgres';
+import { type RedisNode, redisUrl, startRedis, waitRedisLinked, waitRedisReady } from './datastores/redis';
+import { LabPaths } from './paths';
+import { killGroup, signalGroup } from './process';
+import { loadOrCreateSecrets } from './secrets';
+import { cellHost, DEFAULT_PORTS, type RegionName, type ServiceName } from './topology';
+
+export interface CellStores {
+  region: RegionName;
+  host: string;
+  /** as role `app`, the way cells connect */
+  databaseUrl: string;
+  /** superuser query through the node's unix socket (sync commit off for the session) */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
+  redisUrl: string;
+  pgPid: number;
+  redisPid: number;
+  /** signals the Postgres and Redis process groups (postmaster with all its backends) */
+  kill(signal?: NodeJS.Signals): void;
+  postgres: PostgresNode;
+  redis: RedisNode;
+}
+
+export interface TestDataTier {
+  subnet: number;
+  stateDir: string;
+  primary: CellStores;
+  standby?: CellStores;
+  secrets: { appPassword: string; adminToken: string };
+  stop(): Promise<void>;
+}
+
+export interface TestDataTierOptions {
+  service: ServiceName;
+  standby?: boolean;
+  /** second octet of every address; random 100-250 by default */
+  subnet?: number;
+  /** kept after stop() when given; a fresh temp dir (removed on stop) otherwise */
+  stateDir?: string;
+}
+
+export const randomTestSubnet = () => 100 + Math.floor(Math.random() * 151);
+
+/** A temp dir the postgres OS user can enter (mkdtemp makes it 0700). */
+export function makeTempStateDir(prefix = 'flab-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+export async function startTestDataTier(opts: TestDataTierOptions): Promise<TestDataTier> {
+  const subnet = opts.subnet ?? randomTestSubnet();
+  const ownsStateDir = opts.stateDir === undefined;
+  const stateDir = opts.stateDir ?? makeTempStateDir();
+  const paths = new LabPaths(stateDir);
+  paths.ensureBaseDirs();
+  const secrets = loadOrCreateSecrets(paths.secretsFile);
+  const started: ChildProcess[] = [];
+
+  const nodesFor = (region: RegionName): { postgres: PostgresNode; redis: RedisNode } => {
+    const host = cellHost(region, opts.service, subnet);
+    const cell = paths.cell(opts.service, region, DEFAULT_PORTS.postgres);
+    const name = `${opts.service}-${region}`;
+    return {
+      postgres: {
+        service: opts.service,
+        region,
+        host,
+        port: DEFAULT_PORTS.postgres,
+        dataDir: cell.pgData,
+        socketDir: cell.pgSocketDir,
+        logFile: paths.log(`${name}-postgres`),
+      },
+      redis: {
+        service: opts.service,
+        region,
+        host,
+        port: DEFAULT_PORTS.redis,
+        dir: cell.redisDir,
+        logFile: paths.log(`${name}-redis`),
+      },
+    };
+  };
+
+  const stop = async () => {
+    await Promise.all(started.map((child) => (child.pid ? killGroup(child.pid) : true)));
+    if (ownsStateDir) rmSync(stateDir, { recursive: true, force: true });
+    const socketParent = dirname(nodesFor('dc-a').postgres.socketDir);
+    if (!socketParent.startsWith(stateDir)) rmSync(socketParent, { recursive: true, force: true });
+  };
+
+  const describe = (
+    nodes: { postgres: PostgresNode; redis: RedisNode },
+    pgProcess: ChildProcess,
+    redisProcess: ChildProcess,
+  ): CellStores => ({
+    region: nodes.postgres.region,
+    host: nodes.postgres.host,
+    databaseUrl: databaseUrl(nodes.postgres, secrets.appPassword),
+    query: (sql, params) => superuserQuery(nodes.postgres, sql, params, { database: opts.service }),
+    redisUrl: redisUrl(nodes.redis),
+    pgPid: pgProcess.pid!,
+    redisPid: redisProcess.pid!,
+    kill: (signal = 'SIGKILL') => {
+      signalGroup(pgProcess.pid!, signal);
+      signalGroup(redisProcess.pid!, signal);
+    },
+    postgres: nodes.postgres,
+    redis: nodes.redis,
+  });
+
+  try {
+    const primaryNodes = nodesFor('dc-a');
+    const primaryRedis = startRedis(primaryNodes.redis);
+    started.push(primaryRedis);
+    const syncStandby = opts.standby ? 'dc-b' : undefined;
+    const primaryPg = await bootstrapPrimary(primaryNodes.postgres, secrets, syncStandby);
+    started.push(primaryPg);
+    await waitRedisReady(primaryNodes.redis);
+    const primary = describe(primaryNodes, primaryPg, primaryRedis);
+
+    let standby: CellStores | undefined;
+    if (opts.standby) {
+      const standbyNodes = nodesFor('dc-b');
+      const replicaRedis = startRedis(standbyNodes.redis, primaryNodes.redis);
+      started.push(replicaRedis);
+      const standbyPg = await bootstrapStandby(standbyNodes.postgres, primaryNodes.postgres, secrets);
+      started.push(standbyPg);
+      await waitRedisLinked(standbyNodes.redis);
+      standby = describe(standbyNodes, standbyPg, replicaRedis);
+    }
+    return {
+      subnet,
+      stateDir,
+      primary,
+      standby,
+      secrets: { appPassword: secrets.appPassword, adminToken: secrets.adminToken },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
