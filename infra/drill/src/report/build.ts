@@ -1,0 +1,89 @@
+// Assembles report.json from the measurements. Pure: the drill runner and the tests both call it.
+import { type RegionName, SERVICES, type ServiceName } from '@failover-lab/lab';
+import type { AuditFindings } from '../audit';
+import { type ControllerEvent, type Phases, phasesFor } from '../phases';
+import type { RequestRecord } from '../records';
+import { measureRecovery } from '../rto';
+import { BUCKET_MS, percentile, timeline } from '../timeline';
+import { type Expectation, judge } from '../verdict';
+import type { DrillReport, LoadSummary, PrometheusCrossCheck, ServiceReport } from './types';
+
+export interface ReportInput {
+  scenario: string;
+  expected: string;
+  expectation: Expectation;
+  fault: { kind: string; target: string; injectedAtMs: number };
+  records: RequestRecord[];
+  events: ControllerEvent[];
+  audit: Record<ServiceName, AuditFindings>;
+  checks: { name: string; ok: boolean; detail: string }[];
+  load: Omit<LoadSummary, 'startedAt' | 'endedAt'> & { startedAtMs: number; endedAtMs: number };
+  prometheus: PrometheusCrossCheck;
+}
+
+export function buildReport(input: ReportInput): DrillReport {
+  const faultMs = input.fault.injectedAtMs;
+  const services = {} as Record<ServiceName, ServiceReport>;
+  const phases: Record<string, Phases> = {};
+  const timelines = {} as Record<ServiceName, ReturnType<typeof timeline>>;
+  for (const service of SERVICES) {
+    const records = input.records.filter((r) => r.service === service);
+    const recovery = measureRecovery(records, faultMs, input.load.endedAtMs);
+    const servicePhases = phasesFor(input.events, service, faultMs);
+    if (servicePhases) phases[service] = servicePhases;
+    const servedBy: Partial<Record<RegionName, number>> = {};
+    for (const r of records) if (r.servedBy) servedBy[r.servedBy] = (servedBy[r.servedBy] ?? 0) + 1;
+    const audit = input.audit[service];
+    services[service] = {
+      requests: recovery.requests,
+      failed: recovery.failed,
+      rtoMs: recovery.rtoMs,
+      maxStallMs: recovery.maxStallMs,
+      ackedWrites: audit.ackedWrites,
+      lostAckedWrites: audit.lostAckedWrites,
+      duplicateWrites: audit.duplicateWrites,
+      invariants: audit.invariants,
+      failedOver: promotedAfter(input.events, service, faultMs),
+      servedBy,
+      p99Ms:
+        records.length === 0
+          ? null
+          : percentile(
+              records.map((r) => r.endMs - r.startMs),
+              0.99,
+            ),
+      lostInAsyncWindow: audit.lostInAsyncWindow,
+      lostSample: audit.lostSample,
+      notes: audit.notes,
+    };
+    timelines[service] = timeline(records, input.load.startedAtMs, input.load.endedAtMs, BUCKET_MS);
+  }
+  const { verdict, reasons } = judge(input.expectation, services, input.checks);
+  const { startedAtMs, endedAtMs, ...load } = input.load;
+  return {
+    scenario: input.scenario,
+    verdict,
+    reasons,
+    expected: input.expected,
+    fault: {
+      kind: input.fault.kind,
+      target: input.fault.target,
+      injectedAt: new Date(faultMs).toISOString(),
+    },
+    services,
+    phases,
+    events: input.events,
+    checks: input.checks,
+    load: {
+      ...load,
+      startedAt: new Date(startedAtMs).toISOString(),
+      endedAt: new Date(endedAtMs).toISOString(),
+    },
+    timeline: { bucketMs: BUCKET_MS, services: timelines },
+    prometheus: input.prometheus,
+  };
+}
+
+function promotedAfter(events: ControllerEvent[], service: ServiceName, faultMs: number): boolean {
+  return events.some((e) => e.service === service && e.type === 'promoted' && Date.parse(e.at) >= faultMs);
+}

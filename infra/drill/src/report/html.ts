@@ -1,0 +1,63 @@
+// report.html: self-contained (inline CSS and SVG, no scripts, no fonts, no network).
+import { SERVICES } from '@failover-lab/lab';
+import { renderChart } from './chart';
+import { escapeHtml, ms, rto } from './format';
+import type { DrillReport } from './types';
+
+export function renderHtml(report: DrillReport): string {
+  const loadStartMs = Date.parse(report.load.startedAt);
+  const totalMs = Date.parse(report.load.endedAt) - loadStartMs;
+  const faultAtMs = Date.parse(report.fault.injectedAt) - loadStartMs;
+  const charts = SERVICES.map((service) => {
+    const events = report.events
+      .filter((e) => e.service === service || e.service === undefined)
+      .map((event) => ({ atMs: Date.parse(event.at) - loadStartMs, event }))
+      .filter((e) => e.atMs >= 0 && e.atMs <= totalMs);
+    const s = report.services[service];
+    return `<section><h2>${service} <small>RTO ${escapeHtml(rto(s.rtoMs))} · ${s.failed} failed of ${s.requests} · max stall ${escapeHtml(ms(s.maxStallMs))}</small></h2>
+${renderChart({ title: `${service} timeline`, buckets: report.timeline.services[service], bucketMs: report.timeline.bucketMs, totalMs, faultAtMs, events })}</section>`;
+  }).join('\n');
+
+  const rows = SERVICES.map((name) => {
+    const s = report.services[name];
+    const invariants = Object.entries(s.invariants)
+      .map(([k, v]) => `<span class="${v ? 'good' : 'bad'}">${escapeHtml(k)}</span>`)
+      .join(' ');
+    const prom = report.prometheus.available ? rto(report.prometheus.rtoMs?.[name] ?? null) : '—';
+    return `<tr><td>${name}</td><td>${s.requests}</td><td>${s.failed}</td><td>${escapeHtml(rto(s.rtoMs))}</td><td>${escapeHtml(prom)}</td><td>${escapeHtml(ms(s.maxStallMs))}</td><td>${escapeHtml(ms(s.p99Ms))}</td><td>${s.ackedWrites}</td><td class="${s.lostAckedWrites > 0 ? 'bad' : ''}">${s.lostAckedWrites}</td><td class="${s.duplicateWrites > 0 ? 'bad' : ''}">${s.duplicateWrites}</td><td>${invariants || '—'}</td><td>${s.failedOver ? 'yes' : 'no'}</td></tr>`;
+  }).join('\n');
+
+  const phases = Object.entries(report.phases)
+    .map(
+      ([name, p]) =>
+        `<tr><td>${escapeHtml(name)}</td><td>${ms(p.detectMs)}</td><td>${ms(p.decideMs)}</td><td>${ms(p.promoteMs)}</td><td>${ms(p.routeMs)}</td></tr>`,
+    )
+    .join('\n');
+  const reasons = report.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('');
+  const checks = report.checks
+    .map((c) => `<li class="${c.ok ? 'good' : 'bad'}">${escapeHtml(c.name)}: ${escapeHtml(c.detail)}</li>`)
+    .join('');
+  const l = report.load;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Drill ${escapeHtml(report.scenario)}: ${report.verdict}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222;line-height:1.4}
+h1 .verdict{padding:2px 10px;border-radius:4px;color:#fff}.pass{background:#2e9e4f}.fail{background:#dc322f}
+table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right;font-size:13px}
+td:first-child,th:first-child{text-align:left}.good{color:#2e7d32}.bad{color:#c62828;font-weight:600}
+h2 small{font-weight:normal;color:#666;font-size:13px}section svg{max-width:100%;height:auto}
+</style></head><body>
+<h1>Drill ${escapeHtml(report.scenario)} <span class="verdict ${report.verdict}">${report.verdict.toUpperCase()}</span></h1>
+<p>Expected: ${escapeHtml(report.expected)}<br>
+Fault <code>${escapeHtml(report.fault.kind)}</code> on <code>${escapeHtml(report.fault.target)}</code> at ${escapeHtml(report.fault.injectedAt)}.<br>
+Load (${l.source}, ${l.backend}): ${l.ratePerSec} req/s, ${escapeHtml(ms(l.warmupMs))} warm-up + ${escapeHtml(ms(l.durationMs))}, seed ${l.seed}; ${l.sent} sent, ${l.dropped} dropped.</p>
+${reasons ? `<h2>Why it failed</h2><ul>${reasons}</ul>` : ''}
+<table><tr><th>service</th><th>requests</th><th>failed</th><th>RTO</th><th>RTO (Prometheus)</th><th>max stall</th><th>p99</th><th>acked writes</th><th>lost</th><th>dup</th><th>invariants</th><th>failed over</th></tr>
+${rows}</table>
+${phases ? `<h2>Failover phases</h2><table><tr><th>service</th><th>detect</th><th>decide</th><th>promote</th><th>route</th></tr>${phases}</table>` : ''}
+${report.prometheus.available ? '' : `<p>Prometheus cross-check unavailable: ${escapeHtml(report.prometheus.note ?? '')}</p>`}
+${checks ? `<h2>Scenario checks</h2><ul>${checks}</ul>` : ''}
+${charts}
+</body></html>
+`;
+}

@@ -1,0 +1,73 @@
+import { SERVICES } from '@failover-lab/lab';
+import { ms, rto } from './format';
+import type { DrillReport } from './types';
+
+export function renderMarkdown(report: DrillReport): string {
+  const lines: string[] = [];
+  lines.push(`# Drill ${report.scenario}: ${report.verdict.toUpperCase()}`, '');
+  lines.push(`Expected: ${report.expected}`, '');
+  lines.push(`Fault \`${report.fault.kind}\` on \`${report.fault.target}\` at ${report.fault.injectedAt}.`);
+  const l = report.load;
+  lines.push(
+    `Load (${l.source}, backend ${l.backend}): ${l.ratePerSec} req/s for ${ms(l.durationMs)} after ${ms(l.warmupMs)} warm-up, ` +
+      `seed ${l.seed}; ${l.sent} sent, ${l.dropped} dropped (max ${l.maxInFlight} in flight).`,
+    '',
+  );
+  if (report.reasons.length > 0) {
+    lines.push('## Why it failed', '', ...report.reasons.map((r) => `- ${r}`), '');
+  }
+  lines.push('## Per service', '');
+  lines.push(
+    '| service | requests | failed | RTO | max stall | p99 | acked writes | lost | duplicates | invariants | failed over |',
+  );
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
+  for (const name of SERVICES) {
+    const s = report.services[name];
+    const invariants = Object.entries(s.invariants)
+      .map(([k, v]) => `${k} ${v ? '✔' : '✘'}`)
+      .join(', ');
+    lines.push(
+      `| ${name} | ${s.requests} | ${s.failed} | ${rto(s.rtoMs)} | ${ms(s.maxStallMs)} | ${ms(s.p99Ms)} | ` +
+        `${s.ackedWrites} | ${s.lostAckedWrites} | ${s.duplicateWrites} | ${invariants || '—'} | ${s.failedOver ? 'yes' : 'no'} |`,
+    );
+  }
+  lines.push('', '## Failover phases (from the router events)', '');
+  const phaseRows = Object.entries(report.phases);
+  if (phaseRows.length === 0) lines.push('No service failed over.');
+  else {
+    lines.push('| service | detect | decide | promote | route |', '| --- | ---: | ---: | ---: | ---: |');
+    for (const [name, p] of phaseRows) {
+      lines.push(
+        `| ${name} | ${ms(p.detectMs)} | ${ms(p.decideMs)} | ${ms(p.promoteMs)} | ${ms(p.routeMs)} |`,
+      );
+    }
+  }
+  lines.push('', '## Prometheus cross-check', '');
+  const prom = report.prometheus;
+  if (!prom.available) lines.push(`Not available: ${prom.note ?? 'no Prometheus'}.`);
+  else {
+    lines.push(
+      `RTO from \`router_requests_total\` by outcome (step ${ms(prom.stepMs)}), beside the ground truth:`,
+      '',
+    );
+    lines.push('| service | ground truth | Prometheus |', '| --- | ---: | ---: |');
+    for (const name of SERVICES) {
+      lines.push(`| ${name} | ${rto(report.services[name].rtoMs)} | ${rto(prom.rtoMs?.[name] ?? null)} |`);
+    }
+    if (prom.note) lines.push('', prom.note);
+  }
+  if (report.checks.length > 0) {
+    lines.push('', '## Scenario checks', '');
+    for (const c of report.checks) lines.push(`- ${c.ok ? '✔' : '✘'} ${c.name}: ${c.detail}`);
+  }
+  const notes = SERVICES.flatMap((n) => report.services[n].notes.map((note) => `- ${n}: ${note}`));
+  if (notes.length > 0) lines.push('', '## Notes', '', ...notes);
+  lines.push('', '## Controller events', '');
+  if (report.events.length === 0) lines.push('None.');
+  for (const e of report.events) {
+    lines.push(
+      `- ${e.at} ${e.type} ${e.service ?? ''} ${e.region ?? ''}${e.epoch !== undefined ? ` epoch ${e.epoch}` : ''}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,48 @@
+// Expected outcome → verdict. Pure: every reason is a sentence a reader can act on.
+import { REPLICATION_MODE, SERVICES, type ServiceName } from '@failover-lab/lab';
+import type { ServiceReport } from './report/types';
+
+export interface Expectation {
+  /** services that must fail over (promote the standby) */
+  failsOver: readonly ServiceName[];
+  /** services that must not notice the fault at all (no failed request) */
+  unaffected: readonly ServiceName[];
+}
+
+export function judge(
+  expectation: Expectation,
+  services: Record<ServiceName, ServiceReport>,
+  checks: { name: string; ok: boolean; detail: string }[],
+): { verdict: 'pass' | 'fail'; reasons: string[] } {
+  const reasons: string[] = [];
+  for (const service of SERVICES) {
+    const s = services[service];
+    if (s.rtoMs === null)
+      reasons.push(`${service} never recovered: requests still failed at the end of the load`);
+    const mustFailOver = expectation.failsOver.includes(service);
+    if (mustFailOver && !s.failedOver)
+      reasons.push(`${service} was expected to fail over but no promotion was seen`);
+    if (!mustFailOver && s.failedOver)
+      reasons.push(`${service} failed over although the fault should not move it`);
+    if (expectation.unaffected.includes(service) && s.failed > 0) {
+      reasons.push(`${service} should be unaffected but ${s.failed} request(s) failed`);
+    }
+    // An async service that failed over may lose what was acked in the last instant before the
+    // fault (its RPO, reported); anything else lost is a bug. A sync service may lose nothing.
+    const tolerated = REPLICATION_MODE[service] === 'async' && s.failedOver ? s.lostInAsyncWindow : 0;
+    if (s.lostAckedWrites > tolerated) {
+      reasons.push(
+        `${service} lost ${s.lostAckedWrites} acknowledged write(s)` +
+          (tolerated > 0 ? ` (${tolerated} within the async RPO window)` : '') +
+          `, e.g. ${s.lostSample.slice(0, 3).join(', ')}`,
+      );
+    }
+    if (s.duplicateWrites > 0)
+      reasons.push(`${service} applied ${s.duplicateWrites} write(s) more than once`);
+    for (const [name, holds] of Object.entries(s.invariants)) {
+      if (!holds) reasons.push(`${service} invariant broken: ${name}`);
+    }
+  }
+  for (const check of checks) if (!check.ok) reasons.push(`${check.name}: ${check.detail}`);
+  return { verdict: reasons.length === 0 ? 'pass' : 'fail', reasons };
+}

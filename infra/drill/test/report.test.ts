@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { SERVICES, type ServiceName } from '@failover-lab/lab';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import type { AuditFindings } from '../src/audit';
+import type { ControllerEvent } from '../src/phases';
+import { buildReport, type ReportInput } from '../src/report/build';
+import { renderScorecard } from '../src/report/scorecard';
+import { writeReport } from '../src/report/write';
+import { steadyWithOutage } from './fixtures';
+
+const schema = JSON.parse(
+  readFileSync(path.join(import.meta.dirname, '../../../test/contracts/report.schema.json'), 'utf8'),
+);
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+addFormats.default(ajv);
+const validate = ajv.compile(schema);
+
+const start = Date.parse('2026-11-22T01:00:00.000Z');
+const fault = start + 10_000;
+const at = (ms: number) => new Date(ms).toISOString();
+
+function cleanAudit(acked: number): AuditFindings {
+  return {
+    ackedWrites: acked,
+    lostAckedWrites: 0,
+    duplicateWrites: 0,
+    invariants: {},
+    lostSample: [],
+    lostInAsyncWindow: 0,
+    notes: [],
+  };
+}
+
+function regionKillInput(overrides: Partial<ReportInput> = {}): ReportInput {
+  const records = SERVICES.flatMap((service) =>
+    steadyWithOutage({
+      service,
+      fromMs: start,
+      toMs: start + 30_000,
+      everyMs: 50,
+      downFrom: fault,
+      downTo: fault + 2_400,
+    }),
+  );
+  const events: ControllerEvent[] = SERVICES.flatMap((service) => [
+    { at: at(fault + 700), type: 'confirmed_down', service, region: 'dc-a' },
+    { at: at(fault + 720), type: 'promote_started', service, region: 'dc-b' },
+    { at: at(fault + 1_000), type: 'promoted', service, region: 'dc-b', epoch: 2 },
+    { at: at(fault + 1_010), type: 'routed', service, region: 'dc-b', epoch: 2 },
+  ]);
+  const audit = Object.fromEntries(SERVICES.map((s) => [s, cleanAudit(100)])) as Record<
+    ServiceName,
+    AuditFindings
+  >;
+  audit.payments.invariants = {
+    moneyConserved: true,
+    noNegativeBalance: true,
+    everyAckedTransferAppliedOnce: true,
+  };
+  return {
+    scenario: 'region-kill',
+    expected: 'pass: every service fails over',
+    expectation: { failsOver: SERVICES, unaffected: [] },
+    fault: { kind: 'region_kill', target: 'dc-a', injectedAtMs: fault },
+    records,
+    events,
+    audit,
+    checks: [],
+    load: {
+      source: 'builtin',
+      backend: 'local',
+      startedAtMs: start,
+      endedAtMs: start + 30_000,
+      warmupMs: 10_000,
+      durationMs: 20_000,
+      ratePerSec: 60,
+      seed: 1,
+      scheduled: 1800,
+      sent: 1800,
+      dropped: 0,
+      maxInFlight: 12,
+    },
+    prometheus: { available: false, note: 'no Prometheus in this test' },
+    ...overrides,
+  };
+}
+
+describe('buildReport', () => {
+  it('a clean region kill passes and report.json follows the contract schema', () => {
+    const report = buildReport(regionKillInput());
+    expect(report.reasons).toEqual([]);
+    expect(report.verdict).toBe('pass');
+    expect(report.services.payments.rtoMs).toBe(2_400);
+    expect(report.phases.payments).toEqual({ detectMs: 700, decideMs: 20, promoteMs: 280, routeMs: 10 });
+    expect(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('fails with a reason for a lost payment, a broken invariant, a missing failover, a failed check', () => {
+    const input = regionKillInput();
+    input.audit.payments = {
+      ...input.audit.payments,
+      lostAckedWrites: 1,
+      lostSample: ['k-7'],
+      invariants: { moneyConserved: false },
+    };
+    input.events = input.events.filter((e) => e.service !== 'login');
+    input.checks = [{ name: 'split-brain', ok: false, detail: 'dc-a accepted 2 writes after promotion' }];
+    const report = buildReport(input);
+    expect(report.verdict).toBe('fail');
+    expect(report.reasons.join('\n')).toMatch(/payments lost 1 acknowledged write.*k-7/);
+    expect(report.reasons.join('\n')).toMatch(/payments invariant broken: moneyConserved/);
+    expect(report.reasons.join('\n')).toMatch(/login was expected to fail over/);
+    expect(report.reasons.join('\n')).toMatch(/split-brain: dc-a accepted 2 writes/);
+    expect(validate(JSON.parse(JSON.stringify(report)))).toBe(true);
+  });
+
+  it('tolerates async messaging losses only inside the RPO window of a failover', () => {
+    const input = regionKillInput();
+    input.audit.messaging = {
+      ...input.audit.messaging,
+      lostAckedWrites: 2,
+      lostInAsyncWindow: 2,
+      lostSample: ['m1', 'm2'],
+    };
+    expect(buildReport(input).verdict).toBe('pass');
+    input.audit.messaging = { ...input.audit.messaging, lostAckedWrites: 3, lostInAsyncWindow: 2 };
+    expect(buildReport(input).verdict).toBe('fail');
+  });
+
+  it('a service that never recovers fails the drill', () => {
+    const input = regionKillInput();
+    input.records = input.records.map((r) =>
+      r.service === 'messaging' && r.startMs >= fault ? { ...r, ok: false, status: 503 } : r,
+    );
+    const report = buildReport(input);
+    expect(report.services.messaging.rtoMs).toBeNull();
+    expect(report.reasons).toContain(
+      'messaging never recovered: requests still failed at the end of the load',
+    );
+  });
+});
+
+describe('rendering', () => {
+  it('writes report.json/md/html; the html is self-contained with one chart per service and the events marked', async () => {
+    const report = buildReport(regionKillInput());
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'drill-report-'));
+    try {
+      await writeReport(report, dir);
+      const html = await readFile(path.join(dir, 'report.html'), 'utf8');
+      const md = await readFile(path.join(dir, 'report.md'), 'utf8');
+      const json = JSON.parse(await readFile(path.join(dir, 'report.json'), 'utf8'));
+      expect(validate(json)).toBe(true);
+      expect(html.match(/<svg /g)).toHaveLength(3);
+      expect(html).not.toMatch(/<script|<link|@import|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+      expect(html).toContain('promoted dc-b');
+      expect(html).toContain('>fault<');
+      expect(md).toContain('| payments | 600 | 48 | 2400 ms |');
+      expect(md).toContain('# Drill region-kill: PASS');
+      const card = renderScorecard(report, dir);
+      expect(card).toMatch(/drill region-kill: PASS/);
+      expect(card).toMatch(/payments\s+600\s+48\s+2400 ms/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('escapes what it renders', async () => {
+    const report = buildReport(
+      regionKillInput({ checks: [{ name: '<img src=x>', ok: true, detail: '"&"' }] }),
+    );
+    const { renderHtml } = await import('../src/report/html');
+    const html = renderHtml(report);
+    expect(html).not.toContain('<img src=x>');
+    expect(html).toContain('&#60;img src=x&#62;');
+  });
+});
