@@ -1,0 +1,92 @@
+// Server-sent events for one room: replay from Postgres after Last-Event-ID, then live messages from
+// Redis pub/sub, with heartbeat comments so proxies and clients can tell a quiet room from a dead link.
+import type { ServerResponse } from 'node:http';
+import { encodeCursor } from './cursor';
+import type { LiveMessage, RoomHub } from './room-hub';
+
+export const HEARTBEAT_INTERVAL_MS = 15_000;
+/** replay at most this many missed messages; a client further behind pages with GET …/messages */
+export const MAX_REPLAY = 1000;
+
+export interface StreamOptions {
+  raw: ServerResponse;
+  room: string;
+  hub: RoomHub;
+  /** the seq after which to replay from Postgres (from Last-Event-ID), or null for live only */
+  resumeAfterSeq: string | null;
+  loadAfter: (afterSeq: string, limit: number) => Promise<LiveMessage[]>;
+  headers: Record<string, string>;
+  heartbeatMs?: number;
+  onError: (error: unknown) => void;
+}
+
+export function formatEvent(message: LiveMessage): string {
+  const data = JSON.stringify({
+    id: message.id,
+    room: message.room,
+    author: message.author,
+    body: message.body,
+    createdAt: message.createdAt,
+    cursor: encodeCursor(message.seq),
+  });
+  return `id: ${encodeCursor(message.seq)}\nevent: message\ndata: ${data}\n\n`;
+}
+
+export async function streamRoom(opts: StreamOptions): Promise<void> {
+  const { raw } = opts;
+  raw.writeHead(200, {
+    ...opts.headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  raw.write(': connected\n\n');
+
+  const resumeAfter = opts.resumeAfterSeq === null ? null : BigInt(opts.resumeAfterSeq);
+  // Replayed ids, so a message both replayed and published afterwards is sent once. Live messages are
+  // not filtered by seq order: two concurrent posts may publish out of seq order and both must arrive.
+  const replayedIds = new Set<string>();
+  // Live messages that arrive while the replay runs wait here, so none is lost or sent twice.
+  let pending: LiveMessage[] | null = [];
+  let closed = false;
+  const send = (message: LiveMessage) => {
+    if (closed || replayedIds.has(message.id)) return;
+    if (resumeAfter !== null && BigInt(message.seq) <= resumeAfter) return;
+    raw.write(formatEvent(message));
+  };
+
+  // Subscribe before replaying: anything committed after the replay query is then seen live.
+  const unsubscribe = await opts.hub.subscribe(opts.room, (message) => {
+    if (pending) pending.push(message);
+    else send(message);
+  });
+  const heartbeat = setInterval(
+    () => closed || raw.write(': heartbeat\n\n'),
+    opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS,
+  );
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    unsubscribe().catch(opts.onError);
+  };
+  raw.on('close', close);
+
+  try {
+    if (opts.resumeAfterSeq !== null) {
+      for (const message of await opts.loadAfter(opts.resumeAfterSeq, MAX_REPLAY)) {
+        send(message);
+        replayedIds.add(message.id);
+      }
+    }
+  } catch (error) {
+    opts.onError(error);
+    raw.end();
+    close();
+    return;
+  }
+  const queued = pending;
+  pending = null;
+  for (const message of queued) send(message);
+}
