@@ -157,8 +157,8 @@ describe('rendering', () => {
       expect(validate(json)).toBe(true);
       expect(html.match(/<svg /g)).toHaveLength(3);
       expect(html).not.toMatch(/<script|<link|@import|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
-      expect(html).toContain('promoted dc-b');
-      expect(html).toContain('>fault<');
+      expect(html).toContain('promoted dc-b epoch 2');
+      expect(html).toContain('>fault <small>at the fault</small>');
       expect(md).toContain('| payments | 600 | 48 | 2400 ms |');
       expect(md).toContain('# Drill region-kill: PASS');
       const card = renderScorecard(report, dir);

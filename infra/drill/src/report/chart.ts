@@ -6,7 +6,7 @@ import { escapeHtml } from './format';
 
 const WIDTH = 960;
 const HEIGHT = 260;
-const PAD = { left: 56, right: 64, top: 58, bottom: 34 };
+const PAD = { left: 56, right: 64, top: 52, bottom: 34 };
 const EVENT_COLOURS: Record<string, string> = {
   suspected: '#b58900',
   confirmed_down: '#cb4b16',
@@ -88,32 +88,19 @@ export function renderChart(input: ChartInput): string {
     parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="#d9822b" stroke-width="1.4"/>`);
   }
 
-  // Markers: the fault, then controller events with labels staggered on rows so they do not overlap.
-  const markers: { atMs: number; label: string; colour: string; strong: boolean }[] = [];
-  if (input.faultAtMs !== null)
-    markers.push({ atMs: input.faultAtMs, label: 'fault', colour: '#dc322f', strong: true });
-  for (const { atMs, event } of input.events) {
-    markers.push({
-      atMs,
-      label: `${event.type}${event.region ? ` ${event.region}` : ''}`,
-      colour: EVENT_COLOURS[event.type] ?? '#657b83',
-      strong: false,
-    });
-  }
+  // Markers: the fault and every controller event, numbered (several land within one second, so
+  // names would overlap); chartMarkers() gives the list printed under the chart.
   const rowEnds: number[] = [];
-  for (const m of markers.sort((a, b) => a.atMs - b.atMs)) {
+  for (const m of chartMarkers(input)) {
     const mx = x(m.atMs);
-    const labelWidth = m.label.length * 6 + 8;
     let row = rowEnds.findIndex((end) => end < mx);
-    if (row === -1) row = rowEnds.length < 4 ? rowEnds.length : rowEnds.indexOf(Math.min(...rowEnds));
-    rowEnds[row] = mx + labelWidth;
-    const labelY = 12 + row * 11;
+    if (row === -1) row = rowEnds.length;
+    rowEnds[row] = mx + String(m.number).length * 6 + 4;
+    const tagY = PAD.top - 6 - (row % 4) * 11;
     parts.push(
-      `<line x1="${mx}" x2="${mx}" y1="${labelY + 2}" y2="${PAD.top + plotH}" stroke="${m.colour}" stroke-width="${m.strong ? 2 : 1}"${m.strong ? '' : ' stroke-dasharray="3,2"'}/>`,
+      `<line x1="${mx}" x2="${mx}" y1="${tagY + 2}" y2="${PAD.top + plotH}" stroke="${m.colour}" stroke-width="${m.strong ? 2 : 1}"${m.strong ? '' : ' stroke-dasharray="3,2"'}/>`,
     );
-    parts.push(
-      `<text x="${mx + 2}" y="${labelY}" class="marker" fill="${m.colour}">${escapeHtml(m.label)}</text>`,
-    );
+    parts.push(`<text x="${mx + 2}" y="${tagY}" class="marker" fill="${m.colour}">${m.number}</text>`);
   }
 
   parts.push(
@@ -123,6 +110,30 @@ export function renderChart(input: ChartInput): string {
 <style>text{font-family:system-ui,sans-serif;font-size:10px}.axis{fill:#555}.ok{fill:#2e9e4f}.lat{fill:#d9822b}.marker{font-size:9.5px}.legend{font-size:10.5px;fill:#444}</style>
 ${parts.join('\n')}
 </svg>`;
+}
+
+export interface ChartMarker {
+  number: number;
+  atMs: number;
+  label: string;
+  colour: string;
+  strong: boolean;
+}
+
+/** The fault and the events, in time order, numbered as they appear on the chart. */
+export function chartMarkers(input: Pick<ChartInput, 'faultAtMs' | 'events'>): ChartMarker[] {
+  const markers: Omit<ChartMarker, 'number'>[] = [];
+  if (input.faultAtMs !== null)
+    markers.push({ atMs: input.faultAtMs, label: 'fault', colour: '#dc322f', strong: true });
+  for (const { atMs, event } of input.events) {
+    markers.push({
+      atMs,
+      label: `${event.type}${event.region ? ` ${event.region}` : ''}${event.epoch !== undefined ? ` epoch ${event.epoch}` : ''}`,
+      colour: EVENT_COLOURS[event.type] ?? '#657b83',
+      strong: false,
+    });
+  }
+  return markers.sort((a, b) => a.atMs - b.atMs).map((m, i) => ({ ...m, number: i + 1 }));
 }
 
 function runsOf<T>(items: T[], value: (item: T) => number | null): T[][] {

@@ -1,6 +1,6 @@
 // report.html: self-contained (inline CSS and SVG, no scripts, no fonts, no network).
 import { SERVICES } from '@failover-lab/lab';
-import { renderChart } from './chart';
+import { chartMarkers, renderChart } from './chart';
 import { escapeHtml, ms, rto } from './format';
 import type { DrillReport } from './types';
 
@@ -15,7 +15,13 @@ export function renderHtml(report: DrillReport): string {
       .filter((e) => e.atMs >= 0 && e.atMs <= totalMs);
     const s = report.services[service];
     return `<section><h2>${service} <small>RTO ${escapeHtml(rto(s.rtoMs))} · ${s.failed} failed of ${s.requests} · max stall ${escapeHtml(ms(s.maxStallMs))}</small></h2>
-${renderChart({ title: `${service} timeline`, buckets: report.timeline.services[service], bucketMs: report.timeline.bucketMs, totalMs, faultAtMs, events })}</section>`;
+${renderChart({ title: `${service} timeline`, buckets: report.timeline.services[service], bucketMs: report.timeline.bucketMs, totalMs, faultAtMs, events })}
+<ol class="markers">${chartMarkers({ faultAtMs, events })
+      .map(
+        (m) =>
+          `<li style="color:${m.colour}"><span>${escapeHtml(m.label)} <small>${signedMs(m.atMs - faultAtMs)}</small></span></li>`,
+      )
+      .join('')}</ol></section>`;
   }).join('\n');
 
   const rows = SERVICES.map((name) => {
@@ -45,6 +51,7 @@ body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#2
 h1 .verdict{padding:2px 10px;border-radius:4px;color:#fff}.pass{background:#2e9e4f}.fail{background:#dc322f}
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right;font-size:13px}
 td:first-child,th:first-child{text-align:left}.good{color:#2e7d32}.bad{color:#c62828;font-weight:600}
+ol.markers{columns:3;font-size:12px;margin:0 0 18px;padding-left:28px}ol.markers span{color:#333}ol.markers small{color:#777}
 h2 small{font-weight:normal;color:#666;font-size:13px}section svg{max-width:100%;height:auto}
 </style></head><body>
 <h1>Drill ${escapeHtml(report.scenario)} <span class="verdict ${report.verdict}">${report.verdict.toUpperCase()}</span></h1>
@@ -60,4 +67,8 @@ ${checks ? `<h2>Scenario checks</h2><ul>${checks}</ul>` : ''}
 ${charts}
 </body></html>
 `;
+}
+
+function signedMs(deltaMs: number): string {
+  return deltaMs === 0 ? 'at the fault' : `${deltaMs > 0 ? '+' : '−'}${ms(Math.abs(deltaMs))}`;
 }
