@@ -1,0 +1,365 @@
+// docker-compose.yml, built from the lab's topology so the two ways of running the platform cannot
+// drift: the same 6 cells, the same env var names (docs/contracts.md "Cell environment"), the same
+// health endpoints. Regenerate with `npx tsx infra/compose/src/generate.ts`; test/compose.test.ts
+// fails when the committed file differs from what this module builds.
+//
+// Networks (why each container is where it is):
+//   dc-a, dc-b   one per region; a cell's app, Postgres and Redis talk only inside their region.
+//   replication  the WAN link between the regions: only the data stores that replicate (every
+//                Postgres and Redis) sit on it, so dc-b's stores can stream from dc-a's (and back,
+//                after a failover). Apps are not on it: a cell never reaches another cell's stores.
+//   edge         the third site: router, Prometheus, Grafana, k6, plus every app (the router
+//                proxies to them and Prometheus scrapes them). Losing a region never loses the edge.
+import {
+  otherRegion,
+  REGIONS,
+  REPLICATION_MODE,
+  type RegionName,
+  SERVICES,
+  type ServiceName,
+} from '@failover-lab/lab';
+
+export const NODE_IMAGE = 'failover-lab-node:local';
+export const POSTGRES_IMAGE = 'postgres:15';
+export const REDIS_IMAGE = 'redis:7';
+export const PROMETHEUS_IMAGE = 'prom/prometheus:v2.53.2';
+export const GRAFANA_IMAGE = 'grafana/grafana:10.4.8';
+export const K6_IMAGE = 'grafana/k6:0.48.0';
+
+/** Inside a container every cell listens on the contract's ports on its own container address. */
+export const APP_PORT = 3000;
+export const PG_PORT = 5432;
+export const REDIS_PORT = 6379;
+
+export const REPLICATION_NETWORK = 'replication';
+export const EDGE_NETWORK = 'edge';
+
+/** Secrets come from the environment (`--env-file .lab/compose.env`, see docs/docker.md); never committed. */
+export const REQUIRED_SECRETS = [
+  'POSTGRES_PASSWORD',
+  'REPLICATOR_PASSWORD',
+  'APP_DB_PASSWORD',
+  'ADMIN_TOKEN',
+  'JWT_JWKS',
+  'JWT_SIGNING_KEY',
+  'GRAFANA_ADMIN_PASSWORD',
+] as const;
+
+/** A compose interpolation with a default: `${NAME:-fallback}`. */
+const envOr = (name: string, fallback: string): string => `\${${name}:-${fallback}}`;
+
+const secret = (name: (typeof REQUIRED_SECRETS)[number]): string =>
+  `\${${name}:?${name} is not set: generate .lab/compose.env with infra/compose/src/make-env.ts}`;
+
+export type Component = 'app' | 'postgres' | 'redis';
+
+export function containerName(service: ServiceName, region: RegionName, component: Component): string {
+  return `${service}-${region}-${component}`;
+}
+
+/** The labels the drill's compose backend selects containers by (infra/drill/README.md). */
+function labels(
+  region: RegionName | 'edge',
+  component: string,
+  service?: ServiceName,
+): Record<string, string> {
+  return {
+    'failover-lab.region': region,
+    ...(service ? { 'failover-lab.service': service } : {}),
+    'failover-lab.component': component,
+  };
+}
+
+const nodeHealthcheck = (path: string, port: number) => ({
+  // node:20-slim has no curl or wget; the check runs inside the container, on its own loopback.
+  test: [
+    'CMD',
+    'node',
+    '-e',
+    `fetch('http://127.0.0.1:${port}${path}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+  ],
+  interval: '2s',
+  timeout: '2s',
+  retries: 5,
+  start_period: '10s',
+});
+
+function appService(service: ServiceName, region: RegionName) {
+  const pg = containerName(service, region, 'postgres');
+  const redis = containerName(service, region, 'redis');
+  // Exactly the variables of docs/contracts.md "Cell environment" (OTEL_EXPORTER_OTLP_ENDPOINT is
+  // optional and left out: tracing export stays off unless someone adds it).
+  const environment: Record<string, string> = {
+    SERVICE_NAME: service,
+    REGION: region,
+    HOST: '0.0.0.0',
+    PORT: String(APP_PORT),
+    DATABASE_URL: `postgres://app:${secret('APP_DB_PASSWORD')}@${pg}:${PG_PORT}/${service}`,
+    REDIS_URL: `redis://${redis}:${REDIS_PORT}`,
+    ADMIN_TOKEN: secret('ADMIN_TOKEN'),
+    JWT_JWKS: secret('JWT_JWKS'),
+    ...(service === 'login' ? { JWT_SIGNING_KEY: secret('JWT_SIGNING_KEY') } : {}),
+    LOG_LEVEL: envOr('LOG_LEVEL', 'info'),
+  };
+  return {
+    build: { context: '.', dockerfile: 'Dockerfile' },
+    image: NODE_IMAGE,
+    command: ['node_modules/.bin/tsx', `services/${service}/src/server.ts`],
+    environment,
+    labels: labels(region, 'app', service),
+    networks: [region, EDGE_NETWORK],
+    depends_on: {
+      [pg]: { condition: 'service_healthy' },
+      [redis]: { condition: 'service_healthy' },
+    },
+    healthcheck: nodeHealthcheck('/health/live', APP_PORT),
+    // A crashed app is restarted in place (DESIGN.md: process crash ≠ region loss). `docker kill`
+    // is not a crash to Docker: a killed container stays down until `docker start` (the drill's restore).
+    restart: 'on-failure',
+  };
+}
+
+function postgresService(service: ServiceName, region: RegionName) {
+  const standby = region !== REGIONS[0];
+  const peer = containerName(service, otherRegion(region), 'postgres');
+  return {
+    image: POSTGRES_IMAGE,
+    entrypoint: ['/failover-lab/postgres-entrypoint.sh'],
+    // Per-node settings on the command line, not in postgresql.conf: pg_rewind copies the config
+    // files from its source (FACTS.md). 200 ms retry makes promotion after a primary's death ~0.1 s.
+    command: [
+      'postgres',
+      '-c',
+      'wal_log_hints=on',
+      '-c',
+      'wal_retrieve_retry_interval=200ms',
+      '-c',
+      'max_slot_wal_keep_size=1GB',
+      '-c',
+      'hot_standby=on',
+    ],
+    environment: {
+      POSTGRES_PASSWORD: secret('POSTGRES_PASSWORD'),
+      POSTGRES_DB: service,
+      REPLICATOR_PASSWORD: secret('REPLICATOR_PASSWORD'),
+      APP_DB_PASSWORD: secret('APP_DB_PASSWORD'),
+      FAILOVER_LAB_REGION: region,
+      FAILOVER_LAB_PEER_HOST: peer,
+      FAILOVER_LAB_BOOTSTRAP_ROLE: standby ? 'standby' : 'primary',
+      // payments commits synchronously against the standby region (docs/contracts.md "Data stores").
+      FAILOVER_LAB_SYNC_STANDBY: REPLICATION_MODE[service] === 'sync' && !standby ? otherRegion(region) : '',
+    },
+    volumes: [
+      './infra/compose/postgres:/failover-lab:ro',
+      './infra/compose/postgres/initdb:/docker-entrypoint-initdb.d:ro',
+      `${containerName(service, region, 'postgres')}-data:/var/lib/postgresql/data`,
+    ],
+    labels: labels(region, 'postgres', service),
+    networks: [region, REPLICATION_NETWORK],
+    healthcheck: {
+      test: ['CMD', 'pg_isready', '-U', 'postgres', '-d', service],
+      interval: '2s',
+      timeout: '2s',
+      retries: 10,
+      start_period: '30s',
+    },
+    // Stop quickly when asked; a killed Postgres stays down (the fire) until restored.
+    stop_grace_period: '10s',
+  };
+}
+
+function redisService(service: ServiceName, region: RegionName) {
+  const standby = region !== REGIONS[0];
+  return {
+    image: REDIS_IMAGE,
+    entrypoint: ['/failover-lab/redis-entrypoint.sh'],
+    command: [
+      'redis-server',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      // Replicas write dump.rdb even with --save '' and reload stale data on restart (FACTS.md).
+      '--rdb-del-sync-files',
+      'yes',
+    ],
+    environment: {
+      FAILOVER_LAB_REGION: region,
+      FAILOVER_LAB_PEER_HOST: containerName(service, otherRegion(region), 'redis'),
+      FAILOVER_LAB_BOOTSTRAP_ROLE: standby ? 'standby' : 'primary',
+    },
+    volumes: ['./infra/compose/redis:/failover-lab:ro'],
+    labels: labels(region, 'redis', service),
+    networks: [region, REPLICATION_NETWORK],
+    healthcheck: {
+      test: ['CMD', 'redis-cli', 'ping'],
+      interval: '2s',
+      timeout: '2s',
+      retries: 10,
+    },
+  };
+}
+
+function edgeServices() {
+  return {
+    router: {
+      build: { context: '.', dockerfile: 'Dockerfile' },
+      image: NODE_IMAGE,
+      command: ['node_modules/.bin/tsx', 'infra/router/src/server.ts'],
+      environment: {
+        ROUTER_CONFIG: '/etc/failover-lab/router.json',
+        // Preferred over a token in the config file (docs/contracts.md "Router").
+        ADMIN_TOKEN: secret('ADMIN_TOKEN'),
+        LOG_LEVEL: envOr('LOG_LEVEL', 'info'),
+      },
+      volumes: [
+        './infra/compose/router.json:/etc/failover-lab/router.json:ro',
+        // Epochs and primaries survive a router restart (DESIGN.md: neither forgets nor flaps).
+        'router-state:/var/lib/failover-lab',
+      ],
+      labels: labels('edge', 'router'),
+      networks: [EDGE_NETWORK],
+      ports: ['127.0.0.1:8080:8080'],
+      // Not depends_on the cells: the router must start (and route to dc-b) when dc-a is gone.
+      healthcheck: nodeHealthcheck('/metrics', 8080),
+      restart: 'unless-stopped',
+    },
+    prometheus: {
+      image: PROMETHEUS_IMAGE,
+      command: [
+        '--config.file=/etc/prometheus/prometheus.yml',
+        '--storage.tsdb.path=/prometheus',
+        '--web.listen-address=0.0.0.0:9090',
+        // k6 pushes its samples here (loadtests/README.md).
+        '--web.enable-remote-write-receiver',
+      ],
+      volumes: [
+        './infra/prometheus/prometheus.compose.yml:/etc/prometheus/prometheus.yml:ro',
+        './infra/prometheus/rules:/etc/prometheus/rules:ro',
+        'prometheus-data:/prometheus',
+      ],
+      labels: labels('edge', 'prometheus'),
+      networks: [EDGE_NETWORK],
+      ports: ['127.0.0.1:9090:9090'],
+      healthcheck: {
+        test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:9090/-/ready'],
+        interval: '5s',
+        timeout: '3s',
+        retries: 5,
+      },
+      restart: 'unless-stopped',
+    },
+    grafana: {
+      image: GRAFANA_IMAGE,
+      environment: {
+        GF_SECURITY_ADMIN_USER: 'admin',
+        GF_SECURITY_ADMIN_PASSWORD: secret('GRAFANA_ADMIN_PASSWORD'),
+        GF_USERS_ALLOW_SIGN_UP: 'false',
+        GF_ANALYTICS_REPORTING_ENABLED: 'false',
+        GF_ANALYTICS_CHECK_FOR_UPDATES: 'false',
+        GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: '/var/lib/grafana/dashboards/failover.json',
+      },
+      volumes: [
+        './infra/grafana/provisioning:/etc/grafana/provisioning:ro',
+        './infra/grafana/dashboards:/var/lib/grafana/dashboards:ro',
+      ],
+      labels: labels('edge', 'grafana'),
+      networks: [EDGE_NETWORK],
+      ports: ['127.0.0.1:3000:3000'],
+      depends_on: { prometheus: { condition: 'service_healthy' } },
+      healthcheck: {
+        test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:3000/api/health'],
+        interval: '5s',
+        timeout: '3s',
+        retries: 10,
+      },
+      restart: 'unless-stopped',
+    },
+    k6: {
+      image: K6_IMAGE,
+      profiles: ['load'],
+      command: [
+        'run',
+        '--no-usage-report',
+        '-o',
+        'experimental-prometheus-rw',
+        '--out',
+        'json=/out/k6.jsonl',
+        `/scripts/${envOr('K6_SCRIPT', 'failover.js')}`,
+      ],
+      environment: {
+        K6_PROMETHEUS_RW_SERVER_URL: 'http://prometheus:9090/api/v1/write',
+        K6_PROMETHEUS_RW_TREND_STATS: 'p(50),p(99),max',
+        ROUTER_URL: 'http://router:8080',
+        K6_DURATION: envOr('K6_DURATION', '60s'),
+        K6_RATE: envOr('K6_RATE', '20'),
+      },
+      volumes: ['./loadtests:/scripts:ro', './drill-out/k6:/out'],
+      labels: labels('edge', 'k6'),
+      networks: [EDGE_NETWORK],
+      depends_on: { router: { condition: 'service_healthy' } },
+    },
+  };
+}
+
+export function buildComposeFile() {
+  const services: Record<string, unknown> = {};
+  for (const service of SERVICES) {
+    for (const region of REGIONS) {
+      services[containerName(service, region, 'postgres')] = postgresService(service, region);
+      services[containerName(service, region, 'redis')] = redisService(service, region);
+      services[containerName(service, region, 'app')] = appService(service, region);
+    }
+  }
+  Object.assign(services, edgeServices());
+
+  const volumes: Record<string, Record<string, never>> = {};
+  for (const service of SERVICES) {
+    for (const region of REGIONS) volumes[`${containerName(service, region, 'postgres')}-data`] = {};
+  }
+  volumes['router-state'] = {};
+  volumes['prometheus-data'] = {};
+
+  return {
+    services,
+    networks: {
+      // Region networks and the replication link are internal: no route out of the lab.
+      'dc-a': { internal: true },
+      'dc-b': { internal: true },
+      [REPLICATION_NETWORK]: { internal: true },
+      // The edge publishes the router, Prometheus and Grafana on 127.0.0.1, so it cannot be internal.
+      [EDGE_NETWORK]: {},
+    },
+    volumes,
+  };
+}
+
+/** The targets Prometheus scrapes in compose (kept here so the scrape config and the file agree). */
+export function cellAppTargets(): { service: ServiceName; region: RegionName; target: string }[] {
+  return SERVICES.flatMap((service) =>
+    REGIONS.map((region) => ({
+      service,
+      region,
+      target: `${containerName(service, region, 'app')}:${APP_PORT}`,
+    })),
+  );
+}
+
+/**
+ * infra/compose/router.json (docs/contracts.md "Router"): cells by compose DNS name. No adminToken
+ * in the file: the router reads ADMIN_TOKEN from its environment.
+ */
+export function buildRouterConfig() {
+  const services: Record<string, { mode: 'sync' | 'async'; cells: Record<string, string> }> = {};
+  for (const service of SERVICES) {
+    const cells: Record<string, string> = {};
+    for (const region of REGIONS)
+      cells[region] = `http://${containerName(service, region, 'app')}:${APP_PORT}`;
+    services[service] = { mode: REPLICATION_MODE[service], cells };
+  }
+  return {
+    listen: { host: '0.0.0.0', port: 8080 },
+    stateFile: '/var/lib/failover-lab/router-state.json',
+    services,
+  };
+}
