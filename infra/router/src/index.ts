@@ -1,1 +1,14 @@
-export {};
+export { type CellAdmin, CellAdminError, HttpCellAdmin } from './cell-admin';
+export * from './cell-types';
+export * from './config';
+export { Controller, type ControllerDeps } from './controller/controller';
+export * from './controller/decide';
+export * from './errors';
+export * from './health/cell-health';
+export { httpProbe, type ProbeFn, Prober, type ProbeTarget } from './health/prober';
+export { RouterMetrics } from './metrics';
+export { isRetrySafe } from './proxy/retry-safety';
+export { RouteTable } from './route-table';
+export { buildRouter, type RouterDeps } from './router';
+export * from './state/events';
+export * from './state/state-store';

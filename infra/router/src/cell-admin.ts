@@ -1,0 +1,90 @@
+// The controller's only way to change a cell: its admin API (docs/contracts.md, "Cell HTTP surface").
+import { Agent, request } from 'undici';
+import { asCellReady, type CellReady } from './cell-types';
+
+export class CellAdminError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly code: string | null,
+  ) {
+    super(message);
+    this.name = 'CellAdminError';
+  }
+}
+
+export interface CellAdmin {
+  promote(url: string, epoch: number): Promise<{ role: string; epoch: number; promoteMs: number | null }>;
+  fence(url: string, epoch: number): Promise<void>;
+  sync(url: string, standbys: string[]): Promise<void>;
+  state(url: string): Promise<CellReady>;
+}
+
+export class HttpCellAdmin implements CellAdmin {
+  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
+
+  constructor(
+    private readonly token: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async promote(url: string, epoch: number) {
+    const body = (await this.call(url, 'POST', '/admin/promote', { epoch })) as Record<string, unknown>;
+    return {
+      role: String(body.role ?? ''),
+      epoch: Number(body.epoch ?? epoch),
+      promoteMs: typeof body.promoteMs === 'number' ? body.promoteMs : null,
+    };
+  }
+
+  async fence(url: string, epoch: number): Promise<void> {
+    await this.call(url, 'POST', '/admin/fence', { epoch });
+  }
+
+  async sync(url: string, standbys: string[]): Promise<void> {
+    await this.call(url, 'POST', '/admin/sync', { standbys });
+  }
+
+  async state(url: string): Promise<CellReady> {
+    const ready = asCellReady(await this.call(url, 'GET', '/admin/state'));
+    if (!ready) throw new CellAdminError(`${url}/admin/state: unreadable body`, 200, null);
+    return ready;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async call(url: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(`${url}${path}`, {
+        dispatcher: this.agent,
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      throw new CellAdminError(`${method} ${url}${path}: ${e.code ?? e.name}`, null, null);
+    }
+    const text = await res.body.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    if (res.statusCode >= 300) {
+      const code = (parsed as { error?: { code?: string } } | null)?.error?.code ?? null;
+      throw new CellAdminError(`${method} ${url}${path}: HTTP ${res.statusCode} ${code ?? ''}`.trim(), res.statusCode, code);
+    }
+    return parsed;
+  }
+}

@@ -1,0 +1,451 @@
+// The failover controller: per service, observe() → decide() → act(), serialized per service.
+// Actions go through narrow injected interfaces (cell admin, route table, state store, events, clock)
+// so the loop runs in tests without a network.
+import { REGIONS, type RegionName, type ServiceName, otherRegion } from '@failover-lab/lab';
+import { CellAdminError, type CellAdmin } from '../cell-admin';
+import { parseLsn } from '../cell-types';
+import type { ServiceConfig } from '../config';
+import { RouterError } from '../errors';
+import type { CellHealth } from '../health/cell-health';
+import type { ProbeTarget } from '../health/prober';
+import type { RouterMetrics } from '../metrics';
+import type { RouteTable } from '../route-table';
+import type { EventLog, EventType } from '../state/events';
+import { initialServiceState, type RouterState, type StateStore } from '../state/state-store';
+import { type Decision, decide, routeVerdict, type ServiceSnapshot } from './decide';
+
+export interface HealthSource {
+  health(service: ServiceName, region: RegionName): CellHealth;
+  probeNow(service: ServiceName, region: RegionName): Promise<CellHealth>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface ControllerDeps {
+  services: Partial<Record<ServiceName, ServiceConfig>>;
+  health: HealthSource;
+  admin: CellAdmin;
+  routes: RouteTable;
+  store: StateStore;
+  events: EventLog;
+  metrics: RouterMetrics;
+  clock: Clock;
+  log: (line: string) => void;
+  /** planned switchover: time allowed for proxied requests in flight to finish before fencing */
+  drainMs?: number;
+}
+
+interface ServiceRuntime {
+  lastOutcome: string | null;
+  /** the primary was confirmed down at this time and traffic has not been routed elsewhere since */
+  downSince: number | null;
+  /** the (region, epoch) last announced with a `routed` event */
+  routedTo: string | null;
+  rpoSuspended: boolean;
+  chain: Promise<unknown>;
+  tickQueued: boolean;
+}
+
+export class Controller {
+  private state: RouterState = { version: 1, services: {} };
+  private readonly runtime = new Map<ServiceName, ServiceRuntime>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly deps: ControllerDeps) {
+    for (const service of this.serviceNames()) {
+      this.runtime.set(service, {
+        lastOutcome: null,
+        downSince: null,
+        routedTo: null,
+        rpoSuspended: false,
+        chain: Promise.resolve(),
+        tickQueued: false,
+      });
+    }
+  }
+
+  serviceNames(): ServiceName[] {
+    return Object.keys(this.deps.services) as ServiceName[];
+  }
+
+  /** Read the persisted state (or create the first one: dc-a primary at epoch 1). Never promotes by itself. */
+  async init(): Promise<void> {
+    const loaded = this.deps.store.load();
+    const now = new Date(this.deps.clock.now());
+    this.state = loaded ?? { version: 1, services: {} };
+    let changed = loaded === null;
+    for (const service of this.serviceNames()) {
+      if (!this.state.services[service]) {
+        this.state.services[service] = initialServiceState(now);
+        changed = true;
+      }
+      const s = this.state.services[service]!;
+      this.deps.routes.set(service, { primary: s.primary, epoch: s.epoch, serving: false, refuseWrites: false });
+      this.deps.metrics.epoch.set({ service }, s.epoch);
+      this.deps.metrics.rpoSuspended.set({ service }, 0);
+    }
+    if (changed) await this.deps.store.save(this.state);
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      for (const service of this.serviceNames()) this.requestTick(service);
+    }, intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([...this.runtime.values()].map((r) => r.chain.catch(() => {})));
+  }
+
+  primaryOf(service: ServiceName): { region: RegionName; epoch: number } {
+    const s = this.state.services[service]!;
+    return { region: s.primary, epoch: s.epoch };
+  }
+
+  /** Health transitions from the prober: events, cutting loose requests to a dead cell, and a tick now. */
+  onHealthTransition(target: ProbeTarget, previous: CellHealth, next: CellHealth): void {
+    const { service, region } = target;
+    if (!this.runtime.has(service)) return;
+    const epoch = this.state.services[service]?.epoch ?? 0;
+    const metrics = this.deps.metrics;
+    metrics.cellUp.set({ service, region }, next.status === 'up' || next.status === 'suspect' ? 1 : 0);
+    if (next.status === 'suspect') this.emit('suspected', service, region, epoch, next.lastError ?? undefined);
+    if (next.status === 'down') {
+      this.emit('confirmed_down', service, region, epoch, next.lastError ?? undefined);
+      const rt = this.runtime.get(service)!;
+      if (region === this.state.services[service]?.primary) {
+        rt.downSince = this.deps.clock.now();
+        // Requests stuck on a frozen or dead primary: let the data plane retry the safe ones elsewhere.
+        this.deps.routes.abortInFlight(service, region, `${region} confirmed down`);
+      }
+    }
+    if (next.status === 'up' && (previous.status === 'down' || previous.status === 'suspect')) {
+      if (previous.status === 'down') this.emit('recovered', service, region, epoch);
+      const rt = this.runtime.get(service)!;
+      if (region === this.state.services[service]?.primary) rt.downSince = null;
+    }
+    this.requestTick(service);
+  }
+
+  /** Queue a tick; ticks of one service never overlap (nor with a switchover or an admin fence). */
+  requestTick(service: ServiceName): void {
+    const rt = this.runtime.get(service);
+    if (!rt || rt.tickQueued || this.stopped) return;
+    rt.tickQueued = true;
+    void this.serialized(service, async () => {
+      rt.tickQueued = false;
+      await this.tick(service);
+    }).catch((err) => this.deps.log(`tick ${service} failed: ${(err as Error).message}`));
+  }
+
+  /** One observe → decide → act cycle; returns its one-line outcome. */
+  async tick(service: ServiceName): Promise<string> {
+    if (this.stopped) return 'stopped';
+    const snapshot = this.observe(service);
+    this.applyVerdict(snapshot);
+    const decision = decide(snapshot);
+    const outcome = await this.act(snapshot, decision);
+    this.applyVerdict(this.observe(service));
+    const rt = this.runtime.get(service)!;
+    if (outcome !== rt.lastOutcome) {
+      rt.lastOutcome = outcome;
+      this.deps.log(`${service}: ${outcome}`);
+    }
+    return outcome;
+  }
+
+  observe(service: ServiceName): ServiceSnapshot {
+    const config = this.deps.services[service]!;
+    const s = this.state.services[service]!;
+    const cells = {} as Record<RegionName, CellHealth>;
+    for (const region of REGIONS) cells[region] = this.deps.health.health(service, region);
+    return Object.freeze({
+      service,
+      mode: config.mode,
+      at: this.deps.clock.now(),
+      primary: s.primary,
+      epoch: s.epoch,
+      cells: Object.freeze(cells),
+      policy: Object.freeze({
+        maxFailoverLagBytes: config.policy.maxFailoverLagBytes,
+        syncRestoreMaxLagBytes: config.policy.syncRestoreMaxLagBytes,
+        strictSync: config.policy.strictSync,
+      }),
+    });
+  }
+
+  lastOutcome(service: ServiceName): string | null {
+    return this.runtime.get(service)?.lastOutcome ?? null;
+  }
+
+  rpoSuspended(service: ServiceName): boolean {
+    return this.runtime.get(service)?.rpoSuspended ?? false;
+  }
+
+  /** Route table, gauges and the routed / degraded_async / sync_restored events follow the snapshot. */
+  private applyVerdict(snapshot: ServiceSnapshot): void {
+    const { service } = snapshot;
+    const verdict = routeVerdict(snapshot);
+    const rt = this.runtime.get(service)!;
+    this.deps.routes.set(service, {
+      primary: snapshot.primary,
+      epoch: snapshot.epoch,
+      serving: verdict.serving,
+      refuseWrites: verdict.refuseWrites,
+    });
+    for (const region of REGIONS) {
+      const status = snapshot.cells[region].status;
+      if (status !== 'unknown') {
+        this.deps.metrics.cellUp.set({ service, region }, status === 'up' || status === 'suspect' ? 1 : 0);
+      }
+    }
+    const routeKey = `${snapshot.primary}@${snapshot.epoch}`;
+    if (verdict.serving && rt.routedTo !== routeKey) {
+      rt.routedTo = routeKey;
+      this.emit('routed', service, snapshot.primary, snapshot.epoch);
+      if (rt.downSince !== null) {
+        this.deps.metrics.failoverDuration.observe({ service }, (this.deps.clock.now() - rt.downSince) / 1000);
+        rt.downSince = null;
+      }
+    }
+    if (verdict.serving && verdict.rpoGuaranteeSuspended !== rt.rpoSuspended) {
+      rt.rpoSuspended = verdict.rpoGuaranteeSuspended;
+      this.deps.metrics.rpoSuspended.set({ service }, rt.rpoSuspended ? 1 : 0);
+      const standby = otherRegion(snapshot.primary);
+      if (rt.rpoSuspended) {
+        this.emit(
+          'degraded_async',
+          service,
+          snapshot.primary,
+          snapshot.epoch,
+          `commits no longer wait for ${standby} (standby ${snapshot.cells[standby].status})`,
+        );
+      } else this.emit('sync_restored', service, snapshot.primary, snapshot.epoch, `${standby} synchronous again`);
+    }
+  }
+
+  private async act(snapshot: ServiceSnapshot, decision: Decision): Promise<string> {
+    const { service } = snapshot;
+    const url = (region: RegionName) => this.deps.services[service]!.cells[region];
+    const rt = this.runtime.get(service)!;
+    try {
+      switch (decision.kind) {
+        case 'none':
+          return decision.outcome;
+        case 'refuse_failover':
+          // One event per distinct refusal, not one per tick.
+          if (rt.lastOutcome !== decision.outcome) {
+            this.emit('failover_refused', service, decision.region, snapshot.epoch, decision.reason);
+          }
+          return decision.outcome;
+        case 'fence':
+          await this.deps.admin.fence(url(decision.region), decision.epoch);
+          this.emit('fenced', service, decision.region, decision.epoch, 'claimed primary at a stale epoch');
+          await this.deps.health.probeNow(service, decision.region);
+          return decision.outcome;
+        case 'adopt':
+          await this.persist(service, decision.region, decision.epoch);
+          return decision.outcome;
+        case 'claim': {
+          const result = await this.deps.admin.promote(url(decision.region), decision.epoch);
+          this.emit('promoted', service, decision.region, decision.epoch, `claim; promoteMs=${result.promoteMs ?? 0}`);
+          await this.deps.health.probeNow(service, decision.region);
+          return decision.outcome;
+        }
+        case 'failover': {
+          this.emit(
+            'promote_started',
+            service,
+            decision.to,
+            decision.epoch,
+            decision.rpoZero ? 'standby was synchronous: RPO 0' : 'async standby within lag bound',
+          );
+          // The epoch is durable before any cell hears of it: a crash here can only repeat this promotion.
+          await this.persist(service, decision.to, decision.epoch);
+          const result = await this.deps.admin.promote(url(decision.to), decision.epoch);
+          this.emit('promoted', service, decision.to, decision.epoch, `promoteMs=${result.promoteMs ?? 0}`);
+          await this.deps.health.probeNow(service, decision.to);
+          return `promoted ${decision.to} for ${service}, epoch ${decision.epoch}`;
+        }
+        case 'degrade_async':
+          await this.deps.admin.sync(url(decision.region), []);
+          await this.deps.health.probeNow(service, decision.region);
+          return decision.outcome;
+        case 'restore_sync':
+          await this.deps.admin.sync(url(decision.region), [decision.standby]);
+          await this.deps.health.probeNow(service, decision.region);
+          return decision.outcome;
+      }
+    } catch (err) {
+      return `${decision.kind} failed: ${(err as Error).message}`;
+    }
+  }
+
+  private async persist(service: ServiceName, primary: RegionName, epoch: number): Promise<void> {
+    const next: RouterState = structuredClone(this.state);
+    next.services[service] = { primary, epoch, updatedAt: new Date(this.deps.clock.now()).toISOString() };
+    await this.deps.store.save(next);
+    this.state = next;
+    this.deps.metrics.epoch.set({ service }, epoch);
+  }
+
+  private emit(type: EventType, service: ServiceName, region: RegionName, epoch: number, detail?: string): void {
+    this.deps.events.record({
+      at: new Date(this.deps.clock.now()).toISOString(),
+      type,
+      service,
+      region,
+      epoch,
+      ...(detail ? { detail } : {}),
+    });
+    this.deps.metrics.events.inc({ service, type });
+  }
+
+  private serialized<T>(service: ServiceName, fn: () => Promise<T>): Promise<T> {
+    const rt = this.runtime.get(service)!;
+    const run = rt.chain.then(fn, fn);
+    rt.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Operator fence (POST /admin/fence). The current primary cannot be fenced: use a switchover. */
+  fence(service: ServiceName, region: RegionName): Promise<{ region: RegionName; epoch: number }> {
+    return this.serialized(service, async () => {
+      const s = this.state.services[service]!;
+      if (s.primary === region) {
+        throw new RouterError('ROUTER_ERR_CONFLICT', `${region} is the primary of ${service}; use a switchover`);
+      }
+      try {
+        await this.deps.admin.fence(this.deps.services[service]!.cells[region], s.epoch);
+      } catch (err) {
+        throw new RouterError('ROUTER_ERR_CELL_UNREACHABLE', (err as Error).message);
+      }
+      this.emit('fenced', service, region, s.epoch, 'operator fence');
+      return { region, epoch: s.epoch };
+    });
+  }
+
+  /**
+   * Planned switchover, zero loss: hold the service's traffic, let requests in flight finish, fence the
+   * old primary, wait until the standby has replayed everything the old primary wrote, persist the new
+   * epoch, promote, route. On any failure before the promotion the old primary is un-fenced (re-promoted
+   * at its own epoch) and traffic released.
+   */
+  switchover(service: ServiceName, to?: RegionName) {
+    return this.serialized(service, async () => {
+      const config = this.deps.services[service]!;
+      const s = this.state.services[service]!;
+      const from = s.primary;
+      const target = to ?? otherRegion(from);
+      if (target === from) throw new RouterError('ROUTER_ERR_CONFLICT', `${target} already is the primary of ${service}`);
+      const fromHealth = this.deps.health.health(service, from);
+      const toHealth = this.deps.health.health(service, target);
+      if (fromHealth.status !== 'up' || toHealth.status !== 'up' || toHealth.lastReady?.role !== 'standby') {
+        throw new RouterError(
+          'ROUTER_ERR_CONFLICT',
+          `switchover needs both cells up and ${target} in role standby (primary ${fromHealth.status}, target ${toHealth.status}/${toHealth.lastReady?.role ?? 'unknown'})`,
+        );
+      }
+      const started = this.deps.clock.now();
+      this.deps.routes.hold(service);
+      let fenced = false;
+      try {
+        await this.drain(service, from);
+        await this.deps.admin.fence(config.cells[from], s.epoch);
+        fenced = true;
+        this.emit('fenced', service, from, s.epoch, 'switchover');
+        const primaryLsn = parseLsn((await this.deps.admin.state(config.cells[from])).walLsn);
+        if (primaryLsn === null) throw new RouterError('ROUTER_ERR_CONFLICT', `${from} did not report its WAL position`);
+        await this.waitForReplay(config.cells[target], primaryLsn, config.policy.switchoverCatchUpMs);
+        const epoch = s.epoch + 1;
+        this.emit('promote_started', service, target, epoch, 'switchover');
+        await this.persist(service, target, epoch);
+      } catch (err) {
+        if (fenced) await this.deps.admin.promote(config.cells[from], s.epoch).catch(() => {});
+        this.deps.routes.release(service);
+        if (err instanceof RouterError) throw err;
+        if (err instanceof CellAdminError) throw new RouterError('ROUTER_ERR_CELL_UNREACHABLE', err.message);
+        throw err;
+      }
+      try {
+        const epoch = this.state.services[service]!.epoch;
+        const result = await this.deps.admin.promote(config.cells[target], epoch);
+        this.emit('promoted', service, target, epoch, `switchover; promoteMs=${result.promoteMs ?? 0}`);
+        await this.deps.health.probeNow(service, target);
+      } finally {
+        // Even if the promote call failed, the epoch is persisted: the next tick claims the target.
+        this.deps.routes.release(service);
+        this.applyVerdict(this.observe(service));
+      }
+      const epoch = this.state.services[service]!.epoch;
+      return { service, from, to: target, epoch, ms: this.deps.clock.now() - started };
+    });
+  }
+
+  private async drain(service: ServiceName, region: RegionName): Promise<void> {
+    const deadline = this.deps.clock.now() + (this.deps.drainMs ?? 2000);
+    while (this.deps.routes.inFlightCount(service, region) > 0 && this.deps.clock.now() < deadline) {
+      await sleep(10);
+    }
+  }
+
+  private async waitForReplay(url: string, target: bigint, timeoutMs: number): Promise<void> {
+    const deadline = this.deps.clock.now() + timeoutMs;
+    for (;;) {
+      const replayed = parseLsn((await this.deps.admin.state(url)).walLsn);
+      if (replayed !== null && replayed >= target) return;
+      if (this.deps.clock.now() >= deadline) {
+        throw new RouterError('ROUTER_ERR_CONFLICT', 'standby did not catch up with the primary in time');
+      }
+      await sleep(20);
+    }
+  }
+
+  status() {
+    return Object.fromEntries(
+      this.serviceNames().map((service) => {
+        const s = this.state.services[service]!;
+        const route = this.deps.routes.get(service);
+        const cells = Object.fromEntries(
+          REGIONS.map((region) => {
+            const h = this.deps.health.health(service, region);
+            return [
+              region,
+              {
+                url: this.deps.services[service]!.cells[region],
+                status: h.status,
+                role: h.lastReady?.role ?? null,
+                epoch: h.lastReady?.epoch ?? null,
+                fenced: h.lastReady?.fenced ?? null,
+                replicationLagBytes: h.lastReady?.replicationLagBytes ?? null,
+                lastProbeMs: h.lastProbeMs === null ? null : Math.round(h.lastProbeMs * 10) / 10,
+                lastError: h.lastError,
+                since: new Date(h.since).toISOString(),
+              },
+            ];
+          }),
+        );
+        return [
+          service,
+          {
+            primary: s.primary,
+            epoch: s.epoch,
+            mode: this.deps.services[service]!.mode,
+            serving: route?.serving ?? false,
+            refuseWrites: route?.refuseWrites ?? false,
+            rpoGuaranteeSuspended: this.rpoSuspended(service),
+            lastOutcome: this.lastOutcome(service),
+            cells,
+          },
+        ];
+      }),
+    );
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

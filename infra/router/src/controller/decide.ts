@@ -1,0 +1,217 @@
+// The failover policy: one pure function from an immutable snapshot of a service to one decision.
+// Everything it knows is in the snapshot; everything it wants done is in the decision (act() does it).
+import { type RegionName, type ServiceName, otherRegion } from '@failover-lab/lab';
+import { syncStandbyNamesList } from '../cell-types';
+import { type CellHealth, isAnswering } from '../health/cell-health';
+
+export interface ServiceSnapshot {
+  readonly service: ServiceName;
+  readonly mode: 'sync' | 'async';
+  readonly at: number;
+  /** the persisted primary and epoch (the edge's truth) */
+  readonly primary: RegionName;
+  readonly epoch: number;
+  readonly cells: Readonly<Record<RegionName, Readonly<CellHealth>>>;
+  readonly policy: Readonly<{
+    maxFailoverLagBytes: number;
+    syncRestoreMaxLagBytes: number;
+    strictSync: boolean;
+  }>;
+}
+
+export type Decision =
+  | { kind: 'none'; outcome: string }
+  /** the persisted primary does not (yet) hold the persisted epoch: promote it with that epoch */
+  | { kind: 'claim'; region: RegionName; epoch: number; outcome: string }
+  | { kind: 'failover'; from: RegionName; to: RegionName; epoch: number; rpoZero: boolean; outcome: string }
+  | { kind: 'refuse_failover'; region: RegionName; reason: string; outcome: string }
+  | { kind: 'fence'; region: RegionName; epoch: number; outcome: string }
+  /** a cell holds a higher epoch than ours (state lost or older than the cells): follow it */
+  | { kind: 'adopt'; region: RegionName; epoch: number; outcome: string }
+  | { kind: 'degrade_async'; region: RegionName; standby: RegionName; outcome: string }
+  | { kind: 'restore_sync'; region: RegionName; standby: RegionName; outcome: string };
+
+/** What the data plane should do for this service right now, derived from the same snapshot. */
+export interface RouteVerdict {
+  /** forward to the primary (it is up or only suspected, and confirmed primary at our epoch) */
+  serving: boolean;
+  /** a sync service whose primary commits without a synchronous standby */
+  rpoGuaranteeSuspended: boolean;
+  /** strict sync mode and no synchronous standby: refuse writes */
+  refuseWrites: boolean;
+}
+
+const standbyOf = (s: ServiceSnapshot): RegionName => otherRegion(s.primary);
+
+export function isConfirmedDown(cell: CellHealth): boolean {
+  return cell.status === 'down';
+}
+
+/** Answering, claiming primary, and not fenced. */
+export function claimsPrimary(cell: CellHealth): boolean {
+  return isAnswering(cell) && cell.lastReady!.role === 'primary' && !cell.lastReady!.fenced;
+}
+
+export function isPrimaryAtEpoch(cell: CellHealth, epoch: number): boolean {
+  return claimsPrimary(cell) && cell.lastReady!.epoch === epoch;
+}
+
+/** Sync service whose primary's synchronous_standby_names is empty: commits do not wait for anyone. */
+export function isRunningAsync(s: ServiceSnapshot): boolean {
+  const ready = s.cells[s.primary].lastReady;
+  if (s.mode !== 'sync' || !ready) return false;
+  return syncStandbyNamesList(ready.synchronousStandbyNames).length === 0;
+}
+
+/** The standby as seen by the primary at its last answer (pg_stat_replication), if listed. */
+function standbyAsSeenByPrimary(s: ServiceSnapshot) {
+  const standby = standbyOf(s);
+  return s.cells[s.primary].lastReady?.standbys.find((v) => v.name === standby) ?? null;
+}
+
+/**
+ * The standby's last known lag: the primary's view of it (what was sent but not yet replayed) when the
+ * primary listed it; otherwise nothing is known — a standby that is not streaming may be far behind
+ * even if it reports no receive/replay gap of its own.
+ */
+export function lastKnownStandbyLag(s: ServiceSnapshot): number | null {
+  const seen = standbyAsSeenByPrimary(s);
+  if (!seen) return null;
+  const own = s.cells[standbyOf(s)].lastReady?.replicationLagBytes ?? 0;
+  return Math.max(seen.lagBytes ?? 0, own);
+}
+
+/** The standby was a synchronous standby at the primary's last answer: every acknowledged commit is on it. */
+export function wasInSync(s: ServiceSnapshot): boolean {
+  if (s.mode !== 'sync' || isRunningAsync(s)) return false;
+  const seen = standbyAsSeenByPrimary(s);
+  return seen?.syncState === 'sync' && seen.state === 'streaming';
+}
+
+function canFailOver(s: ServiceSnapshot): { ok: true; rpoZero: boolean } | { ok: false; reason: string } {
+  const standby = standbyOf(s);
+  const cell = s.cells[standby];
+  if (cell.status !== 'up') return { ok: false, reason: `standby ${standby} is not healthy (${cell.status})` };
+  const role = cell.lastReady?.role;
+  if (role !== 'standby') return { ok: false, reason: `${standby} is not in role standby (${role ?? 'unknown'})` };
+  if (wasInSync(s)) return { ok: true, rpoZero: true };
+  const lag = lastKnownStandbyLag(s);
+  if (lag === null) return { ok: false, reason: `standby ${standby} lag unknown (not streaming at last check)` };
+  if (lag > s.policy.maxFailoverLagBytes) {
+    return { ok: false, reason: `standby ${standby} lag ${lag} B exceeds bound ${s.policy.maxFailoverLagBytes} B` };
+  }
+  return { ok: true, rpoZero: false };
+}
+
+function describeHealthy(s: ServiceSnapshot): string {
+  const base = `no action: ${s.primary} primary, healthy`;
+  if (s.mode !== 'sync') return base;
+  if (!isRunningAsync(s)) return base;
+  return `${base}, async (RPO guarantee suspended; standby ${standbyOf(s)} ${s.cells[standbyOf(s)].status})`;
+}
+
+export function decide(s: ServiceSnapshot): Decision {
+  const primary = s.primary;
+  const standby = standbyOf(s);
+  const p = s.cells[primary];
+  const other = s.cells[standby];
+
+  // 1. Someone else holds a higher epoch: the cells know more than our state; follow, never fight.
+  if (claimsPrimary(other) && other.lastReady!.epoch > s.epoch) {
+    const epoch = other.lastReady!.epoch;
+    return { kind: 'adopt', region: standby, epoch, outcome: `adopted ${standby} for ${s.service}, epoch ${epoch}` };
+  }
+  // 2. A non-primary claiming primary at our epoch or below (the old primary returning): fence it first.
+  if (claimsPrimary(other)) {
+    return {
+      kind: 'fence',
+      region: standby,
+      epoch: s.epoch,
+      outcome: `fenced ${standby} for ${s.service} (claims primary at epoch ${other.lastReady!.epoch}, current ${s.epoch})`,
+    };
+  }
+  // 3. The primary is confirmed down: fail over if the standby can take over.
+  if (isConfirmedDown(p)) {
+    const verdict = canFailOver(s);
+    if (!verdict.ok) {
+      return {
+        kind: 'refuse_failover',
+        region: standby,
+        reason: verdict.reason,
+        outcome: `no action: ${primary} down, failover refused: ${verdict.reason}`,
+      };
+    }
+    const epoch = s.epoch + 1;
+    return {
+      kind: 'failover',
+      from: primary,
+      to: standby,
+      epoch,
+      rpoZero: verdict.rpoZero,
+      outcome: `promote ${standby} for ${s.service}, epoch ${epoch}${verdict.rpoZero ? ' (RPO 0: was in sync)' : ''}`,
+    };
+  }
+  if (p.status === 'unknown') return { kind: 'none', outcome: `no action: ${primary} primary, not probed yet` };
+  // 4. Suspected: wait for `fall` (one failed probe never fails over).
+  if (p.status === 'suspect' && !isAnswering(p)) {
+    return {
+      kind: 'none',
+      outcome: `no action: ${primary} suspected (${p.consecutiveFailures} failed probe${p.consecutiveFailures === 1 ? '' : 's'})`,
+    };
+  }
+  // 5. The primary answers but does not hold our epoch (first start, or a promotion cut short): claim it.
+  if (isAnswering(p) && (p.lastReady!.role !== 'primary' || p.lastReady!.fenced || p.lastReady!.epoch < s.epoch)) {
+    return { kind: 'claim', region: primary, epoch: s.epoch, outcome: `claimed ${primary} for ${s.service}, epoch ${s.epoch}` };
+  }
+  // 6. Sync services: never let commits hang on a dead standby; put it back once it has caught up.
+  if (s.mode === 'sync' && isPrimaryAtEpoch(p, s.epoch)) {
+    const async = isRunningAsync(s);
+    if (!async && isConfirmedDown(other)) {
+      if (s.policy.strictSync) {
+        return { kind: 'none', outcome: `no action: sync standby ${standby} down, writes refused (strict)` };
+      }
+      return {
+        kind: 'degrade_async',
+        region: primary,
+        standby,
+        outcome: `degraded ${s.service} to async on ${primary}: standby ${standby} down`,
+      };
+    }
+    if (async && canRestoreSync(s)) {
+      return {
+        kind: 'restore_sync',
+        region: primary,
+        standby,
+        outcome: `restored sync for ${s.service}: ${standby} follows ${primary}`,
+      };
+    }
+  }
+  return { kind: 'none', outcome: describeHealthy(s) };
+}
+
+/** The standby is healthy, in role standby, streaming from the current primary and caught up. */
+export function canRestoreSync(s: ServiceSnapshot): boolean {
+  const standby = s.cells[standbyOf(s)];
+  if (standby.status !== 'up' || standby.lastReady?.role !== 'standby') return false;
+  const seen = standbyAsSeenByPrimary(s);
+  if (!seen || seen.state !== 'streaming') return false;
+  const lag = lastKnownStandbyLag(s);
+  return lag !== null && lag <= s.policy.syncRestoreMaxLagBytes;
+}
+
+export function routeVerdict(s: ServiceSnapshot): RouteVerdict {
+  const p = s.cells[s.primary];
+  // A merely suspected primary keeps serving: one lost probe must not fail requests. Its last answer
+  // must still show it as the unfenced primary at our epoch.
+  const last = p.lastReady;
+  const serving =
+    (p.status === 'up' || p.status === 'suspect') &&
+    last !== null &&
+    last.role === 'primary' &&
+    !last.fenced &&
+    last.epoch === s.epoch;
+  const rpoGuaranteeSuspended = s.mode === 'sync' && serving && isRunningAsync(s);
+  const syncStandbyLost =
+    s.mode === 'sync' && serving && (rpoGuaranteeSuspended || isConfirmedDown(s.cells[standbyOf(s)]));
+  return { serving, rpoGuaranteeSuspended, refuseWrites: s.policy.strictSync && syncStandbyLost };
+}

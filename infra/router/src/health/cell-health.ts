@@ -1,0 +1,82 @@
+// The health of one cell as the router sees it, advanced one probe result at a time.
+// Pure: the prober owns the timers, this file owns the rules (fall/rise, suspicion).
+import type { CellReady } from '../cell-types';
+
+/**
+ * unknown: no verdict yet (router just started).
+ * up: answering, its Postgres answering.
+ * suspect: at least one failed probe since it was up, fewer than `fall` in a row (still routed to).
+ * down: `fall` failed probes in a row (confirmed); needs `rise` good ones to come back.
+ */
+export type HealthStatus = 'unknown' | 'up' | 'suspect' | 'down';
+
+export interface ProbeResult {
+  /** answered in time and its Postgres check is ok (a Redis-only failure does not fail the probe) */
+  ok: boolean;
+  at: number;
+  ms: number;
+  ready: CellReady | null;
+  error: string | null;
+}
+
+export interface CellHealth {
+  status: HealthStatus;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  /** the body of the last probe that answered with a readable ready document (ok or not) */
+  lastReady: CellReady | null;
+  lastReadyAt: number | null;
+  lastProbeMs: number | null;
+  lastError: string | null;
+  /** when `status` last changed */
+  since: number;
+}
+
+export function initialHealth(now: number): CellHealth {
+  return {
+    status: 'unknown',
+    consecutiveFailures: 0,
+    consecutiveSuccesses: 0,
+    lastReady: null,
+    lastReadyAt: null,
+    lastProbeMs: null,
+    lastError: null,
+    since: now,
+  };
+}
+
+export interface HealthRules {
+  fall: number;
+  rise: number;
+}
+
+export function applyProbe(health: CellHealth, result: ProbeResult, rules: HealthRules): CellHealth {
+  const next: CellHealth = {
+    ...health,
+    lastProbeMs: result.ms,
+    lastError: result.error,
+    lastReady: result.ready ?? health.lastReady,
+    lastReadyAt: result.ready ? result.at : health.lastReadyAt,
+  };
+  if (result.ok) {
+    next.consecutiveSuccesses = health.consecutiveSuccesses + 1;
+    next.consecutiveFailures = 0;
+    const risen = next.consecutiveSuccesses >= rules.rise;
+    // A router that just started trusts the first good answer: it must route quickly after a restart.
+    if (health.status === 'unknown' || ((health.status === 'suspect' || health.status === 'down') && risen)) {
+      next.status = 'up';
+    }
+  } else {
+    next.consecutiveFailures = health.consecutiveFailures + 1;
+    next.consecutiveSuccesses = 0;
+    if (next.consecutiveFailures >= rules.fall) next.status = 'down';
+    else if (health.status === 'up') next.status = 'suspect';
+  }
+  if (next.status !== health.status) next.since = result.at;
+  return next;
+}
+
+/** Reachable now: the last probe answered (even if the cell is still suspected or rising from down). */
+export function isAnswering(health: CellHealth): boolean {
+  return health.consecutiveSuccesses > 0 && health.lastReady !== null;
+}

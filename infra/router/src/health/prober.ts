@@ -1,0 +1,191 @@
+// Active health probes of every cell's /health/ready, one loop per cell, plus re-probe bursts when the
+// data plane sees a refused/reset connection or a timeout (a passive signal).
+import type { RegionName, ServiceName } from '@failover-lab/lab';
+import { Agent, request } from 'undici';
+import { asCellReady } from '../cell-types';
+import type { ProbeConfig } from '../config';
+import { applyProbe, type CellHealth, initialHealth, type ProbeResult } from './cell-health';
+
+export interface ProbeTarget {
+  service: ServiceName;
+  region: RegionName;
+  url: string;
+}
+
+export type ProbeFn = (url: string, timeoutMs: number) => Promise<ProbeResult>;
+
+export type TransitionListener = (
+  target: ProbeTarget,
+  previous: CellHealth,
+  next: CellHealth,
+) => void;
+
+interface CellLoop {
+  target: ProbeTarget;
+  health: CellHealth;
+  burstRemaining: number;
+  wake: (() => void) | null;
+  verdictWaiters: Array<(status: 'up' | 'down') => void>;
+  probeWaiters: Array<{ after: number; resolve: (health: CellHealth) => void }>;
+}
+
+export function httpProbe(agent: Agent): ProbeFn {
+  return async (url, timeoutMs) => {
+    const started = performance.now();
+    const at = Date.now();
+    try {
+      const res = await request(`${url}/health/ready`, {
+        dispatcher: agent,
+        method: 'GET',
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await res.body.text();
+      const ms = performance.now() - started;
+      let ready = null;
+      try {
+        ready = asCellReady(JSON.parse(text));
+      } catch {
+        ready = null;
+      }
+      if (!ready) return { ok: false, at, ms, ready: null, error: `unreadable ready body (HTTP ${res.statusCode})` };
+      const pgOk = ready.checks.postgres.ok;
+      return { ok: pgOk, at, ms, ready, error: pgOk ? null : `postgres: ${ready.checks.postgres.error ?? 'not ok'}` };
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      return { ok: false, at, ms: performance.now() - started, ready: null, error: e.code ?? e.name ?? e.message };
+    }
+  };
+}
+
+export class Prober {
+  private readonly loops = new Map<string, CellLoop>();
+  private readonly listeners = new Set<TransitionListener>();
+  private readonly resultListeners = new Set<(target: ProbeTarget, health: CellHealth) => void>();
+  private running = false;
+  private readonly agent: Agent | null;
+  private readonly probe: ProbeFn;
+
+  constructor(
+    targets: ProbeTarget[],
+    private readonly config: ProbeConfig,
+    probe?: ProbeFn,
+  ) {
+    // A separate dispatcher from the data plane: a frozen cell's stuck proxy sockets never delay a probe.
+    this.agent = probe ? null : new Agent({ keepAliveTimeout: 10_000, connections: 4, pipelining: 1 });
+    this.probe = probe ?? httpProbe(this.agent!);
+    const now = Date.now();
+    for (const target of targets) {
+      this.loops.set(key(target.service, target.region), {
+        target,
+        health: initialHealth(now),
+        burstRemaining: 0,
+        wake: null,
+        verdictWaiters: [],
+        probeWaiters: [],
+      });
+    }
+  }
+
+  onTransition(listener: TransitionListener): void {
+    this.listeners.add(listener);
+  }
+
+  onResult(listener: (target: ProbeTarget, health: CellHealth) => void): void {
+    this.resultListeners.add(listener);
+  }
+
+  health(service: ServiceName, region: RegionName): CellHealth {
+    return this.loop(service, region).health;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const loop of this.loops.values()) void this.run(loop);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const loop of this.loops.values()) {
+      loop.wake?.();
+      for (const w of loop.verdictWaiters.splice(0)) w(loop.health.status === 'down' ? 'down' : 'up');
+      for (const w of loop.probeWaiters.splice(0)) w.resolve(loop.health);
+    }
+    await this.agent?.close().catch(() => {});
+  }
+
+  /** Passive signal from the data plane: probe now and keep probing fast for `fall` rounds. */
+  signal(service: ServiceName, region: RegionName): void {
+    const loop = this.loop(service, region);
+    if (loop.burstRemaining > 0) return;
+    loop.burstRemaining = this.config.fall + 1;
+    loop.wake?.();
+  }
+
+  /**
+   * Re-probe in a burst and resolve with the verdict: 'up' at the first good answer, 'down' once the cell
+   * is confirmed down. Used by the data plane to decide between retrying now and waiting for a failover.
+   */
+  recheck(service: ServiceName, region: RegionName): Promise<'up' | 'down'> {
+    const loop = this.loop(service, region);
+    if (loop.health.status === 'down') return Promise.resolve('down');
+    const verdict = new Promise<'up' | 'down'>((resolve) => loop.verdictWaiters.push(resolve));
+    loop.burstRemaining = Math.max(loop.burstRemaining, this.config.fall + 1);
+    loop.wake?.();
+    return verdict;
+  }
+
+  /** Probe once right away (after a promotion: route on what the cell says, not on what we hope). */
+  probeNow(service: ServiceName, region: RegionName): Promise<CellHealth> {
+    const loop = this.loop(service, region);
+    const after = performance.now();
+    const done = new Promise<CellHealth>((resolve) => loop.probeWaiters.push({ after, resolve }));
+    loop.wake?.();
+    return done;
+  }
+
+  private loop(service: ServiceName, region: RegionName): CellLoop {
+    const loop = this.loops.get(key(service, region));
+    if (!loop) throw new Error(`no probe target ${region}/${service}`);
+    return loop;
+  }
+
+  private async run(loop: CellLoop): Promise<void> {
+    while (this.running) {
+      const started = Date.now();
+      const startedMark = performance.now();
+      const result = await this.probe(loop.target.url, this.config.timeoutMs);
+      if (!this.running) break;
+      const previous = loop.health;
+      loop.health = applyProbe(previous, result, this.config);
+      if (loop.burstRemaining > 0) loop.burstRemaining--;
+      for (const listener of this.resultListeners) listener(loop.target, loop.health);
+      if (previous.status !== loop.health.status) {
+        for (const listener of this.listeners) listener(loop.target, previous, loop.health);
+      }
+      // Only a probe sent after the request answers it (one in flight may predate a promotion).
+      const answered = loop.probeWaiters.filter((w) => w.after <= startedMark);
+      loop.probeWaiters = loop.probeWaiters.filter((w) => w.after > startedMark);
+      for (const w of answered) w.resolve(loop.health);
+      if (result.ok) for (const w of loop.verdictWaiters.splice(0)) w('up');
+      else if (loop.health.status === 'down') for (const w of loop.verdictWaiters.splice(0)) w('down');
+
+      const pause = loop.burstRemaining > 0 ? this.config.burstIntervalMs : this.config.intervalMs;
+      const wait = Math.max(0, pause - (Date.now() - started));
+      if (wait > 0 && loop.probeWaiters.length === 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          loop.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        loop.wake = null;
+      }
+    }
+  }
+}
+
+const key = (service: ServiceName, region: RegionName) => `${service}/${region}`;

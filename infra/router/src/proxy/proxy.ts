@@ -1,0 +1,207 @@
+// The data plane: /login/*, /payments/*, /messaging/* to the service's current primary.
+// Requests that are safe to send twice wait (bounded) through a failover and go to the new primary;
+// the rest fail fast with ROUTER_ERR_NO_PRIMARY and Retry-After.
+import type { RegionName, ServiceName } from '@failover-lab/lab';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Pool } from 'undici';
+import type { RouterConfig } from '../config';
+import { errorBody, type RouterErrorCode } from '../errors';
+import type { Prober } from '../health/prober';
+import type { RequestOutcome, RouterMetrics } from '../metrics';
+import type { Route, RouteTable } from '../route-table';
+import { endToEndHeaders, isRetrySafe, isWrite, wantsEventStream } from './retry-safety';
+
+export interface ProxyDeps {
+  config: RouterConfig;
+  routes: RouteTable;
+  prober: Pick<Prober, 'signal' | 'recheck'>;
+  metrics: RouterMetrics;
+}
+
+const MAX_ATTEMPTS = 4;
+/** Upstream error bodies are small JSON; bigger ones are streamed through rather than held for a retry. */
+const MAX_BUFFERED_ERROR_BYTES = 64 * 1024;
+
+/** Connection never established: the request cannot have reached the cell, so any request may be resent. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+type Attempt =
+  | { kind: 'response'; status: number; headers: Record<string, string | string[]>; body: NodeJS.ReadableStream & { destroy(): void }; done: () => void }
+  | { kind: 'error'; code: string; notSent: boolean; timeout: boolean };
+
+export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
+  const { config, routes, prober, metrics } = deps;
+  const pools = new Map<string, Pool>();
+  const poolFor = (origin: string) => {
+    let pool = pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: config.proxy.connectionsPerCell,
+        keepAliveTimeout: 30_000,
+        connect: { timeout: config.proxy.connectTimeoutMs },
+      });
+      pools.set(origin, pool);
+    }
+    return pool;
+  };
+  app.addHook('onClose', async () => {
+    await Promise.all([...pools.values()].map((p) => p.destroy().catch(() => {})));
+  });
+
+  // Bodies pass through untouched; they are buffered (bounded) so a safe request can be resent.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.proxy.maxBodyBytes }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  const forward = async (
+    service: ServiceName,
+    route: Route,
+    request: FastifyRequest,
+    body: Buffer | undefined,
+  ): Promise<Attempt> => {
+    const origin = config.services[service]!.cells[route.primary];
+    const controller = new AbortController();
+    const untrack = routes.track(service, route.primary, controller);
+    const headers = endToEndHeaders(request.headers as Record<string, string | string[] | undefined>, [
+      'host',
+      'content-length',
+      'x-failover-epoch',
+      'expect',
+    ]);
+    headers['x-failover-epoch'] = String(route.epoch);
+    headers['x-forwarded-for'] = request.ip;
+    const sse = wantsEventStream(request.headers);
+    try {
+      const res = await poolFor(origin).request({
+        path: request.url,
+        method: request.method as 'GET',
+        headers,
+        body: body && body.length > 0 ? body : undefined,
+        headersTimeout: config.proxy.requestTimeoutMs,
+        // An event stream stays open as long as the client wants it: no body timeout there.
+        bodyTimeout: sse ? 0 : config.proxy.bodyTimeoutMs,
+        signal: controller.signal,
+      });
+      let released = false;
+      const done = () => {
+        if (!released) {
+          released = true;
+          untrack();
+        }
+      };
+      res.body.once('close', done);
+      res.body.once('error', done);
+      return {
+        kind: 'response',
+        status: res.statusCode,
+        headers: endToEndHeaders(res.headers as Record<string, string | string[] | undefined>),
+        body: res.body,
+        done,
+      };
+    } catch (err) {
+      untrack();
+      const e = err as Error & { code?: string };
+      const code = controller.signal.aborted ? 'ABORTED_CELL_DOWN' : (e.code ?? e.name ?? 'UNKNOWN');
+      return {
+        kind: 'error',
+        code,
+        notSent: NOT_SENT_CODES.has(code),
+        timeout: code === 'UND_ERR_HEADERS_TIMEOUT',
+      };
+    }
+  };
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const started = performance.now();
+    const path = request.url.split('?')[0]!;
+    const service = path.split('/')[1] as ServiceName;
+    const body = Buffer.isBuffer(request.body) ? request.body : undefined;
+    const safe = isRetrySafe(request.method, service, path, request.headers, body);
+    const write = isWrite(request.method);
+    const holdDeadline = Date.now() + config.proxy.holdMs;
+
+    const finish = (region: RegionName | 'none', outcome: RequestOutcome) => {
+      metrics.requests.inc({ service, region, outcome });
+      metrics.requestDuration.observe({ service }, (performance.now() - started) / 1000);
+    };
+    const fail = (code: RouterErrorCode, region: RegionName | 'none', outcome: RequestOutcome, message?: string) => {
+      finish(region, outcome);
+      const status = code === 'ROUTER_ERR_UPSTREAM_TIMEOUT' ? 504 : 503;
+      if (status === 503) reply.header('retry-after', '1');
+      const route = routes.get(service);
+      if (route) reply.header('x-failover-epoch', String(route.epoch));
+      return reply.code(status).send(errorBody(code, message));
+    };
+
+    // A request that failed on route generation g may only be resent on a later one (or the same cell
+    // once a re-probe shows it answering).
+    let afterGeneration = -1;
+    let resendable = safe;
+    for (let attempt = 1; ; attempt++) {
+      let route = routes.get(service);
+      if (!route || !route.serving || route.generation <= afterGeneration) {
+        if (!resendable) return fail('ROUTER_ERR_NO_PRIMARY', 'none', 'no_primary');
+        route = (await routes.waitForServing(service, holdDeadline - Date.now(), afterGeneration)) ?? undefined;
+        if (!route) return fail('ROUTER_ERR_NO_PRIMARY', 'none', 'no_primary', 'no primary within the hold time');
+      }
+      if (write && route.refuseWrites) return fail('ROUTER_ERR_SYNC_STANDBY_LOST', 'none', 'sync_standby_lost');
+
+      const result = await forward(service, route, request, body);
+      const lastTry = attempt >= MAX_ATTEMPTS || Date.now() >= holdDeadline;
+
+      if (result.kind === 'error') {
+        prober.signal(service, route.primary);
+        const mayResend = (safe || result.notSent) && !lastTry;
+        if (!mayResend) {
+          if (result.timeout) return fail('ROUTER_ERR_UPSTREAM_TIMEOUT', route.primary, 'timeout');
+          return fail('ROUTER_ERR_NO_PRIMARY', route.primary, 'connection_error', `primary unreachable (${result.code})`);
+        }
+        resendable = true;
+        const verdict = result.code === 'ABORTED_CELL_DOWN' ? 'down' : await prober.recheck(service, route.primary);
+        if (verdict === 'down') afterGeneration = route.generation;
+        continue;
+      }
+
+      // 5xx from the cell on a safe request: maybe its database just died. Re-probe before answering.
+      const contentLength = Number(result.headers['content-length'] ?? Number.NaN);
+      const smallBody = Number.isFinite(contentLength) && contentLength <= MAX_BUFFERED_ERROR_BYTES;
+      if (result.status >= 500 && safe && !lastTry && smallBody && !wantsEventStream(request.headers)) {
+        const buffered = await readAll(result.body).catch(() => null);
+        result.done();
+        const verdict = await prober.recheck(service, route.primary);
+        if (verdict === 'down' || buffered === null) {
+          afterGeneration = route.generation;
+          continue;
+        }
+        finish(route.primary, 'upstream_5xx');
+        return reply
+          .code(result.status)
+          .headers(result.headers)
+          .header('x-served-by', route.primary)
+          .header('x-failover-epoch', String(route.epoch))
+          .send(buffered);
+      }
+
+      finish(route.primary, result.status >= 500 ? 'upstream_5xx' : 'ok');
+      reply.code(result.status).headers(result.headers);
+      reply.header('x-served-by', route.primary).header('x-failover-epoch', String(route.epoch));
+      if (request.method === 'HEAD') {
+        result.body.destroy();
+        return reply.send();
+      }
+      return reply.send(result.body);
+    }
+  };
+
+  for (const service of Object.keys(config.services) as ServiceName[]) {
+    app.all(`/${service}`, handler);
+    app.all(`/${service}/*`, handler);
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,120 @@
+// buildRouter(config, deps): the edge router + failover controller as a fastify instance that is not
+// listening yet (server.ts listens; tests use inject() or listen on their own address).
+import { REGIONS, type ServiceName } from '@failover-lab/lab';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { adminRoutes } from './admin/admin-routes';
+import { type CellAdmin, HttpCellAdmin } from './cell-admin';
+import type { RouterConfig } from './config';
+import { type Clock, Controller } from './controller/controller';
+import { errorBody, RouterError } from './errors';
+import { type ProbeFn, Prober, type ProbeTarget } from './health/prober';
+import { RouterMetrics } from './metrics';
+import { proxyRoutes } from './proxy/proxy';
+import { RouteTable } from './route-table';
+import { EventLog, eventsFileFor } from './state/events';
+import { FileStateStore, type StateStore } from './state/state-store';
+
+export interface RouterDeps {
+  admin?: CellAdmin;
+  store?: StateStore;
+  probe?: ProbeFn;
+  clock?: Clock;
+  /** fastify logger option; default: pino at LOG_LEVEL (info), tests pass false */
+  logger?: boolean | { level: string };
+}
+
+export interface RouterParts {
+  controller: Controller;
+  prober: Prober;
+  routes: RouteTable;
+  events: EventLog;
+  metrics: RouterMetrics;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    router: RouterParts;
+  }
+}
+
+export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? {
+      level: process.env.LOG_LEVEL ?? 'info',
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    },
+    // Router-level limit; the proxy's own parser enforces maxBodyBytes per request.
+    bodyLimit: config.proxy.maxBodyBytes,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+
+  const targets: ProbeTarget[] = [];
+  for (const [service, svc] of Object.entries(config.services) as [ServiceName, RouterConfig['services'][ServiceName]][]) {
+    for (const region of REGIONS) targets.push({ service, region, url: svc!.cells[region] });
+  }
+  const metrics = new RouterMetrics();
+  const routes = new RouteTable();
+  const events = new EventLog(config.eventRingSize, eventsFileFor(config.stateFile));
+  const prober = new Prober(targets, config.probe, deps.probe);
+  const admin = deps.admin ?? new HttpCellAdmin(config.adminToken, Math.max(...Object.values(config.services).map((s) => s!.policy.adminTimeoutMs)));
+  const controller = new Controller({
+    services: config.services,
+    health: prober,
+    admin,
+    routes,
+    store: deps.store ?? new FileStateStore(config.stateFile),
+    events,
+    metrics,
+    clock: deps.clock ?? { now: () => Date.now() },
+    log: (line) => app.log.info({ component: 'controller' }, line),
+  });
+  await controller.init();
+  prober.onTransition((target, previous, next) => controller.onHealthTransition(target, previous, next));
+  app.decorate('router', { controller, prober, routes, events, metrics });
+
+  app.addHook('onReady', async () => {
+    prober.start();
+    controller.start(config.probe.intervalMs);
+  });
+  app.addHook('onClose', async () => {
+    await controller.stop();
+    await prober.stop();
+    routes.close();
+    await events.flush();
+    if (admin instanceof HttpCellAdmin) await admin.close().catch(() => {});
+  });
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error instanceof RouterError) return reply.code(error.status).send(errorBody(error.code, error.message));
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
+      return reply.code(413).send(errorBody('ROUTER_ERR_BODY_TOO_LARGE'));
+    }
+    if (error.validation || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {
+      return reply.code(400).send(errorBody('ROUTER_ERR_VALIDATION', error.message));
+    }
+    app.log.error({ err: error }, 'router error');
+    return reply.code(500).send({ error: { code: 'ROUTER_ERR_INTERNAL', message: 'internal router error' } });
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('ROUTER_ERR_NOT_FOUND')));
+
+  app.get('/health/live', async () => ({ status: 'live' }));
+  app.get('/health/ready', async (_request, reply) => {
+    const services = Object.fromEntries(
+      controller.serviceNames().map((s) => {
+        const route = routes.get(s);
+        return [s, { primary: route?.primary, epoch: route?.epoch, serving: route?.serving ?? false }];
+      }),
+    );
+    const ready = Object.values(services).every((s) => s.serving);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', services });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  await app.register(async (scope) => adminRoutes(scope, { token: config.adminToken, controller, events }));
+  await app.register(async (scope) => proxyRoutes(scope, { config, routes, prober, metrics }));
+  return app;
+}

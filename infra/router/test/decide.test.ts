@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { decide, routeVerdict } from '../src/controller/decide';
+import { applyProbe, initialHealth, type ProbeResult } from '../src/health/cell-health';
+import { fixtures, ready } from './fixtures/snapshots';
+
+describe('decide(): failover policy over named snapshots', () => {
+  it('healthy: no action, one-line outcome', () => {
+    expect(decide(fixtures.healthyPayments())).toEqual({ kind: 'none', outcome: 'no action: dc-a primary, healthy' });
+    expect(decide(fixtures.healthyMessaging()).outcome).toBe('no action: dc-a primary, healthy');
+  });
+
+  it('primary down, sync standby in sync: promote dc-b at epoch+1 with RPO 0', () => {
+    const d = decide(fixtures.paymentsPrimaryDown());
+    expect(d).toMatchObject({ kind: 'failover', from: 'dc-a', to: 'dc-b', epoch: 4, rpoZero: true });
+    expect(d.outcome).toBe('promote dc-b for payments, epoch 4 (RPO 0: was in sync)');
+  });
+
+  it("primary's Postgres gone (app answers, checks.postgres.ok=false) counts as down", () => {
+    expect(decide(fixtures.paymentsPrimaryPostgresGone())).toMatchObject({ kind: 'failover', to: 'dc-b', epoch: 4 });
+  });
+
+  it('async primary down with the standby within the lag bound: promote (not RPO 0)', () => {
+    expect(decide(fixtures.messagingPrimaryDown())).toMatchObject({ kind: 'failover', to: 'dc-b', rpoZero: false });
+  });
+
+  it('async primary down with lag over the bound: failover refused, reason names the lag', () => {
+    const d = decide(fixtures.messagingLagOverBound());
+    expect(d.kind).toBe('refuse_failover');
+    if (d.kind !== 'refuse_failover') throw new Error('unreachable');
+    expect(d.reason).toBe('standby dc-b lag 5000000 B exceeds bound 1000000 B');
+  });
+
+  it('async primary down and standby not streaming at last check: refused (lag unknown)', () => {
+    expect(decide(fixtures.messagingStandbyNotStreaming())).toMatchObject({ kind: 'refuse_failover' });
+  });
+
+  it('both down: no failover, refused because the standby is not healthy', () => {
+    const d = decide(fixtures.bothDown());
+    expect(d).toMatchObject({ kind: 'refuse_failover', region: 'dc-b' });
+    expect(d.outcome).toBe('no action: dc-a down, failover refused: standby dc-b is not healthy (down)');
+  });
+
+  it('standby fenced: not a promotion candidate', () => {
+    expect(decide(fixtures.standbyFenced())).toMatchObject({ kind: 'refuse_failover' });
+  });
+
+  it('stale primary returns claiming primary: fenced with the current epoch', () => {
+    const d = decide(fixtures.stalePrimaryReturns());
+    expect(d).toMatchObject({ kind: 'fence', region: 'dc-a', epoch: 3 });
+    expect(d.outcome).toBe('fenced dc-a for messaging (claims primary at epoch 2, current 3)');
+  });
+
+  it('stale primary already fenced: left alone', () => {
+    expect(decide(fixtures.staleFencedReturns()).kind).toBe('none');
+  });
+
+  it('a flapping probe (one failure) never fails over', () => {
+    expect(decide(fixtures.flappingProbe())).toEqual({
+      kind: 'none',
+      outcome: 'no action: dc-a suspected (1 failed probe)',
+    });
+    expect(decide(fixtures.flappingProbeAnswering()).kind).toBe('none');
+    // and the route keeps serving while merely suspected
+    expect(routeVerdict(fixtures.flappingProbe()).serving).toBe(true);
+  });
+
+  it('flapping probe sequence through the health rules never reaches down', () => {
+    let h = initialHealth(0);
+    const probe = (ok: boolean, at: number): ProbeResult => ({ ok, at, ms: 1, ready: ok ? ready() : null, error: ok ? null : 'timeout' });
+    const seen = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      // fail, ok, fail, ok, fail, fail, ok … never three failures in a row
+      const ok = i % 3 === 1 || i % 5 === 0;
+      h = applyProbe(h, probe(ok, i), { fall: 3, rise: 2 });
+      seen.add(h.status);
+    }
+    expect(seen.has('down')).toBe(false);
+    expect(seen.has('suspect')).toBe(true);
+  });
+
+  it('rise: a suspected cell needs `rise` good probes before it counts as up again', () => {
+    const rules = { fall: 3, rise: 2 };
+    const good: ProbeResult = { ok: true, at: 1, ms: 1, ready: ready(), error: null };
+    const bad: ProbeResult = { ok: false, at: 2, ms: 300, ready: null, error: 'timeout' };
+    let h = applyProbe(initialHealth(0), good, rules);
+    expect(h.status).toBe('up');
+    h = applyProbe(h, bad, rules);
+    expect(h.status).toBe('suspect');
+    h = applyProbe(h, good, rules);
+    expect(h.status).toBe('suspect');
+    h = applyProbe(h, good, rules);
+    expect(h.status).toBe('up');
+    for (let i = 0; i < 3; i++) h = applyProbe(h, bad, rules);
+    expect(h.status).toBe('down');
+    h = applyProbe(h, good, rules);
+    expect(h.status).toBe('down');
+    h = applyProbe(h, good, rules);
+    expect(h.status).toBe('up');
+  });
+
+  it('a slow-but-alive primary (answers within the timeout) is not failed over', () => {
+    const s = fixtures.slowButAlivePrimary();
+    expect(decide(s)).toEqual({ kind: 'none', outcome: 'no action: dc-a primary, healthy' });
+    expect(routeVerdict(s).serving).toBe(true);
+  });
+
+  it('first start: dc-a claims epoch 1 with a promote on itself', () => {
+    expect(decide(fixtures.firstStart())).toMatchObject({ kind: 'claim', region: 'dc-a', epoch: 1 });
+    expect(routeVerdict(fixtures.firstStart()).serving).toBe(false);
+  });
+
+  it('promotion cut short by a router crash: the persisted primary is claimed, never a new epoch', () => {
+    expect(decide(fixtures.promotionCutShort())).toMatchObject({ kind: 'claim', region: 'dc-b', epoch: 4 });
+  });
+
+  it('cells ahead of our state: adopt their primary and epoch, promote nothing', () => {
+    expect(decide(fixtures.cellsAhead())).toMatchObject({ kind: 'adopt', region: 'dc-b', epoch: 5 });
+  });
+
+  it('not probed yet: waits', () => {
+    expect(decide(fixtures.notProbedYet()).kind).toBe('none');
+    expect(routeVerdict(fixtures.notProbedYet()).serving).toBe(false);
+  });
+});
+
+describe('decide(): synchronous standby loss and restore (payments)', () => {
+  it('sync standby confirmed down: degrade the primary to async so commits do not hang', () => {
+    const d = decide(fixtures.paymentsStandbyDown());
+    expect(d).toMatchObject({ kind: 'degrade_async', region: 'dc-a', standby: 'dc-b' });
+    expect(d.outcome).toBe('degraded payments to async on dc-a: standby dc-b down');
+  });
+
+  it('strict mode: no degrade; writes refused instead', () => {
+    const s = fixtures.paymentsStandbyDownStrict();
+    expect(decide(s).kind).toBe('none');
+    expect(routeVerdict(s)).toEqual({ serving: true, rpoGuaranteeSuspended: false, refuseWrites: true });
+  });
+
+  it('degraded and the standby is back, streaming and caught up: restore sync', () => {
+    const s = fixtures.paymentsStandbyBackCaughtUp();
+    expect(routeVerdict(s).rpoGuaranteeSuspended).toBe(true);
+    expect(decide(s)).toMatchObject({ kind: 'restore_sync', region: 'dc-a', standby: 'dc-b' });
+  });
+
+  it('degraded and the standby lags over the restore bound: stay async', () => {
+    const d = decide(fixtures.paymentsStandbyBackLagging());
+    expect(d.kind).toBe('none');
+    expect(d.outcome).toContain('RPO guarantee suspended');
+  });
+
+  it('degraded and the standby answers but does not stream: stay async', () => {
+    expect(decide(fixtures.paymentsStandbyBackNotStreaming()).kind).toBe('none');
+  });
+
+  it('after a failover the new primary runs async: RPO guarantee suspended until dc-a is back', () => {
+    const s = fixtures.afterFailoverAsync();
+    expect(decide(s).kind).toBe('none');
+    expect(routeVerdict(s)).toEqual({ serving: true, rpoGuaranteeSuspended: true, refuseWrites: false });
+  });
+
+  it('a degraded primary dying is failed over only within the lag bound (no RPO 0 claim)', () => {
+    const s = fixtures.paymentsStandbyBackCaughtUp();
+    const down = { ...s, cells: { ...s.cells, 'dc-a': { ...s.cells['dc-a'], status: 'down' as const, consecutiveSuccesses: 0 } } };
+    expect(decide(down)).toMatchObject({ kind: 'failover', rpoZero: false });
+  });
+});
