@@ -1,1 +1,3 @@
-export {};
+export { type BuildLoginCellOptions, buildLoginCell } from './app';
+export { loginErrors } from './errors';
+export { type LoginSettings, loadLoginSettings } from './settings';

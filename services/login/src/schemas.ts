@@ -34,8 +34,14 @@ export const RefreshRequest = Type.Object(
 export const Jwks = Type.Object({
   keys: Type.Array(
     Type.Object(
-      { kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String() },
-      { additionalProperties: true },
+      {
+        kty: Type.String(),
+        crv: Type.Optional(Type.String()),
+        x: Type.Optional(Type.String()),
+        kid: Type.String(),
+        alg: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false },
     ),
   ),
 });

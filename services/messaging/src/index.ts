@@ -1,1 +1,3 @@
-export {};
+export { type BuildMessagingCellOptions, buildMessagingCell } from './app';
+export { decodeCursor, encodeCursor } from './cursor';
+export { messagingErrors } from './errors';

@@ -33,8 +33,7 @@ export class RoomHub {
       this.listeners.set(room, set);
     }
     set.add(listener);
-    await this.subscriber.subscribe(roomChannel(room));
-    return async () => {
+    const remove = async () => {
       const current = this.listeners.get(room);
       if (!current) return;
       current.delete(listener);
@@ -43,6 +42,13 @@ export class RoomHub {
         await this.subscriber.unsubscribe(roomChannel(room)).catch(this.onError);
       }
     };
+    try {
+      await this.subscriber.subscribe(roomChannel(room));
+    } catch (error) {
+      await remove();
+      throw error;
+    }
+    return remove;
   }
 
   private dispatch(channel: string, payload: string): void {

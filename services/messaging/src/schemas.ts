@@ -44,3 +44,7 @@ export const MessagePage = Type.Object({
 });
 
 export const Unread = Type.Object({ room: Type.String(), unread: Type.Integer({ minimum: 0 }) });
+
+export const StreamHeaders = Type.Object({
+  'last-event-id': Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })),
+});

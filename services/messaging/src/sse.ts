@@ -9,7 +9,8 @@ export const HEARTBEAT_INTERVAL_MS = 15_000;
 export const MAX_REPLAY = 1000;
 
 export interface StreamOptions {
-  raw: ServerResponse;
+  /** called once the Redis subscription is live: takes over the response (reply.hijack()) */
+  begin: () => ServerResponse;
   room: string;
   hub: RoomHub;
   /** the seq after which to replay from Postgres (from Last-Event-ID), or null for live only */
@@ -33,16 +34,6 @@ export function formatEvent(message: LiveMessage): string {
 }
 
 export async function streamRoom(opts: StreamOptions): Promise<void> {
-  const { raw } = opts;
-  raw.writeHead(200, {
-    ...opts.headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  raw.write(': connected\n\n');
-
   const resumeAfter = opts.resumeAfterSeq === null ? null : BigInt(opts.resumeAfterSeq);
   // Replayed ids, so a message both replayed and published afterwards is sent once. Live messages are
   // not filtered by seq order: two concurrent posts may publish out of seq order and both must arrive.
@@ -57,10 +48,20 @@ export async function streamRoom(opts: StreamOptions): Promise<void> {
   };
 
   // Subscribe before replaying: anything committed after the replay query is then seen live.
+  // If Redis is down this throws before the response is taken over, so the client gets a 503 JSON error.
   const unsubscribe = await opts.hub.subscribe(opts.room, (message) => {
     if (pending) pending.push(message);
     else send(message);
   });
+  const raw = opts.begin();
+  raw.writeHead(200, {
+    ...opts.headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  raw.write(': connected\n\n');
   const heartbeat = setInterval(
     () => closed || raw.write(': heartbeat\n\n'),
     opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS,

@@ -1,0 +1,56 @@
+// Shared setup for the login integration tests: a real data tier and login cells built on it.
+import { createTestSigner, type TestSigner, testCellConfig } from '@failover-lab/cell-kit';
+import type { CellStores, TestDataTier } from '@failover-lab/lab';
+import type { FastifyInstance } from 'fastify';
+import { buildLoginCell } from '../src/app';
+import type { LoginSettings } from '../src/settings';
+
+/** Cheapest scrypt the settings allow (2^14), so tests spend their time on behaviour, not hashing. */
+export const testSettings = (overrides: Partial<LoginSettings> = {}): LoginSettings => ({
+  signInLimitPerUsername: { limit: 1000, windowSeconds: 60 },
+  signInLimitPerIp: { limit: 100_000, windowSeconds: 60 },
+  scrypt: { log2N: 14, r: 8, p: 1 },
+  ...overrides,
+});
+
+export async function buildTestLoginCell(
+  tier: TestDataTier,
+  stores: CellStores,
+  signer: TestSigner,
+  opts: { settings?: LoginSettings; redisUrl?: string } = {},
+): Promise<FastifyInstance> {
+  const config = {
+    ...testCellConfig({
+      service: 'login',
+      region: stores.region,
+      host: stores.host,
+      databaseUrl: stores.databaseUrl,
+      redisUrl: opts.redisUrl ?? stores.redisUrl,
+      adminToken: tier.secrets.adminToken,
+      jwks: signer.jwks,
+    }),
+    jwtSigningKey: signer.privateJwk as never,
+  };
+  return buildLoginCell(config, { settings: opts.settings ?? testSettings() });
+}
+
+export { createTestSigner };
+
+let counter = 0;
+/** Usernames unique across test files and runs (the database lives for the whole file). */
+export function uniqueUsername(prefix = 'u'): string {
+  counter += 1;
+  return `${prefix}${process.pid}_${Date.now().toString(36)}_${counter}`.toLowerCase().slice(0, 32);
+}
+
+export const PASSWORD = 'correct horse battery staple';
+
+export async function rowCounts(stores: CellStores): Promise<Record<string, number>> {
+  const [row] = await stores.query<Record<string, string>>(
+    `SELECT (SELECT count(*) FROM users) AS users,
+            (SELECT count(*) FROM refresh_tokens) AS refresh_tokens,
+            (SELECT count(*) FROM session_families) AS session_families,
+            (SELECT count(*) FROM revoked_access_tokens) AS revoked_access_tokens`,
+  );
+  return Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)]));
+}

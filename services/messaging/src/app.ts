@@ -1,0 +1,27 @@
+// The messaging cell: the kit's shared cell around the messaging routes.
+import { fileURLToPath } from 'node:url';
+import { buildCell, type CellConfig } from '@failover-lab/cell-kit';
+import type { FastifyInstance } from 'fastify';
+import { messagingErrors } from './errors';
+import { type MessagingRouteOptions, messagingRoutes } from './routes';
+
+const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
+
+export interface BuildMessagingCellOptions extends MessagingRouteOptions {
+  logStream?: NodeJS.WritableStream;
+  poolMax?: number;
+}
+
+export function buildMessagingCell(
+  config: CellConfig,
+  opts: BuildMessagingCellOptions = {},
+): Promise<FastifyInstance> {
+  return buildCell({
+    config,
+    migrationsDir: MIGRATIONS,
+    errors: messagingErrors,
+    routes: messagingRoutes({ heartbeatMs: opts.heartbeatMs }),
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
+    ...(opts.poolMax ? { poolMax: opts.poolMax } : {}),
+  });
+}

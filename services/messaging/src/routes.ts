@@ -1,0 +1,187 @@
+// Routes under /messaging. Postgres is the truth (messages, order, idempotency); Redis carries live
+// delivery and unread counters, both best effort: a message committed while Redis is down is still
+// acknowledged and readable, it just is not pushed live.
+import { withTransaction } from '@failover-lab/cell-kit';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { decodeCursor, encodeCursor } from './cursor';
+import { messagingErrors } from './errors';
+import * as repo from './repository';
+import { type LiveMessage, publishMessage, RoomHub } from './room-hub';
+import {
+  ErrorBody,
+  ListQuery,
+  Message,
+  MessageIdParams,
+  MessagePage,
+  PostMessageBody,
+  RoomParams,
+  StreamHeaders,
+  Unread,
+} from './schemas';
+import { streamRoom } from './sse';
+import { markRoomRead, recordPosted, unreadCount } from './unread';
+
+// Messaging is async-replicated (docs/contracts.md): its RPO is measured by the drills, not hidden.
+const LOCAL_COMMIT = { synchronousCommit: 'local' } as const;
+const DEFAULT_PAGE_SIZE = 50;
+
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
+
+const toLive = (row: repo.MessageRow): LiveMessage => ({
+  seq: row.seq,
+  id: row.id,
+  room: row.room,
+  author: row.author,
+  body: row.body,
+  createdAt: row.created_at.toISOString(),
+});
+
+const toMessage = (row: repo.MessageRow) => ({ ...toLive(row), cursor: encodeCursor(row.seq) });
+
+export interface MessagingRouteOptions {
+  /** SSE heartbeat comment interval (default 15 s) */
+  heartbeatMs?: number;
+}
+
+export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const messagesTotal = app.metrics.counter('messaging_messages_total', 'Posted messages by outcome', [
+      'outcome',
+    ]);
+    const redisSideEffectFailures = app.metrics.counter(
+      'messaging_redis_side_effect_failures_total',
+      'Live publish or unread-counter updates skipped because Redis failed (the message itself is stored)',
+      ['operation'],
+    );
+    const bestEffort = (operation: string, work: Promise<unknown>) =>
+      work.catch((error: unknown) => {
+        redisSideEffectFailures.inc({ operation });
+        app.log.warn({ operation, err: (error as Error).message }, 'redis side effect skipped');
+      });
+
+    const subscriber = app.redis.duplicate();
+    subscriber.on('error', () => {}); // reconnects and re-subscribes on its own
+    subscriber.connect().catch(() => {});
+    const hub = new RoomHub(subscriber, (error) => app.log.warn({ err: error }, 'room hub error'));
+    app.addHook('onClose', async () => hub.close());
+
+    app.post(
+      '/messaging/rooms/:room/messages',
+      {
+        preHandler: app.authenticate,
+        schema: {
+          params: RoomParams,
+          body: PostMessageBody,
+          response: { 200: Message, 201: Message, ...errors(400, 401, 409, 503) },
+        },
+      },
+      async (request, reply) => {
+        app.cell.assertWritable(request);
+        const { room } = request.params;
+        const author = request.user!.sub;
+        const { row, created } = await withTransaction(app.pg, LOCAL_COMMIT, (db) =>
+          repo.insertMessageOnce(db, { id: request.body.id, room, author, body: request.body.body }),
+        );
+        if (!created) {
+          const sameMessage = row.room === room && row.author === author && row.body === request.body.body;
+          messagesTotal.inc({ outcome: sameMessage ? 'duplicate' : 'conflict' });
+          if (!sameMessage) throw messagingErrors.make('ID_CONFLICT');
+          return reply.code(200).send(toMessage(row));
+        }
+        messagesTotal.inc({ outcome: 'created' });
+        await Promise.all([
+          bestEffort('publish', publishMessage(app.redis, toLive(row))),
+          bestEffort('unread', recordPosted(app.redis, room, author)),
+        ]);
+        return reply.code(201).send(toMessage(row));
+      },
+    );
+
+    app.get(
+      '/messaging/rooms/:room/messages',
+      {
+        preHandler: app.authenticate,
+        schema: {
+          params: RoomParams,
+          querystring: ListQuery,
+          response: { 200: MessagePage, ...errors(400, 401) },
+        },
+      },
+      async (request) => {
+        const { room } = request.params;
+        const { after, limit } = request.query;
+        const afterSeq = after === undefined ? null : decodeCursor(after);
+        if (after !== undefined && afterSeq === null) throw messagingErrors.make('INVALID_CURSOR');
+        const rows = await repo.listMessages(app.pg, room, afterSeq, limit ?? DEFAULT_PAGE_SIZE);
+        await bestEffort('mark_read', markRoomRead(app.redis, room, request.user!.sub));
+        const last = rows.at(-1);
+        return { messages: rows.map(toMessage), nextCursor: last ? encodeCursor(last.seq) : (after ?? null) };
+      },
+    );
+
+    app.get(
+      '/messaging/messages/:id',
+      {
+        preHandler: app.authenticate,
+        schema: { params: MessageIdParams, response: { 200: Message, ...errors(400, 401, 404) } },
+      },
+      async (request) => {
+        const row = await repo.findMessage(app.pg, request.params.id);
+        if (!row) throw messagingErrors.make('MESSAGE_NOT_FOUND');
+        return toMessage(row);
+      },
+    );
+
+    app.get(
+      '/messaging/rooms/:room/unread',
+      {
+        preHandler: app.authenticate,
+        schema: { params: RoomParams, response: { 200: Unread, ...errors(400, 401, 503) } },
+      },
+      async (request) => {
+        const { room } = request.params;
+        return { room, unread: await unreadCount(app.redis, room, request.user!.sub) };
+      },
+    );
+
+    app.get(
+      '/messaging/rooms/:room/stream',
+      {
+        preHandler: app.authenticate,
+        schema: {
+          params: RoomParams,
+          headers: StreamHeaders,
+          response: {
+            200: Type.String({
+              description: 'text/event-stream: `id: <cursor>`, `event: message`, `data: <Message>`',
+            }),
+            ...errors(400, 401, 503),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { room } = request.params;
+        const lastEventId = request.headers['last-event-id'];
+        const resumeAfterSeq = lastEventId === undefined ? null : decodeCursor(lastEventId);
+        if (lastEventId !== undefined && resumeAfterSeq === null)
+          throw messagingErrors.make('INVALID_CURSOR');
+        await streamRoom({
+          room,
+          hub,
+          resumeAfterSeq,
+          loadAfter: async (afterSeq, limit) =>
+            (await repo.listMessages(app.pg, room, afterSeq, limit)).map(toLive),
+          // The response is taken over, so the kit's onSend hook does not run: set its headers here.
+          headers: { 'x-cell-region': app.cell.region, 'x-cell-role': app.cell.role() },
+          heartbeatMs: options.heartbeatMs,
+          onError: (error) => request.log.warn({ err: error }, 'stream error'),
+          begin: () => {
+            reply.hijack();
+            return reply.raw;
+          },
+        });
+      },
+    );
+  };
+}
