@@ -1,0 +1,109 @@
+// The cell admin API (docs/contracts.md, "Cell HTTP surface" → Admin). Every route needs the admin
+// token; the service may add its own admin routes (payments: seed, audit) under the same guard.
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import { bearerToken, isAdminToken } from './auth';
+import { withTransaction } from './db';
+import { adminErrors } from './errors';
+import { readiness } from './health';
+
+const EpochBody = Type.Object({ epoch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) });
+const SyncBody = Type.Object({
+  standbys: Type.Array(Type.String({ pattern: '^[a-z0-9_-]{1,63}$' }), { maxItems: 8, uniqueItems: true }),
+});
+
+/** The synchronous_standby_names value for a list of application names ('' = async). */
+export function synchronousStandbyNamesFor(standbys: string[]): string {
+  return standbys.map((name) => `"${name}"`).join(', ');
+}
+
+async function setSynchronousStandbys(app: FastifyInstance, standbys: string[]): Promise<string> {
+  const value = synchronousStandbyNamesFor(standbys);
+  const client = await app.pg.connect();
+  try {
+    // ALTER SYSTEM takes no bind parameters; the names are pattern-checked and the literal escaped.
+    await client.query(`ALTER SYSTEM SET synchronous_standby_names = ${client.escapeLiteral(value)}`);
+    await client.query('SELECT pg_reload_conf()');
+  } finally {
+    client.release();
+  }
+  return value;
+}
+
+export function adminPlugin(extraRoutes?: FastifyPluginAsync): FastifyPluginAsync {
+  return async (app) => {
+    app.addHook('onRequest', async (request) => {
+      if (!isAdminToken(bearerToken(request), app.config.adminToken)) {
+        throw adminErrors.make('UNAUTHORIZED', 'admin token required');
+      }
+    });
+
+    app.get('/admin/state', async () => readiness(app.cell, app.healthPool, app.redis));
+
+    app.post('/admin/promote', { schema: { body: EpochBody } }, async (request) => {
+      const { epoch } = request.body as { epoch: number };
+      const cell = app.cell;
+      await cell.refresh();
+      if (epoch < cell.epoch) {
+        throw adminErrors.make('STALE_EPOCH', `epoch ${epoch} < stored epoch ${cell.epoch}`);
+      }
+      const started = performance.now();
+      const { rows } = await app.pg.query<{ in_recovery: boolean }>(
+        'SELECT pg_is_in_recovery() AS in_recovery',
+      );
+      const wasStandby = rows[0]!.in_recovery;
+      if (wasStandby) {
+        const promoted = await app.pg.query<{ ok: boolean }>('SELECT pg_promote(true, 10) AS ok');
+        if (!promoted.rows[0]!.ok)
+          throw adminErrors.make('PROMOTE_FAILED', 'pg_promote did not finish in 10 s');
+        // Its old partner is presumed gone: a sync commit waiting for it would hang forever (FACTS.md).
+        await setSynchronousStandbys(app, []);
+      }
+      let redis = 'primary';
+      try {
+        await app.redis.call('REPLICAOF', 'NO', 'ONE');
+      } catch (err) {
+        // Redis holds nothing money depends on (DESIGN.md); readiness will show it unhealthy.
+        redis = `failed: ${(err as Error).message}`;
+        request.log.warn({ err }, 'REPLICAOF NO ONE failed during promote');
+      }
+      const stored = await withTransaction(app.pg, { synchronousCommit: 'local' }, async (client) => {
+        const current = await client.query<{ epoch: string }>(
+          'SELECT epoch FROM cell_state WHERE id = 1 FOR UPDATE',
+        );
+        const currentEpoch = Number(current.rows[0]?.epoch ?? 0);
+        if (epoch < currentEpoch) {
+          throw adminErrors.make('STALE_EPOCH', `epoch ${epoch} < stored epoch ${currentEpoch}`);
+        }
+        await client.query(
+          `INSERT INTO cell_state (id, epoch, promoted_at) VALUES (1, $1, now())
+           ON CONFLICT (id) DO UPDATE SET epoch = EXCLUDED.epoch,
+             promoted_at = CASE WHEN cell_state.epoch = EXCLUDED.epoch THEN cell_state.promoted_at ELSE now() END`,
+          [epoch],
+        );
+        return epoch;
+      });
+      cell.epoch = stored;
+      cell.fenced = false;
+      cell.inRecovery = false;
+      const promoteMs = Math.round(performance.now() - started);
+      request.log.info({ epoch: stored, wasStandby, promoteMs }, 'promoted');
+      return { role: cell.role(), epoch: stored, promoteMs, wasStandby, redis };
+    });
+
+    app.post('/admin/fence', { schema: { body: EpochBody } }, async (request) => {
+      const { epoch } = request.body as { epoch: number };
+      app.cell.fenced = true;
+      request.log.warn({ epoch, cellEpoch: app.cell.epoch }, 'fenced');
+      return { fenced: true, epoch };
+    });
+
+    app.post('/admin/sync', { schema: { body: SyncBody } }, async (request) => {
+      const { standbys } = request.body as { standbys: string[] };
+      const synchronousStandbyNames = await setSynchronousStandbys(app, standbys);
+      return { synchronousStandbyNames };
+    });
+
+    if (extraRoutes) await app.register(extraRoutes);
+  };
+}

@@ -1,0 +1,90 @@
+// What a cell knows about itself: epoch (fencing token), fenced flag, and its Postgres role.
+// The role is cached and refreshed every ~250 ms (and at once after a read-only error), so the
+// write path never waits for a role query and a demoted node answers 503 FENCED, never 500.
+import type { FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import type { RegionName, ServiceName } from './config';
+import type { ErrorTable } from './errors';
+
+export type CellRole = 'primary' | 'standby' | 'fenced';
+
+export const EPOCH_HEADER = 'x-failover-epoch';
+
+export class CellState {
+  epoch = 0;
+  fenced = false;
+  /** null until the first successful refresh */
+  inRecovery: boolean | null = null;
+  replicationLagBytes: number | null = null;
+  lastRefreshOk = false;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    readonly service: ServiceName,
+    readonly region: RegionName,
+    private readonly pool: pg.Pool,
+    private readonly errors: ErrorTable,
+  ) {}
+
+  role(): CellRole {
+    if (this.fenced) return 'fenced';
+    return this.inRecovery === false ? 'primary' : 'standby';
+  }
+
+  /** Re-reads recovery state, lag and the stored epoch. Concurrent callers share one query. */
+  refresh(): Promise<void> {
+    if (!this.inFlight) {
+      this.inFlight = this.readFromPostgres().finally(() => {
+        this.inFlight = undefined;
+      });
+    }
+    return this.inFlight;
+  }
+
+  private async readFromPostgres(): Promise<void> {
+    try {
+      const { rows } = await this.pool.query<{ in_recovery: boolean; lag: string | null }>(
+        `SELECT pg_is_in_recovery() AS in_recovery,
+                CASE WHEN pg_is_in_recovery()
+                     THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) END AS lag`,
+      );
+      this.inRecovery = rows[0]!.in_recovery;
+      this.replicationLagBytes = rows[0]!.lag === null ? null : Math.max(0, Number(rows[0]!.lag));
+      const epoch = await this.pool.query<{ epoch: string }>('SELECT epoch FROM cell_state WHERE id = 1');
+      // The table replicates to the standby, so a standby follows its primary's epoch.
+      if (epoch.rows[0]) this.epoch = Number(epoch.rows[0].epoch);
+      this.lastRefreshOk = true;
+    } catch {
+      // Unreachable (or cell_state not replicated yet): keep the last known role; readiness reports it.
+      this.lastRefreshOk = false;
+    }
+  }
+
+  start(intervalMs = 250): void {
+    this.timer = setInterval(() => void this.refresh(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /**
+   * Throws <SVC>_ERR_FENCED (503) unless this cell may take a write for this request:
+   * not fenced, its Postgres not in recovery, and the request's epoch (if any) equal to ours.
+   */
+  assertWritable(request: FastifyRequest): void {
+    if (this.fenced) throw this.errors.make('FENCED', `cell ${this.region} is fenced`);
+    if (this.inRecovery !== false) {
+      throw this.errors.make('FENCED', `cell ${this.region} is a standby (Postgres in recovery)`);
+    }
+    const header = request.headers[EPOCH_HEADER];
+    if (header !== undefined) {
+      const value = Array.isArray(header) ? header[0] : header;
+      if (value !== String(this.epoch)) {
+        throw this.errors.make('FENCED', `request epoch ${value} does not match cell epoch ${this.epoch}`);
+      }
+    }
+  }
+}

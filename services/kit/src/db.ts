@@ -1,0 +1,130 @@
+// Postgres access: pool settings, transactions with an explicit durability level, and migrations.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import pg from 'pg';
+
+export type SynchronousCommit = 'on' | 'local' | 'remote_apply' | 'off';
+
+export interface PoolOptions {
+  max?: number;
+  statementTimeoutMs?: number;
+}
+
+/**
+ * The app's pool. Timeouts keep a dead or frozen Postgres from pinning every request forever:
+ * connect fails after 2 s, statements after 5 s server-side. (A synchronous COMMIT waiting for a
+ * lost standby is not bounded by statement_timeout — FACTS.md — the controller drops the standby.)
+ */
+export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: 2_000,
+    idleTimeoutMillis: 10_000,
+    statement_timeout: options.statementTimeoutMs ?? 5_000,
+    idle_in_transaction_session_timeout: 10_000,
+    application_name: 'cell-app',
+  });
+  // An idle client losing its server (failover, kill) must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+const tracer = trace.getTracer('failover-lab/cell-kit');
+
+/**
+ * Runs fn inside BEGIN … COMMIT with `SET LOCAL synchronous_commit`, so each transaction states
+ * how durable it must be (payments 'on': acknowledged only once the sync standby has it).
+ */
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  options: { synchronousCommit: SynchronousCommit },
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  return tracer.startActiveSpan('db.transaction', async (span) => {
+    span.setAttribute('db.system', 'postgresql');
+    span.setAttribute('db.synchronous_commit', options.synchronousCommit);
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL synchronous_commit TO ${options.synchronousCommit}`);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection is gone; do not return it to the pool
+      }
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      client.release(broken);
+      span.end();
+    }
+  });
+}
+
+const MIGRATION_FILE = /^\d{3}_[a-z0-9_]+\.sql$/;
+
+async function migrationFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => MIGRATION_FILE.test(f)).sort();
+}
+
+/**
+ * Applies NNN_name.sql files in order, each once, recorded in schema_migrations under
+ * `<namespace>/<file>`. One transaction under an advisory lock, so two app processes starting at
+ * once cannot both apply. Committed with synchronous_commit=local: a missing standby must not hang
+ * a start. Callers skip this on a standby (read-only).
+ */
+export async function applyMigrations(
+  pool: pg.Pool,
+  sets: { namespace: string; dir: string }[],
+): Promise<string[]> {
+  return withTransaction(pool, { synchronousCommit: 'local' }, async (client) => {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('failover-lab/schema_migrations'))`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         name text PRIMARY KEY,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const done = new Set(
+      (await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name),
+    );
+    const applied: string[] = [];
+    for (const { namespace, dir } of sets) {
+      for (const file of await migrationFiles(dir)) {
+        const name = `${namespace}/${file}`;
+        if (done.has(name)) continue;
+        await client.query(await readFile(join(dir, file), 'utf8'));
+        await client.query('INSERT INTO schema_migrations (name) VALUES ($1)', [name]);
+        applied.push(name);
+      }
+    }
+    return applied;
+  });
+}
+
+/** SQLSTATEs that mean "this node cannot take writes right now". */
+export const READ_ONLY_SQLSTATE = '25006';
+
+/** SQLSTATEs / errno codes that mean the database is unreachable rather than the request wrong. */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (!e || typeof e !== 'object') return false;
+  if (
+    e.code &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(e.code)
+  )
+    return true;
+  // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection exceptions
+  if (e.code && (/^08/.test(e.code) || ['57P01', '57P02', '57P03', '53300'].includes(e.code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|connection timeout/i.test(
+    e.message ?? '',
+  );
+}
