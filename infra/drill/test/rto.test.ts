@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ControllerEvent, phasesFor } from '../src/phases';
+import { rtoFromCounters } from '../src/prometheus';
 import { measureRecovery } from '../src/rto';
 import { timeline } from '../src/timeline';
 import { record, steadyWithOutage } from './fixtures';
@@ -111,5 +112,41 @@ describe('timeline', () => {
     expect(buckets[0]!.successRate).toBe(0.5);
     expect(buckets[0]!.p99Ms).toBe(200);
     expect(buckets[1]!.successRate).toBeNull();
+  });
+});
+
+describe('rtoFromCounters (Prometheus cross-check)', () => {
+  const s = (outcome: string, values: [number, number][]) => ({ service: 'payments', outcome, values });
+  const t0 = 1_000; // unix seconds
+  it('RTO = end of the last step whose non-ok counters increased, after the fault', () => {
+    const series = [
+      s('ok', [
+        [t0, 10],
+        [t0 + 1, 20],
+        [t0 + 2, 22],
+        [t0 + 3, 22],
+        [t0 + 4, 30],
+        [t0 + 5, 40],
+      ]),
+      // no_primary appears mid-run: its first sample counts from 0
+      s('no_primary', [
+        [t0 + 2, 3],
+        [t0 + 3, 8],
+        [t0 + 4, 8],
+        [t0 + 5, 8],
+      ]),
+    ];
+    expect(rtoFromCounters(series, 'payments', (t0 + 1.5) * 1000, 1000, (t0 + 6) * 1000)).toBe(1_500);
+    expect(rtoFromCounters(series, 'login', (t0 + 1.5) * 1000, 1000, (t0 + 6) * 1000)).toBe(0);
+  });
+  it('null when the service still fails at the end', () => {
+    const series = [
+      s('timeout', [
+        [t0, 0],
+        [t0 + 1, 5],
+        [t0 + 2, 9],
+      ]),
+    ];
+    expect(rtoFromCounters(series, 'payments', t0 * 1000, 1000, (t0 + 2.5) * 1000)).toBeNull();
   });
 });

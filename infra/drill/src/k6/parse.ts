@@ -39,7 +39,7 @@ const TIMING_METRICS = [
  * generator reports, so reports from both sources read the same. Unknown codes keep k6's text.
  */
 const K6_TRANSPORT_ERRORS: Record<string, string> = {
-  '1050': 'ETIMEDOUT', // request timeout
+  '1050': 'CLIENT_TIMEOUT', // request timeout (the drill's own generator says the same)
   '1211': 'ETIMEDOUT', // dial: i/o timeout
   '1212': 'ECONNREFUSED', // dial: connection refused
   '1220': 'ECONNRESET', // connection reset by peer

@@ -1,0 +1,224 @@
+// The audit's I/O: after recovery, read every acknowledged write back through the router from the
+// new primary, and check each service's invariants. Pure comparison logic lives in ../audit.ts.
+import { SERVICES, type ServiceName } from '@failover-lab/lab';
+import type { AdminApi } from '../admin';
+import { API } from '../api';
+import { type AuditFindings, acknowledgedWrites, compareAcked, paymentsInvariants } from '../audit';
+import type { RecordingClient } from '../load/http';
+import type { SetupResult } from '../load/setup';
+import { passwordFor } from '../load/workload';
+import type { RequestRecord } from '../records';
+
+export interface AuditContext {
+  client: RecordingClient;
+  admin: AdminApi;
+  records: RequestRecord[];
+  setup: SetupResult;
+  faultMs: number;
+  /** async services may lose writes acknowledged this long before the fault (their RPO) */
+  asyncWindowMs: number;
+  /** the payments admin audit taken after seeding, to compare totals with */
+  paymentsAuditBefore: PaymentsAdminAudit | null;
+  /** a hook for the audit-catches-loss test: runs just before the read-back */
+  beforeReadBack?: () => Promise<void>;
+}
+
+export type PaymentsAdminAudit = Record<string, unknown>;
+
+export async function auditAll(ctx: AuditContext): Promise<Record<ServiceName, AuditFindings>> {
+  await ctx.beforeReadBack?.();
+  const [login, payments, messaging] = await Promise.all([
+    auditLogin(ctx),
+    auditPayments(ctx),
+    auditMessaging(ctx),
+  ]);
+  const out = { login, payments, messaging };
+  for (const s of SERVICES) out[s].notes.push(...(s === 'login' ? ctx.setup.notes : []));
+  return out;
+}
+
+const window = (ctx: AuditContext) => ({ faultMs: ctx.faultMs, asyncWindowMs: ctx.asyncWindowMs });
+const userToken = (ctx: AuditContext, index: unknown) =>
+  `Bearer ${ctx.setup.state.users[typeof index === 'number' ? index : 0]!.accessToken}`;
+
+// ---- payments ---------------------------------------------------------------------------------
+
+async function auditPayments(ctx: AuditContext): Promise<AuditFindings> {
+  const notes: string[] = [];
+  const acked = acknowledgedWrites(ctx.records, 'payments');
+  // Every key ever attempted, acked or not: a timed-out transfer may still have been applied, and
+  // the expected balances must include it (exactly once) to prove nothing was applied twice.
+  const attempts = new Map<string, RequestRecord>();
+  for (const r of ctx.records)
+    if (r.service === 'payments' && r.op === 'transfer' && r.writeId) attempts.set(r.writeId, r);
+  const applied = new Map<string, number>();
+  await mapLimit([...attempts.values()], 16, async (r) => {
+    const { status, body } = await readBack(
+      ctx,
+      API.payments.transferByKey(r.writeId!),
+      userToken(ctx, r.detail?.user),
+    );
+    if (status === 200) applied.set(r.writeId!, appliedCountOf(body));
+    else if (status === 404) applied.set(r.writeId!, 0);
+    else notes.push(`transfer ${r.writeId} unreadable (${status})`);
+  });
+  const compared = compareAcked(acked, (id) => applied.get(id) ?? 0, window(ctx));
+
+  // Balances of this drill's accounts: expected = seed ± every transfer found applied.
+  const expected = new Map<string, number>();
+  for (const u of ctx.setup.state.users)
+    expected.set(u.accountId, ctx.setup.seededTotal / ctx.setup.state.users.length);
+  for (const [key, count] of applied) {
+    const d = attempts.get(key)!.detail!;
+    const amount = Number(d.amount) * count;
+    expected.set(String(d.from), expected.get(String(d.from))! - amount);
+    expected.set(String(d.to), expected.get(String(d.to))! + amount);
+  }
+  let total = 0;
+  let negative = 0;
+  let mismatched = 0;
+  await mapLimit(ctx.setup.state.users, 8, async (u) => {
+    const { status, body } = await readBack(
+      ctx,
+      API.payments.account(u.accountId),
+      `Bearer ${u.accessToken}`,
+    );
+    const balance = (body as { balance?: unknown } | null)?.balance;
+    if (status !== 200 || typeof balance !== 'number') {
+      notes.push(`account ${u.accountId} unreadable (${status})`);
+      mismatched++;
+      return;
+    }
+    total += balance;
+    if (balance < 0) negative++;
+    if (balance !== expected.get(u.accountId)) mismatched++;
+  });
+  const invariants: Record<string, boolean> = {
+    ...paymentsInvariants(
+      { totalSeeded: ctx.setup.seededTotal, totalNow: total, negativeAccounts: negative },
+      { lost: compared.lostAckedWrites, duplicates: compared.duplicateWrites },
+    ),
+    balancesMatchAppliedTransfers: mismatched === 0,
+  };
+  if (mismatched > 0) notes.push(`${mismatched} account(s) differ from seed ± applied transfers`);
+
+  // The service's own ledger audit (GET /admin/audit/payments on the primary cell), before vs after.
+  try {
+    const after = await ctx.admin.json<PaymentsAdminAudit>(
+      `${await ctx.admin.primaryCellUrl('payments')}${API.admin.paymentsAudit}`,
+    );
+    Object.assign(invariants, adminAuditInvariants(ctx.paymentsAuditBefore, after, notes));
+  } catch (err) {
+    notes.push(`payments admin audit unavailable: ${(err as Error).message}`);
+  }
+  return { ...compared, invariants, notes };
+}
+
+function appliedCountOf(body: unknown): number {
+  // A transfer read by key is applied once; a service that exposes how many ledger applications a
+  // key has (`appliedCount`) lets the audit see a double application directly.
+  const count = (body as { appliedCount?: unknown } | null)?.appliedCount;
+  return typeof count === 'number' ? count : 1;
+}
+
+/** Invariants from the service's own audit: boolean fields as they are, totals compared with before. */
+export function adminAuditInvariants(
+  before: PaymentsAdminAudit | null,
+  after: PaymentsAdminAudit,
+  notes: string[],
+): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const [key, value] of Object.entries(after)) {
+    if (typeof value === 'boolean') out[`ledger.${key}`] = value;
+  }
+  const total = (a: PaymentsAdminAudit | null) =>
+    a ? ((a.totalBalance ?? a.total ?? a.totalMoney) as number | undefined) : undefined;
+  const t0 = total(before);
+  const t1 = total(after);
+  if (typeof t0 === 'number' && typeof t1 === 'number') out['ledger.totalUnchanged'] = t0 === t1;
+  else notes.push('payments admin audit has no total to compare');
+  return out;
+}
+
+// ---- messaging --------------------------------------------------------------------------------
+
+async function auditMessaging(ctx: AuditContext): Promise<AuditFindings> {
+  const notes: string[] = [];
+  const acked = acknowledgedWrites(ctx.records, 'messaging');
+  const rooms = new Set<string>();
+  for (const r of acked.values()) rooms.add(String(r.detail?.room));
+  const seen = new Map<string, number>();
+  const token = userToken(ctx, 0);
+  await mapLimit([...rooms], 8, async (room) => {
+    let after: string | undefined;
+    for (let page = 0; page < 1_000; page++) {
+      const { status, body } = await readBack(ctx, API.messaging.list(room, after), token);
+      if (status !== 200) {
+        notes.push(`room ${room} unreadable (${status})`);
+        return;
+      }
+      const { messages, nextCursor } = body as { messages: { id: string }[]; nextCursor: string | null };
+      for (const m of messages) seen.set(m.id, (seen.get(m.id) ?? 0) + 1);
+      if (messages.length === 0 || !nextCursor) return;
+      after = nextCursor;
+    }
+  });
+  const compared = compareAcked(acked, (id) => seen.get(id) ?? 0, window(ctx));
+  return { ...compared, invariants: { everyAckedMessageReadable: compared.lostAckedWrites === 0 }, notes };
+}
+
+// ---- login ------------------------------------------------------------------------------------
+
+async function auditLogin(ctx: AuditContext): Promise<AuditFindings> {
+  const notes: string[] = [];
+  const acked = acknowledgedWrites(ctx.records, 'login');
+  const found = new Map<string, number>();
+  // Sign-ups acknowledged during the load must still sign in (password hashing is slow: few at a time).
+  await mapLimit([...acked.keys()], 4, async (username) => {
+    const password = passwordFor(ctx.setup.state.passwordSecret, username);
+    const { status } = await readBack(ctx, API.login.signin.path, null, { username, password });
+    if (status === 200) found.set(username, 1);
+    else if (status === 401 || status === 404) found.set(username, 0);
+    else notes.push(`sign-in of ${username} answered ${status}`);
+  });
+  const compared = compareAcked(acked, (id) => found.get(id) ?? 0, window(ctx));
+  const invariants: Record<string, boolean> = {};
+  if (ctx.setup.revokedRefreshToken) {
+    const { status } = await readBack(ctx, API.login.refresh.path, null, {
+      refreshToken: ctx.setup.revokedRefreshToken,
+    });
+    invariants.revokedSessionStaysRevoked = status === 401;
+    if (status !== 401) notes.push(`a session revoked before the fault answered ${status} to refresh`);
+  }
+  return { ...compared, invariants, notes };
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+/** A read-back through the router, retried on transport errors and 5xx (the system just recovered). */
+async function readBack(ctx: AuditContext, path: string, authorization: string | null, body?: unknown) {
+  let last = { status: 0, body: null as unknown };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const r = await ctx.client.call({
+      service: 'login',
+      op: 'read',
+      method: body === undefined ? 'GET' : 'POST',
+      path,
+      ...(body !== undefined ? { body } : {}),
+      headers: authorization ? { authorization } : {},
+      okStatuses: [200],
+    });
+    last = { status: r.status, body: r.body };
+    if (r.status !== 0 && r.status < 500) return last;
+    await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+  }
+  return last;
+}
+
+export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,104 @@
+// Before the load: drill users signed up and signed in, a payments account seeded for each (admin
+// seed endpoint on the payments primary cell), and one session revoked (the login audit checks it
+// stays revoked through the fault). Setup requests are not part of the measured load.
+import { randomBytes } from 'node:crypto';
+import { type AdminApi, retrying } from '../admin';
+import { API } from '../api';
+import { seededRandom } from '../random';
+import type { RecordingClient } from './http';
+import { type DrillUser, passwordFor, type WorkloadState } from './workload';
+
+export const SEED_BALANCE = 10_000;
+
+export interface SetupResult {
+  state: WorkloadState;
+  seededTotal: number;
+  /** refresh token of a session revoked before the fault; memory only */
+  revokedRefreshToken: string | null;
+  notes: string[];
+}
+
+export async function setUpDrill(
+  client: RecordingClient,
+  admin: AdminApi,
+  options: { users: number; rooms: number; seed: number; runTag: string },
+): Promise<SetupResult> {
+  const passwordSecret = randomBytes(16).toString('hex');
+  const notes: string[] = [];
+  const users: DrillUser[] = [];
+  for (let index = 0; index < options.users; index++) {
+    const username = `${options.runTag}-u${index}`;
+    const password = passwordFor(passwordSecret, username);
+    const created = await retrying(`sign-up of ${username}`, 20_000, async () => {
+      const r = await client.call({
+        service: 'login',
+        op: 'signup',
+        ...API.login.signup,
+        okStatuses: API.login.signup.ok,
+        body: { username, password },
+      });
+      if (!r.record.ok) throw new Error(`status ${r.status} ${r.record.error}`);
+      return r.body as { id: string };
+    });
+    const token = await signIn(client, username, password);
+    users.push({
+      index,
+      id: created.id,
+      username,
+      password,
+      accessToken: token.accessToken,
+      accountId: `${options.runTag}-a${index}`,
+    });
+  }
+
+  const accounts = users.map((u) => ({ id: u.accountId, owner: u.id, balance: SEED_BALANCE }));
+  await retrying('seeding payments accounts', 20_000, async () => {
+    const primary = await admin.primaryCellUrl('payments');
+    await admin.json(`${primary}${API.admin.seedAccounts}`, { method: 'POST', body: { accounts } });
+  });
+
+  let revokedRefreshToken: string | null = null;
+  try {
+    const victim = users[0]!;
+    const session = await signIn(client, victim.username, victim.password);
+    const out = await client.call({
+      service: 'login',
+      op: 'revoke',
+      ...API.login.signout,
+      okStatuses: API.login.signout.ok,
+      headers: { authorization: `Bearer ${session.accessToken}` },
+      body: { refreshToken: session.refreshToken },
+    });
+    if (!out.record.ok) throw new Error(`sign-out answered ${out.status} ${out.record.error}`);
+    revokedRefreshToken = session.refreshToken;
+  } catch (err) {
+    notes.push(`could not prepare a revoked session: ${(err as Error).message}`);
+  }
+
+  return {
+    state: {
+      runTag: options.runTag,
+      users,
+      rooms: Array.from({ length: options.rooms }, (_, i) => `${options.runTag}-room${i}`),
+      random: seededRandom(options.seed),
+      passwordSecret,
+    },
+    seededTotal: accounts.length * SEED_BALANCE,
+    revokedRefreshToken,
+    notes,
+  };
+}
+
+export async function signIn(client: RecordingClient, username: string, password: string) {
+  return retrying(`sign-in of ${username}`, 20_000, async () => {
+    const r = await client.call({
+      service: 'login',
+      op: 'signin',
+      ...API.login.signin,
+      okStatuses: API.login.signin.ok,
+      body: { username, password },
+    });
+    if (!r.record.ok) throw new Error(`status ${r.status} ${r.record.error}`);
+    return r.body as { accessToken: string; refreshToken: string };
+  });
+}
