@@ -1,0 +1,288 @@
+// Messaging against a real Postgres + Redis (startTestDataTier): every endpoint's success and failure paths.
+import { randomUUID } from 'node:crypto';
+import type { TestSigner } from '@failover-lab/cell-kit';
+import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCursor } from '../src/cursor';
+import {
+  buildTestMessagingCell,
+  createTestSigner,
+  messageCount,
+  sseEvents,
+  sseReader,
+  uniqueRoom,
+} from './helpers';
+
+let tier: TestDataTier;
+let signer: TestSigner;
+let app: FastifyInstance;
+let alice: string;
+let bob: string;
+const ALICE = 'user-alice';
+const BOB = 'user-bob';
+
+beforeAll(async () => {
+  tier = await startTestDataTier({ service: 'messaging' });
+  signer = await createTestSigner();
+  app = await buildTestMessagingCell(tier, tier.primary, signer, { heartbeatMs: 300 });
+  alice = await signer.sign(ALICE);
+  bob = await signer.sign(BOB);
+});
+afterAll(async () => {
+  await app?.close();
+  await tier?.stop();
+});
+
+const json = (res: { body: string }) => JSON.parse(res.body);
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+const post = (room: string, payload: unknown, token = alice) =>
+  app.inject({
+    method: 'POST',
+    url: `/messaging/rooms/${room}/messages`,
+    headers: auth(token),
+    payload: payload as object,
+  });
+
+const list = (room: string, query = '', token = alice) =>
+  app.inject({ method: 'GET', url: `/messaging/rooms/${room}/messages${query}`, headers: auth(token) });
+
+describe('posting messages', () => {
+  it('stores a message with the token subject as author (201)', async () => {
+    const room = uniqueRoom();
+    const id = randomUUID();
+    const res = await post(room, { id, body: 'hello' });
+    expect(res.statusCode).toBe(201);
+    expect(json(res)).toMatchObject({ id, room, author: ALICE, body: 'hello', cursor: expect.any(String) });
+  });
+
+  it('a retry with the same id and body returns the original (200), nothing new stored', async () => {
+    const room = uniqueRoom();
+    const id = randomUUID();
+    const first = await post(room, { id, body: 'once only' });
+    const before = await messageCount(tier.primary);
+    const retry = await post(room, { id, body: 'once only' });
+    expect(retry.statusCode).toBe(200);
+    expect(json(retry)).toEqual(json(first));
+    expect(await messageCount(tier.primary)).toBe(before);
+    expect(json(await list(room)).messages).toHaveLength(1);
+  });
+
+  it('the same id with a different body, room or author is a 409 and changes nothing', async () => {
+    const room = uniqueRoom();
+    const id = randomUUID();
+    await post(room, { id, body: 'original' });
+    const before = await messageCount(tier.primary);
+    for (const res of [
+      await post(room, { id, body: 'changed' }),
+      await post(uniqueRoom(), { id, body: 'original' }),
+      await post(room, { id, body: 'original' }, bob),
+    ]) {
+      expect(res.statusCode).toBe(409);
+      expect(json(res).error.code).toBe('MSG_ERR_ID_CONFLICT');
+    }
+    expect(await messageCount(tier.primary)).toBe(before);
+    const stored = json(
+      await app.inject({ method: 'GET', url: `/messaging/messages/${id}`, headers: auth(alice) }),
+    );
+    expect(stored.body).toBe('original');
+  });
+
+  it.each([
+    ['a room name with a dot', 'bad.room', { id: randomUUID(), body: 'x' }],
+    ['a 65-char room name', 'r'.repeat(65), { id: randomUUID(), body: 'x' }],
+    ['an empty body', 'ok-room', { id: randomUUID(), body: '' }],
+    ['a 4001-char body', 'ok-room', { id: randomUUID(), body: 'x'.repeat(4001) }],
+    ['an id that is no uuid', 'ok-room', { id: '42', body: 'x' }],
+    ['a missing id', 'ok-room', { body: 'x' }],
+    ['an extra field', 'ok-room', { id: randomUUID(), body: 'x', author: 'mallory' }],
+  ])('refuses %s with 400 MSG_ERR_VALIDATION', async (_name, room, payload) => {
+    const before = await messageCount(tier.primary);
+    const res = await post(room, payload);
+    expect(res.statusCode).toBe(400);
+    expect(json(res).error.code).toBe('MSG_ERR_VALIDATION');
+    expect(await messageCount(tier.primary)).toBe(before);
+  });
+
+  it('accepts a 4000-char body and a 64-char room', async () => {
+    const res = await post('R'.repeat(64), { id: randomUUID(), body: 'é'.repeat(4000) });
+    expect(res.statusCode).toBe(201);
+  });
+
+  it('refuses missing, foreign, expired and alg=none tokens with 401', async () => {
+    const other = await createTestSigner(signer.kid);
+    const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(
+      JSON.stringify({
+        sub: ALICE,
+        iss: 'failover-lab/login',
+        aud: 'failover-lab',
+        jti: randomUUID(),
+        exp: 9e9,
+      }),
+    ).toString('base64url')}.`;
+    const tokens = [
+      await other.sign(ALICE),
+      await signer.sign(ALICE, { expiresIn: Math.floor(Date.now() / 1000) - 5 }),
+      none,
+    ];
+    const before = await messageCount(tier.primary);
+    for (const token of tokens) {
+      const res = await post(uniqueRoom(), { id: randomUUID(), body: 'x' }, token);
+      expect(res.statusCode).toBe(401);
+      expect(json(res).error.code).toBe('MSG_ERR_UNAUTHORIZED');
+    }
+    const missing = await app.inject({
+      method: 'POST',
+      url: '/messaging/rooms/r/messages',
+      payload: { id: randomUUID(), body: 'x' },
+    });
+    expect(missing.statusCode).toBe(401);
+    expect(await messageCount(tier.primary)).toBe(before);
+  });
+
+  it('counts outcomes in messaging_messages_total', async () => {
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    for (const outcome of ['created', 'duplicate', 'conflict']) {
+      expect(metrics).toMatch(
+        new RegExp(
+          `messaging_messages_total\\{outcome="${outcome}",service="messaging",region="dc-a"\\} [1-9]`,
+        ),
+      );
+    }
+  });
+});
+
+describe('reading messages', () => {
+  it('pages by cursor in a stable order', async () => {
+    const room = uniqueRoom();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const id = randomUUID();
+      ids.push(id);
+      expect((await post(room, { id, body: `m${i}` })).statusCode).toBe(201);
+    }
+    await post(uniqueRoom(), { id: randomUUID(), body: 'elsewhere' }); // other rooms do not leak in
+    const page1 = json(await list(room, '?limit=2'));
+    expect(page1.messages.map((m: { id: string }) => m.id)).toEqual(ids.slice(0, 2));
+    const page2 = json(await list(room, `?limit=2&after=${page1.nextCursor}`));
+    expect(page2.messages.map((m: { id: string }) => m.id)).toEqual(ids.slice(2, 4));
+    const page3 = json(await list(room, `?after=${page2.nextCursor}`));
+    expect(page3.messages.map((m: { id: string }) => m.id)).toEqual(ids.slice(4));
+    const empty = json(await list(room, `?after=${page3.nextCursor}`));
+    expect(empty).toEqual({ messages: [], nextCursor: page3.nextCursor });
+  });
+
+  it('refuses cursors it did not issue and out-of-range limits', async () => {
+    for (const query of ['?after=abc', `?after=${Buffer.from('v1.-3').toString('base64url')}`]) {
+      const res = await list('some-room', query);
+      expect(res.statusCode).toBe(400);
+      expect(json(res).error.code).toBe('MSG_ERR_INVALID_CURSOR');
+    }
+    for (const query of ['?limit=0', '?limit=201', '?limit=ten', '?after=%3B%3B', '?unknown=1']) {
+      const res = await list('some-room', query);
+      expect(res.statusCode, query).toBe(400);
+      expect(json(res).error.code).toBe('MSG_ERR_VALIDATION');
+    }
+    expect(json(await list('some-room', `?after=${encodeCursor('999999999')}`)).messages).toEqual([]);
+  });
+
+  it('GET /messaging/messages/:id finds a message for audits, 404 otherwise', async () => {
+    const id = randomUUID();
+    await post(uniqueRoom(), { id, body: 'audit me' });
+    const found = await app.inject({ method: 'GET', url: `/messaging/messages/${id}`, headers: auth(bob) });
+    expect(found.statusCode).toBe(200);
+    expect(json(found)).toMatchObject({ id, body: 'audit me', author: ALICE });
+    const missing = await app.inject({
+      method: 'GET',
+      url: `/messaging/messages/${randomUUID()}`,
+      headers: auth(bob),
+    });
+    expect(missing.statusCode).toBe(404);
+    expect(json(missing).error.code).toBe('MSG_ERR_MESSAGE_NOT_FOUND');
+    const bad = await app.inject({
+      method: 'GET',
+      url: '/messaging/messages/not-a-uuid',
+      headers: auth(bob),
+    });
+    expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('unread counts', () => {
+  it("counts others' messages until the reader lists the room", async () => {
+    const room = uniqueRoom();
+    const unread = async (token: string) =>
+      json(await app.inject({ method: 'GET', url: `/messaging/rooms/${room}/unread`, headers: auth(token) }))
+        .unread;
+    for (let i = 0; i < 3; i++) await post(room, { id: randomUUID(), body: `a${i}` }, alice);
+    expect(await unread(bob)).toBe(3);
+    expect(await unread(alice)).toBe(0); // your own messages are not unread
+    await list(room, '', bob);
+    expect(await unread(bob)).toBe(0);
+    const id = randomUUID();
+    await post(room, { id, body: 'one more' }, alice);
+    await post(room, { id, body: 'one more' }, alice); // a retry does not count twice
+    expect(await unread(bob)).toBe(1);
+  });
+});
+
+describe('live delivery (SSE)', () => {
+  let baseUrl: string;
+  beforeAll(async () => {
+    await app.listen({ host: tier.primary.host, port: 0 });
+    const address = app.server.address() as { port: number };
+    baseUrl = `http://${tier.primary.host}:${address.port}`;
+  });
+
+  async function openStream(room: string, headers: Record<string, string> = {}) {
+    const abort = new AbortController();
+    const res = await fetch(`${baseUrl}/messaging/rooms/${room}/stream`, {
+      headers: { ...auth(bob), ...headers },
+      signal: abort.signal,
+    });
+    return { res, abort, reader: res.ok ? sseReader(res.body!) : null };
+  }
+
+  it('delivers a message posted after subscribing, with heartbeats in between', async () => {
+    const room = uniqueRoom();
+    const { res, abort, reader } = await openStream(room);
+    try {
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(res.headers.get('x-cell-region')).toBe('dc-a');
+      await reader!.waitFor((t) => t.includes(': connected'));
+      const id = randomUUID();
+      const posted = json(await post(room, { id, body: 'live!' }));
+      await reader!.waitFor((t) => t.includes(id));
+      const [event] = sseEvents(reader!.text);
+      expect(event).toMatchObject({ id: posted.cursor, data: { id, body: 'live!', author: ALICE } });
+      await reader!.waitFor((t) => t.includes(': heartbeat'));
+    } finally {
+      abort.abort();
+    }
+  });
+
+  it('resumes from Last-Event-ID out of Postgres, then continues live without duplicates', async () => {
+    const room = uniqueRoom();
+    const posted = [];
+    for (let i = 0; i < 3; i++) posted.push(json(await post(room, { id: randomUUID(), body: `m${i}` })));
+    const { abort, reader } = await openStream(room, { 'last-event-id': posted[0].cursor });
+    try {
+      await reader!.waitFor((t) => sseEvents(t).length >= 2);
+      const live = json(await post(room, { id: randomUUID(), body: 'after resume' }));
+      await reader!.waitFor((t) => t.includes(live.id));
+      expect(sseEvents(reader!.text).map((e) => e.data.id)).toEqual([posted[1].id, posted[2].id, live.id]);
+    } finally {
+      abort.abort();
+    }
+  });
+
+  it('refuses a Last-Event-ID it did not issue and a missing token', async () => {
+    const bad = await openStream(uniqueRoom(), { 'last-event-id': 'nonsense' });
+    expect(bad.res.status).toBe(400);
+    expect(((await bad.res.json()) as { error: { code: string } }).error.code).toBe('MSG_ERR_INVALID_CURSOR');
+    const anonymous = await fetch(`${baseUrl}/messaging/rooms/r/stream`);
+    expect(anonymous.status).toBe(401);
+  });
+});
