@@ -83,7 +83,11 @@ export class HttpCellAdmin implements CellAdmin {
     }
     if (res.statusCode >= 300) {
       const code = (parsed as { error?: { code?: string } } | null)?.error?.code ?? null;
-      throw new CellAdminError(`${method} ${url}${path}: HTTP ${res.statusCode} ${code ?? ''}`.trim(), res.statusCode, code);
+      throw new CellAdminError(
+        `${method} ${url}${path}: HTTP ${res.statusCode} ${code ?? ''}`.trim(),
+        res.statusCode,
+        code,
+      );
     }
     return parsed;
   }

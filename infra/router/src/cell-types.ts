@@ -67,7 +67,9 @@ export function asCellReady(body: unknown): CellReady | null {
     synchronousStandbyNames: typeof b.synchronousStandbyNames === 'string' ? b.synchronousStandbyNames : null,
     checks: {
       postgres: checks.postgres as CellReady['checks']['postgres'],
-      redis: (typeof checks.redis?.ok === 'boolean' ? checks.redis : { ok: false }) as CellReady['checks']['redis'],
+      redis: (typeof checks.redis?.ok === 'boolean'
+        ? checks.redis
+        : { ok: false }) as CellReady['checks']['redis'],
     },
   };
 }

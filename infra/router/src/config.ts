@@ -144,7 +144,8 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
   else {
     host = String(listen.host ?? '');
     port = Number(listen.port);
-    if (!isLoopbackHost(host)) problems.push(`listen.host must be a 127.x.y.z address, got ${JSON.stringify(listen.host)}`);
+    if (!isLoopbackHost(host))
+      problems.push(`listen.host must be a 127.x.y.z address, got ${JSON.stringify(listen.host)}`);
     if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push('listen.port must be 0-65535');
   }
 
@@ -152,7 +153,8 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
   if (typeof stateFile !== 'string' || stateFile === '') problems.push('stateFile (path) is required');
 
   const adminToken = env.ADMIN_TOKEN || (typeof raw.adminToken === 'string' ? raw.adminToken : '');
-  if (adminToken.length < 16) problems.push('an admin token of at least 16 characters is required (ADMIN_TOKEN)');
+  if (adminToken.length < 16)
+    problems.push('an admin token of at least 16 characters is required (ADMIN_TOKEN)');
 
   const probe = readNumbers(raw.probe, DEFAULT_PROBE, 'probe', problems, {
     intervalMs: { min: 10, max: 60_000 },
@@ -185,7 +187,8 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
         continue;
       }
       const mode = svc.mode;
-      if (mode !== 'sync' && mode !== 'async') problems.push(`services.${name}.mode must be "sync" or "async"`);
+      if (mode !== 'sync' && mode !== 'async')
+        problems.push(`services.${name}.mode must be "sync" or "async"`);
       const cells = {} as Record<RegionName, string>;
       if (!isObject(svc.cells)) problems.push(`services.${name}.cells must map dc-a and dc-b to URLs`);
       else {
@@ -197,7 +200,7 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
           } catch {
             parsed = null;
           }
-          if (!parsed || parsed.protocol !== 'http:' || !isLoopbackHost(parsed.hostname)) {
+          if (parsed?.protocol !== 'http:' || !isLoopbackHost(parsed.hostname)) {
             problems.push(`services.${name}.cells.${region} must be an http://127.x.y.z:port URL`);
           } else cells[region] = parsed.origin;
         }
@@ -208,7 +211,8 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
   }
 
   const eventRingSize = raw.eventRingSize === undefined ? 1000 : Number(raw.eventRingSize);
-  if (!Number.isInteger(eventRingSize) || eventRingSize < 10) problems.push('eventRingSize must be an integer ≥ 10');
+  if (!Number.isInteger(eventRingSize) || eventRingSize < 10)
+    problems.push('eventRingSize must be an integer ≥ 10');
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {

@@ -50,14 +50,22 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
   });
 
   const targets: ProbeTarget[] = [];
-  for (const [service, svc] of Object.entries(config.services) as [ServiceName, RouterConfig['services'][ServiceName]][]) {
+  for (const [service, svc] of Object.entries(config.services) as [
+    ServiceName,
+    RouterConfig['services'][ServiceName],
+  ][]) {
     for (const region of REGIONS) targets.push({ service, region, url: svc!.cells[region] });
   }
   const metrics = new RouterMetrics();
   const routes = new RouteTable();
   const events = new EventLog(config.eventRingSize, eventsFileFor(config.stateFile));
   const prober = new Prober(targets, config.probe, deps.probe);
-  const admin = deps.admin ?? new HttpCellAdmin(config.adminToken, Math.max(...Object.values(config.services).map((s) => s!.policy.adminTimeoutMs)));
+  const admin =
+    deps.admin ??
+    new HttpCellAdmin(
+      config.adminToken,
+      Math.max(...Object.values(config.services).map((s) => s!.policy.adminTimeoutMs)),
+    );
   const controller = new Controller({
     services: config.services,
     health: prober,
@@ -86,7 +94,8 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
   });
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {
-    if (error instanceof RouterError) return reply.code(error.status).send(errorBody(error.code, error.message));
+    if (error instanceof RouterError)
+      return reply.code(error.status).send(errorBody(error.code, error.message));
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
       return reply.code(413).send(errorBody('ROUTER_ERR_BODY_TOO_LARGE'));
     }

@@ -5,7 +5,10 @@ import { fixtures, ready } from './fixtures/snapshots';
 
 describe('decide(): failover policy over named snapshots', () => {
   it('healthy: no action, one-line outcome', () => {
-    expect(decide(fixtures.healthyPayments())).toEqual({ kind: 'none', outcome: 'no action: dc-a primary, healthy' });
+    expect(decide(fixtures.healthyPayments())).toEqual({
+      kind: 'none',
+      outcome: 'no action: dc-a primary, healthy',
+    });
     expect(decide(fixtures.healthyMessaging()).outcome).toBe('no action: dc-a primary, healthy');
   });
 
@@ -16,11 +19,19 @@ describe('decide(): failover policy over named snapshots', () => {
   });
 
   it("primary's Postgres gone (app answers, checks.postgres.ok=false) counts as down", () => {
-    expect(decide(fixtures.paymentsPrimaryPostgresGone())).toMatchObject({ kind: 'failover', to: 'dc-b', epoch: 4 });
+    expect(decide(fixtures.paymentsPrimaryPostgresGone())).toMatchObject({
+      kind: 'failover',
+      to: 'dc-b',
+      epoch: 4,
+    });
   });
 
   it('async primary down with the standby within the lag bound: promote (not RPO 0)', () => {
-    expect(decide(fixtures.messagingPrimaryDown())).toMatchObject({ kind: 'failover', to: 'dc-b', rpoZero: false });
+    expect(decide(fixtures.messagingPrimaryDown())).toMatchObject({
+      kind: 'failover',
+      to: 'dc-b',
+      rpoZero: false,
+    });
   });
 
   it('async primary down with lag over the bound: failover refused, reason names the lag', () => {
@@ -66,7 +77,13 @@ describe('decide(): failover policy over named snapshots', () => {
 
   it('flapping probe sequence through the health rules never reaches down', () => {
     let h = initialHealth(0);
-    const probe = (ok: boolean, at: number): ProbeResult => ({ ok, at, ms: 1, ready: ok ? ready() : null, error: ok ? null : 'timeout' });
+    const probe = (ok: boolean, at: number): ProbeResult => ({
+      ok,
+      at,
+      ms: 1,
+      ready: ok ? ready() : null,
+      error: ok ? null : 'timeout',
+    });
     const seen = new Set<string>();
     for (let i = 0; i < 40; i++) {
       // fail, ok, fail, ok, fail, fail, ok … never three failures in a row
@@ -160,7 +177,10 @@ describe('decide(): synchronous standby loss and restore (payments)', () => {
 
   it('a degraded primary dying is failed over only within the lag bound (no RPO 0 claim)', () => {
     const s = fixtures.paymentsStandbyBackCaughtUp();
-    const down = { ...s, cells: { ...s.cells, 'dc-a': { ...s.cells['dc-a'], status: 'down' as const, consecutiveSuccesses: 0 } } };
+    const down = {
+      ...s,
+      cells: { ...s.cells, 'dc-a': { ...s.cells['dc-a'], status: 'down' as const, consecutiveSuccesses: 0 } },
+    };
     expect(decide(down)).toMatchObject({ kind: 'failover', rpoZero: false });
   });
 });

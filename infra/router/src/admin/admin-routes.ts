@@ -28,7 +28,8 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   return /^127\./.test(v4) || address === '::1';
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const services = deps.controller.serviceNames();
@@ -43,7 +44,10 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
     }
   });
 
-  app.get('/admin/status', async () => ({ at: new Date().toISOString(), services: deps.controller.status() }));
+  app.get('/admin/status', async () => ({
+    at: new Date().toISOString(),
+    services: deps.controller.status(),
+  }));
 
   app.get('/admin/events', async (request) => {
     const query = request.query as Record<string, unknown>;

@@ -1,8 +1,8 @@
 // The failover controller: per service, observe() → decide() → act(), serialized per service.
 // Actions go through narrow injected interfaces (cell admin, route table, state store, events, clock)
 // so the loop runs in tests without a network.
-import { REGIONS, type RegionName, type ServiceName, otherRegion } from '@failover-lab/lab';
-import { CellAdminError, type CellAdmin } from '../cell-admin';
+import { otherRegion, REGIONS, type RegionName, type ServiceName } from '@failover-lab/lab';
+import { type CellAdmin, CellAdminError } from '../cell-admin';
 import { parseLsn } from '../cell-types';
 import type { ServiceConfig } from '../config';
 import { RouterError } from '../errors';
@@ -83,7 +83,12 @@ export class Controller {
         changed = true;
       }
       const s = this.state.services[service]!;
-      this.deps.routes.set(service, { primary: s.primary, epoch: s.epoch, serving: false, refuseWrites: false });
+      this.deps.routes.set(service, {
+        primary: s.primary,
+        epoch: s.epoch,
+        serving: false,
+        refuseWrites: false,
+      });
       this.deps.metrics.epoch.set({ service }, s.epoch);
       this.deps.metrics.rpoSuspended.set({ service }, 0);
     }
@@ -114,7 +119,8 @@ export class Controller {
     const epoch = this.state.services[service]?.epoch ?? 0;
     const metrics = this.deps.metrics;
     metrics.cellUp.set({ service, region }, next.status === 'up' || next.status === 'suspect' ? 1 : 0);
-    if (next.status === 'suspect') this.emit('suspected', service, region, epoch, next.lastError ?? undefined);
+    if (next.status === 'suspect')
+      this.emit('suspected', service, region, epoch, next.lastError ?? undefined);
     if (next.status === 'down') {
       this.emit('confirmed_down', service, region, epoch, next.lastError ?? undefined);
       const rt = this.runtime.get(service)!;
@@ -209,7 +215,10 @@ export class Controller {
       rt.routedTo = routeKey;
       this.emit('routed', service, snapshot.primary, snapshot.epoch);
       if (rt.downSince !== null) {
-        this.deps.metrics.failoverDuration.observe({ service }, (this.deps.clock.now() - rt.downSince) / 1000);
+        this.deps.metrics.failoverDuration.observe(
+          { service },
+          (this.deps.clock.now() - rt.downSince) / 1000,
+        );
         rt.downSince = null;
       }
     }
@@ -225,7 +234,8 @@ export class Controller {
           snapshot.epoch,
           `commits no longer wait for ${standby} (standby ${snapshot.cells[standby].status})`,
         );
-      } else this.emit('sync_restored', service, snapshot.primary, snapshot.epoch, `${standby} synchronous again`);
+      } else
+        this.emit('sync_restored', service, snapshot.primary, snapshot.epoch, `${standby} synchronous again`);
     }
   }
 
@@ -253,7 +263,13 @@ export class Controller {
           return decision.outcome;
         case 'claim': {
           const result = await this.deps.admin.promote(url(decision.region), decision.epoch);
-          this.emit('promoted', service, decision.region, decision.epoch, `claim; promoteMs=${result.promoteMs ?? 0}`);
+          this.emit(
+            'promoted',
+            service,
+            decision.region,
+            decision.epoch,
+            `claim; promoteMs=${result.promoteMs ?? 0}`,
+          );
           await this.deps.health.probeNow(service, decision.region);
           return decision.outcome;
         }
@@ -294,7 +310,13 @@ export class Controller {
     this.deps.metrics.epoch.set({ service }, epoch);
   }
 
-  private emit(type: EventType, service: ServiceName, region: RegionName, epoch: number, detail?: string): void {
+  private emit(
+    type: EventType,
+    service: ServiceName,
+    region: RegionName,
+    epoch: number,
+    detail?: string,
+  ): void {
     this.deps.events.record({
       at: new Date(this.deps.clock.now()).toISOString(),
       type,
@@ -318,7 +340,10 @@ export class Controller {
     return this.serialized(service, async () => {
       const s = this.state.services[service]!;
       if (s.primary === region) {
-        throw new RouterError('ROUTER_ERR_CONFLICT', `${region} is the primary of ${service}; use a switchover`);
+        throw new RouterError(
+          'ROUTER_ERR_CONFLICT',
+          `${region} is the primary of ${service}; use a switchover`,
+        );
       }
       try {
         await this.deps.admin.fence(this.deps.services[service]!.cells[region], s.epoch);
@@ -342,7 +367,8 @@ export class Controller {
       const s = this.state.services[service]!;
       const from = s.primary;
       const target = to ?? otherRegion(from);
-      if (target === from) throw new RouterError('ROUTER_ERR_CONFLICT', `${target} already is the primary of ${service}`);
+      if (target === from)
+        throw new RouterError('ROUTER_ERR_CONFLICT', `${target} already is the primary of ${service}`);
       const fromHealth = this.deps.health.health(service, from);
       const toHealth = this.deps.health.health(service, target);
       if (fromHealth.status !== 'up' || toHealth.status !== 'up' || toHealth.lastReady?.role !== 'standby') {
@@ -360,7 +386,8 @@ export class Controller {
         fenced = true;
         this.emit('fenced', service, from, s.epoch, 'switchover');
         const primaryLsn = parseLsn((await this.deps.admin.state(config.cells[from])).walLsn);
-        if (primaryLsn === null) throw new RouterError('ROUTER_ERR_CONFLICT', `${from} did not report its WAL position`);
+        if (primaryLsn === null)
+          throw new RouterError('ROUTER_ERR_CONFLICT', `${from} did not report its WAL position`);
         await this.waitForReplay(config.cells[target], primaryLsn, config.policy.switchoverCatchUpMs);
         const epoch = s.epoch + 1;
         this.emit('promote_started', service, target, epoch, 'switchover');

@@ -1,6 +1,6 @@
 // The failover policy: one pure function from an immutable snapshot of a service to one decision.
 // Everything it knows is in the snapshot; everything it wants done is in the decision (act() does it).
-import { type RegionName, type ServiceName, otherRegion } from '@failover-lab/lab';
+import { otherRegion, type RegionName, type ServiceName } from '@failover-lab/lab';
 import { syncStandbyNamesList } from '../cell-types';
 import { type CellHealth, isAnswering } from '../health/cell-health';
 
@@ -91,14 +91,20 @@ export function wasInSync(s: ServiceSnapshot): boolean {
 function canFailOver(s: ServiceSnapshot): { ok: true; rpoZero: boolean } | { ok: false; reason: string } {
   const standby = standbyOf(s);
   const cell = s.cells[standby];
-  if (cell.status !== 'up') return { ok: false, reason: `standby ${standby} is not healthy (${cell.status})` };
+  if (cell.status !== 'up')
+    return { ok: false, reason: `standby ${standby} is not healthy (${cell.status})` };
   const role = cell.lastReady?.role;
-  if (role !== 'standby') return { ok: false, reason: `${standby} is not in role standby (${role ?? 'unknown'})` };
+  if (role !== 'standby')
+    return { ok: false, reason: `${standby} is not in role standby (${role ?? 'unknown'})` };
   if (wasInSync(s)) return { ok: true, rpoZero: true };
   const lag = lastKnownStandbyLag(s);
-  if (lag === null) return { ok: false, reason: `standby ${standby} lag unknown (not streaming at last check)` };
+  if (lag === null)
+    return { ok: false, reason: `standby ${standby} lag unknown (not streaming at last check)` };
   if (lag > s.policy.maxFailoverLagBytes) {
-    return { ok: false, reason: `standby ${standby} lag ${lag} B exceeds bound ${s.policy.maxFailoverLagBytes} B` };
+    return {
+      ok: false,
+      reason: `standby ${standby} lag ${lag} B exceeds bound ${s.policy.maxFailoverLagBytes} B`,
+    };
   }
   return { ok: true, rpoZero: false };
 }
@@ -119,7 +125,12 @@ export function decide(s: ServiceSnapshot): Decision {
   // 1. Someone else holds a higher epoch: the cells know more than our state; follow, never fight.
   if (claimsPrimary(other) && other.lastReady!.epoch > s.epoch) {
     const epoch = other.lastReady!.epoch;
-    return { kind: 'adopt', region: standby, epoch, outcome: `adopted ${standby} for ${s.service}, epoch ${epoch}` };
+    return {
+      kind: 'adopt',
+      region: standby,
+      epoch,
+      outcome: `adopted ${standby} for ${s.service}, epoch ${epoch}`,
+    };
   }
   // 2. A non-primary claiming primary at our epoch or below (the old primary returning): fence it first.
   if (claimsPrimary(other)) {
@@ -151,7 +162,8 @@ export function decide(s: ServiceSnapshot): Decision {
       outcome: `promote ${standby} for ${s.service}, epoch ${epoch}${verdict.rpoZero ? ' (RPO 0: was in sync)' : ''}`,
     };
   }
-  if (p.status === 'unknown') return { kind: 'none', outcome: `no action: ${primary} primary, not probed yet` };
+  if (p.status === 'unknown')
+    return { kind: 'none', outcome: `no action: ${primary} primary, not probed yet` };
   // 4. Suspected: wait for `fall` (one failed probe never fails over).
   if (p.status === 'suspect' && !isAnswering(p)) {
     return {
@@ -160,8 +172,16 @@ export function decide(s: ServiceSnapshot): Decision {
     };
   }
   // 5. The primary answers but does not hold our epoch (first start, or a promotion cut short): claim it.
-  if (isAnswering(p) && (p.lastReady!.role !== 'primary' || p.lastReady!.fenced || p.lastReady!.epoch < s.epoch)) {
-    return { kind: 'claim', region: primary, epoch: s.epoch, outcome: `claimed ${primary} for ${s.service}, epoch ${s.epoch}` };
+  if (
+    isAnswering(p) &&
+    (p.lastReady!.role !== 'primary' || p.lastReady!.fenced || p.lastReady!.epoch < s.epoch)
+  ) {
+    return {
+      kind: 'claim',
+      region: primary,
+      epoch: s.epoch,
+      outcome: `claimed ${primary} for ${s.service}, epoch ${s.epoch}`,
+    };
   }
   // 6. Sync services: never let commits hang on a dead standby; put it back once it has caught up.
   if (s.mode === 'sync' && isPrimaryAtEpoch(p, s.epoch)) {
@@ -194,7 +214,7 @@ export function canRestoreSync(s: ServiceSnapshot): boolean {
   const standby = s.cells[standbyOf(s)];
   if (standby.status !== 'up' || standby.lastReady?.role !== 'standby') return false;
   const seen = standbyAsSeenByPrimary(s);
-  if (!seen || seen.state !== 'streaming') return false;
+  if (seen?.state !== 'streaming') return false;
   const lag = lastKnownStandbyLag(s);
   return lag !== null && lag <= s.policy.syncRestoreMaxLagBytes;
 }

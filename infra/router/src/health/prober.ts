@@ -14,11 +14,7 @@ export interface ProbeTarget {
 
 export type ProbeFn = (url: string, timeoutMs: number) => Promise<ProbeResult>;
 
-export type TransitionListener = (
-  target: ProbeTarget,
-  previous: CellHealth,
-  next: CellHealth,
-) => void;
+export type TransitionListener = (target: ProbeTarget, previous: CellHealth, next: CellHealth) => void;
 
 interface CellLoop {
   target: ProbeTarget;
@@ -49,12 +45,25 @@ export function httpProbe(agent: Agent): ProbeFn {
       } catch {
         ready = null;
       }
-      if (!ready) return { ok: false, at, ms, ready: null, error: `unreadable ready body (HTTP ${res.statusCode})` };
+      if (!ready)
+        return { ok: false, at, ms, ready: null, error: `unreadable ready body (HTTP ${res.statusCode})` };
       const pgOk = ready.checks.postgres.ok;
-      return { ok: pgOk, at, ms, ready, error: pgOk ? null : `postgres: ${ready.checks.postgres.error ?? 'not ok'}` };
+      return {
+        ok: pgOk,
+        at,
+        ms,
+        ready,
+        error: pgOk ? null : `postgres: ${ready.checks.postgres.error ?? 'not ok'}`,
+      };
     } catch (err) {
       const e = err as Error & { code?: string };
-      return { ok: false, at, ms: performance.now() - started, ready: null, error: e.code ?? e.name ?? e.message };
+      return {
+        ok: false,
+        at,
+        ms: performance.now() - started,
+        ready: null,
+        error: e.code ?? e.name ?? e.message,
+      };
     }
   };
 }

@@ -26,7 +26,13 @@ const MAX_BUFFERED_ERROR_BYTES = 64 * 1024;
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 type Attempt =
-  | { kind: 'response'; status: number; headers: Record<string, string | string[]>; body: NodeJS.ReadableStream & { destroy(): void }; done: () => void }
+  | {
+      kind: 'response';
+      status: number;
+      headers: Record<string, string | string[]>;
+      body: NodeJS.ReadableStream & { destroy(): void };
+      done: () => void;
+    }
   | { kind: 'error'; code: string; notSent: boolean; timeout: boolean };
 
 export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
@@ -50,8 +56,10 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
 
   // Bodies pass through untouched; they are buffered (bounded) so a safe request can be resent.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.proxy.maxBodyBytes }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: config.proxy.maxBodyBytes },
+    (_req, body, done) => done(null, body),
   );
 
   const forward = async (
@@ -125,7 +133,12 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       metrics.requests.inc({ service, region, outcome });
       metrics.requestDuration.observe({ service }, (performance.now() - started) / 1000);
     };
-    const fail = (code: RouterErrorCode, region: RegionName | 'none', outcome: RequestOutcome, message?: string) => {
+    const fail = (
+      code: RouterErrorCode,
+      region: RegionName | 'none',
+      outcome: RequestOutcome,
+      message?: string,
+    ) => {
       finish(region, outcome);
       const status = code === 'ROUTER_ERR_UPSTREAM_TIMEOUT' ? 504 : 503;
       if (status === 503) reply.header('retry-after', '1');
@@ -140,12 +153,15 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     let resendable = safe;
     for (let attempt = 1; ; attempt++) {
       let route = routes.get(service);
-      if (!route || !route.serving || route.generation <= afterGeneration) {
+      if (!route?.serving || route.generation <= afterGeneration) {
         if (!resendable) return fail('ROUTER_ERR_NO_PRIMARY', 'none', 'no_primary');
-        route = (await routes.waitForServing(service, holdDeadline - Date.now(), afterGeneration)) ?? undefined;
-        if (!route) return fail('ROUTER_ERR_NO_PRIMARY', 'none', 'no_primary', 'no primary within the hold time');
+        route =
+          (await routes.waitForServing(service, holdDeadline - Date.now(), afterGeneration)) ?? undefined;
+        if (!route)
+          return fail('ROUTER_ERR_NO_PRIMARY', 'none', 'no_primary', 'no primary within the hold time');
       }
-      if (write && route.refuseWrites) return fail('ROUTER_ERR_SYNC_STANDBY_LOST', 'none', 'sync_standby_lost');
+      if (write && route.refuseWrites)
+        return fail('ROUTER_ERR_SYNC_STANDBY_LOST', 'none', 'sync_standby_lost');
 
       const result = await forward(service, route, request, body);
       const lastTry = attempt >= MAX_ATTEMPTS || Date.now() >= holdDeadline;
@@ -155,10 +171,16 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         const mayResend = (safe || result.notSent) && !lastTry;
         if (!mayResend) {
           if (result.timeout) return fail('ROUTER_ERR_UPSTREAM_TIMEOUT', route.primary, 'timeout');
-          return fail('ROUTER_ERR_NO_PRIMARY', route.primary, 'connection_error', `primary unreachable (${result.code})`);
+          return fail(
+            'ROUTER_ERR_NO_PRIMARY',
+            route.primary,
+            'connection_error',
+            `primary unreachable (${result.code})`,
+          );
         }
         resendable = true;
-        const verdict = result.code === 'ABORTED_CELL_DOWN' ? 'down' : await prober.recheck(service, route.primary);
+        const verdict =
+          result.code === 'ABORTED_CELL_DOWN' ? 'down' : await prober.recheck(service, route.primary);
         if (verdict === 'down') afterGeneration = route.generation;
         continue;
       }

@@ -1,0 +1,389 @@
+// The router against HTTP stand-ins for cells: data plane, hold and retry, fencing, restart, admin.
+// (Real cells on real Postgres/Redis: failover.integration.test.ts.)
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseRouterConfig, type RouterConfig } from '../src/config';
+import { buildRouter } from '../src/router';
+import { type FakeCell, startFakeCell } from './helpers/fake-cell';
+import { randomSubnet, waitFor } from './helpers/wait';
+
+const TOKEN = 'test-admin-token-0123456789';
+const subnet = randomSubnet();
+const dirs: string[] = [];
+
+interface Rig {
+  a: FakeCell;
+  b: FakeCell;
+  /** messaging's own pair, so the two services' controllers never act on the same stand-in */
+  ma: FakeCell;
+  mb: FakeCell;
+  config: RouterConfig;
+  router: FastifyInstance;
+  url: string;
+  start(): Promise<FastifyInstance>;
+}
+
+let rig: Rig;
+let slot = 0;
+
+async function makeRig(opts: { strictSync?: boolean } = {}): Promise<Rig> {
+  slot++;
+  const a = await startFakeCell(
+    `127.${subnet}.1.${slot}`,
+    'dc-a',
+    {
+      role: 'primary',
+      epoch: 0,
+      synchronousStandbyNames: '"dc-b"',
+      standbys: [{ name: 'dc-b', state: 'streaming', syncState: 'sync', lagBytes: 0 }],
+    },
+    TOKEN,
+  );
+  const b = await startFakeCell(`127.${subnet}.2.${slot}`, 'dc-b', { role: 'standby', epoch: 0 }, TOKEN);
+  const ma = await startFakeCell(`127.${subnet}.3.${slot}`, 'dc-a', { role: 'primary', epoch: 0 }, TOKEN);
+  const mb = await startFakeCell(`127.${subnet}.4.${slot}`, 'dc-b', { role: 'standby', epoch: 0 }, TOKEN);
+  const dir = mkdtempSync(join(tmpdir(), 'router-test-'));
+  chmodSync(dir, 0o755);
+  dirs.push(dir);
+  const config = parseRouterConfig(
+    {
+      listen: { host: `127.${subnet}.0.${slot}`, port: 0 },
+      stateFile: join(dir, 'router-state.json'),
+      services: {
+        payments: { mode: 'sync', cells: { 'dc-a': a.url, 'dc-b': b.url } },
+        messaging: { mode: 'async', cells: { 'dc-a': ma.url, 'dc-b': mb.url } },
+      },
+      probe: { intervalMs: 40, timeoutMs: 150, fall: 3, rise: 2, burstIntervalMs: 15 },
+      proxy: { holdMs: 3000, requestTimeoutMs: 2000 },
+      policy: { strictSync: opts.strictSync ?? false },
+    },
+    { ADMIN_TOKEN: TOKEN },
+  );
+  const r: Rig = {
+    a,
+    b,
+    ma,
+    mb,
+    config,
+    router: null as unknown as FastifyInstance,
+    url: '',
+    async start() {
+      r.router = await buildRouter(config, { logger: false });
+      await r.router.listen({ host: config.listen.host, port: 0 });
+      r.url = `http://${config.listen.host}:${(r.router.server.address() as AddressInfo).port}`;
+      return r.router;
+    },
+  };
+  await r.start();
+  return r;
+}
+
+const get = (url: string, headers: Record<string, string> = {}) => request(url, { headers });
+const json = async (res: Awaited<ReturnType<typeof request>>) =>
+  (await res.body.json()) as Record<string, unknown>;
+const admin = (path: string, init: { method?: 'GET' | 'POST'; body?: unknown; token?: string } = {}) =>
+  request(`${rig.url}${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      authorization: `Bearer ${init.token ?? TOKEN}`,
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body:
+      init.body === undefined
+        ? undefined
+        : typeof init.body === 'string'
+          ? init.body
+          : JSON.stringify(init.body),
+  });
+const eventTypes = (service = 'payments') =>
+  rig.router.router.events
+    .since()
+    .filter((e) => e.service === service)
+    .map((e) => `${e.type}:${e.region}:${e.epoch}`);
+
+beforeEach(async () => {
+  rig = await makeRig();
+  await waitFor('payments served', () => rig.router.router.routes.get('payments')?.serving);
+});
+const closeRig = async () => {
+  await rig.router.close();
+  for (const c of [rig.a, rig.b, rig.ma, rig.mb]) await c.close().catch(() => {});
+};
+afterEach(closeRig);
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('router data plane', () => {
+  it('first start claims dc-a at epoch 1 and forwards with the epoch both ways', async () => {
+    expect(rig.a.calls).toContainEqual({ path: '/admin/promote', body: { epoch: 1 } });
+    expect(rig.b.calls.filter((c) => c.path === '/admin/promote')).toHaveLength(0);
+    // node:http, because undici will not send a Connection header naming other headers
+    const res = await new Promise<{ statusCode: number; headers: IncomingHttpHeaders; text: string }>(
+      (resolve, reject) => {
+        const req = httpRequest(`${rig.url}/payments/echo`, {
+          headers: {
+            connection: 'keep-alive, x-drop-me',
+            'x-drop-me': '1',
+            'x-keep': '2',
+            'x-failover-epoch': '99',
+          },
+        });
+        req.on('response', (r) => {
+          let text = '';
+          r.on('data', (c) => {
+            text += c;
+          });
+          r.on('end', () => resolve({ statusCode: r.statusCode ?? 0, headers: r.headers, text }));
+        });
+        req.on('error', reject);
+        req.end();
+      },
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-served-by']).toBe('dc-a');
+    expect(res.headers['x-failover-epoch']).toBe('1');
+    const body = JSON.parse(res.text) as Record<string, unknown>;
+    expect(body.epochHeader).toBe('1');
+    const seen = body.headers as Record<string, string>;
+    expect(seen['x-keep']).toBe('2');
+    expect(seen['x-drop-me']).toBeUndefined();
+    const state = JSON.parse(readFileSync(rig.config.stateFile, 'utf8'));
+    expect(state.services.payments).toMatchObject({ primary: 'dc-a', epoch: 1 });
+    expect(eventTypes()).toEqual(['promoted:dc-a:1', 'routed:dc-a:1']);
+  });
+
+  it('passes request bodies through and streams SSE without buffering', async () => {
+    const res = await request(`${rig.url}/payments/transfers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'k1' },
+      body: JSON.stringify({ from: 'a', to: 'b', amount: 5 }),
+    });
+    expect(res.statusCode).toBe(201);
+    expect((await json(res)).received).toEqual({ from: 'a', to: 'b', amount: 5 });
+
+    const sse = await request(`${rig.url}/messaging/rooms/r1/stream`, {
+      headers: { accept: 'text/event-stream' },
+    });
+    expect(sse.headers['content-type']).toContain('text/event-stream');
+    const firstChunkAt = Date.now();
+    const reader = sse.body[Symbol.asyncIterator]();
+    const chunk = await reader.next();
+    // The stream never ends by itself: getting a chunk at all proves it is not buffered to the end.
+    expect(String(chunk.value)).toContain('"n":1');
+    expect(Date.now() - firstChunkAt).toBeLessThan(2000);
+    sse.body.destroy();
+  });
+
+  it('primary dies: safe requests are held and served by dc-b; unsafe writes fail fast with 503 + Retry-After', async () => {
+    rig.b.state.promoteDelayMs = 500; // keep the failover in flight long enough to look at it
+    await rig.a.close();
+    const held = get(`${rig.url}/payments/echo`);
+    const heldWrite = request(`${rig.url}/payments/transfers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'k2' },
+      body: JSON.stringify({ amount: 1 }),
+    });
+    await waitFor('promotion in flight', () => rig.b.calls.some((c) => c.path === '/admin/promote'));
+    const unsafe = await request(`${rig.url}/payments/transfers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(unsafe.statusCode).toBe(503);
+    expect(unsafe.headers['retry-after']).toBe('1');
+    expect((await json(unsafe)).error).toMatchObject({ code: 'ROUTER_ERR_NO_PRIMARY' });
+
+    const res = await held;
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-served-by']).toBe('dc-b');
+    expect(res.headers['x-failover-epoch']).toBe('2');
+    expect((await json(res)).epochHeader).toBe('2');
+    const w = await heldWrite;
+    expect(w.statusCode).toBe(201);
+    expect(w.headers['x-served-by']).toBe('dc-b');
+    await w.body.dump();
+
+    expect(rig.b.calls).toContainEqual({ path: '/admin/promote', body: { epoch: 2 } });
+    const types = eventTypes();
+    const from = types.indexOf('confirmed_down:dc-a:1');
+    expect(from).toBeGreaterThan(-1);
+    expect(types.slice(from)).toEqual(
+      expect.arrayContaining([
+        'promote_started:dc-b:2',
+        'promoted:dc-b:2',
+        'routed:dc-b:2',
+        'degraded_async:dc-b:2',
+      ]),
+    );
+    expect(types.indexOf('promote_started:dc-b:2')).toBeLessThan(types.indexOf('routed:dc-b:2'));
+    expect(JSON.parse(readFileSync(rig.config.stateFile, 'utf8')).services.payments).toMatchObject({
+      primary: 'dc-b',
+      epoch: 2,
+    });
+
+    const metrics = await (await get(`${rig.url}/metrics`)).body.text();
+    expect(metrics).toMatch(/controller_failover_duration_seconds_count\{service="payments"\} 1/);
+    expect(metrics).toMatch(/controller_epoch\{service="payments"\} 2/);
+    expect(metrics).toMatch(/controller_rpo_guarantee_suspended\{service="payments"\} 1/);
+    expect(metrics).toMatch(/cell_up\{service="payments",region="dc-a"\} 0/);
+    expect(metrics).toMatch(/router_requests_total\{service="payments",region="dc-b",outcome="ok"\} [1-9]/);
+    expect(metrics).toMatch(/controller_events_total\{service="payments",type="routed"\} 2/);
+
+    // The events also went to the JSONL file beside the state file.
+    await rig.router.router.events.flush();
+    const lines = readFileSync(rig.config.stateFile.replace('.json', '.events.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines.map((l) => JSON.parse(l).type)).toContain('promoted');
+
+    // The old primary returns claiming primary at epoch 1: fenced, never routed to.
+    await rig.a.reopen();
+    await waitFor('dc-a fenced', () => rig.a.state.fenced);
+    expect(eventTypes()).toContain('fenced:dc-a:2');
+    for (let i = 0; i < 5; i++) {
+      const r = await get(`${rig.url}/payments/echo`);
+      expect(r.headers['x-served-by']).toBe('dc-b');
+      await r.body.dump();
+    }
+  });
+
+  it('a router restart keeps the routes: no promotion, no flip', async () => {
+    await rig.a.close();
+    await waitFor(
+      'failover',
+      () =>
+        rig.router.router.routes.get('payments')?.primary === 'dc-b' &&
+        rig.router.router.routes.get('payments')?.serving,
+    );
+    await rig.router.close();
+    await rig.a.reopen(); // the old primary is back (claims primary at epoch 1) while the router is away
+    const promotesBefore = rig.b.calls.filter((c) => c.path === '/admin/promote').length;
+    await rig.start();
+    const res = await waitFor('served after restart', async () => {
+      const r = await get(`${rig.url}/payments/echo`);
+      if (r.statusCode === 200) return r;
+      await r.body.dump();
+      return null;
+    });
+    expect(res.headers['x-served-by']).toBe('dc-b');
+    expect(res.headers['x-failover-epoch']).toBe('2');
+    await res.body.dump();
+    expect(rig.b.calls.filter((c) => c.path === '/admin/promote').length).toBe(promotesBefore);
+    expect(rig.a.calls.filter((c) => c.path === '/admin/promote')).toHaveLength(1); // only the first claim
+    await waitFor('stale dc-a fenced after restart', () => rig.a.state.fenced);
+  });
+
+  it('a slow-but-alive primary is not failed over', async () => {
+    rig.a.state.readyDelayMs = 100; // timeout is 150
+    await new Promise((r) => setTimeout(r, 800));
+    expect(rig.router.router.routes.get('payments')).toMatchObject({ primary: 'dc-a', serving: true });
+    expect(rig.b.calls.filter((c) => c.path === '/admin/promote')).toHaveLength(0);
+  });
+
+  it('standby loss on payments: degrade to async, then restore sync when it is back and caught up', async () => {
+    await rig.b.close();
+    await waitFor('degraded', () =>
+      rig.a.calls.some((c) => c.path === '/admin/sync' && JSON.stringify(c.body) === '{"standbys":[]}'),
+    );
+    await waitFor('degraded event', () => eventTypes().includes('degraded_async:dc-a:1'));
+    expect(rig.router.router.controller.rpoSuspended('payments')).toBe(true);
+    await rig.b.reopen();
+    await waitFor('sync restored', () => eventTypes().includes('sync_restored:dc-a:1'));
+    expect(rig.a.state.synchronousStandbyNames).toBe('"dc-b"');
+  });
+});
+
+describe('router admin API', () => {
+  it('needs the token; bad input is 400 ROUTER_ERR_VALIDATION and changes nothing', async () => {
+    expect((await admin('/admin/status', { token: 'wrong-token-wrong-token' })).statusCode).toBe(401);
+    const noAuth = await request(`${rig.url}/admin/status`);
+    expect(noAuth.statusCode).toBe(401);
+    expect((await json(noAuth)).error).toMatchObject({ code: 'ROUTER_ERR_UNAUTHORIZED' });
+
+    const status = await json(await admin('/admin/status'));
+    expect((status.services as Record<string, { primary: string; epoch: number }>).payments).toMatchObject({
+      primary: 'dc-a',
+      epoch: 1,
+    });
+
+    const bad: [string, unknown][] = [
+      ['/admin/switchover', { service: 'nope' }],
+      ['/admin/switchover', { service: 'payments', to: 'dc-z' }],
+      ['/admin/switchover', { service: 'payments', extra: 1 }],
+      ['/admin/switchover', '{not json'],
+      ['/admin/switchover', [1, 2]],
+      ['/admin/fence', { service: 'payments' }],
+    ];
+    for (const [path, body] of bad) {
+      const res = await admin(path, { method: 'POST', body });
+      expect(res.statusCode, `${path} ${JSON.stringify(body)}`).toBe(400);
+      expect((await json(res)).error).toMatchObject({ code: 'ROUTER_ERR_VALIDATION' });
+    }
+    const badSince = await admin('/admin/events?since=yesterday');
+    expect(badSince.statusCode).toBe(400);
+    await badSince.body.dump();
+    expect(rig.router.router.controller.primaryOf('payments')).toEqual({ region: 'dc-a', epoch: 1 });
+    expect(rig.a.state.fenced || rig.b.state.fenced).toBe(false);
+
+    const fencePrimary = await admin('/admin/fence', {
+      method: 'POST',
+      body: { service: 'payments', region: 'dc-a' },
+    });
+    expect(fencePrimary.statusCode).toBe(409);
+    await fencePrimary.body.dump();
+  });
+
+  it('events?since= returns only later events', async () => {
+    const all = (await json(await admin('/admin/events'))).events as { at: string }[];
+    expect(all.length).toBeGreaterThan(0);
+    const later = (await json(await admin(`/admin/events?since=${encodeURIComponent(all.at(-1)!.at)}`)))
+      .events as unknown[];
+    expect(later.length).toBeLessThan(all.length);
+  });
+
+  it('planned switchover: hold, fence old, wait for replay, promote, route', async () => {
+    rig.a.state.walLsn = '0/5000';
+    rig.b.state.walLsn = '0/4000';
+    setTimeout(() => {
+      rig.b.state.walLsn = '0/5000';
+    }, 200);
+    const res = await admin('/admin/switchover', { method: 'POST', body: { service: 'payments' } });
+    const body = await json(res);
+    expect(res.statusCode, JSON.stringify(body)).toBe(200);
+    expect(body).toMatchObject({ service: 'payments', from: 'dc-a', to: 'dc-b', epoch: 2 });
+    expect(rig.a.state.fenced).toBe(true);
+    const r = await get(`${rig.url}/payments/echo`);
+    expect(r.headers['x-served-by']).toBe('dc-b');
+    await r.body.dump();
+    // the other service on the same cells is not moved
+    expect(rig.router.router.controller.primaryOf('messaging').region).toBe('dc-a');
+  });
+});
+
+describe('strict sync mode', () => {
+  it('refuses payment writes with ROUTER_ERR_SYNC_STANDBY_LOST instead of degrading', async () => {
+    await closeRig();
+    rig = await makeRig({ strictSync: true });
+    await waitFor('served', () => rig.router.router.routes.get('payments')?.serving);
+    await rig.b.close();
+    await waitFor('writes refused', () => rig.router.router.routes.get('payments')?.refuseWrites);
+    const res = await request(`${rig.url}/payments/transfers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'x' },
+      body: '{}',
+    });
+    expect(res.statusCode).toBe(503);
+    expect((await json(res)).error).toMatchObject({ code: 'ROUTER_ERR_SYNC_STANDBY_LOST' });
+    const read = await get(`${rig.url}/payments/echo`);
+    expect(read.statusCode).toBe(200);
+    await read.body.dump();
+    expect(rig.a.calls.some((c) => c.path === '/admin/sync')).toBe(false);
+  });
+});
