@@ -2,11 +2,12 @@
 // services' route files). Statuses listed in `ok` are answers that mean "the service did its job".
 export const API = {
   login: {
-    signup: { method: 'POST', path: '/login/signup', ok: [201] },
-    signin: { method: 'POST', path: '/login/signin', ok: [200] },
+    signup: { method: 'POST', path: '/login/users', ok: [201] },
+    // 429: the sign-in limiter answering is the service doing its job (all drill traffic shares one IP)
+    signin: { method: 'POST', path: '/login/sessions', ok: [201, 429] },
     me: { method: 'GET', path: '/login/me', ok: [200] },
-    refresh: { method: 'POST', path: '/login/refresh', ok: [200] },
-    signout: { method: 'POST', path: '/login/signout', ok: [200, 204] },
+    refresh: { method: 'POST', path: '/login/sessions/refresh', ok: [200] },
+    signout: { method: 'DELETE', path: '/login/sessions/current', ok: [204] },
   },
   payments: {
     transfer: { method: 'POST', path: '/payments/transfers', ok: [200, 201, 409] },

@@ -23,8 +23,6 @@ export interface AuditContext {
   beforeReadBack?: () => Promise<void>;
 }
 
-export type PaymentsAdminAudit = Record<string, unknown>;
-
 export async function auditAll(ctx: AuditContext): Promise<Record<ServiceName, AuditFindings>> {
   await ctx.beforeReadBack?.();
   const [login, payments, messaging] = await Promise.all([
@@ -102,42 +100,49 @@ async function auditPayments(ctx: AuditContext): Promise<AuditFindings> {
   };
   if (mismatched > 0) notes.push(`${mismatched} account(s) differ from seed ± applied transfers`);
 
-  // The service's own ledger audit (GET /admin/audit/payments on the primary cell), before vs after.
+  // The service's own ledger audit on the primary cell, compared with the one taken after seeding.
+  let duplicates = compared.duplicateWrites;
   try {
     const after = await ctx.admin.json<PaymentsAdminAudit>(
       `${await ctx.admin.primaryCellUrl('payments')}${API.admin.paymentsAudit}`,
     );
-    Object.assign(invariants, adminAuditInvariants(ctx.paymentsAuditBefore, after, notes));
+    const ledger = adminAuditInvariants(ctx.paymentsAuditBefore, after);
+    Object.assign(invariants, ledger.invariants);
+    duplicates += Math.floor(ledger.extraLedgerEntries / 2);
   } catch (err) {
     notes.push(`payments admin audit unavailable: ${(err as Error).message}`);
+    invariants['ledger.audited'] = false;
   }
-  return { ...compared, invariants, notes };
+  return { ...compared, duplicateWrites: duplicates, invariants, notes };
 }
 
 function appliedCountOf(body: unknown): number {
-  // A transfer read by key is applied once; a service that exposes how many ledger applications a
-  // key has (`appliedCount`) lets the audit see a double application directly.
-  const count = (body as { appliedCount?: unknown } | null)?.appliedCount;
-  return typeof count === 'number' ? count : 1;
+  // The transfers row is unique per key and records the decision: only a completed one moved money.
+  return (body as { outcome?: unknown } | null)?.outcome === 'completed' ? 1 : 0;
 }
 
-/** Invariants from the service's own audit: boolean fields as they are, totals compared with before. */
-export function adminAuditInvariants(
-  before: PaymentsAdminAudit | null,
-  after: PaymentsAdminAudit,
-  notes: string[],
-): Record<string, boolean> {
-  const out: Record<string, boolean> = {};
-  for (const [key, value] of Object.entries(after)) {
-    if (typeof value === 'boolean') out[`ledger.${key}`] = value;
-  }
-  const total = (a: PaymentsAdminAudit | null) =>
-    a ? ((a.totalBalance ?? a.total ?? a.totalMoney) as number | undefined) : undefined;
-  const t0 = total(before);
-  const t1 = total(after);
-  if (typeof t0 === 'number' && typeof t1 === 'number') out['ledger.totalUnchanged'] = t0 === t1;
-  else notes.push('payments admin audit has no total to compare');
-  return out;
+/** The payments service's own ledger audit (GET /admin/audit/payments), fields as in its ledger.ts. */
+export interface PaymentsAdminAudit {
+  totalBalance: number;
+  openingBalance: number;
+  negativeBalances: number;
+  accountsOutOfBalance: number;
+  transfers: number;
+  ledgerEntries: number;
+  ledgerImbalance: number;
+}
+
+/** Invariants over the whole ledger; `extraLedgerEntries / 2` = transfers applied more than once. */
+export function adminAuditInvariants(before: PaymentsAdminAudit | null, after: PaymentsAdminAudit) {
+  const invariants: Record<string, boolean> = {
+    'ledger.totalEqualsOpening': after.totalBalance === after.openingBalance,
+    'ledger.noNegativeBalance': after.negativeBalances === 0,
+    'ledger.accountsMatchLedger': after.accountsOutOfBalance === 0,
+    'ledger.doubleEntryBalanced': after.ledgerImbalance === 0 && after.ledgerEntries === 2 * after.transfers,
+  };
+  // Seeding is the only thing that changes the total; the drill seeds before taking `before`.
+  if (before) invariants['ledger.totalUnchanged'] = after.totalBalance === before.totalBalance;
+  return { invariants, extraLedgerEntries: Math.max(0, after.ledgerEntries - 2 * after.transfers) };
 }
 
 // ---- messaging --------------------------------------------------------------------------------
@@ -177,18 +182,23 @@ async function auditLogin(ctx: AuditContext): Promise<AuditFindings> {
   await mapLimit([...acked.keys()], 4, async (username) => {
     const password = passwordFor(ctx.setup.state.passwordSecret, username);
     const { status } = await readBack(ctx, API.login.signin.path, null, { username, password });
-    if (status === 200) found.set(username, 1);
+    if (status === 201) found.set(username, 1);
     else if (status === 401 || status === 404) found.set(username, 0);
     else notes.push(`sign-in of ${username} answered ${status}`);
   });
   const compared = compareAcked(acked, (id) => found.get(id) ?? 0, window(ctx));
   const invariants: Record<string, boolean> = {};
-  if (ctx.setup.revokedRefreshToken) {
-    const { status } = await readBack(ctx, API.login.refresh.path, null, {
-      refreshToken: ctx.setup.revokedRefreshToken,
-    });
-    invariants.revokedSessionStaysRevoked = status === 401;
-    if (status !== 401) notes.push(`a session revoked before the fault answered ${status} to refresh`);
+  const revoked = ctx.setup.revoked;
+  if (revoked) {
+    // Neither its refresh token nor its access token may work again on the new primary.
+    const refresh = await readBack(ctx, API.login.refresh.path, null, { refreshToken: revoked.refreshToken });
+    const me = await readBack(ctx, API.login.me.path, `Bearer ${revoked.accessToken}`);
+    invariants.revokedSessionStaysRevoked = refresh.status === 401 && me.status === 401;
+    if (!invariants.revokedSessionStaysRevoked) {
+      notes.push(`a session revoked before the fault answered refresh ${refresh.status}, me ${me.status}`);
+    }
+  } else {
+    notes.push('no revoked session to check (setup could not sign one out)');
   }
   return { ...compared, invariants, notes };
 }

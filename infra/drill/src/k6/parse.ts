@@ -82,6 +82,8 @@ interface OpenRequest {
   timings: Map<string, number>;
   servedBy: RegionName | null;
   bodyError: string | null;
+  /** d_* tags of the write's check: what the audit needs to read it back (room, from/to/amount) */
+  detail: Record<string, string | number>;
 }
 
 /** RFC 3339 with up to nanoseconds (and any offset) → epoch milliseconds, keeping sub-ms digits. */
@@ -162,6 +164,7 @@ function toRecord(open: OpenRequest): RequestRecord | null {
     servedBy: open.servedBy,
     writeId,
     error,
+    ...(Object.keys(open.detail).length > 0 ? { detail: open.detail } : {}),
   };
 }
 
@@ -217,6 +220,10 @@ export async function* readK6Records(
       if (target) {
         target.servedBy = asRegion(sample.tags.served_by) ?? target.servedBy;
         if (sample.tags.err) target.bodyError = sample.tags.err;
+        for (const [tag, value] of Object.entries(sample.tags)) {
+          if (!tag.startsWith('d_')) continue;
+          target.detail[tag.slice(2)] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+        }
         stats.checksMerged++;
       }
       continue;

@@ -10,11 +10,16 @@ import { type DrillUser, passwordFor, type WorkloadState } from './workload';
 
 export const SEED_BALANCE = 10_000;
 
+export interface RevokedSession {
+  refreshToken: string;
+  accessToken: string;
+}
+
 export interface SetupResult {
   state: WorkloadState;
   seededTotal: number;
-  /** refresh token of a session revoked before the fault; memory only */
-  revokedRefreshToken: string | null;
+  /** a session signed out before the fault; memory only, never reported */
+  revoked: RevokedSession | null;
   notes: string[];
 }
 
@@ -57,7 +62,7 @@ export async function setUpDrill(
     await admin.json(`${primary}${API.admin.seedAccounts}`, { method: 'POST', body: { accounts } });
   });
 
-  let revokedRefreshToken: string | null = null;
+  let revoked: RevokedSession | null = null;
   try {
     const victim = users[0]!;
     const session = await signIn(client, victim.username, victim.password);
@@ -70,7 +75,7 @@ export async function setUpDrill(
       body: { refreshToken: session.refreshToken },
     });
     if (!out.record.ok) throw new Error(`sign-out answered ${out.status} ${out.record.error}`);
-    revokedRefreshToken = session.refreshToken;
+    revoked = { refreshToken: session.refreshToken, accessToken: session.accessToken };
   } catch (err) {
     notes.push(`could not prepare a revoked session: ${(err as Error).message}`);
   }
@@ -84,7 +89,7 @@ export async function setUpDrill(
       passwordSecret,
     },
     seededTotal: accounts.length * SEED_BALANCE,
-    revokedRefreshToken,
+    revoked,
     notes,
   };
 }
@@ -98,7 +103,7 @@ export async function signIn(client: RecordingClient, username: string, password
       okStatuses: API.login.signin.ok,
       body: { username, password },
     });
-    if (!r.record.ok) throw new Error(`status ${r.status} ${r.record.error}`);
+    if (r.status !== 201) throw new Error(`status ${r.status} ${r.record.error}`);
     return r.body as { accessToken: string; refreshToken: string };
   });
 }
