@@ -1,7 +1,7 @@
 // Where the lab keeps its state. Everything lives under one folder (`.lab/` at the repo root, or
 // LAB_STATE_DIR) so `down --wipe` is one rm and nothing leaks into the rest of the checkout.
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,8 +62,17 @@ export class LabPaths {
   /** The socket dir inside the state dir, unless that path would be too long for a unix socket. */
   private socketDir(preferred: string, name: string, port: number): string {
     if (`${preferred}/.s.PGSQL.${port}.lock`.length <= UNIX_SOCKET_PATH_MAX) return preferred;
+    return join(this.socketFallbackRoot, name);
+  }
+
+  private get socketFallbackRoot() {
     const tag = createHash('sha256').update(this.stateDir).digest('hex').slice(0, 10);
-    return join(tmpdir(), `flab-${tag}`, name);
+    return join(tmpdir(), `flab-sock-${tag}`);
+  }
+
+  /** Dirs outside the state dir that belong to it (long state dir paths only). */
+  socketFallbackDirs(): string[] {
+    return existsSync(this.socketFallbackRoot) ? [this.socketFallbackRoot] : [];
   }
 
   ensureBaseDirs() {

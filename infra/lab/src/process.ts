@@ -2,7 +2,7 @@
 // its own process group: signalling -pgid reaches the Postgres postmaster AND its backends at once
 // (FACTS.md: killing the postmaster alone leaves a backend that still accepts writes).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 export interface OsUser {
   uid: number;
@@ -94,6 +94,8 @@ export function runToCompletion(
   });
 }
 
+export const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+
 /** Sends a signal to a whole process group; false when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   try {
@@ -172,10 +174,17 @@ export async function waitUntil(
   probe: () => Promise<boolean>,
   timeoutMs: number,
   everyMs = 50,
+  /** a process whose exit makes waiting pointless (fail fast instead of timing out) */
+  watched?: ChildProcess,
 ) {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
+    if (watched && hasExited(watched)) {
+      throw new Error(
+        `exited (${watched.signalCode ?? `code ${watched.exitCode}`}) while waiting for ${what}`,
+      );
+    }
     try {
       if (await probe()) return;
     } catch (err) {
@@ -185,4 +194,36 @@ export async function waitUntil(
   }
   const reason = lastError instanceof Error ? `: ${lastError.message}` : '';
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${reason}`);
+}
+
+/** Kernel start time of a process (clock ticks since boot), to tell it from a later pid reuse. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+interface PidRecord {
+  pid: number;
+  startTime: string | undefined;
+}
+
+/** Records a process group leader so `down` can clean up even when the supervisor is gone. */
+export function writePidFile(file: string, pid: number) {
+  const record: PidRecord = { pid, startTime: processStartTime(pid) };
+  writeFileSync(file, `${JSON.stringify(record)}\n`);
+}
+
+/** The pid in a pid file, only if that very process (same start time) is still alive. */
+export function livePidFromFile(file: string): number | undefined {
+  try {
+    const record = JSON.parse(readFileSync(file, 'utf8')) as PidRecord;
+    if (record.startTime && processStartTime(record.pid) === record.startTime) return record.pid;
+  } catch {
+    // missing or half-written: nothing to clean up
+  }
+  return undefined;
 }

@@ -4,8 +4,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type pg from 'pg';
+import { type CellNodes, cellNodes } from './cell-nodes';
 import {
   bootstrapPrimary,
   bootstrapStandby,
@@ -17,7 +18,7 @@ import { type RedisNode, redisUrl, startRedis, waitRedisLinked, waitRedisReady }
 import { LabPaths } from './paths';
 import { killGroup, signalGroup } from './process';
 import { loadOrCreateSecrets } from './secrets';
-import { cellHost, DEFAULT_PORTS, type RegionName, type ServiceName } from './topology';
+import { DEFAULT_PORTS, type RegionName, type ServiceName } from './topology';
 
 export interface CellStores {
   region: RegionName;
@@ -71,43 +72,15 @@ export async function startTestDataTier(opts: TestDataTierOptions): Promise<Test
   const secrets = loadOrCreateSecrets(paths.secretsFile);
   const started: ChildProcess[] = [];
 
-  const nodesFor = (region: RegionName): { postgres: PostgresNode; redis: RedisNode } => {
-    const host = cellHost(region, opts.service, subnet);
-    const cell = paths.cell(opts.service, region, DEFAULT_PORTS.postgres);
-    const name = `${opts.service}-${region}`;
-    return {
-      postgres: {
-        service: opts.service,
-        region,
-        host,
-        port: DEFAULT_PORTS.postgres,
-        dataDir: cell.pgData,
-        socketDir: cell.pgSocketDir,
-        logFile: paths.log(`${name}-postgres`),
-      },
-      redis: {
-        service: opts.service,
-        region,
-        host,
-        port: DEFAULT_PORTS.redis,
-        dir: cell.redisDir,
-        logFile: paths.log(`${name}-redis`),
-      },
-    };
-  };
+  const nodesFor = (region: RegionName) => cellNodes(paths, subnet, DEFAULT_PORTS, opts.service, region);
 
   const stop = async () => {
     await Promise.all(started.map((child) => (child.pid ? killGroup(child.pid) : true)));
     if (ownsStateDir) rmSync(stateDir, { recursive: true, force: true });
-    const socketParent = dirname(nodesFor('dc-a').postgres.socketDir);
-    if (!socketParent.startsWith(stateDir)) rmSync(socketParent, { recursive: true, force: true });
+    for (const dir of paths.socketFallbackDirs()) rmSync(dir, { recursive: true, force: true });
   };
 
-  const describe = (
-    nodes: { postgres: PostgresNode; redis: RedisNode },
-    pgProcess: ChildProcess,
-    redisProcess: ChildProcess,
-  ): CellStores => ({
+  const describe = (nodes: CellNodes, pgProcess: ChildProcess, redisProcess: ChildProcess): CellStores => ({
     region: nodes.postgres.region,
     host: nodes.postgres.host,
     databaseUrl: databaseUrl(nodes.postgres, secrets.appPassword),
@@ -128,9 +101,9 @@ export async function startTestDataTier(opts: TestDataTierOptions): Promise<Test
     const primaryRedis = startRedis(primaryNodes.redis);
     started.push(primaryRedis);
     const syncStandby = opts.standby ? 'dc-b' : undefined;
-    const primaryPg = await bootstrapPrimary(primaryNodes.postgres, secrets, syncStandby);
-    started.push(primaryPg);
-    await waitRedisReady(primaryNodes.redis);
+    const track = (child: ChildProcess) => started.push(child);
+    const primaryPg = await bootstrapPrimary(primaryNodes.postgres, secrets, syncStandby, track);
+    await waitRedisReady(primaryNodes.redis, primaryRedis);
     const primary = describe(primaryNodes, primaryPg, primaryRedis);
 
     let standby: CellStores | undefined;
@@ -138,8 +111,7 @@ export async function startTestDataTier(opts: TestDataTierOptions): Promise<Test
       const standbyNodes = nodesFor('dc-b');
       const replicaRedis = startRedis(standbyNodes.redis, primaryNodes.redis);
       started.push(replicaRedis);
-      const standbyPg = await bootstrapStandby(standbyNodes.postgres, primaryNodes.postgres, secrets);
-      started.push(standbyPg);
+      const standbyPg = await bootstrapStandby(standbyNodes.postgres, primaryNodes.postgres, secrets, track);
       await waitRedisLinked(standbyNodes.redis);
       standby = describe(standbyNodes, standbyPg, replicaRedis);
     }

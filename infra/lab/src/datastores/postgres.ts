@@ -2,8 +2,8 @@
 // standby by pg_basebackup. The lab supervisor and the test helper both use this module, so tests
 // exercise exactly the setup the lab runs.
 import type { ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { type OsUser, runAsForPostgres, runToCompletion, spawnGroup, waitUntil } from '../process';
 import type { LabSecrets } from '../secrets';
@@ -63,6 +63,8 @@ function chownTo(path: string, owner: OsUser | undefined) {
 }
 
 function makeOwnedDir(path: string, mode: number, owner: OsUser | undefined) {
+  // recursive mkdir gives every new parent the same mode; parents must stay enterable (0755)
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   mkdirSync(path, { recursive: true, mode });
   chownTo(path, owner);
 }
@@ -165,7 +167,7 @@ export async function superuserQuery<R extends pg.QueryResultRow = pg.QueryResul
   }
 }
 
-export async function waitPostgresReady(node: PostgresNode, timeoutMs = 30_000): Promise<void> {
+export async function waitPostgresReady(node: PostgresNode, postmaster?: ChildProcess, timeoutMs = 30_000) {
   await waitUntil(
     `postgres ${node.service}/${node.region} to accept connections (log: ${node.logFile})`,
     async () => {
@@ -173,6 +175,8 @@ export async function waitPostgresReady(node: PostgresNode, timeoutMs = 30_000):
       return true;
     },
     timeoutMs,
+    50,
+    postmaster,
   );
 }
 
@@ -333,26 +337,44 @@ export async function replicationInfo(
   return { role: 'primary', lagBytes: null, replication };
 }
 
-/** Removes a socket dir left by a killed postmaster (a stale lock file blocks the next start). */
-export function clearSocketDir(node: PostgresNode) {
-  if (!existsSync(node.socketDir)) return;
-  for (const entry of readdirSync(node.socketDir)) rmSync(join(node.socketDir, entry), { force: true });
-}
+/** Called with each postmaster right after spawn, so a caller can track (and clean up) it. */
+export type OnStarted = (postmaster: ChildProcess) => void;
 
-/** Cold start of a primary: initdb, start, wait, roles. Returns the postmaster (group leader). */
-export async function bootstrapPrimary(node: PostgresNode, secrets: LabSecrets, syncStandby?: RegionName) {
+/** Cold start of a primary: initdb, start, wait, roles. */
+export async function bootstrapPrimary(
+  node: PostgresNode,
+  secrets: LabSecrets,
+  syncStandby: RegionName | undefined,
+  onStarted: OnStarted,
+) {
   await initPrimary(node);
   const postmaster = startPostgres(node);
-  await waitPostgresReady(node);
+  onStarted(postmaster);
+  await waitPostgresReady(node, postmaster);
   await setupPrimaryRoles(node, secrets, syncStandby);
   return postmaster;
 }
 
-/** Cold start of a streaming standby of a running primary: base backup, start, wait until streaming. */
-export async function bootstrapStandby(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
+/** Fresh streaming standby of a running primary: base backup, start, wait until streaming. */
+export async function bootstrapStandby(
+  standby: PostgresNode,
+  primary: PostgresNode,
+  secrets: LabSecrets,
+  onStarted: OnStarted,
+) {
   await createStandby(standby, primary, secrets);
   const postmaster = startPostgres(standby);
-  await waitPostgresReady(standby);
+  onStarted(postmaster);
+  await waitPostgresReady(standby, postmaster);
   await waitStreaming(primary, standby.region);
   return postmaster;
+}
+
+/** The WAL timeline a primary writes on: after a promotion the promoted node is one ahead. */
+export async function currentTimeline(node: PostgresNode): Promise<number> {
+  const [row] = await superuserQuery<{ wal: string }>(
+    node,
+    'SELECT pg_walfile_name(pg_current_wal_lsn()) AS wal',
+  );
+  return Number.parseInt(row!.wal.slice(0, 8), 16);
 }

@@ -31,6 +31,8 @@ export function startRedis(node: RedisNode, replicaOf?: { host: string; port: nu
     ...['--bind', node.host, '--port', String(node.port), '--dir', node.dir],
     ...['--save', '', '--appendonly', 'no', '--rdb-del-sync-files', 'yes'],
     ...['--daemonize', 'no', '--protected-mode', 'no', '--logfile', ''],
+    // a replica's full sync would otherwise wait 5 s for more replicas to join the transfer
+    ...['--repl-diskless-sync-delay', '0'],
   ];
   if (replicaOf) args.push('--replicaof', replicaOf.host, String(replicaOf.port));
   return spawnGroup({ command: 'redis-server', args, logFile: node.logFile });
@@ -63,12 +65,13 @@ export async function redisCommand(
 }
 
 /** Resolves on a real PONG (a loading Redis answers LOADING errors, which keep us waiting). */
-export async function waitRedisReady(node: RedisNode, timeoutMs = 15_000): Promise<void> {
+export async function waitRedisReady(node: RedisNode, server?: ChildProcess, timeoutMs = 15_000) {
   await waitUntil(
     `redis ${node.service}/${node.region} to answer PING (log: ${node.logFile})`,
     async () => (await redisCommand(node, 'PING', [], 500)) === 'PONG',
     timeoutMs,
     25,
+    server,
   );
 }
 

@@ -1,0 +1,127 @@
+// Starting and stopping a whole lab: the CLI's `up`/`down` and the tests' startLab()/stopLab().
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabClient } from './client';
+import type { DaemonMessage } from './daemon';
+import { LabPaths, REPO_ROOT } from './paths';
+import { killGroup, livePidFromFile, signalGroup } from './process';
+import { makeTempStateDir, randomTestSubnet } from './test-data-tier';
+import { DEFAULT_PORTS, type Ports, topology } from './topology';
+
+export interface StartLabOptions {
+  /** default: a fresh temp dir (tests) */
+  stateDir?: string;
+  /** default: random 100-250 (tests) */
+  subnet?: number;
+  ports?: Partial<Ports>;
+  onProgress?: (line: string) => void;
+}
+
+export interface StartedLab {
+  client: LabClient;
+  /** false when a supervisor was already running for this state dir (nothing was started) */
+  started: boolean;
+}
+
+const DAEMON_ENTRY = join(REPO_ROOT, 'infra', 'lab', 'src', 'daemon.ts');
+
+/** Spawns the supervisor daemon and resolves once every component is ready. */
+export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab> {
+  const stateDir = opts.stateDir ?? makeTempStateDir('flab-lab-');
+  const subnet = opts.subnet ?? randomTestSubnet();
+  const ports: Ports = { ...DEFAULT_PORTS, ...opts.ports };
+  const paths = new LabPaths(stateDir);
+  paths.ensureBaseDirs();
+
+  if (livePidFromFile(paths.supervisorPidFile) !== undefined) {
+    const running = LabClient.forStateDir(stateDir);
+    if (await running.isReady()) return { client: running, started: false };
+  }
+
+  const client = new LabClient(topology(subnet, ports), stateDir);
+  const logFd = openSync(paths.log('supervisor'), 'a', 0o644);
+  const daemon = spawn(process.execPath, ['--import', 'tsx', DAEMON_ENTRY], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ['ignore', logFd, logFd, 'ipc'],
+    env: {
+      ...process.env,
+      LAB_STATE_DIR: stateDir,
+      LAB_SUBNET: String(subnet),
+      LAB_APP_PORT: String(ports.app),
+      LAB_PG_PORT: String(ports.postgres),
+      LAB_REDIS_PORT: String(ports.redis),
+      LAB_ROUTER_PORT: String(ports.router),
+      LAB_PROMETHEUS_PORT: String(ports.prometheus),
+      LAB_CONTROL_PORT: String(ports.control),
+    },
+  });
+  closeSync(logFd);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      daemon.on('message', (message: DaemonMessage) => {
+        if (message.type === 'progress') opts.onProgress?.(message.line);
+        else if (message.type === 'ready') resolve();
+        else reject(new Error(message.message));
+      });
+      daemon.once('exit', (code, signal) =>
+        reject(
+          new Error(`lab supervisor exited (${signal ?? `code ${code}`}); see ${paths.log('supervisor')}`),
+        ),
+      );
+      daemon.once('error', reject);
+    });
+  } finally {
+    if (daemon.connected) daemon.disconnect();
+    daemon.unref();
+  }
+  return { client, started: true };
+}
+
+/** Programmatic lab for tests: a fresh state dir and subnet unless given. */
+export async function startLab(opts: StartLabOptions = {}): Promise<LabClient> {
+  return (await launchLab(opts)).client;
+}
+
+/** Stops a lab (through its supervisor, else from the pid files); `wipe` removes its state too. */
+export async function stopLab(stateDirOrClient: string | LabClient, opts: { wipe?: boolean } = {}) {
+  const stateDir = typeof stateDirOrClient === 'string' ? stateDirOrClient : stateDirOrClient.stateDir;
+  const paths = new LabPaths(stateDir);
+  if (livePidFromFile(paths.supervisorPidFile) !== undefined) {
+    const client = typeof stateDirOrClient === 'string' ? LabClient.forStateDir(stateDir) : stateDirOrClient;
+    await client.down().catch(() => {});
+  }
+  const leftovers = await killFromPidFiles(paths);
+  if (opts.wipe) {
+    rmSync(stateDir, { recursive: true, force: true });
+    for (const dir of paths.socketFallbackDirs()) rmSync(dir, { recursive: true, force: true });
+  }
+  return { leftovers };
+}
+
+/**
+ * The supervisor is gone (or did not finish): SIGKILL every process group a pid file names, after
+ * checking that pid still is the process we started (same start time).
+ */
+export async function killFromPidFiles(paths: LabPaths): Promise<string[]> {
+  if (!existsSync(paths.runDir)) return [];
+  const killed: string[] = [];
+  const supervisorPid = livePidFromFile(paths.supervisorPidFile);
+  if (supervisorPid !== undefined) {
+    signalGroup(supervisorPid, 'SIGKILL');
+    killed.push('supervisor');
+  }
+  const files = readdirSync(paths.runDir).filter((f) => f.endsWith('.pid') && f !== 'supervisor.pid');
+  await Promise.all(
+    files.map(async (file) => {
+      const pid = livePidFromFile(join(paths.runDir, file));
+      if (pid !== undefined) {
+        killed.push(file.replace(/\.pid$/, ''));
+        await killGroup(pid);
+      }
+      rmSync(join(paths.runDir, file), { force: true });
+    }),
+  );
+  return killed;
+}

@@ -1,0 +1,593 @@
+// The lab supervisor: owns every lab process (data stores, apps, router, Prometheus), brings them
+// up, restarts crashed apps, and injects the faults (kill, freeze, thaw) and the repair (restore).
+// It runs inside the detached daemon (daemon.ts); the CLI and LabClient talk to it over HTTP.
+import type { ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CellNodes, cellNodes } from './cell-nodes';
+import { appId, isPresent, type NodeComponent, nodeComponents, prometheusConfig } from './components';
+import {
+  bootstrapPrimary,
+  bootstrapStandby,
+  currentTimeline,
+  isInitialized,
+  isInRecovery,
+  type PostgresNode,
+  replicationInfo,
+  roleOnDisk,
+  startPostgres,
+  waitPostgresReady,
+  waitStreaming,
+} from './datastores/postgres';
+import {
+  type RedisNode,
+  redisCommand,
+  redisReplicationInfo,
+  startRedis,
+  waitRedisLinked,
+  waitRedisReady,
+} from './datastores/redis';
+import type { LabPaths } from './paths';
+import {
+  hasExited,
+  isStopped,
+  signalGroup,
+  spawnGroup,
+  waitGroupGone,
+  waitUntil,
+  writePidFile,
+} from './process';
+import { type LabSecrets, loadOrCreateSecrets } from './secrets';
+import type { CellStatus, LabStatus, ProcessState } from './status';
+import {
+  type ComponentName,
+  otherRegion,
+  REGIONS,
+  type RegionName,
+  SERVICES,
+  type ServiceName,
+  type Topology,
+} from './topology';
+
+type Kind = 'postgres' | 'redis' | 'app' | 'router' | 'prometheus';
+/** What the supervisor wants a process to be doing; only `running` ones are restarted. */
+type Intent = 'running' | 'killed' | 'frozen' | 'stopped';
+
+interface Managed {
+  id: string;
+  kind: Kind;
+  service?: ServiceName;
+  region?: RegionName;
+  logFile: string;
+  child: ChildProcess;
+  intent: Intent;
+  restarts: number;
+  /** consecutive crashes, for the backoff; reset after a run that lasted */
+  crashStreak: number;
+  startedAt: number;
+  restartTimer?: NodeJS.Timeout;
+  /** apps and router: how to start a replacement after a crash */
+  respawn?: () => ChildProcess;
+}
+
+/** A bring-up failure, naming the component and where its log is. */
+export class ComponentFailure extends Error {
+  constructor(
+    readonly component: string,
+    readonly logFile: string,
+    cause: unknown,
+  ) {
+    super(
+      `${component} did not come up: ${cause instanceof Error ? cause.message : String(cause)} (log: ${logFile})`,
+    );
+  }
+}
+
+export interface FaultTarget {
+  service?: ServiceName;
+  component?: ComponentName;
+}
+
+const APP_READY_TIMEOUT_MS = 45_000;
+const RESTART_BACKOFF_MS = { first: 250, max: 10_000, stableAfter: 10_000 };
+
+export class Supervisor {
+  private readonly managed = new Map<string, Managed>();
+  private readonly secrets: LabSecrets;
+  private stopping = false;
+  readonly startedAt = Date.now();
+  private components: NodeComponent[] = [];
+
+  constructor(
+    readonly paths: LabPaths,
+    readonly topo: Topology,
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    paths.ensureBaseDirs();
+    this.secrets = loadOrCreateSecrets(paths.secretsFile);
+  }
+
+  cell(service: ServiceName, region: RegionName): CellNodes {
+    return cellNodes(this.paths, this.topo.subnet, this.topo.ports, service, region);
+  }
+
+  // ---------------------------------------------------------------- process bookkeeping
+
+  private track(
+    id: string,
+    kind: Kind,
+    child: ChildProcess,
+    meta: { service?: ServiceName; region?: RegionName; logFile: string; respawn?: () => ChildProcess },
+  ): Managed {
+    const previous = this.managed.get(id);
+    const entry: Managed = {
+      id,
+      kind,
+      child,
+      intent: 'running',
+      restarts: previous?.restarts ?? 0,
+      crashStreak: previous?.crashStreak ?? 0,
+      startedAt: Date.now(),
+      ...meta,
+    };
+    this.managed.set(id, entry);
+    writePidFile(this.paths.pidFile(id), child.pid!);
+    // a step still in flight when a failed `up` stopped everything must not leave a process behind
+    if (this.stopping) void this.stopGroup(entry, 'SIGKILL');
+    child.once('exit', (code, signal) => this.onExit(entry, code, signal));
+    return entry;
+  }
+
+  private onExit(entry: Managed, code: number | null, signal: NodeJS.Signals | null) {
+    if (this.managed.get(entry.id)?.child !== entry.child) return; // an older incarnation
+    rmSync(this.paths.pidFile(entry.id), { force: true });
+    if (this.stopping || entry.intent !== 'running') return;
+    const how = signal ?? `code ${code}`;
+    if (!entry.respawn) {
+      // A data store or Prometheus that dies stays dead: that is a fault for the router to handle.
+      this.log(`${entry.id} exited (${how}); not restarted (log: ${entry.logFile})`);
+      return;
+    }
+    // A crash is not a region loss: restart in place, with backoff.
+    if (Date.now() - entry.startedAt > RESTART_BACKOFF_MS.stableAfter) entry.crashStreak = 0;
+    const delay = Math.min(RESTART_BACKOFF_MS.max, RESTART_BACKOFF_MS.first * 2 ** entry.crashStreak);
+    entry.crashStreak++;
+    this.log(`${entry.id} crashed (${how}); restarting in ${delay} ms`);
+    entry.restartTimer = setTimeout(() => {
+      entry.restartTimer = undefined;
+      if (this.stopping || entry.intent !== 'running' || this.managed.get(entry.id) !== entry) return;
+      const { service, region, logFile, respawn } = entry;
+      const next = this.track(entry.id, entry.kind, respawn!(), { service, region, logFile, respawn });
+      next.restarts = entry.restarts + 1;
+    }, delay);
+  }
+
+  private alive(entry: Managed | undefined): entry is Managed {
+    return entry !== undefined && !hasExited(entry.child);
+  }
+
+  private entriesOf(region: RegionName, target: FaultTarget = {}): Managed[] {
+    return [...this.managed.values()].filter(
+      (m) =>
+        m.region === region &&
+        (target.service === undefined || m.service === target.service) &&
+        (target.component === undefined || m.kind === target.component),
+    );
+  }
+
+  // ---------------------------------------------------------------- starting components
+
+  private async startPostgresNode(node: PostgresNode): Promise<void> {
+    const id = `${node.service}-${node.region}-postgres`;
+    const child = startPostgres(node);
+    this.track(id, 'postgres', child, { service: node.service, region: node.region, logFile: node.logFile });
+    await waitPostgresReady(node, child);
+  }
+
+  private trackPostgres(node: PostgresNode) {
+    return (child: ChildProcess) =>
+      this.track(`${node.service}-${node.region}-postgres`, 'postgres', child, {
+        service: node.service,
+        region: node.region,
+        logFile: node.logFile,
+      });
+  }
+
+  private async startRedisNode(node: RedisNode, replicaOf?: RedisNode): Promise<void> {
+    const id = `${node.service}-${node.region}-redis`;
+    const child = startRedis(node, replicaOf);
+    this.track(id, 'redis', child, { service: node.service, region: node.region, logFile: node.logFile });
+    await waitRedisReady(node, child);
+    if (replicaOf) await waitRedisLinked(node);
+  }
+
+  private spawnNodeComponent(component: NodeComponent): ChildProcess {
+    component.prepare?.();
+    return spawnGroup({
+      command: process.execPath,
+      args: ['--import', 'tsx', component.entryFile],
+      env: component.env,
+      cwd: join(component.entryFile, '..', '..'),
+      logFile: component.logFile,
+    });
+  }
+
+  private async startNodeComponent(component: NodeComponent): Promise<void> {
+    const respawn = () => this.spawnNodeComponent(component);
+    const entry = this.track(component.id, component.kind, respawn(), {
+      service: component.service,
+      region: component.region,
+      logFile: component.logFile,
+      respawn,
+    });
+    await waitUntil(
+      `${component.id} GET /health/live → 200`,
+      async () => (await fetch(`${component.url}/health/live`, { signal: AbortSignal.timeout(1_000) })).ok,
+      APP_READY_TIMEOUT_MS,
+      100,
+      entry.child,
+    );
+  }
+
+  private async startPrometheus(scraped: NodeComponent[]): Promise<void> {
+    const configFile = join(this.paths.edgeDir, 'prometheus.yml');
+    writeFileSync(configFile, prometheusConfig(scraped));
+    const logFile = this.paths.log('prometheus');
+    const child = spawnGroup({
+      command: 'prometheus',
+      args: [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${join(this.paths.edgeDir, 'prometheus-data')}`,
+        `--web.listen-address=${this.topo.edge.host}:${this.topo.ports.prometheus}`,
+        '--web.enable-remote-write-receiver',
+        '--web.enable-lifecycle',
+      ],
+      logFile,
+    });
+    const entry = this.track('prometheus', 'prometheus', child, { logFile });
+    await waitUntil(
+      'prometheus /-/ready',
+      async () =>
+        (await fetch(`${this.topo.edge.prometheusUrl}/-/ready`, { signal: AbortSignal.timeout(1_000) })).ok,
+      30_000,
+      100,
+      entry.child,
+    );
+  }
+
+  // ---------------------------------------------------------------- up
+
+  /** Brings the whole lab up; on any failure stops what it started and throws ComponentFailure. */
+  async up(progress: (line: string) => void): Promise<void> {
+    const t0 = Date.now();
+    const step = async (id: string, logFile: string, detail: string, work: () => Promise<unknown>) => {
+      try {
+        await work();
+      } catch (err) {
+        throw err instanceof ComponentFailure ? err : new ComponentFailure(id, logFile, err);
+      }
+      progress(`  ok  ${id.padEnd(24)} ${detail.padEnd(30)} +${Date.now() - t0} ms`);
+    };
+    try {
+      this.components = nodeComponents({
+        paths: this.paths,
+        topo: this.topo,
+        secrets: this.secrets,
+        cell: (s, r) => this.cell(s, r),
+      });
+      const present = this.components.filter(isPresent);
+      for (const absent of this.components.filter((c) => !isPresent(c))) {
+        progress(`  --  ${absent.id.padEnd(24)} ${'absent (no entry file yet)'.padEnd(30)} skipped`);
+      }
+      // Each service's apps start as soon as its own data tier is ready; Prometheus needs nothing.
+      await Promise.all([
+        step('prometheus', this.paths.log('prometheus'), this.topo.edge.prometheusUrl, () =>
+          this.startPrometheus(present),
+        ),
+        ...SERVICES.map(async (service) => {
+          await this.upCell(service, step);
+          const apps = present.filter((c) => c.kind === 'app' && c.service === service);
+          await Promise.all(apps.map((c) => step(c.id, c.logFile, c.url, () => this.startNodeComponent(c))));
+        }),
+      ]);
+      // The router last: started earlier, it would see cells still booting as dead and fail over.
+      for (const router of present.filter((c) => c.kind === 'router')) {
+        await step(router.id, router.logFile, router.url, () => this.startNodeComponent(router));
+      }
+    } catch (err) {
+      await this.stopAll();
+      throw err;
+    }
+  }
+
+  private async upCell(
+    service: ServiceName,
+    step: (id: string, logFile: string, detail: string, work: () => Promise<unknown>) => Promise<void>,
+  ) {
+    const a = this.cell(service, 'dc-a');
+    const b = this.cell(service, 'dc-b');
+    const pgStep = (c: CellNodes, detail: string, work: () => Promise<unknown>) =>
+      step(`${service}-${c.region}-postgres`, c.postgres.logFile, detail, work);
+    const redisStep = (c: CellNodes, detail: string, work: () => Promise<unknown>) =>
+      step(`${service}-${c.region}-redis`, c.redis.logFile, detail, work);
+
+    if (!isInitialized(a.postgres) && !isInitialized(b.postgres)) {
+      // Cold: dc-a primary, dc-b streaming standby; each Redis alongside its Postgres.
+      await Promise.all([
+        pgStep(a, 'primary (initdb)', () =>
+          bootstrapPrimary(a.postgres, this.secrets, 'dc-b', this.trackPostgres(a.postgres)),
+        ),
+        redisStep(a, 'master', () => this.startRedisNode(a.redis)),
+      ]);
+      await Promise.all([
+        pgStep(b, 'standby (pg_basebackup)', () =>
+          bootstrapStandby(b.postgres, a.postgres, this.secrets, this.trackPostgres(b.postgres)),
+        ),
+        redisStep(b, 'replica of dc-a', () => this.startRedisNode(b.redis, a.redis)),
+      ]);
+      return;
+    }
+    const primary = await this.upCellWarm(a, b, pgStep);
+    const replica = primary === a ? b : a;
+    await redisStep(primary, 'master', () => this.startRedisNode(primary.redis));
+    await redisStep(replica, `replica of ${primary.region}`, () =>
+      this.startRedisNode(replica.redis, primary.redis),
+    );
+  }
+
+  /** Warm start: the data dirs keep the roles they had (standby.signal decides). */
+  private async upCellWarm(
+    a: CellNodes,
+    b: CellNodes,
+    pgStep: (c: CellNodes, detail: string, work: () => Promise<unknown>) => Promise<void>,
+  ): Promise<CellNodes> {
+    const initialized = [a, b].filter((c) => isInitialized(c.postgres));
+    await Promise.all(
+      initialized.map((c) =>
+        pgStep(c, `${roleOnDisk(c.postgres)} (warm)`, () => this.startPostgresNode(c.postgres)),
+      ),
+    );
+    const primaries: CellNodes[] = [];
+    for (const c of initialized) if (!(await isInRecovery(c.postgres))) primaries.push(c);
+    if (primaries.length === 0) {
+      throw new ComponentFailure(
+        `${a.service}-postgres`,
+        a.postgres.logFile,
+        new Error('no primary on disk (both standby); `npm run lab -- down --wipe` starts afresh'),
+      );
+    }
+    let primary = primaries[0]!;
+    if (primaries.length === 2) {
+      // A failover happened and the old primary was never restored: the newer timeline wins and
+      // the stale node is rebuilt as its standby (never two primaries).
+      const [tlA, tlB] = [await currentTimeline(a.postgres), await currentTimeline(b.postgres)];
+      primary = tlB > tlA ? b : a;
+    }
+    const standby = primary === a ? b : a;
+    if (primaries.includes(standby) || !isInitialized(standby.postgres)) {
+      await this.stopGroup(this.managed.get(`${standby.service}-${standby.region}-postgres`));
+      await pgStep(standby, `standby of ${primary.region} (rebuilt)`, () =>
+        bootstrapStandby(
+          standby.postgres,
+          primary.postgres,
+          this.secrets,
+          this.trackPostgres(standby.postgres),
+        ),
+      );
+    } else {
+      await waitStreaming(primary.postgres, standby.region);
+    }
+    return primary;
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  /**
+   * SIGKILL to every process group of the region (or the narrower target) at once. Killing only
+   * apps counts as a crash (the supervisor restarts them); anything else stays dead until restore.
+   */
+  async kill(region: RegionName, target: FaultTarget = {}) {
+    const crash = target.component === 'app';
+    const victims = this.entriesOf(region, target).filter((m) => this.alive(m));
+    for (const m of victims) {
+      if (!crash) this.settle(m, 'killed');
+    }
+    for (const m of victims) signalGroup(m.child.pid!, 'SIGKILL');
+    await Promise.all(victims.map((m) => waitGroupGone(m.child.pid!, 5_000)));
+    return { region, killed: victims.map((m) => m.id) };
+  }
+
+  async freeze(region: RegionName) {
+    const victims = this.entriesOf(region).filter((m) => this.alive(m));
+    for (const m of victims) {
+      this.settle(m, 'frozen');
+      signalGroup(m.child.pid!, 'SIGSTOP');
+    }
+    return { region, frozen: victims.map((m) => m.id) };
+  }
+
+  async thaw(region: RegionName) {
+    const frozen = this.entriesOf(region).filter((m) => m.intent === 'frozen');
+    for (const m of frozen) {
+      m.intent = 'running';
+      if (this.alive(m)) signalGroup(m.child.pid!, 'SIGCONT');
+    }
+    return { region, thawed: frozen.map((m) => m.id) };
+  }
+
+  /** Sets an intent that stops restarts, and cancels a pending restart. */
+  private settle(m: Managed, intent: Intent) {
+    m.intent = intent;
+    if (m.restartTimer) clearTimeout(m.restartTimer);
+    m.restartTimer = undefined;
+  }
+
+  /**
+   * Brings a dead or fenced region back as standby of the current primaries: whatever still runs
+   * there is killed, each service's Postgres is rebuilt from the live primary (fresh
+   * pg_basebackup, new slot), Redis restarts as replica of the current master, apps restart.
+   */
+  async restore(region: RegionName) {
+    const t0 = Date.now();
+    const other = otherRegion(region);
+    await Promise.all(this.entriesOf(region).map((m) => this.stopGroup(m, 'SIGKILL')));
+    const roles: Record<string, string> = {};
+    await Promise.all(
+      SERVICES.map(async (service) => {
+        const here = this.cell(service, region);
+        const there = this.cell(service, other);
+        const otherPg = this.managed.get(`${service}-${other}-postgres`);
+        const otherIsPrimary =
+          this.alive(otherPg) && !isStopped(otherPg.child.pid!) && !(await isInRecovery(there.postgres));
+        if (otherIsPrimary) {
+          await bootstrapStandby(
+            here.postgres,
+            there.postgres,
+            this.secrets,
+            this.trackPostgres(here.postgres),
+          );
+          await this.alignRedisMaster(there.redis);
+          await this.startRedisNode(here.redis, there.redis);
+          roles[service] = `standby of ${other}`;
+        } else if (isInitialized(here.postgres) && roleOnDisk(here.postgres) === 'primary') {
+          // No failover happened (the other side is still a standby, or down): this region's data
+          // dir is still the primary, so it comes back as it was.
+          await this.startPostgresNode(here.postgres);
+          await this.startRedisNode(here.redis);
+          roles[service] = 'primary (no failover happened)';
+        } else {
+          throw new Error(`${service}: no live primary in ${other} to restore ${region} from`);
+        }
+      }),
+    );
+    await this.startAppsOf(region);
+    return { region, roles, ms: Date.now() - t0 };
+  }
+
+  /** Redis follows Postgres: the master is where the primary is (the cell promotes both). */
+  private async alignRedisMaster(master: RedisNode) {
+    const info = await redisReplicationInfo(master).catch(() => undefined);
+    if (info?.role === 'replica') await redisCommand(master, 'REPLICAOF', ['NO', 'ONE']);
+  }
+
+  private async startAppsOf(region: RegionName) {
+    const apps = this.components.filter((c) => c.kind === 'app' && c.region === region && isPresent(c));
+    await Promise.all(apps.map((c) => this.startNodeComponent(c)));
+  }
+
+  // ---------------------------------------------------------------- stop
+
+  /** Stops one process group: politely first (Postgres: fast shutdown), then SIGKILL. */
+  private async stopGroup(m: Managed | undefined, signal: NodeJS.Signals = 'SIGTERM') {
+    if (!m) return;
+    this.settle(m, 'stopped');
+    const pgid = m.child.pid!;
+    if (!this.alive(m) && (await waitGroupGone(pgid, 0))) return;
+    signalGroup(pgid, 'SIGCONT'); // a frozen process cannot act on SIGTERM
+    if (signal === 'SIGKILL') signalGroup(pgid, 'SIGKILL');
+    // Postgres: SIGINT to the postmaster alone = fast shutdown (its backends are told by it).
+    else if (m.kind === 'postgres') m.child.kill('SIGINT');
+    else signalGroup(pgid, signal);
+    if (!(await waitGroupGone(pgid, m.kind === 'postgres' ? 15_000 : 5_000))) {
+      signalGroup(pgid, 'SIGKILL');
+      await waitGroupGone(pgid, 5_000);
+    }
+    rmSync(this.paths.pidFile(m.id), { force: true });
+  }
+
+  /** Stops everything: node components first (they hold connections), then the data tier. */
+  async stopAll() {
+    this.stopping = true;
+    const all = [...this.managed.values()];
+    const nodeKinds: Kind[] = ['app', 'router'];
+    await Promise.all(all.filter((m) => nodeKinds.includes(m.kind)).map((m) => this.stopGroup(m)));
+    await Promise.all(all.filter((m) => !nodeKinds.includes(m.kind)).map((m) => this.stopGroup(m)));
+  }
+
+  // ---------------------------------------------------------------- status
+
+  private processState(m: Managed | undefined): ProcessState {
+    if (!this.alive(m)) return 'down';
+    return isStopped(m.child.pid!) ? 'frozen' : 'up';
+  }
+
+  async status(): Promise<LabStatus> {
+    const cells = await Promise.all(
+      SERVICES.flatMap((service) => REGIONS.map((region) => this.cellStatus(service, region))),
+    );
+    const router = this.managed.get('router');
+    const prometheus = this.managed.get('prometheus');
+    const routerPresent = this.components.some((c) => c.kind === 'router' && isPresent(c));
+    return {
+      subnet: this.topo.subnet,
+      stateDir: this.paths.stateDir,
+      supervisor: { pid: process.pid, uptimeMs: Date.now() - this.startedAt },
+      cells,
+      edge: {
+        host: this.topo.edge.host,
+        router: {
+          state: router ? this.processState(router) : routerPresent ? 'down' : 'absent',
+          url: this.topo.edge.routerUrl,
+          restarts: router?.restarts ?? 0,
+          pid: this.alive(router) ? router.child.pid! : null,
+        },
+        prometheus: {
+          state: this.processState(prometheus),
+          url: this.topo.edge.prometheusUrl,
+          pid: this.alive(prometheus) ? prometheus.child.pid! : null,
+        },
+        control: { url: this.topo.edge.controlUrl },
+      },
+    };
+  }
+
+  private async cellStatus(service: ServiceName, region: RegionName): Promise<CellStatus> {
+    const nodes = this.cell(service, region);
+    const pg = this.managed.get(`${service}-${region}-postgres`);
+    const redis = this.managed.get(`${service}-${region}-redis`);
+    const app = this.managed.get(appId(service, region));
+    const pgState = this.processState(pg);
+    const redisState = this.processState(redis);
+
+    const postgres: CellStatus['postgres'] = {
+      role: pgState === 'up' ? 'down' : pgState,
+      lagBytes: null,
+      replication: pgState,
+      pid: this.alive(pg) ? pg.child.pid! : null,
+      address: `${nodes.postgres.host}:${nodes.postgres.port}`,
+    };
+    if (pgState === 'up') {
+      const info = await replicationInfo(nodes.postgres).catch(() => undefined);
+      if (info)
+        Object.assign(postgres, { role: info.role, lagBytes: info.lagBytes, replication: info.replication });
+      else postgres.replication = 'not answering';
+    }
+
+    const redisStatus: CellStatus['redis'] = {
+      role: redisState === 'up' ? 'down' : redisState,
+      link: redisState,
+      pid: this.alive(redis) ? redis.child.pid! : null,
+      address: `${nodes.redis.host}:${nodes.redis.port}`,
+    };
+    if (redisState === 'up') {
+      const info = await redisReplicationInfo(nodes.redis).catch(() => undefined);
+      if (info) Object.assign(redisStatus, { role: info.role, link: info.link });
+      else redisStatus.link = 'not answering';
+    }
+
+    const appPresent = this.components.some((c) => c.id === appId(service, region) && isPresent(c));
+    return {
+      service,
+      region,
+      host: nodes.host,
+      postgres,
+      redis: redisStatus,
+      app: {
+        state: app ? this.processState(app) : appPresent ? 'down' : 'absent',
+        restarts: app?.restarts ?? 0,
+        pid: this.alive(app) ? app.child.pid! : null,
+        url: `http://${nodes.host}:${this.topo.ports.app}`,
+      },
+    };
+  }
+}
