@@ -246,6 +246,7 @@ export async function* readK6Records(
         timings: new Map(),
         servedBy: null,
         bodyError: null,
+        detail: {},
       };
       open.set(key, req);
       const wid = sample.tags.wid ?? sample.metadata.wid;

@@ -1,0 +1,367 @@
+// docker-compose.yml: what docker-compose 1.29 validates, plus what it does not notice (undeclared
+// networks, published addresses, labels, drift from the lab's topology and docs/contracts.md).
+// No Docker engine here: nothing in this file starts a container.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REGIONS, REPLICATION_MODE, SERVICES } from '@failover-lab/lab';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { cellAppTargets, containerName, REQUIRED_SECRETS } from '../infra/compose/src/compose-file';
+import { renderComposeFile, renderRouterConfig } from '../infra/compose/src/render';
+import { cellEnvironmentContract } from './helpers/contracts';
+import { REPO_ROOT, readRepoFile, repoPath, which } from './helpers/repo';
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  entrypoint?: string[];
+  environment?: Record<string, string>;
+  labels?: Record<string, string>;
+  networks?: string[] | Record<string, unknown>;
+  ports?: string[];
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  profiles?: string[];
+  depends_on?: Record<string, unknown>;
+}
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+  networks: Record<string, unknown>;
+  volumes: Record<string, unknown>;
+}
+
+const COMPOSE_TEXT = readRepoFile('docker-compose.yml');
+// docker-compose 1.29 reads YAML 1.1 (PyYAML): parse the same way, so `no` would show up as false.
+const compose = parse(COMPOSE_TEXT, { version: '1.1' }) as ComposeFile;
+const services = Object.entries(compose.services);
+const networksOf = (s: ComposeService): string[] =>
+  Array.isArray(s.networks) ? s.networks : Object.keys(s.networks ?? {});
+const cells = services.filter(([, s]) => s.labels?.['failover-lab.service'] !== undefined);
+const ofComponent = (component: string) =>
+  services.filter(([, s]) => s.labels?.['failover-lab.component'] === component);
+
+const DOCKER_COMPOSE = which('docker-compose');
+const dummySecrets = Object.fromEntries(REQUIRED_SECRETS.map((name) => [name, `test-${name.toLowerCase()}`]));
+
+const CONFIG_SUITE = DOCKER_COMPOSE
+  ? `docker-compose config (${DOCKER_COMPOSE})`
+  : 'docker-compose config — SKIPPED: docker-compose is not on PATH (apt-get install docker-compose)';
+
+describe(CONFIG_SUITE, () => {
+  it.skipIf(!DOCKER_COMPOSE)('passes `docker-compose config -q` with the required secrets set', () => {
+    const result = spawnSync(DOCKER_COMPOSE!, ['-f', 'docker-compose.yml', 'config', '-q'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, ...dummySecrets },
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it.skipIf(!DOCKER_COMPOSE)(
+    'refuses to start without any one secret (each is a required `:?` interpolation)',
+    () => {
+      for (const missing of REQUIRED_SECRETS) {
+        const env = { PATH: process.env.PATH, ...dummySecrets };
+        delete (env as Record<string, string | undefined>)[missing];
+        const result = spawnSync(DOCKER_COMPOSE!, ['-f', 'docker-compose.yml', 'config', '-q'], {
+          cwd: REPO_ROOT,
+          env,
+          encoding: 'utf8',
+        });
+        expect(result.status, missing).not.toBe(0);
+        expect(result.stderr).toContain(`${missing} is not set`);
+      }
+    },
+  );
+
+  describe('with an env file from make-env.ts', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'compose-env-'));
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it.skipIf(!DOCKER_COMPOSE)('validates, and the JSON secrets reach the containers intact', () => {
+      const envFile = join(dir, 'compose.env');
+      execFileSync(process.execPath, ['--import', 'tsx', 'infra/compose/src/make-env.ts', envFile], {
+        cwd: REPO_ROOT,
+        stdio: 'pipe',
+      });
+      expect(statSync(envFile).mode & 0o777).toBe(0o600);
+      const config = execFileSync(
+        DOCKER_COMPOSE!,
+        ['--env-file', envFile, '-f', 'docker-compose.yml', 'config'],
+        {
+          cwd: REPO_ROOT,
+          env: { PATH: process.env.PATH },
+          encoding: 'utf8',
+        },
+      );
+      const resolved = parse(config) as ComposeFile;
+      const login = resolved.services[containerName('login', 'dc-a', 'app')]!.environment!;
+      const jwks = JSON.parse(login.JWT_JWKS!) as {
+        keys: { kid: string; alg: string; crv: string; d?: string }[];
+      };
+      const signing = JSON.parse(login.JWT_SIGNING_KEY!) as { kid: string; d: string };
+      expect(jwks.keys).toHaveLength(1);
+      expect(jwks.keys[0]).toMatchObject({ alg: 'EdDSA', crv: 'Ed25519', kid: signing.kid });
+      expect(jwks.keys[0]!.d).toBeUndefined(); // the public set never carries the private part
+      expect(login.ADMIN_TOKEN!.length).toBeGreaterThanOrEqual(16);
+    });
+  });
+});
+
+describe('docker-compose.yml is generated from the topology', () => {
+  it('matches what infra/compose/src/generate.ts writes (no hand edits, no drift)', () => {
+    expect(COMPOSE_TEXT).toBe(renderComposeFile());
+    expect(readRepoFile('infra', 'compose', 'router.json')).toBe(renderRouterConfig());
+  });
+
+  it('has no top-level `name:` (docker-compose 1.29 rejects it)', () => {
+    expect(Object.keys(compose)).not.toContain('name');
+  });
+});
+
+describe('networks and exposure', () => {
+  it('every network a service joins is declared', () => {
+    const declared = new Set(Object.keys(compose.networks));
+    for (const [name, s] of services) {
+      expect(networksOf(s).length, name).toBeGreaterThan(0);
+      for (const net of networksOf(s)) expect(declared.has(net), `${name} → ${net}`).toBe(true);
+    }
+  });
+
+  it('publishes only the router, Prometheus and Grafana, on 127.0.0.1 only', () => {
+    const published = services.filter(([, s]) => (s.ports ?? []).length > 0).map(([n]) => n);
+    expect(published.sort()).toEqual(['grafana', 'prometheus', 'router']);
+    for (const [name, s] of services) {
+      for (const port of s.ports ?? []) expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    }
+  });
+
+  it('cells reach only their region, replication only joins data stores, the edge holds apps and edge services', () => {
+    for (const [name, s] of services) {
+      const region = s.labels!['failover-lab.region']!;
+      const component = s.labels!['failover-lab.component']!;
+      const nets = networksOf(s).sort();
+      if (component === 'app') expect(nets, name).toEqual([region, 'edge'].sort());
+      else if (component === 'postgres' || component === 'redis')
+        expect(nets, name).toEqual([region, 'replication'].sort());
+      else expect(nets, name).toEqual(['edge']);
+    }
+  });
+
+  it('region networks and the replication link are internal', () => {
+    for (const net of [...REGIONS, 'replication'])
+      expect(compose.networks[net], net).toEqual({ internal: true });
+  });
+});
+
+describe('labels the drill selects by', () => {
+  const COMPONENTS = new Set(['postgres', 'redis', 'app', 'router', 'prometheus', 'grafana', 'k6']);
+
+  it('every container has failover-lab.region and failover-lab.component with known values', () => {
+    for (const [name, s] of services) {
+      expect(s.labels, name).toBeDefined();
+      expect([...REGIONS, 'edge'], name).toContain(s.labels!['failover-lab.region']);
+      expect(COMPONENTS.has(s.labels!['failover-lab.component']!), name).toBe(true);
+    }
+  });
+
+  it('cell containers carry failover-lab.service; edge containers do not', () => {
+    for (const [name, s] of services) {
+      const isCell = s.labels!['failover-lab.region'] !== 'edge';
+      if (isCell) expect(SERVICES, name).toContain(s.labels!['failover-lab.service']);
+      else expect(s.labels!['failover-lab.service'], name).toBeUndefined();
+    }
+  });
+
+  it('each of router, Prometheus, Grafana and k6 appears once on the edge; k6 only under the load profile', () => {
+    for (const component of ['router', 'prometheus', 'grafana', 'k6'])
+      expect(ofComponent(component), component).toHaveLength(1);
+    const [[, k6]] = ofComponent('k6') as [[string, ComposeService]];
+    expect(k6.profiles).toEqual(['load']);
+    for (const [name, s] of services) if (name !== 'k6') expect(s.profiles, name).toBeUndefined();
+  });
+});
+
+describe('topology matches the lab (@failover-lab/lab)', () => {
+  it('the same 6 cells, each with an app, a Postgres and a Redis', () => {
+    for (const component of ['app', 'postgres', 'redis']) {
+      const pairs = ofComponent(component)
+        .map(([, s]) => `${s.labels!['failover-lab.service']}/${s.labels!['failover-lab.region']}`)
+        .sort();
+      const expected = SERVICES.flatMap((svc) => REGIONS.map((r) => `${svc}/${r}`)).sort();
+      expect(pairs, component).toEqual(expected);
+    }
+    expect(cells).toHaveLength(SERVICES.length * REGIONS.length * 3);
+  });
+
+  it('apps get exactly the env var names of docs/contracts.md "Cell environment"', () => {
+    const contract = cellEnvironmentContract();
+    expect(contract.map((v) => v.name)).toContain('DATABASE_URL'); // the table was found and read
+    for (const [name, s] of ofComponent('app')) {
+      const service = s.labels!['failover-lab.service']!;
+      const keys = Object.keys(s.environment ?? {});
+      const allowed = contract.filter((v) => v.onlyFor === null || v.onlyFor === service);
+      for (const key of keys)
+        expect(
+          allowed.map((v) => v.name),
+          `${name} sets ${key}`,
+        ).toContain(key);
+      for (const v of allowed.filter((v) => !v.optional))
+        expect(keys, `${name} lacks ${v.name}`).toContain(v.name);
+      const env = s.environment!;
+      expect(env.SERVICE_NAME).toBe(service);
+      expect(env.REGION).toBe(s.labels!['failover-lab.region']);
+      expect(env.HOST).toBe('0.0.0.0');
+      expect(env.PORT).toBe('3000');
+      expect(s.command).toEqual(['node_modules/.bin/tsx', `services/${service}/src/server.ts`]);
+    }
+  });
+
+  it('every cell talks only to its own data stores', () => {
+    for (const [name, s] of ofComponent('app')) {
+      const service = s.labels!['failover-lab.service'] as (typeof SERVICES)[number];
+      const region = s.labels!['failover-lab.region'] as (typeof REGIONS)[number];
+      const pg = containerName(service, region, 'postgres');
+      const redis = containerName(service, region, 'redis');
+      expect(s.environment!.DATABASE_URL, name).toMatch(
+        new RegExp(`^postgres://app:\\$\\{APP_DB_PASSWORD:\\?[^}]*\\}@${pg}:5432/${service}$`),
+      );
+      expect(s.environment!.REDIS_URL, name).toBe(`redis://${redis}:6379`);
+      expect(Object.keys(s.depends_on ?? {}).sort(), name).toEqual([pg, redis].sort());
+    }
+  });
+
+  it('the same image for both regions (one Dockerfile), official postgres:15 and redis:7', () => {
+    const images = (component: string) => new Set(ofComponent(component).map(([, s]) => s.image));
+    expect([...images('app')]).toHaveLength(1);
+    expect(ofComponent('router')[0]![1].image).toBe([...images('app')][0]);
+    expect([...images('postgres')]).toEqual(['postgres:15']);
+    expect([...images('redis')]).toEqual(['redis:7']);
+  });
+
+  it('health checks match readiness: /health/live, pg_isready, redis-cli ping', () => {
+    const contract = readRepoFile('docs', 'contracts.md');
+    expect(contract).toContain('`GET /health/live`');
+    for (const [name, s] of ofComponent('app'))
+      expect(s.healthcheck!.test.join(' '), name).toContain('/health/live');
+    for (const [name, s] of ofComponent('postgres'))
+      expect(s.healthcheck!.test.slice(0, 2), name).toEqual(['CMD', 'pg_isready']);
+    for (const [name, s] of ofComponent('redis'))
+      expect(s.healthcheck!.test, name).toEqual(['CMD', 'redis-cli', 'ping']);
+  });
+
+  it('dc-b data stores bootstrap as standbys of dc-a; payments alone commits synchronously to dc-b', () => {
+    for (const [name, s] of [...ofComponent('postgres'), ...ofComponent('redis')]) {
+      const service = s.labels!['failover-lab.service'] as (typeof SERVICES)[number];
+      const region = s.labels!['failover-lab.region'];
+      const component = s.labels!['failover-lab.component'] as 'postgres' | 'redis';
+      const env = s.environment!;
+      expect(env.FAILOVER_LAB_BOOTSTRAP_ROLE, name).toBe(region === 'dc-a' ? 'primary' : 'standby');
+      expect(env.FAILOVER_LAB_PEER_HOST, name).toBe(
+        containerName(service, region === 'dc-a' ? 'dc-b' : 'dc-a', component),
+      );
+      if (component === 'postgres') {
+        const sync = REPLICATION_MODE[service] === 'sync' && region === 'dc-a' ? 'dc-b' : '';
+        expect(env.FAILOVER_LAB_SYNC_STANDBY, name).toBe(sync);
+        expect(s.command, name).toContain('wal_retrieve_retry_interval=200ms');
+      } else {
+        expect(s.command, name).toEqual([
+          'redis-server',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--rdb-del-sync-files',
+          'yes',
+        ]);
+      }
+    }
+  });
+
+  it('the router config lists every cell by its compose DNS name, with the lab replication modes', () => {
+    const router = JSON.parse(readRepoFile('infra', 'compose', 'router.json')) as {
+      adminToken?: string;
+      services: Record<string, { mode: string; cells: Record<string, string> }>;
+    };
+    expect(router.adminToken).toBeUndefined(); // from ADMIN_TOKEN in the environment, never in the file
+    expect(Object.keys(router.services).sort()).toEqual([...SERVICES].sort());
+    for (const service of SERVICES) {
+      expect(router.services[service]!.mode).toBe(REPLICATION_MODE[service]);
+      for (const region of REGIONS) {
+        const url = new URL(router.services[service]!.cells[region]!);
+        expect(compose.services[url.hostname]?.labels?.['failover-lab.component']).toBe('app');
+        expect(url.port).toBe('3000');
+      }
+    }
+  });
+
+  it('Prometheus scrapes every app', () => {
+    const prom = parse(readRepoFile('infra', 'prometheus', 'prometheus.compose.yml')) as {
+      scrape_configs: {
+        job_name: string;
+        static_configs: { targets: string[]; labels?: Record<string, string> }[];
+      }[];
+    };
+    const cellsJob = prom.scrape_configs.find((j) => j.job_name === 'cells')!;
+    const scraped = cellsJob.static_configs.map((c) => ({ target: c.targets[0], ...c.labels }));
+    expect(scraped).toEqual(cellAppTargets());
+  });
+});
+
+describe('files the compose file and Dockerfile depend on', () => {
+  it('every bind-mounted path exists; entrypoint scripts are executable and parse', () => {
+    for (const [name, s] of services) {
+      for (const volume of s.volumes ?? []) {
+        const source = volume.split(':')[0]!;
+        if (!source.startsWith('./')) continue;
+        if (source === './drill-out/k6') continue; // created by the user before a k6 run (docs/docker.md)
+        expect(existsSync(repoPath(source)), `${name}: ${source}`).toBe(true);
+      }
+    }
+    for (const script of [
+      'infra/compose/postgres/postgres-entrypoint.sh',
+      'infra/compose/postgres/initdb/10-failover-lab.sh',
+      'infra/compose/redis/redis-entrypoint.sh',
+    ]) {
+      accessSync(repoPath(script), constants.X_OK);
+      const shell = readRepoFile(script).startsWith('#!/bin/sh') ? 'sh' : 'bash';
+      const check = spawnSync(shell, ['-n', repoPath(script)], { encoding: 'utf8' });
+      expect(check.status, `${script}: ${check.stderr}`).toBe(0);
+    }
+  });
+
+  it('no secret value is committed: every secret-looking variable is a required interpolation', () => {
+    for (const [name, s] of services) {
+      for (const [key, value] of Object.entries(s.environment ?? {})) {
+        if (/PASSWORD|TOKEN|JWKS|SIGNING_KEY/.test(key)) {
+          expect(value, `${name}.${key}`).toMatch(/^\$\{[A-Z_]+:\?[^}]+\}$/);
+        }
+      }
+    }
+  });
+
+  it('the Dockerfile: node:20-slim, production deps only (+ tsx), non-root, every workspace manifest copied', () => {
+    const dockerfile = readRepoFile('Dockerfile');
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-slim$/m);
+    expect(dockerfile.match(/^FROM \$\{NODE_IMAGE\}/gm)).toHaveLength(2);
+    expect(dockerfile).toContain('npm ci --omit=dev');
+    const users = [...dockerfile.matchAll(/^USER (\S+)$/gm)].map((m) => m[1]);
+    expect(users.at(-1)).toBeDefined();
+    expect(users.at(-1)).not.toBe('root');
+    const workspaces = (JSON.parse(readRepoFile('package.json')) as { workspaces: string[] }).workspaces;
+    for (const ws of workspaces) expect(dockerfile, ws).toContain(`COPY ${ws}/package.json ${ws}/`);
+    const ignore = readRepoFile('.dockerignore');
+    for (const secretPath of ['.lab', '.env', 'node_modules'])
+      expect(ignore.split('\n')).toContain(secretPath);
+  });
+});
