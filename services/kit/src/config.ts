@@ -169,3 +169,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CellConfig {
     ...(otlpEndpoint ? { otlpEndpoint } : {}),
   };
 }
+
+/** For server.ts: a configuration problem ends the process with the one clear message, no stack. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): CellConfig {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+}

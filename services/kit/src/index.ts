@@ -6,6 +6,7 @@ export {
   type CellConfig,
   ConfigError,
   loadConfig,
+  loadConfigOrExit,
   REGION_NAMES,
   type RegionName,
   SERVICE_NAMES,

@@ -1,0 +1,107 @@
+// Public payments routes (behind the router at /payments/*).
+import { bearerToken, isAdminToken } from '@failover-lab/cell-kit';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { paymentErrors } from './errors';
+import { executeTransfer, findTransferRecord } from './ledger';
+import {
+  Account,
+  AccountId,
+  IDEMPOTENCY_KEY_PATTERN,
+  Transfer,
+  TransferRecord,
+  TransferRequest,
+} from './schemas';
+
+function idempotencyKeyOf(request: FastifyRequest): string {
+  const raw = request.headers['idempotency-key'];
+  if (typeof raw !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(raw)) {
+    throw paymentErrors.make('IDEMPOTENCY_KEY_INVALID');
+  }
+  return raw;
+}
+
+export const paymentRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const transfersTotal = app.metrics.counter('payments_transfers_total', 'Transfer requests by outcome', [
+    'outcome',
+  ]);
+
+  app.get(
+    '/payments/accounts/:id',
+    {
+      preHandler: app.authenticate,
+      schema: { params: Type.Object({ id: AccountId }), response: { 200: Account } },
+    },
+    async (request) => {
+      const { rows } = await app.pg.query<{ id: string; owner: string; balance: string }>(
+        'SELECT id, owner, balance FROM accounts WHERE id = $1',
+        [request.params.id],
+      );
+      const account = rows[0];
+      // Someone else's account answers exactly like a missing one: existence is not disclosed.
+      if (!account || account.owner !== request.user!.sub) throw paymentErrors.make('ACCOUNT_NOT_FOUND');
+      return { id: account.id, owner: account.owner, balance: Number(account.balance) };
+    },
+  );
+
+  app.post(
+    '/payments/transfers',
+    {
+      preHandler: app.authenticate,
+      schema: { body: TransferRequest, response: { 201: Transfer } },
+    },
+    async (request, reply) => {
+      let outcome = 'rejected';
+      try {
+        const idempotencyKey = idempotencyKeyOf(request);
+        app.cell.assertWritable(request);
+        const result = await executeTransfer(app.pg, {
+          caller: request.user!.sub,
+          idempotencyKey,
+          ...request.body,
+        });
+        outcome = result.replayed ? 'replayed' : result.outcome;
+        if (result.replayed) reply.header('idempotent-replay', 'true');
+        return reply.code(result.statusCode as 201).send(result.body as never);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === paymentErrors.codeOf('FENCED') || code === '25006') outcome = 'fenced';
+        else if ((err as { statusCode?: number }).statusCode === undefined) outcome = 'error';
+        throw err;
+      } finally {
+        transfersTotal.inc({ outcome });
+      }
+    },
+  );
+
+  app.get(
+    '/payments/transfers/:idempotencyKey',
+    {
+      // the admin token (audits) or the source account owner's access token
+      preHandler: async (request) => {
+        if (isAdminToken(bearerToken(request), app.config.adminToken)) return;
+        await app.authenticate(request);
+      },
+      schema: {
+        params: Type.Object({ idempotencyKey: Type.String({ pattern: IDEMPOTENCY_KEY_PATTERN.source }) }),
+        response: { 200: TransferRecord },
+      },
+    },
+    async (request) => {
+      const record = await findTransferRecord(app.pg, request.params.idempotencyKey);
+      const allowed = record && (request.user === null || record.from_owner === request.user.sub);
+      if (!record || !allowed) throw paymentErrors.make('TRANSFER_NOT_FOUND');
+      return {
+        idempotencyKey: record.idempotency_key,
+        outcome: record.outcome,
+        statusCode: record.status_code,
+        from: record.from_account,
+        to: record.to_account,
+        amount: Number(record.amount),
+        createdAt: record.created_at.toISOString(),
+        response: record.response,
+      };
+    },
+  );
+};
