@@ -1,0 +1,115 @@
+// Failover on a real primary/standby pair: dc-a frozen (SIGSTOP), dc-b promoted through the admin API
+// takes writes and honours dc-a's tokens; dc-a thawed refuses writes carrying the new epoch.
+import type { TestSigner } from '@failover-lab/cell-kit';
+import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestLoginCell, createTestSigner, PASSWORD, rowCounts, uniqueUsername } from './helpers';
+
+let tier: TestDataTier;
+let signer: TestSigner;
+let dcA: FastifyInstance;
+let dcB: FastifyInstance;
+let frozen = false;
+
+beforeAll(async () => {
+  tier = await startTestDataTier({ service: 'login', standby: true });
+  signer = await createTestSigner();
+  dcA = await buildTestLoginCell(tier, tier.primary, signer);
+  // the standby needs the schema before its cell starts (migrations run on the primary only)
+  await waitFor(async () => (await tier.standby!.query("SELECT to_regclass('users') AS t"))[0]!.t !== null);
+  dcB = await buildTestLoginCell(tier, tier.standby!, signer);
+});
+afterAll(async () => {
+  if (frozen) tier.primary.kill('SIGCONT');
+  await Promise.allSettled([dcA?.close(), dcB?.close()]);
+  await tier?.stop();
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const json = (res: { body: string }) => JSON.parse(res.body);
+const admin = () => ({ authorization: `Bearer ${tier.secrets.adminToken}` });
+const signUp = (app: FastifyInstance, username: string, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: '/login/users', headers, payload: { username, password: PASSWORD } });
+
+describe('failover dc-a → dc-b (login)', () => {
+  it('promotes dc-b, which takes writes; thawed dc-a refuses writes with the new epoch', async () => {
+    const early = uniqueUsername('early');
+    expect((await signUp(dcA, early)).statusCode).toBe(201);
+    const signIn = await dcA.inject({
+      method: 'POST',
+      url: '/login/sessions',
+      payload: { username: early, password: PASSWORD },
+    });
+    const { accessToken } = json(signIn);
+
+    // Before promotion dc-b is a standby: it refuses writes, nothing reaches its Postgres.
+    const onStandby = await signUp(dcB, uniqueUsername());
+    expect(onStandby.statusCode).toBe(503);
+    expect(json(onStandby).error.code).toBe('LOGIN_ERR_FENCED');
+
+    await waitFor(
+      async () =>
+        (await tier.standby!.query('SELECT 1 FROM users WHERE username = $1', [early])).length === 1,
+    );
+    const { epoch: oldEpoch } = json(
+      await dcB.inject({ method: 'GET', url: '/admin/state', headers: admin() }),
+    );
+    const newEpoch = Number(oldEpoch) + 1;
+
+    tier.primary.kill('SIGSTOP'); // dc-a hangs without closing connections, like a partition
+    frozen = true;
+    const promote = await dcB.inject({
+      method: 'POST',
+      url: '/admin/promote',
+      headers: admin(),
+      payload: { epoch: newEpoch },
+    });
+    expect(promote.statusCode, promote.body).toBe(200);
+    expect(json(promote)).toMatchObject({ role: 'primary', epoch: newEpoch });
+
+    const epochHeader = { 'x-failover-epoch': String(newEpoch) };
+    const late = uniqueUsername('late');
+    expect((await signUp(dcB, late, epochHeader)).statusCode).toBe(201);
+    // A user made in dc-a before the failover signs in at dc-b; dc-a's access token is valid there.
+    const signInB = await dcB.inject({
+      method: 'POST',
+      url: '/login/sessions',
+      headers: epochHeader,
+      payload: { username: early, password: PASSWORD },
+    });
+    expect(signInB.statusCode).toBe(201);
+    const meB = await dcB.inject({
+      method: 'GET',
+      url: '/login/me',
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(meB.statusCode).toBe(200);
+    expect(json(meB).username).toBe(early);
+
+    tier.primary.kill('SIGCONT');
+    frozen = false;
+    const before = await rowCounts(tier.primary);
+    const stale = await signUp(dcA, uniqueUsername('stale'), epochHeader);
+    expect(stale.statusCode).toBe(503);
+    expect(json(stale).error.code).toBe('LOGIN_ERR_FENCED');
+    const staleSignIn = await dcA.inject({
+      method: 'POST',
+      url: '/login/sessions',
+      headers: epochHeader,
+      payload: { username: early, password: PASSWORD },
+    });
+    expect(staleSignIn.statusCode).toBe(503);
+    // Once the controller fences dc-a, even writes without an epoch header are refused.
+    await dcA.inject({ method: 'POST', url: '/admin/fence', headers: admin(), payload: { epoch: newEpoch } });
+    expect((await signUp(dcA, uniqueUsername('nohdr'))).statusCode).toBe(503);
+    expect(await rowCounts(tier.primary)).toEqual(before);
+  });
+});
