@@ -1,0 +1,37 @@
+// Straight to a cell's Postgres as the `app` role: the split-brain check reads what the old primary
+// holds without going through its (fenced) app. Loopback only; the password never leaves memory.
+import type { CellAddress, ServiceName } from '@failover-lab/lab';
+import pg from 'pg';
+import type { CellWriteCounter } from './scenarios/scenario';
+
+/** Rows each service writes for a client request, by creation time. */
+const WRITES_SINCE: Record<ServiceName, string> = {
+  login:
+    'SELECT (SELECT count(*) FROM users WHERE created_at >= $1) + (SELECT count(*) FROM refresh_tokens WHERE created_at >= $1) AS n',
+  payments: 'SELECT count(*) AS n FROM transfers WHERE created_at >= $1',
+  messaging: 'SELECT count(*) AS n FROM messages WHERE created_at >= $1',
+};
+
+export function cellWriteCounter(cells: CellAddress[], appPassword: string): CellWriteCounter {
+  return async (service, region, since) => {
+    const cell = cells.find((c) => c.service === service && c.region === region);
+    if (!cell) throw new Error(`no cell ${region}/${service}`);
+    if (!cell.postgres.host.startsWith('127.')) throw new Error('only loopback Postgres may be read');
+    const client = new pg.Client({
+      host: cell.postgres.host,
+      port: cell.postgres.port,
+      user: 'app',
+      password: appPassword,
+      database: service,
+      connectionTimeoutMillis: 3_000,
+      statement_timeout: 5_000,
+    });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: string }>(WRITES_SINCE[service], [since]);
+      return Number(rows[0]!.n);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
+}

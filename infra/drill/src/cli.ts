@@ -1,0 +1,129 @@
+// `npm run drill -- [scenario] [options]`: runs one drill, prints the scorecard, exits 0 only on pass.
+// On the local backend it starts the lab when none is running and stops it afterwards.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LabClient, portsFromEnv, startLab, stopLab, subnetFromEnv, topology } from '@failover-lab/lab';
+import { ComposeBackend } from './backends/compose';
+import { LocalBackend } from './backends/local';
+import { cellWriteCounter } from './cell-sql';
+import { parseCli, USAGE, UsageError } from './options';
+import { progressPrinter } from './progress';
+import { renderScorecard } from './report/scorecard';
+import { type DrillEnvironment, runDrill } from './run';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const options = parseCli(argv);
+  if (options.load === 'k6') {
+    throw new UsageError(
+      '--load k6 is not wired into the runner yet: run loadtests/failover.js with k6 and parse its JSON with infra/drill/src/k6/parse.ts',
+    );
+  }
+  if (!options.outGiven) options.outDir = path.join(REPO_ROOT, options.outDir);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const { env, cleanup } = options.backend === 'local' ? await localEnvironment(log) : composeEnvironment();
+  const printer = progressPrinter();
+  try {
+    const report = await runDrill(options, env, {
+      log: (line) => {
+        printer.done();
+        log(line);
+      },
+      progress: printer.update,
+    });
+    printer.done();
+    process.stdout.write(renderScorecard(report, path.relative(process.cwd(), options.outDir) || '.'));
+    return report.verdict === 'pass' ? 0 : 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+/** The lab from LAB_STATE_DIR (default .lab/): used if running, else started here and stopped after. */
+async function localEnvironment(
+  log: (line: string) => void,
+): Promise<{ env: DrillEnvironment; cleanup: () => Promise<void> }> {
+  const stateDir = path.resolve(process.env.LAB_STATE_DIR || path.join(REPO_ROOT, '.lab'));
+  let client = await runningLab(stateDir);
+  let startedHere = false;
+  if (!client) {
+    log(`no lab running in ${stateDir}: starting one`);
+    const started = Date.now();
+    client = await startLab({
+      stateDir,
+      subnet: subnetFromEnv(),
+      ports: portsFromEnv(),
+      onProgress: (l) => log(`  lab: ${l}`),
+    });
+    startedHere = true;
+    log(`lab ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const secrets = JSON.parse(readFileSync(path.join(stateDir, 'secrets.json'), 'utf8')) as {
+    adminToken: string;
+    appPassword: string;
+  };
+  const topo = client.topo;
+  const env: DrillEnvironment = {
+    backend: new LocalBackend(client),
+    routerUrl: topo.edge.routerUrl,
+    prometheusUrl: topo.edge.prometheusUrl,
+    cells: topo.cells,
+    adminToken: secrets.adminToken,
+    countCellWrites: cellWriteCounter(topo.cells, secrets.appPassword),
+  };
+  return {
+    env,
+    cleanup: async () => {
+      if (!startedHere) return;
+      const stopping = Date.now();
+      await stopLab(client);
+      log(`lab stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
+    },
+  };
+}
+
+async function runningLab(stateDir: string): Promise<LabClient | null> {
+  try {
+    const client = LabClient.forStateDir(stateDir);
+    return (await client.isReady()) ? client : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * docker compose: the router and Prometheus as published by docker-compose.yml; the cells' admin API
+ * must be reachable on their loopback addresses too (see README, "compose backend").
+ */
+function composeEnvironment(): { env: DrillEnvironment; cleanup: () => Promise<void> } {
+  const adminToken = process.env.ADMIN_TOKEN;
+  if (!adminToken) throw new UsageError('the compose backend needs ADMIN_TOKEN in the environment');
+  const topo = topology(0);
+  return {
+    env: {
+      backend: new ComposeBackend(),
+      routerUrl: process.env.DRILL_ROUTER_URL ?? topo.edge.routerUrl.replace(topo.edge.host, '127.0.0.1'),
+      prometheusUrl: process.env.DRILL_PROMETHEUS_URL ?? 'http://127.0.0.1:9090',
+      cells: topo.cells,
+      adminToken,
+      countCellWrites: null,
+    },
+    cleanup: async () => {},
+  };
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    process.stderr.write(`drill: ${err.message}\n${err instanceof UsageError ? `${USAGE}\n` : ''}`);
+    process.exitCode = 2;
+  },
+);

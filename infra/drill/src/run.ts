@@ -1,0 +1,202 @@
+// One drill, end to end: steady state → setup → load (warm-up, fault, recovery) → events → scenario
+// checks → audit → Prometheus cross-check → report. Backend- and load-agnostic.
+import type { CellAddress, ServiceName } from '@failover-lab/lab';
+import { AdminApi } from './admin';
+import { API } from './api';
+import type { AuditFindings } from './audit';
+import { type AuditContext, auditAll, type PaymentsAdminAudit } from './audit/readers';
+import type { Backend } from './backends/backend';
+import { describeTarget } from './backends/backend';
+import { RecordingClient } from './load/http';
+import { runOpenModel } from './load/open-model';
+import { setUpDrill } from './load/setup';
+import { workload } from './load/workload';
+import type { ControllerEvent } from './phases';
+import { ProgressTally } from './progress';
+import { prometheusCrossCheck } from './prometheus';
+import type { RequestRecord } from './records';
+import { buildReport } from './report/build';
+import type { DrillReport } from './report/types';
+import { writeReport } from './report/write';
+import { SCENARIOS, type ScenarioName } from './scenarios';
+import type { CellWriteCounter, ScenarioContext } from './scenarios/scenario';
+import { routerServices, waitForSteadyState } from './steady-state';
+
+export interface DrillOptions {
+  scenario: ScenarioName;
+  /** load after the fault, ms */
+  durationMs: number;
+  /** load before the fault, ms */
+  warmupMs: number;
+  ratePerSec: number;
+  seed: number;
+  outDir: string;
+  users: number;
+  rooms: number;
+  requestTimeoutMs: number;
+  maxInFlight: number;
+  /** async services may lose writes acknowledged this long before the fault (their accepted RPO) */
+  asyncWindowMs: number;
+}
+
+export const DEFAULT_OPTIONS: Omit<DrillOptions, 'scenario' | 'outDir'> = {
+  durationMs: 25_000,
+  warmupMs: 8_000,
+  ratePerSec: 40,
+  seed: 1,
+  users: 12,
+  rooms: 24,
+  requestTimeoutMs: 5_000,
+  maxInFlight: 200,
+  asyncWindowMs: 1_000,
+};
+
+export interface DrillEnvironment {
+  backend: Backend;
+  routerUrl: string;
+  prometheusUrl: string | null;
+  cells: CellAddress[];
+  /** never logged or reported */
+  adminToken: string;
+  countCellWrites: CellWriteCounter | null;
+}
+
+export interface DrillHooks {
+  log?: (line: string) => void;
+  progress?: (line: string) => void;
+  /** runs after recovery, just before the audit reads back (the audit-catches-loss test deletes a row here) */
+  beforeAudit?: (input: { records: RequestRecord[]; admin: AdminApi }) => Promise<void>;
+}
+
+export async function runDrill(
+  options: DrillOptions,
+  env: DrillEnvironment,
+  hooks: DrillHooks = {},
+): Promise<DrillReport> {
+  const log = hooks.log ?? (() => {});
+  const scenario = SCENARIOS[options.scenario];
+  const admin = new AdminApi(env.routerUrl, env.cells, env.adminToken);
+  const ctx: ScenarioContext = { backend: env.backend, admin, log, countCellWrites: env.countCellWrites };
+
+  await waitForSteadyState(admin, 60_000);
+  const plan = await scenario.plan(ctx);
+  log(`${scenario.name}: ${scenario.summary}; target ${describeTarget(plan.fault.target)}`);
+
+  const quiet = new RecordingClient(env.routerUrl, { timeoutMs: options.requestTimeoutMs });
+  const records: RequestRecord[] = [];
+  const tally = new ProgressTally();
+  const loadClient = new RecordingClient(env.routerUrl, {
+    timeoutMs: options.requestTimeoutMs,
+    connections: 64,
+    onRecord: (r) => {
+      records.push(r);
+      tally.add(r);
+    },
+  });
+  try {
+    const runTag = `r${Date.now().toString(36)}`;
+    const setup = await setUpDrill(quiet, admin, {
+      users: options.users,
+      rooms: options.rooms,
+      seed: options.seed,
+      runTag,
+    });
+    const paymentsAuditBefore = await paymentsAudit(admin).catch(() => null);
+    log(
+      `setup: ${setup.state.users.length} users, ${setup.state.users.length} accounts seeded, run ${runTag}`,
+    );
+    await scenario.prepare?.(ctx, plan);
+
+    const totalMs = options.warmupMs + options.durationMs;
+    const loadStartMs = Date.now();
+    let phase = 'warm-up';
+    const load = runOpenModel(workload(loadClient, setup.state, options.ratePerSec), {
+      durationMs: totalMs,
+      maxInFlight: options.maxInFlight,
+      onProgress: (summary) => hooks.progress?.(tally.line(scenario.name, summary, phase)),
+    });
+
+    await sleep(options.warmupMs);
+    const faultMs = Date.now();
+    phase = 'fault';
+    await scenario.inject(ctx, plan);
+    log(
+      `fault ${plan.fault.kind} on ${describeTarget(plan.fault.target)} injected (took ${Date.now() - faultMs} ms)`,
+    );
+    phase = 'after fault';
+    await scenario.whileLoaded?.(ctx, plan, { faultMs, loadEndsAtMs: loadStartMs + totalMs });
+    const summary = await load;
+    const loadEndMs = Date.now();
+
+    // The audit reads from the new primaries: give the router time to serve everything again.
+    await waitUntilServing(admin, 30_000).catch((err: Error) => log(`warning: ${err.message}`));
+    const events = await admin.events(new Date(loadStartMs - 1)).catch((err: Error) => {
+      log(`warning: router events unavailable: ${err.message}`);
+      return [] as ControllerEvent[];
+    });
+    const checks = (await scenario.verify?.(ctx, plan, { records, events, faultMs })) ?? [];
+
+    await hooks.beforeAudit?.({ records, admin });
+    const auditCtx: AuditContext = {
+      client: quiet,
+      admin,
+      records,
+      setup,
+      faultMs,
+      asyncWindowMs: options.asyncWindowMs,
+      paymentsAuditBefore,
+    };
+    const audit: Record<ServiceName, AuditFindings> = await auditAll(auditCtx);
+    const prometheus = env.prometheusUrl
+      ? await prometheusCrossCheck(env.prometheusUrl, { startMs: loadStartMs, endMs: loadEndMs, faultMs })
+      : { available: false, note: 'no Prometheus URL for this backend' };
+
+    const report = buildReport({
+      scenario: scenario.name,
+      expected: scenario.expected,
+      expectation: plan.expectation,
+      fault: { kind: plan.fault.kind, target: describeTarget(plan.fault.target), injectedAtMs: faultMs },
+      records,
+      events,
+      audit,
+      checks,
+      load: {
+        source: 'builtin',
+        backend: env.backend.name,
+        startedAtMs: loadStartMs,
+        endedAtMs: loadEndMs,
+        warmupMs: options.warmupMs,
+        durationMs: options.durationMs,
+        ratePerSec: options.ratePerSec,
+        seed: options.seed,
+        scheduled: summary.scheduled,
+        sent: summary.sent,
+        dropped: summary.dropped,
+        maxInFlight: summary.maxInFlight,
+      },
+      prometheus,
+    });
+    await writeReport(report, options.outDir);
+    return report;
+  } finally {
+    await Promise.all([quiet.close(), loadClient.close()]);
+  }
+}
+
+async function paymentsAudit(admin: AdminApi): Promise<PaymentsAdminAudit> {
+  return admin.json<PaymentsAdminAudit>(
+    `${await admin.primaryCellUrl('payments')}${API.admin.paymentsAudit}`,
+  );
+}
+
+async function waitUntilServing(admin: AdminApi, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const services = await routerServices(admin).catch(() => null);
+    if (services && Object.values(services).every((s) => s.serving)) return;
+    await sleep(250);
+  }
+  throw new Error(`the router did not serve every service within ${timeoutMs} ms`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,32 @@
+// app_crash: SIGKILL one app process (messaging, in the primary region). Its supervisor restarts it in
+// place within seconds; a crashed process is not a lost region, so nothing fails over.
+import { SERVICES } from '@failover-lab/lab';
+import { waitForSteadyState } from '../steady-state';
+import { primaries, RESET_TIMEOUT_MS } from './common';
+import type { Scenario } from './scenario';
+
+export const appCrash: Scenario = {
+  name: 'app-crash',
+  summary: "kill messaging's app process in the primary region",
+  expected:
+    'pass — the supervisor restarts the app, messaging recovers without a failover, login and payments are unaffected',
+  plan: async (ctx) => {
+    const region = (await primaries(ctx)).messaging;
+    return {
+      fault: { kind: 'app_crash', target: { region, service: 'messaging', component: 'app' } },
+      expectation: { failsOver: [], unaffected: SERVICES.filter((s) => s !== 'messaging') },
+    };
+  },
+  inject: (ctx, plan) => ctx.backend.kill(plan.fault.target),
+  verify: async (ctx, plan) => {
+    const state = await ctx.admin.cellState('messaging', plan.fault.target.region);
+    return [
+      {
+        name: 'messaging app restarted in place',
+        ok: state?.role === 'primary',
+        detail: state ? `role ${state.role}, epoch ${state.epoch}` : 'not answering',
+      },
+    ];
+  },
+  reset: (ctx) => waitForSteadyState(ctx.admin, RESET_TIMEOUT_MS),
+};

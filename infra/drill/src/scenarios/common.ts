@@ -1,0 +1,76 @@
+// Pieces several scenarios share: where the primaries are, waiting for events, reset by restore.
+import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/lab';
+import type { ControllerEvent } from '../phases';
+import { routerServices, waitForSteadyState } from '../steady-state';
+import type { Check, Plan, ScenarioContext, VerifyInput } from './scenario';
+
+export const RESET_TIMEOUT_MS = 90_000;
+
+export async function primaries(ctx: ScenarioContext): Promise<Record<ServiceName, RegionName>> {
+  const router = await routerServices(ctx.admin);
+  return Object.fromEntries(SERVICES.map((s) => [s, router[s].primary])) as Record<ServiceName, RegionName>;
+}
+
+/** A region loss: the region holding payments' primary; every service whose primary is there moves. */
+export async function regionPlan(ctx: ScenarioContext, kind: string): Promise<Plan> {
+  const where = await primaries(ctx);
+  const region = where.payments;
+  const failsOver = SERVICES.filter((s) => where[s] === region);
+  return {
+    fault: { kind, target: { region } },
+    expectation: { failsOver, unaffected: SERVICES.filter((s) => !failsOver.includes(s)) },
+  };
+}
+
+export async function restoreAndSettle(ctx: ScenarioContext, region: RegionName): Promise<void> {
+  ctx.log(`reset: restoring ${region} as standby`);
+  await ctx.backend.restore(region);
+  await waitForSteadyState(ctx.admin, RESET_TIMEOUT_MS);
+}
+
+export function firstEventAfter(
+  events: ControllerEvent[],
+  type: string,
+  service: ServiceName,
+  sinceMs: number,
+): ControllerEvent | undefined {
+  return events.find((e) => e.type === type && e.service === service && Date.parse(e.at) >= sinceMs);
+}
+
+/** Polls the router's events until every service has `type` after `sinceMs`, or the deadline passes. */
+export async function waitForEvents(
+  ctx: ScenarioContext,
+  type: string,
+  services: readonly ServiceName[],
+  sinceMs: number,
+  deadlineMs: number,
+): Promise<boolean> {
+  while (Date.now() < deadlineMs) {
+    const events = await ctx.admin.events(new Date(sinceMs - 1)).catch(() => []);
+    if (services.every((s) => firstEventAfter(events, type, s, sinceMs))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+/** After recovery, the moved services are answered by the other region only. */
+export function servedByNewRegion(plan: Plan, input: VerifyInput): Check[] {
+  const old = plan.fault.target.region;
+  return plan.expectation.failsOver.map((service) => {
+    const promoted = firstEventAfter(input.events, 'routed', service, input.faultMs);
+    if (!promoted)
+      return { name: `${service} routed to ${otherRegion(old)}`, ok: false, detail: 'no routed event' };
+    const routedMs = Date.parse(promoted.at);
+    const late = input.records.filter(
+      (r) => r.service === service && r.ok && r.startMs > routedMs + 1_000 && r.servedBy === old,
+    ).length;
+    return {
+      name: `${service} served by ${otherRegion(old)} after routing`,
+      ok: late === 0,
+      detail:
+        late === 0
+          ? `no response from ${old} after ${promoted.at}`
+          : `${late} response(s) from ${old} after routing`,
+    };
+  });
+}

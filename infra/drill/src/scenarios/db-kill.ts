@@ -1,0 +1,23 @@
+// db_kill: SIGKILL only payments' primary Postgres. Each service fails over on its own: payments moves,
+// login and messaging (same region, own databases) must not notice.
+import { SERVICES } from '@failover-lab/lab';
+import { primaries, restoreAndSettle, servedByNewRegion } from './common';
+import type { Scenario } from './scenario';
+
+export const dbKill: Scenario = {
+  name: 'db-kill',
+  summary: "kill payments' primary Postgres (postmaster and children) only",
+  expected:
+    'pass — payments fails over to its standby and loses nothing; login and messaging do not fail over and ' +
+    'no request of theirs fails',
+  plan: async (ctx) => {
+    const region = (await primaries(ctx)).payments;
+    return {
+      fault: { kind: 'db_kill', target: { region, service: 'payments', component: 'postgres' } },
+      expectation: { failsOver: ['payments'], unaffected: SERVICES.filter((s) => s !== 'payments') },
+    };
+  },
+  inject: (ctx, plan) => ctx.backend.kill(plan.fault.target),
+  verify: async (_ctx, plan, input) => servedByNewRegion(plan, input),
+  reset: (ctx, plan) => restoreAndSettle(ctx, plan.fault.target.region),
+};

@@ -1,0 +1,70 @@
+// The contract of a drill scenario (Toxiproxy style: one small contract, one file per fault).
+import type { RegionName, ServiceName } from '@failover-lab/lab';
+import type { AdminApi } from '../admin';
+import type { Backend, FaultTarget } from '../backends/backend';
+import type { ControllerEvent } from '../phases';
+import type { RequestRecord } from '../records';
+import type { Expectation } from '../verdict';
+
+export const SCENARIO_NAMES = [
+  'region-kill',
+  'region-freeze',
+  'db-kill',
+  'standby-loss',
+  'app-crash',
+  'restore',
+] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Rows a service wrote at or after `since`, read straight from one cell's Postgres. */
+export type CellWriteCounter = (service: ServiceName, region: RegionName, since: Date) => Promise<number>;
+
+export interface ScenarioContext {
+  backend: Backend;
+  admin: AdminApi;
+  log: (line: string) => void;
+  /** null where the drill cannot reach a cell's Postgres (compose without published ports) */
+  countCellWrites: CellWriteCounter | null;
+}
+
+export interface Plan {
+  fault: { kind: string; target: FaultTarget };
+  expectation: Expectation;
+}
+
+export interface LoadWindow {
+  faultMs: number;
+  loadEndsAtMs: number;
+}
+
+export interface VerifyInput {
+  records: RequestRecord[];
+  events: ControllerEvent[];
+  faultMs: number;
+}
+
+export interface Scenario {
+  name: ScenarioName;
+  /** one line: what is broken */
+  summary: string;
+  /** the expected verdict and why, for the report and the README */
+  expected: string;
+  /** decides the target from the current state (primaries move between drills) */
+  plan(ctx: ScenarioContext): Promise<Plan>;
+  /** before the load starts (not measured) */
+  prepare?(ctx: ScenarioContext, plan: Plan): Promise<void>;
+  /** the fault itself, at the end of the warm-up */
+  inject(ctx: ScenarioContext, plan: Plan): Promise<void>;
+  /** while the load still runs after the fault (e.g. thaw a frozen region) */
+  whileLoaded?(ctx: ScenarioContext, plan: Plan, window: LoadWindow): Promise<void>;
+  /** scenario-specific checks after the load (split-brain, sync restored, app restarted) */
+  verify?(ctx: ScenarioContext, plan: Plan, input: VerifyInput): Promise<Check[]>;
+  /** back to steady state: every service with a primary and a streaming standby */
+  reset(ctx: ScenarioContext, plan: Plan): Promise<void>;
+}

@@ -1,0 +1,61 @@
+// "Healthy" before a drill and after a reset: for every service the router serves from a primary
+// whose standby (the other region) is streaming, and payments replicates synchronously again.
+import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/lab';
+import type { AdminApi } from './admin';
+
+export interface RouterServiceStatus {
+  primary: RegionName;
+  epoch: number;
+  mode: 'sync' | 'async';
+  serving: boolean;
+  refuseWrites?: boolean;
+  rpoGuaranteeSuspended?: boolean;
+}
+
+export async function routerServices(admin: AdminApi): Promise<Record<ServiceName, RouterServiceStatus>> {
+  const status = (await admin.routerStatus()) as { services: Record<ServiceName, RouterServiceStatus> };
+  return status.services;
+}
+
+/** Why the platform is not in steady state (empty = steady). */
+export async function steadyStateProblems(admin: AdminApi): Promise<string[]> {
+  const problems: string[] = [];
+  let router: Record<ServiceName, RouterServiceStatus>;
+  try {
+    router = await routerServices(admin);
+  } catch (err) {
+    return [`router status unavailable: ${(err as Error).message}`];
+  }
+  await Promise.all(
+    SERVICES.map(async (service) => {
+      const r = router[service];
+      if (!r?.serving) {
+        problems.push(`${service}: router not serving`);
+        return;
+      }
+      const state = await admin.cellState(service, r.primary);
+      if (state?.role !== 'primary') {
+        problems.push(`${service}: ${r.primary} is ${state?.role ?? 'unreachable'}, not primary`);
+        return;
+      }
+      const standby = otherRegion(r.primary);
+      const link = state.standbys?.find((s) => s.name === standby);
+      if (link?.state !== 'streaming') problems.push(`${service}: standby ${standby} not streaming`);
+      if (r.mode === 'sync' && (r.rpoGuaranteeSuspended || link?.syncState !== 'sync')) {
+        problems.push(`${service}: not replicating synchronously to ${standby}`);
+      }
+    }),
+  );
+  return problems.sort();
+}
+
+export async function waitForSteadyState(admin: AdminApi, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let problems: string[] = [];
+  while (Date.now() < deadline) {
+    problems = await steadyStateProblems(admin);
+    if (problems.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error(`not in steady state after ${timeoutMs} ms: ${problems.join('; ')}`);
+}
