@@ -1,6 +1,6 @@
 // Entry point the lab (and docker-compose) start: configuration only from the environment.
-import { loadConfig, runServer } from '@failover-lab/cell-kit';
+import { loadConfigOrExit, runServer } from '@failover-lab/cell-kit';
 import { buildMessagingCell } from './app';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 await runServer(() => buildMessagingCell(config), config);
