@@ -98,6 +98,10 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
     // Params like /accounts/:id must not be silently truncated; let them reach validation.
     routerOptions: { maxParamLength: 512 },
+    // Errors raised before routing (a malformed %-escape in the URL) get the same error body.
+    frameworkErrors: (error, _request, reply) => {
+      void sendError(reply as unknown as FastifyReply, 400, errors.codeOf('VALIDATION'), error.message);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   // TypeBox validation does not coerce bodies: "100" is not an amount.
   app.setValidatorCompiler(TypeBoxValidatorCompiler);

@@ -360,6 +360,7 @@ describe('client mistakes are 4xx with a code', () => {
       'PROBE_ERR_PAYLOAD_TOO_LARGE',
     ],
     ['bad path param', { method: 'GET', url: '/probe/items/abc' }, 400, 'PROBE_ERR_VALIDATION'],
+    ['malformed %-escape in the URL', { method: 'GET', url: '/probe/items/%' }, 400, 'PROBE_ERR_VALIDATION'],
   ])('%s', async (_name, req, status, code) => {
     const token = await signer.sign('user-1');
     const res = await dcB.inject({
