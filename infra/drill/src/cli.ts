@@ -27,7 +27,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!options.outGiven) options.outDir = path.join(REPO_ROOT, options.outDir);
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const { env, cleanup } = options.backend === 'local' ? await localEnvironment(log) : composeEnvironment();
+  const { env, cleanup, startedHere } =
+    options.backend === 'local'
+      ? await localEnvironment(log)
+      : { ...composeEnvironment(), startedHere: false };
+  // A lab started for this drill is stopped anyway; one that was running is left healthy again.
+  options.resetAfter = !startedHere;
   const printer = progressPrinter();
   try {
     const report = await runDrill(options, env, {
@@ -48,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
 /** The lab from LAB_STATE_DIR (default .lab/): used if running, else started here and stopped after. */
 async function localEnvironment(
   log: (line: string) => void,
-): Promise<{ env: DrillEnvironment; cleanup: () => Promise<void> }> {
+): Promise<{ env: DrillEnvironment; cleanup: () => Promise<void>; startedHere: boolean }> {
   const stateDir = path.resolve(process.env.LAB_STATE_DIR || path.join(REPO_ROOT, '.lab'));
   let client = await runningLab(stateDir);
   let startedHere = false;
@@ -79,6 +84,7 @@ async function localEnvironment(
   };
   return {
     env,
+    startedHere,
     cleanup: async () => {
       if (!startedHere) return;
       const stopping = Date.now();

@@ -37,6 +37,8 @@ export interface DrillOptions {
   maxInFlight: number;
   /** async services may lose writes acknowledged this long before the fault (their accepted RPO) */
   asyncWindowMs: number;
+  /** after the report, return the platform to steady state (restore the faulted region) */
+  resetAfter: boolean;
 }
 
 export const DEFAULT_OPTIONS: Omit<DrillOptions, 'scenario' | 'outDir'> = {
@@ -49,6 +51,7 @@ export const DEFAULT_OPTIONS: Omit<DrillOptions, 'scenario' | 'outDir'> = {
   requestTimeoutMs: 5_000,
   maxInFlight: 200,
   asyncWindowMs: 1_000,
+  resetAfter: true,
 };
 
 export interface DrillEnvironment {
@@ -177,6 +180,11 @@ export async function runDrill(
       prometheus,
     });
     await writeReport(report, options.outDir);
+    if (options.resetAfter) {
+      const resetStarted = Date.now();
+      await scenario.reset(ctx, plan);
+      log(`reset: steady state again after ${Date.now() - resetStarted} ms`);
+    }
     return report;
   } finally {
     await Promise.all([quiet.close(), loadClient.close()]);

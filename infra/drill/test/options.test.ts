@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { parseCli, parseDuration, UsageError } from '../src/options';
+import { DEFAULT_OPTIONS } from '../src/run';
+
+describe('parseCli', () => {
+  const now = new Date('2026-11-22T01:02:03.456Z');
+
+  it('defaults to region-kill on the local lab with the built-in load', () => {
+    const o = parseCli([], now);
+    expect(o).toMatchObject({ scenario: 'region-kill', backend: 'local', load: 'builtin', outGiven: false });
+    expect(o.outDir).toBe('drill-out/region-kill-2026-11-22T01-02-03-456Z');
+    expect(o.durationMs + o.warmupMs).toBe(DEFAULT_OPTIONS.durationMs + DEFAULT_OPTIONS.warmupMs);
+  });
+
+  it('reads every option', () => {
+    const o = parseCli(
+      [
+        'db-kill',
+        '--duration',
+        '12s',
+        '--warmup',
+        '1500ms',
+        '--rate',
+        '90',
+        '--seed',
+        '7',
+        '--out',
+        'x',
+        '--backend',
+        'compose',
+        '--load',
+        'k6',
+        '--users',
+        '5',
+      ],
+      now,
+    );
+    expect(o).toMatchObject({
+      scenario: 'db-kill',
+      durationMs: 12_000,
+      warmupMs: 1_500,
+      ratePerSec: 90,
+      seed: 7,
+      outDir: 'x',
+      outGiven: true,
+      backend: 'compose',
+      load: 'k6',
+      users: 5,
+    });
+  });
+
+  it.each([
+    [['regionkill'], /unknown scenario/],
+    [['--rate', '0'], /--rate must be an integer/],
+    [['--rate'], /--rate needs a value/],
+    [['--duration', 'soon'], /--duration must look like/],
+    [['--backend', 'k8s'], /--backend must be local or compose/],
+    [['--users', '1'], /at least 2/],
+    [['--frobnicate', '1'], /unknown option/],
+  ])('rejects %j clearly', (argv, message) => {
+    expect(() => parseCli(argv as string[], now)).toThrow(UsageError);
+    expect(() => parseCli(argv as string[], now)).toThrow(message);
+  });
+
+  it('parses durations in ms, s and m', () => {
+    expect(parseDuration('2m', 'd')).toBe(120_000);
+    expect(parseDuration('0.5s', 'd')).toBe(500);
+    expect(parseDuration('40', 'd')).toBe(40_000);
+  });
+});

@@ -1,0 +1,147 @@
+// Every scenario end to end on one real lab (Postgres, Redis, apps, router, Prometheus), at a short
+// duration, with its expected verdict asserted; the lab is returned to steady state between drills.
+// Last, the audit is shown to catch loss: an acknowledged message deleted on the primary before the
+// read-back makes the drill fail.
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type LabClient, startLab, stopLab } from '@failover-lab/lab';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acknowledgedWrites } from '../src/audit';
+import { LocalBackend } from '../src/backends/local';
+import { cellWriteCounter } from '../src/cell-sql';
+import type { DrillReport } from '../src/report/types';
+import { DEFAULT_OPTIONS, type DrillEnvironment, type DrillOptions, runDrill } from '../src/run';
+import type { ScenarioName } from '../src/scenarios';
+
+const validate = (() => {
+  const schemaPath = path.join(import.meta.dirname, '../../../test/contracts/report.schema.json');
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  addFormats.default(ajv);
+  return ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
+})();
+
+let lab: LabClient;
+let env: DrillEnvironment;
+let appPassword: string;
+let outRoot: string;
+
+beforeAll(async () => {
+  lab = await startLab();
+  const secrets = JSON.parse(readFileSync(path.join(lab.stateDir, 'secrets.json'), 'utf8'));
+  appPassword = secrets.appPassword;
+  env = {
+    backend: new LocalBackend(lab),
+    routerUrl: lab.topo.edge.routerUrl,
+    prometheusUrl: lab.topo.edge.prometheusUrl,
+    cells: lab.topo.cells,
+    adminToken: secrets.adminToken,
+    countCellWrites: cellWriteCounter(lab.topo.cells, appPassword),
+  };
+  outRoot = await mkdtemp(path.join(os.tmpdir(), 'drill-e2e-'));
+}, 240_000);
+
+afterAll(async () => {
+  if (lab) await stopLab(lab, { wipe: true });
+  if (outRoot) await rm(outRoot, { recursive: true, force: true });
+}, 120_000);
+
+function short(scenario: ScenarioName, extra: Partial<DrillOptions> = {}): DrillOptions {
+  return {
+    ...DEFAULT_OPTIONS,
+    scenario,
+    outDir: path.join(outRoot, scenario),
+    warmupMs: 3_000,
+    durationMs: 9_000,
+    ratePerSec: 30,
+    users: 6,
+    rooms: 8,
+    resetAfter: true,
+    ...extra,
+  };
+}
+
+const explain = (r: DrillReport) => `${r.scenario}: ${r.verdict}\n${r.reasons.join('\n')}`;
+
+async function expectPass(scenario: ScenarioName, extra: Partial<DrillOptions> = {}): Promise<DrillReport> {
+  const report = await runDrill(short(scenario, extra), env);
+  const json = JSON.parse(await readFile(path.join(outRoot, scenario, 'report.json'), 'utf8'));
+  expect(validate(json), JSON.stringify(validate.errors)).toBe(true);
+  expect(report.verdict, explain(report)).toBe('pass');
+  return report;
+}
+
+describe.sequential('drill scenarios on a real lab', () => {
+  it('region-kill: every service fails over, payments loses and duplicates nothing', async () => {
+    const r = await expectPass('region-kill');
+    for (const s of ['login', 'payments', 'messaging'] as const) {
+      expect(r.services[s].failedOver).toBe(true);
+      expect(r.services[s].rtoMs).not.toBeNull();
+    }
+    expect(r.services.payments.lostAckedWrites).toBe(0);
+    expect(r.services.payments.duplicateWrites).toBe(0);
+    expect(r.services.payments.ackedWrites).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('region-freeze: failover, then the thawed old primaries accept no write', async () => {
+    const r = await expectPass('region-freeze', { durationMs: 12_000 });
+    expect(r.checks.some((c) => c.name.startsWith('split-brain: payments'))).toBe(true);
+  }, 180_000);
+
+  it('db-kill: payments moves alone', async () => {
+    const r = await expectPass('db-kill');
+    expect(r.services.payments.failedOver).toBe(true);
+    expect(r.services.login.failedOver).toBe(false);
+    expect(r.services.messaging.failed).toBe(0);
+  }, 180_000);
+
+  it('standby-loss: payments degrades to async and keeps serving, no failover', async () => {
+    const r = await expectPass('standby-loss');
+    expect(r.services.payments.failedOver).toBe(false);
+    expect(r.events.some((e) => e.type === 'degraded_async' && e.service === 'payments')).toBe(true);
+  }, 180_000);
+
+  it('app-crash: restarted in place, no failover', async () => {
+    const r = await expectPass('app-crash');
+    expect(Object.values(r.services).every((s) => !s.failedOver)).toBe(true);
+  }, 180_000);
+
+  it('restore: the old region rejoins as standby under load and sync returns', async () => {
+    await expectPass('restore');
+  }, 240_000);
+
+  it('the audit catches loss: an acked message deleted on the primary fails the drill', async () => {
+    let deleted: string | null = null;
+    const report = await runDrill(short('app-crash', { outDir: path.join(outRoot, 'loss') }), env, {
+      beforeAudit: async ({ records, admin }) => {
+        const acked = [...acknowledgedWrites(records, 'messaging').values()].sort(
+          (a, b) => a.endMs - b.endMs,
+        );
+        deleted = acked[0]!.writeId; // acknowledged during the warm-up: no excuse to lose it
+        const region = (await admin.primaryRegion('messaging'))!;
+        const cell = lab.topo.cells.find((c) => c.service === 'messaging' && c.region === region)!;
+        const client = new pg.Client({
+          ...cell.postgres,
+          user: 'app',
+          password: appPassword,
+          database: 'messaging',
+        });
+        await client.connect();
+        try {
+          const { rowCount } = await client.query('DELETE FROM messages WHERE id = $1', [deleted]);
+          expect(rowCount).toBe(1);
+        } finally {
+          await client.end();
+        }
+      },
+    });
+    expect(report.verdict).toBe('fail');
+    expect(report.services.messaging.lostAckedWrites).toBe(1);
+    expect(report.services.messaging.lostSample).toEqual([deleted]);
+    expect(report.reasons.join('\n')).toMatch(/messaging lost 1 acknowledged write/);
+  }, 180_000);
+});
