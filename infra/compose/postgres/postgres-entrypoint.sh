@@ -14,8 +14,9 @@
 #          never as a second primary.
 #   anything else -> start as is.
 # Env: FAILOVER_LAB_REGION, FAILOVER_LAB_PEER_HOST, FAILOVER_LAB_BOOTSTRAP_ROLE (primary|standby),
-#      REPLICATOR_PASSWORD, PGDATA. RUN_AS / NEXT_ENTRYPOINT exist so the script can be exercised
-#      outside a container (defaults: gosu postgres / docker-entrypoint.sh).
+#      REPLICATOR_PASSWORD, PGDATA. RUN_AS / NEXT_ENTRYPOINT / FAILOVER_LAB_PASSFILE exist so the
+#      script can be exercised outside a container (test/compose-entrypoints.test.ts; defaults:
+#      gosu postgres / docker-entrypoint.sh / ~postgres/.pgpass).
 set -euo pipefail
 
 : "${PGDATA:=/var/lib/postgresql/data}"
@@ -51,15 +52,14 @@ SQL
 }
 
 # Standby settings go to postgresql.auto.conf (last line wins; ALTER SYSTEM rewrites it cleanly).
-# The password stays out of the file: libpq reads it from ~postgres/.pgpass.
+# The password stays out of the data dir: libpq reads it from a 0600 passfile.
 configure_as_standby() {
-  local home
-  home="$(getent passwd postgres | cut -d: -f6)"
-  printf '%s:%s:*:replicator:%s\n' "$FAILOVER_LAB_PEER_HOST" "$PEER_PORT" "$REPLICATOR_PASSWORD" >"$home/.pgpass"
-  chown postgres: "$home/.pgpass"
-  chmod 0600 "$home/.pgpass"
+  local passfile="${FAILOVER_LAB_PASSFILE:-$(getent passwd postgres | cut -d: -f6)/.pgpass}"
+  printf '%s:%s:*:replicator:%s\n' "$FAILOVER_LAB_PEER_HOST" "$PEER_PORT" "$REPLICATOR_PASSWORD" >"$passfile"
+  chown postgres: "$passfile"
+  chmod 0600 "$passfile"
   cat >>"$PGDATA/postgresql.auto.conf" <<CONF
-primary_conninfo = 'host=$FAILOVER_LAB_PEER_HOST port=$PEER_PORT user=replicator application_name=$FAILOVER_LAB_REGION'
+primary_conninfo = 'host=$FAILOVER_LAB_PEER_HOST port=$PEER_PORT user=replicator application_name=$FAILOVER_LAB_REGION passfile=$passfile'
 primary_slot_name = '$SLOT'
 synchronous_standby_names = ''
 CONF
@@ -80,6 +80,9 @@ base_backup() {
 rewind_old_primary() {
   log "the peer is primary and this data dir is not a standby: rewinding (old primary rejoins as standby)"
   ensure_slot_on_peer
+  # A just-promoted peer may not have checkpointed yet: its control file would still show the old
+  # timeline and pg_rewind would wrongly answer "no rewind required" (FACTS.md).
+  psql "$PEER_CONN" -XqAc CHECKPOINT
   if as_pg env PGPASSWORD="$REPLICATOR_PASSWORD" pg_rewind --target-pgdata="$PGDATA" --source-server="$PEER_CONN" --progress; then
     configure_as_standby
   else

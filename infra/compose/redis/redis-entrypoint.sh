@@ -8,10 +8,12 @@
 set -eu
 : "${FAILOVER_LAB_PEER_HOST:?}" "${FAILOVER_LAB_BOOTSTRAP_ROLE:?}"
 PEER_PORT="${FAILOVER_LAB_PEER_PORT:-6379}"
+# NEXT_ENTRYPOINT: the official image's entrypoint; overridable so the script can be tested outside a container.
+NEXT_ENTRYPOINT="${NEXT_ENTRYPOINT:-docker-entrypoint.sh}"
 
 peer_role="$(redis-cli -h "$FAILOVER_LAB_PEER_HOST" -p "$PEER_PORT" --no-raw ROLE 2>/dev/null | head -n 1 | tr -d '"' | sed 's/^1) //' || true)"
 if [ "$FAILOVER_LAB_BOOTSTRAP_ROLE" = standby ] || [ "$peer_role" = master ]; then
   echo "failover-lab redis-entrypoint: replica of $FAILOVER_LAB_PEER_HOST (peer role: ${peer_role:-unreachable})" >&2
-  exec docker-entrypoint.sh "$@" --replicaof "$FAILOVER_LAB_PEER_HOST" "$PEER_PORT"
+  exec $NEXT_ENTRYPOINT "$@" --replicaof "$FAILOVER_LAB_PEER_HOST" "$PEER_PORT"
 fi
-exec docker-entrypoint.sh "$@"
+exec $NEXT_ENTRYPOINT "$@"

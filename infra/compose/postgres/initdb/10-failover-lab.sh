@@ -13,6 +13,8 @@ GRANT EXECUTE ON FUNCTION pg_ls_dir(text, boolean, boolean) TO replicator;
 GRANT EXECUTE ON FUNCTION pg_stat_file(text, boolean) TO replicator;
 GRANT EXECUTE ON FUNCTION pg_read_binary_file(text) TO replicator;
 GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint, boolean) TO replicator;
+-- … and a CHECKPOINT on a just-promoted source first (pg_checkpoint: PostgreSQL 15+).
+GRANT pg_checkpoint TO replicator;
 
 CREATE ROLE app WITH LOGIN PASSWORD :'app_pw';
 ALTER DATABASE :"db" OWNER TO app;

@@ -1,0 +1,445 @@
+// The compose data-store entrypoints (infra/compose/postgres, infra/compose/redis) run here against
+// real PostgreSQL 15 and Redis 7 on loopback — no Docker: the scripts' container-only steps
+// (gosu, the official docker-entrypoint.sh) are swapped through RUN_AS / NEXT_ENTRYPOINT, everything
+// else (initdb script, pg_basebackup with slot, standby settings, pg_rewind of an old primary,
+// Redis role choice) is the code the containers would run.
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { readRepoFile, repoPath } from './helpers/repo';
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const HAVE_PG = existsSync(join(PG_BIN, 'postgres')) && spawnSync('id', ['-u', 'postgres']).status === 0;
+const HAVE_REDIS = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
+const PATH = `${PG_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+const PG_UID = HAVE_PG ? Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })) : 0;
+const PG_GID = HAVE_PG ? Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) : 0;
+const SUBNET = 100 + Math.floor(Math.random() * 151);
+
+const started: ChildProcess[] = [];
+let root: string;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'compose-entrypoints-'));
+  chmodSync(root, 0o755); // the postgres user must be able to enter
+});
+
+afterAll(() => {
+  for (const child of started) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL'); // the whole group: postmaster and every backend
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** Postgres settings exactly as docker-compose.yml passes them (`-c k=v` pairs of the command). */
+function composePostgresSettings(): string[] {
+  const compose = parse(readRepoFile('docker-compose.yml'), { version: '1.1' }) as {
+    services: Record<string, { command?: string[] }>;
+  };
+  const command = compose.services['payments-dc-a-postgres']!.command!;
+  expect(command[0]).toBe('postgres');
+  return command.slice(1);
+}
+
+function startPostgres(name: string, dataDir: string, host: string): ChildProcess {
+  const socketDir = join(root, `sock-${name}`);
+  mkdirSync(socketDir, { recursive: true });
+  chownSync(socketDir, PG_UID, PG_GID);
+  const log = openSync(join(root, `${name}.log`), 'a');
+  const child = spawn(
+    join(PG_BIN, 'postgres'),
+    [
+      '-D',
+      dataDir,
+      ...composePostgresSettings(),
+      '-c',
+      `listen_addresses=${host}`,
+      '-c',
+      'port=5432',
+      '-c',
+      `unix_socket_directories=${socketDir}`,
+    ],
+    { uid: PG_UID, gid: PG_GID, detached: true, stdio: ['ignore', log, log], env: { PATH } },
+  );
+  started.push(child);
+  return child;
+}
+
+/** SIGKILL the postmaster and all its children (FACTS.md: the postmaster alone is not a dead node). */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // already gone
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}: ${String(lastError)}`);
+}
+
+/** One query as the superuser over the node's unix socket (trust, as in the official image). */
+async function sql<R extends pg.QueryResultRow>(
+  name: string,
+  text: string,
+  database = 'postgres',
+): Promise<R[]> {
+  const client = new pg.Client({ host: join(root, `sock-${name}`), port: 5432, user: 'postgres', database });
+  await client.connect();
+  try {
+    return (await client.query<R>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const waitReady = (name: string) =>
+  waitFor(`${name} to accept queries`, async () => (await sql(name, 'SELECT 1')).length || undefined);
+
+function runEntrypoint(env: Record<string, string>): { status: number | null; output: string } {
+  const result = spawnSync(
+    'bash',
+    [repoPath('infra', 'compose', 'postgres', 'postgres-entrypoint.sh'), 'postgres'],
+    {
+      env: {
+        PATH,
+        RUN_AS: `runuser -u postgres -- env PATH=${PATH}`,
+        NEXT_ENTRYPOINT: 'true', // stop where the container would exec the official entrypoint
+        FAILOVER_LAB_PASSFILE: join(root, 'pgpass'),
+        ...env,
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)', () => {
+  const primaryHost = `127.${SUBNET}.1.2`;
+  const standbyHost = `127.${SUBNET}.2.2`;
+  const replicatorPassword = `repl-${Math.random().toString(36).slice(2)}`;
+  const appPassword = `app-${Math.random().toString(36).slice(2)}`;
+  let primaryDir: string;
+  let standbyDir: string;
+  let primary: ChildProcess;
+  let standby: ChildProcess;
+
+  it('initdb script on a fresh payments primary: roles, grants, pg_hba, sync standby name', async () => {
+    primaryDir = join(root, 'dc-a');
+    mkdirSync(primaryDir);
+    chownSync(primaryDir, PG_UID, PG_GID);
+    // What the official image does before /docker-entrypoint-initdb.d: initdb, host scram for all,
+    // a running server, POSTGRES_DB created.
+    execFileSync(
+      join(PG_BIN, 'initdb'),
+      ['-D', primaryDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256'],
+      {
+        uid: PG_UID,
+        gid: PG_GID,
+        env: { PATH },
+        stdio: 'pipe',
+      },
+    );
+    execFileSync('sh', ['-c', `echo 'host all all all scram-sha-256' >> ${primaryDir}/pg_hba.conf`], {
+      uid: PG_UID,
+      gid: PG_GID,
+    });
+    primary = startPostgres('dc-a', primaryDir, primaryHost);
+    await waitReady('dc-a');
+    await sql('dc-a', 'CREATE DATABASE payments');
+
+    const init = spawnSync(
+      'bash',
+      [repoPath('infra', 'compose', 'postgres', 'initdb', '10-failover-lab.sh')],
+      {
+        uid: PG_UID,
+        gid: PG_GID,
+        env: {
+          PATH,
+          PGHOST: join(root, 'sock-dc-a'),
+          PGPORT: '5432',
+          PGDATA: primaryDir,
+          POSTGRES_USER: 'postgres',
+          POSTGRES_DB: 'payments',
+          REPLICATOR_PASSWORD: replicatorPassword,
+          APP_DB_PASSWORD: appPassword,
+          FAILOVER_LAB_SYNC_STANDBY: 'dc-b',
+        },
+        encoding: 'utf8',
+      },
+    );
+    expect(init.status, init.stderr).toBe(0);
+    await sql('dc-a', 'SELECT pg_reload_conf()');
+
+    const [roles] = await sql<{ owner: string; monitor: boolean; promote: boolean; repl: boolean }>(
+      'dc-a',
+      `SELECT (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'payments') AS owner,
+              pg_has_role('app', 'pg_monitor', 'member') AS monitor,
+              has_function_privilege('app', 'pg_promote(boolean, integer)', 'execute') AS promote,
+              (SELECT rolreplication FROM pg_roles WHERE rolname = 'replicator') AS repl`,
+    );
+    expect(roles).toEqual({ owner: 'app', monitor: true, promote: true, repl: true });
+    const [sync] = await sql<{ synchronous_standby_names: string }>('dc-a', 'SHOW synchronous_standby_names');
+    expect(sync!.synchronous_standby_names).toBe('"dc-b"');
+
+    // the app connects over the network with its password; the superuser never does
+    const app = new pg.Client({
+      host: primaryHost,
+      port: 5432,
+      user: 'app',
+      password: appPassword,
+      database: 'payments',
+    });
+    await app.connect();
+    await app.end();
+    const superuser = new pg.Client({
+      host: primaryHost,
+      port: 5432,
+      user: 'postgres',
+      password: 'anything',
+      database: 'postgres',
+    });
+    await expect(superuser.connect()).rejects.toThrow(/pg_hba\.conf rejects/);
+  });
+
+  it('an empty dc-b data dir becomes a streaming standby: slot dc_b, application_name dc-b, sync', async () => {
+    standbyDir = join(root, 'dc-b');
+    const result = runEntrypoint({
+      PGDATA: standbyDir,
+      FAILOVER_LAB_REGION: 'dc-b',
+      FAILOVER_LAB_PEER_HOST: primaryHost,
+      FAILOVER_LAB_BOOTSTRAP_ROLE: 'standby',
+      REPLICATOR_PASSWORD: replicatorPassword,
+    });
+    expect(result.status, result.output).toBe(0);
+    expect(existsSync(join(standbyDir, 'standby.signal'))).toBe(true);
+    const autoConf = readFileSync(join(standbyDir, 'postgresql.auto.conf'), 'utf8');
+    expect(autoConf).toContain('application_name=dc-b');
+    expect(autoConf).toContain("primary_slot_name = 'dc_b'");
+    expect(autoConf).not.toContain(replicatorPassword); // the password lives in the 0600 passfile only
+
+    standby = startPostgres('dc-b', standbyDir, standbyHost);
+    await waitReady('dc-b');
+    // sync_state reads "async" for a moment after the walsender starts streaming, until dc-b has
+    // flushed something: wait for "sync" (it never comes if the standby name did not match).
+    const replica = await waitFor('dc-b to stream as the synchronous standby', async () => {
+      const rows = await sql<{ application_name: string; state: string; sync_state: string }>(
+        'dc-a',
+        'SELECT application_name, state, sync_state FROM pg_stat_replication',
+      );
+      return rows.find((r) => r.state === 'streaming' && r.sync_state === 'sync');
+    });
+    expect(replica).toEqual({ application_name: 'dc-b', state: 'streaming', sync_state: 'sync' });
+    const [slot] = await sql<{ slot_name: string; active: boolean }>(
+      'dc-a',
+      'SELECT slot_name, active FROM pg_replication_slots',
+    );
+    expect(slot).toEqual({ slot_name: 'dc_b', active: true });
+
+    // a synchronous commit on the primary returns (the standby acknowledges) and is readable on dc-b
+    await sql('dc-a', "CREATE TABLE t (v text); INSERT INTO t VALUES ('before-failover')", 'payments');
+    const [row] = await waitFor('the row on dc-b', async () => {
+      const rows = await sql<{ v: string }>('dc-b', 'SELECT v FROM t', 'payments').catch(() => []);
+      return rows.length > 0 ? rows : undefined;
+    });
+    expect(row!.v).toBe('before-failover');
+  });
+
+  it('a killed old primary that comes back (docker start) rewinds and rejoins as standby of dc-b', async () => {
+    await sql('dc-b', 'SELECT pg_promote(true, 30)');
+    // the old primary diverges: a local-only commit the new primary never saw, then the fire
+    await sql(
+      'dc-a',
+      "SET synchronous_commit = local; INSERT INTO t VALUES ('diverged-on-old-primary')",
+      'payments',
+    );
+    killGroup(primary);
+    await sql('dc-b', "INSERT INTO t VALUES ('after-failover')", 'payments');
+    await waitFor('the old postmaster to be gone', async () =>
+      existsSync(join(primaryDir, 'postmaster.pid')) && isAlive(primary.pid!) ? undefined : true,
+    );
+
+    const result = runEntrypoint({
+      PGDATA: primaryDir,
+      FAILOVER_LAB_REGION: 'dc-a',
+      FAILOVER_LAB_PEER_HOST: standbyHost,
+      FAILOVER_LAB_BOOTSTRAP_ROLE: 'primary',
+      REPLICATOR_PASSWORD: replicatorPassword,
+    });
+    expect(result.status, result.output).toBe(0);
+    expect(result.output).toContain('rewinding');
+    expect(existsSync(join(primaryDir, 'standby.signal'))).toBe(true);
+
+    primary = startPostgres('dc-a', primaryDir, primaryHost);
+    await waitReady('dc-a');
+    const [{ in_recovery }] = (await sql<{ in_recovery: boolean }>(
+      'dc-a',
+      'SELECT pg_is_in_recovery() AS in_recovery',
+    )) as [{ in_recovery: boolean }];
+    expect(in_recovery).toBe(true);
+    const streaming = await waitFor('dc-a to stream from dc-b', async () => {
+      const rows = await sql<{ application_name: string; state: string }>(
+        'dc-b',
+        'SELECT application_name, state FROM pg_stat_replication',
+      );
+      return rows.find((r) => r.application_name === 'dc-a' && r.state === 'streaming');
+    });
+    expect(streaming).toBeDefined();
+    const values = await waitFor('after-failover on dc-a', async () => {
+      const rows = (await sql<{ v: string }>('dc-a', 'SELECT v FROM t ORDER BY v', 'payments')).map(
+        (r) => r.v,
+      );
+      return rows.includes('after-failover') ? rows : undefined;
+    });
+    expect(values).toEqual(['after-failover', 'before-failover']); // the diverged commit is gone
+  });
+
+  it('a primary-region node that lost its disk (empty data dir, primary peer) clones instead of initdb', async () => {
+    killGroup(primary); // dc-a dies again, this time with its volume
+    await waitFor('dc-b to notice (slot dc_a inactive)', async () => {
+      const rows = await sql<{ active: boolean }>(
+        'dc-b',
+        "SELECT active FROM pg_replication_slots WHERE slot_name = 'dc_a'",
+      );
+      return rows[0]?.active === false ? true : undefined;
+    });
+    const fresh = join(root, 'dc-a-fresh');
+    const result = runEntrypoint({
+      PGDATA: fresh,
+      FAILOVER_LAB_REGION: 'dc-a',
+      FAILOVER_LAB_PEER_HOST: standbyHost, // dc-b is the primary now
+      FAILOVER_LAB_BOOTSTRAP_ROLE: 'primary',
+      REPLICATOR_PASSWORD: replicatorPassword,
+    });
+    expect(result.status, result.output).toBe(0);
+    expect(result.output).toContain('pg_basebackup');
+    expect(existsSync(join(fresh, 'standby.signal'))).toBe(true);
+  });
+
+  it('a primary-region node with an empty data dir and no primary peer is left to initdb', () => {
+    const fresh = join(root, 'dc-a-initdb');
+    const result = runEntrypoint({
+      PGDATA: fresh,
+      FAILOVER_LAB_REGION: 'dc-a',
+      FAILOVER_LAB_PEER_HOST: `127.${SUBNET}.9.9`, // nobody there
+      FAILOVER_LAB_BOOTSTRAP_ROLE: 'primary',
+      REPLICATOR_PASSWORD: replicatorPassword,
+    });
+    expect(result.status, result.output).toBe(0);
+    expect(existsSync(join(fresh, 'PG_VERSION'))).toBe(false);
+  });
+
+  afterAll(() => {
+    for (const child of [primary, standby]) if (child) killGroup(child);
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!HAVE_REDIS)('redis entrypoint (real Redis, no Docker)', () => {
+  const masterHost = `127.${SUBNET}.1.3`;
+  const replicaHost = `127.${SUBNET}.2.3`;
+
+  function startRedis(host: string, extra: string[] = []): ChildProcess {
+    const child = spawn(
+      'redis-server',
+      [
+        '--bind',
+        host,
+        '--port',
+        '6379',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        root,
+        '--dbfilename',
+        `${host}.rdb`,
+        ...extra,
+      ],
+      { detached: true, stdio: 'ignore' },
+    );
+    started.push(child);
+    return child;
+  }
+  const ping = (host: string) =>
+    waitFor(`redis at ${host}`, async () =>
+      spawnSync('redis-cli', ['-h', host, '-p', '6379', 'ping'], { encoding: 'utf8' }).stdout.trim() ===
+      'PONG'
+        ? true
+        : undefined,
+    );
+  /** The command line the entrypoint would hand to the official entrypoint. */
+  function decide(role: 'primary' | 'standby', peer: string): string {
+    const result = spawnSync(
+      'sh',
+      [repoPath('infra', 'compose', 'redis', 'redis-entrypoint.sh'), 'redis-server'],
+      {
+        env: {
+          PATH: process.env.PATH,
+          NEXT_ENTRYPOINT: 'echo',
+          FAILOVER_LAB_PEER_HOST: peer,
+          FAILOVER_LAB_BOOTSTRAP_ROLE: role,
+        },
+        encoding: 'utf8',
+      },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    return result.stdout.trim();
+  }
+
+  beforeAll(async () => {
+    startRedis(masterHost);
+    await ping(masterHost);
+    startRedis(replicaHost, ['--replicaof', masterHost, '6379']);
+    await ping(replicaHost);
+  });
+
+  it('a standby region always starts as a replica of its peer', () => {
+    expect(decide('standby', masterHost)).toBe(`redis-server --replicaof ${masterHost} 6379`);
+    expect(decide('standby', `127.${SUBNET}.9.9`)).toBe(`redis-server --replicaof 127.${SUBNET}.9.9 6379`);
+  });
+
+  it('a primary region starts as master unless its peer already is one (an old primary coming back)', () => {
+    expect(decide('primary', replicaHost)).toBe('redis-server');
+    expect(decide('primary', `127.${SUBNET}.9.9`)).toBe('redis-server');
+    expect(decide('primary', masterHost)).toBe(`redis-server --replicaof ${masterHost} 6379`);
+  });
+});
