@@ -1,0 +1,20 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { errorCodesInSource, SHARED_ERRORS, undocumentedCodes } from '@failover-lab/cell-kit';
+import { describe, expect, it } from 'vitest';
+import { messagingErrors } from '../src/errors';
+
+describe('messaging error table', () => {
+  it('documents every code of the table in the README', async () => {
+    const readme = await readFile(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+    expect(undocumentedCodes(messagingErrors, readme)).toEqual([]);
+  });
+
+  it('uses only codes of the table, and every service-specific code is used', async () => {
+    const used = await errorCodesInSource(fileURLToPath(new URL('../src', import.meta.url)), 'MSG');
+    expect([...used].filter((code) => !messagingErrors.has(code))).toEqual([]);
+    const own = messagingErrors.list.filter((e) => !(e.name in SHARED_ERRORS)).map((e) => e.code);
+    expect(own.length).toBeGreaterThan(0);
+    expect(own.filter((code) => !used.has(code))).toEqual([]);
+  });
+});
