@@ -45,7 +45,6 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
     },
     // Router-level limit; the proxy's own parser enforces maxBodyBytes per request.
     bodyLimit: config.proxy.maxBodyBytes,
-    disableRequestLogging: true,
     return503OnClosing: true,
   });
 
@@ -107,8 +106,10 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('ROUTER_ERR_NOT_FOUND')));
 
-  app.get('/health/live', async () => ({ status: 'live' }));
-  app.get('/health/ready', async (_request, reply) => {
+  // Per-request logs at info would drown the controller's outcome lines; data plane and probes log at warn.
+  const quiet = { logLevel: 'warn' as const };
+  app.get('/health/live', quiet, async () => ({ status: 'live' }));
+  app.get('/health/ready', quiet, async (_request, reply) => {
     const services = Object.fromEntries(
       controller.serviceNames().map((s) => {
         const route = routes.get(s);
@@ -118,7 +119,7 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
     const ready = Object.values(services).every((s) => s.serving);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', services });
   });
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', quiet, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -115,6 +115,21 @@ describe('decide(): failover policy over named snapshots', () => {
     expect(h.status).toBe('up');
   });
 
+  it("a failed probe's body (database gone: no standbys listed) does not replace the last good one", () => {
+    const rules = { fall: 3, rise: 2 };
+    const good = ready({ standbys: [{ name: 'dc-b', state: 'streaming', syncState: 'sync', lagBytes: 0 }] });
+    const gone = ready({
+      status: 'not_ready',
+      standbys: [],
+      checks: { postgres: { ok: false }, redis: { ok: true } },
+    });
+    let h = applyProbe(initialHealth(0), { ok: true, at: 1, ms: 1, ready: good, error: null }, rules);
+    for (let i = 0; i < 3; i++)
+      h = applyProbe(h, { ok: false, at: 2 + i, ms: 1, ready: gone, error: 'postgres' }, rules);
+    expect(h.status).toBe('down');
+    expect(h.lastReady?.standbys).toEqual(good.standbys);
+  });
+
   it('a slow-but-alive primary (answers within the timeout) is not failed over', () => {
     const s = fixtures.slowButAlivePrimary();
     expect(decide(s)).toEqual({ kind: 'none', outcome: 'no action: dc-a primary, healthy' });

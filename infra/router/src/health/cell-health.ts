@@ -23,7 +23,11 @@ export interface CellHealth {
   status: HealthStatus;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
-  /** the body of the last probe that answered with a readable ready document (ok or not) */
+  /**
+   * The body of the last good probe (its Postgres answering). A failed probe's body is not kept: with
+   * its database gone a cell reports no standbys and no sync state, and the controller must decide on
+   * what the primary last said while it was healthy (lag, sync standby).
+   */
   lastReady: CellReady | null;
   lastReadyAt: number | null;
   lastProbeMs: number | null;
@@ -55,8 +59,8 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
     ...health,
     lastProbeMs: result.ms,
     lastError: result.error,
-    lastReady: result.ready ?? health.lastReady,
-    lastReadyAt: result.ready ? result.at : health.lastReadyAt,
+    lastReady: result.ok && result.ready ? result.ready : health.lastReady,
+    lastReadyAt: result.ok && result.ready ? result.at : health.lastReadyAt,
   };
   if (result.ok) {
     next.consecutiveSuccesses = health.consecutiveSuccesses + 1;

@@ -217,8 +217,8 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   };
 
   for (const service of Object.keys(config.services) as ServiceName[]) {
-    app.all(`/${service}`, handler);
-    app.all(`/${service}/*`, handler);
+    app.all(`/${service}`, { logLevel: 'warn' }, handler);
+    app.all(`/${service}/*`, { logLevel: 'warn' }, handler);
   }
 }
 
