@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { cellAppTargets, containerName, REQUIRED_SECRETS } from '../infra/compose/src/compose-file';
 import { renderComposeFile, renderRouterConfig } from '../infra/compose/src/render';
+import { parseRouterConfig } from '../infra/router/src/config';
+import { loadConfig as loadCellConfig } from '../services/kit/src/config';
 import { cellEnvironmentContract } from './helpers/contracts';
 import { REPO_ROOT, readRepoFile, repoPath, which } from './helpers/repo';
 
@@ -81,6 +83,7 @@ describe(CONFIG_SUITE, () => {
 
   describe('with an env file from make-env.ts', () => {
     let dir: string;
+    let routerEnv: Record<string, string> = {};
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'compose-env-'));
     });
@@ -114,7 +117,30 @@ describe(CONFIG_SUITE, () => {
       expect(jwks.keys[0]).toMatchObject({ alg: 'EdDSA', crv: 'Ed25519', kid: signing.kid });
       expect(jwks.keys[0]!.d).toBeUndefined(); // the public set never carries the private part
       expect(login.ADMIN_TOKEN!.length).toBeGreaterThanOrEqual(16);
+
+      // The cells' own config loader accepts exactly what compose hands every app.
+      for (const [name, s] of Object.entries(resolved.services)) {
+        if (s.labels?.['failover-lab.component'] !== 'app') continue;
+        const config = loadCellConfig(s.environment!);
+        expect(config, name).toMatchObject({
+          service: s.labels['failover-lab.service'],
+          region: s.labels['failover-lab.region'],
+        });
+      }
+      routerEnv = resolved.services.router!.environment!;
     });
+
+    // KNOWN GAP, kept visible: the router accepts only 127.x.y.z listen and cell addresses
+    // (infra/router/src/config.ts), so inside compose it would refuse infra/compose/router.json
+    // (listen 0.0.0.0, cells by compose DNS name). `it.fails` passes while the gap exists and fails
+    // the day the router accepts container host names — then turn it into a plain `it`.
+    it.skipIf(!DOCKER_COMPOSE).fails(
+      'KNOWN GAP: the router accepts the compose router.json (it refuses non-127.x hosts)',
+      () => {
+        const raw = JSON.parse(readRepoFile('infra', 'compose', 'router.json')) as unknown;
+        expect(() => parseRouterConfig(raw, routerEnv)).not.toThrow();
+      },
+    );
   });
 });
 

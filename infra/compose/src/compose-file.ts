@@ -221,7 +221,7 @@ function edgeServices() {
       networks: [EDGE_NETWORK],
       ports: ['127.0.0.1:8080:8080'],
       // Not depends_on the cells: the router must start (and route to dc-b) when dc-a is gone.
-      healthcheck: nodeHealthcheck('/metrics', 8080),
+      healthcheck: nodeHealthcheck('/health/live', 8080),
       restart: 'unless-stopped',
     },
     prometheus: {
