@@ -15,7 +15,8 @@ import type { Readable } from 'node:stream';
 import { REGIONS, type RegionName, SERVICES, type ServiceName } from '@failover-lab/lab';
 import type { Op, RequestRecord } from '../records';
 
-const OPS: ReadonlySet<string> = new Set<Op>([
+/** Every op the drill knows (records.ts); k6 requests tagged with anything else are left out. */
+export const DRILL_OPS: ReadonlySet<string> = new Set<Op>([
   'signup',
   'signin',
   'me',
@@ -138,7 +139,7 @@ const asRegion = (v: string | undefined): RegionName | null =>
 function toRecord(open: OpenRequest): RequestRecord | null {
   const service = asService(open.tags.service);
   const op = open.tags.op;
-  if (!service || op === undefined || !OPS.has(op)) return null;
+  if (!service || op === undefined || !DRILL_OPS.has(op)) return null;
   const clientSideMs = TIMING_METRICS.reduce((sum, name) => sum + (open.timings.get(name) ?? 0), 0);
   const status = Number(open.tags.status ?? '0');
   const ok =
