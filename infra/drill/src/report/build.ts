@@ -33,6 +33,12 @@ export function buildReport(input: ReportInput): DrillReport {
     if (servicePhases) phases[service] = servicePhases;
     const servedBy: Partial<Record<RegionName, number>> = {};
     for (const r of records) if (r.servedBy) servedBy[r.servedBy] = (servedBy[r.servedBy] ?? 0) + 1;
+    const errors: Record<string, number> = {};
+    for (const r of records) {
+      if (r.ok) continue;
+      const key = `${r.op} ${r.error ?? `HTTP_${r.status}`}`;
+      errors[key] = (errors[key] ?? 0) + 1;
+    }
     const audit = input.audit[service];
     services[service] = {
       requests: recovery.requests,
@@ -45,6 +51,7 @@ export function buildReport(input: ReportInput): DrillReport {
       invariants: audit.invariants,
       failedOver: promotedAfter(input.events, service, faultMs),
       servedBy,
+      errors,
       p99Ms:
         records.length === 0
           ? null

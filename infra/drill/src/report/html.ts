@@ -14,7 +14,11 @@ export function renderHtml(report: DrillReport): string {
       .map((event) => ({ atMs: Date.parse(event.at) - loadStartMs, event }))
       .filter((e) => e.atMs >= 0 && e.atMs <= totalMs);
     const s = report.services[service];
-    return `<section><h2>${service} <small>RTO ${escapeHtml(rto(s.rtoMs))} · ${s.failed} failed of ${s.requests} · max stall ${escapeHtml(ms(s.maxStallMs))}</small></h2>
+    const errors = Object.entries(s.errors)
+      .sort((a, b) => b[1] - a[1])
+      .map(([what, count]) => `${escapeHtml(what)} ×${count}`)
+      .join(', ');
+    return `<section><h2>${service} <small>RTO ${escapeHtml(rto(s.rtoMs))} · ${s.failed} failed of ${s.requests} · max stall ${escapeHtml(ms(s.maxStallMs))}</small></h2>${errors ? `<p class="errors">failed: ${errors}</p>` : ''}
 ${renderChart({ title: `${service} timeline`, buckets: report.timeline.services[service], bucketMs: report.timeline.bucketMs, totalMs, faultAtMs, events })}
 <ol class="markers">${chartMarkers({ faultAtMs, events })
       .map(
@@ -52,6 +56,7 @@ h1 .verdict{padding:2px 10px;border-radius:4px;color:#fff}.pass{background:#2e9e
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right;font-size:13px}
 td:first-child,th:first-child{text-align:left}.good{color:#2e7d32}.bad{color:#c62828;font-weight:600}
 ol.markers{columns:3;font-size:12px;margin:0 0 18px;padding-left:28px}ol.markers span{color:#333}ol.markers small{color:#777}
+p.errors{font-size:12px;color:#a33;margin:-8px 0 4px}
 h2 small{font-weight:normal;color:#666;font-size:13px}section svg{max-width:100%;height:auto}
 </style></head><body>
 <h1>Drill ${escapeHtml(report.scenario)} <span class="verdict ${report.verdict}">${report.verdict.toUpperCase()}</span></h1>

@@ -31,6 +31,10 @@ export function renderMarkdown(report: DrillReport): string {
         `${s.ackedWrites} | ${s.lostAckedWrites} | ${s.duplicateWrites} | ${invariants || '—'} | ${s.failedOver ? 'yes' : 'no'} |`,
     );
   }
+  const errorLines = SERVICES.flatMap((n) =>
+    Object.entries(report.services[n].errors).map(([what, count]) => `- ${n}: ${what} × ${count}`),
+  );
+  if (errorLines.length > 0) lines.push('', 'Failed requests by op and error:', '', ...errorLines);
   lines.push('', '## Failover phases (from the router events)', '');
   const phaseRows = Object.entries(report.phases);
   if (phaseRows.length === 0) lines.push('No service failed over.');

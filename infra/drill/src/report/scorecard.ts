@@ -47,6 +47,13 @@ export function renderScorecard(report: DrillReport, outDir: string): string {
       `phases ${service}: detect ${ms(p.detectMs)}, decide ${ms(p.decideMs)}, promote ${ms(p.promoteMs)}, route ${ms(p.routeMs)}`,
     );
   }
+  for (const name of SERVICES) {
+    const top = Object.entries(report.services[name].errors)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([what, count]) => `${what} ×${count}`);
+    if (top.length > 0) out.push(`errors ${name}: ${top.join(', ')}`);
+  }
   if (!report.prometheus.available) out.push(`prometheus: ${report.prometheus.note ?? 'unavailable'}`);
   for (const c of report.checks) out.push(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
   for (const r of report.reasons) out.push(`reason: ${r}`);

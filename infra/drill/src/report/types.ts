@@ -16,6 +16,8 @@ export interface ServiceReport {
   failedOver: boolean;
   servedBy: Partial<Record<RegionName, number>>;
   p99Ms: number | null;
+  /** failed requests by "op error" (e.g. "transfer ECONNREFUSED", "me LOGIN_ERR_TOKEN_REVOKED") */
+  errors: Record<string, number>;
   lostInAsyncWindow: number;
   lostSample: string[];
   notes: string[];
