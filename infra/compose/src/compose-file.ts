@@ -291,6 +291,10 @@ function edgeServices() {
         K6_PROMETHEUS_RW_SERVER_URL: 'http://prometheus:9090/api/v1/write',
         K6_PROMETHEUS_RW_TREND_STATS: 'p(50),p(99),max',
         ROUTER_URL: 'http://router:8080',
+        // setup() seeds the k6-acc-* payments accounts through the dc-a cell's admin API (the
+        // primary at start); k6 is edge tooling, trusted like the router with the admin token.
+        PAYMENTS_ADMIN_URL: `http://${containerName('payments', 'dc-a', 'app')}:${APP_PORT}`,
+        ADMIN_TOKEN: secret('ADMIN_TOKEN'),
         K6_DURATION: envOr('K6_DURATION', '60s'),
         K6_RATE: envOr('K6_RATE', '20'),
       },
