@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
 import { LabPaths, REPO_ROOT } from './paths';
-import { killGroup, livePidFromFile, signalGroup } from './process';
+import { killFamily, livePidFromFile } from './process';
 import { makeTempStateDir, randomTestSubnet } from './test-data-tier';
 import { DEFAULT_PORTS, type Ports, topology } from './topology';
 
@@ -15,6 +15,8 @@ export interface StartLabOptions {
   /** default: random 100-250 (tests) */
   subnet?: number;
   ports?: Partial<Ports>;
+  /** false: data tier and Prometheus only, no apps or router (default true) */
+  apps?: boolean;
   onProgress?: (line: string) => void;
 }
 
@@ -55,6 +57,7 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
       LAB_ROUTER_PORT: String(ports.router),
       LAB_PROMETHEUS_PORT: String(ports.prometheus),
       LAB_CONTROL_PORT: String(ports.control),
+      LAB_SKIP_APPS: opts.apps === false ? '1' : (process.env.LAB_SKIP_APPS ?? ''),
     },
   });
   closeSync(logFd);
@@ -101,7 +104,7 @@ export async function stopLab(stateDirOrClient: string | LabClient, opts: { wipe
 }
 
 /**
- * The supervisor is gone (or did not finish): SIGKILL every process group a pid file names, after
+ * The supervisor is gone (or did not finish): SIGKILL every process family a pid file names, after
  * checking that pid still is the process we started (same start time).
  */
 export async function killFromPidFiles(paths: LabPaths): Promise<string[]> {
@@ -109,7 +112,7 @@ export async function killFromPidFiles(paths: LabPaths): Promise<string[]> {
   const killed: string[] = [];
   const supervisorPid = livePidFromFile(paths.supervisorPidFile);
   if (supervisorPid !== undefined) {
-    signalGroup(supervisorPid, 'SIGKILL');
+    await killFamily(supervisorPid);
     killed.push('supervisor');
   }
   const files = readdirSync(paths.runDir).filter((f) => f.endsWith('.pid') && f !== 'supervisor.pid');
@@ -118,7 +121,7 @@ export async function killFromPidFiles(paths: LabPaths): Promise<string[]> {
       const pid = livePidFromFile(join(paths.runDir, file));
       if (pid !== undefined) {
         killed.push(file.replace(/\.pid$/, ''));
-        await killGroup(pid);
+        await killFamily(pid);
       }
       rmSync(join(paths.runDir, file), { force: true });
     }),

@@ -96,15 +96,77 @@ export function runToCompletion(
 
 export const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 
-/** Sends a signal to a whole process group; false when the group no longer exists. */
-export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
+interface ProcEntry {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+  state: string;
+}
+
+function procTable(): ProcEntry[] {
+  const table: ProcEntry[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // after the ')' closing the command name: state ppid pgrp …
+      const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.push({ pid: Number(entry), ppid: Number(ppid), pgrp: Number(pgrp), state: state! });
+    } catch {
+      // raced with an exit
+    }
   }
+  return table;
+}
+
+/**
+ * A component's processes: its process group plus every descendant. The group alone is not
+ * enough: each Postgres backend calls setsid() and leads a group of its own, and a backend whose
+ * postmaster died still accepts writes for a while (FACTS.md). Zombies are left out.
+ */
+export function processFamily(leader: number): number[] {
+  const table = procTable().filter((p) => p.state !== 'Z');
+  const family = new Set(table.filter((p) => p.pid === leader || p.pgrp === leader).map((p) => p.pid));
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const p of table) {
+      if (!family.has(p.pid) && family.has(p.ppid)) {
+        family.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  return [...family];
+}
+
+function trySignal(pid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export function signalPids(pids: number[], signal: NodeJS.Signals) {
+  for (const pid of pids) trySignal(pid, signal);
+}
+
+/**
+ * Signals a component's whole family at once and returns the pids it reached. For SIGKILL and
+ * SIGSTOP the leader is stopped first, so it cannot fork a child the scan would miss (and once
+ * the postmaster is dead its children are re-parented, so they must be found before).
+ */
+export function signalFamily(leader: number, signal: NodeJS.Signals): number[] {
+  if (signal === 'SIGKILL' || signal === 'SIGSTOP') trySignal(leader, 'SIGSTOP');
+  const family = processFamily(leader);
+  for (const pid of family) trySignal(pid, signal);
+  return family;
+}
+
+/** Alive and not a zombie. */
+export function isRunning(pid: number): boolean {
+  return isAlive(pid) && processState(pid) !== 'Z';
 }
 
 export function isAlive(pid: number): boolean {
@@ -133,39 +195,21 @@ export function isStopped(pid: number): boolean {
   return state === 'T' || state === 't';
 }
 
-/** Every live pid whose process group is pgid (scans /proc). */
-export function groupMembers(pgid: number): number[] {
-  const members: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields[0] = state, [1] = ppid, [2] = pgrp
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(entry));
-    } catch {
-      // raced with an exit
-    }
-  }
-  return members;
-}
-
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Polls until the group has no live member (zombies excluded) or the deadline passes. */
-export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+/** Polls until none of pids runs (zombies count as gone) or the deadline passes. */
+export async function waitGone(pids: number[], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (groupMembers(pgid).length === 0) return true;
+  while (pids.some(isRunning)) {
+    if (Date.now() >= deadline) return false;
     await sleep(25);
   }
-  return groupMembers(pgid).length === 0;
+  return true;
 }
 
-/** SIGKILLs a group (thawing it is unnecessary: SIGKILL reaches stopped processes) and waits. */
-export async function killGroup(pgid: number, timeoutMs = 5_000): Promise<boolean> {
-  signalGroup(pgid, 'SIGKILL');
-  return waitGroupGone(pgid, timeoutMs);
+/** SIGKILLs a component's family (SIGKILL reaches stopped processes too) and waits for it. */
+export async function killFamily(leader: number, timeoutMs = 5_000): Promise<boolean> {
+  return waitGone(signalFamily(leader, 'SIGKILL'), timeoutMs);
 }
 
 /** Polls `probe` until it resolves true; rejects with `what` after timeoutMs. */

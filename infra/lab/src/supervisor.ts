@@ -31,9 +31,11 @@ import type { LabPaths } from './paths';
 import {
   hasExited,
   isStopped,
-  signalGroup,
+  processFamily,
+  signalFamily,
+  signalPids,
   spawnGroup,
-  waitGroupGone,
+  waitGone,
   waitUntil,
   writePidFile,
 } from './process';
@@ -133,7 +135,7 @@ export class Supervisor {
     this.managed.set(id, entry);
     writePidFile(this.paths.pidFile(id), child.pid!);
     // a step still in flight when a failed `up` stopped everything must not leave a process behind
-    if (this.stopping) void this.stopGroup(entry, 'SIGKILL');
+    if (this.stopping) void this.stopComponent(entry, 'SIGKILL');
     child.once('exit', (code, signal) => this.onExit(entry, code, signal));
     return entry;
   }
@@ -269,15 +271,18 @@ export class Supervisor {
       progress(`  ok  ${id.padEnd(24)} ${detail.padEnd(30)} +${Date.now() - t0} ms`);
     };
     try {
-      this.components = nodeComponents({
+      const registry = nodeComponents({
         paths: this.paths,
         topo: this.topo,
         secrets: this.secrets,
         cell: (s, r) => this.cell(s, r),
       });
+      // LAB_SKIP_APPS=1: the data tier and Prometheus only (the lab's own data-tier tests).
+      this.components = process.env.LAB_SKIP_APPS === '1' ? [] : registry;
       const present = this.components.filter(isPresent);
-      for (const absent of this.components.filter((c) => !isPresent(c))) {
-        progress(`  --  ${absent.id.padEnd(24)} ${'absent (no entry file yet)'.padEnd(30)} skipped`);
+      for (const skipped of registry.filter((c) => !present.includes(c))) {
+        const why = this.components.length ? 'absent (no entry file yet)' : 'skipped (LAB_SKIP_APPS=1)';
+        progress(`  --  ${skipped.id.padEnd(24)} ${why.padEnd(30)} skipped`);
       }
       // Each service's apps start as soon as its own data tier is ready; Prometheus needs nothing.
       await Promise.all([
@@ -365,7 +370,7 @@ export class Supervisor {
     }
     const standby = primary === a ? b : a;
     if (primaries.includes(standby) || !isInitialized(standby.postgres)) {
-      await this.stopGroup(this.managed.get(`${standby.service}-${standby.region}-postgres`));
+      await this.stopComponent(this.managed.get(`${standby.service}-${standby.region}-postgres`));
       await pgStep(standby, `standby of ${primary.region} (rebuilt)`, () =>
         bootstrapStandby(
           standby.postgres,
@@ -392,8 +397,8 @@ export class Supervisor {
     for (const m of victims) {
       if (!crash) this.settle(m, 'killed');
     }
-    for (const m of victims) signalGroup(m.child.pid!, 'SIGKILL');
-    await Promise.all(victims.map((m) => waitGroupGone(m.child.pid!, 5_000)));
+    const reached = victims.flatMap((m) => signalFamily(m.child.pid!, 'SIGKILL'));
+    await waitGone(reached, 5_000);
     return { region, killed: victims.map((m) => m.id) };
   }
 
@@ -401,7 +406,7 @@ export class Supervisor {
     const victims = this.entriesOf(region).filter((m) => this.alive(m));
     for (const m of victims) {
       this.settle(m, 'frozen');
-      signalGroup(m.child.pid!, 'SIGSTOP');
+      signalFamily(m.child.pid!, 'SIGSTOP');
     }
     return { region, frozen: victims.map((m) => m.id) };
   }
@@ -410,7 +415,7 @@ export class Supervisor {
     const frozen = this.entriesOf(region).filter((m) => m.intent === 'frozen');
     for (const m of frozen) {
       m.intent = 'running';
-      if (this.alive(m)) signalGroup(m.child.pid!, 'SIGCONT');
+      if (this.alive(m)) signalFamily(m.child.pid!, 'SIGCONT');
     }
     return { region, thawed: frozen.map((m) => m.id) };
   }
@@ -430,7 +435,7 @@ export class Supervisor {
   async restore(region: RegionName) {
     const t0 = Date.now();
     const other = otherRegion(region);
-    await Promise.all(this.entriesOf(region).map((m) => this.stopGroup(m, 'SIGKILL')));
+    await Promise.all(this.entriesOf(region).map((m) => this.stopComponent(m, 'SIGKILL')));
     const roles: Record<string, string> = {};
     await Promise.all(
       SERVICES.map(async (service) => {
@@ -477,20 +482,22 @@ export class Supervisor {
 
   // ---------------------------------------------------------------- stop
 
-  /** Stops one process group: politely first (Postgres: fast shutdown), then SIGKILL. */
-  private async stopGroup(m: Managed | undefined, signal: NodeJS.Signals = 'SIGTERM') {
+  /** Stops one component: politely first (Postgres: fast shutdown), then SIGKILL. */
+  private async stopComponent(m: Managed | undefined, signal: NodeJS.Signals = 'SIGTERM') {
     if (!m) return;
     this.settle(m, 'stopped');
-    const pgid = m.child.pid!;
-    if (!this.alive(m) && (await waitGroupGone(pgid, 0))) return;
-    signalGroup(pgid, 'SIGCONT'); // a frozen process cannot act on SIGTERM
-    if (signal === 'SIGKILL') signalGroup(pgid, 'SIGKILL');
-    // Postgres: SIGINT to the postmaster alone = fast shutdown (its backends are told by it).
-    else if (m.kind === 'postgres') m.child.kill('SIGINT');
-    else signalGroup(pgid, signal);
-    if (!(await waitGroupGone(pgid, m.kind === 'postgres' ? 15_000 : 5_000))) {
-      signalGroup(pgid, 'SIGKILL');
-      await waitGroupGone(pgid, 5_000);
+    // An exited leader's pid may already belong to someone else: never signal it.
+    const family = this.alive(m) ? processFamily(m.child.pid!) : [];
+    if (family.length) {
+      signalPids(family, 'SIGCONT'); // a frozen process cannot act on SIGTERM
+      if (signal === 'SIGKILL') signalFamily(m.child.pid!, 'SIGKILL');
+      // Postgres: SIGINT to the postmaster alone = fast shutdown (it tells its backends).
+      else if (m.kind === 'postgres') m.child.kill('SIGINT');
+      else signalPids(family, signal);
+      if (!(await waitGone(family, m.kind === 'postgres' ? 15_000 : 5_000))) {
+        signalPids(family, 'SIGKILL');
+        await waitGone(family, 5_000);
+      }
     }
     rmSync(this.paths.pidFile(m.id), { force: true });
   }
@@ -500,8 +507,8 @@ export class Supervisor {
     this.stopping = true;
     const all = [...this.managed.values()];
     const nodeKinds: Kind[] = ['app', 'router'];
-    await Promise.all(all.filter((m) => nodeKinds.includes(m.kind)).map((m) => this.stopGroup(m)));
-    await Promise.all(all.filter((m) => !nodeKinds.includes(m.kind)).map((m) => this.stopGroup(m)));
+    await Promise.all(all.filter((m) => nodeKinds.includes(m.kind)).map((m) => this.stopComponent(m)));
+    await Promise.all(all.filter((m) => !nodeKinds.includes(m.kind)).map((m) => this.stopComponent(m)));
   }
 
   // ---------------------------------------------------------------- status

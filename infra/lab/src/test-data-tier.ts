@@ -16,7 +16,7 @@ import {
 } from './datastores/postgres';
 import { type RedisNode, redisUrl, startRedis, waitRedisLinked, waitRedisReady } from './datastores/redis';
 import { LabPaths } from './paths';
-import { killGroup, signalGroup } from './process';
+import { killFamily, signalFamily } from './process';
 import { loadOrCreateSecrets } from './secrets';
 import { DEFAULT_PORTS, type RegionName, type ServiceName } from './topology';
 
@@ -30,7 +30,7 @@ export interface CellStores {
   redisUrl: string;
   pgPid: number;
   redisPid: number;
-  /** signals the Postgres and Redis process groups (postmaster with all its backends) */
+  /** signals the Postgres and Redis processes (postmaster with all its backends) */
   kill(signal?: NodeJS.Signals): void;
   postgres: PostgresNode;
   redis: RedisNode;
@@ -75,7 +75,7 @@ export async function startTestDataTier(opts: TestDataTierOptions): Promise<Test
   const nodesFor = (region: RegionName) => cellNodes(paths, subnet, DEFAULT_PORTS, opts.service, region);
 
   const stop = async () => {
-    await Promise.all(started.map((child) => (child.pid ? killGroup(child.pid) : true)));
+    await Promise.all(started.map((child) => (child.pid ? killFamily(child.pid) : true)));
     if (ownsStateDir) rmSync(stateDir, { recursive: true, force: true });
     for (const dir of paths.socketFallbackDirs()) rmSync(dir, { recursive: true, force: true });
   };
@@ -89,8 +89,8 @@ export async function startTestDataTier(opts: TestDataTierOptions): Promise<Test
     pgPid: pgProcess.pid!,
     redisPid: redisProcess.pid!,
     kill: (signal = 'SIGKILL') => {
-      signalGroup(pgProcess.pid!, signal);
-      signalGroup(redisProcess.pid!, signal);
+      signalFamily(pgProcess.pid!, signal);
+      signalFamily(redisProcess.pid!, signal);
     },
     postgres: nodes.postgres,
     redis: nodes.redis,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupMembers, isAlive, waitUntil } from '../src/process';
+import { isAlive, isRunning, processFamily, waitUntil } from '../src/process';
 import { startTestDataTier, type TestDataTier } from '../src/test-data-tier';
 
 describe('startTestDataTier (payments: sync standby)', () => {
@@ -73,11 +73,13 @@ describe('startTestDataTier (payments: sync standby)', () => {
   });
 
   it('stop() leaves no process and no state dir behind', async () => {
-    const groups = [tier.primary, tier.standby!].flatMap((c) => [c.pgPid, c.redisPid]);
+    const leaders = [tier.primary, tier.standby!].flatMap((c) => [c.pgPid, c.redisPid]);
     const { stateDir } = tier;
-    expect(groups.every(isAlive)).toBe(true);
+    expect(leaders.every(isAlive)).toBe(true);
+    const everything = leaders.flatMap(processFamily);
+    expect(everything.length).toBeGreaterThan(leaders.length); // postmasters' backends and workers
     await tier.stop();
-    expect(groups.flatMap(groupMembers)).toEqual([]);
+    expect(everything.filter(isRunning)).toEqual([]);
     expect(existsSync(stateDir)).toBe(false);
   });
 });

@@ -1,0 +1,234 @@
+// The lab's data tier end to end, on one shared lab (no apps/router, so nothing else reacts to the
+// faults): replication, second up, freeze/thaw, kill, hand promotion + restore, down.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LabClient } from '../src/client';
+import { launchLab, stopLab } from '../src/lab';
+import { LabPaths, REPO_ROOT } from '../src/paths';
+import { isAlive, isRunning, processFamily, processState, sleep, waitUntil } from '../src/process';
+import { loadOrCreateSecrets } from '../src/secrets';
+import type { CellStatus, LabStatus } from '../src/status';
+import { makeTempStateDir, randomTestSubnet } from '../src/test-data-tier';
+import { type RegionName, SERVICES, type ServiceName } from '../src/topology';
+
+const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'test/contracts/lab-status.schema.json'), 'utf8'));
+const validateStatus = new Ajv2020({ strict: false }).compile(schema);
+
+let lab: LabClient;
+let stateDir: string;
+let appPassword: string;
+
+const cellOf = (status: LabStatus, service: ServiceName, region: RegionName): CellStatus =>
+  status.cells.find((c) => c.service === service && c.region === region)!;
+
+/** Every process group leader the lab runs in a region (Postgres and Redis). */
+const regionLeaders = (status: LabStatus, region: RegionName) =>
+  status.cells.filter((c) => c.region === region).flatMap((c) => [c.postgres.pid, c.redis.pid]) as number[];
+
+async function withApp<T>(
+  status: LabStatus,
+  service: ServiceName,
+  region: RegionName,
+  work: (c: pg.Client) => Promise<T>,
+) {
+  const cell = cellOf(status, service, region);
+  const [host, port] = cell.postgres.address.split(':');
+  const client = new pg.Client({
+    host,
+    port: Number(port),
+    user: 'app',
+    password: appPassword,
+    database: service,
+  });
+  await client.connect();
+  try {
+    // never wait on a synchronous standby the test itself may have removed
+    await client.query('SET synchronous_commit = local');
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function expectRowToReplicate(
+  status: LabStatus,
+  service: ServiceName,
+  from: RegionName,
+  to: RegionName,
+) {
+  const marker = `${service}-${from}-${Date.now()}`;
+  await withApp(status, service, from, async (c) => {
+    await c.query('CREATE TABLE IF NOT EXISTS lab_probe (v text)');
+    await c.query('INSERT INTO lab_probe VALUES ($1)', [marker]);
+  });
+  await withApp(status, service, to, (c) =>
+    waitUntil(
+      `${marker} on ${service}/${to}`,
+      async () => (await c.query('SELECT 1 FROM lab_probe WHERE v = $1', [marker])).rowCount === 1,
+      10_000,
+    ),
+  );
+}
+
+beforeAll(async () => {
+  stateDir = makeTempStateDir('flab-labtest-');
+  ({ client: lab } = await launchLab({ stateDir, subnet: randomTestSubnet(), apps: false }));
+  appPassword = loadOrCreateSecrets(new LabPaths(stateDir).secretsFile).appPassword;
+});
+
+afterAll(async () => {
+  if (stateDir) await stopLab(stateDir, { wipe: true });
+});
+
+describe('lab up (data tier)', () => {
+  it('runs 3 primaries in dc-a and 3 streaming standbys in dc-b, Redis likewise; status matches the contract', async () => {
+    const status = await lab.status();
+    expect(validateStatus(status), JSON.stringify(validateStatus.errors)).toBe(true);
+    expect(status.cells).toHaveLength(6);
+    for (const service of SERVICES) {
+      const a = cellOf(status, service, 'dc-a');
+      const b = cellOf(status, service, 'dc-b');
+      expect([a.postgres.role, b.postgres.role]).toEqual(['primary', 'standby']);
+      expect(b.postgres.replication).toBe('streaming');
+      expect([a.redis.role, b.redis.role]).toEqual(['master', 'replica']);
+      expect(a.app.state).toBe('absent');
+    }
+    expect(cellOf(status, 'payments', 'dc-a').postgres.replication).toBe('dc-b:streaming/sync');
+    expect(status.edge.prometheus.state).toBe('up');
+    const ready = await fetch(`${lab.topo.edge.prometheusUrl}/-/ready`);
+    expect(ready.status).toBe(200);
+  });
+
+  it('replicates a row written on each dc-a primary to its dc-b standby', async () => {
+    const status = await lab.status();
+    await Promise.all(SERVICES.map((service) => expectRowToReplicate(status, service, 'dc-a', 'dc-b')));
+  });
+
+  it('keeps secrets in a 0600 file', () => {
+    expect(statSync(new LabPaths(stateDir).secretsFile).mode & 0o777).toBe(0o600);
+  });
+
+  it('a second up while running is harmless', async () => {
+    const before = await lab.status();
+    const again = await launchLab({ stateDir, subnet: lab.topo.subnet, apps: false });
+    expect(again.started).toBe(false);
+    const after = await lab.status();
+    expect(after.supervisor.pid).toBe(before.supervisor.pid);
+    expect(after.cells.map((c) => c.postgres.pid)).toEqual(before.cells.map((c) => c.postgres.pid));
+  });
+
+  it('rejects a bad fault request with a 400 and changes nothing', async () => {
+    const res = await fetch(`${lab.controlUrl}/kill`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ region: 'dc-z' }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('LAB_ERR_VALIDATION');
+    const status = await lab.status();
+    expect(status.cells.every((c) => c.postgres.role !== 'down')).toBe(true);
+  });
+});
+
+describe('faults', () => {
+  it('freeze stops every process of the region (state T) and thaw resumes them', async () => {
+    const status = await lab.status();
+    const members = regionLeaders(status, 'dc-b').flatMap(processFamily);
+    expect(members.length).toBeGreaterThan(12); // each postmaster has its backends and workers
+    const inRegion = (st: LabStatus, region: RegionName) => st.cells.filter((c) => c.region === region);
+    try {
+      await lab.freeze('dc-b');
+      // (a short-lived backend of the status query above may have exited meanwhile)
+      const frozenMembers = members.filter(isRunning);
+      expect(frozenMembers.length).toBeGreaterThan(12);
+      expect(frozenMembers.map(processState).every((s) => s === 'T')).toBe(true);
+      const frozen = await lab.status();
+      expect(inRegion(frozen, 'dc-b').map((c) => [c.postgres.role, c.redis.role])).toEqual([
+        ['frozen', 'frozen'],
+        ['frozen', 'frozen'],
+        ['frozen', 'frozen'],
+      ]);
+      expect(inRegion(frozen, 'dc-a').every((c) => c.postgres.role === 'primary')).toBe(true);
+    } finally {
+      await lab.thaw('dc-b');
+    }
+    expect(
+      members
+        .filter(isRunning)
+        .map(processState)
+        .some((s) => s === 'T'),
+    ).toBe(false);
+    await waitUntil(
+      'dc-b standbys streaming again',
+      async () =>
+        (await lab.status()).cells
+          .filter((c) => c.region === 'dc-b')
+          .every((c) => c.postgres.role === 'standby'),
+      10_000,
+    );
+  });
+
+  it('kill dc-a leaves no dc-a process alive within 1 s and dc-b untouched', async () => {
+    const before = await lab.status();
+    const dcA = regionLeaders(before, 'dc-a').flatMap(processFamily);
+    const dcB = regionLeaders(before, 'dc-b').flatMap(processFamily);
+    expect(dcA.length).toBeGreaterThan(12);
+    const t0 = Date.now();
+    const result = await lab.kill('dc-a');
+    expect(result.killed).toHaveLength(6);
+    await sleep(Math.max(0, 1_000 - (Date.now() - t0)));
+    expect(dcA.filter(isRunning)).toEqual([]);
+    // dc-b's servers keep running (their WAL receivers restart on their own: the primary is gone)
+    const dcBLeaders = regionLeaders(before, 'dc-b');
+    expect(dcBLeaders.filter(isRunning)).toEqual(dcBLeaders);
+    expect(
+      dcB
+        .filter(isRunning)
+        .map(processState)
+        .some((s) => s === 'T'),
+    ).toBe(false);
+    const after = await lab.status();
+    for (const cell of after.cells) {
+      if (cell.region === 'dc-a') expect([cell.postgres.role, cell.redis.role]).toEqual(['down', 'down']);
+      else expect(cell.postgres.role).toBe('standby');
+    }
+  });
+
+  it('after a hand promotion of dc-b, restore dc-a makes dc-a standbys that follow dc-b', async () => {
+    const status = await lab.status();
+    await Promise.all(
+      SERVICES.map((service) =>
+        withApp(status, service, 'dc-b', (c) => c.query('SELECT pg_promote(true, 30)')),
+      ),
+    );
+    const result = await lab.restore('dc-a');
+    expect(Object.values(result.roles)).toEqual(['standby of dc-b', 'standby of dc-b', 'standby of dc-b']);
+    const restored = await lab.status();
+    expect(validateStatus(restored)).toBe(true);
+    for (const service of SERVICES) {
+      expect(cellOf(restored, service, 'dc-a').postgres.role).toBe('standby');
+      expect(cellOf(restored, service, 'dc-b').postgres.role).toBe('primary');
+      expect(cellOf(restored, service, 'dc-a').redis.role).toBe('replica');
+      expect(cellOf(restored, service, 'dc-b').redis.role).toBe('master');
+    }
+    await Promise.all(SERVICES.map((service) => expectRowToReplicate(restored, service, 'dc-b', 'dc-a')));
+  });
+
+  it('down leaves nothing running', async () => {
+    const status = await lab.status();
+    const leaders = status.cells.flatMap((c) => [c.postgres.pid, c.redis.pid]) as number[];
+    leaders.push(status.edge.prometheus.pid!);
+    const everything = leaders.flatMap(processFamily);
+    await lab.down();
+    expect(everything.filter(isRunning)).toEqual([]);
+    expect(isAlive(status.supervisor.pid)).toBe(false);
+    const runDir = new LabPaths(stateDir).runDir;
+    expect(readdirSync(runDir).filter((f) => f.endsWith('.pid') && f !== 'supervisor.pid')).toEqual([]);
+    expect(existsSync(stateDir)).toBe(true);
+    await stopLab(stateDir, { wipe: true });
+    expect(existsSync(stateDir)).toBe(false);
+  });
+});
