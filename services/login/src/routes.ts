@@ -1,6 +1,6 @@
 // Routes under /login. Writes are refused on a fenced/standby cell before any expensive work (scrypt).
 import { randomUUID } from 'node:crypto';
-import { withTransaction } from '@failover-lab/cell-kit';
+import { bearerToken, withTransaction } from '@failover-lab/cell-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
@@ -76,7 +76,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
 
     /** After app.authenticate: refuses tokens revoked by sign-out or by refresh-token reuse. */
     async function rejectRevoked(request: FastifyRequest): Promise<void> {
-      const { sid, exp } = decodeJwt(bearer(request));
+      const { sid, exp } = decodeJwt(bearerToken(request)!); // verified by app.authenticate just before
       const familyId = typeof sid === 'string' && UUID.test(sid) ? sid : null;
       const jti = request.user!.jti;
       if (!UUID.test(jti)) throw loginErrors.make('UNAUTHORIZED', 'token was not issued by this service');
@@ -198,10 +198,6 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
       },
     );
   };
-}
-
-function bearer(request: FastifyRequest): string {
-  return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')![1]!;
 }
 
 declare module 'fastify' {

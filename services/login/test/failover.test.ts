@@ -1,10 +1,17 @@
 // Failover on a real primary/standby pair: dc-a frozen (SIGSTOP), dc-b promoted through the admin API
 // takes writes and honours dc-a's tokens; dc-a thawed refuses writes carrying the new epoch.
 import type { TestSigner } from '@failover-lab/cell-kit';
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import type { TestDataTier } from '@failover-lab/lab';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestLoginCell, createTestSigner, PASSWORD, rowCounts, uniqueUsername } from './helpers';
+import {
+  buildTestLoginCell,
+  createTestSigner,
+  PASSWORD,
+  rowCounts,
+  startTier,
+  uniqueUsername,
+} from './helpers';
 
 let tier: TestDataTier;
 let signer: TestSigner;
@@ -13,7 +20,7 @@ let dcB: FastifyInstance;
 let frozen = false;
 
 beforeAll(async () => {
-  tier = await startTestDataTier({ service: 'login', standby: true });
+  tier = await startTier({ service: 'login', standby: true });
   signer = await createTestSigner();
   dcA = await buildTestLoginCell(tier, tier.primary, signer);
   // the standby needs the schema before its cell starts (migrations run on the primary only)

@@ -1,6 +1,6 @@
 // Login against a real Postgres + Redis (startTestDataTier): every endpoint's success and failure paths.
 import type { TestSigner } from '@failover-lab/cell-kit';
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import type { TestDataTier } from '@failover-lab/lab';
 import type { FastifyInstance } from 'fastify';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import {
   createTestSigner,
   PASSWORD,
   rowCounts,
+  startTier,
   testSettings,
   uniqueUsername,
 } from './helpers';
@@ -18,7 +19,7 @@ let signer: TestSigner;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  tier = await startTestDataTier({ service: 'login' });
+  tier = await startTier({ service: 'login' });
   signer = await createTestSigner();
   app = await buildTestLoginCell(tier, tier.primary, signer);
 });

@@ -1,19 +1,19 @@
 // ~1000 generated malformed requests (bodies, headers, paths): each gets a 4xx with a LOGIN_ERR_* code,
 // and no row changes anywhere.
 import type { TestSigner } from '@failover-lab/cell-kit';
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import type { TestDataTier } from '@failover-lab/lab';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { InjectOptions } from 'light-my-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestLoginCell, createTestSigner, PASSWORD, rowCounts } from './helpers';
+import { buildTestLoginCell, createTestSigner, PASSWORD, rowCounts, startTier } from './helpers';
 
 let tier: TestDataTier;
 let signer: TestSigner;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  tier = await startTestDataTier({ service: 'login' });
+  tier = await startTier({ service: 'login' });
   signer = await createTestSigner();
   app = await buildTestLoginCell(tier, tier.primary, signer);
   // one real user, so malformed requests have something to (not) change

@@ -1,6 +1,7 @@
 // Routes under /messaging. Postgres is the truth (messages, order, idempotency); Redis carries live
 // delivery and unread counters, both best effort: a message committed while Redis is down is still
 // acknowledged and readable, it just is not pushed live.
+import type { ServerResponse } from 'node:http';
 import { withTransaction } from '@failover-lab/cell-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -65,6 +66,12 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
     subscriber.connect().catch(() => {});
     const hub = new RoomHub(subscriber, (error) => app.log.warn({ err: error }, 'room hub error'));
     app.addHook('onClose', async () => hub.close());
+    // Open streams would keep server.close() waiting forever: end them first, clients reconnect with
+    // Last-Event-ID (to the other region, after a failover).
+    const openStreams = new Set<ServerResponse>();
+    app.addHook('preClose', async () => {
+      for (const raw of openStreams) raw.end();
+    });
 
     app.post(
       '/messaging/rooms/:room/messages',
@@ -176,6 +183,10 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
           headers: { 'x-cell-region': app.cell.region, 'x-cell-role': app.cell.role() },
           heartbeatMs: options.heartbeatMs,
           onError: (error) => request.log.warn({ err: error }, 'stream error'),
+          onOpen: (raw) => {
+            openStreams.add(raw);
+            raw.on('close', () => openStreams.delete(raw));
+          },
           begin: () => {
             reply.hijack();
             return reply.raw;

@@ -19,6 +19,8 @@ export interface StreamOptions {
   headers: Record<string, string>;
   heartbeatMs?: number;
   onError: (error: unknown) => void;
+  /** the response once it is a live stream, so the app can end it on shutdown */
+  onOpen?: (raw: ServerResponse) => void;
 }
 
 export function formatEvent(message: LiveMessage): string {
@@ -73,6 +75,7 @@ export async function streamRoom(opts: StreamOptions): Promise<void> {
     unsubscribe().catch(opts.onError);
   };
   raw.on('close', close);
+  opts.onOpen?.(raw);
 
   try {
     if (opts.resumeAfterSeq !== null) {

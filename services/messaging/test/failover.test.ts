@@ -2,10 +2,10 @@
 // takes posts and serves dc-a's replicated messages; dc-a thawed refuses posts carrying the new epoch.
 import { randomUUID } from 'node:crypto';
 import type { TestSigner } from '@failover-lab/cell-kit';
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import type { TestDataTier } from '@failover-lab/lab';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestMessagingCell, createTestSigner, messageCount, uniqueRoom } from './helpers';
+import { buildTestMessagingCell, createTestSigner, messageCount, startTier, uniqueRoom } from './helpers';
 
 let tier: TestDataTier;
 let signer: TestSigner;
@@ -15,7 +15,7 @@ let token: string;
 let frozen = false;
 
 beforeAll(async () => {
-  tier = await startTestDataTier({ service: 'messaging', standby: true });
+  tier = await startTier({ service: 'messaging', standby: true });
   signer = await createTestSigner();
   token = await signer.sign('failover-user');
   dcA = await buildTestMessagingCell(tier, tier.primary, signer);

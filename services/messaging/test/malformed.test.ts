@@ -2,12 +2,12 @@
 // MSG_ERR_* code, and the messages table does not change.
 import { randomUUID } from 'node:crypto';
 import type { TestSigner } from '@failover-lab/cell-kit';
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import type { TestDataTier } from '@failover-lab/lab';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { InjectOptions } from 'light-my-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestMessagingCell, createTestSigner, messageCount } from './helpers';
+import { buildTestMessagingCell, createTestSigner, messageCount, startTier } from './helpers';
 
 let tier: TestDataTier;
 let signer: TestSigner;
@@ -15,7 +15,7 @@ let app: FastifyInstance;
 let token: string;
 
 beforeAll(async () => {
-  tier = await startTestDataTier({ service: 'messaging' });
+  tier = await startTier({ service: 'messaging' });
   signer = await createTestSigner();
   app = await buildTestMessagingCell(tier, tier.primary, signer);
   token = await signer.sign('fuzzer');

@@ -1,7 +1,7 @@
 // Messaging against a real Postgres + Redis (startTestDataTier): every endpoint's success and failure paths.
 import { randomUUID } from 'node:crypto';
 import type { TestSigner } from '@failover-lab/cell-kit';
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import type { TestDataTier } from '@failover-lab/lab';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../src/cursor';
@@ -11,6 +11,7 @@ import {
   messageCount,
   sseEvents,
   sseReader,
+  startTier,
   uniqueRoom,
 } from './helpers';
 
@@ -23,7 +24,7 @@ const ALICE = 'user-alice';
 const BOB = 'user-bob';
 
 beforeAll(async () => {
-  tier = await startTestDataTier({ service: 'messaging' });
+  tier = await startTier({ service: 'messaging' });
   signer = await createTestSigner();
   app = await buildTestMessagingCell(tier, tier.primary, signer, { heartbeatMs: 300 });
   alice = await signer.sign(ALICE);
@@ -284,5 +285,21 @@ describe('live delivery (SSE)', () => {
     expect(((await bad.res.json()) as { error: { code: string } }).error.code).toBe('MSG_ERR_INVALID_CURSOR');
     const anonymous = await fetch(`${baseUrl}/messaging/rooms/r/stream`);
     expect(anonymous.status).toBe(401);
+  });
+});
+
+describe('shutdown', () => {
+  it('ends open streams when the app closes, so close() does not hang on them', async () => {
+    const own = await buildTestMessagingCell(tier, tier.primary, signer);
+    await own.listen({ host: tier.primary.host, port: 0 });
+    const { port } = own.server.address() as { port: number };
+    const res = await fetch(`http://${tier.primary.host}:${port}/messaging/rooms/${uniqueRoom()}/stream`, {
+      headers: auth(bob),
+    });
+    const reader = sseReader(res.body!);
+    await reader.waitFor((t) => t.includes(': connected'));
+    await own.close();
+    await reader.pump; // resolves only when the server ended the response
+    expect(reader.text).toContain(': connected');
   });
 });
