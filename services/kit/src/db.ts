@@ -48,8 +48,8 @@ export async function withTransaction<T>(
     const client = await pool.connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
-      await client.query(`SET LOCAL synchronous_commit TO ${options.synchronousCommit}`);
+      // one round trip for both (simple protocol); the level is from a closed set, not user input
+      await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}`);
       const result = await fn(client);
       await client.query('COMMIT');
       return result;

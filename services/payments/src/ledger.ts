@@ -76,12 +76,35 @@ export async function executeTransfer(pool: pg.Pool, input: TransferInput): Prom
     const sufficient = Number(from.balance) >= input.amount;
     const outcome: TransferOutcome = sufficient ? 'completed' : 'insufficient_funds';
     const statusCode = sufficient ? 201 : 409;
+    // The decision, both ledger rows and both balances in one statement (fewer round trips while
+    // the account rows are locked); the CHECK (balance >= 0) still guards every row.
     const { rows } = await client.query<{ id: string; created_at: Date }>(
-      `INSERT INTO transfers
-         (idempotency_key, request_hash, caller, from_account, to_account, amount, outcome, status_code, response)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{}'::jsonb)
-       RETURNING id, created_at`,
-      [input.idempotencyKey, hash, input.caller, input.from, input.to, input.amount, outcome, statusCode],
+      `WITH t AS (
+         INSERT INTO transfers
+           (idempotency_key, request_hash, caller, from_account, to_account, amount, outcome, status_code, response)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{}'::jsonb)
+         RETURNING id, created_at
+       ), ledger AS (
+         INSERT INTO ledger_entries (transfer_id, account_id, amount)
+         SELECT t.id, e.account_id, e.amount
+           FROM t, (VALUES ($4::text, -$6::bigint), ($5::text, $6::bigint)) AS e(account_id, amount)
+          WHERE $9::boolean
+       ), balances AS (
+         UPDATE accounts SET balance = balance + CASE WHEN id = $4 THEN -$6::bigint ELSE $6::bigint END
+          WHERE id IN ($4, $5) AND $9::boolean
+       )
+       SELECT id, created_at FROM t`,
+      [
+        input.idempotencyKey,
+        hash,
+        input.caller,
+        input.from,
+        input.to,
+        input.amount,
+        outcome,
+        statusCode,
+        sufficient,
+      ],
     );
     const transferId = Number(rows[0]!.id);
     const body = sufficient
@@ -104,17 +127,6 @@ export async function executeTransfer(pool: pg.Pool, input: TransferInput): Prom
       transferId,
       JSON.stringify(body),
     ]);
-    if (sufficient) {
-      await client.query(
-        `INSERT INTO ledger_entries (transfer_id, account_id, amount) VALUES ($1, $2, $3), ($1, $4, $5)`,
-        [transferId, input.from, -input.amount, input.to, input.amount],
-      );
-      await client.query(
-        `UPDATE accounts SET balance = balance + CASE WHEN id = $1 THEN -$3::bigint ELSE $3::bigint END
-          WHERE id IN ($1, $2)`,
-        [input.from, input.to, input.amount],
-      );
-    }
     return { statusCode, body, outcome, replayed: false };
   });
 }
