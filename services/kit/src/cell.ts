@@ -61,6 +61,7 @@ export interface BuildCellOptions {
   bodyLimitBytes?: number;
 }
 
+const UNDEFINED_TABLE_SQLSTATE = '42P01';
 const KIT_MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
 
 function isRedisUnavailable(err: unknown): boolean {
@@ -207,6 +208,10 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
       // Demoted under us: re-read the role now so the next writes are refused before reaching Postgres.
       void cell.refresh();
       return sendError(reply, 503, errors.codeOf('FENCED'), 'the database is read-only (standby)');
+    }
+    if ((err as { code?: string }).code === UNDEFINED_TABLE_SQLSTATE && cell.role() !== 'primary') {
+      // A standby started before its primary's migrations replicated: not ready yet, not a bug.
+      return sendError(reply, 503, errors.codeOf('UNAVAILABLE'), 'schema not replicated to this standby yet');
     }
     if (isConnectionError(err) || isRedisUnavailable(err)) {
       request.log.warn({ err }, 'data store unavailable');
