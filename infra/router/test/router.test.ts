@@ -246,7 +246,7 @@ describe('router data plane', () => {
     // The old primary returns claiming primary at epoch 1: fenced, never routed to.
     await rig.a.reopen();
     await waitFor('dc-a fenced', () => rig.a.state.fenced);
-    expect(eventTypes()).toContain('fenced:dc-a:2');
+    await waitFor('fenced event', () => eventTypes().includes('fenced:dc-a:2'));
     for (let i = 0; i < 5; i++) {
       const r = await get(`${rig.url}/payments/echo`);
       expect(r.headers['x-served-by']).toBe('dc-b');
@@ -354,8 +354,22 @@ describe('router admin API', () => {
     setTimeout(() => {
       rig.b.state.walLsn = '0/5000';
     }, 200);
-    const res = await admin('/admin/switchover', { method: 'POST', body: { service: 'payments' } });
+    const switching = admin('/admin/switchover', { method: 'POST', body: { service: 'payments' } });
+    await waitFor('switchover holding', () => rig.a.state.fenced);
+    // Requests arriving during the switchover: a safe one waits for the new primary, an unsafe one fails fast.
+    const heldRead = get(`${rig.url}/payments/echo`);
+    const unsafe = await request(`${rig.url}/payments/transfers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(unsafe.statusCode).toBe(503);
+    await unsafe.body.dump();
+    const res = await switching;
     const body = await json(res);
+    const held = await heldRead;
+    expect(held.headers['x-served-by']).toBe('dc-b');
+    expect((await json(held)).epochHeader).toBe('2');
     expect(res.statusCode, JSON.stringify(body)).toBe(200);
     expect(body).toMatchObject({ service: 'payments', from: 'dc-a', to: 'dc-b', epoch: 2 });
     expect(rig.a.state.fenced).toBe(true);

@@ -405,9 +405,10 @@ export class Controller {
         this.emit('promoted', service, target, epoch, `switchover; promoteMs=${result.promoteMs ?? 0}`);
         await this.deps.health.probeNow(service, target);
       } finally {
+        // Route first, release second: held requests must wake up to the new primary, never the old one.
         // Even if the promote call failed, the epoch is persisted: the next tick claims the target.
-        this.deps.routes.release(service);
         this.applyVerdict(this.observe(service));
+        this.deps.routes.release(service);
       }
       const epoch = this.state.services[service]!.epoch;
       return { service, from, to: target, epoch, ms: this.deps.clock.now() - started };
