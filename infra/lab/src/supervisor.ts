@@ -85,6 +85,16 @@ export class ComponentFailure extends Error {
   }
 }
 
+/**
+ * Like Promise.all, but waits for every task to settle before rejecting with the first failure:
+ * a failed `up` must not stop everything while a sibling step is still about to spawn a process.
+ */
+async function settleAll(tasks: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 export interface FaultTarget {
   service?: ServiceName;
   component?: ComponentName;
@@ -285,14 +295,14 @@ export class Supervisor {
         progress(`  --  ${skipped.id.padEnd(24)} ${why.padEnd(30)} skipped`);
       }
       // Each service's apps start as soon as its own data tier is ready; Prometheus needs nothing.
-      await Promise.all([
+      await settleAll([
         step('prometheus', this.paths.log('prometheus'), this.topo.edge.prometheusUrl, () =>
           this.startPrometheus(present),
         ),
         ...SERVICES.map(async (service) => {
           await this.upCell(service, step);
           const apps = present.filter((c) => c.kind === 'app' && c.service === service);
-          await Promise.all(apps.map((c) => step(c.id, c.logFile, c.url, () => this.startNodeComponent(c))));
+          await settleAll(apps.map((c) => step(c.id, c.logFile, c.url, () => this.startNodeComponent(c))));
         }),
       ]);
       // The router last: started earlier, it would see cells still booting as dead and fail over.
@@ -318,13 +328,13 @@ export class Supervisor {
 
     if (!isInitialized(a.postgres) && !isInitialized(b.postgres)) {
       // Cold: dc-a primary, dc-b streaming standby; each Redis alongside its Postgres.
-      await Promise.all([
+      await settleAll([
         pgStep(a, 'primary (initdb)', () =>
           bootstrapPrimary(a.postgres, this.secrets, 'dc-b', this.trackPostgres(a.postgres)),
         ),
         redisStep(a, 'master', () => this.startRedisNode(a.redis)),
       ]);
-      await Promise.all([
+      await settleAll([
         pgStep(b, 'standby (pg_basebackup)', () =>
           bootstrapStandby(b.postgres, a.postgres, this.secrets, this.trackPostgres(b.postgres)),
         ),
@@ -347,7 +357,7 @@ export class Supervisor {
     pgStep: (c: CellNodes, detail: string, work: () => Promise<unknown>) => Promise<void>,
   ): Promise<CellNodes> {
     const initialized = [a, b].filter((c) => isInitialized(c.postgres));
-    await Promise.all(
+    await settleAll(
       initialized.map((c) =>
         pgStep(c, `${roleOnDisk(c.postgres)} (warm)`, () => this.startPostgresNode(c.postgres)),
       ),
@@ -437,7 +447,7 @@ export class Supervisor {
     const other = otherRegion(region);
     await Promise.all(this.entriesOf(region).map((m) => this.stopComponent(m, 'SIGKILL')));
     const roles: Record<string, string> = {};
-    await Promise.all(
+    await settleAll(
       SERVICES.map(async (service) => {
         const here = this.cell(service, region);
         const there = this.cell(service, other);
@@ -477,7 +487,7 @@ export class Supervisor {
 
   private async startAppsOf(region: RegionName) {
     const apps = this.components.filter((c) => c.kind === 'app' && c.region === region && isPresent(c));
-    await Promise.all(apps.map((c) => this.startNodeComponent(c)));
+    await settleAll(apps.map((c) => this.startNodeComponent(c)));
   }
 
   // ---------------------------------------------------------------- stop

@@ -1,0 +1,53 @@
+// Cold and warm start times of a whole lab (`npm run bench:lab`), in a temp state dir on a random
+// subnet so it never touches the lab you may be running. `-- --data-only` skips apps and router.
+//   cold: fresh state dir (initdb, pg_basebackup, …)   warm: `down` then `up` on the same data dirs
+import { launchLab, stopLab } from '../src/lab';
+import { makeTempStateDir, randomTestSubnet } from '../src/test-data-tier';
+
+const dataOnly = process.argv.includes('--data-only');
+const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 1);
+
+interface StartTiming {
+  totalMs: number;
+  /** when the last Postgres/Redis/Prometheus reported ready */
+  dataTierMs: number;
+}
+
+async function timedUp(stateDir: string, subnet: number): Promise<StartTiming> {
+  let dataTierMs = 0;
+  const t0 = Date.now();
+  await launchLab({
+    stateDir,
+    subnet,
+    apps: !dataOnly,
+    onProgress: (line) => {
+      if (/-(postgres|redis) |prometheus /.test(line)) dataTierMs = Date.now() - t0;
+    },
+  });
+  return { totalMs: Date.now() - t0, dataTierMs };
+}
+
+const cold: StartTiming[] = [];
+const warm: StartTiming[] = [];
+for (let i = 0; i < runs; i++) {
+  const stateDir = makeTempStateDir('flab-bench-');
+  const subnet = randomTestSubnet();
+  try {
+    cold.push(await timedUp(stateDir, subnet));
+    await stopLab(stateDir);
+    warm.push(await timedUp(stateDir, subnet));
+  } finally {
+    await stopLab(stateDir, { wipe: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const row = (name: string, ts: StartTiming[]) =>
+  `${name.padEnd(6)} total ${String(median(ts.map((t) => t.totalMs))).padStart(6)} ms   ` +
+  `data tier + Prometheus ${String(median(ts.map((t) => t.dataTierMs))).padStart(6)} ms   ` +
+  `(runs: ${ts.map((t) => t.totalMs).join(', ')})`;
+console.log(
+  `lab start (${dataOnly ? 'data tier only' : 'with every app/router present'}), median of ${runs}:`,
+);
+console.log(row('cold', cold));
+console.log(row('warm', warm));

@@ -1,0 +1,91 @@
+// The component registry with the real apps and router (whichever exist yet): `up` starts them
+// with the contract environment, Prometheus scrapes them, and a crashed app is restarted.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LabClient } from '../src/client';
+import { launchLab, stopLab } from '../src/lab';
+import { REPO_ROOT } from '../src/paths';
+import { waitUntil } from '../src/process';
+import type { LabStatus } from '../src/status';
+import { makeTempStateDir, randomTestSubnet } from '../src/test-data-tier';
+import { SERVICES, type ServiceName } from '../src/topology';
+import { processesMentioning } from './helpers';
+
+const present = SERVICES.filter((s) => existsSync(join(REPO_ROOT, 'services', s, 'src', 'server.ts')));
+const routerPresent = existsSync(join(REPO_ROOT, 'infra', 'router', 'src', 'server.ts'));
+
+describe.skipIf(present.length === 0)('lab up with apps', () => {
+  let lab: LabClient;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    stateDir = makeTempStateDir('flab-apps-');
+    ({ client: lab } = await launchLab({ stateDir, subnet: randomTestSubnet() }));
+  }, 240_000);
+
+  afterAll(async () => {
+    if (!stateDir) return;
+    const status = await lab.status().catch(() => undefined);
+    await stopLab(stateDir, { wipe: true });
+    const pids = [...(status?.cells.map((c) => c.app.pid) ?? []), status?.edge.router.pid].filter(Boolean);
+    expect(pids.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(processesMentioning(stateDir)).toEqual([]);
+  }, 60_000);
+
+  const appOf = (status: LabStatus, service: ServiceName, region: string) =>
+    status.cells.find((c) => c.service === service && c.region === region)!.app;
+
+  it('starts every app whose entry file exists, answering /health/live on its cell address', async () => {
+    const status = await lab.status();
+    for (const cell of status.cells) {
+      expect(cell.app.state).toBe(present.includes(cell.service) ? 'up' : 'absent');
+      if (cell.app.state === 'up') {
+        expect((await fetch(`${cell.app.url}/health/live`)).status).toBe(200);
+        expect(cell.app.url).toBe(`http://${cell.host}:3000`);
+      }
+    }
+    expect(status.edge.router.state).toBe(routerPresent ? 'up' : 'absent');
+  });
+
+  it('has Prometheus scrape every running app (and the router) each second', async () => {
+    const expected = present.length * 2 + (routerPresent ? 1 : 0);
+    await waitUntil(
+      'every scrape target up',
+      async () => {
+        const res = await fetch(`${lab.topo.edge.prometheusUrl}/api/v1/targets?state=active`);
+        const body = (await res.json()) as {
+          data: { activeTargets: { health: string; scrapeInterval: string }[] };
+        };
+        const targets = body.data.activeTargets;
+        return (
+          targets.length === expected && targets.every((t) => t.health === 'up' && t.scrapeInterval === '1s')
+        );
+      },
+      30_000,
+      500,
+    );
+  });
+
+  it('restarts a crashed app (kill --component app) and counts the restart', async () => {
+    const service = present[0]!;
+    const before = appOf(await lab.status(), service, 'dc-b');
+    const result = await lab.kill('dc-b', { service, component: 'app' });
+    expect(result.killed).toEqual([`${service}-dc-b-app`]);
+    await waitUntil(
+      `${service}-dc-b-app restarted`,
+      async () => {
+        const app = appOf(await lab.status(), service, 'dc-b');
+        return app.state === 'up' && app.restarts === before.restarts + 1 && app.pid !== before.pid;
+      },
+      60_000,
+      250,
+    );
+    await waitUntil(
+      'the restarted app live',
+      async () => (await fetch(`${before.url}/health/live`)).status === 200,
+      60_000,
+      250,
+    );
+  });
+});
