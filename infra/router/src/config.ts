@@ -14,6 +14,11 @@ export interface ProbeConfig {
   rise: number;
   /** interval of the re-probe burst a passive signal (refused/reset/timeout) triggers */
   burstIntervalMs: number;
+  /**
+   * no automatic failover this long after the router starts: a router restarting on a starved machine
+   * must not mistake its own slow first probes for a dead primary
+   */
+  startupGraceMs: number;
 }
 
 export interface ProxyConfig {
@@ -65,6 +70,7 @@ export const DEFAULT_PROBE: ProbeConfig = {
   fall: 3,
   rise: 2,
   burstIntervalMs: 50,
+  startupGraceMs: 3_000,
 };
 
 export const DEFAULT_PROXY: ProxyConfig = {
@@ -162,6 +168,7 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
     fall: { min: 1, max: 100 },
     rise: { min: 1, max: 100 },
     burstIntervalMs: { min: 5, max: 60_000 },
+    startupGraceMs: { min: 0, max: 600_000 },
   });
   const proxy = readNumbers(raw.proxy, DEFAULT_PROXY, 'proxy', problems, {
     requestTimeoutMs: { min: 10, max: 600_000 },

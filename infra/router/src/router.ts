@@ -75,6 +75,7 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
     metrics,
     clock: deps.clock ?? { now: () => Date.now() },
     log: (line) => app.log.info({ component: 'controller' }, line),
+    startupGraceMs: config.probe.startupGraceMs,
   });
   await controller.init();
   prober.onTransition((target, previous, next) => controller.onHealthTransition(target, previous, next));

@@ -26,6 +26,16 @@ describe('decide(): failover policy over named snapshots', () => {
     });
   });
 
+  it('start-up grace: a primary seen down right after the router started is not failed over yet', () => {
+    const s = { ...fixtures.paymentsPrimaryDown(), inStartupGrace: true };
+    expect(decide(s)).toEqual({ kind: 'none', outcome: 'no action: dc-a down, router start-up grace' });
+  });
+
+  it('start-up grace: a primary seen down right after the router started is not failed over yet', () => {
+    const s = { ...fixtures.paymentsPrimaryDown(), inStartupGrace: true };
+    expect(decide(s)).toEqual({ kind: 'none', outcome: 'no action: dc-a down, router start-up grace' });
+  });
+
   it('async primary down with the standby within the lag bound: promote (not RPO 0)', () => {
     expect(decide(fixtures.messagingPrimaryDown())).toMatchObject({
       kind: 'failover',
@@ -128,6 +138,19 @@ describe('decide(): failover policy over named snapshots', () => {
       h = applyProbe(h, { ok: false, at: 2 + i, ms: 1, ready: gone, error: 'postgres' }, rules);
     expect(h.status).toBe('down');
     expect(h.lastReady?.standbys).toEqual(good.standbys);
+  });
+
+  it('a probe that timed out only because the router itself stalled counts neither way', () => {
+    const rules = { fall: 3, rise: 2 };
+    let h = applyProbe(initialHealth(0), { ok: true, at: 1, ms: 1, ready: ready(), error: null }, rules);
+    for (let i = 0; i < 5; i++) {
+      h = applyProbe(
+        h,
+        { ok: false, at: 2 + i, ms: 900, ready: null, error: 'TimeoutError', inconclusive: true },
+        rules,
+      );
+    }
+    expect(h).toMatchObject({ status: 'up', consecutiveFailures: 0 });
   });
 
   it('a slow-but-alive primary (answers within the timeout) is not failed over', () => {

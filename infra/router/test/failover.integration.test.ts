@@ -1,7 +1,7 @@
 // The router on the real lab: real Postgres streaming replication, real Redis, the real services,
 // real signals (SIGKILL, SIGSTOP/SIGCONT) through the lab supervisor, steady traffic through the router.
 // One lab for the whole file; the scenarios run in order and each leaves the lab in a known state.
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LabClient, startLab, stopLab } from '@failover-lab/lab';
 import { request } from 'undici';
@@ -90,6 +90,11 @@ afterAll(async () => {
   if (lab) {
     // A scenario that failed half-way may leave a region frozen; thawed processes stop faster.
     for (const region of ['dc-a', 'dc-b'] as const) await lab.thaw(region).catch(() => {});
+    // ROUTER_IT_KEEP_LOGS=<dir>: keep the lab's logs and the router's event file for a post-mortem.
+    if (process.env.ROUTER_IT_KEEP_LOGS) {
+      cpSync(join(lab.stateDir, 'logs'), process.env.ROUTER_IT_KEEP_LOGS, { recursive: true });
+      cpSync(join(lab.stateDir, 'edge'), join(process.env.ROUTER_IT_KEEP_LOGS, 'edge'), { recursive: true });
+    }
     const { leftovers } = await stopLab(lab, { wipe: true });
     expect(leftovers).toEqual([]);
   }
@@ -186,17 +191,17 @@ describe.sequential('failover on the real lab', () => {
     );
     const readyAt = Date.now();
     const after = await status();
+    await sleep(1000);
+    const events = await eventsSince(t0);
+    console.log(
+      `router restart: ready ${readyAt - t0} ms after SIGKILL; events ${events.map((e) => `${e.type}:${e.service}:${e.region}`).join(' ')}`,
+    );
     for (const s of ['login', 'payments', 'messaging'] as const) {
       expect({ primary: after[s].primary, epoch: after[s].epoch }).toEqual({
         primary: before[s].primary,
         epoch: before[s].epoch,
       });
     }
-    await sleep(1000);
-    const events = await eventsSince(t0);
-    console.log(
-      `router restart: ready ${readyAt - t0} ms after SIGKILL; events ${events.map((e) => `${e.type}:${e.service}:${e.region}`).join(' ')}`,
-    );
     expect(
       events.filter(
         (e) => e.type === 'promote_started' || (e.type === 'promoted' && e.epoch !== before[e.service].epoch),

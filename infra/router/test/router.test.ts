@@ -59,7 +59,7 @@ async function makeRig(opts: { strictSync?: boolean } = {}): Promise<Rig> {
         payments: { mode: 'sync', cells: { 'dc-a': a.url, 'dc-b': b.url } },
         messaging: { mode: 'async', cells: { 'dc-a': ma.url, 'dc-b': mb.url } },
       },
-      probe: { intervalMs: 40, timeoutMs: 150, fall: 3, rise: 2, burstIntervalMs: 15 },
+      probe: { intervalMs: 40, timeoutMs: 600, fall: 3, rise: 2, burstIntervalMs: 15, startupGraceMs: 0 },
       proxy: { holdMs: 3000, requestTimeoutMs: 2000 },
       policy: { strictSync: opts.strictSync ?? false },
     },
@@ -281,8 +281,10 @@ describe('router data plane', () => {
   });
 
   it('a slow-but-alive primary is not failed over', async () => {
-    rig.a.state.readyDelayMs = 100; // timeout is 150
-    await new Promise((r) => setTimeout(r, 800));
+    rig.a.state.readyDelayMs = 200; // many times slower than usual, well inside the 600 ms timeout
+    await new Promise((r) => setTimeout(r, 1500));
+    // the probes really were slow, and still no failover
+    expect(rig.router.router.prober.health('payments', 'dc-a').lastProbeMs).toBeGreaterThanOrEqual(200);
     expect(rig.router.router.routes.get('payments')).toMatchObject({ primary: 'dc-a', serving: true });
     expect(rig.b.calls.filter((c) => c.path === '/admin/promote')).toHaveLength(0);
   });

@@ -35,6 +35,8 @@ export interface ControllerDeps {
   log: (line: string) => void;
   /** planned switchover: time allowed for proxied requests in flight to finish before fencing */
   drainMs?: number;
+  /** no automatic failover this long after start() */
+  startupGraceMs?: number;
 }
 
 interface ServiceRuntime {
@@ -52,6 +54,7 @@ export class Controller {
   private state: RouterState = { version: 1, services: {} };
   private readonly runtime = new Map<ServiceName, ServiceRuntime>();
   private timer: NodeJS.Timeout | null = null;
+  private startedAt = Number.NEGATIVE_INFINITY;
   private stopped = false;
 
   constructor(private readonly deps: ControllerDeps) {
@@ -96,6 +99,11 @@ export class Controller {
   }
 
   start(intervalMs: number): void {
+    this.startedAt = this.deps.clock.now();
+    // Re-decide when the grace ends, not only at the next health change.
+    setTimeout(() => {
+      for (const service of this.serviceNames()) this.requestTick(service);
+    }, this.deps.startupGraceMs ?? 0).unref();
     this.timer = setInterval(() => {
       for (const service of this.serviceNames()) this.requestTick(service);
     }, intervalMs);
@@ -177,6 +185,7 @@ export class Controller {
       primary: s.primary,
       epoch: s.epoch,
       cells: Object.freeze(cells),
+      inStartupGrace: this.deps.clock.now() - this.startedAt < (this.deps.startupGraceMs ?? 0),
       policy: Object.freeze({
         maxFailoverLagBytes: config.policy.maxFailoverLagBytes,
         syncRestoreMaxLagBytes: config.policy.syncRestoreMaxLagBytes,

@@ -12,6 +12,8 @@ export interface ServiceSnapshot {
   readonly primary: RegionName;
   readonly epoch: number;
   readonly cells: Readonly<Record<RegionName, Readonly<CellHealth>>>;
+  /** the router started moments ago: it does not yet trust a "down" verdict enough to fail over */
+  readonly inStartupGrace?: boolean;
   readonly policy: Readonly<{
     maxFailoverLagBytes: number;
     syncRestoreMaxLagBytes: number;
@@ -143,6 +145,8 @@ export function decide(s: ServiceSnapshot): Decision {
   }
   // 3. The primary is confirmed down: fail over if the standby can take over.
   if (isConfirmedDown(p)) {
+    if (s.inStartupGrace)
+      return { kind: 'none', outcome: `no action: ${primary} down, router start-up grace` };
     const verdict = canFailOver(s);
     if (!verdict.ok) {
       return {

@@ -17,6 +17,8 @@ export interface ProbeResult {
   ms: number;
   ready: CellReady | null;
   error: string | null;
+  /** the router itself was too slow to judge (its timer fired late): counts neither way */
+  inconclusive?: boolean;
 }
 
 export interface CellHealth {
@@ -55,6 +57,8 @@ export interface HealthRules {
 }
 
 export function applyProbe(health: CellHealth, result: ProbeResult, rules: HealthRules): CellHealth {
+  if (result.inconclusive)
+    return { ...health, lastProbeMs: result.ms, lastError: `${result.error} (inconclusive)` };
   const next: CellHealth = {
     ...health,
     lastProbeMs: result.ms,
