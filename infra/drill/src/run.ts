@@ -42,11 +42,11 @@ export interface DrillOptions {
 }
 
 export const DEFAULT_OPTIONS: Omit<DrillOptions, 'scenario' | 'outDir'> = {
-  durationMs: 25_000,
-  warmupMs: 8_000,
+  durationMs: 24_000,
+  warmupMs: 6_000,
   ratePerSec: 40,
   seed: 1,
-  users: 12,
+  users: 8,
   rooms: 24,
   requestTimeoutMs: 5_000,
   maxInFlight: 200,
@@ -179,7 +179,7 @@ export async function runDrill(
       },
       prometheus,
     });
-    await writeReport(report, options.outDir);
+    await writeReport(report, options.outDir, records);
     if (options.resetAfter) {
       const resetStarted = Date.now();
       await scenario.reset(ctx, plan);

@@ -4,6 +4,7 @@ import { SERVICES, type ServiceName } from '@failover-lab/lab';
 import type { AdminApi } from '../admin';
 import { API } from '../api';
 import { type AuditFindings, acknowledgedWrites, compareAcked, paymentsInvariants } from '../audit';
+import { mapLimit } from '../concurrency';
 import type { RecordingClient } from '../load/http';
 import type { SetupResult } from '../load/setup';
 import { passwordFor } from '../load/workload';
@@ -223,12 +224,4 @@ async function readBack(ctx: AuditContext, path: string, authorization: string |
     await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
   }
   return last;
-}
-
-export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(workers);
 }

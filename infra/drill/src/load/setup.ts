@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { type AdminApi, retrying } from '../admin';
 import { API } from '../api';
+import { mapLimit } from '../concurrency';
 import { seededRandom } from '../random';
 import type { RecordingClient } from './http';
 import { type DrillUser, passwordFor, type WorkloadState } from './workload';
@@ -30,31 +31,36 @@ export async function setUpDrill(
 ): Promise<SetupResult> {
   const passwordSecret = randomBytes(16).toString('hex');
   const notes: string[] = [];
-  const users: DrillUser[] = [];
-  for (let index = 0; index < options.users; index++) {
-    const username = `${options.runTag}-u${index}`;
-    const password = passwordFor(passwordSecret, username);
-    const created = await retrying(`sign-up of ${username}`, 20_000, async () => {
-      const r = await client.call({
-        service: 'login',
-        op: 'signup',
-        ...API.login.signup,
-        okStatuses: API.login.signup.ok,
-        body: { username, password },
+  // Password hashing dominates setup: a few users at a time keeps it short without flooding login.
+  const users: DrillUser[] = new Array(options.users);
+  await mapLimit(
+    Array.from({ length: options.users }, (_, index) => index),
+    4,
+    async (index) => {
+      const username = `${options.runTag}-u${index}`;
+      const password = passwordFor(passwordSecret, username);
+      const created = await retrying(`sign-up of ${username}`, 30_000, async () => {
+        const r = await client.call({
+          service: 'login',
+          op: 'signup',
+          ...API.login.signup,
+          okStatuses: API.login.signup.ok,
+          body: { username, password },
+        });
+        if (!r.record.ok) throw new Error(`status ${r.status} ${r.record.error}`);
+        return r.body as { id: string };
       });
-      if (!r.record.ok) throw new Error(`status ${r.status} ${r.record.error}`);
-      return r.body as { id: string };
-    });
-    const token = await signIn(client, username, password);
-    users.push({
-      index,
-      id: created.id,
-      username,
-      password,
-      accessToken: token.accessToken,
-      accountId: `${options.runTag}-a${index}`,
-    });
-  }
+      const token = await signIn(client, username, password);
+      users[index] = {
+        index,
+        id: created.id,
+        username,
+        password,
+        accessToken: token.accessToken,
+        accountId: `${options.runTag}-a${index}`,
+      };
+    },
+  );
 
   const accounts = users.map((u) => ({ id: u.accountId, owner: u.id, balance: SEED_BALANCE }));
   await retrying('seeding payments accounts', 20_000, async () => {
