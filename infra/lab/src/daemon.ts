@@ -61,11 +61,12 @@ async function main() {
     log(message);
     process.exit(1);
   });
-  writePidFile(paths.supervisorPidFile, process.pid);
   writeFileSync(
     join(paths.runDir, 'lab.json'),
     `${JSON.stringify({ subnet: topo.subnet, ports: topo.ports, pid: process.pid }, null, 2)}\n`,
   );
+  // lab.json first: whoever finds a live supervisor pid reads it to reach the control API
+  writePidFile(paths.supervisorPidFile, process.pid);
   process.on('SIGTERM', () => void shutdown(0));
   process.on('SIGINT', () => void shutdown(0));
   // The parent lets go of the IPC channel once we are up; that is not a reason to stop.

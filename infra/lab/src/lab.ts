@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
 import { LabPaths, REPO_ROOT } from './paths';
-import { killFamily, livePidFromFile } from './process';
+import { isAlive, killFamily, livePidFromFile, sleep } from './process';
 import { makeTempStateDir, randomTestSubnet } from './test-data-tier';
 import { DEFAULT_PORTS, type Ports, topology } from './topology';
 
@@ -36,9 +36,15 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
   const paths = new LabPaths(stateDir);
   paths.ensureBaseDirs();
 
-  if (livePidFromFile(paths.supervisorPidFile) !== undefined) {
+  const runningPid = livePidFromFile(paths.supervisorPidFile);
+  if (runningPid !== undefined) {
+    // Already running (or still starting, from another `up`): wait for it rather than start twice.
     const running = LabClient.forStateDir(stateDir);
-    if (await running.isReady()) return { client: running, started: false };
+    const deadline = Date.now() + 180_000;
+    while (isAlive(runningPid) && Date.now() < deadline) {
+      if (await running.isReady()) return { client: running, started: false };
+      await sleep(250);
+    }
   }
 
   const client = new LabClient(topology(subnet, ports), stateDir);

@@ -30,6 +30,7 @@ import {
 import type { LabPaths } from './paths';
 import {
   hasExited,
+  isRunning,
   isStopped,
   processFamily,
   signalFamily,
@@ -414,10 +415,19 @@ export class Supervisor {
 
   async freeze(region: RegionName) {
     const victims = this.entriesOf(region).filter((m) => this.alive(m));
+    const reached: number[] = [];
     for (const m of victims) {
       this.settle(m, 'frozen');
-      signalFamily(m.child.pid!, 'SIGSTOP');
+      reached.push(...signalFamily(m.child.pid!, 'SIGSTOP'));
     }
+    // kill() returns before the kernel stops the target (one in disk sleep stops when it wakes):
+    // answer once every process really is stopped, so callers can rely on it.
+    await waitUntil(
+      'the region to stop',
+      async () => reached.every((p) => isStopped(p) || !isRunning(p)),
+      5_000,
+      10,
+    );
     return { region, frozen: victims.map((m) => m.id) };
   }
 
@@ -452,8 +462,11 @@ export class Supervisor {
         const here = this.cell(service, region);
         const there = this.cell(service, other);
         const otherPg = this.managed.get(`${service}-${other}-postgres`);
-        const otherIsPrimary =
-          this.alive(otherPg) && !isStopped(otherPg.child.pid!) && !(await isInRecovery(there.postgres));
+        if (this.alive(otherPg) && isStopped(otherPg.child.pid!)) {
+          // cannot tell whether a frozen node was promoted: guessing could make two primaries
+          throw new Error(`${service}: ${other} is frozen; thaw it before restoring ${region}`);
+        }
+        const otherIsPrimary = this.alive(otherPg) && !(await isInRecovery(there.postgres));
         if (otherIsPrimary) {
           await bootstrapStandby(
             here.postgres,
@@ -498,6 +511,7 @@ export class Supervisor {
     this.settle(m, 'stopped');
     // An exited leader's pid may already belong to someone else: never signal it.
     const family = this.alive(m) ? processFamily(m.child.pid!) : [];
+    const t0 = Date.now();
     if (family.length) {
       signalPids(family, 'SIGCONT'); // a frozen process cannot act on SIGTERM
       if (signal === 'SIGKILL') signalFamily(m.child.pid!, 'SIGKILL');
@@ -508,6 +522,7 @@ export class Supervisor {
         signalPids(family, 'SIGKILL');
         await waitGone(family, 5_000);
       }
+      this.log(`${m.id} stopped (${signal === 'SIGKILL' ? 'killed' : 'shut down'}) in ${Date.now() - t0} ms`);
     }
     rmSync(this.paths.pidFile(m.id), { force: true });
   }
