@@ -43,12 +43,30 @@ export class RoomHub {
       }
     };
     try {
+      await this.connected();
       await this.subscriber.subscribe(roomChannel(room));
     } catch (error) {
       await remove();
       throw error;
     }
     return remove;
+  }
+
+  /**
+   * The subscriber has no offline queue (a dead Redis must fail fast), so a stream opened while it is
+   * still connecting — right after start, or during a Redis failover — waits briefly for it.
+   */
+  private async connected(timeoutMs = 2_000): Promise<void> {
+    if (this.subscriber.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.subscriber.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs); // then subscribe() fails and the client gets a 503
+      this.subscriber.once('ready', done);
+    });
   }
 
   private dispatch(channel: string, payload: string): void {

@@ -296,6 +296,7 @@ describe('shutdown', () => {
     const res = await fetch(`http://${tier.primary.host}:${port}/messaging/rooms/${uniqueRoom()}/stream`, {
       headers: auth(bob),
     });
+    expect(res.status).toBe(200); // right after start: the stream waits for the Redis subscriber
     const reader = sseReader(res.body!);
     await reader.waitFor((t) => t.includes(': connected'));
     await own.close();
