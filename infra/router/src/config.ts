@@ -66,7 +66,7 @@ export interface RouterConfig {
 
 export const DEFAULT_PROBE: ProbeConfig = {
   intervalMs: 200,
-  timeoutMs: 300,
+  timeoutMs: 500,
   fall: 3,
   rise: 2,
   burstIntervalMs: 50,

@@ -55,6 +55,7 @@ export class Controller {
   private readonly runtime = new Map<ServiceName, ServiceRuntime>();
   private timer: NodeJS.Timeout | null = null;
   private startedAt = Number.NEGATIVE_INFINITY;
+  private saving: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(private readonly deps: ControllerDeps) {
@@ -311,12 +312,20 @@ export class Controller {
     }
   }
 
-  private async persist(service: ServiceName, primary: RegionName, epoch: number): Promise<void> {
-    const next: RouterState = structuredClone(this.state);
-    next.services[service] = { primary, epoch, updatedAt: new Date(this.deps.clock.now()).toISOString() };
-    await this.deps.store.save(next);
-    this.state = next;
-    this.deps.metrics.epoch.set({ service }, epoch);
+  /**
+   * Saves are serialized across services and each starts from the state the previous one left: two
+   * services failing over at once (a region loss) must not overwrite each other's new epoch.
+   */
+  private persist(service: ServiceName, primary: RegionName, epoch: number): Promise<void> {
+    const run = this.saving.then(async () => {
+      const next: RouterState = structuredClone(this.state);
+      next.services[service] = { primary, epoch, updatedAt: new Date(this.deps.clock.now()).toISOString() };
+      await this.deps.store.save(next);
+      this.state = next;
+      this.deps.metrics.epoch.set({ service }, epoch);
+    });
+    this.saving = run.catch(() => {});
+    return run;
   }
 
   private emit(

@@ -1,0 +1,142 @@
+// The controller loop with injected fakes (no network): act() order, persistence, one-line outcomes.
+import type { RegionName, ServiceName } from '@failover-lab/lab';
+import { describe, expect, it } from 'vitest';
+import type { CellAdmin } from '../src/cell-admin';
+import { parseRouterConfig } from '../src/config';
+import { Controller } from '../src/controller/controller';
+import type { CellHealth } from '../src/health/cell-health';
+import { RouterMetrics } from '../src/metrics';
+import { RouteTable } from '../src/route-table';
+import { EventLog } from '../src/state/events';
+import { MemoryStateStore, type RouterState } from '../src/state/state-store';
+import { cell, ready } from './fixtures/snapshots';
+
+class SlowStore extends MemoryStateStore {
+  override async save(state: RouterState): Promise<void> {
+    await new Promise((r) => setTimeout(r, 20));
+    await super.save(state);
+  }
+}
+
+function rig(services: ServiceName[]) {
+  const config = parseRouterConfig(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      stateFile: '/nonexistent/state.json',
+      services: Object.fromEntries(
+        services.map((s, i) => [
+          s,
+          {
+            mode: 'async',
+            cells: { 'dc-a': `http://127.0.1.${i + 1}:3000`, 'dc-b': `http://127.0.2.${i + 1}:3000` },
+          },
+        ]),
+      ),
+    },
+    { ADMIN_TOKEN: 'x'.repeat(20) },
+  );
+  const health = new Map<string, CellHealth>();
+  const set = (service: ServiceName, region: RegionName, h: CellHealth) =>
+    health.set(`${service}/${region}`, h);
+  const calls: string[] = [];
+  const store = new SlowStore();
+  const admin: CellAdmin = {
+    promote: async (url, epoch) => {
+      calls.push(
+        `promote ${url} ${epoch} (persisted epochs: ${JSON.stringify(Object.values(store.state?.services ?? {}).map((s) => s.epoch))})`,
+      );
+      return { role: 'primary', epoch, promoteMs: 1 };
+    },
+    fence: async (url, epoch) => {
+      calls.push(`fence ${url} ${epoch}`);
+    },
+    sync: async (url, standbys) => {
+      calls.push(`sync ${url} ${standbys.join(',')}`);
+    },
+    state: async () => ready(),
+  };
+  const lines: string[] = [];
+  const controller = new Controller({
+    services: config.services,
+    health: {
+      health: (service, region) => health.get(`${service}/${region}`)!,
+      probeNow: async (service, region) => health.get(`${service}/${region}`)!,
+    },
+    admin,
+    routes: new RouteTable(),
+    store,
+    events: new EventLog(100, null),
+    metrics: new RouterMetrics(),
+    clock: { now: () => Date.now() },
+    log: (line) => lines.push(line),
+  });
+  return { controller, set, calls, store, lines };
+}
+
+const primaryListing = (epoch: number) =>
+  ready({
+    role: 'primary',
+    epoch,
+    standbys: [{ name: 'dc-b', state: 'streaming', syncState: 'async', lagBytes: 0 }],
+  });
+const standby = (epoch: number) =>
+  ready({ role: 'standby', epoch, inRecovery: true, replicationLagBytes: 0 });
+
+describe('controller', () => {
+  it('first start persists dc-a at epoch 1 and claims it; outcome lines only when they change', async () => {
+    const { controller, set, calls, store, lines } = rig(['payments']);
+    await controller.init();
+    expect(store.state?.services.payments).toMatchObject({ primary: 'dc-a', epoch: 1 });
+    set('payments', 'dc-a', cell('up', ready({ epoch: 0 })));
+    set('payments', 'dc-b', cell('up', standby(0)));
+    expect(await controller.tick('payments')).toBe('claimed dc-a for payments, epoch 1');
+    expect(calls).toEqual(['promote http://127.0.1.1:3000 1 (persisted epochs: [1])']);
+    set('payments', 'dc-a', cell('up', primaryListing(1)));
+    await controller.tick('payments');
+    await controller.tick('payments');
+    expect(lines).toEqual([
+      'payments: claimed dc-a for payments, epoch 1',
+      'payments: no action: dc-a primary, healthy',
+    ]);
+  });
+
+  it('a failover persists the new epoch before the promote call', async () => {
+    const { controller, set, calls, store } = rig(['login']);
+    await controller.init();
+    set('login', 'dc-a', cell('down', primaryListing(1)));
+    set('login', 'dc-b', cell('up', standby(1)));
+    expect(await controller.tick('login')).toBe('promoted dc-b for login, epoch 2');
+    expect(calls).toEqual(['promote http://127.0.2.1:3000 2 (persisted epochs: [2])']);
+    expect(store.state?.services.login).toMatchObject({ primary: 'dc-b', epoch: 2 });
+  });
+
+  it('two services failing over at once both keep their new epoch (saves do not overwrite each other)', async () => {
+    const { controller, set, store } = rig(['login', 'messaging']);
+    await controller.init();
+    for (const s of ['login', 'messaging'] as const) {
+      set(s, 'dc-a', cell('down', primaryListing(1)));
+      set(s, 'dc-b', cell('up', standby(1)));
+    }
+    await Promise.all([controller.tick('login'), controller.tick('messaging')]);
+    expect(store.state?.services.login).toMatchObject({ primary: 'dc-b', epoch: 2 });
+    expect(store.state?.services.messaging).toMatchObject({ primary: 'dc-b', epoch: 2 });
+    expect(controller.primaryOf('login')).toEqual({ region: 'dc-b', epoch: 2 });
+    expect(controller.primaryOf('messaging')).toEqual({ region: 'dc-b', epoch: 2 });
+  });
+
+  it('a restart with a state file neither promotes nor flips', async () => {
+    const { controller, set, calls, store } = rig(['login']);
+    store.state = {
+      version: 1,
+      services: { login: { primary: 'dc-b', epoch: 4, updatedAt: new Date().toISOString() } },
+    };
+    await controller.init();
+    set('login', 'dc-a', cell('up', ready({ role: 'primary', epoch: 3 })));
+    set('login', 'dc-b', cell('up', ready({ role: 'primary', epoch: 4 })));
+    expect(await controller.tick('login')).toBe(
+      'fenced dc-a for login (claims primary at epoch 3, current 4)',
+    );
+    expect(calls).toEqual(['fence http://127.0.1.1:3000 4']);
+    expect(controller.primaryOf('login')).toEqual({ region: 'dc-b', epoch: 4 });
+  });
+});
