@@ -110,7 +110,7 @@ describe('health', () => {
   });
 
   it('a cell whose Redis is unreachable still starts, is live, and reports not ready', async () => {
-    const config = { ...dcA.config, redisUrl: `redis://${tier.primary.host}:1` };
+    const config = { ...dcA.config, redisUrl: `redis://${tier.primary.host}:1`, logLevel: 'silent' };
     const app = await buildProbeCell(config);
     try {
       expect((await app.inject('/health/live')).statusCode).toBe(200);

@@ -30,7 +30,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/payments/accounts/:id',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: { params: Type.Object({ id: AccountId }), response: { 200: Account } },
     },
     async (request) => {
@@ -48,7 +48,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/payments/transfers',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: { body: TransferRequest, response: { 201: Transfer } },
     },
     async (request, reply) => {
@@ -79,7 +79,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/payments/transfers/:idempotencyKey',
     {
       // the admin token (audits) or the source account owner's access token
-      preHandler: async (request) => {
+      onRequest: async (request) => {
         if (isAdminToken(bearerToken(request), app.config.adminToken)) return;
         await app.authenticate(request);
       },

@@ -197,6 +197,16 @@ describe('POST /payments/transfers', () => {
     expect(res.json().error.code).toBe('PAY_ERR_IDEMPOTENCY_KEY_INVALID');
   });
 
+  it('an unauthenticated request is 401 before its body is even validated', async () => {
+    const res = await f.dcA.inject({
+      method: 'POST',
+      url: '/payments/transfers',
+      payload: { nonsense: true },
+    });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe('PAY_ERR_UNAUTHORIZED');
+  });
+
   it('accepts a 128-character key', async () => {
     const res = await f.transfer(
       f.dcA,
