@@ -47,6 +47,19 @@ export class SignInRateLimiter {
   }
 
   private async countAttempt(username: string, ip: string): Promise<RateLimitDecision> {
+    // Right after start the client is still connecting and, without an offline queue, would refuse the
+    // command: wait for it (bounded by the caller's timeout). A Redis that is down is 'reconnecting'.
+    if (this.redis.status === 'connecting' || this.redis.status === 'connect') {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.redis.off('ready', done);
+          resolve();
+        };
+        const timer = setTimeout(done, this.options.redisTimeoutMs);
+        this.redis.once('ready', done);
+      });
+    }
     const { perUsername, perIp } = this.options;
     const userKey = `login:ratelimit:user:${username}`;
     const ipKey = `login:ratelimit:ip:${ip}`;
