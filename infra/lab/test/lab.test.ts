@@ -217,6 +217,44 @@ describe('faults', () => {
     await Promise.all(SERVICES.map((service) => expectRowToReplicate(restored, service, 'dc-b', 'dc-a')));
   });
 
+  /** down, then up again on the same data dirs */
+  async function warmRestart() {
+    await lab.down();
+    ({ client: lab } = await launchLab({ stateDir, subnet: lab.topo.subnet, apps: false }));
+    return lab.status();
+  }
+
+  const expectPrimaryIn = (status: LabStatus, primary: RegionName, standby: RegionName) => {
+    for (const service of SERVICES) {
+      const [p, s] = [cellOf(status, service, primary), cellOf(status, service, standby)];
+      expect([p.postgres.role, s.postgres.role, s.postgres.replication]).toEqual([
+        'primary',
+        'standby',
+        'streaming',
+      ]);
+      expect([p.redis.role, s.redis.role]).toEqual(['master', 'replica']);
+    }
+  };
+
+  it('a warm up after down keeps the roles the data dirs had (the lab stays failed over)', async () => {
+    const status = await warmRestart();
+    expectPrimaryIn(status, 'dc-b', 'dc-a');
+    await expectRowToReplicate(status, 'payments', 'dc-b', 'dc-a');
+  });
+
+  it('a warm up after a failover that was never restored keeps the newer primary, rebuilds the old one', async () => {
+    const before = await lab.status();
+    await lab.kill('dc-b');
+    await Promise.all(
+      SERVICES.map((service) =>
+        withApp(before, service, 'dc-a', (c) => c.query('SELECT pg_promote(true, 30)')),
+      ),
+    );
+    const status = await warmRestart();
+    expectPrimaryIn(status, 'dc-a', 'dc-b');
+    await expectRowToReplicate(status, 'messaging', 'dc-a', 'dc-b');
+  });
+
   it('down leaves nothing running', async () => {
     const status = await lab.status();
     const leaders = status.cells.flatMap((c) => [c.postgres.pid, c.redis.pid]) as number[];
