@@ -19,7 +19,7 @@ export function synchronousStandbyNamesFor(standbys: string[]): string {
 
 async function setSynchronousStandbys(app: FastifyInstance, standbys: string[]): Promise<string> {
   const value = synchronousStandbyNamesFor(standbys);
-  const client = await app.pg.connect();
+  const client = await app.adminPool.connect();
   try {
     // ALTER SYSTEM takes no bind parameters; the names are pattern-checked and the literal escaped.
     await client.query(`ALTER SYSTEM SET synchronous_standby_names = ${client.escapeLiteral(value)}`);
@@ -48,12 +48,12 @@ export function adminPlugin(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
         throw adminErrors.make('STALE_EPOCH', `epoch ${epoch} < stored epoch ${cell.epoch}`);
       }
       const started = performance.now();
-      const { rows } = await app.pg.query<{ in_recovery: boolean }>(
+      const { rows } = await app.adminPool.query<{ in_recovery: boolean }>(
         'SELECT pg_is_in_recovery() AS in_recovery',
       );
       const wasStandby = rows[0]!.in_recovery;
       if (wasStandby) {
-        const promoted = await app.pg.query<{ ok: boolean }>('SELECT pg_promote(true, 10) AS ok');
+        const promoted = await app.adminPool.query<{ ok: boolean }>('SELECT pg_promote(true, 10) AS ok');
         if (!promoted.rows[0]!.ok)
           throw adminErrors.make('PROMOTE_FAILED', 'pg_promote did not finish in 10 s');
         // Its old partner is presumed gone: a sync commit waiting for it would hang forever (FACTS.md).
@@ -67,7 +67,7 @@ export function adminPlugin(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
         redis = `failed: ${(err as Error).message}`;
         request.log.warn({ err }, 'REPLICAOF NO ONE failed during promote');
       }
-      const stored = await withTransaction(app.pg, { synchronousCommit: 'local' }, async (client) => {
+      const stored = await withTransaction(app.adminPool, { synchronousCommit: 'local' }, async (client) => {
         const current = await client.query<{ epoch: string }>(
           'SELECT epoch FROM cell_state WHERE id = 1 FOR UPDATE',
         );

@@ -32,6 +32,11 @@ declare module 'fastify' {
     pg: pg.Pool;
     /** a separate two-connection pool for health checks, so a busy app pool can't fail readiness */
     healthPool: pg.Pool;
+    /**
+     * the admin API's own pool: promote/sync must work while every app connection hangs in a
+     * synchronous commit waiting for a lost standby (that is exactly when the controller calls sync)
+     */
+    adminPool: pg.Pool;
     redis: Redis;
     cell: CellState;
     errors: ErrorTable;
@@ -109,8 +114,11 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
 
   const pool = createPool(config.databaseUrl, { max: opts.poolMax ?? 10 });
   const healthPool = createPool(config.databaseUrl, { max: 2, statementTimeoutMs: 1_000 });
+  // pg_promote(true, 10) may legitimately take 10 s
+  const adminPool = createPool(config.databaseUrl, { max: 2, statementTimeoutMs: 15_000 });
   const redis = createRedis(config.redisUrl);
-  const cell = new CellState(config.service, config.region, pool, errors);
+  // The role refresh uses the health pool: a saturated app pool must not freeze the cached role.
+  const cell = new CellState(config.service, config.region, healthPool, errors);
   const metrics = createMetrics(cell);
   const tracer = getTracer(config.service);
   const verifyToken = createTokenVerifier(config.jwks);
@@ -118,6 +126,7 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
   app.decorate('config', config);
   app.decorate('pg', pool);
   app.decorate('healthPool', healthPool);
+  app.decorate('adminPool', adminPool);
   app.decorate('redis', redis);
   app.decorate('cell', cell);
   app.decorate('errors', errors);
@@ -137,7 +146,7 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
   app.addHook('onClose', async () => {
     cell.stop();
     redis.disconnect();
-    await Promise.allSettled([pool.end(), healthPool.end()]);
+    await Promise.allSettled([pool.end(), healthPool.end(), adminPool.end()]);
   });
 
   try {
