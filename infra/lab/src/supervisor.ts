@@ -191,12 +191,12 @@ export class Supervisor {
   // ---------------------------------------------------------------- starting components
 
   private async startPostgresNode(node: PostgresNode): Promise<void> {
-    const id = `${node.service}-${node.region}-postgres`;
     const child = startPostgres(node);
-    this.track(id, 'postgres', child, { service: node.service, region: node.region, logFile: node.logFile });
+    this.trackPostgres(node)(child);
     await waitPostgresReady(node, child);
   }
 
+  /** For the bootstrap helpers, which spawn the postmaster themselves. */
   private trackPostgres(node: PostgresNode) {
     return (child: ChildProcess) =>
       this.track(`${node.service}-${node.region}-postgres`, 'postgres', child, {
@@ -253,7 +253,6 @@ export class Supervisor {
         `--storage.tsdb.path=${join(this.paths.edgeDir, 'prometheus-data')}`,
         `--web.listen-address=${this.topo.edge.host}:${this.topo.ports.prometheus}`,
         '--web.enable-remote-write-receiver',
-        '--web.enable-lifecycle',
       ],
       logFile,
     });
