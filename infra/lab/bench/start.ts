@@ -2,7 +2,8 @@
 // subnet so it never touches the lab you may be running. `-- --data-only` skips apps and router.
 //   cold: fresh state dir (initdb, pg_basebackup, …)   warm: `down` then `up` on the same data dirs
 import { launchLab, stopLab } from '../src/lab';
-import { makeTempStateDir, randomTestSubnet } from '../src/test-data-tier';
+import { leaseSubnet } from '../src/subnet-lease';
+import { makeTempStateDir } from '../src/test-data-tier';
 
 const dataOnly = process.argv.includes('--data-only');
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 1);
@@ -31,13 +32,15 @@ const cold: StartTiming[] = [];
 const warm: StartTiming[] = [];
 for (let i = 0; i < runs; i++) {
   const stateDir = makeTempStateDir('flab-bench-');
-  const subnet = randomTestSubnet();
+  const lease = await leaseSubnet();
+  const { subnet } = lease;
   try {
     cold.push(await timedUp(stateDir, subnet));
     await stopLab(stateDir);
     warm.push(await timedUp(stateDir, subnet));
   } finally {
     await stopLab(stateDir, { wipe: true });
+    lease.release();
   }
 }
 

@@ -6,13 +6,14 @@ import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
 import { LabPaths, REPO_ROOT } from './paths';
 import { isAlive, killFamily, livePidFromFile, sleep } from './process';
-import { makeTempStateDir, randomTestSubnet } from './test-data-tier';
+import { leaseSubnet, releaseSubnet } from './subnet-lease';
+import { makeTempStateDir } from './test-data-tier';
 import { DEFAULT_PORTS, type Ports, topology } from './topology';
 
 export interface StartLabOptions {
   /** default: a fresh temp dir (tests) */
   stateDir?: string;
-  /** default: random 100-250 (tests) */
+  /** default: a free one of 100-250, leased while the lab runs (tests) */
   subnet?: number;
   ports?: Partial<Ports>;
   /** false: data tier and Prometheus only, no apps or router (default true) */
@@ -31,7 +32,8 @@ const DAEMON_ENTRY = join(REPO_ROOT, 'infra', 'lab', 'src', 'daemon.ts');
 /** Spawns the supervisor daemon and resolves once every component is ready. */
 export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab> {
   const stateDir = opts.stateDir ?? makeTempStateDir('flab-lab-');
-  const subnet = opts.subnet ?? randomTestSubnet();
+  const lease = await leaseSubnet(opts.subnet);
+  const { subnet } = lease;
   const ports: Ports = { ...DEFAULT_PORTS, ...opts.ports };
   const paths = new LabPaths(stateDir);
   paths.ensureBaseDirs();
@@ -42,7 +44,10 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
     const running = LabClient.forStateDir(stateDir);
     const deadline = Date.now() + 180_000;
     while (isAlive(runningPid) && Date.now() < deadline) {
-      if (await running.isReady()) return { client: running, started: false };
+      if (await running.isReady()) {
+        lease.release();
+        return { client: running, started: false };
+      }
       await sleep(250);
     }
   }
@@ -81,10 +86,14 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
       );
       daemon.once('error', reject);
     });
+  } catch (err) {
+    lease.release();
+    throw err;
   } finally {
     if (daemon.connected) daemon.disconnect();
     daemon.unref();
   }
+  lease.transfer(daemon.pid!);
   return { client, started: true };
 }
 
@@ -97,11 +106,16 @@ export async function startLab(opts: StartLabOptions = {}): Promise<LabClient> {
 export async function stopLab(stateDirOrClient: string | LabClient, opts: { wipe?: boolean } = {}) {
   const stateDir = typeof stateDirOrClient === 'string' ? stateDirOrClient : stateDirOrClient.stateDir;
   const paths = new LabPaths(stateDir);
-  if (livePidFromFile(paths.supervisorPidFile) !== undefined) {
+  const daemonPid = livePidFromFile(paths.supervisorPidFile);
+  const subnet = existsSync(join(paths.runDir, 'lab.json'))
+    ? LabClient.forStateDir(stateDir).topo.subnet
+    : undefined;
+  if (daemonPid !== undefined) {
     const client = typeof stateDirOrClient === 'string' ? LabClient.forStateDir(stateDir) : stateDirOrClient;
     await client.down().catch(() => {});
   }
   const leftovers = await killFromPidFiles(paths);
+  if (subnet !== undefined && daemonPid !== undefined) releaseSubnet(subnet, daemonPid);
   if (opts.wipe) {
     rmSync(stateDir, { recursive: true, force: true });
     for (const dir of paths.socketFallbackDirs()) rmSync(dir, { recursive: true, force: true });

@@ -18,6 +18,7 @@ import { type RedisNode, redisUrl, startRedis, waitRedisLinked, waitRedisReady }
 import { LabPaths } from './paths';
 import { killFamily, signalFamily } from './process';
 import { loadOrCreateSecrets } from './secrets';
+import { leaseSubnet } from './subnet-lease';
 import { DEFAULT_PORTS, type RegionName, type ServiceName } from './topology';
 
 export interface CellStores {
@@ -48,13 +49,11 @@ export interface TestDataTier {
 export interface TestDataTierOptions {
   service: ServiceName;
   standby?: boolean;
-  /** second octet of every address; random 100-250 by default */
+  /** second octet of every address; by default a free one of 100-250, leased until stop() */
   subnet?: number;
   /** kept after stop() when given; a fresh temp dir (removed on stop) otherwise */
   stateDir?: string;
 }
-
-export const randomTestSubnet = () => 100 + Math.floor(Math.random() * 151);
 
 /** A temp dir the postgres OS user can enter (mkdtemp makes it 0700). */
 export function makeTempStateDir(prefix = 'flab-'): string {
@@ -64,7 +63,8 @@ export function makeTempStateDir(prefix = 'flab-'): string {
 }
 
 export async function startTestDataTier(opts: TestDataTierOptions): Promise<TestDataTier> {
-  const subnet = opts.subnet ?? randomTestSubnet();
+  const lease = await leaseSubnet(opts.subnet);
+  const { subnet } = lease;
   const ownsStateDir = opts.stateDir === undefined;
   const stateDir = opts.stateDir ?? makeTempStateDir();
   const paths = new LabPaths(stateDir);
@@ -78,6 +78,7 @@ export async function startTestDataTier(opts: TestDataTierOptions): Promise<Test
     await Promise.all(started.map((child) => (child.pid ? killFamily(child.pid) : true)));
     if (ownsStateDir) rmSync(stateDir, { recursive: true, force: true });
     for (const dir of paths.socketFallbackDirs()) rmSync(dir, { recursive: true, force: true });
+    lease.release();
   };
 
   const describe = (nodes: CellNodes, pgProcess: ChildProcess, redisProcess: ChildProcess): CellStores => ({

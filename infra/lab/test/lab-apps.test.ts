@@ -8,7 +8,7 @@ import { launchLab, stopLab } from '../src/lab';
 import { REPO_ROOT } from '../src/paths';
 import { waitUntil } from '../src/process';
 import type { LabStatus } from '../src/status';
-import { makeTempStateDir, randomTestSubnet } from '../src/test-data-tier';
+import { makeTempStateDir } from '../src/test-data-tier';
 import { SERVICES, type ServiceName } from '../src/topology';
 import { processesMentioning } from './helpers';
 
@@ -21,7 +21,7 @@ describe.skipIf(present.length === 0)('lab up with apps', () => {
 
   beforeAll(async () => {
     stateDir = makeTempStateDir('flab-apps-');
-    ({ client: lab } = await launchLab({ stateDir, subnet: randomTestSubnet() }));
+    ({ client: lab } = await launchLab({ stateDir }));
   }, 240_000);
 
   afterAll(async () => {

@@ -11,7 +11,7 @@ import { LabPaths, REPO_ROOT } from '../src/paths';
 import { isAlive, isRunning, processFamily, processState, sleep, waitUntil } from '../src/process';
 import { loadOrCreateSecrets } from '../src/secrets';
 import type { CellStatus, LabStatus } from '../src/status';
-import { makeTempStateDir, randomTestSubnet } from '../src/test-data-tier';
+import { makeTempStateDir } from '../src/test-data-tier';
 import { type RegionName, SERVICES, type ServiceName } from '../src/topology';
 
 const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'test/contracts/lab-status.schema.json'), 'utf8'));
@@ -75,7 +75,7 @@ async function expectRowToReplicate(
 
 beforeAll(async () => {
   stateDir = makeTempStateDir('flab-labtest-');
-  ({ client: lab } = await launchLab({ stateDir, subnet: randomTestSubnet(), apps: false }));
+  ({ client: lab } = await launchLab({ stateDir, apps: false }));
   appPassword = loadOrCreateSecrets(new LabPaths(stateDir).secretsFile).appPassword;
 });
 

@@ -3,20 +3,24 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
 import { launchLab, stopLab } from '../src/lab';
 import { LabPaths } from '../src/paths';
-import { makeTempStateDir, randomTestSubnet } from '../src/test-data-tier';
+import { leaseSubnet, type SubnetLease } from '../src/subnet-lease';
+import { makeTempStateDir } from '../src/test-data-tier';
 import { edgeHost } from '../src/topology';
 import { processesMentioning } from './helpers';
 
 const stateDir = makeTempStateDir('flab-upfail-');
 let squatter: Server | undefined;
+let lease: SubnetLease | undefined;
 
 afterAll(async () => {
   squatter?.close();
+  lease?.release();
   await stopLab(stateDir, { wipe: true });
 });
 
 it('names the component that failed and its log file, and leaves no process behind', async () => {
-  const subnet = randomTestSubnet();
+  lease = await leaseSubnet();
+  const { subnet } = lease;
   // Someone else holds Prometheus' port on the edge address.
   squatter = createServer();
   await new Promise<void>((resolve) => squatter!.listen(9090, edgeHost(subnet), resolve));
