@@ -28,6 +28,26 @@ export async function restoreAndSettle(ctx: ScenarioContext, region: RegionName)
   await waitForSteadyState(ctx.admin, RESET_TIMEOUT_MS);
 }
 
+/**
+ * Reset for a partial fault in a region that still holds primaries (db-kill): the lab's restore
+ * rebuilds a whole region as standby, and run on a region with live primaries it left two primaries
+ * per service (seen in a drill). So first move every service out of it — kill the rest of the region
+ * and wait until the router routes all of them elsewhere — then restore it.
+ */
+export async function evacuateAndRestore(ctx: ScenarioContext, region: RegionName): Promise<void> {
+  const where = await primaries(ctx);
+  const stillThere = SERVICES.filter((s) => where[s] === region);
+  if (stillThere.length > 0) {
+    const since = Date.now();
+    ctx.log(`reset: moving ${stillThere.join(', ')} out of ${region} before restoring it`);
+    await ctx.backend.kill({ region });
+    if (!(await waitForEvents(ctx, 'routed', stillThere, since, Date.now() + RESET_TIMEOUT_MS))) {
+      throw new Error(`reset: ${stillThere.join(', ')} did not move out of ${region}`);
+    }
+  }
+  await restoreAndSettle(ctx, region);
+}
+
 export function firstEventAfter(
   events: ControllerEvent[],
   type: string,

@@ -1,7 +1,7 @@
 // db_kill: SIGKILL only payments' primary Postgres. Each service fails over on its own: payments moves,
 // login and messaging (same region, own databases) must not notice.
 import { SERVICES } from '@failover-lab/lab';
-import { primaries, restoreAndSettle, servedByNewRegion } from './common';
+import { evacuateAndRestore, primaries, servedByNewRegion } from './common';
 import type { Scenario } from './scenario';
 
 export const dbKill: Scenario = {
@@ -19,5 +19,5 @@ export const dbKill: Scenario = {
   },
   inject: (ctx, plan) => ctx.backend.kill(plan.fault.target),
   verify: async (_ctx, plan, input) => servedByNewRegion(plan, input),
-  reset: (ctx, plan) => restoreAndSettle(ctx, plan.fault.target.region),
+  reset: (ctx, plan) => evacuateAndRestore(ctx, plan.fault.target.region),
 };
