@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { isAlive, livePidFromFile, sleep } from './process';
 import type { LabStatus } from './status';
+import { releaseSubnet } from './subnet-lease';
 import {
   type ComponentName,
   DEFAULT_PORTS,
@@ -110,5 +111,6 @@ export class LabClient {
     if (daemonPid === undefined) return;
     const deadline = Date.now() + 10_000;
     while (isAlive(daemonPid) && Date.now() < deadline) await sleep(25);
+    releaseSubnet(this.topo.subnet, daemonPid);
   }
 }

@@ -1,6 +1,6 @@
 // Starting and stopping a whole lab: the CLI's `up`/`down` and the tests' startLab()/stopLab().
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
@@ -106,16 +106,17 @@ export async function startLab(opts: StartLabOptions = {}): Promise<LabClient> {
 export async function stopLab(stateDirOrClient: string | LabClient, opts: { wipe?: boolean } = {}) {
   const stateDir = typeof stateDirOrClient === 'string' ? stateDirOrClient : stateDirOrClient.stateDir;
   const paths = new LabPaths(stateDir);
-  const daemonPid = livePidFromFile(paths.supervisorPidFile);
-  const subnet = existsSync(join(paths.runDir, 'lab.json'))
-    ? LabClient.forStateDir(stateDir).topo.subnet
+  const labFile = join(paths.runDir, 'lab.json');
+  // the last supervisor's subnet and pid: its subnet lease is released with it
+  const lastRun = existsSync(labFile)
+    ? (JSON.parse(readFileSync(labFile, 'utf8')) as { subnet: number; pid: number })
     : undefined;
-  if (daemonPid !== undefined) {
+  if (livePidFromFile(paths.supervisorPidFile) !== undefined) {
     const client = typeof stateDirOrClient === 'string' ? LabClient.forStateDir(stateDir) : stateDirOrClient;
     await client.down().catch(() => {});
   }
   const leftovers = await killFromPidFiles(paths);
-  if (subnet !== undefined && daemonPid !== undefined) releaseSubnet(subnet, daemonPid);
+  if (lastRun) releaseSubnet(lastRun.subnet, lastRun.pid);
   if (opts.wipe) {
     rmSync(stateDir, { recursive: true, force: true });
     for (const dir of paths.socketFallbackDirs()) rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // The lab's data tier end to end, on one shared lab (no apps/router, so nothing else reacts to the
 // faults): replication, second up, freeze/thaw, kill, hand promotion + restore, down.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import pg from 'pg';
@@ -262,6 +263,7 @@ describe('faults', () => {
     const everything = leaders.flatMap(processFamily);
     await lab.down();
     expect(everything.filter(isRunning)).toEqual([]);
+    expect(existsSync(join(tmpdir(), 'flab-subnet-leases', String(lab.topo.subnet)))).toBe(false);
     expect(isAlive(status.supervisor.pid)).toBe(false);
     const runDir = new LabPaths(stateDir).runDir;
     expect(readdirSync(runDir).filter((f) => f.endsWith('.pid') && f !== 'supervisor.pid')).toEqual([]);
