@@ -447,48 +447,69 @@ export class Supervisor {
   }
 
   /**
-   * Brings a dead or fenced region back as standby of the current primaries: whatever still runs
-   * there is killed, each service's Postgres is rebuilt from the live primary (fresh
-   * pg_basebackup, new slot), Redis restarts as replica of the current master, apps restart.
+   * Brings a dead or fenced region back, cell by cell. A cell whose Postgres is down, frozen, or a
+   * second primary (fenced old primary) is rebuilt: its processes are killed and, if the other
+   * region holds the primary, a fresh pg_basebackup (new slot) makes it that primary's standby,
+   * Redis restarts as replica of the current master; if no failover happened it comes back as the
+   * primary it was. A healthy cell (a primary with a standby partner, or a standby of a live
+   * primary) is left running — killing it would hand the router a failover to race with — and
+   * only its dead Redis or app are restarted.
    */
   async restore(region: RegionName) {
     const t0 = Date.now();
-    const other = otherRegion(region);
-    await Promise.all(this.entriesOf(region).map((m) => this.stopComponent(m, 'SIGKILL')));
     const roles: Record<string, string> = {};
     await settleAll(
       SERVICES.map(async (service) => {
-        const here = this.cell(service, region);
-        const there = this.cell(service, other);
-        const otherPg = this.managed.get(`${service}-${other}-postgres`);
-        if (this.alive(otherPg) && isStopped(otherPg.child.pid!)) {
-          // cannot tell whether a frozen node was promoted: guessing could make two primaries
-          throw new Error(`${service}: ${other} is frozen; thaw it before restoring ${region}`);
-        }
-        const otherIsPrimary = this.alive(otherPg) && !(await isInRecovery(there.postgres));
-        if (otherIsPrimary) {
-          await bootstrapStandby(
-            here.postgres,
-            there.postgres,
-            this.secrets,
-            this.trackPostgres(here.postgres),
-          );
-          await this.alignRedisMaster(there.redis);
-          await this.startRedisNode(here.redis, there.redis);
-          roles[service] = `standby of ${other}`;
-        } else if (isInitialized(here.postgres) && roleOnDisk(here.postgres) === 'primary') {
-          // No failover happened (the other side is still a standby, or down): this region's data
-          // dir is still the primary, so it comes back as it was.
-          await this.startPostgresNode(here.postgres);
-          await this.startRedisNode(here.redis);
-          roles[service] = 'primary (no failover happened)';
-        } else {
-          throw new Error(`${service}: no live primary in ${other} to restore ${region} from`);
-        }
+        roles[service] = await this.restoreCell(service, region);
       }),
     );
-    await this.startAppsOf(region);
     return { region, roles, ms: Date.now() - t0 };
+  }
+
+  private async restoreCell(service: ServiceName, region: RegionName): Promise<string> {
+    const other = otherRegion(region);
+    const here = this.cell(service, region);
+    const there = this.cell(service, other);
+    const id = (r: RegionName, kind: Kind) => `${service}-${r}-${kind}`;
+    const herePg = this.managed.get(id(region, 'postgres'));
+    const otherPg = this.managed.get(id(other, 'postgres'));
+    if (this.alive(otherPg) && isStopped(otherPg.child.pid!)) {
+      // cannot tell whether a frozen node was promoted: guessing could make two primaries
+      throw new Error(`${service}: ${other} is frozen; thaw it before restoring ${region}`);
+    }
+    const recovering = (node: PostgresNode) => isInRecovery(node).catch(() => undefined);
+    const hereInRecovery =
+      this.alive(herePg) && !isStopped(herePg.child.pid!) ? await recovering(here.postgres) : undefined;
+    const otherIsPrimary = this.alive(otherPg) && (await recovering(there.postgres)) === false;
+
+    const healthyPrimary = hereInRecovery === false && !otherIsPrimary;
+    const healthyStandby = hereInRecovery === true && otherIsPrimary;
+    if (healthyPrimary || healthyStandby) {
+      if (!this.alive(this.managed.get(id(region, 'redis')))) {
+        await this.startRedisNode(here.redis, healthyStandby ? there.redis : undefined);
+      }
+      await this.startAppOf(service, region);
+      return healthyPrimary ? 'primary (healthy, kept)' : `standby of ${other} (healthy, kept)`;
+    }
+
+    await settleAll(this.entriesOf(region, { service }).map((m) => this.stopComponent(m, 'SIGKILL')));
+    let role: string;
+    if (otherIsPrimary) {
+      await bootstrapStandby(here.postgres, there.postgres, this.secrets, this.trackPostgres(here.postgres));
+      await this.alignRedisMaster(there.redis);
+      await this.startRedisNode(here.redis, there.redis);
+      role = `standby of ${other}`;
+    } else if (isInitialized(here.postgres) && roleOnDisk(here.postgres) === 'primary') {
+      // No failover happened (the other side is still a standby, or down): this region's data
+      // dir is still the primary, so it comes back as it was.
+      await this.startPostgresNode(here.postgres);
+      await this.startRedisNode(here.redis);
+      role = 'primary (no failover happened)';
+    } else {
+      throw new Error(`${service}: no live primary in ${other} to restore ${region} from`);
+    }
+    await this.startAppOf(service, region);
+    return role;
   }
 
   /** Redis follows Postgres: the master is where the primary is (the cell promotes both). */
@@ -497,9 +518,12 @@ export class Supervisor {
     if (info?.role === 'replica') await redisCommand(master, 'REPLICAOF', ['NO', 'ONE']);
   }
 
-  private async startAppsOf(region: RegionName) {
-    const apps = this.components.filter((c) => c.kind === 'app' && c.region === region && isPresent(c));
-    await settleAll(apps.map((c) => this.startNodeComponent(c)));
+  /** Starts the cell's app (if it exists and is not running already). */
+  private async startAppOf(service: ServiceName, region: RegionName) {
+    const app = this.components.find((c) => c.id === appId(service, region) && isPresent(c));
+    const running = this.managed.get(appId(service, region));
+    if (!app || (this.alive(running) && running.intent === 'running')) return;
+    await this.startNodeComponent(app);
   }
 
   // ---------------------------------------------------------------- stop

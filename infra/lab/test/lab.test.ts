@@ -218,6 +218,24 @@ describe('faults', () => {
     await Promise.all(SERVICES.map((service) => expectRowToReplicate(restored, service, 'dc-b', 'dc-a')));
   });
 
+  it('restore rebuilds only the broken cells of a region and leaves the healthy ones running', async () => {
+    const before = await lab.status();
+    const killed = await lab.kill('dc-a', { service: 'payments', component: 'postgres' });
+    expect(killed.killed).toEqual(['payments-dc-a-postgres']);
+    const result = await lab.restore('dc-a');
+    expect(result.roles).toEqual({
+      login: 'standby of dc-b (healthy, kept)',
+      payments: 'standby of dc-b',
+      messaging: 'standby of dc-b (healthy, kept)',
+    });
+    const after = await lab.status();
+    for (const service of ['login', 'messaging'] as const) {
+      expect(cellOf(after, service, 'dc-a').postgres.pid).toBe(cellOf(before, service, 'dc-a').postgres.pid);
+    }
+    expect(cellOf(after, 'payments', 'dc-a').postgres.role).toBe('standby');
+    await expectRowToReplicate(after, 'payments', 'dc-b', 'dc-a');
+  });
+
   /** down, then up again on the same data dirs */
   async function warmRestart() {
     await lab.down();
