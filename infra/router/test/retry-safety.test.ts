@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { endToEndHeaders, isRetrySafe } from '../src/proxy/retry-safety';
+
+const body = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+describe('which requests may be sent twice', () => {
+  it.each([
+    ['GET', 'payments', '/payments/accounts/a1', {}, undefined, true],
+    ['HEAD', 'login', '/login/me', {}, undefined, true],
+    ['POST', 'payments', '/payments/transfers', { 'idempotency-key': 'k1' }, body({ amount: 1 }), true],
+    ['POST', 'payments', '/payments/transfers', {}, body({ amount: 1 }), false],
+    ['POST', 'messaging', '/messaging/rooms/r1/messages', {}, body({ id: 'm1', body: 'hi' }), true],
+    ['POST', 'messaging', '/messaging/rooms/r1/messages', {}, body({ body: 'no id' }), false],
+    ['POST', 'messaging', '/messaging/rooms/r1/messages', {}, Buffer.from('{not json'), false],
+    ['POST', 'messaging', '/messaging/rooms/r1/other', {}, body({ id: 'm1' }), false],
+    ['POST', 'login', '/login/sessions', {}, body({ username: 'u', password: 'p' }), false],
+    ['DELETE', 'login', '/login/sessions/current', {}, undefined, false],
+  ] as const)('%s %s %s → %s', (method, service, path, headers, b, expected) => {
+    expect(isRetrySafe(method, service, path, headers, b)).toBe(expected);
+  });
+
+  it('drops hop-by-hop headers and those the Connection header names', () => {
+    expect(
+      endToEndHeaders(
+        {
+          connection: 'close, x-secret-hop',
+          'x-secret-hop': '1',
+          'keep-alive': 'timeout=5',
+          'transfer-encoding': 'chunked',
+          te: 'trailers',
+          'x-keep': 'y',
+          host: 'h',
+        },
+        ['host'],
+      ),
+    ).toEqual({ 'x-keep': 'y' });
+  });
+});
