@@ -21,7 +21,7 @@ export interface Phases {
  * detect = fault → confirmed_down, decide = confirmed_down → promote_started,
  * promote = promote_started → promoted, route = promoted → routed. Each step takes the first event of
  * its type for the service at or after the previous step, so stale events from before the fault never
- * count. Null for a service that never failed over.
+ * count. Null for a service that never started a promotion.
  */
 export function phasesFor(events: ControllerEvent[], service: ServiceName, faultMs: number): Phases | null {
   const ofService = events
@@ -37,7 +37,8 @@ export function phasesFor(events: ControllerEvent[], service: ServiceName, fault
     times.push(hit ? hit.ms : null);
     if (hit) since = hit.ms;
   }
-  if (times.every((t) => t === null)) return null;
+  // Phases describe a failover: a standby reported down (standby-loss) is no failover.
+  if (times[1] === null && times[2] === null) return null;
   const span = (from: number | null, to: number | null) => (from === null || to === null ? null : to - from);
   return {
     detectMs: span(faultMs, times[0]!),

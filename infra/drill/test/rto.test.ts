@@ -89,11 +89,13 @@ describe('phasesFor', () => {
     });
   });
 
-  it('null phases where a step never happened, null overall without events', () => {
-    expect(phasesFor(events, 'login', fault)).toEqual({
-      detectMs: 800,
-      decideMs: null,
-      promoteMs: null,
+  it('null phases where a step never happened, null without a promotion', () => {
+    expect(phasesFor(events, 'login', fault)).toBeNull();
+    const unrouted = events.filter((e) => e.type !== 'routed');
+    expect(phasesFor(unrouted, 'payments', fault)).toEqual({
+      detectMs: 900,
+      decideMs: 10,
+      promoteMs: 240,
       routeMs: null,
     });
     expect(phasesFor(events, 'messaging', fault)).toBeNull();

@@ -2,7 +2,7 @@
 // place within seconds; a crashed process is not a lost region, so nothing fails over.
 import { SERVICES } from '@failover-lab/lab';
 import { waitForSteadyState } from '../steady-state';
-import { primaries, RESET_TIMEOUT_MS } from './common';
+import { evacuateAndRestore, primaries } from './common';
 import type { Scenario } from './scenario';
 
 export const appCrash: Scenario = {
@@ -28,5 +28,13 @@ export const appCrash: Scenario = {
       },
     ];
   },
-  reset: (ctx) => waitForSteadyState(ctx.admin, RESET_TIMEOUT_MS),
+  // Normally nothing to do (the supervisor restarted it). If the router failed over anyway, the old
+  // primary is fenced: rebuild that region as standby.
+  reset: async (ctx, plan) => {
+    try {
+      await waitForSteadyState(ctx.admin, 20_000);
+    } catch {
+      await evacuateAndRestore(ctx, plan.fault.target.region);
+    }
+  },
 };
