@@ -4,7 +4,7 @@
 //  2. detection-to-routed time over repeated SIGKILLs of the payments primary's Postgres, the region
 //     restored as standby in between (median and max of kill→confirmed_down, confirmed_down→routed,
 //     kill→routed).
-// Usage: npx tsx infra/router/bench/failover.ts [--kills 5] [--rate 100] [--seconds 10]
+// Usage: npx tsx infra/router/bench/failover.ts [--kills 5] [--rate 25] [--seconds 10]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ import { setupUsers, Traffic } from '../test/helpers/traffic';
 const { values } = parseArgs({
   options: {
     kills: { type: 'string', default: '5' },
-    rate: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '25' },
     seconds: { type: 'string', default: '10' },
   },
 });
