@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isLoopbackAddress } from '../src/admin/admin-routes';
 import { parseRouterConfig, type RouterConfig } from '../src/config';
 import { buildRouter } from '../src/router';
 import { type FakeCell, startFakeCell } from './helpers/fake-cell';
@@ -340,6 +341,26 @@ describe('router admin API', () => {
     });
     expect(fencePrimary.statusCode).toBe(409);
     await fencePrimary.body.dump();
+  });
+
+  it('admin is loopback-only; unknown paths and oversized bodies get router error codes', async () => {
+    expect(isLoopbackAddress('127.0.0.1')).toBe(true);
+    expect(isLoopbackAddress('::ffff:127.12.0.1')).toBe(true);
+    expect(isLoopbackAddress('::1')).toBe(true);
+    expect(isLoopbackAddress('10.0.0.1')).toBe(false);
+    expect(isLoopbackAddress('::ffff:192.168.1.1')).toBe(false);
+    expect(isLoopbackAddress(undefined)).toBe(false);
+    const missing = await get(`${rig.url}/nowhere`);
+    expect(missing.statusCode).toBe(404);
+    expect((await json(missing)).error).toMatchObject({ code: 'ROUTER_ERR_NOT_FOUND' });
+    const big = await request(`${rig.url}/payments/transfers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'big' },
+      body: Buffer.alloc(rig.config.proxy.maxBodyBytes + 1, 'a'),
+    });
+    expect(big.statusCode).toBe(413);
+    expect((await json(big)).error).toMatchObject({ code: 'ROUTER_ERR_BODY_TOO_LARGE' });
+    expect(rig.a.writes).toHaveLength(0);
   });
 
   it('events?since= returns only later events', async () => {
