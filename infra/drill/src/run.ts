@@ -19,6 +19,7 @@ import { buildReport } from './report/build';
 import type { DrillReport } from './report/types';
 import { writeReport } from './report/write';
 import { SCENARIOS, type ScenarioName } from './scenarios';
+import { waitForEvents } from './scenarios/common';
 import type { CellWriteCounter, ScenarioContext } from './scenarios/scenario';
 import { routerServices, waitForSteadyState } from './steady-state';
 
@@ -131,8 +132,10 @@ export async function runDrill(
     const summary = await load;
     const loadEndMs = Date.now();
 
-    // The audit reads from the new primaries: give the router time to serve everything again.
+    // The audit reads from the new primaries: give the router time to serve everything again, and a
+    // slow failover time to finish (on a busy machine one came after a short load had ended).
     await waitUntilServing(admin, 30_000).catch((err: Error) => log(`warning: ${err.message}`));
+    await waitForEvents(ctx, 'routed', plan.expectation.failsOver, faultMs, Date.now() + 30_000);
     const events = await admin.events(new Date(loadStartMs - 1)).catch((err: Error) => {
       log(`warning: router events unavailable: ${err.message}`);
       return [] as ControllerEvent[];

@@ -63,7 +63,14 @@ export function buildReport(input: ReportInput): DrillReport {
       lostSample: audit.lostSample,
       notes: audit.notes,
     };
-    timelines[service] = timeline(records, input.load.startedAtMs, input.load.endedAtMs, BUCKET_MS);
+    // Up to the end of the scheduled load: after it only stragglers finish, no new arrivals.
+    const scheduledEndMs = input.load.startedAtMs + input.load.warmupMs + input.load.durationMs;
+    timelines[service] = timeline(
+      records,
+      input.load.startedAtMs,
+      Math.min(scheduledEndMs, input.load.endedAtMs),
+      BUCKET_MS,
+    );
   }
   const { verdict, reasons } = judge(input.expectation, services, input.checks);
   const { startedAtMs, endedAtMs, ...load } = input.load;

@@ -6,7 +6,8 @@ import type { DrillReport } from './types';
 
 export function renderHtml(report: DrillReport): string {
   const loadStartMs = Date.parse(report.load.startedAt);
-  const totalMs = Date.parse(report.load.endedAt) - loadStartMs;
+  const totalMs =
+    report.timeline.bucketMs * Math.max(...SERVICES.map((s) => report.timeline.services[s].length));
   const faultAtMs = Date.parse(report.fault.injectedAt) - loadStartMs;
   const charts = SERVICES.map((service) => {
     const events = report.events
@@ -30,9 +31,14 @@ ${renderChart({ title: `${service} timeline`, buckets: report.timeline.services[
 
   const rows = SERVICES.map((name) => {
     const s = report.services[name];
-    const invariants = Object.entries(s.invariants)
-      .map(([k, v]) => `<span class="${v ? 'good' : 'bad'}">${escapeHtml(k)}</span>`)
-      .join(' ');
+    const entries = Object.entries(s.invariants);
+    const broken = entries.filter(([, v]) => !v).map(([k]) => `<span class="bad">${escapeHtml(k)} ✘</span>`);
+    const invariants =
+      entries.length === 0
+        ? ''
+        : broken.length > 0
+          ? broken.join(' ')
+          : `<span class="good" title="${escapeHtml(entries.map(([k]) => k).join(', '))}">all ${entries.length} ✔</span>`;
     const prom = report.prometheus.available ? rto(report.prometheus.rtoMs?.[name] ?? null) : '—';
     return `<tr><td>${name}</td><td>${s.requests}</td><td>${s.failed}</td><td>${escapeHtml(rto(s.rtoMs))}</td><td>${escapeHtml(prom)}</td><td>${escapeHtml(ms(s.maxStallMs))}</td><td>${escapeHtml(ms(s.p99Ms))}</td><td>${s.ackedWrites}</td><td class="${s.lostAckedWrites > 0 ? 'bad' : ''}">${s.lostAckedWrites}</td><td class="${s.duplicateWrites > 0 ? 'bad' : ''}">${s.duplicateWrites}</td><td>${invariants || '—'}</td><td>${s.failedOver ? 'yes' : 'no'}</td></tr>`;
   }).join('\n');
