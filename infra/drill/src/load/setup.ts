@@ -39,7 +39,9 @@ export async function setUpDrill(
     async (index) => {
       const username = `${options.runTag}-u${index}`;
       const password = passwordFor(passwordSecret, username);
+      let attempts = 0;
       const created = await retrying(`sign-up of ${username}`, 30_000, async () => {
+        attempts++;
         const r = await client.call({
           service: 'login',
           op: 'signup',
@@ -47,13 +49,17 @@ export async function setUpDrill(
           okStatuses: API.login.signup.ok,
           body: { username, password },
         });
+        // A retry answered "taken" means our earlier attempt landed but its answer was lost (a slow
+        // scrypt past the client timeout, seen on a busy machine): the user is ours, read its id below.
+        if (r.status === 409 && attempts > 1) return null;
         if (!r.record.ok) throw new Error(`status ${r.status} ${r.record.error}`);
         return r.body as { id: string };
       });
       const token = await signIn(client, username, password);
+      const id = created?.id ?? (await userIdOf(client, token.accessToken));
       users[index] = {
         index,
-        id: created.id,
+        id,
         username,
         password,
         accessToken: token.accessToken,
@@ -111,5 +117,19 @@ export async function signIn(client: RecordingClient, username: string, password
     });
     if (r.status !== 201) throw new Error(`status ${r.status} ${r.record.error}`);
     return r.body as { accessToken: string; refreshToken: string };
+  });
+}
+
+async function userIdOf(client: RecordingClient, accessToken: string): Promise<string> {
+  return retrying('reading the drill user id', 20_000, async () => {
+    const r = await client.call({
+      service: 'login',
+      op: 'me',
+      ...API.login.me,
+      okStatuses: API.login.me.ok,
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    if (!r.record.ok) throw new Error(`status ${r.status} ${r.record.error}`);
+    return (r.body as { id: string }).id;
   });
 }
