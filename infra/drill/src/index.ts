@@ -1,1 +1,8 @@
-export {};
+// The drill runner's public surface: run a drill programmatically (tests, other tools), read its records.
+export type { Backend, FaultTarget } from './backends/backend';
+export { ComposeBackend, LABEL } from './backends/compose';
+export { LocalBackend } from './backends/local';
+export { isAcknowledgedWrite, type Op, type RequestRecord, WRITE_OPS } from './records';
+export type { DrillReport } from './report/types';
+export { DEFAULT_OPTIONS, type DrillEnvironment, type DrillHooks, type DrillOptions, runDrill } from './run';
+export { SCENARIO_NAMES, SCENARIOS, type Scenario, type ScenarioName } from './scenarios';
