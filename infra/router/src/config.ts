@@ -19,6 +19,8 @@ export interface ProbeConfig {
    * must not mistake its own slow first probes for a dead primary
    */
   startupGraceMs: number;
+  /** where each cell's Postgres listens (on the cell's own address, docs/contracts.md "Topology") */
+  postgresPort: number;
 }
 
 export interface ProxyConfig {
@@ -45,6 +47,11 @@ export interface PolicyConfig {
   adminTimeoutMs: number;
   /** planned switchover: how long to wait for the standby to replay up to the primary's WAL position */
   switchoverCatchUpMs: number;
+  /**
+   * a primary whose app is gone but whose Postgres still answers is given this long to be restarted
+   * in place by its supervisor before it is failed over (a crashed app is not a lost region)
+   */
+  appRestartGraceMs: number;
 }
 
 export interface ServiceConfig {
@@ -71,6 +78,7 @@ export const DEFAULT_PROBE: ProbeConfig = {
   rise: 2,
   burstIntervalMs: 50,
   startupGraceMs: 3_000,
+  postgresPort: 5432,
 };
 
 export const DEFAULT_PROXY: ProxyConfig = {
@@ -88,6 +96,7 @@ export const DEFAULT_POLICY: PolicyConfig = {
   strictSync: false,
   adminTimeoutMs: 15_000,
   switchoverCatchUpMs: 10_000,
+  appRestartGraceMs: 15_000,
 };
 
 export class ConfigError extends Error {
@@ -169,6 +178,7 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
     rise: { min: 1, max: 100 },
     burstIntervalMs: { min: 5, max: 60_000 },
     startupGraceMs: { min: 0, max: 600_000 },
+    postgresPort: { min: 1, max: 65_535 },
   });
   const proxy = readNumbers(raw.proxy, DEFAULT_PROXY, 'proxy', problems, {
     requestTimeoutMs: { min: 10, max: 600_000 },

@@ -36,6 +36,32 @@ describe('decide(): failover policy over named snapshots', () => {
     expect(decide(s)).toEqual({ kind: 'none', outcome: 'no action: dc-a down, router start-up grace' });
   });
 
+  it('an app crash with its Postgres alive is left to the supervisor, within the restart grace', () => {
+    expect(decide(fixtures.appCrashedPostgresAlive(2_000))).toEqual({
+      kind: 'none',
+      outcome: 'no action: dc-a app down but its Postgres answers; waiting for an in-place restart',
+    });
+    // …and failed over once the app has not come back in time
+    expect(decide(fixtures.appCrashedPostgresAlive(10_001))).toMatchObject({ kind: 'failover', to: 'dc-b' });
+  });
+
+  it('health: with the app unreachable, the Postgres probe decides whether the data tier is alive', () => {
+    const rules = { fall: 3, rise: 2 };
+    let h = applyProbe(initialHealth(0), { ok: true, at: 1, ms: 1, ready: ready(), error: null }, rules);
+    expect(h.dataTierAlive).toBe(true);
+    h = applyProbe(h, { ok: false, at: 2, ms: 1, ready: null, error: 'ECONNREFUSED' }, rules);
+    expect(h.dataTierAlive).toBe(null); // first failure: not asked yet
+    h = applyProbe(
+      h,
+      { ok: false, at: 3, ms: 1, ready: null, error: 'ECONNREFUSED', dataTierAlive: false },
+      rules,
+    );
+    expect(h.dataTierAlive).toBe(false);
+    const gone = ready({ status: 'not_ready', checks: { postgres: { ok: false }, redis: { ok: true } } });
+    h = applyProbe(initialHealth(0), { ok: false, at: 1, ms: 1, ready: gone, error: 'postgres' }, rules);
+    expect(h.dataTierAlive).toBe(false);
+  });
+
   it('async primary down with the standby within the lag bound: promote (not RPO 0)', () => {
     expect(decide(fixtures.messagingPrimaryDown())).toMatchObject({
       kind: 'failover',
@@ -217,7 +243,15 @@ describe('decide(): synchronous standby loss and restore (payments)', () => {
     const s = fixtures.paymentsStandbyBackCaughtUp();
     const down = {
       ...s,
-      cells: { ...s.cells, 'dc-a': { ...s.cells['dc-a'], status: 'down' as const, consecutiveSuccesses: 0 } },
+      cells: {
+        ...s.cells,
+        'dc-a': {
+          ...s.cells['dc-a'],
+          status: 'down' as const,
+          consecutiveSuccesses: 0,
+          dataTierAlive: false,
+        },
+      },
     };
     expect(decide(down)).toMatchObject({ kind: 'failover', rpoZero: false });
   });

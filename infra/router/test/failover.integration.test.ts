@@ -111,6 +111,33 @@ describe.sequential('failover on the real lab', () => {
     expect(new Set(recent.map((r) => r.servedBy))).toEqual(new Set(['dc-a']));
   });
 
+  it('an app crash (its Postgres alive) is restarted in place by the supervisor, not failed over', async () => {
+    const t0 = Date.now();
+    const before = (await lab.status()).cells.find((c) => c.service === 'messaging' && c.region === 'dc-a')!;
+    await lab.kill('dc-a', { service: 'messaging', component: 'app' });
+    await waitFor(
+      'messaging app restarted',
+      async () => {
+        const cell = (await lab.status()).cells.find(
+          (c) => c.service === 'messaging' && c.region === 'dc-a',
+        )!;
+        return cell.app.restarts > before.app.restarts && cell.app.state === 'up';
+      },
+      60_000,
+      200,
+    );
+    await waitForPrimary('messaging', 'dc-a');
+    const events = (await eventsSince(t0)).filter((e) => e.service === 'messaging');
+    console.log(
+      `app crash: ${events.map((e) => `${e.type}:${e.region}`).join(' ')}; ${summarize(traffic.since(t0, 'messaging'))}`,
+    );
+    expect(events.map((e) => e.type)).toContain('confirmed_down');
+    expect(events.filter((e) => e.type === 'promote_started')).toEqual([]);
+    expect((await status()).messaging).toMatchObject({ primary: 'dc-a', epoch: 1 });
+    expect(traffic.failures(t0, 'login')).toEqual([]);
+    expect(traffic.failures(t0, 'payments')).toEqual([]);
+  }, 120_000);
+
   it('killing the dc-b payments standby degrades payments to async without hanging writes past detection', async () => {
     const t0 = Date.now();
     await lab.kill('dc-b', { service: 'payments', component: 'postgres' });

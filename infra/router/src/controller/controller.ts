@@ -191,6 +191,7 @@ export class Controller {
         maxFailoverLagBytes: config.policy.maxFailoverLagBytes,
         syncRestoreMaxLagBytes: config.policy.syncRestoreMaxLagBytes,
         strictSync: config.policy.strictSync,
+        appRestartGraceMs: config.policy.appRestartGraceMs,
       }),
     });
   }

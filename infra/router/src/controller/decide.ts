@@ -18,6 +18,7 @@ export interface ServiceSnapshot {
     maxFailoverLagBytes: number;
     syncRestoreMaxLagBytes: number;
     strictSync: boolean;
+    appRestartGraceMs?: number;
   }>;
 }
 
@@ -147,6 +148,13 @@ export function decide(s: ServiceSnapshot): Decision {
   if (isConfirmedDown(p)) {
     if (s.inStartupGrace)
       return { kind: 'none', outcome: `no action: ${primary} down, router start-up grace` };
+    // The app is gone but its Postgres answers: a crash the supervisor restarts in place, not a lost region.
+    if (p.dataTierAlive === true && s.at - p.since < (s.policy.appRestartGraceMs ?? 0)) {
+      return {
+        kind: 'none',
+        outcome: `no action: ${primary} app down but its Postgres answers; waiting for an in-place restart`,
+      };
+    }
     const verdict = canFailOver(s);
     if (!verdict.ok) {
       return {

@@ -19,6 +19,8 @@ export interface ProbeResult {
   error: string | null;
   /** the router itself was too slow to judge (its timer fired late): counts neither way */
   inconclusive?: boolean;
+  /** app unreachable: did the cell's Postgres answer a protocol probe? (checked from the 2nd failure on) */
+  dataTierAlive?: boolean;
 }
 
 export interface CellHealth {
@@ -36,6 +38,11 @@ export interface CellHealth {
   lastError: string | null;
   /** when `status` last changed */
   since: number;
+  /**
+   * Is the cell's Postgres alive? true when the app says so or, with the app unreachable, when the
+   * Postgres itself answers; false when the app reports it down or it does not answer; null: not known.
+   */
+  dataTierAlive: boolean | null;
 }
 
 export function initialHealth(now: number): CellHealth {
@@ -48,6 +55,7 @@ export function initialHealth(now: number): CellHealth {
     lastProbeMs: null,
     lastError: null,
     since: now,
+    dataTierAlive: null,
   };
 }
 
@@ -65,6 +73,11 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
     lastError: result.error,
     lastReady: result.ok && result.ready ? result.ready : health.lastReady,
     lastReadyAt: result.ok && result.ready ? result.at : health.lastReadyAt,
+    dataTierAlive: result.ok
+      ? true
+      : result.ready
+        ? result.ready.checks.postgres.ok
+        : (result.dataTierAlive ?? (health.consecutiveFailures > 0 ? health.dataTierAlive : null)),
   };
   if (result.ok) {
     next.consecutiveSuccesses = health.consecutiveSuccesses + 1;

@@ -5,6 +5,9 @@ import { Agent, request } from 'undici';
 import { asCellReady } from '../cell-types';
 import type { ProbeConfig } from '../config';
 import { applyProbe, type CellHealth, initialHealth, type ProbeResult } from './cell-health';
+import { probePostgres } from './postgres-probe';
+
+export type PostgresProbeFn = (host: string, port: number, timeoutMs: number) => Promise<boolean>;
 
 export interface ProbeTarget {
   service: ServiceName;
@@ -81,6 +84,7 @@ export class Prober {
     targets: ProbeTarget[],
     private readonly config: ProbeConfig,
     probe?: ProbeFn,
+    private readonly postgresProbe: PostgresProbeFn = probePostgres,
   ) {
     // A separate dispatcher from the data plane: a frozen cell's stuck proxy sockets never delay a probe.
     this.agent = probe ? null : new Agent({ keepAliveTimeout: 10_000, connections: 4, pipelining: 1 });
@@ -166,7 +170,21 @@ export class Prober {
     while (this.running) {
       const started = Date.now();
       const startedMark = performance.now();
-      const result = await this.probe(loop.target.url, this.config.timeoutMs);
+      // Once a cell fails, also ask its Postgres directly (in parallel): a dead app with a live database
+      // is a crash to be restarted, not a region to fail over.
+      const askPostgres = loop.health.consecutiveFailures > 0;
+      const [probed, postgresAlive] = await Promise.all([
+        this.probe(loop.target.url, this.config.timeoutMs),
+        askPostgres
+          ? this.postgresProbe(
+              new URL(loop.target.url).hostname,
+              this.config.postgresPort,
+              this.config.timeoutMs,
+            )
+          : Promise.resolve(undefined),
+      ]);
+      const result: ProbeResult =
+        postgresAlive === undefined || probed.ok ? probed : { ...probed, dataTierAlive: postgresAlive };
       if (!this.running) break;
       const previous = loop.health;
       loop.health = applyProbe(previous, result, this.config);
