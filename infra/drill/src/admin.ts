@@ -74,6 +74,23 @@ export class AdminApi {
     return this.json(`${this.routerUrl}${API.router.status}`);
   }
 
+  /** GET with the admin token, status and body as they are (404 is an answer, not an error). */
+  async get(url: string): Promise<{ status: number; body: unknown }> {
+    assertLoopbackUrl(url);
+    try {
+      const response = await request(url, {
+        headers: { authorization: `Bearer ${this.adminToken}` },
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      const text = await response.body.text();
+      return { status: response.statusCode, body: text === '' ? null : JSON.parse(text) };
+    } catch {
+      return { status: 0, body: null };
+    }
+  }
+
   async json<T>(url: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<T> {
     assertLoopbackUrl(url);
     const response = await request(url, {

@@ -7,6 +7,7 @@ import { LabClient, portsFromEnv, startLab, stopLab, subnetFromEnv, topology } f
 import { ComposeBackend } from './backends/compose';
 import { LocalBackend } from './backends/local';
 import { cellWriteCounter } from './cell-sql';
+import { assertK6Installed } from './load/k6-runner';
 import { parseCli, USAGE, UsageError } from './options';
 import { progressPrinter } from './progress';
 import { renderScorecard } from './report/scorecard';
@@ -20,11 +21,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const options = parseCli(argv);
-  if (options.load === 'k6') {
-    throw new UsageError(
-      '--load k6 is not wired into the runner yet: run loadtests/failover.js with k6 and parse its JSON with infra/drill/src/k6/parse.ts',
-    );
-  }
+  if (options.load === 'k6') await assertK6Installed();
   if (!options.outGiven) options.outDir = path.join(REPO_ROOT, options.outDir);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const { env, cleanup, startedHere } =
@@ -34,6 +31,12 @@ async function main(argv: string[]): Promise<number> {
   // A lab started for this drill is stopped anyway; one that was running is left healthy again.
   options.resetAfter = !startedHere;
   const printer = progressPrinter();
+  // Ctrl-C must not leave a lab this drill started running in the background.
+  process.once('SIGINT', () => {
+    printer.done();
+    log('interrupted: cleaning up');
+    cleanup().finally(() => process.exit(130));
+  });
   try {
     const report = await runDrill(options, env, {
       log: (line) => {

@@ -4,7 +4,6 @@ import { SCENARIO_NAMES, type ScenarioName } from './scenarios/scenario';
 
 export interface CliOptions extends DrillOptions {
   backend: 'local' | 'compose';
-  load: 'builtin' | 'k6';
   /** the user gave --out (else a timestamped dir under drill-out/) */
   outGiven: boolean;
 }
@@ -18,7 +17,7 @@ scenarios: ${SCENARIO_NAMES.join(', ')} (default region-kill)
   --users <n>          drill users (and payments accounts) set up before the load (default ${DEFAULT_OPTIONS.users})
   --out <dir>          where report.json/md/html go (default drill-out/<scenario>-<timestamp>/)
   --backend local|compose   local lab (default; started and stopped if not running) or docker compose
-  --load builtin|k6    built-in open-model generator (default) or k6 (needs k6 on PATH)`;
+  --load builtin|k6    built-in open-model generator (default) or k6 running loadtests/failover.js (k6 >= 0.48 on PATH)`;
 
 export class UsageError extends Error {}
 
@@ -52,7 +51,6 @@ export function parseCli(argv: string[], now = new Date()): CliOptions {
     outDir: `drill-out/${scenario}-${now.toISOString().replace(/[:.]/g, '-')}`,
     outGiven: false,
     backend: 'local',
-    load: 'builtin',
   };
   while (args.length > 0) {
     const flag = args.shift()!;

@@ -1,5 +1,8 @@
 // One drill, end to end: steady state → setup → load (warm-up, fault, recovery) → events → scenario
 // checks → audit → Prometheus cross-check → report. Backend- and load-agnostic.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CellAddress, ServiceName } from '@failover-lab/lab';
 import { AdminApi } from './admin';
 import { API } from './api';
@@ -7,7 +10,9 @@ import type { AuditFindings } from './audit';
 import { type AuditContext, auditAll, type PaymentsAdminAudit } from './audit/readers';
 import type { Backend } from './backends/backend';
 import { describeTarget } from './backends/backend';
+import { parseK6File } from './k6/parse';
 import { RecordingClient } from './load/http';
+import { k6Command, k6DroppedIterations, runK6 } from './load/k6-runner';
 import { runOpenModel } from './load/open-model';
 import { setUpDrill } from './load/setup';
 import { workload } from './load/workload';
@@ -22,6 +27,8 @@ import { SCENARIOS, type ScenarioName } from './scenarios';
 import { waitForEvents } from './scenarios/common';
 import type { CellWriteCounter, ScenarioContext } from './scenarios/scenario';
 import { routerServices, waitForSteadyState } from './steady-state';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export interface DrillOptions {
   scenario: ScenarioName;
@@ -38,6 +45,8 @@ export interface DrillOptions {
   maxInFlight: number;
   /** async services may lose writes acknowledged this long before the fault (their accepted RPO) */
   asyncWindowMs: number;
+  /** the built-in open-model generator, or k6 running loadtests/failover.js */
+  load: 'builtin' | 'k6';
   /** after the report, return the platform to steady state (restore the faulted region) */
   resetAfter: boolean;
 }
@@ -53,6 +62,7 @@ export const DEFAULT_OPTIONS: Omit<DrillOptions, 'scenario' | 'outDir'> = {
   maxInFlight: 200,
   asyncWindowMs: 1_000,
   resetAfter: true,
+  load: 'builtin',
 };
 
 export interface DrillEnvironment {
@@ -114,12 +124,17 @@ export async function runDrill(
     const totalMs = options.warmupMs + options.durationMs;
     const loadStartMs = Date.now();
     let phase = 'warm-up';
-    const load = runOpenModel(workload(loadClient, setup.state, options.ratePerSec), {
-      durationMs: totalMs,
-      maxInFlight: options.maxInFlight,
-      onProgress: (summary) => hooks.progress?.(tally.line(scenario.name, summary, phase)),
-    });
+    const load =
+      options.load === 'k6'
+        ? runK6Load(options, env, admin, totalMs, records)
+        : runOpenModel(workload(loadClient, setup.state, options.ratePerSec), {
+            durationMs: totalMs,
+            maxInFlight: options.maxInFlight,
+            onProgress: (summary) => hooks.progress?.(tally.line(scenario.name, summary, phase)),
+          });
 
+    // A load that dies during the warm-up must surface at `await load`, not crash the process meanwhile.
+    load.catch(() => {});
     await sleep(options.warmupMs);
     const faultMs = Date.now();
     phase = 'fault';
@@ -151,6 +166,7 @@ export async function runDrill(
       faultMs,
       asyncWindowMs: options.asyncWindowMs,
       paymentsAuditBefore,
+      source: options.load,
     };
     const audit: Record<ServiceName, AuditFindings> = await auditAll(auditCtx);
     const prometheus = env.prometheusUrl
@@ -167,7 +183,7 @@ export async function runDrill(
       audit,
       checks,
       load: {
-        source: 'builtin',
+        source: options.load,
         backend: env.backend.name,
         startedAtMs: loadStartMs,
         endedAtMs: loadEndMs,
@@ -192,6 +208,37 @@ export async function runDrill(
   } finally {
     await Promise.all([quiet.close(), loadClient.close()]);
   }
+}
+
+/**
+ * k6 as the load: its own setup seeds its accounts through the payments primary; its JSON output
+ * becomes the records once it exits. Its start-up (setup()) eats into the warm-up.
+ */
+async function runK6Load(
+  options: DrillOptions,
+  env: DrillEnvironment,
+  admin: AdminApi,
+  totalMs: number,
+  records: RequestRecord[],
+): Promise<{ scheduled: number; sent: number; dropped: number; maxInFlight: number }> {
+  await mkdir(options.outDir, { recursive: true });
+  const outFile = path.join(options.outDir, 'k6.jsonl');
+  const command = k6Command(
+    {
+      script: path.join(REPO_ROOT, 'loadtests', 'failover.js'),
+      outFile,
+      routerUrl: env.routerUrl,
+      ratePerService: Math.max(1, Math.round(options.ratePerSec / 3)),
+      durationMs: totalMs,
+      paymentsAdminUrl: await admin.primaryCellUrl('payments'),
+    },
+    env.adminToken,
+  );
+  await runK6(command);
+  const parsed = await parseK6File(outFile);
+  records.push(...parsed.records);
+  const dropped = await k6DroppedIterations(outFile);
+  return { scheduled: parsed.records.length + dropped, sent: parsed.records.length, dropped, maxInFlight: 0 };
 }
 
 async function paymentsAudit(admin: AdminApi): Promise<PaymentsAdminAudit> {
