@@ -118,6 +118,10 @@ export function routerConfig(ctx: RegistryContext) {
     listen: { host: ctx.topo.edge.host, port: ctx.topo.ports.router },
     stateFile: join(ctx.paths.edgeDir, 'router-state.json'),
     services,
+    // Each proxied attempt carries x-request-deadline = now + this; a failover away from a frozen
+    // region waits for the deadlines of the writes it holds, so this bounds that wait. Below the drill
+    // client's 5 s timeout (a held write still gets its answer) and well above a sign-in's p99 (~2 s).
+    proxy: { requestTimeoutMs: 3_000 },
   };
 }
 

@@ -24,7 +24,11 @@ export interface ProbeConfig {
 }
 
 export interface ProxyConfig {
-  /** time to wait for an upstream's response headers */
+  /**
+   * time to wait for an upstream's response headers; also the budget stamped on each attempt as
+   * x-request-deadline, and so the longest a failover away from a frozen primary waits for the writes
+   * it holds to expire (controller.waitForAbandonedWrites). Keep it ≤ holdMs.
+   */
   requestTimeoutMs: number;
   /** idle time allowed between body chunks of a normal (non-SSE) response */
   bodyTimeoutMs: number;
@@ -82,7 +86,7 @@ export const DEFAULT_PROBE: ProbeConfig = {
 };
 
 export const DEFAULT_PROXY: ProxyConfig = {
-  requestTimeoutMs: 10_000,
+  requestTimeoutMs: 5_000,
   bodyTimeoutMs: 30_000,
   connectTimeoutMs: 1_000,
   holdMs: 5_000,

@@ -19,7 +19,10 @@ export class RouteTable {
   private readonly waiters = new Map<ServiceName, Set<Waiter>>();
   /** per service: a planned switchover holds the route regardless of health */
   private readonly holds = new Map<ServiceName, number>();
-  private readonly inFlight = new Map<string, Set<AbortController>>();
+  /** per cell: requests in flight, with the deadline of each write (undefined for reads) */
+  private readonly inFlight = new Map<string, Map<AbortController, number | undefined>>();
+  /** per cell: the latest deadline of the writes cut loose by abortInFlight */
+  private readonly abandonedWritesUntil = new Map<string, number>();
 
   get(service: ServiceName): Route | undefined {
     const route = this.routes.get(service);
@@ -83,21 +86,42 @@ export class RouteTable {
   }
 
   /** Register a proxied request so a confirmed-down cell's requests can be cut loose at once. */
-  track(service: ServiceName, region: RegionName, controller: AbortController): () => void {
+  track(
+    service: ServiceName,
+    region: RegionName,
+    controller: AbortController,
+    writeDeadlineMs?: number,
+  ): () => void {
     const k = `${service}/${region}`;
-    const set = this.inFlight.get(k) ?? new Set<AbortController>();
-    this.inFlight.set(k, set);
-    set.add(controller);
-    return () => set.delete(controller);
+    const map = this.inFlight.get(k) ?? new Map<AbortController, number | undefined>();
+    this.inFlight.set(k, map);
+    map.set(controller, writeDeadlineMs);
+    return () => map.delete(controller);
   }
 
   abortInFlight(service: ServiceName, region: RegionName, reason: string): number {
-    const set = this.inFlight.get(`${service}/${region}`);
-    if (!set) return 0;
-    const n = set.size;
-    for (const c of set) c.abort(new Error(reason));
-    set.clear();
+    const k = `${service}/${region}`;
+    const map = this.inFlight.get(k);
+    if (!map) return 0;
+    const n = map.size;
+    // Cutting a request loose does not take it out of a frozen cell's socket buffers: remember until
+    // when the cell may still run the writes among them (it refuses them after their deadline).
+    const until = Math.max(this.abandonedWritesUntil.get(k) ?? 0, ...[...map.values()].map((d) => d ?? 0));
+    if (until > 0) this.abandonedWritesUntil.set(k, until);
+    for (const c of map.keys()) c.abort(new Error(reason));
+    map.clear();
     return n;
+  }
+
+  /**
+   * Unix ms until which a write sent to this cell may still be committed there: the latest deadline of
+   * its writes in flight or cut loose (0 when none). Before that moment, another region must not be
+   * promoted, or the thawed cell could commit after the promotion (split brain).
+   */
+  writesMayLandUntil(service: ServiceName, region: RegionName): number {
+    const k = `${service}/${region}`;
+    const inFlight = [...(this.inFlight.get(k)?.values() ?? [])].map((d) => d ?? 0);
+    return Math.max(this.abandonedWritesUntil.get(k) ?? 0, 0, ...inFlight);
   }
 
   inFlightCount(service: ServiceName, region: RegionName): number {

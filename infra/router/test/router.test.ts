@@ -33,7 +33,7 @@ interface Rig {
 let rig: Rig;
 let slot = 0;
 
-async function makeRig(opts: { strictSync?: boolean } = {}): Promise<Rig> {
+async function makeRig(opts: { strictSync?: boolean; holdMs?: number } = {}): Promise<Rig> {
   slot++;
   const a = await startFakeCell(
     `127.${subnet}.1.${slot}`,
@@ -61,7 +61,7 @@ async function makeRig(opts: { strictSync?: boolean } = {}): Promise<Rig> {
         messaging: { mode: 'async', cells: { 'dc-a': ma.url, 'dc-b': mb.url } },
       },
       probe: { intervalMs: 40, timeoutMs: 600, fall: 3, rise: 2, burstIntervalMs: 15, startupGraceMs: 0 },
-      proxy: { holdMs: 3000, requestTimeoutMs: 2000 },
+      proxy: { holdMs: opts.holdMs ?? 3000, requestTimeoutMs: 2000 },
       policy: { strictSync: opts.strictSync ?? false },
     },
     { ADMIN_TOKEN: TOKEN },
@@ -126,6 +126,7 @@ describe('router data plane', () => {
     expect(rig.a.calls).toContainEqual({ path: '/admin/promote', body: { epoch: 1 } });
     expect(rig.b.calls.filter((c) => c.path === '/admin/promote')).toHaveLength(0);
     // node:http, because undici will not send a Connection header naming other headers
+    const sentAt = Date.now();
     const res = await new Promise<{ statusCode: number; headers: IncomingHttpHeaders; text: string }>(
       (resolve, reject) => {
         const req = httpRequest(`${rig.url}/payments/echo`, {
@@ -134,6 +135,7 @@ describe('router data plane', () => {
             'x-drop-me': '1',
             'x-keep': '2',
             'x-failover-epoch': '99',
+            'x-request-deadline': '1', // a client's own deadline is dropped: only the router sets it
           },
         });
         req.on('response', (r) => {
@@ -155,6 +157,10 @@ describe('router data plane', () => {
     const seen = body.headers as Record<string, string>;
     expect(seen['x-keep']).toBe('2');
     expect(seen['x-drop-me']).toBeUndefined();
+    // x-request-deadline: when the router gives up on the attempt (now + its request timeout)
+    const deadline = Number(seen['x-request-deadline']);
+    expect(deadline).toBeGreaterThanOrEqual(sentAt + rig.config.proxy.requestTimeoutMs);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + rig.config.proxy.requestTimeoutMs);
     const state = JSON.parse(readFileSync(rig.config.stateFile, 'utf8'));
     expect(state.services.payments).toMatchObject({ primary: 'dc-a', epoch: 1 });
     expect(eventTypes()).toEqual(['promoted:dc-a:1', 'routed:dc-a:1']);
@@ -253,6 +259,35 @@ describe('router data plane', () => {
       expect(r.headers['x-served-by']).toBe('dc-b');
       await r.body.dump();
     }
+  });
+
+  it('frozen primary: dc-b is promoted only after every write sent to dc-a is past its deadline', async () => {
+    await closeRig();
+    rig = await makeRig({ holdMs: 10_000 }); // the held write must outlast detection + the wait
+    await waitFor('payments served', () => rig.router.router.routes.get('payments')?.serving);
+    rig.a.state.frozen = true;
+    const write = request(`${rig.url}/payments/transfers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'k-freeze' },
+      body: JSON.stringify({ amount: 1 }),
+    });
+    const arrival = await waitFor('the write reached the frozen dc-a', () =>
+      rig.a.arrivals.find((a) => a.path === '/payments/transfers'),
+    );
+    const deadline = Number(arrival.deadline);
+    expect(deadline).toBeGreaterThanOrEqual(arrival.at - 1_000);
+    const res = await write;
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['x-served-by']).toBe('dc-b');
+    await res.body.dump();
+    const started = rig.router.router.events
+      .since()
+      .find((e) => e.service === 'payments' && e.type === 'promote_started' && e.region === 'dc-b');
+    expect(started).toBeDefined();
+    // Thawed now, dc-a would refuse that write (its deadline passed before dc-b was promoted).
+    expect(Date.parse(started!.at)).toBeGreaterThan(deadline);
+    expect(started!.detail).toMatch(/waited \d+ ms for writes sent to the old primary/);
+    rig.a.state.frozen = false;
   });
 
   it('a router restart keeps the routes: no promotion, no flip', async () => {

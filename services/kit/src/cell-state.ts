@@ -4,6 +4,7 @@
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { RegionName, ServiceName } from './config';
+import { assertBeforeDeadline } from './deadline';
 import type { ErrorTable } from './errors';
 
 export type CellRole = 'primary' | 'standby' | 'fenced';
@@ -73,8 +74,11 @@ export class CellState {
   /**
    * Throws <SVC>_ERR_FENCED (503) unless this cell may take a write for this request:
    * not fenced, its Postgres not in recovery, and the request's epoch (if any) equal to ours.
+   * Throws <SVC>_ERR_DEADLINE_EXCEEDED (503) when the request's x-request-deadline has passed: the
+   * router has given up on it and may have sent it to another region (deadline.ts).
    */
   assertWritable(request: FastifyRequest): void {
+    assertBeforeDeadline(request, this.errors);
     if (this.fenced) throw this.errors.make('FENCED', `cell ${this.region} is fenced`);
     if (this.inRecovery !== false) {
       throw this.errors.make('FENCED', `cell ${this.region} is a standby (Postgres in recovery)`);

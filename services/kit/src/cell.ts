@@ -19,6 +19,7 @@ import { bearerToken, createTokenVerifier, type TokenUser } from './auth';
 import { CellState } from './cell-state';
 import type { CellConfig } from './config';
 import { applyMigrations, createPool, isConnectionError, READ_ONLY_SQLSTATE } from './db';
+import { registerDeadlineScope } from './deadline';
 import { adminErrors, type ErrorTable, isKnownError } from './errors';
 import { healthRoutes } from './health';
 import { loggerOptions } from './logger';
@@ -164,6 +165,7 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
     throw err;
   }
   cell.start(opts.roleRefreshMs ?? 250);
+  registerDeadlineScope(app, errors);
 
   // Every handler runs inside a span, so spans made by the service and the kit (db.transaction) nest.
   app.addHook('onRoute', (route) => {

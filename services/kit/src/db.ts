@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import pg from 'pg';
+import { assertTransactionBeforeDeadline } from './deadline';
 
 export type SynchronousCommit = 'on' | 'local' | 'remote_apply' | 'off';
 
@@ -36,6 +37,9 @@ const tracer = trace.getTracer('failover-lab/cell-kit');
 /**
  * Runs fn inside BEGIN … COMMIT with `SET LOCAL synchronous_commit`, so each transaction states
  * how durable it must be (payments 'on': acknowledged only once the sync standby has it).
+ * Right before COMMIT it checks the current request's x-request-deadline (deadline.ts): a
+ * transaction that outlived the router's patience — say its process was frozen mid-request — is
+ * rolled back with DEADLINE_EXCEEDED instead of committing after another region took over.
  */
 export async function withTransaction<T>(
   pool: pg.Pool,
@@ -51,6 +55,7 @@ export async function withTransaction<T>(
       // one round trip for both (simple protocol); the level is from a closed set, not user input
       await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}`);
       const result = await fn(client);
+      assertTransactionBeforeDeadline(); // throws → ROLLBACK below
       await client.query('COMMIT');
       return result;
     } catch (err) {

@@ -15,6 +15,11 @@ export const SHARED_ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported content type' },
   FENCED: { status: 503, message: 'this cell does not accept writes (fenced, standby or stale epoch)' },
+  DEADLINE_EXCEEDED: {
+    status: 503,
+    message:
+      'the write arrived after its x-request-deadline (the router had given up on it); nothing was written',
+  },
   UNAVAILABLE: { status: 503, message: 'a data store of this cell is unavailable' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, ErrorSpec>;

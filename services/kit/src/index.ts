@@ -19,6 +19,7 @@ export {
   type SynchronousCommit,
   withTransaction,
 } from './db';
+export { DEADLINE_HEADER } from './deadline';
 export {
   adminErrors,
   defineErrors,

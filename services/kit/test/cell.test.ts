@@ -182,6 +182,61 @@ describe('writes and fencing', () => {
     expect(res.json().error.code).toBe('PROBE_ERR_FENCED');
   });
 
+  describe('x-request-deadline (the router has given up on the request)', () => {
+    const postItem = async (value: string, deadline: string, pauseMs?: number) =>
+      dcA.inject({
+        method: 'POST',
+        url: '/probe/items',
+        headers: { authorization: `Bearer ${await signer.sign('user-1')}`, 'x-request-deadline': deadline },
+        payload: { value, ...(pauseMs === undefined ? {} : { pauseMs }) },
+      });
+    const countOf = async (value: string) =>
+      Number(
+        (
+          await tier.primary.query<{ n: string }>('SELECT count(*) AS n FROM probe_items WHERE value = $1', [
+            value,
+          ])
+        )[0]!.n,
+      );
+
+    it('a write whose deadline has passed is refused with 503 DEADLINE_EXCEEDED and changes nothing', async () => {
+      const value = `late-${crypto.randomUUID().slice(0, 8)}`;
+      const res = await postItem(value, String(Date.now() - 1));
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe('PROBE_ERR_DEADLINE_EXCEEDED');
+      expect(res.json().error.message).toMatch(/refused before writing/);
+      expect(await countOf(value)).toBe(0);
+    });
+
+    it('a write within its deadline commits', async () => {
+      const value = `on-time-${crypto.randomUUID().slice(0, 8)}`;
+      const res = await postItem(value, String(Date.now() + 60_000));
+      expect(res.statusCode).toBe(201);
+      expect(await countOf(value)).toBe(1);
+    });
+
+    it('a transaction whose deadline passes before COMMIT is rolled back', async () => {
+      // The INSERT runs well inside the deadline; the transaction then outlives it (a process frozen
+      // mid-request), so the check right before COMMIT must roll it back.
+      const value = `frozen-${crypto.randomUUID().slice(0, 8)}`;
+      const res = await postItem(value, String(Date.now() + 1_500), 2_500);
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe('PROBE_ERR_DEADLINE_EXCEEDED');
+      expect(res.json().error.message).toMatch(/rolled back before COMMIT/);
+      expect(await countOf(value)).toBe(0);
+      // the connection went back to the pool clean: the next write commits
+      expect((await write(dcA)).statusCode).toBe(201);
+    });
+
+    it('a malformed deadline is a 400 VALIDATION, nothing written', async () => {
+      const value = `bad-${crypto.randomUUID().slice(0, 8)}`;
+      const res = await postItem(value, 'tomorrow');
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe('PROBE_ERR_VALIDATION');
+      expect(await countOf(value)).toBe(0);
+    });
+  });
+
   it('sync sets synchronous_standby_names through ALTER SYSTEM and back to async', async () => {
     const on = await dcA.inject({
       method: 'POST',

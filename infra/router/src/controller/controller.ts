@@ -285,12 +285,16 @@ export class Controller {
           return decision.outcome;
         }
         case 'failover': {
+          const waitedMs = await this.waitForAbandonedWrites(service, otherRegion(decision.to));
           this.emit(
             'promote_started',
             service,
             decision.to,
             decision.epoch,
-            decision.rpoZero ? 'standby was synchronous: RPO 0' : 'async standby within lag bound',
+            (decision.rpoZero ? 'standby was synchronous: RPO 0' : 'async standby within lag bound') +
+              (waitedMs > 0
+                ? `; waited ${waitedMs} ms for writes sent to the old primary to pass their deadline`
+                : ''),
           );
           // The epoch is durable before any cell hears of it: a crash here can only repeat this promotion.
           await this.persist(service, decision.to, decision.epoch);
@@ -311,6 +315,20 @@ export class Controller {
     } catch (err) {
       return `${decision.kind} failed: ${(err as Error).message}`;
     }
+  }
+
+  /**
+   * A frozen old primary still holds the writes it was sent; thawed, it runs them before our fence can
+   * reach it. It refuses each one past its x-request-deadline, so the promotion waits until the latest
+   * of those deadlines: no write can then land on the old primary after the new one was promoted. A
+   * killed primary has no writes in flight (they failed at once), so this costs a crash nothing.
+   */
+  private async waitForAbandonedWrites(service: ServiceName, oldPrimary: RegionName): Promise<number> {
+    // Deadlines are wall-clock ms stamped by the proxy, hence Date.now(), not the injected clock.
+    const waitMs = this.deps.routes.writesMayLandUntil(service, oldPrimary) + 1 - Date.now();
+    if (waitMs <= 0) return 0;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    return waitMs;
   }
 
   /**

@@ -25,6 +25,14 @@ const MAX_BUFFERED_ERROR_BYTES = 64 * 1024;
 /** Connection never established: the request cannot have reached the cell, so any request may be resent. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+/**
+ * Stamped on every proxied request: the moment (unix epoch ms) this attempt's response timeout
+ * expires and the router gives up on it. A cell refuses — or rolls back before COMMIT — a write
+ * still in it after that moment (services/kit deadline.ts): it may have sat in the buffers of a
+ * frozen process while the router sent it to a newly promoted primary.
+ */
+export const DEADLINE_HEADER = 'x-request-deadline';
+
 type Attempt =
   | {
       kind: 'response';
@@ -70,14 +78,25 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   ): Promise<Attempt> => {
     const origin = config.services[service]!.cells[route.primary];
     const controller = new AbortController();
-    const untrack = routes.track(service, route.primary, controller);
     const headers = endToEndHeaders(request.headers as Record<string, string | string[] | undefined>, [
       'host',
       'content-length',
       'x-failover-epoch',
       'expect',
+      DEADLINE_HEADER, // only the router says when it gives up
     ]);
     headers['x-failover-epoch'] = String(route.epoch);
+    // Computed before dispatch, so it is never later than the headers timeout below actually fires.
+    const deadlineMs = Date.now() + config.proxy.requestTimeoutMs;
+    headers[DEADLINE_HEADER] = String(deadlineMs);
+    // Writes are tracked with their deadline: the controller promotes another region only once every
+    // write that may still sit in this cell is past it (RouteTable.writesMayLandUntil).
+    const untrack = routes.track(
+      service,
+      route.primary,
+      controller,
+      isWrite(request.method) ? deadlineMs : undefined,
+    );
     headers['x-forwarded-for'] = request.ip;
     const sse = wantsEventStream(request.headers);
     try {

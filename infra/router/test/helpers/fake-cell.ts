@@ -16,6 +16,8 @@ export interface FakeCellState {
   readyDelayMs: number;
   /** make a promotion take this long (a failover in flight the test can observe) */
   promoteDelayMs: number;
+  /** SIGSTOP stand-in: every request (probes included) hangs until this is false again */
+  frozen?: boolean;
 }
 
 export interface FakeCell {
@@ -24,6 +26,8 @@ export interface FakeCell {
   state: FakeCellState;
   calls: { path: string; body: unknown; epochHeader?: string }[];
   writes: { epochHeader: string | undefined; body: unknown }[];
+  /** every non-admin, non-health request as it arrived, before any freeze holds it */
+  arrivals: { method: string; path: string; deadline: string | undefined; at: number }[];
   app: FastifyInstance;
   close(): Promise<void>;
   /** reopen on the same address after close() */
@@ -53,6 +57,7 @@ export async function startFakeCell(
     } as FakeCellState,
     calls: [] as FakeCell['calls'],
     writes: [] as FakeCell['writes'],
+    arrivals: [] as FakeCell['arrivals'],
   } as FakeCell;
 
   let port = 0;
@@ -80,6 +85,16 @@ export async function startFakeCell(
       return reply.code(cell.state.pgOk ? 200 : 503).send(readyBody());
     });
     app.addHook('onRequest', async (req, reply) => {
+      if (!req.url.startsWith('/admin') && !req.url.startsWith('/health')) {
+        const deadline = req.headers['x-request-deadline'];
+        cell.arrivals.push({
+          method: req.method,
+          path: req.url,
+          deadline: typeof deadline === 'string' ? deadline : undefined,
+          at: Date.now(),
+        });
+      }
+      while (cell.state.frozen) await new Promise((r) => setTimeout(r, 20));
       if (req.url.startsWith('/admin') && req.headers.authorization !== `Bearer ${token}`) {
         return reply.code(401).send({ error: { code: 'ADMIN_ERR_UNAUTHORIZED', message: 'no' } });
       }

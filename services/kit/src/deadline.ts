@@ -1,0 +1,84 @@
+// Request deadlines (docs/contracts.md, "Fencing"): the router stamps every proxied request with
+// `x-request-deadline: <unix epoch ms>`, the moment it will have given up on this attempt and may
+// resend it to another region. A write still in this cell after that moment must not commit: it
+// sat in a frozen process's socket buffer while the other region was promoted (split brain).
+// Assumes the router's and the cell's clocks agree within the request budget (one machine here;
+// NTP in a real deployment).
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { ErrorTable } from './errors';
+
+export const DEADLINE_HEADER = 'x-request-deadline';
+
+interface RequestScope {
+  /** unix epoch ms, or undefined when the request carried no deadline (direct calls) */
+  deadlineMs: number | undefined;
+  /** the error for a transaction that reached COMMIT past the deadline */
+  exceeded: () => FastifyError;
+}
+
+/**
+ * Per-request scope for code that has no request in hand (withTransaction). Set in onRequest with
+ * `run(store, done)` and re-entered in preValidation, because body parsing runs in the socket's
+ * stream callbacks and loses the async context (the @fastify/request-context pattern).
+ */
+const requestScope = new AsyncLocalStorage<RequestScope>();
+const scopeResource = Symbol('failover-lab.requestScope');
+
+/** The header's value as epoch ms; undefined when absent; null when malformed. */
+export function parseDeadline(header: string | string[] | undefined): number | undefined | null {
+  if (header === undefined) return undefined;
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || !/^\d{1,15}$/.test(value)) return null;
+  return Number(value);
+}
+
+export function deadlinePassed(deadlineMs: number | undefined, now = Date.now()): boolean {
+  return deadlineMs !== undefined && now > deadlineMs;
+}
+
+/** Throws DEADLINE_EXCEEDED (503) when the request's deadline has passed. */
+export function assertBeforeDeadline(request: FastifyRequest, errors: ErrorTable): void {
+  const deadlineMs = parseDeadline(request.headers[DEADLINE_HEADER]);
+  if (deadlineMs !== null && deadlinePassed(deadlineMs)) {
+    throw exceededError(errors, deadlineMs as number, 'refused before writing');
+  }
+}
+
+function exceededError(errors: ErrorTable, deadlineMs: number, what: string): FastifyError {
+  return errors.make(
+    'DEADLINE_EXCEEDED',
+    `request deadline passed ${Date.now() - deadlineMs} ms ago (the router gave up on it): ${what}, nothing was written`,
+  );
+}
+
+/** Called by withTransaction right before COMMIT; throws when the current request's deadline passed. */
+export function assertTransactionBeforeDeadline(): void {
+  const scope = requestScope.getStore();
+  if (scope && deadlinePassed(scope.deadlineMs)) throw scope.exceeded();
+}
+
+/** onRequest + preValidation hooks that carry the request's deadline into its async context. */
+export function registerDeadlineScope(app: FastifyInstance, errors: ErrorTable): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    const deadlineMs = parseDeadline(request.headers[DEADLINE_HEADER]);
+    if (deadlineMs === null) {
+      done(errors.make('VALIDATION', `${DEADLINE_HEADER} must be a unix time in milliseconds`));
+      return;
+    }
+    const scope: RequestScope = {
+      deadlineMs,
+      exceeded: () => exceededError(errors, deadlineMs!, 'transaction rolled back before COMMIT'),
+    };
+    requestScope.run(scope, () => {
+      const resource = new AsyncResource('failover-lab.requestScope');
+      (request as unknown as Record<symbol, AsyncResource>)[scopeResource] = resource;
+      resource.bind(done)();
+    });
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    const resource = (request as unknown as Record<symbol, AsyncResource | undefined>)[scopeResource];
+    if (resource) resource.runInAsyncScope(done, request.raw);
+    else done();
+  });
+}
