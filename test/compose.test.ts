@@ -130,17 +130,15 @@ describe(CONFIG_SUITE, () => {
       routerEnv = resolved.services.router!.environment!;
     });
 
-    // KNOWN GAP, kept visible: the router accepts only 127.x.y.z listen and cell addresses
-    // (infra/router/src/config.ts), so inside compose it would refuse infra/compose/router.json
-    // (listen 0.0.0.0, cells by compose DNS name). `it.fails` passes while the gap exists and fails
-    // the day the router accepts container host names — then turn it into a plain `it`.
-    it.skipIf(!DOCKER_COMPOSE).fails(
-      'KNOWN GAP: the router accepts the compose router.json (it refuses non-127.x hosts)',
-      () => {
-        const raw = JSON.parse(readRepoFile('infra', 'compose', 'router.json')) as unknown;
-        expect(() => parseRouterConfig(raw, routerEnv)).not.toThrow();
-      },
-    );
+    // The router runs in "container" network mode there: listen 0.0.0.0, cells and databases by
+    // compose DNS name (in the default loopback mode it refuses exactly this file).
+    it.skipIf(!DOCKER_COMPOSE)('the router accepts the compose router.json (network "container")', () => {
+      const raw = JSON.parse(readRepoFile('infra', 'compose', 'router.json')) as Record<string, unknown>;
+      const config = parseRouterConfig(raw, routerEnv);
+      expect(config.network).toBe('container');
+      expect(config.listen.host).toBe('0.0.0.0');
+      expect(() => parseRouterConfig({ ...raw, network: 'loopback' }, routerEnv)).toThrow(/127\.x\.y\.z/);
+    });
   });
 });
 
@@ -172,7 +170,7 @@ describe('networks and exposure', () => {
     }
   });
 
-  it('cells reach only their region, replication only joins data stores, the edge holds apps and edge services', () => {
+  it('cells reach only their region, replication joins data stores and the router, the edge holds apps and edge services', () => {
     for (const [name, s] of services) {
       const region = s.labels!['failover-lab.region']!;
       const component = s.labels!['failover-lab.component']!;
@@ -180,6 +178,8 @@ describe('networks and exposure', () => {
       if (component === 'app') expect(nets, name).toEqual([region, 'edge'].sort());
       else if (component === 'postgres' || component === 'redis')
         expect(nets, name).toEqual([region, 'replication'].sort());
+      // the router probes each cell's Postgres directly (router.json "postgres") over the replication link
+      else if (component === 'router') expect(nets, name).toEqual(['edge', 'replication']);
       else expect(nets, name).toEqual(['edge']);
     }
   });
@@ -317,7 +317,10 @@ describe('topology matches the lab (@failover-lab/lab)', () => {
   it('the router config lists every cell by its compose DNS name, with the lab replication modes', () => {
     const router = JSON.parse(readRepoFile('infra', 'compose', 'router.json')) as {
       adminToken?: string;
-      services: Record<string, { mode: string; cells: Record<string, string> }>;
+      services: Record<
+        string,
+        { mode: string; cells: Record<string, string>; postgres?: Record<string, string> }
+      >;
     };
     expect(router.adminToken).toBeUndefined(); // from ADMIN_TOKEN in the environment, never in the file
     expect(Object.keys(router.services).sort()).toEqual([...SERVICES].sort());
@@ -327,6 +330,11 @@ describe('topology matches the lab (@failover-lab/lab)', () => {
         const url = new URL(router.services[service]!.cells[region]!);
         expect(compose.services[url.hostname]?.labels?.['failover-lab.component']).toBe('app');
         expect(url.port).toBe('3000');
+        const [pgHost, pgPort] = router.services[service]!.postgres![region]!.split(':');
+        expect(compose.services[pgHost!]?.labels?.['failover-lab.component']).toBe('postgres');
+        expect(compose.services[pgHost!]?.labels?.['failover-lab.service']).toBe(service);
+        expect(compose.services[pgHost!]?.labels?.['failover-lab.region']).toBe(region);
+        expect(pgPort).toBe('5432');
       }
     }
   });

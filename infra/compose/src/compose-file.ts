@@ -5,9 +5,11 @@
 //
 // Networks (why each container is where it is):
 //   dc-a, dc-b   one per region; a cell's app, Postgres and Redis talk only inside their region.
-//   replication  the WAN link between the regions: only the data stores that replicate (every
-//                Postgres and Redis) sit on it, so dc-b's stores can stream from dc-a's (and back,
-//                after a failover). Apps are not on it: a cell never reaches another cell's stores.
+//   replication  the WAN link between the regions: the data stores that replicate (every Postgres
+//                and Redis) sit on it, so dc-b's stores can stream from dc-a's (and back, after a
+//                failover). Apps are not on it: a cell never reaches another cell's stores. The router
+//                is: from the third site it asks a cell's Postgres directly when the cell's app stops
+//                answering (a crashed app with a live database is restarted, not failed over).
 //   edge         the third site: router, Prometheus, Grafana, k6, plus every app (the router
 //                proxies to them and Prometheus scrapes them). Losing a region never loses the edge.
 import {
@@ -218,7 +220,8 @@ function edgeServices() {
         'router-state:/var/lib/failover-lab',
       ],
       labels: labels('edge', 'router'),
-      networks: [EDGE_NETWORK],
+      // edge: proxying to the apps; replication: the Postgres liveness probe (router.json "postgres")
+      networks: [EDGE_NETWORK, REPLICATION_NETWORK],
       ports: ['127.0.0.1:8080:8080'],
       // Not depends_on the cells: the router must start (and route to dc-b) when dc-a is gone.
       healthcheck: nodeHealthcheck('/health/live', 8080),
@@ -350,18 +353,26 @@ export function cellAppTargets(): { service: ServiceName; region: RegionName; ta
 }
 
 /**
- * infra/compose/router.json (docs/contracts.md "Router"): cells by compose DNS name. No adminToken
- * in the file: the router reads ADMIN_TOKEN from its environment.
+ * infra/compose/router.json (docs/contracts.md "Router"): network "container", cells and their
+ * databases by compose DNS name (a cell's Postgres is its own container, not the app's address). No
+ * adminToken in the file: the router reads ADMIN_TOKEN from its environment.
  */
 export function buildRouterConfig() {
-  const services: Record<string, { mode: 'sync' | 'async'; cells: Record<string, string> }> = {};
+  const services: Record<
+    string,
+    { mode: 'sync' | 'async'; cells: Record<string, string>; postgres: Record<string, string> }
+  > = {};
   for (const service of SERVICES) {
     const cells: Record<string, string> = {};
-    for (const region of REGIONS)
+    const postgres: Record<string, string> = {};
+    for (const region of REGIONS) {
       cells[region] = `http://${containerName(service, region, 'app')}:${APP_PORT}`;
-    services[service] = { mode: REPLICATION_MODE[service], cells };
+      postgres[region] = `${containerName(service, region, 'postgres')}:${PG_PORT}`;
+    }
+    services[service] = { mode: REPLICATION_MODE[service], cells, postgres };
   }
   return {
+    network: 'container',
     listen: { host: '0.0.0.0', port: 8080 },
     stateFile: '/var/lib/failover-lab/router-state.json',
     services,

@@ -58,13 +58,33 @@ export interface PolicyConfig {
   appRestartGraceMs: number;
 }
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
 export interface ServiceConfig {
   mode: 'sync' | 'async';
   cells: Record<RegionName, string>;
+  /**
+   * where each cell's Postgres listens, for the liveness probe; when absent, the cell URL's host and
+   * probe.postgresPort (the lab's one-address-per-cell topology)
+   */
+  postgres?: Record<RegionName, HostPort>;
   policy: PolicyConfig;
 }
 
+/**
+ * "loopback" (default, the lab): every address is 127.x.y.z and the admin API answers loopback callers
+ * only. "container" (docker-compose): the router listens on 0.0.0.0 or an IPv4 literal, reaches cells
+ * and databases by DNS name, and the admin API takes any caller with the token (compose publishes the
+ * router on 127.0.0.1 only).
+ */
+export type NetworkMode = 'loopback' | 'container';
+export const NETWORK_MODES: readonly NetworkMode[] = ['loopback', 'container'];
+
 export interface RouterConfig {
+  network: NetworkMode;
   listen: { host: string; port: number };
   stateFile: string;
   adminToken: string;
@@ -114,6 +134,40 @@ export function isLoopbackHost(host: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split('.').every((o) => Number(o) <= 255);
 }
 
+export function isIpv4Literal(host: string): boolean {
+  return /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host.split('.').every((o) => Number(o) <= 255);
+}
+
+/** A DNS name such as a compose service name (`payments-dc-a-app`); no ports, no paths. */
+export function isDnsName(host: string): boolean {
+  return (
+    host.length <= 253 &&
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(host) &&
+    !/^[\d.]+$/.test(host) // all digits and dots is an (invalid) address, not a name
+  );
+}
+
+/** The hosts a mode lets the router reach (cells and their databases). */
+function isReachableHost(host: string, network: NetworkMode): boolean {
+  if (network === 'loopback') return isLoopbackHost(host);
+  return isIpv4Literal(host) || isDnsName(host);
+}
+
+const HOST_RULE: Record<NetworkMode, string> = {
+  loopback: '127.x.y.z',
+  container: '<dns-name> or an IPv4 address',
+};
+
+/** "host:port" → HostPort, or null when either part is not allowed in this mode. */
+function parseHostPort(raw: unknown, network: NetworkMode): HostPort | null {
+  if (typeof raw !== 'string') return null;
+  const match = /^([^:]+):(\d{1,5})$/.exec(raw);
+  if (!match) return null;
+  const port = Number(match[2]);
+  if (!isReachableHost(match[1]!, network) || port < 1 || port > 65_535) return null;
+  return { host: match[1]!, port };
+}
+
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -156,6 +210,13 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
   const problems: string[] = [];
   if (!isObject(raw)) throw new ConfigError(['the config must be a JSON object']);
 
+  const givenNetwork = (raw.network ?? 'loopback') as NetworkMode;
+  if (!NETWORK_MODES.includes(givenNetwork)) {
+    problems.push(`network must be "loopback" or "container", got ${JSON.stringify(raw.network)}`);
+  }
+  // An unknown mode is checked as loopback, the strict one.
+  const network: NetworkMode = NETWORK_MODES.includes(givenNetwork) ? givenNetwork : 'loopback';
+
   const listen = raw.listen;
   let host = '';
   let port = 0;
@@ -163,8 +224,15 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
   else {
     host = String(listen.host ?? '');
     port = Number(listen.port);
-    if (!isLoopbackHost(host))
-      problems.push(`listen.host must be a 127.x.y.z address, got ${JSON.stringify(listen.host)}`);
+    if (network === 'container') {
+      if (!isIpv4Literal(host))
+        problems.push(
+          `listen.host must be 0.0.0.0 or an IPv4 address in container mode, got ${JSON.stringify(listen.host)}`,
+        );
+    } else if (!isLoopbackHost(host))
+      problems.push(
+        `listen.host must be a 127.x.y.z address (or set "network": "container" inside a container), got ${JSON.stringify(listen.host)}`,
+      );
     if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push('listen.port must be 0-65535');
   }
 
@@ -221,13 +289,48 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
           } catch {
             parsed = null;
           }
-          if (parsed?.protocol !== 'http:' || !isLoopbackHost(parsed.hostname)) {
-            problems.push(`services.${name}.cells.${region} must be an http://127.x.y.z:port URL`);
+          if (
+            parsed?.protocol !== 'http:' ||
+            !isReachableHost(parsed.hostname, network) ||
+            parsed.username !== '' ||
+            parsed.password !== ''
+          ) {
+            problems.push(
+              `services.${name}.cells.${region} must be an http://${HOST_RULE[network] ?? '127.x.y.z'}:port URL` +
+                (network === 'loopback' ? ' (container names need "network": "container")' : ''),
+            );
           } else cells[region] = parsed.origin;
         }
       }
+      let postgres: Record<RegionName, HostPort> | undefined;
+      if (svc.postgres !== undefined) {
+        if (!isObject(svc.postgres))
+          problems.push(`services.${name}.postgres must map dc-a and dc-b to "host:port"`);
+        else {
+          postgres = {} as Record<RegionName, HostPort>;
+          for (const key of Object.keys(svc.postgres)) {
+            if (!(REGIONS as readonly string[]).includes(key))
+              problems.push(
+                `services.${name}.postgres.${key}: unknown region (known: ${REGIONS.join(', ')})`,
+              );
+          }
+          for (const region of REGIONS) {
+            const address = parseHostPort(svc.postgres[region], network);
+            if (!address)
+              problems.push(
+                `services.${name}.postgres.${region} must be "${HOST_RULE[network] ?? '127.x.y.z'}:port"`,
+              );
+            else postgres[region] = address;
+          }
+        }
+      }
       const policy = readNumbers(svc.policy, globalPolicy, `services.${name}.policy`, problems, {});
-      services[name as ServiceName] = { mode: mode as 'sync' | 'async', cells, policy };
+      services[name as ServiceName] = {
+        mode: mode as 'sync' | 'async',
+        cells,
+        ...(postgres ? { postgres } : {}),
+        policy,
+      };
     }
   }
 
@@ -237,6 +340,7 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
+    network,
     listen: { host, port },
     stateFile: stateFile as string,
     adminToken,

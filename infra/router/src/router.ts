@@ -53,7 +53,10 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
     ServiceName,
     RouterConfig['services'][ServiceName],
   ][]) {
-    for (const region of REGIONS) targets.push({ service, region, url: svc!.cells[region] });
+    for (const region of REGIONS) {
+      const postgres = svc!.postgres?.[region];
+      targets.push({ service, region, url: svc!.cells[region], ...(postgres ? { postgres } : {}) });
+    }
   }
   const metrics = new RouterMetrics();
   const routes = new RouteTable();
@@ -125,7 +128,15 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
     return metrics.registry.metrics();
   });
 
-  await app.register(async (scope) => adminRoutes(scope, { token: config.adminToken, controller, events }));
+  await app.register(async (scope) =>
+    adminRoutes(scope, {
+      token: config.adminToken,
+      controller,
+      events,
+      // in a container every caller is remote (the host's 127.0.0.1 arrives via the bridge): the token decides
+      anyRemoteAddress: config.network === 'container',
+    }),
+  );
   await app.register(async (scope) => proxyRoutes(scope, { config, routes, prober, metrics }));
   return app;
 }

@@ -1,5 +1,6 @@
 // The operator's API: status, events, planned switchover, fence. Loopback callers with the admin
-// token only (the edge's admin API must never be reachable from a cell's network).
+// token only (the edge's admin API must never be reachable from a cell's network); in container mode
+// any caller with the token (compose publishes the router on the host's 127.0.0.1 only).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { REGIONS, type RegionName, type ServiceName } from '@failover-lab/lab';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -11,6 +12,8 @@ export interface AdminDeps {
   token: string;
   controller: Controller;
   events: EventLog;
+  /** container mode: accept any remote address (the token is still required) */
+  anyRemoteAddress?: boolean;
 }
 
 function tokenMatches(expected: string, header: string | undefined): boolean {
@@ -36,7 +39,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   const validation = (message: string) => new RouterError('ROUTER_ERR_VALIDATION', message);
 
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
-    if (!isLoopbackAddress(request.socket.remoteAddress)) {
+    if (!deps.anyRemoteAddress && !isLoopbackAddress(request.socket.remoteAddress)) {
       return reply.code(403).send(errorBody('ROUTER_ERR_FORBIDDEN'));
     }
     if (!tokenMatches(deps.token, request.headers.authorization)) {

@@ -13,6 +13,8 @@ export interface ProbeTarget {
   service: ServiceName;
   region: RegionName;
   url: string;
+  /** the cell's Postgres, for the liveness probe (default: the cell URL's host, probe.postgresPort) */
+  postgres?: { host: string; port: number };
 }
 
 export type ProbeFn = (url: string, timeoutMs: number) => Promise<ProbeResult>;
@@ -177,8 +179,8 @@ export class Prober {
         this.probe(loop.target.url, this.config.timeoutMs),
         askPostgres
           ? this.postgresProbe(
-              new URL(loop.target.url).hostname,
-              this.config.postgresPort,
+              loop.target.postgres?.host ?? new URL(loop.target.url).hostname,
+              loop.target.postgres?.port ?? this.config.postgresPort,
               this.config.timeoutMs,
             )
           : Promise.resolve(undefined),
