@@ -325,10 +325,13 @@ export class Controller {
    */
   private async waitForAbandonedWrites(service: ServiceName, oldPrimary: RegionName): Promise<number> {
     // Deadlines are wall-clock ms stamped by the proxy, hence Date.now(), not the injected clock.
-    const waitMs = this.deps.routes.writesMayLandUntil(service, oldPrimary) + 1 - Date.now();
-    if (waitMs <= 0) return 0;
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
-    return waitMs;
+    const until = this.deps.routes.writesMayLandUntil(service, oldPrimary);
+    const started = Date.now();
+    // strictly past it (the cell refuses when now > deadline); timers may fire a millisecond early
+    while (Date.now() <= until) {
+      await new Promise((resolve) => setTimeout(resolve, until - Date.now() + 1));
+    }
+    return Date.now() - started;
   }
 
   /**
