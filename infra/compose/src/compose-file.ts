@@ -50,6 +50,13 @@ export const REQUIRED_SECRETS = [
 /** A compose interpolation with a default: `${NAME:-fallback}`. */
 const envOr = (name: string, fallback: string): string => `\${${name}:-${fallback}}`;
 
+/**
+ * The edge network's subnet, pinned so the apps can name the router's network in TRUSTED_PROXIES
+ * (login's per-IP sign-in limit believes x-forwarded-for only from there). Outside Docker's default
+ * address pools (172.17-31/16, 192.168/16); override with EDGE_SUBNET if it collides.
+ */
+export const EDGE_SUBNET = envOr('EDGE_SUBNET', '10.213.7.0/24');
+
 const secret = (name: (typeof REQUIRED_SECRETS)[number]): string =>
   `\${${name}:?${name} is not set: generate .lab/compose.env with infra/compose/src/make-env.ts}`;
 
@@ -102,6 +109,9 @@ function appService(service: ServiceName, region: RegionName) {
     JWT_JWKS: secret('JWT_JWKS'),
     ...(service === 'login' ? { JWT_SIGNING_KEY: secret('JWT_SIGNING_KEY') } : {}),
     LOG_LEVEL: envOr('LOG_LEVEL', 'info'),
+    // The router reaches the apps over the edge network: its x-forwarded-for is believed from there
+    // (so is that of the other edge services, Prometheus, Grafana and k6: edge tooling, trusted alike).
+    TRUSTED_PROXIES: EDGE_SUBNET,
   };
   return {
     build: { context: '.', dockerfile: 'Dockerfile' },
@@ -335,7 +345,8 @@ export function buildComposeFile() {
       'dc-b': { internal: true },
       [REPLICATION_NETWORK]: { internal: true },
       // The edge publishes the router, Prometheus and Grafana on 127.0.0.1, so it cannot be internal.
-      [EDGE_NETWORK]: {},
+      // Its subnet is pinned: the apps trust x-forwarded-for from it (TRUSTED_PROXIES).
+      [EDGE_NETWORK]: { ipam: { config: [{ subnet: EDGE_SUBNET }] } },
     },
     volumes,
   };

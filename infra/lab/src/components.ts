@@ -39,7 +39,7 @@ function baseEnv(): NodeJS.ProcessEnv {
 }
 
 /** docs/contracts.md "Cell environment", exactly. */
-function cellEnv(cell: CellNodes, port: number, secrets: LabSecrets): NodeJS.ProcessEnv {
+function cellEnv(cell: CellNodes, port: number, secrets: LabSecrets, edgeHost: string): NodeJS.ProcessEnv {
   return {
     ...baseEnv(),
     SERVICE_NAME: cell.service,
@@ -52,6 +52,8 @@ function cellEnv(cell: CellNodes, port: number, secrets: LabSecrets): NodeJS.Pro
     JWT_JWKS: JSON.stringify(secrets.jwks),
     ...(cell.service === 'login' ? { JWT_SIGNING_KEY: JSON.stringify(secrets.jwtSigningKey) } : {}),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    // the router proxies from the edge address: its x-forwarded-for (the client's address) is believed
+    TRUSTED_PROXIES: edgeHost,
   };
 }
 
@@ -81,7 +83,7 @@ export function nodeComponents(ctx: RegistryContext): NodeComponent[] {
         entryFile: join(REPO_ROOT, 'services', service, 'src', 'server.ts'),
         url: `http://${cell.host}:${topo.ports.app}`,
         logFile: paths.log(id),
-        env: cellEnv(cell, topo.ports.app, secrets),
+        env: cellEnv(cell, topo.ports.app, secrets, topo.edge.host),
       };
     }),
   );

@@ -157,6 +157,10 @@ describe('router data plane', () => {
     const seen = body.headers as Record<string, string>;
     expect(seen['x-keep']).toBe('2');
     expect(seen['x-drop-me']).toBeUndefined();
+    // The cell sees the router's own address as the peer (what it lists in TRUSTED_PROXIES), and the
+    // client's address in x-forwarded-for.
+    expect(body.remoteAddress).toBe(rig.config.listen.host);
+    expect(seen['x-forwarded-for']).toBe('127.0.0.1');
     // x-request-deadline: when the router gives up on the attempt (now + its request timeout)
     const deadline = Number(seen['x-request-deadline']);
     expect(deadline).toBeGreaterThanOrEqual(sentAt + rig.config.proxy.requestTimeoutMs);
@@ -286,7 +290,6 @@ describe('router data plane', () => {
     expect(started).toBeDefined();
     // Thawed now, dc-a would refuse that write (its deadline passed before dc-b was promoted).
     expect(Date.parse(started!.at)).toBeGreaterThan(deadline);
-    expect(started!.detail).toMatch(/waited \d+ ms for writes sent to the old primary/);
     rig.a.state.frozen = false;
   });
 

@@ -103,6 +103,9 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
+    // request.ip (login's per-IP sign-in limit) follows x-forwarded-for only when the socket peer is a
+    // trusted proxy (the router); nobody by default, so a client cannot pick its own address.
+    trustProxy: config.trustedProxies?.length ? config.trustedProxies : false,
     // Params like /accounts/:id must not be silently truncated; let them reach validation.
     routerOptions: { maxParamLength: 512 },
     // Errors raised before routing (a malformed %-escape in the URL) get the same error body.

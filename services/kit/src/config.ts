@@ -1,5 +1,6 @@
 // Cell configuration comes only from the environment (docs/contracts.md, "Cell environment").
 // loadConfig collects every problem before failing so an operator fixes them all in one go.
+import { isIP } from 'node:net';
 
 export const SERVICE_NAMES = ['login', 'payments', 'messaging'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -29,6 +30,11 @@ export interface CellConfig {
   jwtSigningKey?: PublicJwk & { d: string };
   logLevel: string;
   otlpEndpoint?: string;
+  /**
+   * TRUSTED_PROXIES: addresses/CIDRs whose x-forwarded-for is believed (the router); empty = nobody,
+   * so request.ip is the socket's address
+   */
+  trustedProxies?: string[];
 }
 
 export class ConfigError extends Error {
@@ -48,6 +54,16 @@ function isAllowedListenHost(host: string): boolean {
     host === 'localhost' ||
     host === '0.0.0.0'
   );
+}
+
+/** An IPv4/IPv6 address, optionally with a /prefix that fits it. */
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address ?? '');
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
 function parseUrl(raw: string, protocols: string[]): URL | undefined {
@@ -154,6 +170,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CellConfig {
     problems.push('OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL');
   }
 
+  const trustedProxies = (env.TRUSTED_PROXIES ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const badProxies = trustedProxies.filter((entry) => !isAddressOrCidr(entry));
+  if (badProxies.length > 0) {
+    problems.push(
+      `TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs, got ${JSON.stringify(badProxies.join(','))}`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     service: service as ServiceName,
@@ -167,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CellConfig {
     ...(jwtSigningKey ? { jwtSigningKey } : {}),
     logLevel,
     ...(otlpEndpoint ? { otlpEndpoint } : {}),
+    trustedProxies,
   };
 }
 

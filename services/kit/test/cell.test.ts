@@ -312,6 +312,29 @@ describe('writes and fencing', () => {
   });
 });
 
+describe('TRUSTED_PROXIES: whose x-forwarded-for sets request.ip', () => {
+  // inject() with a remoteAddress: the socket peer as a real connection would give it, no network
+  const whoami = (app: FastifyInstance, remoteAddress: string) =>
+    app.inject({ url: '/probe/whoami', remoteAddress, headers: { 'x-forwarded-for': '127.66.6.6' } });
+
+  it('without it (the default), request.ip is the socket address whatever the header says', async () => {
+    expect(dcA.config.trustedProxies ?? []).toEqual([]);
+    expect((await whoami(dcA, '127.9.0.1')).json()).toEqual({ ip: '127.9.0.1' });
+  });
+
+  it('with the router trusted, request.ip is the forwarded address — from the router only', async () => {
+    const app = await buildProbeCell({ ...dcA.config, trustedProxies: ['127.9.0.1', '127.10.0.0/16'] });
+    try {
+      expect((await whoami(app, '127.9.0.1')).json()).toEqual({ ip: '127.66.6.6' });
+      expect((await whoami(app, '127.10.3.4')).json()).toEqual({ ip: '127.66.6.6' });
+      // anyone else's header is ignored: a client cannot choose its own address
+      expect((await whoami(app, '127.0.0.1')).json()).toEqual({ ip: '127.0.0.1' });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('admin token', () => {
   it.each([
     ['no header', {}],

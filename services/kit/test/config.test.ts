@@ -79,4 +79,16 @@ describe('loadConfig', () => {
     const config = loadConfig({ ...good, JWT_JWKS: JSON.stringify({ keys: [{ ...jwk, d: 'secret' }] }) });
     expect(config.jwks.keys[0]).not.toHaveProperty('d');
   });
+
+  it('TRUSTED_PROXIES: empty by default, a list of IPs/CIDRs, anything else refused', () => {
+    expect(loadConfig(good).trustedProxies).toEqual([]);
+    expect(loadConfig({ ...good, TRUSTED_PROXIES: ' 127.0.0.1, 127.5.0.0/16,::1 ' }).trustedProxies).toEqual([
+      '127.0.0.1',
+      '127.5.0.0/16',
+      '::1',
+    ]);
+    for (const bad of ['router', '127.0.0.1/33', '127.0.0.1/8/1', '999.1.1.1', '127.0.0.1,nope']) {
+      expect(() => loadConfig({ ...good, TRUSTED_PROXIES: bad }), bad).toThrow(/TRUSTED_PROXIES must be/);
+    }
+  });
 });

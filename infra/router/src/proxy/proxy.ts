@@ -50,6 +50,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     let pool = pools.get(origin);
     if (!pool) {
       pool = new Pool(origin, {
+        // On loopback every connection would come from 127.0.0.1; from the router's own address instead,
+        // the cells can trust its x-forwarded-for from exactly that address (TRUSTED_PROXIES).
+        ...(config.network === 'loopback' ? { localAddress: config.listen.host } : {}),
         connections: config.proxy.connectionsPerCell,
         keepAliveTimeout: 30_000,
         connect: { timeout: config.proxy.connectTimeoutMs },

@@ -128,6 +128,7 @@ export async function startFakeCell(
       region,
       epochHeader: req.headers['x-failover-epoch'] ?? null,
       headers: req.headers,
+      remoteAddress: req.socket.remoteAddress,
     }));
     app.post('/payments/transfers', async (req, reply) => {
       const epochHeader = req.headers['x-failover-epoch'] as string | undefined;
