@@ -26,6 +26,7 @@ import { loggerOptions } from './logger';
 import { type CellMetrics, createMetrics } from './metrics';
 import { createRedis } from './redis';
 import { getTracer, startTracing } from './tracing';
+import { createProxyTrust, type Lookup } from './trusted-proxies';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,6 +66,8 @@ export interface BuildCellOptions {
   /** how often the cached role/epoch is re-read (default 250 ms) */
   roleRefreshMs?: number;
   bodyLimitBytes?: number;
+  /** tests: how TRUSTED_PROXIES host names are resolved (default: the system's dns.lookup) */
+  trustedProxyLookup?: Lookup;
 }
 
 const UNDEFINED_TABLE_SQLSTATE = '42P01';
@@ -92,6 +95,15 @@ async function waitForPostgres(cell: CellState, timeoutMs: number): Promise<void
 export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance> {
   const { config, errors } = opts;
   startTracing(config.otlpEndpoint, config.service);
+  const trustedProxies = config.trustedProxies ?? [];
+  const proxyTrust = createProxyTrust(trustedProxies, {
+    ...(opts.trustedProxyLookup ? { lookup: opts.trustedProxyLookup } : {}),
+    // app.log exists by the time a name is first resolved (start() below)
+    log: {
+      warn: (obj, msg) => app.log.warn(obj, msg),
+      info: (obj, msg) => app.log.info(obj, msg),
+    },
+  });
   const app = Fastify({
     logger: loggerOptions(
       config.logLevel,
@@ -104,8 +116,9 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
     },
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
     // request.ip (login's per-IP sign-in limit) follows x-forwarded-for only when the socket peer is a
-    // trusted proxy (the router); nobody by default, so a client cannot pick its own address.
-    trustProxy: config.trustedProxies?.length ? config.trustedProxies : false,
+    // trusted proxy (the router); nobody by default, so a client cannot pick its own address. A
+    // function, not a list: host names among the entries are re-resolved while the cell runs.
+    trustProxy: trustedProxies.length > 0 ? proxyTrust.trust : false,
     // Params like /accounts/:id must not be silently truncated; let them reach validation.
     routerOptions: { maxParamLength: 512 },
     // Errors raised before routing (a malformed %-escape in the URL) get the same error body.
@@ -148,12 +161,14 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
   });
 
   app.addHook('onClose', async () => {
+    proxyTrust.stop();
     cell.stop();
     redis.disconnect();
     await Promise.allSettled([pool.end(), healthPool.end(), adminPool.end()]);
   });
 
   try {
+    await proxyTrust.start();
     await waitForPostgres(cell, 10_000);
     if (cell.inRecovery === false) {
       const applied = await applyMigrations(pool, [

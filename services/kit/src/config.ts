@@ -1,6 +1,6 @@
 // Cell configuration comes only from the environment (docs/contracts.md, "Cell environment").
 // loadConfig collects every problem before failing so an operator fixes them all in one go.
-import { isIP } from 'node:net';
+import { isTrustedProxyEntry } from './trusted-proxies';
 
 export const SERVICE_NAMES = ['login', 'payments', 'messaging'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -31,8 +31,8 @@ export interface CellConfig {
   logLevel: string;
   otlpEndpoint?: string;
   /**
-   * TRUSTED_PROXIES: addresses/CIDRs whose x-forwarded-for is believed (the router); empty = nobody,
-   * so request.ip is the socket's address
+   * TRUSTED_PROXIES: addresses/CIDRs/host names whose x-forwarded-for is believed (the router); empty =
+   * nobody, so request.ip is the socket's address. Names are resolved by the cell (trusted-proxies.ts).
    */
   trustedProxies?: string[];
 }
@@ -54,16 +54,6 @@ function isAllowedListenHost(host: string): boolean {
     host === 'localhost' ||
     host === '0.0.0.0'
   );
-}
-
-/** An IPv4/IPv6 address, optionally with a /prefix that fits it. */
-function isAddressOrCidr(entry: string): boolean {
-  const [address, prefix, ...rest] = entry.split('/');
-  const version = isIP(address ?? '');
-  if (version === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  if (!/^\d{1,3}$/.test(prefix)) return false;
-  return Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
 function parseUrl(raw: string, protocols: string[]): URL | undefined {
@@ -174,10 +164,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CellConfig {
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
-  const badProxies = trustedProxies.filter((entry) => !isAddressOrCidr(entry));
+  const badProxies = trustedProxies.filter((entry) => !isTrustedProxyEntry(entry));
   if (badProxies.length > 0) {
     problems.push(
-      `TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs, got ${JSON.stringify(badProxies.join(','))}`,
+      `TRUSTED_PROXIES must be comma-separated IP addresses, CIDRs or host names, got ${JSON.stringify(badProxies.join(','))}`,
     );
   }
 

@@ -333,6 +333,44 @@ describe('TRUSTED_PROXIES: whose x-forwarded-for sets request.ip', () => {
       await app.close();
     }
   });
+
+  it('a host name is trusted at the addresses it resolves to (localhost: 127.0.0.1 only)', async () => {
+    const app = await buildProbeCell({ ...dcA.config, trustedProxies: ['localhost'] });
+    try {
+      expect((await whoami(app, '127.0.0.1')).json()).toEqual({ ip: '127.66.6.6' });
+      // another loopback address is not what the name resolves to
+      expect((await whoami(app, '127.77.0.9')).json()).toEqual({ ip: '127.77.0.9' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a name that does not resolve trusts nobody and is reported once', async () => {
+    const warnings: string[] = [];
+    const logStream = new Writable({
+      write(chunk, _enc, done) {
+        if (String(chunk).includes('does not resolve')) warnings.push(String(chunk));
+        done();
+      },
+    });
+    // A made-up name would be a query to the machine's (non-loopback) DNS server: answer ENOTFOUND here.
+    const notFound = async (name: string) => {
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+    };
+    const app = await buildProbeCell(
+      { ...dcA.config, trustedProxies: ['router.invalid'] },
+      { logStream, trustedProxyLookup: notFound },
+    );
+    try {
+      for (const peer of ['127.0.0.1', '127.9.0.1']) {
+        expect((await whoami(app, peer)).json()).toEqual({ ip: peer });
+      }
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('router.invalid');
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe('admin token', () => {

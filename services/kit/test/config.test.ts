@@ -52,7 +52,7 @@ describe('loadConfig', () => {
     const bad = {
       ...good,
       REGION: 'dc-z',
-      HOST: '10.0.0.1',
+      HOST: '192.0.2.1',
       PORT: '70000',
       ADMIN_TOKEN: 'short-secret',
       JWT_JWKS: '{"keys":[{"kty":"RSA","kid":"x"}]}',
@@ -80,14 +80,22 @@ describe('loadConfig', () => {
     expect(config.jwks.keys[0]).not.toHaveProperty('d');
   });
 
-  it('TRUSTED_PROXIES: empty by default, a list of IPs/CIDRs, anything else refused', () => {
+  it('TRUSTED_PROXIES: empty by default, a list of IPs/CIDRs/host names, anything else refused', () => {
     expect(loadConfig(good).trustedProxies).toEqual([]);
-    expect(loadConfig({ ...good, TRUSTED_PROXIES: ' 127.0.0.1, 127.5.0.0/16,::1 ' }).trustedProxies).toEqual([
-      '127.0.0.1',
-      '127.5.0.0/16',
-      '::1',
-    ]);
-    for (const bad of ['router', '127.0.0.1/33', '127.0.0.1/8/1', '999.1.1.1', '127.0.0.1,nope']) {
+    expect(
+      loadConfig({ ...good, TRUSTED_PROXIES: ' 127.0.0.1, 127.5.0.0/16,::1, router,edge-1.lab ' })
+        .trustedProxies,
+    ).toEqual(['127.0.0.1', '127.5.0.0/16', '::1', 'router', 'edge-1.lab']);
+    for (const bad of [
+      'router:8080',
+      'http://router',
+      '-router',
+      'router/24',
+      '127.0.0.1/33',
+      '127.0.0.1/8/1',
+      '999.1.1.1',
+      '127.0.0.1,no_pe',
+    ]) {
       expect(() => loadConfig({ ...good, TRUSTED_PROXIES: bad }), bad).toThrow(/TRUSTED_PROXIES must be/);
     }
   });
