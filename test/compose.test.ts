@@ -125,6 +125,7 @@ describe(CONFIG_SUITE, () => {
         expect(config, name).toMatchObject({
           service: s.labels['failover-lab.service'],
           region: s.labels['failover-lab.region'],
+          trustedProxies: ['router'],
         });
       }
       routerEnv = resolved.services.router!.environment!;
@@ -251,6 +252,20 @@ describe('topology matches the lab (@failover-lab/lab)', () => {
       expect(env.PORT).toBe('3000');
       expect(s.command).toEqual(['node_modules/.bin/tsx', `services/${service}/src/server.ts`]);
     }
+  });
+
+  it('apps believe x-forwarded-for from the router only, by its compose DNS name (no pinned subnet)', () => {
+    const [routerName, router] = ofComponent('router')[0]!;
+    for (const [name, s] of ofComponent('app')) {
+      expect(s.environment!.TRUSTED_PROXIES, name).toBe(routerName);
+      // the name resolves from the app: Docker's DNS answers service names on a shared network
+      expect(
+        networksOf(s).filter((n) => networksOf(router).includes(n)),
+        name,
+      ).toEqual(['edge']);
+    }
+    // (that the kit accepts the name is checked above, with each app's resolved environment)
+    expect(compose.networks.edge).toEqual({});
   });
 
   it('every cell talks only to its own data stores', () => {

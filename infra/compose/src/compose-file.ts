@@ -35,6 +35,11 @@ export const REDIS_PORT = 6379;
 
 export const REPLICATION_NETWORK = 'replication';
 export const EDGE_NETWORK = 'edge';
+/**
+ * The router's compose service: the DNS name the apps reach it by on the edge network (Docker's
+ * embedded DNS answers with its address there), and the name they trust x-forwarded-for from.
+ */
+export const ROUTER_SERVICE = 'router';
 
 /** Secrets come from the environment (`--env-file .lab/compose.env`, see docs/docker.md); never committed. */
 export const REQUIRED_SECRETS = [
@@ -49,13 +54,6 @@ export const REQUIRED_SECRETS = [
 
 /** A compose interpolation with a default: `${NAME:-fallback}`. */
 const envOr = (name: string, fallback: string): string => `\${${name}:-${fallback}}`;
-
-/**
- * The edge network's subnet, pinned so the apps can name the router's network in TRUSTED_PROXIES
- * (login's per-IP sign-in limit believes x-forwarded-for only from there). Outside Docker's default
- * address pools (172.17-31/16, 192.168/16); override with EDGE_SUBNET if it collides.
- */
-export const EDGE_SUBNET = envOr('EDGE_SUBNET', '10.213.7.0/24');
 
 const secret = (name: (typeof REQUIRED_SECRETS)[number]): string =>
   `\${${name}:?${name} is not set: generate .lab/compose.env with infra/compose/src/make-env.ts}`;
@@ -109,9 +107,10 @@ function appService(service: ServiceName, region: RegionName) {
     JWT_JWKS: secret('JWT_JWKS'),
     ...(service === 'login' ? { JWT_SIGNING_KEY: secret('JWT_SIGNING_KEY') } : {}),
     LOG_LEVEL: envOr('LOG_LEVEL', 'info'),
-    // The router reaches the apps over the edge network: its x-forwarded-for is believed from there
-    // (so is that of the other edge services, Prometheus, Grafana and k6: edge tooling, trusted alike).
-    TRUSTED_PROXIES: EDGE_SUBNET,
+    // Login's per-IP sign-in limit believes x-forwarded-for from the router only. By name: the kit
+    // re-resolves it, so a recreated router (new container address) stays trusted, and no subnet
+    // has to be pinned for it.
+    TRUSTED_PROXIES: ROUTER_SERVICE,
   };
   return {
     build: { context: '.', dockerfile: 'Dockerfile' },
@@ -214,7 +213,7 @@ function redisService(service: ServiceName, region: RegionName) {
 
 function edgeServices() {
   return {
-    router: {
+    [ROUTER_SERVICE]: {
       build: { context: '.', dockerfile: 'Dockerfile' },
       image: NODE_IMAGE,
       command: ['node_modules/.bin/tsx', 'infra/router/src/server.ts'],
@@ -303,7 +302,7 @@ function edgeServices() {
       environment: {
         K6_PROMETHEUS_RW_SERVER_URL: 'http://prometheus:9090/api/v1/write',
         K6_PROMETHEUS_RW_TREND_STATS: 'p(50),p(99),max',
-        ROUTER_URL: 'http://router:8080',
+        ROUTER_URL: `http://${ROUTER_SERVICE}:8080`,
         // setup() seeds the k6-acc-* payments accounts through the dc-a cell's admin API (the
         // primary at start); k6 is edge tooling, trusted like the router with the admin token.
         PAYMENTS_ADMIN_URL: `http://${containerName('payments', 'dc-a', 'app')}:${APP_PORT}`,
@@ -314,7 +313,7 @@ function edgeServices() {
       volumes: ['./loadtests:/scripts:ro', './drill-out/k6:/out'],
       labels: labels('edge', 'k6'),
       networks: [EDGE_NETWORK],
-      depends_on: { router: { condition: 'service_healthy' } },
+      depends_on: { [ROUTER_SERVICE]: { condition: 'service_healthy' } },
     },
   };
 }
@@ -345,8 +344,8 @@ export function buildComposeFile() {
       'dc-b': { internal: true },
       [REPLICATION_NETWORK]: { internal: true },
       // The edge publishes the router, Prometheus and Grafana on 127.0.0.1, so it cannot be internal.
-      // Its subnet is pinned: the apps trust x-forwarded-for from it (TRUSTED_PROXIES).
-      [EDGE_NETWORK]: { ipam: { config: [{ subnet: EDGE_SUBNET }] } },
+      // Docker picks its subnet: the apps trust the router by name (TRUSTED_PROXIES), not by address.
+      [EDGE_NETWORK]: {},
     },
     volumes,
   };
