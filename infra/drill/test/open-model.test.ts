@@ -102,7 +102,7 @@ describe('runOpenModel', () => {
   });
 
   it('refuses any target outside 127.0.0.0/8', () => {
-    expect(() => new RecordingClient('http://10.0.0.1:8080', { timeoutMs: 1_000 })).toThrow(/only 127/);
+    expect(() => new RecordingClient('http://192.0.2.1:8080', { timeoutMs: 1_000 })).toThrow(/only 127/);
     expect(() => new RecordingClient('http://localhost:8080', { timeoutMs: 1_000 })).toThrow(/only 127/);
   });
 });

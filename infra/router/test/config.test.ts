@@ -154,7 +154,7 @@ describe('admin API callers', () => {
   const status = (app: Awaited<ReturnType<typeof adminApp>>, token: string) =>
     app.inject({
       url: '/admin/status',
-      remoteAddress: '10.89.0.7',
+      remoteAddress: '198.51.100.7',
       headers: { authorization: `Bearer ${token}` },
     });
 

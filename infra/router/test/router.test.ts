@@ -385,8 +385,8 @@ describe('router admin API', () => {
     expect(isLoopbackAddress('127.0.0.1')).toBe(true);
     expect(isLoopbackAddress('::ffff:127.12.0.1')).toBe(true);
     expect(isLoopbackAddress('::1')).toBe(true);
-    expect(isLoopbackAddress('10.0.0.1')).toBe(false);
-    expect(isLoopbackAddress('::ffff:192.168.1.1')).toBe(false);
+    expect(isLoopbackAddress('192.0.2.1')).toBe(false);
+    expect(isLoopbackAddress('::ffff:203.0.113.1')).toBe(false);
     expect(isLoopbackAddress(undefined)).toBe(false);
     const missing = await get(`${rig.url}/nowhere`);
     expect(missing.statusCode).toBe(404);
