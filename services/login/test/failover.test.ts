@@ -1,7 +1,7 @@
 // Failover on a real primary/standby pair: dc-a frozen (SIGSTOP), dc-b promoted through the admin API
 // takes writes and honours dc-a's tokens; dc-a thawed refuses writes carrying the new epoch.
 import type { TestSigner } from '@failover-lab/cell-kit';
-import type { TestDataTier } from '@failover-lab/lab';
+import { type TestDataTier, waitUntil } from '@failover-lab/lab';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -24,7 +24,10 @@ beforeAll(async () => {
   signer = await createTestSigner();
   dcA = await buildTestLoginCell(tier, tier.primary, signer);
   // the standby needs the schema before its cell starts (migrations run on the primary only)
-  await waitFor(async () => (await tier.standby!.query("SELECT to_regclass('users') AS t"))[0]!.t !== null);
+  await waitFor(
+    'the users table on the standby',
+    async () => (await tier.standby!.query("SELECT to_regclass('users') AS t"))[0]!.t !== null,
+  );
   dcB = await buildTestLoginCell(tier, tier.standby!, signer);
 });
 afterAll(async () => {
@@ -33,13 +36,8 @@ afterAll(async () => {
   await tier?.stop();
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// the lab's poller: waits for replication without a fixed sleep
+const waitFor = (what: string, check: () => Promise<boolean>) => waitUntil(what, check, 15_000);
 
 const json = (res: { body: string }) => JSON.parse(res.body);
 const admin = () => ({ authorization: `Bearer ${tier.secrets.adminToken}` });
@@ -63,6 +61,7 @@ describe('failover dc-a → dc-b (login)', () => {
     expect(json(onStandby).error.code).toBe('LOGIN_ERR_FENCED');
 
     await waitFor(
+      'the early sign-up on the standby',
       async () =>
         (await tier.standby!.query('SELECT 1 FROM users WHERE username = $1', [early])).length === 1,
     );

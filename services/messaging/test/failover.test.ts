@@ -2,7 +2,7 @@
 // takes posts and serves dc-a's replicated messages; dc-a thawed refuses posts carrying the new epoch.
 import { randomUUID } from 'node:crypto';
 import type { TestSigner } from '@failover-lab/cell-kit';
-import type { TestDataTier } from '@failover-lab/lab';
+import { type TestDataTier, waitUntil } from '@failover-lab/lab';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestMessagingCell, createTestSigner, messageCount, startTier, uniqueRoom } from './helpers';
@@ -20,6 +20,7 @@ beforeAll(async () => {
   token = await signer.sign('failover-user');
   dcA = await buildTestMessagingCell(tier, tier.primary, signer);
   await waitFor(
+    'the messages table on the standby',
     async () => (await tier.standby!.query("SELECT to_regclass('messages') AS t"))[0]!.t !== null,
   );
   dcB = await buildTestMessagingCell(tier, tier.standby!, signer);
@@ -30,13 +31,8 @@ afterAll(async () => {
   await tier?.stop();
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// the lab's poller: waits for replication without a fixed sleep
+const waitFor = (what: string, check: () => Promise<boolean>) => waitUntil(what, check, 15_000);
 
 const json = (res: { body: string }) => JSON.parse(res.body);
 const admin = () => ({ authorization: `Bearer ${tier.secrets.adminToken}` });
@@ -59,6 +55,7 @@ describe('failover dc-a → dc-b (messaging)', () => {
     expect(json(onStandby).error.code).toBe('MSG_ERR_FENCED');
 
     await waitFor(
+      'the early message on the standby',
       async () => (await tier.standby!.query('SELECT 1 FROM messages WHERE id = $1', [early])).length === 1,
     );
     const { epoch: oldEpoch } = json(
