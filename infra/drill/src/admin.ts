@@ -1,9 +1,11 @@
-// Admin calls the drill makes with the lab's admin token: cells' /admin/* and /health/ready, the
-// router's events. The token only ever travels in the Authorization header; it is never logged,
+// Admin calls the drill makes: the router's status and events over HTTP with the admin token, and
+// each cell's /admin/* through the backend (direct on the lab, docker exec on compose). The token only
+// ever travels in an Authorization header (or a container's environment); it is never logged,
 // printed or written to a report.
-import type { CellAddress, RegionName, ServiceName } from '@failover-lab/lab';
+import type { RegionName, ServiceName } from '@failover-lab/lab';
 import { request } from 'undici';
 import { API } from './api';
+import { type Backend, type CellAnswer, type CellCall, describeAnswer } from './backends/backend';
 import { assertLoopbackUrl } from './loopback';
 import type { ControllerEvent } from './phases';
 
@@ -17,30 +19,22 @@ export interface CellState {
   standbys?: { name: string; state: string; syncState: string; lagBytes: number | null }[];
 }
 
+const isSuccess = (answer: CellAnswer) => answer.status >= 200 && answer.status < 300;
+
 export class AdminApi {
   constructor(
     private readonly routerUrl: string,
-    private readonly cells: CellAddress[],
+    private readonly backend: Pick<Backend, 'cellHttp'>,
     private readonly adminToken: string,
     private readonly timeoutMs = 3_000,
   ) {
     assertLoopbackUrl(routerUrl);
-    for (const cell of cells) assertLoopbackUrl(cell.appUrl);
-  }
-
-  cell(service: ServiceName, region: RegionName): CellAddress {
-    const cell = this.cells.find((c) => c.service === service && c.region === region);
-    if (!cell) throw new Error(`no cell ${region}/${service}`);
-    return cell;
   }
 
   /** The cell's own view (role, epoch, fencing), or null when it does not answer. */
   async cellState(service: ServiceName, region: RegionName): Promise<CellState | null> {
-    try {
-      return await this.json<CellState>(`${this.cell(service, region).appUrl}${API.admin.state}`);
-    } catch {
-      return null;
-    }
+    const answer = await this.backend.cellHttp(service, region, { method: 'GET', path: API.admin.state });
+    return isSuccess(answer) && typeof answer.body === 'object' ? (answer.body as CellState) : null;
   }
 
   /** The region whose cell is an unfenced primary with the highest epoch, or null when none answers. */
@@ -57,10 +51,29 @@ export class AdminApi {
     return primaries[0]?.region ?? null;
   }
 
-  async primaryCellUrl(service: ServiceName): Promise<string> {
+  async requirePrimaryRegion(service: ServiceName): Promise<RegionName> {
     const region = await this.primaryRegion(service);
     if (!region) throw new Error(`no primary answers for ${service}`);
-    return this.cell(service, region).appUrl;
+    return region;
+  }
+
+  /** GET on a cell, status and body as they are (404 is an answer; 0 = no answer). */
+  cellGet(service: ServiceName, region: RegionName, path: string): Promise<CellAnswer> {
+    return this.backend.cellHttp(service, region, { method: 'GET', path });
+  }
+
+  /** A cell call that must succeed: its JSON body, or an error saying what the cell answered. */
+  async cellJson<T>(service: ServiceName, region: RegionName, call: CellCall): Promise<T> {
+    const answer = await this.backend.cellHttp(service, region, call);
+    if (!isSuccess(answer)) {
+      throw new Error(`${call.method} ${call.path} on ${region}/${service} → ${describeAnswer(answer)}`);
+    }
+    return answer.body as T;
+  }
+
+  /** The same on the service's current primary cell. */
+  async primaryCellJson<T>(service: ServiceName, call: CellCall): Promise<T> {
+    return this.cellJson<T>(service, await this.requirePrimaryRegion(service), call);
   }
 
   async events(since: Date): Promise<ControllerEvent[]> {
@@ -74,24 +87,7 @@ export class AdminApi {
     return this.json(`${this.routerUrl}${API.router.status}`);
   }
 
-  /** GET with the admin token, status and body as they are (404 is an answer, not an error). */
-  async get(url: string): Promise<{ status: number; body: unknown }> {
-    assertLoopbackUrl(url);
-    try {
-      const response = await request(url, {
-        headers: { authorization: `Bearer ${this.adminToken}` },
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      const text = await response.body.text();
-      return { status: response.statusCode, body: text === '' ? null : JSON.parse(text) };
-    } catch {
-      return { status: 0, body: null };
-    }
-  }
-
-  async json<T>(url: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<T> {
+  private async json<T>(url: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<T> {
     assertLoopbackUrl(url);
     const response = await request(url, {
       method: init.method ?? 'GET',

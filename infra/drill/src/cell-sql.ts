@@ -1,21 +1,32 @@
 // Straight to a cell's Postgres as the `app` role: the split-brain check reads what the old primary
 // holds without going through its (fenced) app. Loopback only; the password never leaves memory.
-import type { CellAddress, ServiceName } from '@failover-lab/lab';
+import type { CellAddress, RegionName, ServiceName } from '@failover-lab/lab';
 import pg from 'pg';
-import type { CellWriteCounter } from './scenarios/scenario';
+import { findCell } from './cell-http';
 
-/** Rows each service writes for a client request, by creation time. */
-const WRITES_SINCE: Record<ServiceName, string> = {
+/** Rows each service writes for a client request, by creation time (`$1` = since). */
+export const WRITES_SINCE: Record<ServiceName, string> = {
   login:
     'SELECT (SELECT count(*) FROM users WHERE created_at >= $1) + (SELECT count(*) FROM refresh_tokens WHERE created_at >= $1) AS n',
   payments: 'SELECT count(*) AS n FROM transfers WHERE created_at >= $1',
   messaging: 'SELECT count(*) AS n FROM messages WHERE created_at >= $1',
 };
 
+/**
+ * The same query with `since` written in as a timestamptz literal, for psql -c (which takes no bind
+ * parameters). Safe: the literal comes from Date.toISOString(), checked against its exact shape.
+ */
+export function writesSinceLiteralSql(service: ServiceName, since: Date): string {
+  const iso = since.toISOString();
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(iso)) throw new Error(`unexpected date ${iso}`);
+  return WRITES_SINCE[service].replaceAll('$1', `'${iso}'::timestamptz`);
+}
+
+export type CellWriteCounter = (service: ServiceName, region: RegionName, since: Date) => Promise<number>;
+
 export function cellWriteCounter(cells: CellAddress[], appPassword: string): CellWriteCounter {
   return async (service, region, since) => {
-    const cell = cells.find((c) => c.service === service && c.region === region);
-    if (!cell) throw new Error(`no cell ${region}/${service}`);
+    const cell = findCell(cells, service, region);
     if (!cell.postgres.host.startsWith('127.')) throw new Error('only loopback Postgres may be read');
     const client = new pg.Client({
       host: cell.postgres.host,

@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { LabClient, portsFromEnv, startLab, stopLab, subnetFromEnv, topology } from '@failover-lab/lab';
 import { ComposeBackend } from './backends/compose';
 import { LocalBackend } from './backends/local';
-import { cellWriteCounter } from './cell-sql';
 import { assertK6Installed } from './load/k6-runner';
 import { parseCli, USAGE, UsageError } from './options';
 import { progressPrinter } from './progress';
@@ -78,12 +77,14 @@ async function localEnvironment(
   };
   const topo = client.topo;
   const env: DrillEnvironment = {
-    backend: new LocalBackend(client),
+    backend: new LocalBackend(client, {
+      cells: topo.cells,
+      adminToken: secrets.adminToken,
+      appPassword: secrets.appPassword,
+    }),
     routerUrl: topo.edge.routerUrl,
     prometheusUrl: topo.edge.prometheusUrl,
-    cells: topo.cells,
     adminToken: secrets.adminToken,
-    countCellWrites: cellWriteCounter(topo.cells, secrets.appPassword),
   };
   return {
     env,
@@ -107,21 +108,23 @@ async function runningLab(stateDir: string): Promise<LabClient | null> {
 }
 
 /**
- * docker compose: the router and Prometheus as published by docker-compose.yml; the cells' admin API
- * must be reachable on their loopback addresses too (see README, "compose backend").
+ * docker compose: the router and Prometheus as published by docker-compose.yml; the cells are reached
+ * through `docker exec` (see README, "Contract with docker-compose.yml"). The secrets are the ones in
+ * .lab/compose.env.
  */
 function composeEnvironment(): { env: DrillEnvironment; cleanup: () => Promise<void> } {
   const adminToken = process.env.ADMIN_TOKEN;
-  if (!adminToken) throw new UsageError('the compose backend needs ADMIN_TOKEN in the environment');
+  const appPassword = process.env.APP_DB_PASSWORD;
+  if (!adminToken || !appPassword) {
+    throw new UsageError('the compose backend needs ADMIN_TOKEN and APP_DB_PASSWORD in the environment');
+  }
   const topo = topology(0);
   return {
     env: {
-      backend: new ComposeBackend(),
+      backend: new ComposeBackend({ adminToken, appPassword }),
       routerUrl: process.env.DRILL_ROUTER_URL ?? topo.edge.routerUrl.replace(topo.edge.host, '127.0.0.1'),
       prometheusUrl: process.env.DRILL_PROMETHEUS_URL ?? 'http://127.0.0.1:9090',
-      cells: topo.cells,
       adminToken,
-      countCellWrites: null,
     },
     cleanup: async () => {},
   };

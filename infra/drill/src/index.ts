@@ -1,7 +1,7 @@
 // The drill runner's public surface: run a drill programmatically (tests, other tools), read its records.
-export type { Backend, FaultTarget } from './backends/backend';
-export { ComposeBackend, LABEL } from './backends/compose';
-export { LocalBackend } from './backends/local';
+export type { Backend, CellAnswer, CellCall, FaultTarget } from './backends/backend';
+export { ComposeBackend, type ComposeSecrets, LABEL } from './backends/compose';
+export { LocalBackend, type LocalCells } from './backends/local';
 export { isAcknowledgedWrite, type Op, type RequestRecord, WRITE_OPS } from './records';
 export type { DrillReport } from './report/types';
 export { DEFAULT_OPTIONS, type DrillEnvironment, type DrillHooks, type DrillOptions, runDrill } from './run';

@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CellAddress, ServiceName } from '@failover-lab/lab';
+import type { ServiceName } from '@failover-lab/lab';
 import { AdminApi } from './admin';
 import { API } from './api';
 import type { AuditFindings } from './audit';
@@ -25,7 +25,7 @@ import type { DrillReport } from './report/types';
 import { writeReport } from './report/write';
 import { SCENARIOS, type ScenarioName } from './scenarios';
 import { waitForEvents } from './scenarios/common';
-import type { CellWriteCounter, ScenarioContext } from './scenarios/scenario';
+import type { ScenarioContext } from './scenarios/scenario';
 import { routerServices, waitForSteadyState } from './steady-state';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -69,10 +69,8 @@ export interface DrillEnvironment {
   backend: Backend;
   routerUrl: string;
   prometheusUrl: string | null;
-  cells: CellAddress[];
-  /** never logged or reported */
+  /** for the router's admin API (and k6); never logged or reported */
   adminToken: string;
-  countCellWrites: CellWriteCounter | null;
 }
 
 export interface DrillHooks {
@@ -89,8 +87,8 @@ export async function runDrill(
 ): Promise<DrillReport> {
   const log = hooks.log ?? (() => {});
   const scenario = SCENARIOS[options.scenario];
-  const admin = new AdminApi(env.routerUrl, env.cells, env.adminToken);
-  const ctx: ScenarioContext = { backend: env.backend, admin, log, countCellWrites: env.countCellWrites };
+  const admin = new AdminApi(env.routerUrl, env.backend, env.adminToken);
+  const ctx: ScenarioContext = { backend: env.backend, admin, log };
 
   await waitForSteadyState(admin, 60_000);
   const plan = await scenario.plan(ctx);
@@ -230,7 +228,7 @@ async function runK6Load(
       routerUrl: env.routerUrl,
       ratePerService: Math.max(1, Math.round(options.ratePerSec / 3)),
       durationMs: totalMs,
-      paymentsAdminUrl: await admin.primaryCellUrl('payments'),
+      paymentsAdminUrl: await paymentsAdminUrl(env.backend, admin),
     },
     env.adminToken,
   );
@@ -241,10 +239,19 @@ async function runK6Load(
   return { scheduled: parsed.records.length + dropped, sent: parsed.records.length, dropped, maxInFlight: 0 };
 }
 
+/** k6 seeds its accounts itself, so it needs the payments primary by URL (the lab's, never compose's). */
+async function paymentsAdminUrl(backend: Backend, admin: AdminApi): Promise<string> {
+  const url = backend.cellUrl('payments', await admin.requirePrimaryRegion('payments'));
+  if (!url)
+    throw new Error(`--load k6 needs a payments cell URL, which the ${backend.name} backend has none of`);
+  return url;
+}
+
 async function paymentsAudit(admin: AdminApi): Promise<PaymentsAdminAudit> {
-  return admin.json<PaymentsAdminAudit>(
-    `${await admin.primaryCellUrl('payments')}${API.admin.paymentsAudit}`,
-  );
+  return admin.primaryCellJson<PaymentsAdminAudit>('payments', {
+    method: 'GET',
+    path: API.admin.paymentsAudit,
+  });
 }
 
 async function waitUntilServing(admin: AdminApi, timeoutMs: number): Promise<void> {

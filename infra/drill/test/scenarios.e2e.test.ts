@@ -12,7 +12,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acknowledgedWrites } from '../src/audit';
 import { LocalBackend } from '../src/backends/local';
-import { cellWriteCounter } from '../src/cell-sql';
 import type { DrillReport } from '../src/report/types';
 import { DEFAULT_OPTIONS, type DrillEnvironment, type DrillOptions, runDrill } from '../src/run';
 import type { ScenarioName } from '../src/scenarios';
@@ -34,12 +33,10 @@ beforeAll(async () => {
   const secrets = JSON.parse(readFileSync(path.join(lab.stateDir, 'secrets.json'), 'utf8'));
   appPassword = secrets.appPassword;
   env = {
-    backend: new LocalBackend(lab),
+    backend: new LocalBackend(lab, { cells: lab.topo.cells, adminToken: secrets.adminToken, appPassword }),
     routerUrl: lab.topo.edge.routerUrl,
     prometheusUrl: lab.topo.edge.prometheusUrl,
-    cells: lab.topo.cells,
     adminToken: secrets.adminToken,
-    countCellWrites: cellWriteCounter(lab.topo.cells, appPassword),
   };
   // Reports stay in drill-out/ (git-ignored) so a failed run can be read afterwards.
   outRoot = path.join(

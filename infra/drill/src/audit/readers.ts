@@ -57,8 +57,10 @@ async function auditPayments(ctx: AuditContext): Promise<AuditFindings> {
     // on the primary cell with the admin token, which the transfer lookup also accepts.
     const { status, body } =
       r.detail?.user === undefined
-        ? await ctx.admin.get(
-            `${await ctx.admin.primaryCellUrl('payments')}${API.payments.transferByKey(r.writeId!)}`,
+        ? await ctx.admin.cellGet(
+            'payments',
+            await ctx.admin.requirePrimaryRegion('payments'),
+            API.payments.transferByKey(r.writeId!),
           )
         : await readBack(ctx, API.payments.transferByKey(r.writeId!), userToken(ctx, r.detail.user));
     if (status === 200) applied.set(r.writeId!, appliedCountOf(body));
@@ -110,9 +112,10 @@ async function auditPayments(ctx: AuditContext): Promise<AuditFindings> {
   // The service's own ledger audit on the primary cell, compared with the one taken after seeding.
   let duplicates = compared.duplicateWrites;
   try {
-    const after = await ctx.admin.json<PaymentsAdminAudit>(
-      `${await ctx.admin.primaryCellUrl('payments')}${API.admin.paymentsAudit}`,
-    );
+    const after = await ctx.admin.primaryCellJson<PaymentsAdminAudit>('payments', {
+      method: 'GET',
+      path: API.admin.paymentsAudit,
+    });
     const ledger = adminAuditInvariants(ctx.paymentsAuditBefore, after);
     Object.assign(invariants, ledger.invariants);
     duplicates += Math.floor(ledger.extraLedgerEntries / 2);

@@ -1,4 +1,6 @@
-// One interface for every way of running the platform, so a drill means the same thing everywhere.
+// One interface for every way of running the platform, so a drill means the same thing everywhere:
+// faults, and every word the drill exchanges with a single cell (its admin API, its Postgres). The
+// router and Prometheus are reached over HTTP on both backends; cells only through here.
 import type { ComponentName, RegionName, ServiceName } from '@failover-lab/lab';
 
 /** A whole region, one service's cell in it, or one component of that cell. */
@@ -6,6 +8,22 @@ export interface FaultTarget {
   region: RegionName;
   service?: ServiceName;
   component?: ComponentName;
+}
+
+/** One request to a cell's app, sent with the admin token (docs/contracts.md, "Cell HTTP surface"). */
+export interface CellCall {
+  method: 'GET' | 'POST';
+  /** path on the cell, starting with `/` (`/admin/state`) */
+  path: string;
+  body?: unknown;
+}
+
+/** The cell's answer. `status` 0 = it did not answer (down, frozen, no container); `error` says why. */
+export interface CellAnswer {
+  status: number;
+  /** parsed JSON, the raw text when it was not JSON, null when empty */
+  body: unknown;
+  error?: string;
 }
 
 export interface Backend {
@@ -18,8 +36,21 @@ export interface Backend {
   /** bring a region back; in the lab it rejoins as standby of the current primaries */
   restore(region: RegionName): Promise<void>;
   status(): Promise<unknown>;
+  /** One admin call to a cell's app; never throws for a cell that does not answer (status 0). */
+  cellHttp(service: ServiceName, region: RegionName, call: CellCall): Promise<CellAnswer>;
+  /** Rows `service` wrote at or after `since`, read straight from that cell's Postgres as `app`. */
+  countCellWrites(service: ServiceName, region: RegionName, since: Date): Promise<number>;
+  /** The cell's app URL as reachable from this machine, or null when it is not (compose publishes none). */
+  cellUrl(service: ServiceName, region: RegionName): string | null;
 }
 
 export function describeTarget(target: FaultTarget): string {
   return [target.region, target.service, target.component].filter(Boolean).join('/');
+}
+
+/** The cell's answer body as text, for error messages (never carries the token: it is only sent). */
+export function describeAnswer(answer: CellAnswer): string {
+  if (answer.status === 0) return `no answer${answer.error ? ` (${answer.error})` : ''}`;
+  const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+  return `${answer.status} ${(text ?? '').slice(0, 200)}`;
 }

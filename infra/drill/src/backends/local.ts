@@ -1,6 +1,10 @@
-// Local lab backend: the lab supervisor does the killing (it owns every process); we only ask.
-import type { ComponentName, RegionName, ServiceName } from '@failover-lab/lab';
-import type { Backend, FaultTarget } from './backend';
+// Local lab backend: the lab supervisor does the killing (it owns every process); we only ask. Cells
+// listen on their own loopback addresses, so the drill calls their admin API and reads their Postgres
+// directly.
+import type { CellAddress, ComponentName, RegionName, ServiceName } from '@failover-lab/lab';
+import { type CellHttp, directCellHttp, findCell } from '../cell-http';
+import { type CellWriteCounter, cellWriteCounter } from '../cell-sql';
+import type { Backend, CellAnswer, CellCall, FaultTarget } from './backend';
 
 /** The part of the lab's LabClient (docs/contracts.md, "Lab supervisor") the drill uses. */
 export interface LabControl {
@@ -11,10 +15,25 @@ export interface LabControl {
   restore(region: RegionName): Promise<unknown>;
 }
 
+/** Where the lab's cells are and the secrets to talk to them (the lab's secrets.json; never logged). */
+export interface LocalCells {
+  cells: CellAddress[];
+  adminToken: string;
+  appPassword: string;
+}
+
 export class LocalBackend implements Backend {
   readonly name = 'local' as const;
+  private readonly http: CellHttp;
+  private readonly counter: CellWriteCounter;
 
-  constructor(private readonly lab: LabControl) {}
+  constructor(
+    private readonly lab: LabControl,
+    private readonly access: LocalCells,
+  ) {
+    this.http = directCellHttp(access.cells, access.adminToken);
+    this.counter = cellWriteCounter(access.cells, access.appPassword);
+  }
 
   async kill(target: FaultTarget): Promise<void> {
     await this.lab.kill(target.region, {
@@ -39,5 +58,17 @@ export class LocalBackend implements Backend {
 
   status(): Promise<unknown> {
     return this.lab.status();
+  }
+
+  cellHttp(service: ServiceName, region: RegionName, call: CellCall): Promise<CellAnswer> {
+    return this.http(service, region, call);
+  }
+
+  countCellWrites(service: ServiceName, region: RegionName, since: Date): Promise<number> {
+    return this.counter(service, region, since);
+  }
+
+  cellUrl(service: ServiceName, region: RegionName): string {
+    return findCell(this.access.cells, service, region).appUrl;
   }
 }

@@ -70,8 +70,11 @@ export async function setUpDrill(
 
   const accounts = users.map((u) => ({ id: u.accountId, owner: u.id, balance: SEED_BALANCE }));
   await retrying('seeding payments accounts', 20_000, async () => {
-    const primary = await admin.primaryCellUrl('payments');
-    await admin.json(`${primary}${API.admin.seedAccounts}`, { method: 'POST', body: { accounts } });
+    await admin.primaryCellJson('payments', {
+      method: 'POST',
+      path: API.admin.seedAccounts,
+      body: { accounts },
+    });
   });
 
   let revoked: RevokedSession | null = null;

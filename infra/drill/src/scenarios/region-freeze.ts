@@ -44,17 +44,15 @@ export const regionFreeze: Scenario = {
         ok: state === null || state.fenced || state.role !== 'primary',
         detail: state ? `role ${state.role}, fenced ${state.fenced}, epoch ${state.epoch}` : 'not answering',
       });
-      if (ctx.countCellWrites) {
-        const written = await ctx.countCellWrites(service, old, promotedAt).catch((err: Error) => err);
-        checks.push({
-          name: `split-brain: ${service} writes in ${old} after promotion`,
-          ok: written === 0,
-          detail:
-            written instanceof Error
-              ? `could not read ${old} Postgres: ${written.message}`
-              : `${written} row(s) written in ${old} at or after ${promoted.at} (promoted ${otherRegion(old)})`,
-        });
-      }
+      const written = await ctx.backend.countCellWrites(service, old, promotedAt).catch((err: Error) => err);
+      checks.push({
+        name: `split-brain: ${service} writes in ${old} after promotion`,
+        ok: written === 0,
+        detail:
+          written instanceof Error
+            ? `could not read ${old} Postgres: ${written.message}`
+            : `${written} row(s) written in ${old} at or after ${promoted.at} (promoted ${otherRegion(old)})`,
+      });
     }
     return checks;
   },

@@ -1,5 +1,4 @@
 // The contract of a drill scenario (Toxiproxy style: one small contract, one file per fault).
-import type { RegionName, ServiceName } from '@failover-lab/lab';
 import type { AdminApi } from '../admin';
 import type { Backend, FaultTarget } from '../backends/backend';
 import type { ControllerEvent } from '../phases';
@@ -22,15 +21,10 @@ export interface Check {
   detail: string;
 }
 
-/** Rows a service wrote at or after `since`, read straight from one cell's Postgres. */
-export type CellWriteCounter = (service: ServiceName, region: RegionName, since: Date) => Promise<number>;
-
 export interface ScenarioContext {
   backend: Backend;
   admin: AdminApi;
   log: (line: string) => void;
-  /** null where the drill cannot reach a cell's Postgres (compose without published ports) */
-  countCellWrites: CellWriteCounter | null;
 }
 
 export interface Plan {
