@@ -90,5 +90,9 @@ export function parseCli(argv: string[], now = new Date()): CliOptions {
     }
   }
   if (options.users < 2) throw new UsageError('--users must be at least 2 (transfers need two accounts)');
+  if (options.load === 'k6' && options.backend === 'compose') {
+    // k6 seeds its accounts on the payments primary by URL; compose publishes no cell (README, limits)
+    throw new UsageError('--load k6 runs with --backend local only; under compose use its k6 profile');
+  }
   return options;
 }

@@ -27,7 +27,7 @@ describe('parseCli', () => {
         '--out',
         'x',
         '--backend',
-        'compose',
+        'local',
         '--load',
         'k6',
         '--users',
@@ -43,10 +43,14 @@ describe('parseCli', () => {
       seed: 7,
       outDir: 'x',
       outGiven: true,
-      backend: 'compose',
+      backend: 'local',
       load: 'k6',
       users: 5,
     });
+  });
+
+  it('reads --backend compose (with the built-in load)', () => {
+    expect(parseCli(['--backend', 'compose'], now)).toMatchObject({ backend: 'compose', load: 'builtin' });
   });
 
   it.each([
@@ -55,6 +59,7 @@ describe('parseCli', () => {
     [['--rate'], /--rate needs a value/],
     [['--duration', 'soon'], /--duration must look like/],
     [['--backend', 'k8s'], /--backend must be local or compose/],
+    [['--backend', 'compose', '--load', 'k6'], /--load k6 runs with --backend local only/],
     [['--users', '1'], /at least 2/],
     [['--frobnicate', '1'], /unknown option/],
   ])('rejects %j clearly', (argv, message) => {
