@@ -34,6 +34,7 @@ export { runServer } from './server';
 export {
   createTestSigner,
   errorCodesInSource,
+  type TestCellStores,
   type TestSigner,
   testCellConfig,
   undocumentedCodes,

@@ -81,17 +81,32 @@ export async function createTestSigner(
   };
 }
 
-/** A CellConfig for tests, from a data tier's URLs (no env needed). */
-export function testCellConfig(values: {
-  service: ServiceName;
+/** Where a test cell's data stores are: a data tier's primary or standby (CellStores from the lab). */
+export interface TestCellStores {
   region: RegionName;
   host: string;
   databaseUrl: string;
   redisUrl: string;
+}
+
+/** A CellConfig for tests, from a data tier's stores (no env needed); other fields override. */
+export function testCellConfig(values: {
+  service: ServiceName;
+  stores: TestCellStores;
   adminToken: string;
   jwks: CellConfig['jwks'];
+  redisUrl?: string;
   port?: number;
   logLevel?: string;
 }): CellConfig {
-  return { port: 0, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', ...values };
+  const { stores, ...rest } = values;
+  return {
+    port: 0,
+    logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+    region: stores.region,
+    host: stores.host,
+    databaseUrl: stores.databaseUrl,
+    redisUrl: stores.redisUrl,
+    ...rest,
+  };
 }

@@ -25,10 +25,7 @@ beforeAll(async () => {
   const configFor = (stores: NonNullable<TestDataTier['standby']>) =>
     testCellConfig({
       service: 'messaging',
-      region: stores.region,
-      host: stores.host,
-      databaseUrl: stores.databaseUrl,
-      redisUrl: stores.redisUrl,
+      stores,
       adminToken: tier.secrets.adminToken,
       jwks: signer.jwks,
       logLevel: 'info',

@@ -22,9 +22,7 @@ export async function buildTestLoginCell(
   const config = {
     ...testCellConfig({
       service: 'login',
-      region: stores.region,
-      host: stores.host,
-      databaseUrl: stores.databaseUrl,
+      stores,
       redisUrl: opts.redisUrl ?? stores.redisUrl,
       adminToken: tier.secrets.adminToken,
       jwks: signer.jwks,

@@ -13,10 +13,7 @@ export async function buildTestMessagingCell(
   return buildMessagingCell(
     testCellConfig({
       service: 'messaging',
-      region: stores.region,
-      host: stores.host,
-      databaseUrl: stores.databaseUrl,
-      redisUrl: stores.redisUrl,
+      stores,
       adminToken: tier.secrets.adminToken,
       jwks: signer.jwks,
     }),

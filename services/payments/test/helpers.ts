@@ -32,10 +32,7 @@ export async function startPayments(opts: { dcBApp?: boolean } = {}): Promise<Pa
     const configFor = (stores: TestDataTier['primary']) =>
       testCellConfig({
         service: 'payments',
-        region: stores.region,
-        host: stores.host,
-        databaseUrl: stores.databaseUrl,
-        redisUrl: stores.redisUrl,
+        stores,
         adminToken: tier.secrets.adminToken,
         jwks: signer.jwks,
       });
