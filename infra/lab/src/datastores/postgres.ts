@@ -281,14 +281,20 @@ export function followPrimary(standby: PostgresNode, primary: PostgresNode, secr
   writeOwnedFile(join(standby.dataDir, 'standby.signal'), '', owner);
 }
 
-/** Resolves once the primary reports the standby's WAL receiver as streaming. */
+/**
+ * Resolves once the primary reports the standby's WAL receiver as streaming and the standby has
+ * sent its first flush position. Until that first reply pg_stat_replication reports even a listed
+ * synchronous standby as `async` (Postgres treats an invalid flush location as a pg_basebackup-like
+ * client), so returning earlier lets callers see a sync service as async for a few milliseconds.
+ */
 export async function waitStreaming(primary: PostgresNode, standbyRegion: RegionName, timeoutMs = 30_000) {
   await waitUntil(
     `${primary.service}/${standbyRegion} to stream from ${primary.region}`,
     async () => {
       const rows = await superuserQuery(
         primary,
-        `SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming'`,
+        `SELECT 1 FROM pg_stat_replication
+          WHERE application_name = $1 AND state = 'streaming' AND flush_lsn IS NOT NULL`,
         [standbyRegion],
         { timeoutMs: 1_000 },
       );
