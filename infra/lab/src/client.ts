@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { isAlive, livePidFromFile, sleep } from './process';
+import { readControlToken } from './secrets';
 import type { LabStatus } from './status';
 import { releaseSubnet } from './subnet-lease';
 import {
@@ -54,9 +55,14 @@ export class LabClient {
     body?: unknown,
     timeoutMs = 120_000,
   ): Promise<T> {
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+    // Read on every call: the supervisor writes secrets.json after this client may have been made
+    // (launchLab), and a wiped and restarted lab in the same state dir has a new token.
+    const token = readControlToken(new LabPaths(this.stateDir).secretsFile);
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
     const res = await fetch(`${this.controlUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -1,5 +1,7 @@
 // The supervisor's control API on the edge address (docs/contracts.md "Lab supervisor"). Faults
-// and restores run one at a time; status may run alongside them.
+// and restores run one at a time; status may run alongside them. Loopback is shared by every local
+// user, so every route but the liveness check needs the lab's control token.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FaultTarget, Supervisor } from './supervisor';
 import {
@@ -13,6 +15,8 @@ import {
 
 export const LAB_ERRORS = {
   LAB_ERR_VALIDATION: 400,
+  /** no, malformed or wrong `authorization: Bearer <controlToken>` */
+  LAB_ERR_UNAUTHORIZED: 401,
   LAB_ERR_NOT_FOUND: 404,
   LAB_ERR_STARTING: 409,
   LAB_ERR_OPERATION_FAILED: 500,
@@ -70,8 +74,31 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Throws 401 unless the request carries the control token. Both sides are hashed first so
+ * timingSafeEqual gets equal-length buffers and the token's length leaks nothing. Messages never
+ * repeat what was sent.
+ */
+function requireControlToken(req: IncomingMessage, expectedDigest: Buffer) {
+  const header = req.headers.authorization;
+  const presented = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim())?.[1] : undefined;
+  if (presented === undefined) {
+    throw new RequestError(
+      'LAB_ERR_UNAUTHORIZED',
+      "missing bearer token: send authorization: Bearer <controlToken from the state dir's secrets.json>",
+    );
+  }
+  if (!timingSafeEqual(digest(presented), expectedDigest)) {
+    throw new RequestError('LAB_ERR_UNAUTHORIZED', "wrong control token (not this lab's secrets.json)");
+  }
+}
+
 function send(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json' });
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (status === 401) headers['www-authenticate'] = 'Bearer realm="failover-lab"';
+  res.writeHead(status, headers);
   res.end(JSON.stringify(body));
 }
 
@@ -80,9 +107,19 @@ export interface ControlServerOptions {
   isReady: () => boolean;
   /** stops everything, answers, then lets the daemon exit */
   down: () => Promise<void>;
+  /** every route but GET /health needs `authorization: Bearer <controlToken>` */
+  controlToken: string;
 }
 
-export function createControlServer({ supervisor, isReady, down }: ControlServerOptions): Server {
+export function createControlServer({
+  supervisor,
+  isReady,
+  down,
+  controlToken,
+}: ControlServerOptions): Server {
+  // fail closed: an empty token would let an empty bearer through
+  if (!controlToken) throw new Error('the control server needs a control token');
+  const expectedDigest = digest(controlToken);
   let queue: Promise<unknown> = Promise.resolve();
   const serialized = <T>(work: () => Promise<T>): Promise<T> => {
     const run = queue.then(work, work);
@@ -103,6 +140,8 @@ export function createControlServer({ supervisor, isReady, down }: ControlServer
       if (req.method === 'GET' && path === '/health') {
         return send(res, 200, { state: isReady() ? 'ready' : 'starting', pid: process.pid });
       }
+      // before anything else: without the token, not even "starting" or "no such route"
+      requireControlToken(req, expectedDigest);
       if (!isReady()) throw new RequestError('LAB_ERR_STARTING', 'the lab is still starting');
       if (req.method === 'GET' && path === '/status') return send(res, 200, await supervisor.status());
       if (req.method === 'POST' && path === '/down') {

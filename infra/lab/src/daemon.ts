@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createControlServer } from './control-server';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { writePidFile } from './process';
+import { loadOrCreateSecrets } from './secrets';
 import { Supervisor } from './supervisor';
 import { portsFromEnv, subnetFromEnv, topology } from './topology';
 
@@ -22,6 +23,8 @@ async function main() {
   const paths = new LabPaths(stateDirFromEnv());
   const topo = topology(subnetFromEnv(), portsFromEnv());
   const supervisor = new Supervisor(paths, topo, log);
+  // (the Supervisor has just created or upgraded secrets.json; this reads it back)
+  const { controlToken } = loadOrCreateSecrets(paths.secretsFile);
   let ready = false;
   let exiting = false;
 
@@ -38,6 +41,7 @@ async function main() {
   const server = createControlServer({
     supervisor,
     isReady: () => ready,
+    controlToken,
     down: async () => {
       exiting = true;
       await supervisor.stopAll();

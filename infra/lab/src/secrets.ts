@@ -1,7 +1,8 @@
 // Lab secrets, generated once per state dir and kept in a 0600 file. Never printed or logged:
-// the CLI and the supervisor pass them to components through the environment only.
+// the CLI and the supervisor pass them to components through the environment only, and the
+// control token stays between the supervisor and LabClient (both read it from this file).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 export interface Jwk {
   kty: string;
@@ -21,10 +22,13 @@ export interface LabSecrets {
   jwtSigningKey: Jwk;
   /** {"keys":[public JWK]} every cell verifies tokens with */
   jwks: { keys: Jwk[] };
+  /** bearer token of the supervisor's control API (docs/contracts.md "Lab supervisor") */
+  controlToken: string;
 }
 
 // Hex keeps passwords safe to embed in SQL literals and connection strings without escaping.
 const randomSecret = (bytes: number) => randomBytes(bytes).toString('hex');
+const newControlToken = () => randomSecret(32);
 
 export function generateSecrets(): LabSecrets {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -38,13 +42,42 @@ export function generateSecrets(): LabSecrets {
     replicatorPassword: randomSecret(16),
     jwtSigningKey: { ...publicJwk, d: priv.d },
     jwks: { keys: [publicJwk] },
+    controlToken: newControlToken(),
   };
 }
 
-/** Reads the state dir's secrets, creating them (mode 0600) the first time. */
+const serialize = (secrets: LabSecrets) => `${JSON.stringify(secrets, null, 2)}\n`;
+
+/**
+ * Reads the state dir's secrets, creating them (mode 0600) the first time. A file written before a
+ * field existed (controlToken) gets that field added; every other value is kept as it was, since
+ * the data dirs' passwords and the issued tokens depend on them.
+ */
 export function loadOrCreateSecrets(file: string): LabSecrets {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as LabSecrets;
-  const secrets = generateSecrets();
-  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  return secrets;
+  if (!existsSync(file)) {
+    const secrets = generateSecrets();
+    writeFileSync(file, serialize(secrets), { mode: 0o600, flag: 'wx' });
+    return secrets;
+  }
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<LabSecrets>;
+  if (typeof stored.controlToken === 'string' && stored.controlToken !== '') return stored as LabSecrets;
+  const upgraded = { ...stored, controlToken: newControlToken() } as LabSecrets;
+  // Write beside it and rename: a reader never sees half a file, and the result is 0600 whatever
+  // the old file's mode was.
+  const temp = `${file}.${process.pid}.tmp`;
+  rmSync(temp, { force: true }); // a leftover of a crash would keep its own mode
+  writeFileSync(temp, serialize(upgraded), { mode: 0o600, flag: 'wx' });
+  renameSync(temp, file);
+  return upgraded;
+}
+
+/** The control token of a state dir's lab, or undefined when it has none (yet); never creates one. */
+export function readControlToken(file: string): string | undefined {
+  try {
+    const { controlToken } = JSON.parse(readFileSync(file, 'utf8')) as Partial<LabSecrets>;
+    return typeof controlToken === 'string' && controlToken !== '' ? controlToken : undefined;
+  } catch {
+    // missing or unreadable: the request goes without a token and the supervisor answers 401
+    return undefined;
+  }
 }

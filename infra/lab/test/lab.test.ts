@@ -1,12 +1,12 @@
 // The lab's data tier end to end, on one shared lab (no apps/router, so nothing else reacts to the
 // faults): replication, second up, freeze/thaw, kill, hand promotion + restore, down.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabClient } from '../src/client';
+import { LabClient } from '../src/client';
 import { launchLab, stopLab } from '../src/lab';
 import { LabPaths, REPO_ROOT } from '../src/paths';
 import { isAlive, isRunning, processFamily, processState, sleep, waitUntil } from '../src/process';
@@ -21,6 +21,7 @@ const validateStatus = new Ajv2020({ strict: false }).compile(schema);
 let lab: LabClient;
 let stateDir: string;
 let appPassword: string;
+let controlToken: string;
 
 const cellOf = (status: LabStatus, service: ServiceName, region: RegionName): CellStatus =>
   status.cells.find((c) => c.service === service && c.region === region)!;
@@ -77,7 +78,7 @@ async function expectRowToReplicate(
 beforeAll(async () => {
   stateDir = makeTempStateDir('flab-labtest-');
   ({ client: lab } = await launchLab({ stateDir, apps: false }));
-  appPassword = loadOrCreateSecrets(new LabPaths(stateDir).secretsFile).appPassword;
+  ({ appPassword, controlToken } = loadOrCreateSecrets(new LabPaths(stateDir).secretsFile));
 });
 
 afterAll(async () => {
@@ -124,13 +125,116 @@ describe('lab up (data tier)', () => {
   it('rejects a bad fault request with a 400 and changes nothing', async () => {
     const res = await fetch(`${lab.controlUrl}/kill`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${controlToken}` },
       body: JSON.stringify({ region: 'dc-z' }),
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('LAB_ERR_VALIDATION');
     const status = await lab.status();
     expect(status.cells.every((c) => c.postgres.role !== 'down')).toBe(true);
+  });
+});
+
+describe('control API token', () => {
+  /** what a request may change: every pid and role of the lab */
+  const fingerprint = (status: LabStatus) => ({
+    supervisor: status.supervisor.pid,
+    cells: status.cells.map((c) => [c.postgres.pid, c.postgres.role, c.redis.pid, c.redis.role]),
+    prometheus: status.edge.prometheus.pid,
+  });
+
+  async function callWith(authorization: string | undefined, method: string, path: string, body?: unknown) {
+    const headers: Record<string, string> = {};
+    if (authorization !== undefined) headers.authorization = authorization;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${lab.controlUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      wwwAuthenticate: res.headers.get('www-authenticate'),
+      text: await res.text(),
+    };
+  }
+
+  const guarded: [string, string, unknown?][] = [
+    ['GET', '/status'],
+    ['POST', '/kill', { region: 'dc-a' }],
+    ['POST', '/freeze', { region: 'dc-b' }],
+    ['POST', '/thaw', { region: 'dc-b' }],
+    ['POST', '/restore', { region: 'dc-b' }],
+    ['POST', '/down', {}],
+    ['GET', '/no-such-route'],
+  ];
+
+  it('GET /health answers without a token; every other route is 401 LAB_ERR_UNAUTHORIZED and nothing happens', async () => {
+    const before = fingerprint(await lab.status());
+    const health = await callWith(undefined, 'GET', '/health');
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.text).state).toBe('ready');
+    for (const [method, path, body] of guarded) {
+      const res = await callWith(undefined, method, path, body);
+      expect([method, path, res.status, res.wwwAuthenticate?.startsWith('Bearer')]).toEqual([
+        method,
+        path,
+        401,
+        true,
+      ]);
+      expect(JSON.parse(res.text).error.code).toBe('LAB_ERR_UNAUTHORIZED');
+    }
+    expect(fingerprint(await lab.status())).toEqual(before);
+  });
+
+  it('a wrong or malformed token is 401 too, never echoed, and a kill with it leaves dc-a up', async () => {
+    const before = fingerprint(await lab.status());
+    const lastFlipped = `${controlToken.slice(0, -1)}${controlToken.endsWith('0') ? '1' : '0'}`;
+    const wrong = [
+      `Bearer ${lastFlipped}`, // same length, one character off
+      `Bearer ${controlToken}0`, // longer
+      `Bearer ${controlToken.slice(0, 8)}`, // a prefix
+      `Basic ${controlToken}`, // right secret, wrong scheme
+      controlToken, // no scheme
+      'Bearer ',
+    ];
+    for (const authorization of wrong) {
+      const res = await callWith(authorization, 'POST', '/kill', { region: 'dc-a' });
+      expect(res.status).toBe(401);
+      expect(JSON.parse(res.text).error.code).toBe('LAB_ERR_UNAUTHORIZED');
+      // (booleans, so a failure does not print the token either)
+      expect(res.text.includes(controlToken.slice(0, 16))).toBe(false);
+      expect(res.text.includes(lastFlipped)).toBe(false);
+    }
+    const after = await lab.status();
+    expect(fingerprint(after)).toEqual(before);
+    expect(after.cells.filter((c) => c.region === 'dc-a').every((c) => c.postgres.role === 'primary')).toBe(
+      true,
+    );
+  });
+
+  it('a LabClient whose state dir has no secrets gets LAB_ERR_UNAUTHORIZED, but still sees the lab live', async () => {
+    const elsewhere = makeTempStateDir('flab-notoken-');
+    try {
+      const stranger = new LabClient(lab.topo, elsewhere);
+      expect(await stranger.isReady()).toBe(true);
+      await expect(stranger.kill('dc-a')).rejects.toMatchObject({
+        code: 'LAB_ERR_UNAUTHORIZED',
+        status: 401,
+      });
+      expect((await lab.status()).cells.every((c) => c.postgres.role !== 'down')).toBe(true);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('the token appears neither in status --json nor in any lab log', async () => {
+    expect(JSON.stringify(await lab.status()).includes(controlToken)).toBe(false);
+    const logsDir = new LabPaths(stateDir).logsDir;
+    const leaking = readdirSync(logsDir).filter((f) =>
+      readFileSync(join(logsDir, f), 'utf8').includes(controlToken),
+    );
+    expect(leaking).toEqual([]);
   });
 });
 
