@@ -10,6 +10,8 @@ export const testSettings = (overrides: Partial<LoginSettings> = {}): LoginSetti
   signInLimitPerUsername: { limit: 1000, windowSeconds: 60 },
   signInLimitPerIp: { limit: 100_000, windowSeconds: 60 },
   scrypt: { log2N: 14, r: 8, p: 1 },
+  // off: tests that sweep call app.loginSweeper.runOnce() or turn the timer on themselves
+  sweep: { intervalMs: 0, batchSize: 1000 },
   ...overrides,
 });
 
@@ -17,7 +19,7 @@ export async function buildTestLoginCell(
   tier: TestDataTier,
   stores: CellStores,
   signer: TestSigner,
-  opts: { settings?: LoginSettings; redisUrl?: string } = {},
+  opts: { settings?: LoginSettings; redisUrl?: string; logStream?: NodeJS.WritableStream } = {},
 ): Promise<FastifyInstance> {
   const config = {
     ...testCellConfig({
@@ -26,10 +28,15 @@ export async function buildTestLoginCell(
       redisUrl: opts.redisUrl ?? stores.redisUrl,
       adminToken: tier.secrets.adminToken,
       jwks: signer.jwks,
+      // a test that captures logs wants to see them; the others stay quiet
+      ...(opts.logStream ? { logLevel: 'info' } : {}),
     }),
     jwtSigningKey: signer.privateJwk as never,
   };
-  return buildLoginCell(config, { settings: opts.settings ?? testSettings() });
+  return buildLoginCell(config, {
+    settings: opts.settings ?? testSettings(),
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
+  });
 }
 
 export { createTestSigner };
