@@ -58,6 +58,8 @@ export interface SweepOptions {
   batchSize: number;
   /** asked before every batch; false ends the run early (demoted, fenced, shutting down) */
   mayContinue?: () => boolean;
+  /** after each committed batch, so counts stay right even if a later batch fails */
+  onBatch?: (table: SweptTable, deleted: number) => void;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function sweepExpiredRows(pool: pg.Pool, opts: SweepOptions): Promi
         return result.rowCount ?? 0;
       });
       deleted[table] += count;
+      if (count > 0) opts.onBatch?.(table, count);
       if (count < opts.batchSize) break;
     }
   }
@@ -115,9 +118,9 @@ export function createSweeper(app: FastifyInstance, settings: SweepSettings): Sw
       const deleted = await sweepExpiredRows(app.pg, {
         batchSize: settings.batchSize,
         mayContinue: () => !stopped && isWritablePrimary(),
+        onBatch: (table, count) => swept.inc({ table }, count),
       });
       const ms = Math.round(performance.now() - started);
-      for (const table of SWEPT_TABLES) if (deleted[table] > 0) swept.inc({ table }, deleted[table]);
       if (SWEPT_TABLES.some((table) => deleted[table] > 0))
         app.log.info({ deleted, ms }, 'swept expired rows');
       return { ran: true, deleted, ms };

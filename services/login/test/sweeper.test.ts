@@ -232,8 +232,14 @@ describe('batches', () => {
     for (let i = 0; i < 5; i++) await seedRefreshToken(user, family, '-1 hour');
 
     let batches = 0;
-    const first = await sweepExpiredRows(app.pg, { batchSize: 2, mayContinue: () => ++batches <= 1 });
+    const reported: [string, number][] = [];
+    const first = await sweepExpiredRows(app.pg, {
+      batchSize: 2,
+      mayContinue: () => ++batches <= 1,
+      onBatch: (table, count) => reported.push([table, count]),
+    });
     expect(first).toEqual({ refresh_tokens: 2, revoked_access_tokens: 0, session_families: 0 });
+    expect(reported).toEqual([['refresh_tokens', 2]]);
 
     const rest = await sweepExpiredRows(app.pg, { batchSize: 2 });
     expect(rest.refresh_tokens).toBe(3); // 2 + 1: the short batch ends the table
