@@ -26,7 +26,8 @@ interface CellLoop {
   health: CellHealth;
   burstRemaining: number;
   wake: (() => void) | null;
-  verdictWaiters: Array<(status: 'up' | 'down') => void>;
+  /** `after`: only a probe started at or after this mark (performance.now()) may answer 'up' */
+  verdictWaiters: Array<{ after: number; resolve: (status: 'up' | 'down') => void }>;
   probeWaiters: Array<{ after: number; resolve: (health: CellHealth) => void }>;
 }
 
@@ -126,7 +127,7 @@ export class Prober {
     this.running = false;
     for (const loop of this.loops.values()) {
       loop.wake?.();
-      for (const w of loop.verdictWaiters.splice(0)) w(loop.health.status === 'down' ? 'down' : 'up');
+      for (const w of loop.verdictWaiters.splice(0)) w.resolve(loop.health.status === 'down' ? 'down' : 'up');
       for (const w of loop.probeWaiters.splice(0)) w.resolve(loop.health);
     }
     await this.agent?.close().catch(() => {});
@@ -143,11 +144,15 @@ export class Prober {
   /**
    * Re-probe in a burst and resolve with the verdict: 'up' at the first good answer, 'down' once the cell
    * is confirmed down. Used by the data plane to decide between retrying now and waiting for a failover.
+   * Only a probe sent after the question may answer 'up': one already in flight may have reached the
+   * cell just before it died, and its good answer would send the request back to a dead cell (or hand
+   * the client a dying cell's 5xx).
    */
   recheck(service: ServiceName, region: RegionName): Promise<'up' | 'down'> {
     const loop = this.loop(service, region);
     if (loop.health.status === 'down') return Promise.resolve('down');
-    const verdict = new Promise<'up' | 'down'>((resolve) => loop.verdictWaiters.push(resolve));
+    const after = performance.now();
+    const verdict = new Promise<'up' | 'down'>((resolve) => loop.verdictWaiters.push({ after, resolve }));
     loop.burstRemaining = Math.max(loop.burstRemaining, this.config.fall + 1);
     loop.wake?.();
     return verdict;
@@ -199,8 +204,13 @@ export class Prober {
       const answered = loop.probeWaiters.filter((w) => w.after <= startedMark);
       loop.probeWaiters = loop.probeWaiters.filter((w) => w.after > startedMark);
       for (const w of answered) w.resolve(loop.health);
-      if (result.ok) for (const w of loop.verdictWaiters.splice(0)) w('up');
-      else if (loop.health.status === 'down') for (const w of loop.verdictWaiters.splice(0)) w('down');
+      if (loop.health.status === 'down') {
+        for (const w of loop.verdictWaiters.splice(0)) w.resolve('down');
+      } else if (result.ok) {
+        const answered = loop.verdictWaiters.filter((w) => w.after <= startedMark);
+        loop.verdictWaiters = loop.verdictWaiters.filter((w) => w.after > startedMark);
+        for (const w of answered) w.resolve('up');
+      }
 
       const pause = loop.burstRemaining > 0 ? this.config.burstIntervalMs : this.config.intervalMs;
       const wait = Math.max(0, pause - (Date.now() - started));
