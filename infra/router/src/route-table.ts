@@ -21,7 +21,7 @@ export class RouteTable {
   private readonly holds = new Map<ServiceName, number>();
   /** per cell: requests in flight, with the deadline of each write (undefined for reads) */
   private readonly inFlight = new Map<string, Map<AbortController, number | undefined>>();
-  /** per cell: the latest deadline of the writes cut loose by abortInFlight */
+  /** per cell: the latest deadline of the writes the router gave up on without learning their fate */
   private readonly abandonedWritesUntil = new Map<string, number>();
 
   get(service: ServiceName): Route | undefined {
@@ -85,38 +85,54 @@ export class RouteTable {
     });
   }
 
-  /** Register a proxied request so a confirmed-down cell's requests can be cut loose at once. */
+  /**
+   * Register a proxied request (with its deadline when it is a write). The returned function ends the
+   * attempt: `mayStillLand` says the router gave up without learning the write's fate (it timed out or
+   * was cut loose), so the cell may still run it until its deadline; an answer of any status, a refused
+   * connection or one the cell dropped means it will not.
+   */
   track(
     service: ServiceName,
     region: RegionName,
     controller: AbortController,
     writeDeadlineMs?: number,
-  ): () => void {
+  ): (mayStillLand: boolean) => void {
     const k = `${service}/${region}`;
     const map = this.inFlight.get(k) ?? new Map<AbortController, number | undefined>();
     this.inFlight.set(k, map);
     map.set(controller, writeDeadlineMs);
-    return () => map.delete(controller);
+    return (mayStillLand) => {
+      if (!map.delete(controller)) return;
+      if (mayStillLand && writeDeadlineMs !== undefined) {
+        this.abandonedWritesUntil.set(k, Math.max(this.abandonedWritesUntil.get(k) ?? 0, writeDeadlineMs));
+      }
+    };
   }
 
+  /**
+   * A cell was confirmed down: cut its reads loose so the data plane can resend them to the new primary.
+   * Writes are left to end on their own (answer, error, or their deadline's timeout): the promotion waits
+   * for them anyway (writesMayLandUntil), and cutting one loose would lose the news that a dead cell
+   * answered it, turning an instant failover into a wait for its deadline.
+   */
   abortInFlight(service: ServiceName, region: RegionName, reason: string): number {
-    const k = `${service}/${region}`;
-    const map = this.inFlight.get(k);
+    const map = this.inFlight.get(`${service}/${region}`);
     if (!map) return 0;
-    const n = map.size;
-    // Cutting a request loose does not take it out of a frozen cell's socket buffers: remember until
-    // when the cell may still run the writes among them (it refuses them after their deadline).
-    const until = Math.max(this.abandonedWritesUntil.get(k) ?? 0, ...[...map.values()].map((d) => d ?? 0));
-    if (until > 0) this.abandonedWritesUntil.set(k, until);
-    for (const c of map.keys()) c.abort(new Error(reason));
-    map.clear();
+    let n = 0;
+    for (const [controller, writeDeadline] of map) {
+      if (writeDeadline !== undefined) continue;
+      map.delete(controller);
+      controller.abort(new Error(reason));
+      n++;
+    }
     return n;
   }
 
   /**
    * Unix ms until which a write sent to this cell may still be committed there: the latest deadline of
-   * its writes in flight or cut loose (0 when none). Before that moment, another region must not be
-   * promoted, or the thawed cell could commit after the promotion (split brain).
+   * its writes in flight or given up on (0 when none). Before that moment, another region must not be
+   * promoted, or the thawed cell could commit after the promotion (split brain). It falls as writes in
+   * flight are answered: ask again rather than sleeping on one reading.
    */
   writesMayLandUntil(service: ServiceName, region: RegionName): number {
     const k = `${service}/${region}`;

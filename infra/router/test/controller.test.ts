@@ -10,6 +10,7 @@ import { RouteTable } from '../src/route-table';
 import { EventLog } from '../src/state/events';
 import { MemoryStateStore, type RouterState } from '../src/state/state-store';
 import { cell, ready } from './fixtures/snapshots';
+import { waitFor } from './helpers/wait';
 
 class SlowStore extends MemoryStateStore {
   override async save(state: RouterState): Promise<void> {
@@ -56,6 +57,8 @@ function rig(services: ServiceName[]) {
     state: async () => ready(),
   };
   const lines: string[] = [];
+  const routes = new RouteTable();
+  const events = new EventLog(100, null);
   const controller = new Controller({
     services: config.services,
     health: {
@@ -63,14 +66,14 @@ function rig(services: ServiceName[]) {
       probeNow: async (service, region) => health.get(`${service}/${region}`)!,
     },
     admin,
-    routes: new RouteTable(),
+    routes,
     store,
-    events: new EventLog(100, null),
+    events,
     metrics: new RouterMetrics(),
     clock: { now: () => Date.now() },
     log: (line) => lines.push(line),
   });
-  return { controller, set, calls, store, lines };
+  return { controller, set, calls, store, lines, routes, events };
 }
 
 const primaryListing = (epoch: number) =>
@@ -138,5 +141,66 @@ describe('controller', () => {
     );
     expect(calls).toEqual(['fence http://127.0.1.1:3000 4']);
     expect(controller.primaryOf('login')).toEqual({ region: 'dc-b', epoch: 4 });
+  });
+
+  describe('writes sent to the old primary (promotion waits for those that may still land)', () => {
+    const url = 'http://127.0.1.1:3000';
+    async function servingLogin() {
+      const r = rig(['login']);
+      await r.controller.init();
+      r.set('login', 'dc-a', cell('up', primaryListing(1)));
+      r.set('login', 'dc-b', cell('up', standby(1)));
+      await r.controller.tick('login');
+      expect(r.routes.get('login')?.serving).toBe(true);
+      return r;
+    }
+    /** dc-a confirmed down, the way the prober reports it: transition first, the controller ticks on it */
+    function confirmDown(r: Awaited<ReturnType<typeof servingLogin>>) {
+      const down = cell('down', primaryListing(1));
+      r.set('login', 'dc-a', down);
+      r.controller.onHealthTransition(
+        { service: 'login', region: 'dc-a', url },
+        cell('suspect', primaryListing(1), 2),
+        down,
+      );
+    }
+    const promoteStarted = (r: Awaited<ReturnType<typeof servingLogin>>) =>
+      r.events.since().find((e) => e.type === 'promote_started' && e.region === 'dc-b');
+
+    it('a write the dead primary answered just after it was confirmed down does not hold up the promotion', async () => {
+      // db-kill / region kill: the app answers 503 at once, but the router reads that answer only after
+      // the probe that confirmed the cell down (a busy event loop). The write finished: nothing can land.
+      const r = await servingLogin();
+      const untrack = r.routes.track('login', 'dc-a', new AbortController(), Date.now() + 60_000);
+      confirmDown(r);
+      untrack(false); // the cell's answer, processed right after the verdict
+      await waitFor('dc-b promoted', () => r.calls.length > 0, 10_000, 5);
+      expect(r.calls).toEqual(['promote http://127.0.2.1:3000 2 (persisted epochs: [2])']);
+      expect(promoteStarted(r)?.detail ?? '').not.toMatch(/waited/);
+      await r.controller.stop();
+    });
+
+    it('a write whose fate is unknown (timed out, no answer) holds the promotion until strictly past its deadline', async () => {
+      const r = await servingLogin();
+      const deadline = Date.now() + 300;
+      const untrack = r.routes.track('login', 'dc-a', new AbortController(), deadline);
+      confirmDown(r);
+      untrack(true); // timed out: it may still sit in a frozen cell's socket buffers
+      await waitFor('dc-b promoted', () => r.calls.length > 0, 10_000, 5);
+      expect(Date.parse(promoteStarted(r)!.at)).toBeGreaterThan(deadline);
+      expect(promoteStarted(r)!.detail).toMatch(/waited \d+ ms for writes sent to the old primary/);
+      await r.controller.stop();
+    });
+
+    it('a write still in flight holds the promotion until it is answered', async () => {
+      const r = await servingLogin();
+      const untrack = r.routes.track('login', 'dc-a', new AbortController(), Date.now() + 60_000);
+      confirmDown(r);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(r.calls).toEqual([]); // still waiting: a frozen cell could run it on thaw
+      untrack(false);
+      await waitFor('dc-b promoted', () => r.calls.length > 0, 10_000, 5);
+      await r.controller.stop();
+    });
   });
 });

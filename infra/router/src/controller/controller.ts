@@ -135,7 +135,7 @@ export class Controller {
       const rt = this.runtime.get(service)!;
       if (region === this.state.services[service]?.primary) {
         rt.downSince = this.deps.clock.now();
-        // Requests stuck on a frozen or dead primary: let the data plane retry the safe ones elsewhere.
+        // Reads stuck on a frozen or dead primary: let the data plane resend them to the new primary.
         this.deps.routes.abortInFlight(service, region, `${region} confirmed down`);
       }
     }
@@ -319,17 +319,22 @@ export class Controller {
 
   /**
    * A frozen old primary still holds the writes it was sent; thawed, it runs them before our fence can
-   * reach it. It refuses each one past its x-request-deadline, so the promotion waits until the latest
-   * of those deadlines: no write can then land on the old primary after the new one was promoted. A
-   * killed primary has no writes in flight (they failed at once), so this costs a crash nothing.
+   * reach it. It refuses each one past its x-request-deadline, so the promotion waits until every write
+   * sent to it has either been answered (or refused at connect) or is past its deadline: no write can
+   * then land on the old primary after the new one was promoted. A dead primary's writes end at once
+   * (refused, reset, or answered 503 by an app whose database is gone), so a crash waits for nothing;
+   * the bound is re-read as they end, never slept on.
    */
   private async waitForAbandonedWrites(service: ServiceName, oldPrimary: RegionName): Promise<number> {
     // Deadlines are wall-clock ms stamped by the proxy, hence Date.now(), not the injected clock.
-    const until = this.deps.routes.writesMayLandUntil(service, oldPrimary);
     const started = Date.now();
-    // strictly past it (the cell refuses when now > deadline); timers may fire a millisecond early
-    while (Date.now() <= until) {
-      await new Promise((resolve) => setTimeout(resolve, until - Date.now() + 1));
+    for (;;) {
+      const until = this.deps.routes.writesMayLandUntil(service, oldPrimary);
+      // strictly past it (the cell refuses when now > deadline); timers may fire a millisecond early
+      if (Date.now() > until) break;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(until - Date.now() + 1, WRITES_RECHECK_MS)),
+      );
     }
     return Date.now() - started;
   }
@@ -517,3 +522,5 @@ export class Controller {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** how often a promotion waiting on writes sent to the old primary looks whether they have ended */
+const WRITES_RECHECK_MS = 20;

@@ -113,13 +113,8 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         bodyTimeout: sse ? 0 : config.proxy.bodyTimeoutMs,
         signal: controller.signal,
       });
-      let released = false;
-      const done = () => {
-        if (!released) {
-          released = true;
-          untrack();
-        }
-      };
+      // The cell answered: whatever the write did there is done.
+      const done = () => untrack(false);
       res.body.once('close', done);
       res.body.once('error', done);
       return {
@@ -130,9 +125,11 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         done,
       };
     } catch (err) {
-      untrack();
       const e = err as Error & { code?: string };
       const code = controller.signal.aborted ? 'ABORTED_CELL_DOWN' : (e.code ?? e.name ?? 'UNKNOWN');
+      // Given up on without an answer: a frozen cell may still run the write until its deadline.
+      // (A refused or dropped connection means the cell is not holding it.)
+      untrack(code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'ABORTED_CELL_DOWN');
       return {
         kind: 'error',
         code,
