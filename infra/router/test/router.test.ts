@@ -33,7 +33,9 @@ interface Rig {
 let rig: Rig;
 let slot = 0;
 
-async function makeRig(opts: { strictSync?: boolean; holdMs?: number } = {}): Promise<Rig> {
+async function makeRig(
+  opts: { strictSync?: boolean; holdMs?: number; requestTimeoutMs?: number } = {},
+): Promise<Rig> {
   slot++;
   const a = await startFakeCell(
     `127.${subnet}.1.${slot}`,
@@ -61,7 +63,7 @@ async function makeRig(opts: { strictSync?: boolean; holdMs?: number } = {}): Pr
         messaging: { mode: 'async', cells: { 'dc-a': ma.url, 'dc-b': mb.url } },
       },
       probe: { intervalMs: 40, timeoutMs: 600, fall: 3, rise: 2, burstIntervalMs: 15, startupGraceMs: 0 },
-      proxy: { holdMs: opts.holdMs ?? 3000, requestTimeoutMs: 2000 },
+      proxy: { holdMs: opts.holdMs ?? 3000, requestTimeoutMs: opts.requestTimeoutMs ?? 2000 },
       policy: { strictSync: opts.strictSync ?? false },
     },
     { ADMIN_TOKEN: TOKEN },
@@ -291,6 +293,33 @@ describe('router data plane', () => {
     // Thawed now, dc-a would refuse that write (its deadline passed before dc-b was promoted).
     expect(Date.parse(started!.at)).toBeGreaterThan(deadline);
     rig.a.state.frozen = false;
+  });
+
+  it("primary's database dies under a write: the app's late 503 ends the promotion's wait for it", async () => {
+    // The write's deadline is far off, so a promotion that waited for it would show. The app answers
+    // 503 only after dc-a is confirmed down: that answer, not the deadline, must release the promotion.
+    await closeRig();
+    rig = await makeRig({ holdMs: 20_000, requestTimeoutMs: 10_000 });
+    await waitFor('payments served', () => rig.router.router.routes.get('payments')?.serving);
+    rig.a.state.unavailableDelayMs = 1_500;
+    rig.a.state.pgOk = false;
+    const write = request(`${rig.url}/payments/transfers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'k-db-dies' },
+      body: JSON.stringify({ amount: 1 }),
+    });
+    const arrival = await waitFor('the write reached dc-a', () =>
+      rig.a.arrivals.find((a) => a.path === '/payments/transfers'),
+    );
+    const res = await write;
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['x-served-by']).toBe('dc-b');
+    await res.body.dump();
+    const started = rig.router.router.events
+      .since()
+      .find((e) => e.service === 'payments' && e.type === 'promote_started' && e.region === 'dc-b');
+    expect(started).toBeDefined();
+    expect(Date.parse(started!.at)).toBeLessThan(Number(arrival.deadline));
   });
 
   it('a router restart keeps the routes: no promotion, no flip', async () => {

@@ -16,6 +16,8 @@ export interface FakeCellState {
   readyDelayMs: number;
   /** make a promotion take this long (a failover in flight the test can observe) */
   promoteDelayMs: number;
+  /** with pgOk false, answer writes 503 after this many ms (an app waiting out a dead database's connect) */
+  unavailableDelayMs?: number;
   /** SIGSTOP stand-in: every request (probes included) hangs until this is false again */
   frozen?: boolean;
 }
@@ -132,6 +134,12 @@ export async function startFakeCell(
     }));
     app.post('/payments/transfers', async (req, reply) => {
       const epochHeader = req.headers['x-failover-epoch'] as string | undefined;
+      if (!cell.state.pgOk) {
+        await new Promise((r) => setTimeout(r, cell.state.unavailableDelayMs ?? 0));
+        return reply
+          .code(503)
+          .send({ error: { code: 'PAY_ERR_UNAVAILABLE', message: 'data store unavailable' } });
+      }
       if (
         cell.state.fenced ||
         cell.state.role !== 'primary' ||
