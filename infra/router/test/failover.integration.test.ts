@@ -142,8 +142,11 @@ describe.sequential('failover on the real lab', () => {
     const t0 = Date.now();
     await lab.kill('dc-b', { service: 'payments', component: 'postgres' });
     const degraded = await waitForEvent(t0, { type: 'degraded_async', service: 'payments', region: 'dc-a' });
-    await sleep(1000);
-    const writes = traffic.since(t0, 'payments').filter((r) => r.op === 'transfer');
+    // Writes held by the lost standby finish only once the degrade reaches Postgres; on a loaded box that
+    // can take more than a fixed second, so wait for them (records appear when a request completes).
+    const transfers = () => traffic.since(t0, 'payments').filter((r) => r.op === 'transfer');
+    await waitFor('transfers after the standby loss', () => transfers().length > 5, 20_000, 50);
+    const writes = transfers();
     const slowest = Math.max(...writes.map((r) => r.end - r.start));
     // Detection: `fall` failed probes, each at most interval + timeout apart, then one admin call.
     const detectionBoundMs = DEFAULT_PROBE.fall * (DEFAULT_PROBE.intervalMs + DEFAULT_PROBE.timeoutMs) + 1000;
