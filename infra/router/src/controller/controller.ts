@@ -293,7 +293,7 @@ export class Controller {
             decision.epoch,
             (decision.rpoZero ? 'standby was synchronous: RPO 0' : 'async standby within lag bound') +
               (waitedMs > 0
-                ? `; waited ${waitedMs} ms for writes sent to the old primary to pass their deadline`
+                ? `; waited ${waitedMs} ms for writes sent to the old primary to end or pass their deadline`
                 : ''),
           );
           // The epoch is durable before any cell hears of it: a crash here can only repeat this promotion.
