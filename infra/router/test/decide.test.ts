@@ -62,6 +62,34 @@ describe('decide(): failover policy over named snapshots', () => {
     expect(h.dataTierAlive).toBe(false);
   });
 
+  it('region kill: a Postgres that answered in the instant before it died delays the failover by one probe, not the restart grace', () => {
+    const rules = { fall: 3, rise: 2 };
+    const failed = (at: number, dataTierAlive?: boolean): ProbeResult => ({
+      ok: false,
+      at,
+      ms: 1,
+      ready: null,
+      error: 'ECONNREFUSED',
+      ...(dataTierAlive === undefined ? {} : { dataTierAlive }),
+    });
+    const base = fixtures.appCrashedPostgresAlive(0);
+    let h = applyProbe(
+      initialHealth(0),
+      { ok: true, at: 1, ms: 1, ready: base.cells['dc-a'].lastReady, error: null },
+      rules,
+    );
+    h = applyProbe(h, failed(2), rules);
+    h = applyProbe(h, failed(3, true), rules); // the app is gone, its Postgres not yet
+    h = applyProbe(h, { ...failed(4, false), inconclusive: true }, rules); // a stalled router learns nothing
+    h = applyProbe(h, failed(5, true), rules);
+    expect(h).toMatchObject({ status: 'down', dataTierAlive: true });
+    const at = (health: typeof h) => ({ ...base, at: 6, cells: { ...base.cells, 'dc-a': health } });
+    expect(decide(at(h)).kind).toBe('none'); // waiting for an in-place restart…
+    h = applyProbe(h, failed(6, false), rules); // …until the next probe finds the Postgres gone too
+    expect(h.dataTierAlive).toBe(false);
+    expect(decide(at(h))).toMatchObject({ kind: 'failover', to: 'dc-b' });
+  });
+
   it('async primary down with the standby within the lag bound: promote (not RPO 0)', () => {
     expect(decide(fixtures.messagingPrimaryDown())).toMatchObject({
       kind: 'failover',
