@@ -37,6 +37,8 @@ export function cellWriteCounter(cells: CellAddress[], appPassword: string): Cel
       connectionTimeoutMillis: 3_000,
       statement_timeout: 5_000,
     });
+    // pg also emits a lost connection as an 'error' event; the query's rejection carries it already
+    client.on('error', () => {});
     await client.connect();
     try {
       const { rows } = await client.query<{ n: string }>(WRITES_SINCE[service], [since]);

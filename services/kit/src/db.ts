@@ -51,6 +51,13 @@ export async function withTransaction<T>(
     span.setAttribute('db.synchronous_commit', options.synchronousCommit);
     const client = await pool.connect();
     let broken = false;
+    // A checked-out client has no pool listener: a server lost between two queries (killed, failed
+    // over) would emit an unhandled 'error' and crash the process. Mark it broken instead; the next
+    // query then rejects, and the request fails like any other lost-database request.
+    const onConnectionLost = () => {
+      broken = true;
+    };
+    client.on('error', onConnectionLost);
     try {
       // one round trip for both (simple protocol); the level is from a closed set, not user input
       await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}`);
@@ -68,6 +75,7 @@ export async function withTransaction<T>(
       span.setStatus({ code: SpanStatusCode.ERROR });
       throw err;
     } finally {
+      client.removeListener('error', onConnectionLost);
       client.release(broken);
       span.end();
     }
@@ -129,7 +137,8 @@ export function isConnectionError(err: unknown): boolean {
     return true;
   // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection exceptions
   if (e.code && (/^08/.test(e.code) || ['57P01', '57P02', '57P03', '53300'].includes(e.code))) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|connection timeout/i.test(
+  // "not queryable": pg's answer on a client whose connection already failed (server gone mid-transaction)
+  return /Connection terminated|timeout exceeded when trying to connect|connection timeout|not queryable/i.test(
     e.message ?? '',
   );
 }
