@@ -169,10 +169,14 @@ export class Supervisor {
     entry.restartTimer = setTimeout(() => {
       entry.restartTimer = undefined;
       if (this.stopping || entry.intent !== 'running' || this.managed.get(entry.id) !== entry) return;
-      const { service, region, logFile, respawn } = entry;
-      const next = this.track(entry.id, entry.kind, respawn!(), { service, region, logFile, respawn });
-      next.restarts = entry.restarts + 1;
+      this.respawn(entry);
     }, delay);
+  }
+
+  private respawn(entry: Managed) {
+    const { service, region, logFile, respawn } = entry;
+    const next = this.track(entry.id, entry.kind, respawn!(), { service, region, logFile, respawn });
+    next.restarts = entry.restarts + 1;
   }
 
   private alive(entry: Managed | undefined): entry is Managed {
@@ -403,10 +407,11 @@ export class Supervisor {
    */
   async kill(region: RegionName, target: FaultTarget = {}) {
     const crash = target.component === 'app';
-    const victims = this.entriesOf(region, target).filter((m) => this.alive(m));
-    for (const m of victims) {
-      if (!crash) this.settle(m, 'killed');
-    }
+    const targets = this.entriesOf(region, target);
+    // Settle the dead ones too: an app waiting out its restart backoff would otherwise come back up
+    // inside a region that was just killed.
+    if (!crash) for (const m of targets) this.settle(m, 'killed');
+    const victims = targets.filter((m) => this.alive(m));
     const reached = victims.flatMap((m) => signalFamily(m.child.pid!, 'SIGKILL'));
     await waitGone(reached, 5_000);
     return { region, killed: victims.map((m) => m.id) };
@@ -418,6 +423,11 @@ export class Supervisor {
     for (const m of victims) {
       this.settle(m, 'frozen');
       reached.push(...signalFamily(m.child.pid!, 'SIGSTOP'));
+    }
+    // An app waiting out its restart backoff must not start inside a frozen region: its restart
+    // waits for the thaw.
+    for (const m of this.entriesOf(region)) {
+      if (m.restartTimer && m.intent === 'running') this.settle(m, 'frozen');
     }
     // kill() returns before the kernel stops the target (one in disk sleep stops when it wakes):
     // answer once every process really is stopped, so callers can rely on it.
@@ -434,7 +444,9 @@ export class Supervisor {
     const frozen = this.entriesOf(region).filter((m) => m.intent === 'frozen');
     for (const m of frozen) {
       m.intent = 'running';
-      if (this.alive(m)) signalFamily(m.child.pid!, 'SIGCONT');
+      // a dead one crashed and was due a restart when the freeze came
+      if (hasExited(m.child)) m.respawn && this.respawn(m);
+      else signalFamily(m.child.pid!, 'SIGCONT');
     }
     return { region, thawed: frozen.map((m) => m.id) };
   }

@@ -88,4 +88,35 @@ describe.skipIf(present.length === 0)('lab up with apps', () => {
       250,
     );
   });
+
+  // The restart backoff is 250 ms after a first crash: the fault below lands inside it (a LabClient
+  // call takes a few ms). Landing after it would only make these tests pass for the wrong reason.
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('an app crashed just before its region is frozen restarts only after the thaw', async () => {
+    const service = present[0]!;
+    await lab.kill('dc-a', { service, component: 'app' });
+    await lab.freeze('dc-a');
+    await sleep(1_500);
+    expect(appOf(await lab.status(), service, 'dc-a').state).toBe('down');
+    await lab.thaw('dc-a');
+    await waitUntil(
+      `${service}-dc-a-app restarted after the thaw`,
+      async () => appOf(await lab.status(), service, 'dc-a').state === 'up',
+      60_000,
+      250,
+    );
+  });
+
+  it('an app crashed just before its region is killed stays dead with the region', async () => {
+    const service = present[0]!;
+    await lab.kill('dc-b', { service, component: 'app' });
+    await lab.kill('dc-b');
+    await sleep(1_500);
+    const status = await lab.status();
+    expect(appOf(status, service, 'dc-b').state).toBe('down');
+    expect(status.cells.filter((c) => c.region === 'dc-b').map((c) => c.app.state)).toEqual(
+      present.map(() => 'down'),
+    );
+  });
 });
