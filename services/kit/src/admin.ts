@@ -66,6 +66,10 @@ export function adminPlugin(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
         // Its old partner is presumed gone: a sync commit waiting for it would hang forever (FACTS.md).
         await setSynchronousStandbys(app, []);
       }
+      // Normally a no-op (the schema came by replication); a standby that runs newer code than the
+      // primary it replaces gets its own migrations now, before it is declared writable.
+      const migrated = await app.applyMigrations(app.adminPool);
+      if (migrated.length > 0) request.log.info({ applied: migrated }, 'migrations applied on promotion');
       let redis = 'primary';
       try {
         await app.redis.call('REPLICAOF', 'NO', 'ONE');

@@ -44,6 +44,12 @@ declare module 'fastify' {
     errors: ErrorTable;
     metrics: CellMetrics;
     tracer: Tracer;
+    /**
+     * applies the kit's and the service's migrations (idempotent, under an advisory lock): at start on
+     * a primary, and after a promotion, so a standby running newer code than the primary it replaced
+     * (a rolling deploy caught by a failover) does not serve without its schema
+     */
+    applyMigrations: (pool: pg.Pool) => Promise<string[]>;
     /** preHandler: verifies the bearer token and sets request.user, else 401 <SVC>_ERR_UNAUTHORIZED */
     authenticate: (request: FastifyRequest) => Promise<void>;
   }
@@ -149,6 +155,11 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
   app.decorate('errors', errors);
   app.decorate('metrics', metrics);
   app.decorate('tracer', tracer);
+  const migrationSets = [
+    { namespace: 'kit', dir: KIT_MIGRATIONS },
+    { namespace: config.service, dir: opts.migrationsDir },
+  ];
+  app.decorate('applyMigrations', (on: pg.Pool) => applyMigrations(on, migrationSets));
   app.decorateRequest('user', null);
   app.decorate('authenticate', async (request: FastifyRequest) => {
     const token = bearerToken(request);
@@ -171,10 +182,7 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
     await proxyTrust.start();
     await waitForPostgres(cell, 10_000);
     if (cell.inRecovery === false) {
-      const applied = await applyMigrations(pool, [
-        { namespace: 'kit', dir: KIT_MIGRATIONS },
-        { namespace: config.service, dir: opts.migrationsDir },
-      ]);
+      const applied = await app.applyMigrations(pool);
       if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
       await cell.refresh();
     }

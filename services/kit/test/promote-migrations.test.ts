@@ -1,0 +1,76 @@
+// A standby whose app runs newer code than the primary (a rolling deploy caught by a failover) applies
+// its own migrations when it is promoted, before it is declared writable: the old primary never had
+// them, so replication could not bring them.
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestSigner, testCellConfig } from '../src/index';
+import { buildProbeCell } from './fixtures/probe-service';
+
+let tier: TestDataTier;
+let dcA: FastifyInstance;
+let dcB: FastifyInstance;
+let newerMigrations: string;
+
+beforeAll(async () => {
+  tier = await startTestDataTier({ service: 'messaging', standby: true });
+  const signer = await createTestSigner();
+  const configFor = (stores: NonNullable<TestDataTier['standby']>) =>
+    testCellConfig({ service: 'messaging', stores, adminToken: tier.secrets.adminToken, jwks: signer.jwks });
+  // dc-b's code: the fixture's 001 plus a 002 that dc-a's code does not have
+  newerMigrations = mkdtempSync(join(tmpdir(), 'flab-migrations-'));
+  copyFileSync(
+    fileURLToPath(new URL('./fixtures/migrations/001_probe.sql', import.meta.url)),
+    join(newerMigrations, '001_probe.sql'),
+  );
+  writeFileSync(
+    join(newerMigrations, '002_probe_tags.sql'),
+    'CREATE TABLE probe_tags (tag text PRIMARY KEY);\n',
+  );
+  dcA = await buildProbeCell(configFor(tier.primary));
+  dcB = await buildProbeCell(configFor(tier.standby!), { migrationsDir: newerMigrations });
+});
+
+afterAll(async () => {
+  await dcA?.close();
+  await dcB?.close();
+  await tier?.stop();
+  if (newerMigrations) rmSync(newerMigrations, { recursive: true, force: true });
+});
+
+const migrationsOn = async (stores: NonNullable<TestDataTier['standby']>) =>
+  (await stores.query('SELECT name FROM schema_migrations ORDER BY name')).map((r) => String(r.name));
+
+describe('promotion of a standby running newer code', () => {
+  it('applies the migrations the old primary never had, then serves writes', async () => {
+    expect(await migrationsOn(tier.primary)).not.toContain('messaging/002_probe_tags.sql');
+    tier.primary.kill('SIGKILL');
+    const res = await dcB.inject({
+      method: 'POST',
+      url: '/admin/promote',
+      headers: { authorization: `Bearer ${tier.secrets.adminToken}` },
+      payload: { epoch: 1 },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ epoch: 1, wasStandby: true });
+    expect(await migrationsOn(tier.standby!)).toContain('messaging/002_probe_tags.sql');
+    await tier.standby!.query(`INSERT INTO probe_tags VALUES ('promoted')`);
+    expect(await tier.standby!.query('SELECT tag FROM probe_tags')).toEqual([{ tag: 'promoted' }]);
+  });
+
+  it('a second promote call at the same epoch applies nothing twice', async () => {
+    const res = await dcB.inject({
+      method: 'POST',
+      url: '/admin/promote',
+      headers: { authorization: `Bearer ${tier.secrets.adminToken}` },
+      payload: { epoch: 1 },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const names = await migrationsOn(tier.standby!);
+    expect(names.filter((n) => n === 'messaging/002_probe_tags.sql')).toHaveLength(1);
+  });
+});
