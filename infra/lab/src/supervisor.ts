@@ -444,9 +444,9 @@ export class Supervisor {
     const frozen = this.entriesOf(region).filter((m) => m.intent === 'frozen');
     for (const m of frozen) {
       m.intent = 'running';
-      // a dead one crashed and was due a restart when the freeze came
-      if (hasExited(m.child)) m.respawn && this.respawn(m);
-      else signalFamily(m.child.pid!, 'SIGCONT');
+      if (!hasExited(m.child)) signalFamily(m.child.pid!, 'SIGCONT');
+      // a dead one had crashed and was due a restart when the freeze came
+      else if (m.respawn) this.respawn(m);
     }
     return { region, thawed: frozen.map((m) => m.id) };
   }
