@@ -45,16 +45,19 @@ afterAll(async () => {
 const migrationsOn = async (stores: NonNullable<TestDataTier['standby']>) =>
   (await stores.query('SELECT name FROM schema_migrations ORDER BY name')).map((r) => String(r.name));
 
+const promoteDcB = (epoch: number) =>
+  dcB.inject({
+    method: 'POST',
+    url: '/admin/promote',
+    headers: { authorization: `Bearer ${tier.secrets.adminToken}` },
+    payload: { epoch },
+  });
+
 describe('promotion of a standby running newer code', () => {
   it('applies the migrations the old primary never had, then serves writes', async () => {
     expect(await migrationsOn(tier.primary)).not.toContain('messaging/002_probe_tags.sql');
     tier.primary.kill('SIGKILL');
-    const res = await dcB.inject({
-      method: 'POST',
-      url: '/admin/promote',
-      headers: { authorization: `Bearer ${tier.secrets.adminToken}` },
-      payload: { epoch: 1 },
-    });
+    const res = await promoteDcB(1);
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ epoch: 1, wasStandby: true });
     expect(await migrationsOn(tier.standby!)).toContain('messaging/002_probe_tags.sql');
@@ -63,12 +66,7 @@ describe('promotion of a standby running newer code', () => {
   });
 
   it('a second promote call at the same epoch applies nothing twice', async () => {
-    const res = await dcB.inject({
-      method: 'POST',
-      url: '/admin/promote',
-      headers: { authorization: `Bearer ${tier.secrets.adminToken}` },
-      payload: { epoch: 1 },
-    });
+    const res = await promoteDcB(1);
     expect(res.statusCode, res.body).toBe(200);
     const names = await migrationsOn(tier.standby!);
     expect(names.filter((n) => n === 'messaging/002_probe_tags.sql')).toHaveLength(1);
