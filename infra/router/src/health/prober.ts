@@ -62,9 +62,10 @@ export function httpProbe(agent: Agent): ProbeFn {
         error: pgOk ? null : `postgres: ${ready.checks.postgres.error ?? 'not ok'}`,
       };
     } catch (err) {
-      const e = err as Error & { code?: string };
+      const e = err as Error & { code?: unknown };
       const ms = performance.now() - started;
-      const error = e.code ?? e.name ?? e.message;
+      // undici errors carry a string code; AbortSignal.timeout's DOMException a number (23): use its name
+      const error = typeof e.code === 'string' ? e.code : (e.name ?? e.message);
       // A timeout noticed far later than it was due means our own event loop was stalled (start-up, GC,
       // a starved CPU): the cell may well have answered in time. Such a probe proves nothing either way.
       const timedOut =
