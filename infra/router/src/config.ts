@@ -56,6 +56,11 @@ export interface PolicyConfig {
    * in place by its supervisor before it is failed over (a crashed app is not a lost region)
    */
   appRestartGraceMs: number;
+  /**
+   * fail over only to a standby that has passed every probe for this long: when both regions fail
+   * probes together, the router or its host is the likelier culprit (seen on a starved CI machine)
+   */
+  standbySteadyMs: number;
 }
 
 export interface HostPort {
@@ -121,6 +126,7 @@ export const DEFAULT_POLICY: PolicyConfig = {
   adminTimeoutMs: 15_000,
   switchoverCatchUpMs: 10_000,
   appRestartGraceMs: 15_000,
+  standbySteadyMs: 2_000,
 };
 
 export class ConfigError extends Error {

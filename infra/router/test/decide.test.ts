@@ -207,6 +207,29 @@ describe('decide(): failover policy over named snapshots', () => {
     expect(h).toMatchObject({ status: 'up', consecutiveFailures: 0 });
   });
 
+  it('both regions failing probes together (a starved observer): no failover until the standby holds steady', () => {
+    const quiet = decide(fixtures.bothRegionsWentQuiet(300));
+    expect(quiet).toMatchObject({ kind: 'refuse_failover', region: 'dc-b' });
+    expect(quiet.kind === 'refuse_failover' && quiet.reason).toMatch(/dc-b failed a probe itself/);
+    // steady for longer than policy.standbySteadyMs (2 s): the primary really is gone
+    expect(decide(fixtures.bothRegionsWentQuiet(2_500))).toMatchObject({ kind: 'failover', to: 'dc-b' });
+  });
+
+  it('health: the time of the last failed probe is kept; an inconclusive one does not count', () => {
+    const rules = { fall: 3, rise: 2 };
+    let h = applyProbe(initialHealth(0), { ok: true, at: 1, ms: 1, ready: ready(), error: null }, rules);
+    expect(h.lastFailureAt).toBeNull();
+    h = applyProbe(h, { ok: false, at: 5, ms: 500, ready: null, error: 'TimeoutError' }, rules);
+    h = applyProbe(h, { ok: true, at: 9, ms: 1, ready: ready(), error: null }, rules);
+    expect(h.lastFailureAt).toBe(5);
+    h = applyProbe(
+      h,
+      { ok: false, at: 12, ms: 1500, ready: null, error: 'TimeoutError', inconclusive: true },
+      rules,
+    );
+    expect(h.lastFailureAt).toBe(5);
+  });
+
   it('a slow-but-alive primary (answers within the timeout) is not failed over', () => {
     const s = fixtures.slowButAlivePrimary();
     expect(decide(s)).toEqual({ kind: 'none', outcome: 'no action: dc-a primary, healthy' });

@@ -192,6 +192,7 @@ export class Controller {
         syncRestoreMaxLagBytes: config.policy.syncRestoreMaxLagBytes,
         strictSync: config.policy.strictSync,
         appRestartGraceMs: config.policy.appRestartGraceMs,
+        standbySteadyMs: config.policy.standbySteadyMs,
       }),
     });
   }

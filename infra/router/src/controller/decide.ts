@@ -19,6 +19,8 @@ export interface ServiceSnapshot {
     syncRestoreMaxLagBytes: number;
     strictSync: boolean;
     appRestartGraceMs?: number;
+    /** fail over only to a standby that has passed every probe for at least this long */
+    standbySteadyMs?: number;
   }>;
 }
 
@@ -96,6 +98,16 @@ function canFailOver(s: ServiceSnapshot): { ok: true; rpoZero: boolean } | { ok:
   const cell = s.cells[standby];
   if (cell.status !== 'up')
     return { ok: false, reason: `standby ${standby} is not healthy (${cell.status})` };
+  // Both regions failing probes together points at the observer (a starved router or host), not at
+  // the primary: wait until the standby has held steady. A real loss of the primary's region leaves the
+  // standby answering throughout, so this costs a real failover nothing.
+  const steadyMs = s.policy.standbySteadyMs ?? 0;
+  if (cell.lastFailureAt !== null && s.at - cell.lastFailureAt < steadyMs) {
+    return {
+      ok: false,
+      reason: `standby ${standby} failed a probe itself within the last ${steadyMs} ms (both regions unsteady)`,
+    };
+  }
   const role = cell.lastReady?.role;
   if (role !== 'standby')
     return { ok: false, reason: `${standby} is not in role standby (${role ?? 'unknown'})` };

@@ -38,6 +38,8 @@ export interface CellHealth {
   lastError: string | null;
   /** when `status` last changed */
   since: number;
+  /** when it last failed a (conclusive) probe; null: never */
+  lastFailureAt: number | null;
   /**
    * Is the cell's Postgres alive? true when the app says so or, with the app unreachable, when the
    * Postgres itself answers; false when the app reports it down or it does not answer; null: not known.
@@ -55,6 +57,7 @@ export function initialHealth(now: number): CellHealth {
     lastProbeMs: null,
     lastError: null,
     since: now,
+    lastFailureAt: null,
     dataTierAlive: null,
   };
 }
@@ -88,6 +91,7 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
       next.status = 'up';
     }
   } else {
+    next.lastFailureAt = result.at;
     next.consecutiveFailures = health.consecutiveFailures + 1;
     next.consecutiveSuccesses = 0;
     if (next.consecutiveFailures >= rules.fall) next.status = 'down';
