@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { bearerToken, isAdminToken } from './auth';
-import { withTransaction } from './db';
+import { withClient, withTransaction } from './db';
 import { adminErrors } from './errors';
 import { readiness } from './health';
 
@@ -19,21 +19,11 @@ export function synchronousStandbyNamesFor(standbys: string[]): string {
 
 async function setSynchronousStandbys(app: FastifyInstance, standbys: string[]): Promise<string> {
   const value = synchronousStandbyNamesFor(standbys);
-  const client = await app.adminPool.connect();
-  // see withTransaction: a checked-out client losing its server must not crash the process
-  let broken = false;
-  const onConnectionLost = () => {
-    broken = true;
-  };
-  client.on('error', onConnectionLost);
-  try {
+  await withClient(app.adminPool, async (client) => {
     // ALTER SYSTEM takes no bind parameters; the names are pattern-checked and the literal escaped.
     await client.query(`ALTER SYSTEM SET synchronous_standby_names = ${client.escapeLiteral(value)}`);
     await client.query('SELECT pg_reload_conf()');
-  } finally {
-    client.removeListener('error', onConnectionLost);
-    client.release(broken);
-  }
+  });
   return value;
 }
 

@@ -35,6 +35,30 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.P
 const tracer = trace.getTracer('failover-lab/cell-kit');
 
 /**
+ * Checks a client out of the pool for `fn`. A checked-out client has no pool listener, and pg emits a
+ * lost connection (server killed, failed over) as an 'error' event on it: unheard, that crashes the
+ * process. Here it is heard; the next query rejects, the request fails like any other lost-database
+ * request, and the client is discarded instead of returned. `fn` may call `discard()` itself.
+ */
+export async function withClient<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient, discard: () => void) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  const discard = () => {
+    broken = true;
+  };
+  client.on('error', discard);
+  try {
+    return await fn(client, discard);
+  } finally {
+    client.removeListener('error', discard);
+    client.release(broken);
+  }
+}
+
+/**
  * Runs fn inside BEGIN … COMMIT with `SET LOCAL synchronous_commit`, so each transaction states
  * how durable it must be (payments 'on': acknowledged only once the sync standby has it).
  * Right before COMMIT it checks the current request's x-request-deadline (deadline.ts): a
@@ -49,34 +73,24 @@ export async function withTransaction<T>(
   return tracer.startActiveSpan('db.transaction', async (span) => {
     span.setAttribute('db.system', 'postgresql');
     span.setAttribute('db.synchronous_commit', options.synchronousCommit);
-    const client = await pool.connect();
-    let broken = false;
-    // A checked-out client has no pool listener: a server lost between two queries (killed, failed
-    // over) would emit an unhandled 'error' and crash the process. Mark it broken instead; the next
-    // query then rejects, and the request fails like any other lost-database request.
-    const onConnectionLost = () => {
-      broken = true;
-    };
-    client.on('error', onConnectionLost);
     try {
-      // one round trip for both (simple protocol); the level is from a closed set, not user input
-      await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}`);
-      const result = await fn(client);
-      assertTransactionBeforeDeadline(); // throws → ROLLBACK below
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true; // the connection is gone; do not return it to the pool
-      }
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw err;
+      return await withClient(pool, async (client, discard) => {
+        try {
+          // one round trip for both (simple protocol); the level is from a closed set, not user input
+          await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}`);
+          const result = await fn(client);
+          assertTransactionBeforeDeadline(); // throws → ROLLBACK below
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          // the connection is gone if ROLLBACK fails: do not return it to the pool
+          await client.query('ROLLBACK').catch(discard);
+          span.recordException(err as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          throw err;
+        }
+      });
     } finally {
-      client.removeListener('error', onConnectionLost);
-      client.release(broken);
       span.end();
     }
   });
