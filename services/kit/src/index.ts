@@ -16,6 +16,7 @@ export {
   applyMigrations,
   createPool,
   isConnectionError,
+  READ_ONLY_SQLSTATE,
   type SynchronousCommit,
   withTransaction,
 } from './db';

@@ -13,7 +13,7 @@
 //   (30 days), so a family whose refresh tokens are all gone has no live access token left. The age
 //   rule (created more than a refresh-token lifetime ago) keeps a just-created family safe whatever
 //   the order of inserts.
-import { withTransaction } from '@failover-lab/cell-kit';
+import { READ_ONLY_SQLSTATE, withTransaction } from '@failover-lab/cell-kit';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { SweepSettings } from './settings';
@@ -97,8 +97,6 @@ export interface Sweeper {
   /** Cancels the timer and waits for a running sweep to finish its current batch. */
   stop(): Promise<void>;
 }
-
-const READ_ONLY_SQLSTATE = '25006';
 
 export function createSweeper(app: FastifyInstance, settings: SweepSettings): Sweeper {
   const swept = app.metrics.counter(

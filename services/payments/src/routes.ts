@@ -1,5 +1,5 @@
 // Public payments routes (behind the router at /payments/*).
-import { bearerToken, isAdminToken } from '@failover-lab/cell-kit';
+import { bearerToken, isAdminToken, READ_ONLY_SQLSTATE } from '@failover-lab/cell-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -66,7 +66,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         return reply.code(result.statusCode as 201).send(result.body as never);
       } catch (err) {
         const code = (err as { code?: string }).code;
-        if (code === paymentErrors.codeOf('FENCED') || code === '25006') outcome = 'fenced';
+        if (code === paymentErrors.codeOf('FENCED') || code === READ_ONLY_SQLSTATE) outcome = 'fenced';
         else if ((err as { statusCode?: number }).statusCode === undefined) outcome = 'error';
         throw err;
       } finally {
