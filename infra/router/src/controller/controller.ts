@@ -329,15 +329,18 @@ export class Controller {
   private async waitForAbandonedWrites(service: ServiceName, oldPrimary: RegionName): Promise<number> {
     // Deadlines are wall-clock ms stamped by the proxy, hence Date.now(), not the injected clock.
     const started = Date.now();
+    let slept = false;
     for (;;) {
       const until = this.deps.routes.writesMayLandUntil(service, oldPrimary);
       // strictly past it (the cell refuses when now > deadline); timers may fire a millisecond early
       if (Date.now() > until) break;
+      slept = true;
       await new Promise((resolve) =>
         setTimeout(resolve, Math.min(until - Date.now() + 1, WRITES_RECHECK_MS)),
       );
     }
-    return Date.now() - started;
+    // 0 when nothing was pending: a clock tick between two readings is not a wait worth reporting
+    return slept ? Date.now() - started : 0;
   }
 
   /**
