@@ -267,28 +267,36 @@ describe('router data plane', () => {
     }
   });
 
+  /** An idempotent transfer through the router, once dc-a has received it (it may not answer yet). */
+  async function transferReachingDcA(idempotencyKey: string) {
+    const write = request(`${rig.url}/payments/transfers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+      body: JSON.stringify({ amount: 1 }),
+    });
+    const arrival = await waitFor(`transfer ${idempotencyKey} reached dc-a`, () =>
+      rig.a.arrivals.find((a) => a.path === '/payments/transfers'),
+    );
+    return { write, arrival };
+  }
+  const paymentsPromoteStartedOnDcB = () =>
+    rig.router.router.events
+      .since()
+      .find((e) => e.service === 'payments' && e.type === 'promote_started' && e.region === 'dc-b');
+
   it('frozen primary: dc-b is promoted only after every write sent to dc-a is past its deadline', async () => {
     await closeRig();
     rig = await makeRig({ holdMs: 10_000 }); // the held write must outlast detection + the wait
     await waitFor('payments served', () => rig.router.router.routes.get('payments')?.serving);
     rig.a.state.frozen = true;
-    const write = request(`${rig.url}/payments/transfers`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'k-freeze' },
-      body: JSON.stringify({ amount: 1 }),
-    });
-    const arrival = await waitFor('the write reached the frozen dc-a', () =>
-      rig.a.arrivals.find((a) => a.path === '/payments/transfers'),
-    );
+    const { write, arrival } = await transferReachingDcA('k-freeze');
     const deadline = Number(arrival.deadline);
     expect(deadline).toBeGreaterThanOrEqual(arrival.at - 1_000);
     const res = await write;
     expect(res.statusCode).toBe(201);
     expect(res.headers['x-served-by']).toBe('dc-b');
     await res.body.dump();
-    const started = rig.router.router.events
-      .since()
-      .find((e) => e.service === 'payments' && e.type === 'promote_started' && e.region === 'dc-b');
+    const started = paymentsPromoteStartedOnDcB();
     expect(started).toBeDefined();
     // Thawed now, dc-a would refuse that write (its deadline passed before dc-b was promoted).
     expect(Date.parse(started!.at)).toBeGreaterThan(deadline);
@@ -303,21 +311,12 @@ describe('router data plane', () => {
     await waitFor('payments served', () => rig.router.router.routes.get('payments')?.serving);
     rig.a.state.unavailableDelayMs = 1_500;
     rig.a.state.pgOk = false;
-    const write = request(`${rig.url}/payments/transfers`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'k-db-dies' },
-      body: JSON.stringify({ amount: 1 }),
-    });
-    const arrival = await waitFor('the write reached dc-a', () =>
-      rig.a.arrivals.find((a) => a.path === '/payments/transfers'),
-    );
+    const { write, arrival } = await transferReachingDcA('k-db-dies');
     const res = await write;
     expect(res.statusCode).toBe(201);
     expect(res.headers['x-served-by']).toBe('dc-b');
     await res.body.dump();
-    const started = rig.router.router.events
-      .since()
-      .find((e) => e.service === 'payments' && e.type === 'promote_started' && e.region === 'dc-b');
+    const started = paymentsPromoteStartedOnDcB();
     expect(started).toBeDefined();
     expect(Date.parse(started!.at)).toBeLessThan(Number(arrival.deadline));
   });
