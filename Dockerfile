@@ -14,6 +14,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 # Manifests only, so this layer is rebuilt only when dependencies change.
 COPY package.json package-lock.json .npmrc ./
+COPY infra/contracts/package.json infra/contracts/
 COPY services/kit/package.json services/kit/
 COPY services/login/package.json services/login/
 COPY services/payments/package.json services/payments/

@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
+      'infra/contracts',
       'services/kit',
       'services/login',
       'services/payments',

@@ -1,12 +1,13 @@
 // docker-compose.yml: what docker-compose 1.29 validates, plus what it does not notice (undeclared
-// networks, published addresses, labels, drift from the lab's topology and docs/contracts.md).
+// networks, published addresses, labels, drift from the contract's vocabulary and docs/contracts.md).
 // No Docker engine here: nothing in this file starts a container.
+
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REGIONS, REPLICATION_MODE, SERVICES } from '@failover-lab/lab';
+import { REGIONS, REPLICATION_MODE, SERVICES } from '@failover-lab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { cellAppTargets, containerName, REQUIRED_SECRETS } from '../infra/compose/src/compose-file';
@@ -219,7 +220,7 @@ describe('labels the drill selects by', () => {
   });
 });
 
-describe('topology matches the lab (@failover-lab/lab)', () => {
+describe('topology matches the contract (@failover-lab/contracts)', () => {
   it('the same 6 cells, each with an app, a Postgres and a Redis', () => {
     for (const component of ['app', 'postgres', 'redis']) {
       const pairs = ofComponent(component)

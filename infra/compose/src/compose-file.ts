@@ -1,4 +1,4 @@
-// docker-compose.yml, built from the lab's topology so the two ways of running the platform cannot
+// docker-compose.yml, built from the contract's vocabulary so the two ways of running the platform cannot
 // drift: the same 6 cells, the same env var names (docs/contracts.md "Cell environment"), the same
 // health endpoints. Regenerate with `npx tsx infra/compose/src/generate.ts`; test/compose.test.ts
 // fails when the committed file differs from what this module builds.
@@ -19,7 +19,7 @@ import {
   type RegionName,
   SERVICES,
   type ServiceName,
-} from '@failover-lab/lab';
+} from '@failover-lab/contracts';
 
 export const NODE_IMAGE = 'failover-lab-node:local';
 export const POSTGRES_IMAGE = 'postgres:15';

@@ -2,22 +2,17 @@
 // each cell's /admin/* through the backend (direct on the lab, docker exec on compose). The token only
 // ever travels in an Authorization header (or a container's environment); it is never logged,
 // printed or written to a report.
-import type { RegionName, ServiceName } from '@failover-lab/lab';
+import {
+  type CellReadiness,
+  type ControllerEvent,
+  REGIONS,
+  type RegionName,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import { request } from 'undici';
 import { API } from './api';
 import { type Backend, type CellAnswer, type CellCall, describeAnswer } from './backends/backend';
 import { assertLoopbackUrl } from './loopback';
-import type { ControllerEvent } from './phases';
-
-export interface CellState {
-  status?: string;
-  role: 'primary' | 'standby' | 'fenced';
-  epoch: number;
-  fenced: boolean;
-  inRecovery: boolean;
-  synchronousStandbyNames?: string | null;
-  standbys?: { name: string; state: string; syncState: string; lagBytes: number | null }[];
-}
 
 const isSuccess = (answer: CellAnswer) => answer.status >= 200 && answer.status < 300;
 
@@ -32,15 +27,15 @@ export class AdminApi {
   }
 
   /** The cell's own view (role, epoch, fencing), or null when it does not answer. */
-  async cellState(service: ServiceName, region: RegionName): Promise<CellState | null> {
+  async cellState(service: ServiceName, region: RegionName): Promise<CellReadiness | null> {
     const answer = await this.backend.cellHttp(service, region, { method: 'GET', path: API.admin.state });
-    return isSuccess(answer) && typeof answer.body === 'object' ? (answer.body as CellState) : null;
+    return isSuccess(answer) && typeof answer.body === 'object' ? (answer.body as CellReadiness) : null;
   }
 
   /** The region whose cell is an unfenced primary with the highest epoch, or null when none answers. */
   async primaryRegion(service: ServiceName): Promise<RegionName | null> {
     const states = await Promise.all(
-      (['dc-a', 'dc-b'] as const).map(async (region) => ({
+      REGIONS.map(async (region) => ({
         region,
         state: await this.cellState(service, region),
       })),

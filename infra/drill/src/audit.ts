@@ -1,6 +1,6 @@
 // The ground-truth audit, pure part: compare what clients were told succeeded with what the new
 // primary holds. The readers that fetch "what it holds" live in src/audit/*.ts.
-import type { ServiceName } from '@failover-lab/lab';
+import type { ServiceName } from '@failover-lab/contracts';
 import { isAcknowledgedWrite, type RequestRecord } from './records';
 
 export interface AuditFindings {

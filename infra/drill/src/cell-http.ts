@@ -1,6 +1,7 @@
 // Straight to a cell's app over HTTP (the local lab: every cell listens on its own loopback address).
 // The admin token only ever travels in the Authorization header; it is never logged or reported.
-import type { CellAddress, RegionName, ServiceName } from '@failover-lab/lab';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
+import type { CellAddress } from '@failover-lab/lab';
 import { request } from 'undici';
 import type { CellAnswer, CellCall } from './backends/backend';
 import { assertLoopbackUrl } from './loopback';

@@ -1,6 +1,7 @@
 // Straight to a cell's Postgres as the `app` role: the split-brain check reads what the old primary
 // holds without going through its (fenced) app. Loopback only; the password never leaves memory.
-import type { CellAddress, RegionName, ServiceName } from '@failover-lab/lab';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
+import type { CellAddress } from '@failover-lab/lab';
 import pg from 'pg';
 import { findCell } from './cell-http';
 

@@ -1,21 +1,5 @@
 // The RTO broken into the controller's phases, from the router's events (GET /admin/events).
-import type { ServiceName } from '@failover-lab/lab';
-
-export interface ControllerEvent {
-  at: string;
-  type: string;
-  service?: string;
-  region?: string;
-  epoch?: number;
-  detail?: unknown;
-}
-
-export interface Phases {
-  detectMs: number | null;
-  decideMs: number | null;
-  promoteMs: number | null;
-  routeMs: number | null;
-}
+import type { ControllerEvent, Phases, ServiceName } from '@failover-lab/contracts';
 
 /**
  * detect = fault → confirmed_down, decide = confirmed_down → promote_started,

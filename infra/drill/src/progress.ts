@@ -1,5 +1,5 @@
 // The live progress line: elapsed, offered rate, ok/failed per service, dropped arrivals.
-import { SERVICES, type ServiceName } from '@failover-lab/lab';
+import { SERVICES, type ServiceName } from '@failover-lab/contracts';
 import type { OpenModelSummary } from './load/open-model';
 import type { RequestRecord } from './records';
 

@@ -1,7 +1,7 @@
 // The one record type every load source produces (the built-in generator and the k6 parser in
 // src/k6/), and every measurement (RTO, stalls, audit, report) consumes. Agreed with the
 // compose/k6 engineer: change it only together.
-import type { RegionName, ServiceName } from '@failover-lab/lab';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 
 /** What the request did. Writes carry a writeId the audit reads back after recovery. */
 export type Op =

@@ -1,9 +1,10 @@
 // One drill, end to end: steady state → setup → load (warm-up, fault, recovery) → events → scenario
 // checks → audit → Prometheus cross-check → report. Backend- and load-agnostic.
+
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ServiceName } from '@failover-lab/lab';
+import type { ControllerEvent, ServiceName } from '@failover-lab/contracts';
 import { AdminApi } from './admin';
 import { API } from './api';
 import type { AuditFindings } from './audit';
@@ -16,7 +17,6 @@ import { k6Command, k6DroppedIterations, runK6 } from './load/k6-runner';
 import { runOpenModel } from './load/open-model';
 import { setUpDrill } from './load/setup';
 import { workload } from './load/workload';
-import type { ControllerEvent } from './phases';
 import { ProgressTally } from './progress';
 import { prometheusCrossCheck } from './prometheus';
 import type { RequestRecord } from './records';

@@ -1,6 +1,6 @@
 // "Healthy" before a drill and after a reset: for every service the router serves from a primary
 // whose standby (the other region) is streaming, and payments replicates synchronously again.
-import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/lab';
+import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import type { AdminApi } from './admin';
 
 export interface RouterServiceStatus {

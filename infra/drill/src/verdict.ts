@@ -1,5 +1,5 @@
 // Expected outcome → verdict. Pure: every reason is a sentence a reader can act on.
-import { REPLICATION_MODE, SERVICES, type ServiceName } from '@failover-lab/lab';
+import { REPLICATION_MODE, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import type { ServiceReport } from './report/types';
 
 export interface Expectation {

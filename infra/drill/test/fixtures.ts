@@ -1,5 +1,5 @@
 // Synthetic records for the measurement tests: a steady service, a fault, an outage, a recovery.
-import type { ServiceName } from '@failover-lab/lab';
+import type { ServiceName } from '@failover-lab/contracts';
 import type { Op, RequestRecord } from '../src/records';
 
 export function record(partial: Partial<RequestRecord> & { startMs: number }): RequestRecord {

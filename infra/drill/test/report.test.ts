@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SERVICES, type ServiceName } from '@failover-lab/lab';
+import { type ControllerEvent, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import type { AuditFindings } from '../src/audit';
-import type { ControllerEvent } from '../src/phases';
 import { buildReport, type ReportInput } from '../src/report/build';
 import { renderScorecard } from '../src/report/scorecard';
 import { writeReport } from '../src/report/write';
@@ -48,8 +47,8 @@ function regionKillInput(overrides: Partial<ReportInput> = {}): ReportInput {
     }),
   );
   const events: ControllerEvent[] = SERVICES.flatMap((service) => [
-    { at: at(fault + 700), type: 'confirmed_down', service, region: 'dc-a' },
-    { at: at(fault + 720), type: 'promote_started', service, region: 'dc-b' },
+    { at: at(fault + 700), type: 'confirmed_down', service, region: 'dc-a', epoch: 1 },
+    { at: at(fault + 720), type: 'promote_started', service, region: 'dc-b', epoch: 2 },
     { at: at(fault + 1_000), type: 'promoted', service, region: 'dc-b', epoch: 2 },
     { at: at(fault + 1_010), type: 'routed', service, region: 'dc-b', epoch: 2 },
   ]);

@@ -1,5 +1,6 @@
+import type { ControllerEvent } from '@failover-lab/contracts';
 import { describe, expect, it } from 'vitest';
-import { type ControllerEvent, phasesFor } from '../src/phases';
+import { phasesFor } from '../src/phases';
 import { rtoFromCounters } from '../src/prometheus';
 import { measureRecovery } from '../src/rto';
 import { timeline } from '../src/timeline';
@@ -71,13 +72,13 @@ describe('phasesFor', () => {
   const at = (ms: number) => new Date(ms).toISOString();
   const fault = Date.parse('2026-11-22T00:00:00.000Z');
   const events: ControllerEvent[] = [
-    { at: at(fault - 5_000), type: 'confirmed_down', service: 'payments', region: 'dc-a' }, // stale
-    { at: at(fault + 400), type: 'suspected', service: 'payments', region: 'dc-a' },
-    { at: at(fault + 900), type: 'confirmed_down', service: 'payments', region: 'dc-a' },
-    { at: at(fault + 910), type: 'promote_started', service: 'payments', region: 'dc-b' },
+    { at: at(fault - 5_000), type: 'confirmed_down', service: 'payments', region: 'dc-a', epoch: 1 }, // stale
+    { at: at(fault + 400), type: 'suspected', service: 'payments', region: 'dc-a', epoch: 1 },
+    { at: at(fault + 900), type: 'confirmed_down', service: 'payments', region: 'dc-a', epoch: 1 },
+    { at: at(fault + 910), type: 'promote_started', service: 'payments', region: 'dc-b', epoch: 2 },
     { at: at(fault + 1_150), type: 'promoted', service: 'payments', region: 'dc-b', epoch: 2 },
     { at: at(fault + 1_160), type: 'routed', service: 'payments', region: 'dc-b', epoch: 2 },
-    { at: at(fault + 800), type: 'confirmed_down', service: 'login', region: 'dc-a' },
+    { at: at(fault + 800), type: 'confirmed_down', service: 'login', region: 'dc-a', epoch: 1 },
   ];
 
   it('splits detect, decide, promote and route', () => {

@@ -1,8 +1,9 @@
 // The data-store nodes of one cell: addresses from the topology, dirs and logs from the state dir.
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import type { PostgresNode } from './datastores/postgres';
 import type { RedisNode } from './datastores/redis';
 import type { LabPaths } from './paths';
-import { cellHost, type Ports, type RegionName, type ServiceName } from './topology';
+import { cellHost, type Ports } from './topology';
 
 export interface CellNodes {
   service: ServiceName;

@@ -1,20 +1,19 @@
 // `npm run lab -- <command>`: a thin client of the supervisor daemon (see README.md).
+import {
+  COMPONENTS,
+  type ComponentName,
+  REGIONS,
+  type RegionName,
+  SERVICES,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import { LabClient, LabError } from './client';
 import { launchLab, stopLab } from './lab';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { livePidFromFile } from './process';
 import { ensurePrerequisites } from './setup';
 import { formatStatus } from './status';
-import {
-  COMPONENTS,
-  type ComponentName,
-  portsFromEnv,
-  REGIONS,
-  type RegionName,
-  SERVICES,
-  type ServiceName,
-  subnetFromEnv,
-} from './topology';
+import { portsFromEnv, subnetFromEnv } from './topology';
 
 const USAGE = `usage: npm run lab -- <command>
   setup                       check (and as root on Debian/Ubuntu, install) postgres, redis, prometheus

@@ -1,20 +1,14 @@
 // LabClient: the thin client of the supervisor's control API, used by the CLI, the drill and tests.
+
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ComponentName, RegionName, ServiceName } from '@failover-lab/contracts';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { isAlive, livePidFromFile, sleep } from './process';
 import { readControlToken } from './secrets';
 import type { LabStatus } from './status';
 import { releaseSubnet } from './subnet-lease';
-import {
-  type ComponentName,
-  DEFAULT_PORTS,
-  type Ports,
-  type RegionName,
-  type ServiceName,
-  type Topology,
-  topology,
-} from './topology';
+import { DEFAULT_PORTS, type Ports, type Topology, topology } from './topology';
 
 export class LabError extends Error {
   constructor(

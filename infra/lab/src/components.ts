@@ -1,20 +1,21 @@
 // The ONE registry of node components the lab runs (apps and the router), so services and the
 // router plug in as they land: a component starts only if its entry file exists.
+
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CellNodes } from './cell-nodes';
-import { databaseUrl } from './datastores/postgres';
-import { redisUrl } from './datastores/redis';
-import { type LabPaths, REPO_ROOT } from './paths';
-import type { LabSecrets } from './secrets';
 import {
   REGIONS,
   REPLICATION_MODE,
   type RegionName,
   SERVICES,
   type ServiceName,
-  type Topology,
-} from './topology';
+} from '@failover-lab/contracts';
+import type { CellNodes } from './cell-nodes';
+import { databaseUrl } from './datastores/postgres';
+import { redisUrl } from './datastores/redis';
+import { type LabPaths, REPO_ROOT } from './paths';
+import type { LabSecrets } from './secrets';
+import type { Topology } from './topology';
 
 export interface NodeComponent {
   id: string;

@@ -1,9 +1,9 @@
 // The supervisor's control API on the edge address (docs/contracts.md "Lab supervisor"). Faults
 // and restores run one at a time; status may run alongside them. Loopback is shared by every local
 // user, so every route but the liveness check needs the lab's control token.
+
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { FaultTarget, Supervisor } from './supervisor';
 import {
   COMPONENTS,
   type ComponentName,
@@ -11,7 +11,8 @@ import {
   type RegionName,
   SERVICES,
   type ServiceName,
-} from './topology';
+} from '@failover-lab/contracts';
+import type { FaultTarget, Supervisor } from './supervisor';
 
 export const LAB_ERRORS = {
   LAB_ERR_VALIDATION: 400,

@@ -1,11 +1,12 @@
 // Where the lab keeps its state. Everything lives under one folder (`.lab/` at the repo root, or
 // LAB_STATE_DIR) so `down --wipe` is one rm and nothing leaks into the rest of the checkout.
+
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RegionName, ServiceName } from './topology';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 

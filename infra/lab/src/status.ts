@@ -1,5 +1,5 @@
 // `lab status` — the shape (a superset of test/contracts/lab-status.schema.json) and its table.
-import type { RegionName, ServiceName } from './topology';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 
 export type ProcessState = 'up' | 'down' | 'frozen';
 

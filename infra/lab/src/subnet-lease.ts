@@ -1,12 +1,14 @@
 // Test runs pick a random subnet (100-250) so they never share addresses; with several engineers
 // and CI running at once, two random picks do collide. A lease file per subnet (created with O_EXCL,
 // naming its owner's pid) makes the pick cooperative, and a bind probe catches anyone else.
+
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REGIONS, SERVICES } from '@failover-lab/contracts';
 import { isAlive } from './process';
-import { cellHost, DEFAULT_PORTS, edgeHost, REGIONS, SERVICES } from './topology';
+import { cellHost, DEFAULT_PORTS, edgeHost } from './topology';
 
 const LEASE_DIR = join(tmpdir(), 'flab-subnet-leases');
 const leaseFile = (subnet: number) => join(LEASE_DIR, String(subnet));

@@ -1,9 +1,18 @@
 // The lab supervisor: owns every lab process (data stores, apps, router, Prometheus), brings them
 // up, restarts crashed apps, and injects the faults (kill, freeze, thaw) and the repair (restore).
 // It runs inside the detached daemon (daemon.ts); the CLI and LabClient talk to it over HTTP.
+
 import type { ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  type ComponentName,
+  otherRegion,
+  REGIONS,
+  type RegionName,
+  SERVICES,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import { type CellNodes, cellNodes } from './cell-nodes';
 import { appId, isPresent, type NodeComponent, nodeComponents, prometheusConfig } from './components';
 import {
@@ -42,15 +51,7 @@ import {
 } from './process';
 import { type LabSecrets, loadOrCreateSecrets } from './secrets';
 import type { CellStatus, LabStatus, ProcessState } from './status';
-import {
-  type ComponentName,
-  otherRegion,
-  REGIONS,
-  type RegionName,
-  SERVICES,
-  type ServiceName,
-  type Topology,
-} from './topology';
+import type { Topology } from './topology';
 
 type Kind = 'postgres' | 'redis' | 'app' | 'router' | 'prometheus';
 /** What the supervisor wants a process to be doing; only `running` ones are restarted. */

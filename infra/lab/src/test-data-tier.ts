@@ -1,10 +1,12 @@
 // Test helper for other workspaces' integration tests: a real Postgres primary (+ streaming
 // standby) and Redis (+ replica) for one service, set up exactly like the lab (same modules), on a
 // random subnet in a temp dir. stop() kills every process it started and removes the dir.
+
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import type pg from 'pg';
 import { type CellNodes, cellNodes } from './cell-nodes';
 import {
@@ -19,7 +21,7 @@ import { LabPaths } from './paths';
 import { killFamily, signalFamily } from './process';
 import { loadOrCreateSecrets } from './secrets';
 import { leaseSubnet } from './subnet-lease';
-import { DEFAULT_PORTS, type RegionName, type ServiceName } from './topology';
+import { DEFAULT_PORTS } from './topology';
 
 export interface CellStores {
   region: RegionName;

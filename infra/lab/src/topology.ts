@@ -1,26 +1,11 @@
-// The lab's topology: which cells exist, where each one listens. Lab, router, drill and the
-// compose checks all read it from here so the two ways of running the platform cannot drift.
+// Where the lab's cells listen: one loopback address per cell, the same ports on each. The drill's
+// local backend and the tests read it from here; the services and regions themselves are the contract's.
 //
 // Addresses: one loopback address per cell, 127.<subnet>.<region>.<service>
 //   region: dc-a = 1, dc-b = 2; edge = 0 (127.<subnet>.0.1)
 //   service: login = 1, payments = 2, messaging = 3
 // The subnet (second octet) is 0 for the lab people run; tests pick their own so two runs never collide.
-
-export const SERVICES = ['login', 'payments', 'messaging'] as const;
-export type ServiceName = (typeof SERVICES)[number];
-
-export const REGIONS = ['dc-a', 'dc-b'] as const;
-export type RegionName = (typeof REGIONS)[number];
-
-export const COMPONENTS = ['postgres', 'redis', 'app'] as const;
-export type ComponentName = (typeof COMPONENTS)[number];
-
-/** How a service's primary replicates to its standby (DESIGN.md, Data tier). */
-export const REPLICATION_MODE: Record<ServiceName, 'sync' | 'async'> = {
-  login: 'async',
-  payments: 'sync',
-  messaging: 'async',
-};
+import { REGIONS, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
 
 const REGION_OCTET: Record<RegionName, number> = { 'dc-a': 1, 'dc-b': 2 };
 const SERVICE_OCTET: Record<ServiceName, number> = { login: 1, payments: 2, messaging: 3 };
@@ -82,10 +67,6 @@ export function cellHost(region: RegionName, service: ServiceName, subnet = 0): 
 
 export function edgeHost(subnet = 0): string {
   return `127.${subnet}.0.1`;
-}
-
-export function otherRegion(region: RegionName): RegionName {
-  return region === 'dc-a' ? 'dc-b' : 'dc-a';
 }
 
 export interface CellAddress {

@@ -1,7 +1,9 @@
 // The component registry with the real apps and router (whichever exist yet): `up` starts them
 // with the contract environment, Prometheus scrapes them, and a crashed app is restarted.
+
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { SERVICES, type ServiceName } from '@failover-lab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabClient } from '../src/client';
 import { launchLab, stopLab } from '../src/lab';
@@ -9,7 +11,6 @@ import { REPO_ROOT } from '../src/paths';
 import { waitUntil } from '../src/process';
 import type { LabStatus } from '../src/status';
 import { makeTempStateDir } from '../src/test-data-tier';
-import { SERVICES, type ServiceName } from '../src/topology';
 import { processesMentioning } from './helpers';
 
 const present = SERVICES.filter((s) => existsSync(join(REPO_ROOT, 'services', s, 'src', 'server.ts')));

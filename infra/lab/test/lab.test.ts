@@ -1,8 +1,10 @@
 // The lab's data tier end to end, on one shared lab (no apps/router, so nothing else reacts to the
 // faults): replication, second up, freeze/thaw, kill, hand promotion + restore, down.
+
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import Ajv2020 from 'ajv/dist/2020';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +15,6 @@ import { isAlive, isRunning, processFamily, processState, sleep, waitUntil } fro
 import { loadOrCreateSecrets } from '../src/secrets';
 import type { CellStatus, LabStatus } from '../src/status';
 import { makeTempStateDir } from '../src/test-data-tier';
-import { type RegionName, SERVICES, type ServiceName } from '../src/topology';
 
 const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'test/contracts/lab-status.schema.json'), 'utf8'));
 const validateStatus = new Ajv2020({ strict: false }).compile(schema);

@@ -5,12 +5,13 @@
 //     restored as standby in between (median and max of kill→confirmed_down, confirmed_down→routed,
 //     kill→routed).
 // Usage: npx tsx infra/router/bench/failover.ts [--kills 5] [--rate 25] [--seconds 10]
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type LabClient, otherRegion, type RegionName, startLab, stopLab } from '@failover-lab/lab';
+import { type ControllerEvent, otherRegion, type RegionName } from '@failover-lab/contracts';
+import { type LabClient, startLab, stopLab } from '@failover-lab/lab';
 import { Agent, request } from 'undici';
-import type { ControllerEvent } from '../src/state/events';
 import { setupUsers, Traffic } from '../test/helpers/traffic';
 
 const { values } = parseArgs({

@@ -1,6 +1,8 @@
 // The controller's only way to change a cell: its admin API (docs/contracts.md, "Cell HTTP surface").
+
+import type { CellReadiness } from '@failover-lab/contracts';
 import { Agent, request } from 'undici';
-import { asCellReady, type CellReady } from './cell-types';
+import { readReadiness } from './cell-types';
 
 export class CellAdminError extends Error {
   constructor(
@@ -17,7 +19,7 @@ export interface CellAdmin {
   promote(url: string, epoch: number): Promise<{ role: string; epoch: number; promoteMs: number | null }>;
   fence(url: string, epoch: number): Promise<void>;
   sync(url: string, standbys: string[]): Promise<void>;
-  state(url: string): Promise<CellReady>;
+  state(url: string): Promise<CellReadiness>;
 }
 
 export class HttpCellAdmin implements CellAdmin {
@@ -45,8 +47,8 @@ export class HttpCellAdmin implements CellAdmin {
     await this.call(url, 'POST', '/admin/sync', { standbys });
   }
 
-  async state(url: string): Promise<CellReady> {
-    const ready = asCellReady(await this.call(url, 'GET', '/admin/state'));
+  async state(url: string): Promise<CellReadiness> {
+    const ready = readReadiness(await this.call(url, 'GET', '/admin/state'));
     if (!ready) throw new CellAdminError(`${url}/admin/state: unreadable body`, 200, null);
     return ready;
   }

@@ -1,7 +1,8 @@
 // Router configuration: the JSON file named by ROUTER_CONFIG (docs/contracts.md, "Router") plus
 // defaults for everything optional. Validation fails fast with every problem listed at once.
+
 import { readFileSync } from 'node:fs';
-import { REGIONS, type RegionName, SERVICES, type ServiceName } from '@failover-lab/lab';
+import { REGIONS, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
 
 export interface ProbeConfig {
   /** time between active probes of one cell */

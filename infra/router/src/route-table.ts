@@ -1,5 +1,5 @@
 // Where each service's traffic goes right now, and the waiting room for requests held during a failover.
-import type { RegionName, ServiceName } from '@failover-lab/lab';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 
 export interface Route {
   primary: RegionName;

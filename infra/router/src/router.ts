@@ -1,6 +1,6 @@
 // buildRouter(config, deps): the edge router + failover controller as a fastify instance that is not
 // listening yet (server.ts listens; tests use inject() or listen on their own address).
-import { REGIONS, type ServiceName } from '@failover-lab/lab';
+import { REGIONS, type ServiceName } from '@failover-lab/contracts';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/admin-routes';
 import { type CellAdmin, HttpCellAdmin } from './cell-admin';

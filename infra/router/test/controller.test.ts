@@ -1,5 +1,5 @@
 // The controller loop with injected fakes (no network): act() order, persistence, one-line outcomes.
-import type { RegionName, ServiceName } from '@failover-lab/lab';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import { describe, expect, it } from 'vitest';
 import type { CellAdmin } from '../src/cell-admin';
 import { parseRouterConfig } from '../src/config';

@@ -57,7 +57,10 @@ describe('decide(): failover policy over named snapshots', () => {
       rules,
     );
     expect(h.dataTierAlive).toBe(false);
-    const gone = ready({ status: 'not_ready', checks: { postgres: { ok: false }, redis: { ok: true } } });
+    const gone = ready({
+      status: 'not_ready',
+      checks: { postgres: { ok: false, ms: 1 }, redis: { ok: true, ms: 1 } },
+    });
     h = applyProbe(initialHealth(0), { ok: false, at: 1, ms: 1, ready: gone, error: 'postgres' }, rules);
     expect(h.dataTierAlive).toBe(false);
   });
@@ -185,7 +188,7 @@ describe('decide(): failover policy over named snapshots', () => {
     const gone = ready({
       status: 'not_ready',
       standbys: [],
-      checks: { postgres: { ok: false }, redis: { ok: true } },
+      checks: { postgres: { ok: false, ms: 1 }, redis: { ok: true, ms: 1 } },
     });
     let h = applyProbe(initialHealth(0), { ok: true, at: 1, ms: 1, ready: good, error: null }, rules);
     for (let i = 0; i < 3; i++)

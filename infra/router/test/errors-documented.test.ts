@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EVENT_TYPES } from '@failover-lab/contracts';
 import { describe, expect, it } from 'vitest';
 import { ROUTER_ERRORS } from '../src/errors';
-import { EVENT_TYPES } from '../src/state/events';
 
 const root = join(import.meta.dirname, '..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');

@@ -1,13 +1,14 @@
 // The router on the real lab: real Postgres streaming replication, real Redis, the real services,
 // real signals (SIGKILL, SIGSTOP/SIGCONT) through the lab supervisor, steady traffic through the router.
 // One lab for the whole file; the scenarios run in order and each leaves the lab in a known state.
+
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ControllerEvent } from '@failover-lab/contracts';
 import { type LabClient, startLab, stopLab } from '@failover-lab/lab';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PROBE } from '../src/config';
-import type { ControllerEvent } from '../src/state/events';
 import { type LabUsers, setupUsers, summarize, Traffic } from './helpers/traffic';
 import { waitFor } from './helpers/wait';
 

@@ -1,15 +1,20 @@
 // What a cell knows about itself: epoch (fencing token), fenced flag, and its Postgres role.
 // The role is cached and refreshed every ~250 ms (and at once after a read-only error), so the
 // write path never waits for a role query and a demoted node answers 503 FENCED, never 500.
+
+import {
+  CELL_REGION_HEADER,
+  CELL_ROLE_HEADER,
+  type CellRole,
+  EPOCH_HEADER,
+  REPLICATION_LAG_HEADER,
+  type RegionName,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import type { RegionName, ServiceName } from './config';
 import { assertBeforeDeadline } from './deadline';
 import type { ErrorTable } from './errors';
-
-export type CellRole = 'primary' | 'standby' | 'fenced';
-
-export const EPOCH_HEADER = 'x-failover-epoch';
 
 export class CellState {
   epoch = 0;
@@ -60,6 +65,16 @@ export class CellState {
       // Unreachable (or cell_state not replicated yet): keep the last known role; readiness reports it.
       this.lastRefreshOk = false;
     }
+  }
+
+  /** Who answered: every response carries them, and a standby's reads say how far behind it is. */
+  responseHeaders(method: string): Record<string, string> {
+    const role = this.role();
+    const headers: Record<string, string> = { [CELL_REGION_HEADER]: this.region, [CELL_ROLE_HEADER]: role };
+    if (role === 'standby' && method === 'GET' && this.replicationLagBytes !== null) {
+      headers[REPLICATION_LAG_HEADER] = String(this.replicationLagBytes);
+    }
+    return headers;
   }
 
   start(intervalMs = 250): void {

@@ -213,12 +213,7 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
   });
 
   app.addHook('onSend', async (request, reply) => {
-    const role = cell.role();
-    reply.header('x-cell-region', cell.region);
-    reply.header('x-cell-role', role);
-    if (role === 'standby' && request.method === 'GET' && cell.replicationLagBytes !== null) {
-      reply.header('x-replication-lag-bytes', String(cell.replicationLagBytes));
-    }
+    reply.headers(cell.responseHeaders(request.method));
   });
 
   app.addHook('onResponse', async (request, reply) => {

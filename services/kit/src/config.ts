@@ -1,11 +1,7 @@
 // Cell configuration comes only from the environment (docs/contracts.md, "Cell environment").
 // loadConfig collects every problem before failing so an operator fixes them all in one go.
+import { REGIONS, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import { isTrustedProxyEntry } from './trusted-proxies';
-
-export const SERVICE_NAMES = ['login', 'payments', 'messaging'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
-export const REGION_NAMES = ['dc-a', 'dc-b'] as const;
-export type RegionName = (typeof REGION_NAMES)[number];
 
 export interface PublicJwk {
   kty: string;
@@ -90,12 +86,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CellConfig {
   };
 
   const service = required('SERVICE_NAME');
-  if (service && !SERVICE_NAMES.includes(service as ServiceName)) {
-    problems.push(`SERVICE_NAME must be one of ${SERVICE_NAMES.join('|')}, got ${JSON.stringify(service)}`);
+  if (service && !SERVICES.includes(service as ServiceName)) {
+    problems.push(`SERVICE_NAME must be one of ${SERVICES.join('|')}, got ${JSON.stringify(service)}`);
   }
   const region = required('REGION');
-  if (region && !REGION_NAMES.includes(region as RegionName)) {
-    problems.push(`REGION must be one of ${REGION_NAMES.join('|')}, got ${JSON.stringify(region)}`);
+  if (region && !REGIONS.includes(region as RegionName)) {
+    problems.push(`REGION must be one of ${REGIONS.join('|')}, got ${JSON.stringify(region)}`);
   }
   const host = required('HOST');
   if (host && !isAllowedListenHost(host)) {

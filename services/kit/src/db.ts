@@ -1,11 +1,20 @@
 // Postgres access: pool settings, transactions with an explicit durability level, and migrations.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { REPLICATION_MODE, type ServiceName } from '@failover-lab/contracts';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import pg from 'pg';
 import { assertTransactionBeforeDeadline } from './deadline';
 
 export type SynchronousCommit = 'on' | 'local' | 'remote_apply' | 'off';
+
+/**
+ * A service's own writes, as durable as its replication mode says: a sync service's commit is
+ * acknowledged only once the synchronous standby has it; an async one commits locally.
+ */
+export function commitFor(service: ServiceName): { synchronousCommit: SynchronousCommit } {
+  return { synchronousCommit: REPLICATION_MODE[service] === 'sync' ? 'on' : 'local' };
+}
 
 export interface PoolOptions {
   max?: number;

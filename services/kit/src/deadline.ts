@@ -5,10 +5,9 @@
 // Assumes the router's and the cell's clocks agree within the request budget (one machine here;
 // NTP in a real deployment).
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { DEADLINE_HEADER } from '@failover-lab/contracts';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ErrorTable } from './errors';
-
-export const DEADLINE_HEADER = 'x-request-deadline';
 
 interface RequestScope {
   /** unix epoch ms, or undefined when the request carried no deadline (direct calls) */

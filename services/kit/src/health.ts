@@ -1,38 +1,11 @@
 // /health/live and /health/ready (docs/contracts.md, "Cell HTTP surface"). /admin/state reuses
 // readiness(). Health queries use their own small pool so a saturated app pool cannot make a
 // healthy cell look dead, and every check is bounded by a timeout (a frozen Postgres never answers).
+import type { CellReadiness, CheckResult, StandbyView } from '@failover-lab/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { CellState } from './cell-state';
-
-export interface CheckResult {
-  ok: boolean;
-  ms: number;
-  error?: string;
-}
-
-export interface StandbyInfo {
-  name: string;
-  state: string;
-  syncState: string;
-  lagBytes: number | null;
-}
-
-export interface Readiness {
-  status: 'ready' | 'not_ready';
-  service: string;
-  region: string;
-  role: 'primary' | 'standby' | 'fenced';
-  epoch: number;
-  fenced: boolean;
-  inRecovery: boolean | null;
-  walLsn: string | null;
-  replicationLagBytes: number | null;
-  standbys: StandbyInfo[];
-  synchronousStandbyNames: string | null;
-  checks: { postgres: CheckResult; redis: CheckResult };
-}
 
 const CHECK_TIMEOUT_MS = 1_000;
 
@@ -51,7 +24,7 @@ interface PgFacts {
   walLsn: string | null;
   lag: number | null;
   syncNames: string;
-  standbys: StandbyInfo[];
+  standbys: StandbyView[];
 }
 
 async function readPostgres(pool: pg.Pool): Promise<PgFacts> {
@@ -68,7 +41,7 @@ async function readPostgres(pool: pg.Pool): Promise<PgFacts> {
             current_setting('synchronous_standby_names') AS sync_names`,
   );
   const row = rows[0]!;
-  let standbys: StandbyInfo[] = [];
+  let standbys: StandbyView[] = [];
   if (!row.in_recovery) {
     const rep = await pool.query<{ name: string; state: string; sync_state: string; lag: string | null }>(
       `SELECT application_name AS name, state, sync_state,
@@ -91,7 +64,7 @@ async function readPostgres(pool: pg.Pool): Promise<PgFacts> {
   };
 }
 
-export async function readiness(cell: CellState, healthPool: pg.Pool, redis: Redis): Promise<Readiness> {
+export async function readiness(cell: CellState, healthPool: pg.Pool, redis: Redis): Promise<CellReadiness> {
   const timed = async <T>(fn: () => Promise<T>, what: string) => {
     const started = performance.now();
     try {

@@ -1,9 +1,11 @@
 // Helpers for the "every error code is in the table and documented" tests each service writes.
+
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from './auth';
-import type { CellConfig, RegionName, ServiceName } from './config';
+import type { CellConfig } from './config';
 import type { ErrorTable } from './errors';
 
 async function sourceFiles(dir: string): Promise<string[]> {

@@ -1,6 +1,6 @@
 // Routes under /login. Writes are refused on a fenced/standby cell before any expensive work (scrypt).
 import { randomUUID } from 'node:crypto';
-import { bearerToken, withTransaction } from '@failover-lab/cell-kit';
+import { bearerToken, commitFor, withTransaction } from '@failover-lab/cell-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
@@ -20,8 +20,7 @@ import {
 } from './tokens';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// Login writes are async-replicated (docs/contracts.md): a failover may lose the last few sign-ups.
-const LOCAL_COMMIT = { synchronousCommit: 'local' } as const;
+const COMMIT = commitFor('login');
 
 export interface LoginRouteDeps {
   signer: AccessTokenSigner;
@@ -93,7 +92,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
         // Cheap pre-check so duplicates do not cost a scrypt; the insert still settles races.
         if (await repo.findUserByUsername(app.pg, username)) throw loginErrors.make('USERNAME_TAKEN');
         const passwordHash = await hashPassword(password, deps.settings.scrypt);
-        const user = await withTransaction(app.pg, LOCAL_COMMIT, (db) =>
+        const user = await withTransaction(app.pg, COMMIT, (db) =>
           repo.insertUser(db, { id: randomUUID(), username, passwordHash }),
         );
         if (!user) throw loginErrors.make('USERNAME_TAKEN');
@@ -123,7 +122,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
           throw loginErrors.make('INVALID_CREDENTIALS');
         }
         const familyId = randomUUID();
-        const refreshToken = await withTransaction(app.pg, LOCAL_COMMIT, async (db) => {
+        const refreshToken = await withTransaction(app.pg, COMMIT, async (db) => {
           await repo.insertSessionFamily(db, familyId, user.id);
           return issueSession(user.id, familyId, db);
         });
@@ -138,7 +137,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
       async (request) => {
         app.cell.assertWritable(request);
         const presented = hashRefreshToken(request.body.refreshToken);
-        const outcome = await withTransaction(app.pg, LOCAL_COMMIT, async (db) => {
+        const outcome = await withTransaction(app.pg, COMMIT, async (db) => {
           const row = await repo.findRefreshTokenForUpdate(db, presented);
           if (!row || row.family_revoked_at || row.expires_at.getTime() <= Date.now()) {
             return { kind: 'invalid' as const };
@@ -167,7 +166,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         app.cell.assertWritable(request);
         const { familyId, expiresAt } = request.tokenSession!;
-        await withTransaction(app.pg, LOCAL_COMMIT, async (db) => {
+        await withTransaction(app.pg, COMMIT, async (db) => {
           await repo.revokeAccessToken(db, { jti: request.user!.jti, userId: request.user!.sub, expiresAt });
           if (familyId) await repo.revokeSessionFamily(db, familyId, 'signed_out');
         });

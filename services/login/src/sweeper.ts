@@ -13,7 +13,7 @@
 //   (30 days), so a family whose refresh tokens are all gone has no live access token left. The age
 //   rule (created more than a refresh-token lifetime ago) keeps a just-created family safe whatever
 //   the order of inserts.
-import { READ_ONLY_SQLSTATE, withTransaction } from '@failover-lab/cell-kit';
+import { commitFor, READ_ONLY_SQLSTATE, withTransaction } from '@failover-lab/cell-kit';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { SweepSettings } from './settings';
@@ -71,8 +71,7 @@ export async function sweepExpiredRows(pool: pg.Pool, opts: SweepOptions): Promi
   for (const table of SWEPT_TABLES) {
     for (;;) {
       if (opts.mayContinue && !opts.mayContinue()) return deleted;
-      // Login writes are async-replicated: a delete must never wait for a standby that may be gone.
-      const count = await withTransaction(pool, { synchronousCommit: 'local' }, async (client) => {
+      const count = await withTransaction(pool, commitFor('login'), async (client) => {
         await client.query(`SET LOCAL lock_timeout = '2s'`);
         const result = await client.query(BATCH_DELETE[table], [opts.batchSize, MIN_AGE_SECONDS[table]]);
         return result.rowCount ?? 0;

@@ -2,7 +2,7 @@
 // delivery and unread counters, both best effort: a message committed while Redis is down is still
 // acknowledged and readable, it just is not pushed live.
 import type { ServerResponse } from 'node:http';
-import { withTransaction } from '@failover-lab/cell-kit';
+import { commitFor, withTransaction } from '@failover-lab/cell-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -23,8 +23,8 @@ import {
 import { streamRoom } from './sse';
 import { markRoomRead, recordPosted, unreadCount } from './unread';
 
-// Messaging is async-replicated (docs/contracts.md): its RPO is measured by the drills, not hidden.
-const LOCAL_COMMIT = { synchronousCommit: 'local' } as const;
+// Messaging is async-replicated: its RPO is measured by the drills, not hidden.
+const COMMIT = commitFor('messaging');
 const DEFAULT_PAGE_SIZE = 50;
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
@@ -87,7 +87,7 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
         app.cell.assertWritable(request);
         const { room } = request.params;
         const author = request.user!.sub;
-        const { row, created } = await withTransaction(app.pg, LOCAL_COMMIT, (db) =>
+        const { row, created } = await withTransaction(app.pg, COMMIT, (db) =>
           repo.insertMessageOnce(db, { id: request.body.id, room, author, body: request.body.body }),
         );
         if (!created) {
@@ -180,7 +180,7 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
           loadAfter: async (afterSeq, limit) =>
             (await repo.listMessages(app.pg, room, afterSeq, limit)).map(toLive),
           // The response is taken over, so the kit's onSend hook does not run: set its headers here.
-          headers: { 'x-cell-region': app.cell.region, 'x-cell-role': app.cell.role() },
+          headers: app.cell.responseHeaders('GET'),
           heartbeatMs: options.heartbeatMs,
           onError: (error) => request.log.warn({ err: error }, 'stream error'),
           onOpen: (raw) => {

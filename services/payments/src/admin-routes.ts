@@ -1,5 +1,5 @@
 // Payments' admin routes (registered by the kit behind the admin token).
-import { withTransaction } from '@failover-lab/cell-kit';
+import { commitFor, withTransaction } from '@failover-lab/cell-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { audit } from './ledger';
 import { Audit, SeedRequest } from './schemas';
@@ -8,7 +8,7 @@ export const paymentAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/admin/seed/accounts', { schema: { body: SeedRequest } }, async (request) => {
     app.cell.assertWritable(request);
     const { accounts } = request.body;
-    const inserted = await withTransaction(app.pg, { synchronousCommit: 'on' }, async (client) => {
+    const inserted = await withTransaction(app.pg, commitFor('payments'), async (client) => {
       // Idempotent on id: an existing account keeps its owner and balance.
       const { rowCount } = await client.query(
         `INSERT INTO accounts (id, owner, balance, opening_balance)

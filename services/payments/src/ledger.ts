@@ -6,7 +6,7 @@
 //      between opposite transfers;
 //   3. the idempotency record and the two ledger rows, written together or not at all.
 import { createHash } from 'node:crypto';
-import { withTransaction } from '@failover-lab/cell-kit';
+import { commitFor, withTransaction } from '@failover-lab/cell-kit';
 import type pg from 'pg';
 import { paymentErrors } from './errors';
 
@@ -57,7 +57,7 @@ function replay(stored: StoredTransfer, hash: string): TransferResult {
 export async function executeTransfer(pool: pg.Pool, input: TransferInput): Promise<TransferResult> {
   if (input.from === input.to) throw paymentErrors.make('SAME_ACCOUNT');
   const hash = requestHash(input);
-  return withTransaction(pool, { synchronousCommit: 'on' }, async (client) => {
+  return withTransaction(pool, commitFor('payments'), async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`transfer:${input.idempotencyKey}`]);
     const stored = await findByKey(client, input.idempotencyKey);
     if (stored) return replay(stored, hash);

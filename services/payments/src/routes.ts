@@ -1,5 +1,6 @@
 // Public payments routes (behind the router at /payments/*).
 import { bearerToken, isAdminToken, READ_ONLY_SQLSTATE } from '@failover-lab/cell-kit';
+import { IDEMPOTENCY_KEY_HEADER } from '@failover-lab/contracts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -15,7 +16,7 @@ import {
 } from './schemas';
 
 function idempotencyKeyOf(request: FastifyRequest): string {
-  const raw = request.headers['idempotency-key'];
+  const raw = request.headers[IDEMPOTENCY_KEY_HEADER];
   if (typeof raw !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(raw)) {
     throw paymentErrors.make('IDEMPOTENCY_KEY_INVALID');
   }

@@ -1,6 +1,6 @@
 // The audit's I/O: after recovery, read every acknowledged write back through the router from the
 // new primary, and check each service's invariants. Pure comparison logic lives in ../audit.ts.
-import type { ServiceName } from '@failover-lab/lab';
+import type { ServiceName } from '@failover-lab/contracts';
 import type { AdminApi } from '../admin';
 import { API } from '../api';
 import { type AuditFindings, acknowledgedWrites, compareAcked, paymentsInvariants } from '../audit';

@@ -1,7 +1,7 @@
 // One interface for every way of running the platform, so a drill means the same thing everywhere:
 // faults, and every word the drill exchanges with a single cell (its admin API, its Postgres). The
 // router and Prometheus are reached over HTTP on both backends; cells only through here.
-import type { ComponentName, RegionName, ServiceName } from '@failover-lab/lab';
+import type { ComponentName, RegionName, ServiceName } from '@failover-lab/contracts';
 
 /** A whole region, one service's cell in it, or one component of that cell. */
 export interface FaultTarget {

@@ -2,7 +2,7 @@
 // containers and speak from inside, on the container's own loopback. Secrets go to the docker CLI's
 // environment and reach the container by name only (`-e ADMIN_TOKEN`, `-e PGPASSWORD`), so they are
 // never in an argv (`ps` shows argv to every user) nor in any output.
-import type { ServiceName } from '@failover-lab/lab';
+import type { ServiceName } from '@failover-lab/contracts';
 import { parseBody } from '../cell-http';
 import { writesSinceLiteralSql } from '../cell-sql';
 import type { CellAnswer, CellCall } from './backend';

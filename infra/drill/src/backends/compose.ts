@@ -3,8 +3,9 @@
 // so every per-cell call goes through `docker exec` into the cell's container (compose-cells.ts).
 // The exec is injected so the exact commands are unit-tested here, where no Docker engine runs.
 // Commands never go through a shell.
+
 import { execFile } from 'node:child_process';
-import type { RegionName, ServiceName } from '@failover-lab/lab';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import { type Backend, type CellAnswer, type CellCall, describeTarget, type FaultTarget } from './backend';
 import { cellCountArgs, cellFetchArgs, parseCellFetchOutput, parseCount } from './compose-cells';
 

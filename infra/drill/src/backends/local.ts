@@ -1,7 +1,8 @@
 // Local lab backend: the lab supervisor does the killing (it owns every process); we only ask. Cells
 // listen on their own loopback addresses, so the drill calls their admin API and reads their Postgres
 // directly.
-import type { CellAddress, ComponentName, RegionName, ServiceName } from '@failover-lab/lab';
+import type { ComponentName, RegionName, ServiceName } from '@failover-lab/contracts';
+import type { CellAddress } from '@failover-lab/lab';
 import { type CellHttp, directCellHttp, findCell } from '../cell-http';
 import { type CellWriteCounter, cellWriteCounter } from '../cell-sql';
 import type { Backend, CellAnswer, CellCall, FaultTarget } from './backend';

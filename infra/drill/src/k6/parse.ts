@@ -9,10 +9,11 @@
 // - status "0" = no response (refused, reset, client timeout); `error`/`error_code` say which.
 // - the project's scripts (loadtests/) tag every request with service, op and, for writes, wid,
 //   and tag one check per write with served_by (the x-served-by header) and err (the body's code).
+
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { REGIONS, type RegionName, SERVICES, type ServiceName } from '@failover-lab/lab';
+import { REGIONS, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import type { Op, RequestRecord } from '../records';
 
 /** Every op the drill knows (records.ts); k6 requests tagged with anything else are left out. */

@@ -1,6 +1,6 @@
 // One keep-alive pool to one origin (the router, or a cell for the audit); every call becomes a
 // RequestRecord, whatever happens.
-import type { RegionName, ServiceName } from '@failover-lab/lab';
+import { type RegionName, SERVED_BY_HEADER, type ServiceName } from '@failover-lab/contracts';
 import { Pool } from 'undici';
 import { assertLoopbackUrl } from '../loopback';
 import type { Op, RequestRecord } from '../records';
@@ -72,7 +72,7 @@ export class RecordingClient {
       error = transportErrorCode(err);
     }
     const endMs = performance.timeOrigin + performance.now();
-    const servedBy = headers['x-served-by'];
+    const servedBy = headers[SERVED_BY_HEADER];
     const record: RequestRecord = {
       service: spec.service,
       op: spec.op,

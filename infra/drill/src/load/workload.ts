@@ -1,7 +1,9 @@
 // The realistic mix, as open-model arrival specs. Every op records itself through the client; writes
 // carry client-made ids and a failed write is retried later with the SAME id (idempotency key, message
 // id, username), which is exactly what makes duplicates possible and what the audit checks.
+
 import { createHash, randomUUID } from 'node:crypto';
+import { IDEMPOTENCY_KEY_HEADER } from '@failover-lab/contracts';
 import { API } from '../api';
 import { pick, type Random } from '../random';
 import type { RequestRecord } from '../records';
@@ -130,7 +132,7 @@ export function workload(
           method: 'POST',
           path: API.payments.transfer.path,
           okStatuses: API.payments.transfer.ok,
-          headers: { ...auth(transfer.user), 'idempotency-key': transfer.key },
+          headers: { ...auth(transfer.user), [IDEMPOTENCY_KEY_HEADER]: transfer.key },
           writeId: transfer.key,
           body: { from: transfer.user.accountId, to: transfer.to, amount: transfer.amount },
           detail: {

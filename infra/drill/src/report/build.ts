@@ -1,7 +1,13 @@
 // Assembles report.json from the measurements. Pure: the drill runner and the tests both call it.
-import { type RegionName, SERVICES, type ServiceName } from '@failover-lab/lab';
+import {
+  type ControllerEvent,
+  type Phases,
+  type RegionName,
+  SERVICES,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import type { AuditFindings } from '../audit';
-import { type ControllerEvent, type Phases, phasesFor } from '../phases';
+import { phasesFor } from '../phases';
 import type { RequestRecord } from '../records';
 import { measureRecovery } from '../rto';
 import { BUCKET_MS, percentile, timeline } from '../timeline';

@@ -1,6 +1,6 @@
 // One inline SVG per service: success rate and p99 latency per bucket, the fault and every controller
 // event marked. Plain SVG text so report.html works offline and diffs readably.
-import type { ControllerEvent } from '../phases';
+import type { ControllerEvent } from '@failover-lab/contracts';
 import type { Bucket } from '../timeline';
 import { escapeHtml } from './format';
 

@@ -1,5 +1,5 @@
 // report.html: self-contained (inline CSS and SVG, no scripts, no fonts, no network).
-import { SERVICES } from '@failover-lab/lab';
+import { SERVICES } from '@failover-lab/contracts';
 import { chartMarkers, renderChart } from './chart';
 import { escapeHtml, ms, rto } from './format';
 import type { DrillReport } from './types';

@@ -1,4 +1,4 @@
-import { SERVICES } from '@failover-lab/lab';
+import { SERVICES } from '@failover-lab/contracts';
 import { ms, rto } from './format';
 import type { DrillReport } from './types';
 

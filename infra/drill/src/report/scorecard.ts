@@ -1,5 +1,5 @@
 // The terminal summary printed at the end of a drill.
-import { SERVICES } from '@failover-lab/lab';
+import { SERVICES } from '@failover-lab/contracts';
 import { ms, rto } from './format';
 import type { DrillReport } from './types';
 

@@ -1,6 +1,5 @@
 // report.json: the minimum of test/contracts/report.schema.json plus the extra fields the drill knows.
-import type { RegionName, ServiceName } from '@failover-lab/lab';
-import type { ControllerEvent, Phases } from '../phases';
+import type { ControllerEvent, Phases, RegionName, ServiceName } from '@failover-lab/contracts';
 import type { Bucket } from '../timeline';
 
 export interface ServiceReport {

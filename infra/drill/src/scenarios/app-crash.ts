@@ -1,6 +1,6 @@
 // app_crash: SIGKILL one app process (messaging, in the primary region). Its supervisor restarts it in
 // place within seconds; a crashed process is not a lost region, so nothing fails over.
-import { SERVICES } from '@failover-lab/lab';
+import { SERVICES } from '@failover-lab/contracts';
 import { waitForSteadyState } from '../steady-state';
 import { evacuateAndRestore, primaries } from './common';
 import type { Scenario } from './scenario';

@@ -1,6 +1,11 @@
 // Pieces several scenarios share: where the primaries are, waiting for events, reset by restore.
-import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/lab';
-import type { ControllerEvent } from '../phases';
+import {
+  type ControllerEvent,
+  otherRegion,
+  type RegionName,
+  SERVICES,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import { routerServices, waitForSteadyState } from '../steady-state';
 import type { Check, Plan, ScenarioContext, VerifyInput } from './scenario';
 

@@ -1,6 +1,6 @@
 // db_kill: SIGKILL only payments' primary Postgres. Each service fails over on its own: payments moves,
 // login and messaging (same region, own databases) must not notice.
-import { SERVICES } from '@failover-lab/lab';
+import { SERVICES } from '@failover-lab/contracts';
 import { evacuateAndRestore, primaries, servedByNewRegion } from './common';
 import type { Scenario } from './scenario';
 

@@ -1,6 +1,6 @@
 // region_freeze: SIGSTOP the primary region (a hang that keeps connections open, like a partition),
 // let the router fail over, then thaw it: the old region must not accept a single write any more.
-import { otherRegion } from '@failover-lab/lab';
+import { otherRegion } from '@failover-lab/contracts';
 import { firstEventAfter, regionPlan, restoreAndSettle, servedByNewRegion, waitForEvents } from './common';
 import type { Check, Scenario } from './scenario';
 

@@ -1,6 +1,6 @@
 // region_restore: after a region loss (prepared before the load, not measured), bring the old region
 // back as standby under load: it must rejoin without disturbing the new primaries, and sync returns.
-import { SERVICES } from '@failover-lab/lab';
+import { SERVICES } from '@failover-lab/contracts';
 import { steadyStateProblems } from '../steady-state';
 import { primaries, waitForEvents } from './common';
 import type { Scenario } from './scenario';

@@ -1,7 +1,7 @@
 // The contract of a drill scenario (Toxiproxy style: one small contract, one file per fault).
+import type { ControllerEvent } from '@failover-lab/contracts';
 import type { AdminApi } from '../admin';
 import type { Backend, FaultTarget } from '../backends/backend';
-import type { ControllerEvent } from '../phases';
 import type { RequestRecord } from '../records';
 import type { Expectation } from '../verdict';
 

@@ -1,6 +1,6 @@
 // standby_loss: kill payments' standby Postgres. A synchronous commit would wait for it forever, so the
 // controller degrades payments to async (event + metric: RPO guarantee suspended) and it keeps serving.
-import { otherRegion, SERVICES } from '@failover-lab/lab';
+import { otherRegion, SERVICES } from '@failover-lab/contracts';
 import { firstEventAfter, primaries, restoreAndSettle } from './common';
 import type { Scenario } from './scenario';
 

@@ -1,13 +1,14 @@
 // One PostgreSQL node of a cell: initdb, start, roles (docs/contracts.md "Data stores"), streaming
 // standby by pg_basebackup. The lab supervisor and the test helper both use this module, so tests
 // exercise exactly the setup the lab runs.
+
 import type { ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { REPLICATION_MODE, type RegionName, type ServiceName } from '@failover-lab/contracts';
 import pg from 'pg';
 import { type OsUser, runAsForPostgres, runToCompletion, spawnGroup, waitUntil } from '../process';
 import type { LabSecrets } from '../secrets';
-import { REPLICATION_MODE, type RegionName, type ServiceName } from '../topology';
 
 export interface PostgresNode {
   service: ServiceName;

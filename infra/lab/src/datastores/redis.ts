@@ -1,11 +1,12 @@
 // One Redis of a cell: master in the primary region, replica in the other (docs/contracts.md
 // "Data stores"). Shared by the lab supervisor and the test helper.
+
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import { Redis } from 'ioredis';
 import { spawnGroup, waitUntil } from '../process';
-import type { RegionName, ServiceName } from '../topology';
 
 export interface RedisNode {
   service: ServiceName;

@@ -1,8 +1,9 @@
 // The operator's API: status, events, planned switchover, fence. Loopback callers with the admin
 // token only (the edge's admin API must never be reachable from a cell's network); in container mode
 // any caller with the token (compose publishes the router on the host's 127.0.0.1 only).
+
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { REGIONS, type RegionName, type ServiceName } from '@failover-lab/lab';
+import { REGIONS, type RegionName, type ServiceName } from '@failover-lab/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Controller } from '../controller/controller';
 import { errorBody, RouterError } from '../errors';

@@ -1,7 +1,13 @@
 // The failover controller: per service, observe() → decide() → act(), serialized per service.
 // Actions go through narrow injected interfaces (cell admin, route table, state store, events, clock)
 // so the loop runs in tests without a network.
-import { otherRegion, REGIONS, type RegionName, type ServiceName } from '@failover-lab/lab';
+import {
+  type EventType,
+  otherRegion,
+  REGIONS,
+  type RegionName,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import { type CellAdmin, CellAdminError } from '../cell-admin';
 import { parseLsn } from '../cell-types';
 import type { ServiceConfig } from '../config';
@@ -10,7 +16,7 @@ import type { CellHealth } from '../health/cell-health';
 import type { ProbeTarget } from '../health/prober';
 import type { RouterMetrics } from '../metrics';
 import type { RouteTable } from '../route-table';
-import type { EventLog, EventType } from '../state/events';
+import type { EventLog } from '../state/events';
 import { initialServiceState, type RouterState, type StateStore } from '../state/state-store';
 import { type Decision, decide, routeVerdict, type ServiceSnapshot } from './decide';
 

@@ -1,6 +1,6 @@
 // The failover policy: one pure function from an immutable snapshot of a service to one decision.
 // Everything it knows is in the snapshot; everything it wants done is in the decision (act() does it).
-import { otherRegion, type RegionName, type ServiceName } from '@failover-lab/lab';
+import { otherRegion, type RegionName, type ServiceName } from '@failover-lab/contracts';
 import { syncStandbyNamesList } from '../cell-types';
 import { type CellHealth, isAnswering } from '../health/cell-health';
 

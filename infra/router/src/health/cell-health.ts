@@ -1,6 +1,6 @@
 // The health of one cell as the router sees it, advanced one probe result at a time.
 // Pure: the prober owns the timers, this file owns the rules (fall/rise, suspicion).
-import type { CellReady } from '../cell-types';
+import type { CellReadiness } from '@failover-lab/contracts';
 
 /**
  * unknown: no verdict yet (router just started).
@@ -15,7 +15,7 @@ export interface ProbeResult {
   ok: boolean;
   at: number;
   ms: number;
-  ready: CellReady | null;
+  ready: CellReadiness | null;
   error: string | null;
   /** the router itself was too slow to judge (its timer fired late): counts neither way */
   inconclusive?: boolean;
@@ -32,7 +32,7 @@ export interface CellHealth {
    * its database gone a cell reports no standbys and no sync state, and the controller must decide on
    * what the primary last said while it was healthy (lag, sync standby).
    */
-  lastReady: CellReady | null;
+  lastReady: CellReadiness | null;
   lastReadyAt: number | null;
   lastProbeMs: number | null;
   lastError: string | null;

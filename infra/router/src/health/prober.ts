@@ -1,8 +1,8 @@
 // Active health probes of every cell's /health/ready, one loop per cell, plus re-probe bursts when the
 // data plane sees a refused/reset connection or a timeout (a passive signal).
-import type { RegionName, ServiceName } from '@failover-lab/lab';
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import { Agent, request } from 'undici';
-import { asCellReady } from '../cell-types';
+import { readReadiness } from '../cell-types';
 import type { ProbeConfig } from '../config';
 import { applyProbe, type CellHealth, initialHealth, type ProbeResult } from './cell-health';
 import { probePostgres } from './postgres-probe';
@@ -47,7 +47,7 @@ export function httpProbe(agent: Agent): ProbeFn {
       const ms = performance.now() - started;
       let ready = null;
       try {
-        ready = asCellReady(JSON.parse(text));
+        ready = readReadiness(JSON.parse(text));
       } catch {
         ready = null;
       }

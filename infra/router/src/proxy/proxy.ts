@@ -1,7 +1,14 @@
 // The data plane: /login/*, /payments/*, /messaging/* to the service's current primary.
 // Requests that are safe to send twice wait (bounded) through a failover and go to the new primary;
 // the rest fail fast with ROUTER_ERR_NO_PRIMARY and Retry-After.
-import type { RegionName, ServiceName } from '@failover-lab/lab';
+import {
+  DEADLINE_HEADER,
+  EPOCH_HEADER,
+  FORWARDED_FOR_HEADER,
+  type RegionName,
+  SERVED_BY_HEADER,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'undici';
 import type { RouterConfig } from '../config';
@@ -24,14 +31,6 @@ const MAX_BUFFERED_ERROR_BYTES = 64 * 1024;
 
 /** Connection never established: the request cannot have reached the cell, so any request may be resent. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-/**
- * Stamped on every proxied request: the moment (unix epoch ms) this attempt's response timeout
- * expires and the router gives up on it. A cell refuses — or rolls back before COMMIT — a write
- * still in it after that moment (services/kit deadline.ts): it may have sat in the buffers of a
- * frozen process while the router sent it to a newly promoted primary.
- */
-export const DEADLINE_HEADER = 'x-request-deadline';
 
 type Attempt =
   | {
@@ -84,11 +83,11 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const headers = endToEndHeaders(request.headers as Record<string, string | string[] | undefined>, [
       'host',
       'content-length',
-      'x-failover-epoch',
+      EPOCH_HEADER,
       'expect',
       DEADLINE_HEADER, // only the router says when it gives up
     ]);
-    headers['x-failover-epoch'] = String(route.epoch);
+    headers[EPOCH_HEADER] = String(route.epoch);
     // Computed before dispatch, so it is never later than the headers timeout below actually fires.
     const deadlineMs = Date.now() + config.proxy.requestTimeoutMs;
     headers[DEADLINE_HEADER] = String(deadlineMs);
@@ -100,7 +99,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       controller,
       isWrite(request.method) ? deadlineMs : undefined,
     );
-    headers['x-forwarded-for'] = request.ip;
+    headers[FORWARDED_FOR_HEADER] = request.ip;
     const sse = wantsEventStream(request.headers);
     try {
       const res = await poolFor(origin).request({
@@ -162,7 +161,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       const status = code === 'ROUTER_ERR_UPSTREAM_TIMEOUT' ? 504 : 503;
       if (status === 503) reply.header('retry-after', '1');
       const route = routes.get(service);
-      if (route) reply.header('x-failover-epoch', String(route.epoch));
+      if (route) reply.header(EPOCH_HEADER, String(route.epoch));
       return reply.code(status).send(errorBody(code, message));
     };
 
@@ -219,14 +218,14 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         return reply
           .code(result.status)
           .headers(result.headers)
-          .header('x-served-by', route.primary)
-          .header('x-failover-epoch', String(route.epoch))
+          .header(SERVED_BY_HEADER, route.primary)
+          .header(EPOCH_HEADER, String(route.epoch))
           .send(buffered);
       }
 
       finish(route.primary, result.status >= 500 ? 'upstream_5xx' : 'ok');
       reply.code(result.status).headers(result.headers);
-      reply.header('x-served-by', route.primary).header('x-failover-epoch', String(route.epoch));
+      reply.header(SERVED_BY_HEADER, route.primary).header(EPOCH_HEADER, String(route.epoch));
       if (request.method === 'HEAD') {
         result.body.destroy();
         return reply.send();

@@ -1,7 +1,8 @@
 // Which requests the router may send twice. Only these are held and retried during a failover; the
 // rest fail fast so a client never has a non-idempotent write applied twice behind its back.
+
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ServiceName } from '@failover-lab/lab';
+import { IDEMPOTENCY_KEY_HEADER, type ServiceName } from '@failover-lab/contracts';
 
 const MESSAGE_POST = /^\/messaging\/rooms\/[^/]+\/messages\/?$/;
 
@@ -13,7 +14,7 @@ export function isRetrySafe(
   body: Buffer | undefined,
 ): boolean {
   if (method === 'GET' || method === 'HEAD') return true;
-  const key = headers['idempotency-key'];
+  const key = headers[IDEMPOTENCY_KEY_HEADER];
   if (typeof key === 'string' && key.length > 0) return true;
   // Messages carry a client-generated id: the service answers a repeat with the original.
   if (service === 'messaging' && method === 'POST' && MESSAGE_POST.test(path) && body && body.length > 0) {

@@ -1,31 +1,9 @@
 // Controller events: the timeline of every failover (the drill's RTO phases are read from these).
 // Kept in a bounded ring for GET /admin/events and appended to a JSONL file beside the state file.
+
 import { appendFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import type { RegionName, ServiceName } from '@failover-lab/lab';
-
-export const EVENT_TYPES = [
-  'suspected',
-  'confirmed_down',
-  'promote_started',
-  'promoted',
-  'routed',
-  'fenced',
-  'degraded_async',
-  'sync_restored',
-  'recovered',
-  'failover_refused',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-export interface ControllerEvent {
-  at: string;
-  type: EventType;
-  service: ServiceName;
-  region: RegionName;
-  epoch: number;
-  detail?: string;
-}
+import type { ControllerEvent } from '@failover-lab/contracts';
 
 /** `router-state.json` → `router-state.events.jsonl` in the same directory. */
 export function eventsFileFor(stateFile: string): string {

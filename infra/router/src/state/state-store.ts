@@ -1,10 +1,11 @@
 // The edge's durable truth: per service, which region is primary at which epoch.
 // Written before every promotion (temp file, fsync, atomic rename, fsync of the directory) so a router
 // that dies mid-failover comes back knowing the epoch it handed out and never hands it out twice.
+
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { REGIONS, type RegionName, type ServiceName } from '@failover-lab/lab';
+import { REGIONS, type RegionName, type ServiceName } from '@failover-lab/contracts';
 
 export interface ServiceState {
   primary: RegionName;

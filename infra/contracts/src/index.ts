@@ -1,0 +1,12 @@
+// @failover-lab/contracts: the bottom of the dependency graph. Every other workspace may import it;
+// it imports nothing of theirs. What is said here is said once.
+export * from './error-body';
+export * from './events';
+export * from './faults';
+export * from './headers';
+export * from './lab-status';
+export * from './problems';
+export * from './readiness';
+export * from './report';
+export * from './router-config';
+export * from './vocabulary';

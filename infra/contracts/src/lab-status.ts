@@ -1,0 +1,59 @@
+// `npm run lab -- status --json` and the lab control API's GET /status: a superset of
+// test/contracts/lab-status.schema.json (a test checks the lab's real answers against both).
+import { type Static, Type } from 'typebox';
+import { RegionNameSchema, ServiceNameSchema } from './vocabulary';
+
+/** What the supervisor sees of a process: running, gone, or stopped by SIGSTOP. */
+export const ProcessStateSchema = Type.Enum(['up', 'down', 'frozen']);
+export type ProcessState = Static<typeof ProcessStateSchema>;
+
+const Pid = Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]);
+
+export const CellStatusSchema = Type.Object({
+  service: ServiceNameSchema,
+  region: RegionNameSchema,
+  host: Type.String(),
+  postgres: Type.Object({
+    role: Type.Enum(['primary', 'standby', 'down', 'frozen']),
+    /** standby: received − replayed WAL bytes; otherwise null */
+    lagBytes: Type.Union([Type.Integer(), Type.Null()]),
+    /** standby: WAL receiver status; primary: `<standby>:<state>/<sync_state>` per standby */
+    replication: Type.String(),
+    pid: Pid,
+    address: Type.String(),
+  }),
+  redis: Type.Object({
+    role: Type.Enum(['master', 'replica', 'down', 'frozen']),
+    /** replica: master_link_status; master: connected replicas */
+    link: Type.String(),
+    pid: Pid,
+    address: Type.String(),
+  }),
+  /** absent: this lab runs no apps (started with apps: false) */
+  app: Type.Object({
+    state: Type.Enum(['up', 'down', 'frozen', 'absent']),
+    restarts: Type.Integer({ minimum: 0 }),
+    pid: Pid,
+    url: Type.String(),
+  }),
+});
+export type CellStatus = Static<typeof CellStatusSchema>;
+
+export const LabStatusSchema = Type.Object({
+  subnet: Type.Integer({ minimum: 0, maximum: 254 }),
+  stateDir: Type.String(),
+  supervisor: Type.Object({ pid: Type.Integer(), uptimeMs: Type.Number({ minimum: 0 }) }),
+  cells: Type.Array(CellStatusSchema),
+  edge: Type.Object({
+    host: Type.String(),
+    router: Type.Object({
+      state: Type.Enum(['up', 'down', 'frozen', 'absent']),
+      url: Type.String(),
+      restarts: Type.Integer({ minimum: 0 }),
+      pid: Pid,
+    }),
+    prometheus: Type.Object({ state: ProcessStateSchema, url: Type.String(), pid: Pid }),
+    control: Type.Object({ url: Type.String() }),
+  }),
+});
+export type LabStatus = Static<typeof LabStatusSchema>;

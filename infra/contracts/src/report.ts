@@ -1,0 +1,127 @@
+// report.json, the drill's machine-readable outcome: a superset of test/contracts/report.schema.json
+// (the minimum every drill writes; a test checks real reports against both).
+import { type Static, Type } from 'typebox';
+import { ControllerEventSchema } from './events';
+import { FaultAttributesSchema, FaultDirectionSchema, FaultKindSchema } from './faults';
+
+const NullableMs = Type.Union([Type.Number(), Type.Null()]);
+const Count = Type.Integer({ minimum: 0 });
+const PerRegion = Type.Object({ 'dc-a': Type.Optional(Count), 'dc-b': Type.Optional(Count) });
+
+export const ServiceReportSchema = Type.Object({
+  requests: Count,
+  failed: Count,
+  /** fault → start of the first interval after which every request succeeds; null = never; 0 = untouched */
+  rtoMs: NullableMs,
+  maxStallMs: Type.Number({ minimum: 0 }),
+  ackedWrites: Count,
+  lostAckedWrites: Count,
+  duplicateWrites: Count,
+  invariants: Type.Record(Type.String(), Type.Boolean()),
+  failedOver: Type.Boolean(),
+  /** answers per region that served them */
+  servedBy: PerRegion,
+  p99Ms: NullableMs,
+  /** failed requests by "op error" (e.g. "transfer ECONNREFUSED", "me LOGIN_ERR_TOKEN_REVOKED") */
+  errors: Type.Record(Type.String(), Count),
+  /** lost writes acknowledged within the accepted async window before the fault */
+  lostInAsyncWindow: Count,
+  lostSample: Type.Array(Type.String()),
+  notes: Type.Array(Type.String()),
+});
+export type ServiceReport = Static<typeof ServiceReportSchema>;
+
+/** The RTO broken into the controller's steps; null where a step did not happen. */
+export const PhasesSchema = Type.Object({
+  /** fault → confirmed_down */
+  detectMs: NullableMs,
+  /** confirmed_down → promote_started */
+  decideMs: NullableMs,
+  /** promote_started → promoted */
+  promoteMs: NullableMs,
+  /** promoted → routed */
+  routeMs: NullableMs,
+});
+export type Phases = Static<typeof PhasesSchema>;
+
+/** A fault as the report records it: what, where (as text), when. */
+export const ReportFaultSchema = Type.Object({
+  kind: FaultKindSchema,
+  /** dc-a, dc-a/payments, dc-a/payments/postgres */
+  target: Type.String(),
+  injectedAt: Type.String({ format: 'date-time' }),
+  direction: Type.Optional(FaultDirectionSchema),
+  attributes: Type.Optional(FaultAttributesSchema),
+});
+export type ReportFault = Static<typeof ReportFaultSchema>;
+
+export const BucketSchema = Type.Object({
+  /** bucket start, ms since the load started */
+  atMs: Type.Number({ minimum: 0 }),
+  requests: Count,
+  ok: Count,
+  /** null when the bucket had no request */
+  successRate: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
+  p99Ms: NullableMs,
+});
+export type Bucket = Static<typeof BucketSchema>;
+
+export const LoadSummarySchema = Type.Object({
+  source: Type.Enum(['builtin', 'k6']),
+  backend: Type.Enum(['local', 'compose']),
+  startedAt: Type.String({ format: 'date-time' }),
+  endedAt: Type.String({ format: 'date-time' }),
+  warmupMs: Type.Number({ minimum: 0 }),
+  durationMs: Type.Number({ minimum: 0 }),
+  ratePerSec: Type.Number({ minimum: 0 }),
+  seed: Type.Integer(),
+  /** iterations the open model scheduled, sent, and dropped because too many were in flight */
+  scheduled: Count,
+  sent: Count,
+  dropped: Count,
+  maxInFlight: Count,
+});
+export type LoadSummary = Static<typeof LoadSummarySchema>;
+
+export const PrometheusCrossCheckSchema = Type.Object({
+  available: Type.Boolean(),
+  note: Type.Optional(Type.String()),
+  /** RTO per service from router_requests_total by outcome (resolution = the query step) */
+  rtoMs: Type.Optional(
+    Type.Object({
+      login: Type.Optional(NullableMs),
+      payments: Type.Optional(NullableMs),
+      messaging: Type.Optional(NullableMs),
+    }),
+  ),
+  stepMs: Type.Optional(Type.Number()),
+});
+export type PrometheusCrossCheck = Static<typeof PrometheusCrossCheckSchema>;
+
+const perService = <T extends Parameters<typeof Type.Object>[0][string]>(value: T) =>
+  Type.Object({ login: value, payments: value, messaging: value });
+
+export const CheckSchema = Type.Object({ name: Type.String(), ok: Type.Boolean(), detail: Type.String() });
+export type Check = Static<typeof CheckSchema>;
+
+export const DrillReportSchema = Type.Object({
+  scenario: Type.String(),
+  verdict: Type.Enum(['pass', 'fail']),
+  /** why the verdict; empty on a pass */
+  reasons: Type.Array(Type.String()),
+  /** the expected verdict and why */
+  expected: Type.String(),
+  fault: ReportFaultSchema,
+  services: perService(ServiceReportSchema),
+  /** per service that failed over */
+  phases: Type.Record(Type.String(), PhasesSchema),
+  events: Type.Array(ControllerEventSchema),
+  checks: Type.Array(CheckSchema),
+  load: LoadSummarySchema,
+  timeline: Type.Object({
+    bucketMs: Type.Integer({ minimum: 1 }),
+    services: perService(Type.Array(BucketSchema)),
+  }),
+  prometheus: PrometheusCrossCheckSchema,
+});
+export type DrillReport = Static<typeof DrillReportSchema>;

@@ -1,0 +1,156 @@
+// The router's configuration file (ROUTER_CONFIG, docs/contracts.md "Router"): the lab writes it,
+// infra/compose/router.json is one, the router reads it. Every optional setting has its default
+// here, next to its bounds and what it means.
+import { type Static, Type } from 'typebox';
+import { ReplicationModeSchema } from './vocabulary';
+
+const ms = (min: number, max: number, fallback: number, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: fallback, description });
+const count = (min: number, max: number, fallback: number, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: fallback, description });
+const ANY = Number.MAX_SAFE_INTEGER;
+
+export const ProbeConfigSchema = Type.Object(
+  {
+    intervalMs: ms(10, 60_000, 200, 'time between active probes of one cell'),
+    timeoutMs: ms(10, 60_000, 500, 'a probe not answered within this counts as failed'),
+    fall: count(1, 100, 3, 'consecutive failed probes before a cell is confirmed down'),
+    rise: count(1, 100, 2, 'consecutive good probes before a suspected or down cell counts as up again'),
+    burstIntervalMs: ms(5, 60_000, 50, 'interval of the re-probe burst a passive signal triggers'),
+    startupGraceMs: ms(
+      0,
+      600_000,
+      3_000,
+      'no automatic failover this long after the router starts: a router restarting on a starved machine ' +
+        'must not mistake its own slow first probes for a dead primary',
+    ),
+    postgresPort: count(1, 65_535, 5432, "where each cell's Postgres listens on the cell's own address"),
+  },
+  { additionalProperties: false },
+);
+export type ProbeConfig = Static<typeof ProbeConfigSchema>;
+
+export const ProxyConfigSchema = Type.Object(
+  {
+    requestTimeoutMs: ms(
+      10,
+      600_000,
+      5_000,
+      "time to wait for an upstream's response headers; also the budget stamped on each attempt as " +
+        'x-request-deadline, and so the longest a failover away from a frozen primary waits for the writes ' +
+        'it holds to expire. Keep it ≤ holdMs.',
+    ),
+    bodyTimeoutMs: ms(
+      0,
+      3_600_000,
+      30_000,
+      'idle time allowed between body chunks of a normal (non-SSE) response',
+    ),
+    connectTimeoutMs: ms(10, 60_000, 1_000, 'time allowed to open a connection to a cell'),
+    holdMs: ms(0, 120_000, 5_000, 'how long a retry-safe request may wait for a primary during a failover'),
+    maxBodyBytes: count(1, 64 * 1024 * 1024, 1_048_576, 'largest request body the router accepts'),
+    connectionsPerCell: count(1, 4096, 64, 'connections per cell in the keep-alive pool'),
+  },
+  { additionalProperties: false },
+);
+export type ProxyConfig = Static<typeof ProxyConfigSchema>;
+
+export const PolicyConfigSchema = Type.Object(
+  {
+    maxFailoverLagBytes: count(
+      0,
+      ANY,
+      16 * 1024 * 1024,
+      "async services: refuse automatic failover when the standby's last known lag exceeds this",
+    ),
+    syncRestoreMaxLagBytes: count(
+      0,
+      ANY,
+      1024 * 1024,
+      'sync services: put the standby back into synchronous_standby_names only once it lags less than this',
+    ),
+    strictSync: Type.Boolean({
+      default: false,
+      description:
+        'sync services: refuse writes (ROUTER_ERR_SYNC_STANDBY_LOST) instead of degrading to async',
+    }),
+    adminTimeoutMs: ms(0, ANY, 15_000, 'bound on one admin call (promote waits for pg_promote)'),
+    switchoverCatchUpMs: ms(
+      0,
+      ANY,
+      10_000,
+      "planned switchover: how long to wait for the standby to replay up to the primary's WAL position",
+    ),
+    appRestartGraceMs: ms(
+      0,
+      ANY,
+      15_000,
+      'a primary whose app is gone but whose Postgres still answers is given this long to be restarted in ' +
+        'place before it is failed over (a crashed app is not a lost region)',
+    ),
+    standbySteadyMs: ms(
+      0,
+      ANY,
+      2_000,
+      'fail over only to a standby that has passed every probe for this long: when both regions fail ' +
+        'probes together, the router or its host is the likelier culprit',
+    ),
+  },
+  { additionalProperties: false },
+);
+export type PolicyConfig = Static<typeof PolicyConfigSchema>;
+
+/**
+ * loopback (default, the lab): every address is 127.x.y.z and the admin API answers loopback callers
+ * only. container (docker-compose): the router listens on 0.0.0.0 or an IPv4 literal, reaches cells
+ * and databases by DNS name, and the admin API takes any caller with the token (compose publishes the
+ * router on 127.0.0.1 only).
+ */
+export const NETWORK_MODES = ['loopback', 'container'] as const;
+export const NetworkModeSchema = Type.Enum(NETWORK_MODES);
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
+const perRegion = <T extends Parameters<typeof Type.Object>[0][string]>(value: T) =>
+  Type.Object({ 'dc-a': value, 'dc-b': value }, { additionalProperties: false, keyKind: 'region' });
+
+export const ServiceConfigFileSchema = Type.Object(
+  {
+    mode: ReplicationModeSchema,
+    /** each region's cell app, http://host:port (host rules depend on the network mode) */
+    cells: perRegion(Type.String()),
+    /**
+     * where each cell's Postgres listens ("host:port"), for the liveness probe; when absent, the cell
+     * URL's host and probe.postgresPort (the lab's one-address-per-cell topology)
+     */
+    postgres: Type.Optional(perRegion(Type.String())),
+    /** overrides of the file's policy for this service */
+    policy: Type.Optional(Type.Partial(PolicyConfigSchema)),
+  },
+  { additionalProperties: false },
+);
+export type ServiceConfigFile = Static<typeof ServiceConfigFileSchema>;
+
+export const RouterConfigFileSchema = Type.Object(
+  {
+    network: Type.Optional(NetworkModeSchema),
+    listen: Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 0, maximum: 65_535 }) }),
+    stateFile: Type.String({ minLength: 1, expected: 'a file path' }),
+    /** ADMIN_TOKEN in the environment wins (preferred: never in a file others read) */
+    adminToken: Type.Optional(Type.String()),
+    services: Type.Object(
+      {
+        login: Type.Optional(ServiceConfigFileSchema),
+        payments: Type.Optional(ServiceConfigFileSchema),
+        messaging: Type.Optional(ServiceConfigFileSchema),
+      },
+      { additionalProperties: false, minProperties: 1, keyKind: 'service', expected: 'at least one service' },
+    ),
+    probe: Type.Optional(Type.Partial(ProbeConfigSchema)),
+    proxy: Type.Optional(Type.Partial(ProxyConfigSchema)),
+    policy: Type.Optional(Type.Partial(PolicyConfigSchema)),
+    /** bounded in-memory event ring */
+    eventRingSize: Type.Optional(Type.Integer({ minimum: 10, maximum: 1_000_000 })),
+  },
+  { additionalProperties: false },
+);
+export type RouterConfigFile = Static<typeof RouterConfigFileSchema>;
