@@ -1,7 +1,5 @@
+// @failover-lab/lab: the local lab for the lab CLI, the drill's local backend, and tests (product code
+// never imports it; the layering test says so). Test helpers are at '@failover-lab/lab/testing'.
 export { LabClient, LabError } from './client';
-export { startLab, stopLab } from './lab';
-export { waitUntil } from './process';
-export type { CellStatus, LabStatus } from './status';
-export { leaseSubnet, randomTestSubnet } from './subnet-lease';
-export * from './test-data-tier';
+export { launchLab, type StartLabOptions, startLab, stopLab } from './lab';
 export * from './topology';

@@ -64,7 +64,22 @@ export function makeTempStateDir(prefix = 'flab-'): string {
   return dir;
 }
 
+/**
+ * Starts the tier; on a subnet it picked itself, tries twice more on fresh ones: the lease keeps this
+ * machine's test runs apart, but an address can still be taken by someone else's lab, and then one
+ * Postgres fails to bind.
+ */
 export async function startTestDataTier(opts: TestDataTierOptions): Promise<TestDataTier> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (error) {
+      if (opts.subnet !== undefined || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startOnce(opts: TestDataTierOptions): Promise<TestDataTier> {
   const lease = await leaseSubnet(opts.subnet);
   const { subnet } = lease;
   const ownsStateDir = opts.stateDir === undefined;

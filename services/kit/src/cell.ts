@@ -1,60 +1,31 @@
-// buildCell: one fastify app with everything a cell shares (pg, redis, role/epoch/fencing, health,
-// admin, metrics, tracing, tokens, errors) around the service's own routes. Not listening: tests use
-// app.inject() or listen themselves; server.ts calls runServer.
+// buildCell: one fastify app with everything a cell shares around the service's own routes. Not
+// listening: tests use app.inject() or listen themselves; server.ts calls runServer.
+//
+// Order matters: tracing first (it wraps the handlers of the routes added after it), the data stores,
+// then the cell's view of itself (it waits for its Postgres and migrates a primary), then what every
+// request goes through, then the routes.
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
-import Fastify, {
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyPluginAsync,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
-import type { Redis } from 'ioredis';
-import type pg from 'pg';
-import { adminPlugin } from './admin';
-import { bearerToken, createTokenVerifier, type TokenUser } from './auth';
-import { CellState } from './cell-state';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import type { CellConfig } from './config';
-import { applyMigrations, createPool, isConnectionError, READ_ONLY_SQLSTATE } from './db';
-import { registerDeadlineScope } from './deadline';
-import { adminErrors, type ErrorTable, isKnownError } from './errors';
-import { healthRoutes } from './health';
+import type { ErrorTable } from './errors';
 import { loggerOptions } from './logger';
-import { type CellMetrics, createMetrics } from './metrics';
-import { createRedis } from './redis';
-import { getTracer, startTracing } from './tracing';
+import { authPlugin } from './plugins/app/auth';
+import { cellRolePlugin } from './plugins/app/cell-role';
+import { deadlinePlugin } from './plugins/app/deadline';
+import { errorHandlerPlugin, sendError } from './plugins/app/error-handler';
+import { trustedProxiesPlugin } from './plugins/app/trusted-proxies';
+import { metricsPlugin } from './plugins/external/metrics';
+import { postgresPlugin } from './plugins/external/postgres';
+import { redisPlugin } from './plugins/external/redis';
+import { tracingPlugin } from './plugins/external/tracing';
+import { adminRoutes } from './routes/admin';
+import { healthRoutes } from './routes/health';
 import { createProxyTrust, type Lookup } from './trusted-proxies';
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: CellConfig;
-    pg: pg.Pool;
-    /** a separate two-connection pool for health checks, so a busy app pool can't fail readiness */
-    healthPool: pg.Pool;
-    /**
-     * the admin API's own pool: promote/sync must work while every app connection hangs in a
-     * synchronous commit waiting for a lost standby (that is exactly when the controller calls sync)
-     */
-    adminPool: pg.Pool;
-    redis: Redis;
-    cell: CellState;
-    errors: ErrorTable;
-    metrics: CellMetrics;
-    tracer: Tracer;
-    /**
-     * applies the kit's and the service's migrations (idempotent, under an advisory lock): at start on
-     * a primary, and after a promotion, so a standby running newer code than the primary it replaced
-     * (a rolling deploy caught by a failover) does not serve without its schema
-     */
-    applyMigrations: (pool: pg.Pool) => Promise<string[]>;
-    /** preHandler: verifies the bearer token and sets request.user, else 401 <SVC>_ERR_UNAUTHORIZED */
-    authenticate: (request: FastifyRequest) => Promise<void>;
-  }
-  interface FastifyRequest {
-    user: TokenUser | null;
   }
 }
 
@@ -76,35 +47,12 @@ export interface BuildCellOptions {
   trustedProxyLookup?: Lookup;
 }
 
-const UNDEFINED_TABLE_SQLSTATE = '42P01';
-const KIT_MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
-
-function isRedisUnavailable(err: unknown): boolean {
-  const message = (err as Error)?.message ?? '';
-  return /enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED/.test(message);
-}
-
-function sendError(reply: FastifyReply, status: number, code: string, message: string) {
-  return reply.code(status).send({ error: { code, message } });
-}
-
-async function waitForPostgres(cell: CellState, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await cell.refresh();
-    if (cell.lastRefreshOk || cell.inRecovery !== null) return;
-    if (Date.now() > deadline) throw new Error(`Postgres for ${cell.service}/${cell.region} unreachable`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance> {
   const { config, errors } = opts;
-  startTracing(config.otlpEndpoint, config.service);
   const trustedProxies = config.trustedProxies ?? [];
   const proxyTrust = createProxyTrust(trustedProxies, {
     ...(opts.trustedProxyLookup ? { lookup: opts.trustedProxyLookup } : {}),
-    // app.log exists by the time a name is first resolved (start() below)
+    // app.log exists by the time a name is first resolved (trustedProxiesPlugin below)
     log: {
       warn: (obj, msg) => app.log.warn(obj, msg),
       info: (obj, msg) => app.log.info(obj, msg),
@@ -121,6 +69,9 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
+    // Each plugin bounds its own waits (Postgres at start: 10 s, then statement timeouts); fastify's
+    // 10 s default would cut the Postgres wait short and report a timeout instead of what is wrong.
+    pluginTimeout: 0,
     // request.ip (login's per-IP sign-in limit) follows x-forwarded-for only when the socket peer is a
     // trusted proxy (the router); nobody by default, so a client cannot pick its own address. A
     // function, not a list: host names among the entries are re-resolved while the cell runs.
@@ -134,147 +85,31 @@ export async function buildCell(opts: BuildCellOptions): Promise<FastifyInstance
   }).withTypeProvider<TypeBoxTypeProvider>();
   // TypeBox validation does not coerce bodies: "100" is not an amount.
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
-
-  const pool = createPool(config.databaseUrl, { max: opts.poolMax ?? 10 });
-  const healthPool = createPool(config.databaseUrl, { max: 2, statementTimeoutMs: 1_000 });
-  // pg_promote(true, 10) may legitimately take 10 s
-  const adminPool = createPool(config.databaseUrl, { max: 2, statementTimeoutMs: 15_000 });
-  const redis = createRedis(config.redisUrl);
-  // The role refresh uses the health pool: a saturated app pool must not freeze the cached role.
-  const cell = new CellState(config.service, config.region, healthPool, errors);
-  const metrics = createMetrics(cell);
-  const tracer = getTracer(config.service);
-  const verifyToken = createTokenVerifier(config.jwks);
-
   app.decorate('config', config);
-  app.decorate('pg', pool);
-  app.decorate('healthPool', healthPool);
-  app.decorate('adminPool', adminPool);
-  app.decorate('redis', redis);
-  app.decorate('cell', cell);
-  app.decorate('errors', errors);
-  app.decorate('metrics', metrics);
-  app.decorate('tracer', tracer);
-  const migrationSets = [
-    { namespace: 'kit', dir: KIT_MIGRATIONS },
-    { namespace: config.service, dir: opts.migrationsDir },
-  ];
-  app.decorate('applyMigrations', (on: pg.Pool) => applyMigrations(on, migrationSets));
-  app.decorateRequest('user', null);
-  app.decorate('authenticate', async (request: FastifyRequest) => {
-    const token = bearerToken(request);
-    if (!token) throw errors.make('UNAUTHORIZED', 'missing bearer token');
-    try {
-      request.user = await verifyToken(token);
-    } catch {
-      throw errors.make('UNAUTHORIZED', 'invalid or expired token');
-    }
-  });
-
-  app.addHook('onClose', async () => {
-    proxyTrust.stop();
-    cell.stop();
-    redis.disconnect();
-    await Promise.allSettled([pool.end(), healthPool.end(), adminPool.end()]);
-  });
 
   try {
-    await proxyTrust.start();
-    await waitForPostgres(cell, 10_000);
-    if (cell.inRecovery === false) {
-      const applied = await app.applyMigrations(pool);
-      if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
-      await cell.refresh();
-    }
+    await app.register(tracingPlugin, { service: config.service, otlpEndpoint: config.otlpEndpoint });
+    await app.register(trustedProxiesPlugin, { proxyTrust });
+    await app.register(postgresPlugin, { databaseUrl: config.databaseUrl, poolMax: opts.poolMax });
+    await app.register(redisPlugin, { redisUrl: config.redisUrl });
+    await app.register(cellRolePlugin, {
+      service: config.service,
+      region: config.region,
+      errors,
+      migrationsDir: opts.migrationsDir,
+      roleRefreshMs: opts.roleRefreshMs,
+    });
+    await app.register(metricsPlugin);
+    await app.register(authPlugin, { jwks: config.jwks });
+    await app.register(deadlinePlugin);
+    await app.register(errorHandlerPlugin);
+    await app.register(healthRoutes);
+    await app.register(adminRoutes(opts.adminRoutes));
+    await app.register(opts.routes);
   } catch (err) {
-    await app.close();
+    // whatever did start (pools, Redis, DNS re-resolution) must not outlive a failed start
+    await app.close().catch(() => {});
     throw err;
   }
-  cell.start(opts.roleRefreshMs ?? 250);
-  registerDeadlineScope(app, errors);
-
-  // Every handler runs inside a span, so spans made by the service and the kit (db.transaction) nest.
-  app.addHook('onRoute', (route) => {
-    const handler = route.handler;
-    const spanName = `${route.method} ${route.url}`;
-    route.handler = function traced(this: FastifyInstance, request, reply) {
-      return tracer.startActiveSpan(String(spanName), async (span) => {
-        try {
-          return await handler.call(this, request, reply);
-        } catch (err) {
-          span.recordException(err as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          throw err;
-        } finally {
-          span.end();
-        }
-      });
-    };
-  });
-
-  app.addHook('onSend', async (request, reply) => {
-    reply.headers(cell.responseHeaders(request.method));
-  });
-
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status_code: String(reply.statusCode),
-      },
-      reply.elapsedTime / 1000,
-    );
-  });
-
-  const tables = [errors, adminErrors];
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (isKnownError(err, tables)) {
-      if ((err.statusCode ?? 500) >= 500) request.log.warn({ code: err.code, msg: err.message }, 'refused');
-      return sendError(reply, err.statusCode ?? 500, err.code, err.message);
-    }
-    if (err.validation) {
-      return sendError(reply, 400, errors.codeOf('VALIDATION'), err.message);
-    }
-    if ((err as { code?: string }).code === READ_ONLY_SQLSTATE) {
-      // Demoted under us: re-read the role now so the next writes are refused before reaching Postgres.
-      void cell.refresh();
-      return sendError(reply, 503, errors.codeOf('FENCED'), 'the database is read-only (standby)');
-    }
-    if ((err as { code?: string }).code === UNDEFINED_TABLE_SQLSTATE && cell.role() !== 'primary') {
-      // A standby started before its primary's migrations replicated: not ready yet, not a bug.
-      return sendError(reply, 503, errors.codeOf('UNAVAILABLE'), 'schema not replicated to this standby yet');
-    }
-    if (isConnectionError(err) || isRedisUnavailable(err)) {
-      request.log.warn({ err }, 'data store unavailable');
-      return sendError(reply, 503, errors.codeOf('UNAVAILABLE'), 'a data store is unavailable, retry later');
-    }
-    const status = err.statusCode ?? 500;
-    if (status === 413) return sendError(reply, 413, errors.codeOf('PAYLOAD_TOO_LARGE'), err.message);
-    if (status === 415) return sendError(reply, 415, errors.codeOf('UNSUPPORTED_MEDIA_TYPE'), err.message);
-    if (status === 404) return sendError(reply, 404, errors.codeOf('NOT_FOUND'), err.message);
-    if (status >= 400 && status < 500) {
-      // Bad JSON, empty body, proto poisoning, bad headers…: the client's mistake, never a 5xx.
-      return sendError(reply, 400, errors.codeOf('VALIDATION'), err.message);
-    }
-    request.log.error({ err }, 'unhandled error');
-    return sendError(reply, 500, errors.codeOf('INTERNAL'), 'internal error');
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      reply,
-      404,
-      errors.codeOf('NOT_FOUND'),
-      `no route ${request.method} ${request.url.slice(0, 200)}`,
-    ),
-  );
-
-  app.get('/metrics', async (_request, reply) => {
-    const body = await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(body);
-  });
-  await app.register(healthRoutes);
-  await app.register(adminPlugin(opts.adminRoutes));
-  await app.register(opts.routes);
   return app;
 }

@@ -1,5 +1,6 @@
 // One error table per service (STYLE.md): every code a service can answer with is declared here,
 // so a test can check that each one is documented. Codes are <PREFIX>_ERR_<NAME>.
+import { ErrorBodySchema } from '@failover-lab/contracts';
 import createError, { type FastifyError } from '@fastify/error';
 
 export interface ErrorSpec {
@@ -79,4 +80,12 @@ export const adminErrors = defineErrors('ADMIN', {
 export function isKnownError(err: unknown, tables: ErrorTable[]): boolean {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && tables.some((t) => t.has(code));
+}
+
+/**
+ * Route schemas' `response` entries for the error statuses a route may answer with: each one is the
+ * contract's error body (`{ error: { code, message } }`), documented and serialized like the rest.
+ */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorBodySchema> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorBodySchema]));
 }

@@ -1,4 +1,4 @@
-export { adminPlugin, synchronousStandbyNamesFor } from './admin';
+// @failover-lab/cell-kit: what every cell shares. Test helpers are at '@failover-lab/cell-kit/testing'.
 export { bearerToken, isAdminToken, TOKEN_AUDIENCE, TOKEN_ISSUER, type TokenUser } from './auth';
 export { type BuildCellOptions, buildCell } from './cell';
 export { CellState } from './cell-state';
@@ -23,16 +23,10 @@ export {
   type ErrorInfo,
   type ErrorSpec,
   type ErrorTable,
+  errorResponses,
   SHARED_ERRORS,
 } from './errors';
-export { readiness } from './health';
 export type { CellMetrics } from './metrics';
+export { synchronousStandbyNamesFor } from './routes/admin';
+export { readiness } from './routes/health';
 export { runServer } from './server';
-export {
-  createTestSigner,
-  errorCodesInSource,
-  type TestCellStores,
-  type TestSigner,
-  testCellConfig,
-  undocumentedCodes,
-} from './testing';

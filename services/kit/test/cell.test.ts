@@ -1,9 +1,10 @@
 // The kit against real Postgres (primary + streaming standby) and Redis (+ replica).
+
 import { Writable } from 'node:stream';
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import { startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestSigner, type TestSigner, testCellConfig } from '../src/index';
+import { createTestSigner, type TestSigner, testCellConfig } from '../src/testing';
 import { buildProbeCell } from './fixtures/probe-service';
 
 let tier: TestDataTier;

@@ -2,7 +2,7 @@
 // that transaction with a connection error, not crash the process: pg emits the socket's error on
 // the client, and a checked-out client has no pool listener, so an unhandled 'error' event would be
 // an uncaught exception (seen in the lab: payments apps exited on a db-kill, "second error, exiting").
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import { startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, isConnectionError, withTransaction } from '../src/db';
 

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { adminErrors, defineErrors, errorCodesInSource, SHARED_ERRORS } from '../src/index';
+import { adminErrors, defineErrors, SHARED_ERRORS } from '../src/index';
+import { errorCodesInSource } from '../src/testing';
 
 const readme = () => readFile(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
 

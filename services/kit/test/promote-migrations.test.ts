@@ -1,14 +1,15 @@
 // A standby whose app runs newer code than the primary (a rolling deploy caught by a failover) applies
 // its own migrations when it is promoted, before it is declared writable: the old primary never had
 // them, so replication could not bring them.
+
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import { startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestSigner, testCellConfig } from '../src/index';
+import { createTestSigner, testCellConfig } from '../src/testing';
 import { buildProbeCell } from './fixtures/probe-service';
 
 let tier: TestDataTier;

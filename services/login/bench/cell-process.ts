@@ -1,7 +1,8 @@
 // Starts a real cell process (src/server.ts, exactly as the lab does) on a data tier, for benchmarks.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { TestDataTier } from '@failover-lab/lab';
+import type { TestDataTier } from '@failover-lab/lab/testing';
 import type autocannon from 'autocannon';
 
 const TSX = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));

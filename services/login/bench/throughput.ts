@@ -1,9 +1,10 @@
 // Login throughput against one real cell process (src/server.ts) on its own random subnet:
 // sign-in (scrypt-bound by design) and GET /login/me (token verify + revocation lookup).
 //   npx tsx services/login/bench/throughput.ts        (BENCH_DURATION_S, default 10 per scenario)
+
 import { fileURLToPath } from 'node:url';
-import { createTestSigner } from '@failover-lab/cell-kit';
-import { startTestDataTier } from '@failover-lab/lab';
+import { createTestSigner } from '@failover-lab/cell-kit/testing';
+import { startTestDataTier } from '@failover-lab/lab/testing';
 import autocannon from 'autocannon';
 import { benchRow, printRows, startCellProcess } from './cell-process';
 

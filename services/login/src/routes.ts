@@ -1,6 +1,6 @@
 // Routes under /login. Writes are refused on a fenced/standby cell before any expensive work (scrypt).
 import { randomUUID } from 'node:crypto';
-import { bearerToken, commitFor, withTransaction } from '@failover-lab/cell-kit';
+import { bearerToken, commitFor, errorResponses, withTransaction } from '@failover-lab/cell-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
@@ -9,7 +9,7 @@ import { loginErrors } from './errors';
 import { DummyPasswordHash, hashPassword, verifyPassword } from './password';
 import { SignInRateLimiter } from './rate-limit';
 import * as repo from './repository';
-import { Credentials, ErrorBody, Jwks, RefreshRequest, TokenPair, User } from './schemas';
+import { Credentials, Jwks, RefreshRequest, TokenPair, User } from './schemas';
 import type { LoginSettings } from './settings';
 import {
   ACCESS_TOKEN_TTL_SECONDS,
@@ -26,8 +26,6 @@ export interface LoginRouteDeps {
   signer: AccessTokenSigner;
   settings: LoginSettings;
 }
-
-const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
 
 export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -85,7 +83,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
 
     app.post(
       '/login/users',
-      { schema: { body: Credentials, response: { 201: User, ...errors(400, 409, 503) } } },
+      { schema: { body: Credentials, response: { 201: User, ...errorResponses(400, 409, 503) } } },
       async (request, reply) => {
         app.cell.assertWritable(request);
         const { username, password } = request.body;
@@ -104,7 +102,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
 
     app.post(
       '/login/sessions',
-      { schema: { body: Credentials, response: { 201: TokenPair, ...errors(400, 401, 429, 503) } } },
+      { schema: { body: Credentials, response: { 201: TokenPair, ...errorResponses(400, 401, 429, 503) } } },
       async (request, reply) => {
         app.cell.assertWritable(request);
         const { username, password } = request.body;
@@ -133,7 +131,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
 
     app.post(
       '/login/sessions/refresh',
-      { schema: { body: RefreshRequest, response: { 200: TokenPair, ...errors(400, 401, 503) } } },
+      { schema: { body: RefreshRequest, response: { 200: TokenPair, ...errorResponses(400, 401, 503) } } },
       async (request) => {
         app.cell.assertWritable(request);
         const presented = hashRefreshToken(request.body.refreshToken);
@@ -161,7 +159,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
       '/login/sessions/current',
       {
         preHandler: [app.authenticate, rejectRevoked],
-        schema: { response: { 204: Type.Null(), ...errors(401, 503) } },
+        schema: { response: { 204: Type.Null(), ...errorResponses(401, 503) } },
       },
       async (request, reply) => {
         app.cell.assertWritable(request);
@@ -178,7 +176,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
       '/login/me',
       {
         preHandler: [app.authenticate, rejectRevoked],
-        schema: { response: { 200: User, ...errors(401, 404) } },
+        schema: { response: { 200: User, ...errorResponses(401, 404) } },
       },
       async (request) => {
         const sub = request.user!.sub;

@@ -1,10 +1,6 @@
 // Request and response schemas for every login route (TypeBox: one definition for types and validation).
 import { Type } from 'typebox';
 
-export const ErrorBody = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() }),
-});
-
 export const Credentials = Type.Object(
   {
     username: Type.String({ minLength: 3, maxLength: 32, pattern: '^[a-z0-9_.-]+$' }),

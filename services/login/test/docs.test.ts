@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { errorCodesInSource, SHARED_ERRORS, undocumentedCodes } from '@failover-lab/cell-kit';
+import { SHARED_ERRORS } from '@failover-lab/cell-kit';
+import { errorCodesInSource, undocumentedCodes } from '@failover-lab/cell-kit/testing';
 import { describe, expect, it } from 'vitest';
 import { loginErrors } from '../src/errors';
 

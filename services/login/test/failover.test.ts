@@ -1,7 +1,8 @@
 // Failover on a real primary/standby pair: dc-a frozen (SIGSTOP), dc-b promoted through the admin API
 // takes writes and honours dc-a's tokens; dc-a thawed refuses writes carrying the new epoch.
-import type { TestSigner } from '@failover-lab/cell-kit';
-import { type TestDataTier, waitUntil } from '@failover-lab/lab';
+
+import type { TestSigner } from '@failover-lab/cell-kit/testing';
+import { type TestDataTier, waitUntil } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,6 +1,7 @@
 // Shared setup for the login integration tests: a real data tier and login cells built on it.
-import { createTestSigner, type TestSigner, testCellConfig } from '@failover-lab/cell-kit';
-import { type CellStores, startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+
+import { createTestSigner, type TestSigner, testCellConfig } from '@failover-lab/cell-kit/testing';
+import { type CellStores, startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildLoginCell } from '../src/app';
 import type { LoginSettings } from '../src/settings';
@@ -39,7 +40,7 @@ export async function buildTestLoginCell(
   });
 }
 
-export { createTestSigner };
+export { createTestSigner, startTestDataTier as startTier };
 
 let counter = 0;
 /** Usernames unique across test files and runs (the database lives for the whole file). */
@@ -58,18 +59,4 @@ export async function rowCounts(stores: CellStores): Promise<Record<string, numb
             (SELECT count(*) FROM revoked_access_tokens) AS revoked_access_tokens`,
   );
   return Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)]));
-}
-
-/**
- * startTestDataTier with retries: every test run on this machine picks a random subnet (100-250), so
- * two runs occasionally collide on an address and one Postgres fails to bind. A fresh subnet fixes it.
- */
-export async function startTier(opts: Parameters<typeof startTestDataTier>[0]): Promise<TestDataTier> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startTestDataTier(opts);
-    } catch (error) {
-      if (attempt >= 3) throw error;
-    }
-  }
 }

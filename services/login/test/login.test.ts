@@ -1,6 +1,7 @@
 // Login against a real Postgres + Redis (startTestDataTier): every endpoint's success and failure paths.
-import type { TestSigner } from '@failover-lab/cell-kit';
-import type { TestDataTier } from '@failover-lab/lab';
+
+import type { TestSigner } from '@failover-lab/cell-kit/testing';
+import type { TestDataTier } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,8 @@
 // ~1000 generated malformed requests (bodies, headers, paths): each gets a 4xx with a LOGIN_ERR_* code,
 // and no row changes anywhere.
-import type { TestSigner } from '@failover-lab/cell-kit';
-import type { TestDataTier } from '@failover-lab/lab';
+
+import type { TestSigner } from '@failover-lab/cell-kit/testing';
+import type { TestDataTier } from '@failover-lab/lab/testing';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { InjectOptions } from 'light-my-request';

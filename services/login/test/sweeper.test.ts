@@ -1,10 +1,11 @@
 // The expired-row sweeper against a real primary/standby pair: exactly the rows past expiry + grace go,
 // a signed-out access token stays refused, batches repeat until short, and a standby or fenced cell
 // sweeps nothing. Rows are seeded with SQL relative to the database's own clock (now() ± intervals).
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import type { TestSigner } from '@failover-lab/cell-kit';
-import { type TestDataTier, waitUntil } from '@failover-lab/lab';
+import type { TestSigner } from '@failover-lab/cell-kit/testing';
+import { type TestDataTier, waitUntil } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,10 +1,11 @@
 // Messaging throughput against one real cell process (src/server.ts) on its own random subnet:
 // post message (new client id each request: insert + publish + unread counters) and list messages.
 //   npx tsx services/messaging/bench/throughput.ts    (BENCH_DURATION_S, default 10 per scenario)
+
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createTestSigner } from '@failover-lab/cell-kit';
-import { startTestDataTier } from '@failover-lab/lab';
+import { createTestSigner } from '@failover-lab/cell-kit/testing';
+import { startTestDataTier } from '@failover-lab/lab/testing';
 import autocannon from 'autocannon';
 // The process/bench plumbing is the same for every service; login's copy is the one maintained.
 import { benchRow, printRows, startCellProcess } from '../../login/bench/cell-process';

@@ -2,7 +2,7 @@
 // delivery and unread counters, both best effort: a message committed while Redis is down is still
 // acknowledged and readable, it just is not pushed live.
 import type { ServerResponse } from 'node:http';
-import { commitFor, withTransaction } from '@failover-lab/cell-kit';
+import { commitFor, errorResponses, withTransaction } from '@failover-lab/cell-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -10,7 +10,6 @@ import { messagingErrors } from './errors';
 import * as repo from './repository';
 import { type LiveMessage, publishMessage, RoomHub } from './room-hub';
 import {
-  ErrorBody,
   ListQuery,
   Message,
   MessageIdParams,
@@ -26,8 +25,6 @@ import { markRoomRead, recordPosted, unreadCount } from './unread';
 // Messaging is async-replicated: its RPO is measured by the drills, not hidden.
 const COMMIT = commitFor('messaging');
 const DEFAULT_PAGE_SIZE = 50;
-
-const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
 
 const toLive = (row: repo.MessageRow): LiveMessage => ({
   seq: row.seq,
@@ -80,7 +77,7 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
         schema: {
           params: RoomParams,
           body: PostMessageBody,
-          response: { 200: Message, 201: Message, ...errors(400, 401, 409, 503) },
+          response: { 200: Message, 201: Message, ...errorResponses(400, 401, 409, 503) },
         },
       },
       async (request, reply) => {
@@ -112,7 +109,7 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
         schema: {
           params: RoomParams,
           querystring: ListQuery,
-          response: { 200: MessagePage, ...errors(400, 401) },
+          response: { 200: MessagePage, ...errorResponses(400, 401) },
         },
       },
       async (request) => {
@@ -131,7 +128,7 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
       '/messaging/messages/:id',
       {
         preHandler: app.authenticate,
-        schema: { params: MessageIdParams, response: { 200: Message, ...errors(400, 401, 404) } },
+        schema: { params: MessageIdParams, response: { 200: Message, ...errorResponses(400, 401, 404) } },
       },
       async (request) => {
         const row = await repo.findMessage(app.pg, request.params.id);
@@ -144,7 +141,7 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
       '/messaging/rooms/:room/unread',
       {
         preHandler: app.authenticate,
-        schema: { params: RoomParams, response: { 200: Unread, ...errors(400, 401, 503) } },
+        schema: { params: RoomParams, response: { 200: Unread, ...errorResponses(400, 401, 503) } },
       },
       async (request) => {
         const { room } = request.params;
@@ -163,7 +160,7 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
             200: Type.String({
               description: 'text/event-stream: `id: <cursor>`, `event: message`, `data: <Message>`',
             }),
-            ...errors(400, 401, 503),
+            ...errorResponses(400, 401, 503),
           },
         },
       },

@@ -1,10 +1,6 @@
 // Request and response schemas for every messaging route.
 import { Type } from 'typebox';
 
-export const ErrorBody = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() }),
-});
-
 export const RoomParams = Type.Object({
   room: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' }),
 });

@@ -1,8 +1,9 @@
 // Failover on a real primary/standby pair: dc-a frozen (SIGSTOP), dc-b promoted through the admin API
 // takes posts and serves dc-a's replicated messages; dc-a thawed refuses posts carrying the new epoch.
+
 import { randomUUID } from 'node:crypto';
-import type { TestSigner } from '@failover-lab/cell-kit';
-import { type TestDataTier, waitUntil } from '@failover-lab/lab';
+import type { TestSigner } from '@failover-lab/cell-kit/testing';
+import { type TestDataTier, waitUntil } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestMessagingCell, createTestSigner, messageCount, startTier, uniqueRoom } from './helpers';

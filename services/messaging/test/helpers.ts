@@ -1,6 +1,7 @@
 // Shared setup for the messaging integration tests: a real data tier and messaging cells built on it.
-import { createTestSigner, type TestSigner, testCellConfig } from '@failover-lab/cell-kit';
-import { type CellStores, startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+
+import { createTestSigner, type TestSigner, testCellConfig } from '@failover-lab/cell-kit/testing';
+import { type CellStores, startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildMessagingCell } from '../src/app';
 
@@ -21,7 +22,7 @@ export async function buildTestMessagingCell(
   );
 }
 
-export { createTestSigner };
+export { createTestSigner, startTestDataTier as startTier };
 
 export async function messageCount(stores: CellStores): Promise<number> {
   const [row] = await stores.query<{ n: string }>('SELECT count(*) AS n FROM messages');
@@ -75,18 +76,4 @@ export function sseEvents(
       const data = JSON.parse(/^data: (.*)$/m.exec(block)![1]!);
       return { id, data };
     });
-}
-
-/**
- * startTestDataTier with retries: every test run on this machine picks a random subnet (100-250), so
- * two runs occasionally collide on an address and one Postgres fails to bind. A fresh subnet fixes it.
- */
-export async function startTier(opts: Parameters<typeof startTestDataTier>[0]): Promise<TestDataTier> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startTestDataTier(opts);
-    } catch (error) {
-      if (attempt >= 3) throw error;
-    }
-  }
 }

@@ -1,8 +1,9 @@
 // ~1000 generated malformed requests (bodies, headers, paths, queries): each gets a 4xx with an
 // MSG_ERR_* code, and the messages table does not change.
+
 import { randomUUID } from 'node:crypto';
-import type { TestSigner } from '@failover-lab/cell-kit';
-import type { TestDataTier } from '@failover-lab/lab';
+import type { TestSigner } from '@failover-lab/cell-kit/testing';
+import type { TestDataTier } from '@failover-lab/lab/testing';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { InjectOptions } from 'light-my-request';

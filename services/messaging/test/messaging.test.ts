@@ -1,7 +1,8 @@
 // Messaging against a real Postgres + Redis (startTestDataTier): every endpoint's success and failure paths.
+
 import { randomUUID } from 'node:crypto';
-import type { TestSigner } from '@failover-lab/cell-kit';
-import type { TestDataTier } from '@failover-lab/lab';
+import type { TestSigner } from '@failover-lab/cell-kit/testing';
+import type { TestDataTier } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../src/cursor';

@@ -2,10 +2,11 @@
 // random subnet, with a synchronous standby (every transfer waits for dc-b's flush):
 //   npx tsx services/payments/bench/throughput.ts     (BENCH_DURATION_S default 10, BENCH_CONNECTIONS 16)
 // Prints transfers/s and GET account/s with p50/p99 latency, then checks the audit (money conserved).
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createTestSigner } from '@failover-lab/cell-kit';
-import { startTestDataTier } from '@failover-lab/lab';
+import { createTestSigner } from '@failover-lab/cell-kit/testing';
+import { startTestDataTier } from '@failover-lab/lab/testing';
 import autocannon from 'autocannon';
 
 const duration = Number(process.env.BENCH_DURATION_S ?? 10);

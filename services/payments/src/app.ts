@@ -1,3 +1,4 @@
+// The payments cell: the kit's shared cell around the payments routes.
 import { fileURLToPath } from 'node:url';
 import { buildCell, type CellConfig } from '@failover-lab/cell-kit';
 import type { FastifyInstance } from 'fastify';
@@ -5,18 +6,23 @@ import { paymentAdminRoutes } from './admin-routes';
 import { paymentErrors } from './errors';
 import { paymentRoutes } from './routes';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
+const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
 
-export function buildPayments(
+export interface BuildPaymentsCellOptions {
+  logStream?: NodeJS.WritableStream;
+  poolMax?: number;
+}
+
+export function buildPaymentsCell(
   config: CellConfig,
-  extra: { logStream?: NodeJS.WritableStream; poolMax?: number } = {},
+  opts: BuildPaymentsCellOptions = {},
 ): Promise<FastifyInstance> {
   return buildCell({
     config,
-    migrationsDir: MIGRATIONS_DIR,
+    migrationsDir: MIGRATIONS,
     errors: paymentErrors,
     routes: paymentRoutes,
     adminRoutes: paymentAdminRoutes,
-    ...extra,
+    ...opts,
   });
 }

@@ -1,3 +1,3 @@
-export { buildPayments, MIGRATIONS_DIR } from './app';
+export { type BuildPaymentsCellOptions, buildPaymentsCell } from './app';
 export { MAX_TRANSFER_AMOUNT, paymentErrors } from './errors';
 export { type AuditResult, audit, executeTransfer, requestHash, type TransferInput } from './ledger';

@@ -1,9 +1,10 @@
 // Public payments routes (behind the router at /payments/*).
-import { bearerToken, isAdminToken, READ_ONLY_SQLSTATE } from '@failover-lab/cell-kit';
+import { bearerToken, errorResponses, isAdminToken, READ_ONLY_SQLSTATE } from '@failover-lab/cell-kit';
 import { IDEMPOTENCY_KEY_HEADER } from '@failover-lab/contracts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { findAccount } from './accounts';
 import { paymentErrors } from './errors';
 import { executeTransfer, findTransferRecord } from './ledger';
 import {
@@ -32,17 +33,16 @@ export const paymentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/payments/accounts/:id',
     {
       onRequest: app.authenticate,
-      schema: { params: Type.Object({ id: AccountId }), response: { 200: Account } },
+      schema: {
+        params: Type.Object({ id: AccountId }),
+        response: { 200: Account, ...errorResponses(400, 401, 404, 503) },
+      },
     },
     async (request) => {
-      const { rows } = await app.pg.query<{ id: string; owner: string; balance: string }>(
-        'SELECT id, owner, balance FROM accounts WHERE id = $1',
-        [request.params.id],
-      );
-      const account = rows[0];
+      const account = await findAccount(app.pg, request.params.id);
       // Someone else's account answers exactly like a missing one: existence is not disclosed.
       if (!account || account.owner !== request.user!.sub) throw paymentErrors.make('ACCOUNT_NOT_FOUND');
-      return { id: account.id, owner: account.owner, balance: Number(account.balance) };
+      return account;
     },
   );
 
@@ -50,7 +50,10 @@ export const paymentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/payments/transfers',
     {
       onRequest: app.authenticate,
-      schema: { body: TransferRequest, response: { 201: Transfer } },
+      schema: {
+        body: TransferRequest,
+        response: { 201: Transfer, ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
+      },
     },
     async (request, reply) => {
       let outcome = 'rejected';
@@ -86,7 +89,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       schema: {
         params: Type.Object({ idempotencyKey: Type.String({ pattern: IDEMPOTENCY_KEY_PATTERN.source }) }),
-        response: { 200: TransferRecord },
+        response: { 200: TransferRecord, ...errorResponses(400, 401, 404, 503) },
       },
     },
     async (request) => {

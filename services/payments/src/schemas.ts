@@ -65,3 +65,8 @@ export const Audit = Type.Object({
   ledgerEntries: Type.Integer(),
   ledgerImbalance: Type.Integer(),
 });
+
+export const SeedResult = Type.Object({
+  inserted: Type.Integer({ minimum: 0, description: 'accounts created by this call' }),
+  existing: Type.Integer({ minimum: 0, description: 'accounts that already existed (left as they were)' }),
+});

@@ -1,6 +1,6 @@
 // Entry point the lab (and the container) starts: configuration from the environment only.
 import { loadConfigOrExit, runServer } from '@failover-lab/cell-kit';
-import { buildPayments } from './app';
+import { buildPaymentsCell } from './app';
 
 const config = loadConfigOrExit();
-await runServer(() => buildPayments(config), config);
+await runServer(() => buildPaymentsCell(config), config);

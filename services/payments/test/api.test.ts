@@ -1,7 +1,8 @@
 // Each payments endpoint's success and failure paths on a real primary + synchronous standby.
+
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { errorCodesInSource, undocumentedCodes } from '@failover-lab/cell-kit';
+import { errorCodesInSource, undocumentedCodes } from '@failover-lab/cell-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TRANSFER_AMOUNT, paymentErrors } from '../src/index';
 import { type PaymentsFixture, startPayments, uniqueKey } from './helpers';

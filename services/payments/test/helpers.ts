@@ -1,9 +1,9 @@
 // A payments cell pair on a real data tier (Postgres primary + sync standby, Redis + replica).
 
-import { createTestSigner, type TestSigner, testCellConfig } from '@failover-lab/cell-kit';
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab';
+import { createTestSigner, type TestSigner, testCellConfig } from '@failover-lab/cell-kit/testing';
+import { startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { buildPayments } from '../src/index';
+import { buildPaymentsCell } from '../src/index';
 
 export interface PaymentsFixture {
   tier: TestDataTier;
@@ -36,9 +36,9 @@ export async function startPayments(opts: { dcBApp?: boolean } = {}): Promise<Pa
         adminToken: tier.secrets.adminToken,
         jwks: signer.jwks,
       });
-    const dcA = await buildPayments(configFor(tier.primary));
+    const dcA = await buildPaymentsCell(configFor(tier.primary));
     apps.push(dcA);
-    const dcB = opts.dcBApp ? await buildPayments(configFor(tier.standby!)) : undefined;
+    const dcB = opts.dcBApp ? await buildPaymentsCell(configFor(tier.standby!)) : undefined;
     if (dcB) apps.push(dcB);
     const adminHeaders = { authorization: `Bearer ${tier.secrets.adminToken}` };
     const tokens = new Map<string, string>();

@@ -2,9 +2,9 @@
 // token; the service may add its own admin routes (payments: seed, audit) under the same guard.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { bearerToken, isAdminToken } from './auth';
-import { withClient, withTransaction } from './db';
-import { adminErrors } from './errors';
+import { bearerToken, isAdminToken } from '../auth';
+import { withClient, withTransaction } from '../db';
+import { adminErrors } from '../errors';
 import { readiness } from './health';
 
 const EpochBody = Type.Object({ epoch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) });
@@ -27,7 +27,8 @@ async function setSynchronousStandbys(app: FastifyInstance, standbys: string[]):
   return value;
 }
 
-export function adminPlugin(extraRoutes?: FastifyPluginAsync): FastifyPluginAsync {
+/** The kit's admin routes, and the service's own (`extraRoutes`) behind the same token check. */
+export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsync {
   return async (app) => {
     app.addHook('onRequest', async (request) => {
       if (!isAdminToken(bearerToken(request), app.config.adminToken)) {

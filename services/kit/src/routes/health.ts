@@ -5,7 +5,7 @@ import type { CellReadiness, CheckResult, StandbyView } from '@failover-lab/cont
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import type { CellState } from './cell-state';
+import type { CellState } from '../cell-state';
 
 const CHECK_TIMEOUT_MS = 1_000;
 
