@@ -53,6 +53,17 @@ export const FaultSchema = Type.Object(
 );
 export type Fault = Static<typeof FaultSchema>;
 
+/** What applying or resetting a fault did. */
+export const FaultResultSchema = Type.Object({
+  fault: FaultSchema,
+  /** the processes or containers it reached (`payments-dc-a-postgres`, …) */
+  affected: Type.Array(Type.String()),
+  ms: Type.Number({ minimum: 0 }),
+  /** region_restore: what each service's cell in the region became */
+  roles: Type.Optional(Type.Record(Type.String(), Type.String())),
+});
+export type FaultResult = Static<typeof FaultResultSchema>;
+
 export interface FaultSpec {
   /** one line: what happens, in the lab and in compose */
   summary: string;

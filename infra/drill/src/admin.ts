@@ -11,7 +11,7 @@ import {
 } from '@failover-lab/contracts';
 import { request } from 'undici';
 import { API } from './api';
-import { type Backend, type CellAnswer, type CellCall, describeAnswer } from './backends/backend';
+import { type CellAccess, type CellAnswer, type CellCall, describeAnswer } from './backends/backend';
 import { assertLoopbackUrl } from './loopback';
 
 const isSuccess = (answer: CellAnswer) => answer.status >= 200 && answer.status < 300;
@@ -19,7 +19,7 @@ const isSuccess = (answer: CellAnswer) => answer.status >= 200 && answer.status 
 export class AdminApi {
   constructor(
     private readonly routerUrl: string,
-    private readonly backend: Pick<Backend, 'cellHttp'>,
+    private readonly cells: Pick<CellAccess, 'cellHttp'>,
     private readonly adminToken: string,
     private readonly timeoutMs = 3_000,
   ) {
@@ -28,7 +28,7 @@ export class AdminApi {
 
   /** The cell's own view (role, epoch, fencing), or null when it does not answer. */
   async cellState(service: ServiceName, region: RegionName): Promise<CellReadiness | null> {
-    const answer = await this.backend.cellHttp(service, region, { method: 'GET', path: API.admin.state });
+    const answer = await this.cells.cellHttp(service, region, { method: 'GET', path: API.admin.state });
     return isSuccess(answer) && typeof answer.body === 'object' ? (answer.body as CellReadiness) : null;
   }
 
@@ -54,12 +54,12 @@ export class AdminApi {
 
   /** GET on a cell, status and body as they are (404 is an answer; 0 = no answer). */
   cellGet(service: ServiceName, region: RegionName, path: string): Promise<CellAnswer> {
-    return this.backend.cellHttp(service, region, { method: 'GET', path });
+    return this.cells.cellHttp(service, region, { method: 'GET', path });
   }
 
   /** A cell call that must succeed: its JSON body, or an error saying what the cell answered. */
   async cellJson<T>(service: ServiceName, region: RegionName, call: CellCall): Promise<T> {
-    const answer = await this.backend.cellHttp(service, region, call);
+    const answer = await this.cells.cellHttp(service, region, call);
     if (!isSuccess(answer)) {
       throw new Error(`${call.method} ${call.path} on ${region}/${service} → ${describeAnswer(answer)}`);
     }

@@ -78,7 +78,7 @@ async function localEnvironment(
   const topo = client.topo;
   const env: DrillEnvironment = {
     backend: new LocalBackend(client, {
-      cells: topo.cells,
+      topo,
       adminToken: secrets.adminToken,
       appPassword: secrets.appPassword,
     }),

@@ -2,10 +2,9 @@
 // (router_requests_total{service,region,outcome}), beside the clients' ground truth. The router
 // counts a request it held and retried as one `ok`, so this view can be shorter than what clients
 // saw; the difference is the point of printing both. Absent Prometheus → a note, never a failure.
-import { SERVICES, type ServiceName } from '@failover-lab/contracts';
+import { type PrometheusCrossCheck, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import { request } from 'undici';
 import { assertLoopbackUrl } from './loopback';
-import type { PrometheusCrossCheck } from './report/types';
 
 export interface CounterSeries {
   service: string;

@@ -4,13 +4,17 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ControllerEvent, ServiceName } from '@failover-lab/contracts';
+import {
+  type ControllerEvent,
+  type DrillReport,
+  describeTarget,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import { AdminApi } from './admin';
 import { API } from './api';
 import type { AuditFindings } from './audit';
 import { type AuditContext, auditAll, type PaymentsAdminAudit } from './audit/readers';
 import type { Backend } from './backends/backend';
-import { describeTarget } from './backends/backend';
 import { parseK6File } from './k6/parse';
 import { RecordingClient } from './load/http';
 import { k6Command, k6DroppedIterations, runK6 } from './load/k6-runner';
@@ -21,7 +25,6 @@ import { ProgressTally } from './progress';
 import { prometheusCrossCheck } from './prometheus';
 import type { RequestRecord } from './records';
 import { buildReport } from './report/build';
-import type { DrillReport } from './report/types';
 import { writeReport } from './report/write';
 import { SCENARIOS, type ScenarioName } from './scenarios';
 import { waitForEvents } from './scenarios/common';
@@ -87,7 +90,7 @@ export async function runDrill(
 ): Promise<DrillReport> {
   const log = hooks.log ?? (() => {});
   const scenario = SCENARIOS[options.scenario];
-  const admin = new AdminApi(env.routerUrl, env.backend, env.adminToken);
+  const admin = new AdminApi(env.routerUrl, env.backend.cells, env.adminToken);
   const ctx: ScenarioContext = { backend: env.backend, admin, log };
 
   await waitForSteadyState(admin, 60_000);
@@ -241,7 +244,7 @@ async function runK6Load(
 
 /** k6 seeds its accounts itself, so it needs the payments primary by URL (the lab's, never compose's). */
 async function paymentsAdminUrl(backend: Backend, admin: AdminApi): Promise<string> {
-  const url = backend.cellUrl('payments', await admin.requirePrimaryRegion('payments'));
+  const url = backend.cells.cellUrl('payments', await admin.requirePrimaryRegion('payments'));
   if (!url)
     throw new Error(`--load k6 needs a payments cell URL, which the ${backend.name} backend has none of`);
   return url;

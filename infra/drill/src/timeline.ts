@@ -1,17 +1,8 @@
 // Per-bucket success rate and p99 latency of one service: the data behind the report's charts.
+import type { Bucket } from '@failover-lab/contracts';
 import type { RequestRecord } from './records';
 
 export const BUCKET_MS = 250;
-
-export interface Bucket {
-  /** bucket start, ms since the load started */
-  atMs: number;
-  requests: number;
-  ok: number;
-  /** null when the bucket had no request */
-  successRate: number | null;
-  p99Ms: number | null;
-}
 
 /** Buckets by request start time from `originMs` to `endMs`, empty ones included (they are the outages). */
 export function timeline(

@@ -1,6 +1,5 @@
 // Expected outcome → verdict. Pure: every reason is a sentence a reader can act on.
-import { REPLICATION_MODE, SERVICES, type ServiceName } from '@failover-lab/contracts';
-import type { ServiceReport } from './report/types';
+import { REPLICATION_MODE, SERVICES, type ServiceName, type ServiceReport } from '@failover-lab/contracts';
 
 export interface Expectation {
   /** services that must fail over (promote the standby) */

@@ -27,7 +27,7 @@ function recordingExec(answers: Record<string, string | Error>) {
 describe('ComposeBackend', () => {
   it('region kill: SIGKILL every running container of the region, selected by label', async () => {
     const { calls, exec } = recordingExec({ 'docker ps': 'a1\nb2\nc3\n' });
-    await new ComposeBackend(SECRETS, exec).kill({ region: 'dc-a' });
+    await new ComposeBackend(SECRETS, exec).faults.apply({ kind: 'region_kill', target: { region: 'dc-a' } });
     expect(calls).toEqual([
       'docker ps --all --quiet --filter label=failover-lab.region=dc-a --filter status=running',
       'docker kill --signal KILL a1 b2 c3',
@@ -36,10 +36,9 @@ describe('ComposeBackend', () => {
 
   it('db kill: only the payments Postgres container of the region', async () => {
     const { calls, exec } = recordingExec({ 'docker ps': 'pg1\n' });
-    await new ComposeBackend(SECRETS, exec).kill({
-      region: 'dc-a',
-      service: 'payments',
-      component: 'postgres',
+    await new ComposeBackend(SECRETS, exec).faults.apply({
+      kind: 'component_kill',
+      target: { region: 'dc-a', service: 'payments', component: 'postgres' },
     });
     expect(calls).toEqual([
       'docker ps --all --quiet --filter label=failover-lab.region=dc-a --filter label=failover-lab.service=payments --filter label=failover-lab.component=postgres --filter status=running',
@@ -47,12 +46,12 @@ describe('ComposeBackend', () => {
     ]);
   });
 
-  it('freeze pauses running containers, thaw unpauses the paused ones, restore starts the exited ones', async () => {
+  it('freeze pauses running containers, its reset unpauses the paused ones, restore starts the exited ones', async () => {
     const { calls, exec } = recordingExec({ 'docker ps': 'x1 x2' });
-    const backend = new ComposeBackend(SECRETS, exec);
-    await backend.freeze({ region: 'dc-a' });
-    await backend.thaw({ region: 'dc-a' });
-    await backend.restore('dc-a');
+    const { faults } = new ComposeBackend(SECRETS, exec);
+    await faults.apply({ kind: 'region_freeze', target: { region: 'dc-a' } });
+    await faults.reset({ kind: 'region_freeze', target: { region: 'dc-a' } });
+    await faults.apply({ kind: 'region_restore', target: { region: 'dc-a' } });
     expect(calls).toEqual([
       'docker ps --all --quiet --filter label=failover-lab.region=dc-a --filter status=running',
       'docker pause x1 x2',
@@ -65,7 +64,10 @@ describe('ComposeBackend', () => {
 
   it('app crash: one service app only', async () => {
     const { calls, exec } = recordingExec({ 'docker ps': 'app9' });
-    await new ComposeBackend(SECRETS, exec).kill({ region: 'dc-a', service: 'messaging', component: 'app' });
+    await new ComposeBackend(SECRETS, exec).faults.apply({
+      kind: 'component_kill',
+      target: { region: 'dc-a', service: 'messaging', component: 'app' },
+    });
     expect(calls[0]).toContain(
       '--filter label=failover-lab.service=messaging --filter label=failover-lab.component=app',
     );
@@ -74,9 +76,9 @@ describe('ComposeBackend', () => {
 
   it('refuses to act when no container matches (a typo must not look like a successful fault)', async () => {
     const { calls, exec } = recordingExec({ 'docker ps': '\n' });
-    await expect(new ComposeBackend(SECRETS, exec).kill({ region: 'dc-b' })).rejects.toThrow(
-      /no container matches dc-b/,
-    );
+    await expect(
+      new ComposeBackend(SECRETS, exec).faults.apply({ kind: 'region_kill', target: { region: 'dc-b' } }),
+    ).rejects.toThrow(/no container matches dc-b/);
     expect(calls).toHaveLength(1);
   });
 
@@ -84,7 +86,7 @@ describe('ComposeBackend', () => {
     const { exec } = recordingExec({
       'docker ps --all --filter': '{"ID":"a1","State":"running"}\n{"ID":"b2","State":"paused"}\n',
     });
-    expect(await new ComposeBackend(SECRETS, exec).status()).toEqual([
+    expect(await new ComposeBackend(SECRETS, exec).faults.status()).toEqual([
       { ID: 'a1', State: 'running' },
       { ID: 'b2', State: 'paused' },
     ]);
@@ -100,7 +102,7 @@ describe('ComposeBackend: cells through docker exec (docker-compose.yml publishe
       'docker ps': 'app7\n',
       'docker exec': '{"status":200,"body":"{\\"role\\":\\"primary\\",\\"epoch\\":3}"}',
     });
-    const answer = await new ComposeBackend(SECRETS, exec).cellHttp('payments', 'dc-b', {
+    const answer = await new ComposeBackend(SECRETS, exec).cells.cellHttp('payments', 'dc-b', {
       method: 'GET',
       path: '/admin/state',
     });
@@ -119,7 +121,7 @@ describe('ComposeBackend: cells through docker exec (docker-compose.yml publishe
       'docker exec': '{"status":200,"body":"{\\"seeded\\":1}"}',
     });
     const body = { accounts: [{ id: 'a0', owner: 'u0', balance: 10_000 }] };
-    const answer = await new ComposeBackend(SECRETS, exec).cellHttp('payments', 'dc-b', {
+    const answer = await new ComposeBackend(SECRETS, exec).cells.cellHttp('payments', 'dc-b', {
       method: 'POST',
       path: '/admin/seed/accounts',
       body,
@@ -131,7 +133,7 @@ describe('ComposeBackend: cells through docker exec (docker-compose.yml publishe
 
   it('a killed or paused cell (no running container, or exec refused) is a cell that did not answer', async () => {
     const none = recordingExec({ 'docker ps': '' });
-    const down = await new ComposeBackend(SECRETS, none.exec).cellHttp('payments', 'dc-b', {
+    const down = await new ComposeBackend(SECRETS, none.exec).cells.cellHttp('payments', 'dc-b', {
       method: 'GET',
       path: '/admin/state',
     });
@@ -143,7 +145,7 @@ describe('ComposeBackend: cells through docker exec (docker-compose.yml publishe
       'docker ps': 'app7',
       'docker exec': new Error('docker exec … failed: container app7 is paused'),
     });
-    const paused = await new ComposeBackend(SECRETS, refused.exec).cellHttp('payments', 'dc-b', {
+    const paused = await new ComposeBackend(SECRETS, refused.exec).cells.cellHttp('payments', 'dc-b', {
       method: 'GET',
       path: '/admin/state',
     });
@@ -157,13 +159,13 @@ describe('ComposeBackend: cells through docker exec (docker-compose.yml publishe
       'docker exec': '{"status":404,"body":"{\\"error\\":{\\"code\\":\\"PAY_ERR_NOT_FOUND\\"}}"}',
     });
     expect(
-      await new ComposeBackend(SECRETS, notFound.exec).cellHttp('payments', 'dc-b', {
+      await new ComposeBackend(SECRETS, notFound.exec).cells.cellHttp('payments', 'dc-b', {
         method: 'GET',
         path: '/payments/transfers/k1',
       }),
     ).toEqual({ status: 404, body: { error: { code: 'PAY_ERR_NOT_FOUND' } } });
     const garbage = recordingExec({ 'docker ps': 'app7', 'docker exec': 'OCI runtime exec failed' });
-    const answer = await new ComposeBackend(SECRETS, garbage.exec).cellHttp('payments', 'dc-b', {
+    const answer = await new ComposeBackend(SECRETS, garbage.exec).cells.cellHttp('payments', 'dc-b', {
       method: 'GET',
       path: '/admin/state',
     });
@@ -172,7 +174,7 @@ describe('ComposeBackend: cells through docker exec (docker-compose.yml publishe
 
   it('refuses a path the script would not put after the port', async () => {
     const { calls, exec } = recordingExec({ 'docker ps': 'app7' });
-    const answer = await new ComposeBackend(SECRETS, exec).cellHttp('payments', 'dc-b', {
+    const answer = await new ComposeBackend(SECRETS, exec).cells.cellHttp('payments', 'dc-b', {
       method: 'GET',
       path: '@192.0.2.1/x',
     });
@@ -183,7 +185,7 @@ describe('ComposeBackend: cells through docker exec (docker-compose.yml publishe
   it('split-brain count: psql as app inside the Postgres container, PGPASSWORD named in -e only', async () => {
     const { calls, argvs, options, exec } = recordingExec({ 'docker ps': 'pg3\n', 'docker exec': '2\n' });
     const since = new Date('2026-11-22T01:02:03.456Z');
-    expect(await new ComposeBackend(SECRETS, exec).countCellWrites('payments', 'dc-a', since)).toBe(2);
+    expect(await new ComposeBackend(SECRETS, exec).cells.countCellWrites('payments', 'dc-a', since)).toBe(2);
     expect(calls[0]).toBe(
       'docker ps --all --quiet --filter label=failover-lab.region=dc-a --filter label=failover-lab.service=payments --filter label=failover-lab.component=postgres --filter status=running',
     );
@@ -210,22 +212,22 @@ describe('ComposeBackend: cells through docker exec (docker-compose.yml publishe
 
   it('login counts users and refresh tokens; a non-count answer or no container is an error', async () => {
     const { argvs, exec } = recordingExec({ 'docker ps': 'pg1', 'docker exec': '0' });
-    await new ComposeBackend(SECRETS, exec).countCellWrites('login', 'dc-a', new Date(0));
+    await new ComposeBackend(SECRETS, exec).cells.countCellWrites('login', 'dc-a', new Date(0));
     expect(argvs[1]!.at(-1)).toBe(
       "SELECT (SELECT count(*) FROM users WHERE created_at >= '1970-01-01T00:00:00.000Z'::timestamptz) + (SELECT count(*) FROM refresh_tokens WHERE created_at >= '1970-01-01T00:00:00.000Z'::timestamptz) AS n",
     );
     const odd = recordingExec({ 'docker ps': 'pg1', 'docker exec': 'psql: error: connection refused' });
     await expect(
-      new ComposeBackend(SECRETS, odd.exec).countCellWrites('login', 'dc-a', new Date()),
+      new ComposeBackend(SECRETS, odd.exec).cells.countCellWrites('login', 'dc-a', new Date()),
     ).rejects.toThrow(/not a count/);
     const gone = recordingExec({ 'docker ps': '' });
     await expect(
-      new ComposeBackend(SECRETS, gone.exec).countCellWrites('login', 'dc-a', new Date()),
+      new ComposeBackend(SECRETS, gone.exec).cells.countCellWrites('login', 'dc-a', new Date()),
     ).rejects.toThrow(/no container matches dc-a\/login\/postgres/);
   });
 
   it('has no cell URL to offer (nothing of a cell is published)', () => {
-    expect(new ComposeBackend(SECRETS, recordingExec({}).exec).cellUrl()).toBeNull();
+    expect(new ComposeBackend(SECRETS, recordingExec({}).exec).cells.cellUrl('payments', 'dc-a')).toBeNull();
   });
 });
 

@@ -63,7 +63,7 @@ describe('the in-container fetch script, run for real', () => {
       SECRETS,
       localDocker(() => port),
     );
-    const answer = await backend.cellHttp('payments', 'dc-a', { method: 'GET', path: '/admin/state' });
+    const answer = await backend.cells.cellHttp('payments', 'dc-a', { method: 'GET', path: '/admin/state' });
     expect(answer).toEqual({ status: 200, body: { role: 'primary', echo: null } });
     expect(seen.at(-1)).toMatchObject({
       method: 'GET',
@@ -78,7 +78,7 @@ describe('the in-container fetch script, run for real', () => {
       localDocker(() => port),
     );
     const body = { accounts: [{ id: 'a "quoted" id', owner: 'u0', balance: 10_000 }] };
-    const answer = await backend.cellHttp('payments', 'dc-a', {
+    const answer = await backend.cells.cellHttp('payments', 'dc-a', {
       method: 'POST',
       path: '/admin/seed/accounts?x=1',
       body,
@@ -92,7 +92,7 @@ describe('the in-container fetch script, run for real', () => {
       { ...SECRETS, adminToken: 'not-the-token-0000000000' },
       localDocker(() => port),
     );
-    const denied = await wrong.cellHttp('payments', 'dc-a', { method: 'GET', path: '/admin/state' });
+    const denied = await wrong.cells.cellHttp('payments', 'dc-a', { method: 'GET', path: '/admin/state' });
     expect(denied).toEqual({ status: 401, body: { error: { code: 'ADMIN_ERR_UNAUTHORIZED' } } });
 
     const closed = Fastify();
@@ -103,7 +103,7 @@ describe('the in-container fetch script, run for real', () => {
       SECRETS,
       localDocker(() => closedPort),
     );
-    const answer = await nobody.cellHttp('payments', 'dc-a', { method: 'GET', path: '/admin/state' });
+    const answer = await nobody.cells.cellHttp('payments', 'dc-a', { method: 'GET', path: '/admin/state' });
     expect(answer.status).toBe(0);
     expect(answer.error).toBeTruthy();
   }, 30_000);

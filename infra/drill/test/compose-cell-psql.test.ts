@@ -3,6 +3,7 @@
 // The stand-in forwards only the named variable and points libpq at the cell (PGHOST/PGPORT), which
 // inside the container would be the default socket. The same rows are counted with the local
 // backend's pg query, so both backends must agree.
+
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing'
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComposeBackend, type Exec } from '../src/backends/compose';
-import { cellWriteCounter } from '../src/cell-sql';
+import { cellWriteCounter } from '../src/backends/local-cells';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 let tier: TestDataTier;
@@ -78,16 +79,16 @@ describe('compose split-brain count through psql, on a real Postgres', () => {
       { adminToken: 'unused-here-0123456789', appPassword: tier.secrets.appPassword },
       dockerOnThisMachine(),
     );
-    const viaPsql = await compose.countCellWrites('login', 'dc-a', since);
+    const viaPsql = await compose.cells.countCellWrites('login', 'dc-a', since);
     // the lab's own addresses for this tier's subnet: the local backend's pg path, unchanged
-    const viaPg = await cellWriteCounter(topology(tier.subnet).cells, tier.secrets.appPassword)(
+    const viaPg = await cellWriteCounter(topology(tier.subnet), tier.secrets.appPassword)(
       'login',
       'dc-a',
       since,
     );
     expect(viaPsql).toBe(2);
     expect(viaPg).toBe(viaPsql);
-    expect(await compose.countCellWrites('login', 'dc-a', new Date(Date.now() + 60_000))).toBe(0);
+    expect(await compose.cells.countCellWrites('login', 'dc-a', new Date(Date.now() + 60_000))).toBe(0);
   }, 60_000);
 
   it('the password travels by name: a wrong one is refused by Postgres, not counted as zero', async () => {
@@ -95,7 +96,7 @@ describe('compose split-brain count through psql, on a real Postgres', () => {
       { adminToken: 'unused-here-0123456789', appPassword: 'wrong-password-0123456789' },
       dockerOnThisMachine(),
     );
-    await expect(compose.countCellWrites('login', 'dc-a', since)).rejects.toThrow(
+    await expect(compose.cells.countCellWrites('login', 'dc-a', since)).rejects.toThrow(
       /password authentication failed/,
     );
   }, 60_000);

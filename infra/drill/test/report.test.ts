@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type ControllerEvent, SERVICES, type ServiceName } from '@failover-lab/contracts';
+import {
+  type ControllerEvent,
+  DrillReportSchema,
+  problemsOf,
+  SERVICES,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
@@ -97,6 +103,7 @@ describe('buildReport', () => {
     expect(report.services.payments.rtoMs).toBe(2_400);
     expect(report.phases.payments).toEqual({ detectMs: 700, decideMs: 20, promoteMs: 280, routeMs: 10 });
     expect(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors)).toBe(true);
+    expect(problemsOf(DrillReportSchema, JSON.parse(JSON.stringify(report)))).toEqual([]);
   });
 
   it('fails with a reason for a lost payment, a broken invariant, a missing failover, a failed check', () => {

@@ -2,9 +2,11 @@
 // duration, with its expected verdict asserted; the lab is returned to steady state between drills.
 // Last, the audit is shown to catch loss: an acknowledged message deleted on the primary before the
 // read-back makes the drill fail.
+
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { DrillReport } from '@failover-lab/contracts';
 import { type LabClient, startLab, stopLab } from '@failover-lab/lab';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -12,7 +14,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acknowledgedWrites } from '../src/audit';
 import { LocalBackend } from '../src/backends/local';
-import type { DrillReport } from '../src/report/types';
 import { DEFAULT_OPTIONS, type DrillEnvironment, type DrillOptions, runDrill } from '../src/run';
 import type { ScenarioName } from '../src/scenarios';
 
@@ -33,7 +34,7 @@ beforeAll(async () => {
   const secrets = JSON.parse(readFileSync(path.join(lab.stateDir, 'secrets.json'), 'utf8'));
   appPassword = secrets.appPassword;
   env = {
-    backend: new LocalBackend(lab, { cells: lab.topo.cells, adminToken: secrets.adminToken, appPassword }),
+    backend: new LocalBackend(lab, { topo: lab.topo, adminToken: secrets.adminToken, appPassword }),
     routerUrl: lab.topo.edge.routerUrl,
     prometheusUrl: lab.topo.edge.prometheusUrl,
     adminToken: secrets.adminToken,

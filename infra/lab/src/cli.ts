@@ -1,11 +1,12 @@
 // `npm run lab -- <command>`: a thin client of the supervisor daemon (see README.md).
 import {
-  COMPONENTS,
-  type ComponentName,
-  REGIONS,
-  type RegionName,
-  SERVICES,
-  type ServiceName,
+  describeFault,
+  FAULT_KINDS,
+  FAULTS,
+  type Fault,
+  type FaultKind,
+  type FaultResult,
+  faultProblems,
 } from '@failover-lab/contracts';
 import { LabClient, LabError } from './client';
 import { launchLab, stopLab } from './lab';
@@ -20,10 +21,15 @@ const USAGE = `usage: npm run lab -- <command>
   up                          start the lab (warm if .lab/ has data) and wait until it is ready
   down [--wipe]               stop every lab process; --wipe also removes all state
   status [--json]             roles, lag and state of every cell and of the edge
-  kill <region> [--service <name>] [--component postgres|redis|app]
-                              SIGKILL the region's process groups (apps only = a crash, restarted)
-  freeze <region> | thaw <region>   SIGSTOP / SIGCONT the region's process groups
-  restore <region>            bring a dead or fenced region back as standby of the current primaries`;
+  fault <kind> <region> [--service <name>] [--component postgres|redis|app]
+                              apply a fault (kinds below) and wait until it has taken hold
+  reset <kind> <region> [--service <name>] [--component …]
+                              undo it: thaw what was frozen, restore what was killed
+  kill <region> [--service <name>] [--component …]   region_kill, or component_kill when narrowed
+  freeze <region> | thaw <region> | restore <region>  region_freeze, region_thaw, region_restore
+
+faults:
+${FAULT_KINDS.map((kind) => `  ${kind.padEnd(16)} ${FAULTS[kind].summary}`).join('\n')}`;
 
 class UsageError extends Error {}
 
@@ -35,11 +41,34 @@ function flag(args: string[], name: string): string | undefined {
   return value;
 }
 
-function choice<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T {
-  if (value === undefined || !allowed.includes(value as T)) {
-    throw new UsageError(`${what} must be one of ${allowed.join(', ')} (got ${value ?? 'nothing'})`);
-  }
-  return value as T;
+/** `<region> [--service s] [--component c]` as the fault `kind`, checked against the registry. */
+function faultFrom(kind: string | undefined, args: string[]): Fault {
+  const fault = {
+    kind,
+    target: {
+      region: args[0],
+      ...(flag(args, '--service') === undefined ? {} : { service: flag(args, '--service') }),
+      ...(flag(args, '--component') === undefined ? {} : { component: flag(args, '--component') }),
+    },
+  };
+  const problems = faultProblems(fault);
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  return fault as Fault;
+}
+
+/** The short verbs people type, as the registry's faults. */
+const VERBS: Record<string, (narrowed: boolean) => FaultKind> = {
+  kill: (narrowed) => (narrowed ? 'component_kill' : 'region_kill'),
+  freeze: () => 'region_freeze',
+  thaw: () => 'region_thaw',
+  restore: () => 'region_restore',
+};
+
+function printResult(result: FaultResult) {
+  print(
+    `${describeFault(result.fault)}: ${result.affected.join(', ') || 'no process reached'} (${result.ms} ms)`,
+  );
+  for (const [service, role] of Object.entries(result.roles ?? {})) print(`  ${service}: ${role}`);
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -89,28 +118,19 @@ async function main(argv: string[]): Promise<number> {
       print(args.includes('--json') ? JSON.stringify(status, null, 2) : formatStatus(status));
       return 0;
     }
+    case 'fault':
+    case 'reset': {
+      const fault = faultFrom(args[0], args.slice(1));
+      const client = runningClient(stateDir);
+      printResult(await (command === 'fault' ? client.apply(fault) : client.reset(fault)));
+      return 0;
+    }
     case 'kill':
     case 'freeze':
     case 'thaw':
     case 'restore': {
-      const region = choice<RegionName>(args[0], REGIONS, 'region');
-      const client = runningClient(stateDir);
-      if (command === 'kill') {
-        const service = flag(args, '--service');
-        const component = flag(args, '--component');
-        const result = await client.kill(region, {
-          service: service === undefined ? undefined : choice<ServiceName>(service, SERVICES, '--service'),
-          component:
-            component === undefined ? undefined : choice<ComponentName>(component, COMPONENTS, '--component'),
-        });
-        print(`killed: ${result.killed.join(', ') || 'nothing was running'}`);
-      } else if (command === 'freeze') print(`frozen: ${(await client.freeze(region)).frozen.join(', ')}`);
-      else if (command === 'thaw') print(`thawed: ${(await client.thaw(region)).thawed.join(', ')}`);
-      else {
-        const result = await client.restore(region);
-        for (const [service, role] of Object.entries(result.roles)) print(`${service}: ${region} ${role}`);
-        print(`restored ${region} in ${result.ms} ms`);
-      }
+      const narrowed = args.includes('--service') || args.includes('--component');
+      printResult(await runningClient(stateDir).apply(faultFrom(VERBS[command]!(narrowed), args)));
       return 0;
     }
     case undefined:

@@ -2,11 +2,10 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ComponentName, RegionName, ServiceName } from '@failover-lab/contracts';
+import type { Fault, FaultResult, FaultTarget, LabStatus, RegionName } from '@failover-lab/contracts';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { isAlive, livePidFromFile, sleep } from './process';
 import { readControlToken } from './secrets';
-import type { LabStatus } from './status';
 import { releaseSubnet } from './subnet-lease';
 import { DEFAULT_PORTS, type Ports, type Topology, topology } from './topology';
 
@@ -18,11 +17,6 @@ export class LabError extends Error {
   ) {
     super(message);
   }
-}
-
-export interface KillResult {
-  region: RegionName;
-  killed: string[];
 }
 
 export class LabClient {
@@ -84,23 +78,33 @@ export class LabClient {
     return this.call('GET', '/status', undefined, 10_000);
   }
 
-  kill(
-    region: RegionName,
-    target: { service?: ServiceName; component?: ComponentName } = {},
-  ): Promise<KillResult> {
-    return this.call('POST', '/kill', { region, ...target });
+  /** Applies one of the contract's faults (kill, freeze, …) and answers once it has taken hold. */
+  apply(fault: Fault): Promise<FaultResult> {
+    return this.call('POST', '/faults', fault, 300_000);
   }
 
-  freeze(region: RegionName): Promise<{ region: RegionName; frozen: string[] }> {
-    return this.call('POST', '/freeze', { region });
+  /** Undoes a fault: thaw what was frozen, restore what was killed. */
+  reset(fault: Fault): Promise<FaultResult> {
+    return this.call('POST', '/faults/reset', fault, 300_000);
   }
 
-  thaw(region: RegionName): Promise<{ region: RegionName; thawed: string[] }> {
-    return this.call('POST', '/thaw', { region });
+  /** region_kill, or component_kill with a service and/or a component. */
+  kill(region: RegionName, narrower: Omit<FaultTarget, 'region'> = {}): Promise<FaultResult> {
+    const target = { region, ...narrower };
+    const narrowed = target.service !== undefined || target.component !== undefined;
+    return this.apply({ kind: narrowed ? 'component_kill' : 'region_kill', target });
   }
 
-  restore(region: RegionName): Promise<{ region: RegionName; roles: Record<string, string>; ms: number }> {
-    return this.call('POST', '/restore', { region }, 300_000);
+  freeze(region: RegionName): Promise<FaultResult> {
+    return this.apply({ kind: 'region_freeze', target: { region } });
+  }
+
+  thaw(region: RegionName): Promise<FaultResult> {
+    return this.apply({ kind: 'region_thaw', target: { region } });
+  }
+
+  restore(region: RegionName): Promise<FaultResult> {
+    return this.apply({ kind: 'region_restore', target: { region } });
   }
 
   /** Stops every lab process and waits for the supervisor to exit. */

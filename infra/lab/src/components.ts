@@ -1,21 +1,23 @@
-// The ONE registry of node components the lab runs (apps and the router), so services and the
-// router plug in as they land: a component starts only if its entry file exists.
+// The node components the lab runs (every app and the router): how each starts, with which
+// environment, and the config files they read (the router's, Prometheus').
 
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   REGIONS,
   REPLICATION_MODE,
   type RegionName,
+  type RouterConfigFile,
   SERVICES,
   type ServiceName,
 } from '@failover-lab/contracts';
 import type { CellNodes } from './cell-nodes';
+import { cellOf, type LabContext } from './context';
 import { databaseUrl } from './datastores/postgres';
 import { redisUrl } from './datastores/redis';
 import { type LabPaths, REPO_ROOT } from './paths';
+import { componentId } from './processes';
 import type { LabSecrets } from './secrets';
-import type { Topology } from './topology';
 
 export interface NodeComponent {
   id: string;
@@ -30,8 +32,6 @@ export interface NodeComponent {
   /** writes whatever files the component reads at start */
   prepare?: () => void;
 }
-
-export const appId = (service: ServiceName, region: RegionName) => `${service}-${region}-app`;
 
 // Only what a component needs: no secrets of the lab's own, no stray environment.
 function baseEnv(): NodeJS.ProcessEnv {
@@ -58,31 +58,27 @@ function cellEnv(cell: CellNodes, port: number, secrets: LabSecrets, edgeHost: s
   };
 }
 
-export interface RegistryContext {
-  paths: LabPaths;
-  topo: Topology;
-  secrets: LabSecrets;
-  cell(service: ServiceName, region: RegionName): CellNodes;
-}
+/** What the components are made from (a LabContext has it). */
+export type ComponentContext = Pick<LabContext, 'paths' | 'topo' | 'secrets'>;
 
 export function routerConfigFile(paths: LabPaths) {
   return join(paths.edgeDir, 'router.json');
 }
 
-/** Every app and the router, present or not (see isPresent). */
-export function nodeComponents(ctx: RegistryContext): NodeComponent[] {
+/** Every app and the router. */
+export function nodeComponents(ctx: ComponentContext): NodeComponent[] {
   const { paths, topo, secrets } = ctx;
   const apps = SERVICES.flatMap((service) =>
     REGIONS.map((region): NodeComponent => {
-      const cell = ctx.cell(service, region);
-      const id = appId(service, region);
+      const cell = cellOf(ctx, service, region);
+      const id = componentId(service, region, 'app');
       return {
         id,
         kind: 'app',
         service,
         region,
         entryFile: join(REPO_ROOT, 'services', service, 'src', 'server.ts'),
-        url: `http://${cell.host}:${topo.ports.app}`,
+        url: appUrl(ctx, service, region),
         logFile: paths.log(id),
         env: cellEnv(cell, topo.ports.app, secrets, topo.edge.host),
       };
@@ -102,18 +98,20 @@ export function nodeComponents(ctx: RegistryContext): NodeComponent[] {
   return [...apps, router];
 }
 
-export const isPresent = (component: NodeComponent) => existsSync(component.entryFile);
+const appUrl = (ctx: ComponentContext, service: ServiceName, region: RegionName) =>
+  `http://${cellOf(ctx, service, region).host}:${ctx.topo.ports.app}`;
 
-/** docs/contracts.md "Router": config file shape. */
-export function routerConfig(ctx: RegistryContext) {
+/** The router's config file for this lab (the contract's RouterConfigFile). */
+export function routerConfig(ctx: ComponentContext): RouterConfigFile {
   const services = Object.fromEntries(
     SERVICES.map((service) => [
       service,
       {
         mode: REPLICATION_MODE[service],
-        cells: Object.fromEntries(
-          REGIONS.map((region) => [region, `http://${ctx.cell(service, region).host}:${ctx.topo.ports.app}`]),
-        ),
+        cells: {
+          'dc-a': appUrl(ctx, service, 'dc-a'),
+          'dc-b': appUrl(ctx, service, 'dc-b'),
+        },
       },
     ]),
   );
@@ -135,7 +133,6 @@ const RULES_DIR = join(REPO_ROOT, 'infra', 'prometheus', 'rules');
  * YAML, so no YAML writer is needed.
  */
 export function prometheusConfig(scraped: NodeComponent[]): string {
-  const hasRules = existsSync(RULES_DIR) && readdirSync(RULES_DIR).some((f) => f.endsWith('.yml'));
   const hostPort = (url: string) => new URL(url).host;
   const apps = scraped.filter((c) => c.kind === 'app');
   const router = scraped.filter((c) => c.kind === 'router');
@@ -159,7 +156,7 @@ export function prometheusConfig(scraped: NodeComponent[]): string {
   }
   const config = {
     global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
-    rule_files: hasRules ? [join(RULES_DIR, '*.yml')] : [],
+    rule_files: [join(RULES_DIR, '*.yml')],
     scrape_configs: scrapeConfigs,
   };
   return `${JSON.stringify(config, null, 2)}\n`;

@@ -1,18 +1,10 @@
-// The supervisor's control API on the edge address (docs/contracts.md "Lab supervisor"). Faults
-// and restores run one at a time; status may run alongside them. Loopback is shared by every local
-// user, so every route but the liveness check needs the lab's control token.
-
+// The supervisor's control API on the edge address (docs/contracts.md "Lab supervisor"). Faults (the
+// contract's, by name) and their resets run one at a time; status may run alongside them. Loopback
+// is shared by every local user, so every route but the liveness check needs the lab's control token.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import {
-  COMPONENTS,
-  type ComponentName,
-  REGIONS,
-  type RegionName,
-  SERVICES,
-  type ServiceName,
-} from '@failover-lab/contracts';
-import type { FaultTarget, Supervisor } from './supervisor';
+import { errorBody, type Fault, faultProblems } from '@failover-lab/contracts';
+import type { Supervisor } from './supervisor';
 
 export const LAB_ERRORS = {
   LAB_ERR_VALIDATION: 400,
@@ -31,34 +23,6 @@ class RequestError extends Error {
   ) {
     super(message);
   }
-}
-
-interface FaultRequest {
-  region: RegionName;
-  target: FaultTarget;
-}
-
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
-  if (typeof value !== 'string' || !allowed.includes(value as T)) {
-    throw new RequestError('LAB_ERR_VALIDATION', `${field} must be one of ${allowed.join(', ')}`);
-  }
-  return value as T;
-}
-
-function parseFault(body: unknown, allowTarget: boolean): FaultRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new RequestError('LAB_ERR_VALIDATION', 'body must be a JSON object');
-  }
-  const { region, service, component, ...rest } = body as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length) throw new RequestError('LAB_ERR_VALIDATION', `unknown field(s): ${unknown.join(', ')}`);
-  if (!allowTarget && (service !== undefined || component !== undefined)) {
-    throw new RequestError('LAB_ERR_VALIDATION', 'service/component apply to kill only');
-  }
-  const target: FaultTarget = {};
-  if (service !== undefined) target.service = oneOf<ServiceName>(service, SERVICES, 'service');
-  if (component !== undefined) target.component = oneOf<ComponentName>(component, COMPONENTS, 'component');
-  return { region: oneOf<RegionName>(region, REGIONS, 'region'), target };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -128,11 +92,9 @@ export function createControlServer({
     return run;
   };
 
-  const faults: Record<string, { allowTarget: boolean; run: (f: FaultRequest) => Promise<unknown> }> = {
-    '/kill': { allowTarget: true, run: (f) => supervisor.kill(f.region, f.target) },
-    '/freeze': { allowTarget: false, run: (f) => supervisor.freeze(f.region) },
-    '/thaw': { allowTarget: false, run: (f) => supervisor.thaw(f.region) },
-    '/restore': { allowTarget: false, run: (f) => supervisor.restore(f.region) },
+  const faults: Record<string, (fault: Fault) => Promise<unknown>> = {
+    '/faults': (fault) => supervisor.apply(fault),
+    '/faults/reset': (fault) => supervisor.reset(fault),
   };
 
   return createServer(async (req, res) => {
@@ -149,10 +111,12 @@ export function createControlServer({
         await serialized(down);
         return send(res, 200, { stopped: true });
       }
-      const fault = faults[path];
-      if (req.method === 'POST' && fault) {
-        const request = parseFault(await readJson(req), fault.allowTarget);
-        const result = await serialized(() => fault.run(request)).catch((err: Error) => {
+      const run = faults[path];
+      if (req.method === 'POST' && run) {
+        const fault = await readJson(req);
+        const problems = faultProblems(fault);
+        if (problems.length > 0) throw new RequestError('LAB_ERR_VALIDATION', problems.join('; '));
+        const result = await serialized(() => run(fault as Fault)).catch((err: Error) => {
           throw new RequestError('LAB_ERR_OPERATION_FAILED', err.message);
         });
         return send(res, 200, result);
@@ -160,7 +124,7 @@ export function createControlServer({
       throw new RequestError('LAB_ERR_NOT_FOUND', `no route ${req.method} ${path}`);
     } catch (err) {
       const code: LabErrorCode = err instanceof RequestError ? err.code : 'LAB_ERR_OPERATION_FAILED';
-      send(res, LAB_ERRORS[code], { error: { code, message: (err as Error).message } });
+      send(res, LAB_ERRORS[code], errorBody(code, (err as Error).message));
     }
   });
 }

@@ -78,7 +78,8 @@ async function main() {
 
   log(`supervisor ${process.pid} on ${topo.edge.controlUrl}, state ${paths.stateDir}`);
   try {
-    await supervisor.up((line) => {
+    // LAB_SKIP_APPS=1 (startLab({apps: false})): the data tier and Prometheus only
+    await supervisor.up(process.env.LAB_SKIP_APPS !== '1', (line) => {
       log(line);
       tell({ type: 'progress', line });
     });

@@ -1,41 +1,93 @@
-// `lab status` — the shape (a superset of test/contracts/lab-status.schema.json) and its table.
-import type { RegionName, ServiceName } from '@failover-lab/contracts';
+// `lab status`: what the supervisor knows of every process plus what each data store says of its
+// role (the contract's LabStatus), and the table people read.
+import {
+  type CellStatus,
+  type LabStatus,
+  REGIONS,
+  type RegionName,
+  SERVICES,
+  type ServiceName,
+} from '@failover-lab/contracts';
+import { cellOf, type LabContext } from './context';
+import { replicationInfo } from './datastores/postgres';
+import { redisReplicationInfo } from './datastores/redis';
+import { componentId } from './processes';
 
-export type ProcessState = 'up' | 'down' | 'frozen';
-
-export interface CellStatus {
-  service: ServiceName;
-  region: RegionName;
-  host: string;
-  postgres: {
-    role: 'primary' | 'standby' | 'down' | 'frozen';
-    /** standby: received − replayed WAL bytes; otherwise null */
-    lagBytes: number | null;
-    /** standby: WAL receiver status; primary: `<standby>:<state>/<sync_state>` per standby */
-    replication: string;
-    pid: number | null;
-    address: string;
+export async function labStatus(ctx: LabContext, startedAt: number): Promise<LabStatus> {
+  const { processes, topo } = ctx;
+  const cells = await Promise.all(
+    SERVICES.flatMap((service) => REGIONS.map((region) => cellStatus(ctx, service, region))),
+  );
+  const router = processes.get('router');
+  const prometheus = processes.get('prometheus');
+  const pid = (m: typeof router) => (processes.alive(m) ? m.child.pid! : null);
+  return {
+    subnet: topo.subnet,
+    stateDir: ctx.paths.stateDir,
+    supervisor: { pid: process.pid, uptimeMs: Date.now() - startedAt },
+    cells,
+    edge: {
+      host: topo.edge.host,
+      router: {
+        state: ctx.components.some((c) => c.kind === 'router') ? processes.state(router) : 'absent',
+        url: topo.edge.routerUrl,
+        restarts: router?.restarts ?? 0,
+        pid: pid(router),
+      },
+      prometheus: { state: processes.state(prometheus), url: topo.edge.prometheusUrl, pid: pid(prometheus) },
+      control: { url: topo.edge.controlUrl },
+    },
   };
-  redis: {
-    role: 'master' | 'replica' | 'down' | 'frozen';
-    /** replica: master_link_status; master: connected replicas */
-    link: string;
-    pid: number | null;
-    address: string;
-  };
-  app: { state: 'up' | 'down' | 'frozen' | 'absent'; restarts: number; pid: number | null; url: string };
 }
 
-export interface LabStatus {
-  subnet: number;
-  stateDir: string;
-  supervisor: { pid: number; uptimeMs: number };
-  cells: CellStatus[];
-  edge: {
-    host: string;
-    router: { state: 'up' | 'down' | 'frozen' | 'absent'; url: string; restarts: number; pid: number | null };
-    prometheus: { state: ProcessState; url: string; pid: number | null };
-    control: { url: string };
+async function cellStatus(ctx: LabContext, service: ServiceName, region: RegionName): Promise<CellStatus> {
+  const { processes } = ctx;
+  const nodes = cellOf(ctx, service, region);
+  const pg = processes.get(componentId(service, region, 'postgres'));
+  const redis = processes.get(componentId(service, region, 'redis'));
+  const app = processes.get(componentId(service, region, 'app'));
+  const pgState = processes.state(pg);
+  const redisState = processes.state(redis);
+
+  const postgres: CellStatus['postgres'] = {
+    role: pgState === 'up' ? 'down' : pgState,
+    lagBytes: null,
+    replication: pgState,
+    pid: processes.alive(pg) ? pg.child.pid! : null,
+    address: `${nodes.postgres.host}:${nodes.postgres.port}`,
+  };
+  if (pgState === 'up') {
+    const info = await replicationInfo(nodes.postgres).catch(() => undefined);
+    if (info)
+      Object.assign(postgres, { role: info.role, lagBytes: info.lagBytes, replication: info.replication });
+    else postgres.replication = 'not answering';
+  }
+
+  const redisStatus: CellStatus['redis'] = {
+    role: redisState === 'up' ? 'down' : redisState,
+    link: redisState,
+    pid: processes.alive(redis) ? redis.child.pid! : null,
+    address: `${nodes.redis.host}:${nodes.redis.port}`,
+  };
+  if (redisState === 'up') {
+    const info = await redisReplicationInfo(nodes.redis).catch(() => undefined);
+    if (info) Object.assign(redisStatus, { role: info.role, link: info.link });
+    else redisStatus.link = 'not answering';
+  }
+
+  const runsApps = ctx.components.some((c) => c.id === componentId(service, region, 'app'));
+  return {
+    service,
+    region,
+    host: nodes.host,
+    postgres,
+    redis: redisStatus,
+    app: {
+      state: runsApps ? processes.state(app) : 'absent',
+      restarts: app?.restarts ?? 0,
+      pid: processes.alive(app) ? app.child.pid! : null,
+      url: `http://${nodes.host}:${ctx.topo.ports.app}`,
+    },
   };
 }
 

@@ -4,7 +4,15 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
+import {
+  type CellStatus,
+  type LabStatus,
+  LabStatusSchema,
+  problemsOf,
+  type RegionName,
+  SERVICES,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import Ajv2020 from 'ajv/dist/2020';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +21,6 @@ import { launchLab, stopLab } from '../src/lab';
 import { LabPaths, REPO_ROOT } from '../src/paths';
 import { isAlive, isRunning, processFamily, processState, sleep, waitUntil } from '../src/process';
 import { loadOrCreateSecrets } from '../src/secrets';
-import type { CellStatus, LabStatus } from '../src/status';
 import { makeTempStateDir } from '../src/test-data-tier';
 
 const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'test/contracts/lab-status.schema.json'), 'utf8'));
@@ -90,6 +97,7 @@ describe('lab up (data tier)', () => {
   it('runs 3 primaries in dc-a and 3 streaming standbys in dc-b, Redis likewise; status matches the contract', async () => {
     const status = await lab.status();
     expect(validateStatus(status), JSON.stringify(validateStatus.errors)).toBe(true);
+    expect(problemsOf(LabStatusSchema, status)).toEqual([]);
     expect(status.cells).toHaveLength(6);
     for (const service of SERVICES) {
       const a = cellOf(status, service, 'dc-a');
@@ -124,10 +132,10 @@ describe('lab up (data tier)', () => {
   });
 
   it('rejects a bad fault request with a 400 and changes nothing', async () => {
-    const res = await fetch(`${lab.controlUrl}/kill`, {
+    const res = await fetch(`${lab.controlUrl}/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${controlToken}` },
-      body: JSON.stringify({ region: 'dc-z' }),
+      body: JSON.stringify({ kind: 'region_kill', target: { region: 'dc-z' } }),
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('LAB_ERR_VALIDATION');
@@ -162,10 +170,10 @@ describe('control API token', () => {
 
   const guarded: [string, string, unknown?][] = [
     ['GET', '/status'],
-    ['POST', '/kill', { region: 'dc-a' }],
-    ['POST', '/freeze', { region: 'dc-b' }],
-    ['POST', '/thaw', { region: 'dc-b' }],
-    ['POST', '/restore', { region: 'dc-b' }],
+    ['POST', '/faults', { kind: 'region_kill', target: { region: 'dc-a' } }],
+    ['POST', '/faults', { kind: 'region_freeze', target: { region: 'dc-b' } }],
+    ['POST', '/faults/reset', { kind: 'region_freeze', target: { region: 'dc-b' } }],
+    ['POST', '/faults', { kind: 'region_restore', target: { region: 'dc-b' } }],
     ['POST', '/down', {}],
     ['GET', '/no-such-route'],
   ];
@@ -200,7 +208,10 @@ describe('control API token', () => {
       'Bearer ',
     ];
     for (const authorization of wrong) {
-      const res = await callWith(authorization, 'POST', '/kill', { region: 'dc-a' });
+      const res = await callWith(authorization, 'POST', '/faults', {
+        kind: 'region_kill',
+        target: { region: 'dc-a' },
+      });
       expect(res.status).toBe(401);
       expect(JSON.parse(res.text).error.code).toBe('LAB_ERR_UNAUTHORIZED');
       // (booleans, so a failure does not print the token either)
@@ -284,7 +295,7 @@ describe('faults', () => {
     expect(dcA.length).toBeGreaterThan(12);
     const t0 = Date.now();
     const result = await lab.kill('dc-a');
-    expect(result.killed).toHaveLength(6);
+    expect(result.affected).toHaveLength(6);
     await sleep(Math.max(0, 1_000 - (Date.now() - t0)));
     expect(dcA.filter(isRunning)).toEqual([]);
     // dc-b's servers keep running (their WAL receivers restart on their own: the primary is gone)
@@ -311,7 +322,11 @@ describe('faults', () => {
       ),
     );
     const result = await lab.restore('dc-a');
-    expect(Object.values(result.roles)).toEqual(['standby of dc-b', 'standby of dc-b', 'standby of dc-b']);
+    expect(Object.values(result.roles ?? {})).toEqual([
+      'standby of dc-b',
+      'standby of dc-b',
+      'standby of dc-b',
+    ]);
     const restored = await lab.status();
     expect(validateStatus(restored)).toBe(true);
     for (const service of SERVICES) {
@@ -326,7 +341,7 @@ describe('faults', () => {
   it('restore rebuilds only the broken cells of a region and leaves the healthy ones running', async () => {
     const before = await lab.status();
     const killed = await lab.kill('dc-a', { service: 'payments', component: 'postgres' });
-    expect(killed.killed).toEqual(['payments-dc-a-postgres']);
+    expect(killed.affected).toEqual(['payments-dc-a-postgres']);
     const result = await lab.restore('dc-a');
     expect(result.roles).toEqual({
       login: 'standby of dc-b (healthy, kept)',

@@ -1,13 +1,16 @@
-// One interface for every way of running the platform, so a drill means the same thing everywhere:
-// faults, and every word the drill exchanges with a single cell (its admin API, its Postgres). The
-// router and Prometheus are reached over HTTP on both backends; cells only through here.
-import type { ComponentName, RegionName, ServiceName } from '@failover-lab/contracts';
+// One interface for every way of running the platform, so a drill means the same thing everywhere.
+// Two halves: the faults (the contract's registry, by name) and every word the drill exchanges with a
+// single cell (its admin API, its Postgres). The router and Prometheus are reached over HTTP on both
+// backends; cells only through here.
+import type { Fault, RegionName, ServiceName } from '@failover-lab/contracts';
 
-/** A whole region, one service's cell in it, or one component of that cell. */
-export interface FaultTarget {
-  region: RegionName;
-  service?: ServiceName;
-  component?: ComponentName;
+/** Applies and resets the contract's faults; each backend implements every kind. */
+export interface FaultInjector {
+  /** resolves once the fault has taken hold (processes dead or stopped, containers killed or paused) */
+  apply(fault: Fault): Promise<void>;
+  /** back to healthy: thaw what was frozen, restore what was killed */
+  reset(fault: Fault): Promise<void>;
+  status(): Promise<unknown>;
 }
 
 /** One request to a cell's app, sent with the admin token (docs/contracts.md, "Cell HTTP surface"). */
@@ -26,16 +29,7 @@ export interface CellAnswer {
   error?: string;
 }
 
-export interface Backend {
-  readonly name: 'local' | 'compose';
-  /** SIGKILL (docker kill): the fire */
-  kill(target: FaultTarget): Promise<void>;
-  /** SIGSTOP (docker pause): hangs without closing connections, like a partition */
-  freeze(target: FaultTarget): Promise<void>;
-  thaw(target: FaultTarget): Promise<void>;
-  /** bring a region back; in the lab it rejoins as standby of the current primaries */
-  restore(region: RegionName): Promise<void>;
-  status(): Promise<unknown>;
+export interface CellAccess {
   /** One admin call to a cell's app; never throws for a cell that does not answer (status 0). */
   cellHttp(service: ServiceName, region: RegionName, call: CellCall): Promise<CellAnswer>;
   /** Rows `service` wrote at or after `since`, read straight from that cell's Postgres as `app`. */
@@ -44,8 +38,10 @@ export interface Backend {
   cellUrl(service: ServiceName, region: RegionName): string | null;
 }
 
-export function describeTarget(target: FaultTarget): string {
-  return [target.region, target.service, target.component].filter(Boolean).join('/');
+export interface Backend {
+  readonly name: 'local' | 'compose';
+  readonly faults: FaultInjector;
+  readonly cells: CellAccess;
 }
 
 /** The cell's answer body as text, for error messages (never carries the token: it is only sent). */

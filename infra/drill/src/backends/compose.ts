@@ -5,8 +5,15 @@
 // Commands never go through a shell.
 
 import { execFile } from 'node:child_process';
-import type { RegionName, ServiceName } from '@failover-lab/contracts';
-import { type Backend, type CellAnswer, type CellCall, describeTarget, type FaultTarget } from './backend';
+import {
+  describeTarget,
+  type Fault,
+  type FaultKind,
+  type FaultTarget,
+  type RegionName,
+  type ServiceName,
+} from '@failover-lab/contracts';
+import type { Backend, CellAccess, CellAnswer, CellCall, FaultInjector } from './backend';
 import { cellCountArgs, cellFetchArgs, parseCellFetchOutput, parseCount } from './compose-cells';
 
 export const LABEL = {
@@ -58,49 +65,73 @@ export function labelFilters(target: FaultTarget): string[] {
   return filters;
 }
 
+/** `docker ps` of the containers a target reaches, narrowed by `extra` filters (status=running, …). */
+async function containers(exec: Exec, target: FaultTarget, extra: string[]): Promise<string[]> {
+  const { stdout } = await exec('docker', ['ps', '--all', '--quiet', ...labelFilters(target), ...extra]);
+  const ids = stdout.split(/\s+/).filter((id) => id !== '');
+  if (ids.length === 0)
+    throw new Error(`no container matches ${describeTarget(target)} (${extra.join(' ')})`);
+  return ids;
+}
+
+type DockerFault = (exec: Exec, target: FaultTarget) => Promise<void>;
+
+const dockerOn =
+  (verb: string[], status: 'running' | 'paused' | 'exited'): DockerFault =>
+  async (exec, target) => {
+    const ids = await containers(exec, target, ['--filter', `status=${status}`]);
+    await exec('docker', [...verb, ...ids]);
+  };
+
+const kill = dockerOn(['kill', '--signal', 'KILL'], 'running');
+const thaw = dockerOn(['unpause'], 'paused');
+/** Starts the region's stopped containers; their entrypoints rejoin as standby (see README). */
+const restore: DockerFault = (exec, target) => dockerOn(['start'], 'exited')(exec, { region: target.region });
+const nothingToUndo: DockerFault = async () => {};
+
+/** Every fault of the contract, in docker's words. `docker kill` is not restarted by a policy. */
+export const COMPOSE_FAULTS: Readonly<Record<FaultKind, { apply: DockerFault; reset: DockerFault }>> = {
+  region_kill: { apply: kill, reset: restore },
+  component_kill: { apply: kill, reset: restore },
+  region_freeze: { apply: dockerOn(['pause'], 'running'), reset: thaw },
+  region_thaw: { apply: thaw, reset: nothingToUndo },
+  region_restore: { apply: restore, reset: nothingToUndo },
+};
+
 export class ComposeBackend implements Backend {
   readonly name = 'compose' as const;
+  readonly faults: FaultInjector;
+  readonly cells: CellAccess;
 
+  constructor(secrets: ComposeSecrets, exec: Exec = execDocker) {
+    this.faults = {
+      apply: (fault: Fault) => COMPOSE_FAULTS[fault.kind].apply(exec, fault.target),
+      reset: (fault: Fault) => COMPOSE_FAULTS[fault.kind].reset(exec, fault.target),
+      status: async () => {
+        const { stdout } = await exec('docker', [
+          'ps',
+          '--all',
+          '--filter',
+          `label=${LABEL.region}`,
+          '--format',
+          '{{json .}}',
+        ]);
+        return stdout
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => JSON.parse(line) as unknown);
+      },
+    };
+    this.cells = new ComposeCells(secrets, exec);
+  }
+}
+
+/** docker-compose.yml publishes no cell: every per-cell call is a `docker exec` into its container. */
+class ComposeCells implements CellAccess {
   constructor(
     private readonly secrets: ComposeSecrets,
-    private readonly exec: Exec = execDocker,
+    private readonly exec: Exec,
   ) {}
-
-  async kill(target: FaultTarget): Promise<void> {
-    const ids = await this.containers(target, ['--filter', 'status=running']);
-    await this.exec('docker', ['kill', '--signal', 'KILL', ...ids]);
-  }
-
-  async freeze(target: FaultTarget): Promise<void> {
-    const ids = await this.containers(target, ['--filter', 'status=running']);
-    await this.exec('docker', ['pause', ...ids]);
-  }
-
-  async thaw(target: FaultTarget): Promise<void> {
-    const ids = await this.containers(target, ['--filter', 'status=paused']);
-    await this.exec('docker', ['unpause', ...ids]);
-  }
-
-  /** Starts the region's stopped containers; their entrypoints rejoin as standby (see README). */
-  async restore(region: RegionName): Promise<void> {
-    const ids = await this.containers({ region }, ['--filter', 'status=exited']);
-    await this.exec('docker', ['start', ...ids]);
-  }
-
-  async status(): Promise<unknown> {
-    const { stdout } = await this.exec('docker', [
-      'ps',
-      '--all',
-      '--filter',
-      `label=${LABEL.region}`,
-      '--format',
-      '{{json .}}',
-    ]);
-    return stdout
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as unknown);
-  }
 
   /**
    * `docker exec` into the cell's running app container, node fetches the app on the container's
@@ -129,28 +160,14 @@ export class ComposeBackend implements Backend {
     return parseCount(stdout);
   }
 
-  /** docker-compose.yml publishes no cell: nothing on this machine can reach one by URL. */
+  /** Nothing on this machine can reach a cell by URL. */
   cellUrl(): null {
     return null;
   }
 
   private async onlyRunning(target: FaultTarget): Promise<string> {
-    const ids = await this.containers(target, ['--filter', 'status=running']);
+    const ids = await containers(this.exec, target, ['--filter', 'status=running']);
     if (ids.length > 1) throw new Error(`${ids.length} running containers match ${describeTarget(target)}`);
     return ids[0]!;
-  }
-
-  private async containers(target: FaultTarget, extra: string[]): Promise<string[]> {
-    const { stdout } = await this.exec('docker', [
-      'ps',
-      '--all',
-      '--quiet',
-      ...labelFilters(target),
-      ...extra,
-    ]);
-    const ids = stdout.split(/\s+/).filter((id) => id !== '');
-    if (ids.length === 0)
-      throw new Error(`no container matches ${describeTarget(target)} (${extra.join(' ')})`);
-    return ids;
   }
 }

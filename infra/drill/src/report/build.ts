@@ -1,10 +1,15 @@
 // Assembles report.json from the measurements. Pure: the drill runner and the tests both call it.
 import {
   type ControllerEvent,
+  type DrillReport,
+  type FaultKind,
+  type LoadSummary,
   type Phases,
+  type PrometheusCrossCheck,
   type RegionName,
   SERVICES,
   type ServiceName,
+  type ServiceReport,
 } from '@failover-lab/contracts';
 import type { AuditFindings } from '../audit';
 import { phasesFor } from '../phases';
@@ -12,13 +17,12 @@ import type { RequestRecord } from '../records';
 import { measureRecovery } from '../rto';
 import { BUCKET_MS, percentile, timeline } from '../timeline';
 import { type Expectation, judge } from '../verdict';
-import type { DrillReport, LoadSummary, PrometheusCrossCheck, ServiceReport } from './types';
 
 export interface ReportInput {
   scenario: string;
   expected: string;
   expectation: Expectation;
-  fault: { kind: string; target: string; injectedAtMs: number };
+  fault: { kind: FaultKind; target: string; injectedAtMs: number };
   records: RequestRecord[];
   events: ControllerEvent[];
   audit: Record<ServiceName, AuditFindings>;

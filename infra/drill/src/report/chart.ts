@@ -1,7 +1,6 @@
 // One inline SVG per service: success rate and p99 latency per bucket, the fault and every controller
 // event marked. Plain SVG text so report.html works offline and diffs readably.
-import type { ControllerEvent } from '@failover-lab/contracts';
-import type { Bucket } from '../timeline';
+import type { Bucket, ControllerEvent } from '@failover-lab/contracts';
 import { escapeHtml } from './format';
 
 const WIDTH = 960;

@@ -1,8 +1,7 @@
 // report.html: self-contained (inline CSS and SVG, no scripts, no fonts, no network).
-import { SERVICES } from '@failover-lab/contracts';
+import { type DrillReport, SERVICES } from '@failover-lab/contracts';
 import { chartMarkers, renderChart } from './chart';
 import { escapeHtml, ms, rto } from './format';
-import type { DrillReport } from './types';
 
 export function renderHtml(report: DrillReport): string {
   const loadStartMs = Date.parse(report.load.startedAt);

@@ -1,6 +1,5 @@
-import { SERVICES } from '@failover-lab/contracts';
+import { type DrillReport, SERVICES } from '@failover-lab/contracts';
 import { ms, rto } from './format';
-import type { DrillReport } from './types';
 
 export function renderMarkdown(report: DrillReport): string {
   const lines: string[] = [];

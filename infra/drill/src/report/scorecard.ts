@@ -1,7 +1,6 @@
 // The terminal summary printed at the end of a drill.
-import { SERVICES } from '@failover-lab/contracts';
+import { type DrillReport, SERVICES } from '@failover-lab/contracts';
 import { ms, rto } from './format';
-import type { DrillReport } from './types';
 
 export function renderScorecard(report: DrillReport, outDir: string): string {
   const header = [

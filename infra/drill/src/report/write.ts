@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { DrillReport } from '@failover-lab/contracts';
 import type { RequestRecord } from '../records';
 import { renderHtml } from './html';
 import { renderMarkdown } from './markdown';
-import type { DrillReport } from './types';
 
 /** report.json/md/html, plus every request record (records.jsonl: ids and statuses, no secrets). */
 export async function writeReport(

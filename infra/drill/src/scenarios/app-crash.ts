@@ -1,4 +1,4 @@
-// app_crash: SIGKILL one app process (messaging, in the primary region). Its supervisor restarts it in
+// app-crash: SIGKILL one app process (component_kill) (messaging, in the primary region). Its supervisor restarts it in
 // place within seconds; a crashed process is not a lost region, so nothing fails over.
 import { SERVICES } from '@failover-lab/contracts';
 import { waitForSteadyState } from '../steady-state';
@@ -13,11 +13,11 @@ export const appCrash: Scenario = {
   plan: async (ctx) => {
     const region = (await primaries(ctx)).messaging;
     return {
-      fault: { kind: 'app_crash', target: { region, service: 'messaging', component: 'app' } },
+      fault: { kind: 'component_kill', target: { region, service: 'messaging', component: 'app' } },
       expectation: { failsOver: [], unaffected: SERVICES.filter((s) => s !== 'messaging') },
     };
   },
-  inject: (ctx, plan) => ctx.backend.kill(plan.fault.target),
+  inject: (ctx, plan) => ctx.backend.faults.apply(plan.fault),
   verify: async (ctx, plan) => {
     const state = await ctx.admin.cellState('messaging', plan.fault.target.region);
     return [

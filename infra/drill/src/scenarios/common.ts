@@ -1,6 +1,7 @@
 // Pieces several scenarios share: where the primaries are, waiting for events, reset by restore.
 import {
   type ControllerEvent,
+  type FaultKind,
   otherRegion,
   type RegionName,
   SERVICES,
@@ -17,7 +18,7 @@ export async function primaries(ctx: ScenarioContext): Promise<Record<ServiceNam
 }
 
 /** A region loss: the region holding payments' primary; every service whose primary is there moves. */
-export async function regionPlan(ctx: ScenarioContext, kind: string): Promise<Plan> {
+export async function regionPlan(ctx: ScenarioContext, kind: FaultKind): Promise<Plan> {
   const where = await primaries(ctx);
   const region = where.payments;
   const failsOver = SERVICES.filter((s) => where[s] === region);
@@ -29,7 +30,7 @@ export async function regionPlan(ctx: ScenarioContext, kind: string): Promise<Pl
 
 export async function restoreAndSettle(ctx: ScenarioContext, region: RegionName): Promise<void> {
   ctx.log(`reset: restoring ${region} as standby`);
-  await ctx.backend.restore(region);
+  await ctx.backend.faults.apply({ kind: 'region_restore', target: { region } });
   await waitForSteadyState(ctx.admin, RESET_TIMEOUT_MS);
 }
 
@@ -45,7 +46,7 @@ export async function evacuateAndRestore(ctx: ScenarioContext, region: RegionNam
   if (stillThere.length > 0) {
     const since = Date.now();
     ctx.log(`reset: moving ${stillThere.join(', ')} out of ${region} before restoring it`);
-    await ctx.backend.kill({ region });
+    await ctx.backend.faults.apply({ kind: 'region_kill', target: { region } });
     if (!(await waitForEvents(ctx, 'routed', stillThere, since, Date.now() + RESET_TIMEOUT_MS))) {
       throw new Error(`reset: ${stillThere.join(', ')} did not move out of ${region}`);
     }

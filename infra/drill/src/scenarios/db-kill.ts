@@ -1,4 +1,4 @@
-// db_kill: SIGKILL only payments' primary Postgres. Each service fails over on its own: payments moves,
+// db-kill: SIGKILL only payments' primary Postgres (component_kill). Each service fails over on its own: payments moves,
 // login and messaging (same region, own databases) must not notice.
 import { SERVICES } from '@failover-lab/contracts';
 import { evacuateAndRestore, primaries, servedByNewRegion } from './common';
@@ -13,11 +13,11 @@ export const dbKill: Scenario = {
   plan: async (ctx) => {
     const region = (await primaries(ctx)).payments;
     return {
-      fault: { kind: 'db_kill', target: { region, service: 'payments', component: 'postgres' } },
+      fault: { kind: 'component_kill', target: { region, service: 'payments', component: 'postgres' } },
       expectation: { failsOver: ['payments'], unaffected: SERVICES.filter((s) => s !== 'payments') },
     };
   },
-  inject: (ctx, plan) => ctx.backend.kill(plan.fault.target),
+  inject: (ctx, plan) => ctx.backend.faults.apply(plan.fault),
   verify: async (_ctx, plan, input) => servedByNewRegion(plan, input),
   reset: (ctx, plan) => evacuateAndRestore(ctx, plan.fault.target.region),
 };

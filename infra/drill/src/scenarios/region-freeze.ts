@@ -1,4 +1,4 @@
-// region_freeze: SIGSTOP the primary region (a hang that keeps connections open, like a partition),
+// region-freeze: SIGSTOP the primary region (a hang that keeps connections open, like a partition),
 // let the router fail over, then thaw it: the old region must not accept a single write any more.
 import { otherRegion } from '@failover-lab/contracts';
 import { firstEventAfter, regionPlan, restoreAndSettle, servedByNewRegion, waitForEvents } from './common';
@@ -14,7 +14,7 @@ export const regionFreeze: Scenario = {
     "pass — the frozen region's services fail over; after the thaw the old primaries are fenced: no write is " +
     'accepted there after the promotion (checked in their Postgres and /admin/state), nothing acked is lost in payments',
   plan: (ctx) => regionPlan(ctx, 'region_freeze'),
-  inject: (ctx, plan) => ctx.backend.freeze(plan.fault.target),
+  inject: (ctx, plan) => ctx.backend.faults.apply(plan.fault),
   whileLoaded: async (ctx, plan, window) => {
     const latestThaw = window.loadEndsAtMs - THAWED_UNDER_LOAD_MS;
     const promoted = await waitForEvents(
@@ -29,7 +29,7 @@ export const regionFreeze: Scenario = {
         ? 'every frozen service failed over; thawing'
         : 'not every service failed over; thawing anyway',
     );
-    await ctx.backend.thaw(plan.fault.target);
+    await ctx.backend.faults.reset(plan.fault);
   },
   verify: async (ctx, plan, input) => {
     const old = plan.fault.target.region;
@@ -44,7 +44,9 @@ export const regionFreeze: Scenario = {
         ok: state === null || state.fenced || state.role !== 'primary',
         detail: state ? `role ${state.role}, fenced ${state.fenced}, epoch ${state.epoch}` : 'not answering',
       });
-      const written = await ctx.backend.countCellWrites(service, old, promotedAt).catch((err: Error) => err);
+      const written = await ctx.backend.cells
+        .countCellWrites(service, old, promotedAt)
+        .catch((err: Error) => err);
       checks.push({
         name: `split-brain: ${service} writes in ${old} after promotion`,
         ok: written === 0,

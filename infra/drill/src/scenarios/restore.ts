@@ -1,4 +1,4 @@
-// region_restore: after a region loss (prepared before the load, not measured), bring the old region
+// restore: after a region loss (prepared before the load, not measured), bring the old region
 // back as standby under load: it must rejoin without disturbing the new primaries, and sync returns.
 import { SERVICES } from '@failover-lab/contracts';
 import { steadyStateProblems } from '../steady-state';
@@ -26,12 +26,12 @@ export const restore: Scenario = {
     ctx.log(`prepare: killing ${region} and waiting for every service to fail over`);
     const where = await primaries(ctx);
     const moved = SERVICES.filter((s) => where[s] === region);
-    await ctx.backend.kill({ region });
+    await ctx.backend.faults.apply({ kind: 'region_kill', target: { region } });
     if (!(await waitForEvents(ctx, 'routed', moved, since, Date.now() + SETTLE_MS))) {
       throw new Error(`prepare: not every service failed over from ${region} within ${SETTLE_MS} ms`);
     }
   },
-  inject: (ctx, plan) => ctx.backend.restore(plan.fault.target.region),
+  inject: (ctx, plan) => ctx.backend.faults.apply(plan.fault),
   verify: async (ctx) => {
     const deadline = Date.now() + SETTLE_MS;
     let problems = await steadyStateProblems(ctx.admin);

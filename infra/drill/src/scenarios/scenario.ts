@@ -1,7 +1,7 @@
 // The contract of a drill scenario (Toxiproxy style: one small contract, one file per fault).
-import type { ControllerEvent } from '@failover-lab/contracts';
+import type { ControllerEvent, Fault } from '@failover-lab/contracts';
 import type { AdminApi } from '../admin';
-import type { Backend, FaultTarget } from '../backends/backend';
+import type { Backend } from '../backends/backend';
 import type { RequestRecord } from '../records';
 import type { Expectation } from '../verdict';
 
@@ -28,7 +28,7 @@ export interface ScenarioContext {
 }
 
 export interface Plan {
-  fault: { kind: string; target: FaultTarget };
+  fault: Fault;
   expectation: Expectation;
 }
 

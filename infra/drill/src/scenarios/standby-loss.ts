@@ -1,4 +1,4 @@
-// standby_loss: kill payments' standby Postgres. A synchronous commit would wait for it forever, so the
+// standby-loss: kill payments' standby Postgres (component_kill). A synchronous commit would wait for it forever, so the
 // controller degrades payments to async (event + metric: RPO guarantee suspended) and it keeps serving.
 import { otherRegion, SERVICES } from '@failover-lab/contracts';
 import { firstEventAfter, primaries, restoreAndSettle } from './common';
@@ -14,13 +14,13 @@ export const standbyLoss: Scenario = {
     const standby = otherRegion((await primaries(ctx)).payments);
     return {
       fault: {
-        kind: 'standby_loss',
+        kind: 'component_kill',
         target: { region: standby, service: 'payments', component: 'postgres' },
       },
       expectation: { failsOver: [], unaffected: SERVICES.filter((s) => s !== 'payments') },
     };
   },
-  inject: (ctx, plan) => ctx.backend.kill(plan.fault.target),
+  inject: (ctx, plan) => ctx.backend.faults.apply(plan.fault),
   verify: async (_ctx, _plan, input) => {
     const degraded = firstEventAfter(input.events, 'degraded_async', 'payments', input.faultMs);
     return [

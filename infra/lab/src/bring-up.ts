@@ -1,0 +1,252 @@
+// Starting the lab's processes: the whole lab at `up` (cold from initdb, or warm from the data dirs
+// the last run left), and single components for restore.
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
+import type { CellNodes } from './cell-nodes';
+import { type NodeComponent, nodeComponents, prometheusConfig } from './components';
+import { cellOf, type LabContext } from './context';
+import {
+  bootstrapPrimary,
+  bootstrapStandby,
+  currentTimeline,
+  isInitialized,
+  isInRecovery,
+  type PostgresNode,
+  roleOnDisk,
+  startPostgres,
+  waitPostgresReady,
+  waitStreaming,
+} from './datastores/postgres';
+import { type RedisNode, startRedis, waitRedisLinked, waitRedisReady } from './datastores/redis';
+import { spawnGroup, waitUntil } from './process';
+import { componentId } from './processes';
+
+const APP_READY_TIMEOUT_MS = 45_000;
+
+/** A bring-up failure, naming the component and where its log is. */
+export class ComponentFailure extends Error {
+  constructor(
+    readonly component: string,
+    readonly logFile: string,
+    cause: unknown,
+  ) {
+    super(
+      `${component} did not come up: ${cause instanceof Error ? cause.message : String(cause)} (log: ${logFile})`,
+    );
+  }
+}
+
+/**
+ * Like Promise.all, but waits for every task to settle before rejecting with the first failure:
+ * a failed `up` must not stop everything while a sibling step is still about to spawn a process.
+ */
+export async function settleAll(tasks: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** For the bootstrap helpers, which spawn the postmaster themselves. */
+export function trackPostgres(ctx: LabContext, node: PostgresNode) {
+  return (child: ChildProcess) =>
+    ctx.processes.track(componentId(node.service, node.region, 'postgres'), 'postgres', child, {
+      service: node.service,
+      region: node.region,
+      logFile: node.logFile,
+    });
+}
+
+export async function startPostgresNode(ctx: LabContext, node: PostgresNode): Promise<void> {
+  const child = startPostgres(node);
+  trackPostgres(ctx, node)(child);
+  await waitPostgresReady(node, child);
+}
+
+export async function startRedisNode(ctx: LabContext, node: RedisNode, replicaOf?: RedisNode): Promise<void> {
+  const child = startRedis(node, replicaOf);
+  ctx.processes.track(componentId(node.service, node.region, 'redis'), 'redis', child, {
+    service: node.service,
+    region: node.region,
+    logFile: node.logFile,
+  });
+  await waitRedisReady(node, child);
+  if (replicaOf) await waitRedisLinked(node);
+}
+
+function spawnNodeComponent(component: NodeComponent): ChildProcess {
+  component.prepare?.();
+  return spawnGroup({
+    command: process.execPath,
+    args: ['--import', 'tsx', component.entryFile],
+    env: component.env,
+    cwd: join(component.entryFile, '..', '..'),
+    logFile: component.logFile,
+  });
+}
+
+/** Starts an app or the router and waits for GET /health/live; a crash is restarted in place. */
+export async function startNodeComponent(ctx: LabContext, component: NodeComponent): Promise<void> {
+  const respawn = () => spawnNodeComponent(component);
+  const entry = ctx.processes.track(component.id, component.kind, respawn(), {
+    service: component.service,
+    region: component.region,
+    logFile: component.logFile,
+    respawn,
+  });
+  await waitUntil(
+    `${component.id} GET /health/live → 200`,
+    async () => (await fetch(`${component.url}/health/live`, { signal: AbortSignal.timeout(1_000) })).ok,
+    APP_READY_TIMEOUT_MS,
+    100,
+    entry.child,
+  );
+}
+
+/** Starts the cell's app, if this lab runs apps and it is not running already. */
+export async function startAppOf(ctx: LabContext, service: ServiceName, region: RegionName) {
+  const app = ctx.components.find((c) => c.id === componentId(service, region, 'app'));
+  const running = ctx.processes.get(componentId(service, region, 'app'));
+  if (!app || (ctx.processes.alive(running) && running.intent === 'running')) return;
+  await startNodeComponent(ctx, app);
+}
+
+async function startPrometheus(ctx: LabContext, scraped: NodeComponent[]): Promise<void> {
+  const { paths, topo } = ctx;
+  const configFile = join(paths.edgeDir, 'prometheus.yml');
+  writeFileSync(configFile, prometheusConfig(scraped));
+  const logFile = paths.log('prometheus');
+  const child = spawnGroup({
+    command: 'prometheus',
+    args: [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(paths.edgeDir, 'prometheus-data')}`,
+      `--web.listen-address=${topo.edge.host}:${topo.ports.prometheus}`,
+      '--web.enable-remote-write-receiver',
+    ],
+    logFile,
+  });
+  const entry = ctx.processes.track('prometheus', 'prometheus', child, { logFile });
+  await waitUntil(
+    'prometheus /-/ready',
+    async () =>
+      (await fetch(`${topo.edge.prometheusUrl}/-/ready`, { signal: AbortSignal.timeout(1_000) })).ok,
+    30_000,
+    100,
+    entry.child,
+  );
+}
+
+type Step = (id: string, logFile: string, detail: string, work: () => Promise<unknown>) => Promise<void>;
+
+/**
+ * Brings the whole lab up; on any failure stops what it started and throws ComponentFailure.
+ * `withApps: false`: the data tier and Prometheus only (the lab's own data-tier tests).
+ */
+export async function bringUp(ctx: LabContext, withApps: boolean, progress: (line: string) => void) {
+  const t0 = Date.now();
+  const step: Step = async (id, logFile, detail, work) => {
+    try {
+      await work();
+    } catch (err) {
+      throw err instanceof ComponentFailure ? err : new ComponentFailure(id, logFile, err);
+    }
+    progress(`  ok  ${id.padEnd(24)} ${detail.padEnd(30)} +${Date.now() - t0} ms`);
+  };
+  try {
+    ctx.components = withApps ? nodeComponents(ctx) : [];
+    if (!withApps) progress(`  --  ${'apps and router'.padEnd(24)} ${'skipped (data tier only)'.padEnd(30)}`);
+    // Each service's apps start as soon as its own data tier is ready; Prometheus needs nothing.
+    await settleAll([
+      step('prometheus', ctx.paths.log('prometheus'), ctx.topo.edge.prometheusUrl, () =>
+        startPrometheus(ctx, ctx.components),
+      ),
+      ...SERVICES.map(async (service) => {
+        await upCell(ctx, service, step);
+        const apps = ctx.components.filter((c) => c.kind === 'app' && c.service === service);
+        await settleAll(apps.map((c) => step(c.id, c.logFile, c.url, () => startNodeComponent(ctx, c))));
+      }),
+    ]);
+    // The router last: started earlier, it would see cells still booting as dead and fail over.
+    for (const router of ctx.components.filter((c) => c.kind === 'router')) {
+      await step(router.id, router.logFile, router.url, () => startNodeComponent(ctx, router));
+    }
+  } catch (err) {
+    await ctx.processes.stopAll();
+    throw err;
+  }
+}
+
+async function upCell(ctx: LabContext, service: ServiceName, step: Step) {
+  const a = cellOf(ctx, service, 'dc-a');
+  const b = cellOf(ctx, service, 'dc-b');
+  const pgStep = (c: CellNodes, detail: string, work: () => Promise<unknown>) =>
+    step(`${service}-${c.region}-postgres`, c.postgres.logFile, detail, work);
+  const redisStep = (c: CellNodes, detail: string, work: () => Promise<unknown>) =>
+    step(`${service}-${c.region}-redis`, c.redis.logFile, detail, work);
+
+  if (!isInitialized(a.postgres) && !isInitialized(b.postgres)) {
+    // Cold: dc-a primary, dc-b streaming standby; each Redis alongside its Postgres.
+    await settleAll([
+      pgStep(a, 'primary (initdb)', () =>
+        bootstrapPrimary(a.postgres, ctx.secrets, 'dc-b', trackPostgres(ctx, a.postgres)),
+      ),
+      redisStep(a, 'master', () => startRedisNode(ctx, a.redis)),
+    ]);
+    await settleAll([
+      pgStep(b, 'standby (pg_basebackup)', () =>
+        bootstrapStandby(b.postgres, a.postgres, ctx.secrets, trackPostgres(ctx, b.postgres)),
+      ),
+      redisStep(b, 'replica of dc-a', () => startRedisNode(ctx, b.redis, a.redis)),
+    ]);
+    return;
+  }
+  const primary = await upCellWarm(ctx, a, b, pgStep);
+  const replica = primary === a ? b : a;
+  await redisStep(primary, 'master', () => startRedisNode(ctx, primary.redis));
+  await redisStep(replica, `replica of ${primary.region}`, () =>
+    startRedisNode(ctx, replica.redis, primary.redis),
+  );
+}
+
+/** Warm start: the data dirs keep the roles they had (standby.signal decides). */
+async function upCellWarm(
+  ctx: LabContext,
+  a: CellNodes,
+  b: CellNodes,
+  pgStep: (c: CellNodes, detail: string, work: () => Promise<unknown>) => Promise<void>,
+): Promise<CellNodes> {
+  const initialized = [a, b].filter((c) => isInitialized(c.postgres));
+  await settleAll(
+    initialized.map((c) =>
+      pgStep(c, `${roleOnDisk(c.postgres)} (warm)`, () => startPostgresNode(ctx, c.postgres)),
+    ),
+  );
+  const primaries: CellNodes[] = [];
+  for (const c of initialized) if (!(await isInRecovery(c.postgres))) primaries.push(c);
+  if (primaries.length === 0) {
+    throw new ComponentFailure(
+      `${a.service}-postgres`,
+      a.postgres.logFile,
+      new Error('no primary on disk (both standby); `npm run lab -- down --wipe` starts afresh'),
+    );
+  }
+  let primary = primaries[0]!;
+  if (primaries.length === 2) {
+    // A failover happened and the old primary was never restored: the newer timeline wins and
+    // the stale node is rebuilt as its standby (never two primaries).
+    const [tlA, tlB] = [await currentTimeline(a.postgres), await currentTimeline(b.postgres)];
+    primary = tlB > tlA ? b : a;
+  }
+  const standby = primary === a ? b : a;
+  if (primaries.includes(standby) || !isInitialized(standby.postgres)) {
+    await ctx.processes.stop(ctx.processes.get(componentId(standby.service, standby.region, 'postgres')));
+    await pgStep(standby, `standby of ${primary.region} (rebuilt)`, () =>
+      bootstrapStandby(standby.postgres, primary.postgres, ctx.secrets, trackPostgres(ctx, standby.postgres)),
+    );
+  } else {
+    await waitStreaming(primary.postgres, standby.region);
+  }
+  return primary;
+}

@@ -1,0 +1,27 @@
+// What every part of the supervisor works on: where the lab lives, its secrets, its processes, and
+// which apps it runs.
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
+import { type CellNodes, cellNodes } from './cell-nodes';
+import type { NodeComponent } from './components';
+import type { LabPaths } from './paths';
+import type { ProcessTable } from './processes';
+import type { LabSecrets } from './secrets';
+import type { Topology } from './topology';
+
+export interface LabContext {
+  readonly paths: LabPaths;
+  readonly topo: Topology;
+  readonly secrets: LabSecrets;
+  readonly processes: ProcessTable;
+  /** the apps and the router this lab runs: all of them, or none (a data-tier-only lab) */
+  components: NodeComponent[];
+  readonly log: (line: string) => void;
+}
+
+export function cellOf(
+  ctx: Pick<LabContext, 'paths' | 'topo'>,
+  service: ServiceName,
+  region: RegionName,
+): CellNodes {
+  return cellNodes(ctx.paths, ctx.topo.subnet, ctx.topo.ports, service, region);
+}
