@@ -26,7 +26,11 @@ export const ServiceReportSchema = Type.Object({
   errors: Type.Record(Type.String(), Count),
   /** lost writes acknowledged within the accepted async window before the fault */
   lostInAsyncWindow: Count,
+  /** acknowledged writes lost as the accepted RPO of async replication (the drill's acceptedRpoLoss) */
+  rpoLostWrites: Count,
   lostSample: Type.Array(Type.String()),
+  /** per lostSample entry: ms between its acknowledgement and the fault (negative: acked after it) */
+  lostAckedBeforeFaultMs: Type.Array(Type.Number()),
   notes: Type.Array(Type.String()),
 });
 export type ServiceReport = Static<typeof ServiceReportSchema>;

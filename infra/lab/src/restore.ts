@@ -1,10 +1,11 @@
-// Bringing a dead or fenced region back, cell by cell (the reset of a kill, and the lab's
-// `restore`). A cell whose Postgres is down, frozen, or a second primary (a fenced old primary) is
-// rebuilt: its processes are killed and, if the other region holds the primary, a fresh
-// pg_basebackup (new slot) makes it that primary's standby and Redis restarts as replica of the
-// current master; if no failover happened it comes back as the primary it was. A healthy cell (a
-// primary with a standby partner, or a standby of a live primary) is left running — killing it would
-// hand the router a failover to race with — and only its dead Redis or app are restarted.
+// Bringing a dead or fenced region back, cell by cell (the reset of a kill, and the lab's `restore`).
+// What happens to a cell is decided from what both of its Postgres nodes are observed to be
+// (restore-plan.ts, a pure table): a healthy cell (a primary with a standby partner, or a standby of a
+// live primary) is left running — killing it would hand the router a failover to race with — and
+// only its dead Redis or app are restarted; a dead cell or a second primary (a fenced old primary) is
+// rebuilt as standby of the other region's primary by a fresh pg_basebackup (new slot), Redis
+// following as replica of the current master; if no failover happened it comes back as the primary it
+// was; and a node that runs but does not answer is never guessed about.
 import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import { settleAll, startAppOf, startPostgresNode, startRedisNode, trackPostgres } from './bring-up';
 import { cellOf, type LabContext } from './context';
@@ -16,7 +17,12 @@ import {
   roleOnDisk,
 } from './datastores/postgres';
 import { type RedisNode, redisCommand, redisReplicationInfo } from './datastores/redis';
-import { componentId } from './processes';
+import { sleep } from './process';
+import { componentId, type Managed } from './processes';
+import { type PgObservation, planRestore } from './restore-plan';
+
+/** how long restore keeps asking a running Postgres whether it is in recovery before calling it unknown */
+const RESTORE_OBSERVE_MS = 10_000;
 
 /** What each service's cell in the region became. */
 export async function restoreRegion(ctx: LabContext, region: RegionName): Promise<Record<string, string>> {
@@ -34,45 +40,65 @@ async function restoreCell(ctx: LabContext, service: ServiceName, region: Region
   const other = otherRegion(region);
   const here = cellOf(ctx, service, region);
   const there = cellOf(ctx, service, other);
-  const herePg = processes.get(componentId(service, region, 'postgres'));
-  const otherPg = processes.get(componentId(service, other, 'postgres'));
-  if (processes.frozen(otherPg)) {
-    // cannot tell whether a frozen node was promoted: guessing could make two primaries
-    throw new Error(`${service}: ${other} is frozen; thaw it before restoring ${region}`);
+  const [hereState, otherState] = await Promise.all([
+    observePostgres(ctx, processes.get(componentId(service, region, 'postgres')), here.postgres),
+    observePostgres(ctx, processes.get(componentId(service, other, 'postgres')), there.postgres),
+  ]);
+  const plan = planRestore(
+    {
+      here: hereState,
+      other: otherState,
+      hereOnDisk: isInitialized(here.postgres) ? roleOnDisk(here.postgres) : null,
+    },
+    { here: region, other },
+  );
+  const killCell = () =>
+    settleAll(processes.reachedBy({ region, service }).map((m) => processes.stop(m, 'SIGKILL')));
+  switch (plan.kind) {
+    case 'refuse':
+      throw new Error(`${service}: ${plan.reason}`);
+    case 'keep':
+      if (!processes.alive(processes.get(componentId(service, region, 'redis')))) {
+        await startRedisNode(ctx, here.redis, plan.as === 'standby' ? there.redis : undefined);
+      }
+      await startAppOf(ctx, service, region);
+      return plan.as === 'primary' ? 'primary (healthy, kept)' : `standby of ${other} (healthy, kept)`;
+    case 'rebuild_standby':
+      await killCell();
+      await bootstrapStandby(here.postgres, there.postgres, ctx.secrets, trackPostgres(ctx, here.postgres));
+      await alignRedisMaster(there.redis);
+      await startRedisNode(ctx, here.redis, there.redis);
+      await startAppOf(ctx, service, region);
+      return `standby of ${other}`;
+    case 'restart_primary':
+      await killCell();
+      await startPostgresNode(ctx, here.postgres);
+      await startRedisNode(ctx, here.redis);
+      await startAppOf(ctx, service, region);
+      return 'primary (no failover happened)';
   }
-  const recovering = (node: PostgresNode) => isInRecovery(node).catch(() => undefined);
-  const hereInRecovery =
-    processes.alive(herePg) && !processes.frozen(herePg) ? await recovering(here.postgres) : undefined;
-  const otherIsPrimary = processes.alive(otherPg) && (await recovering(there.postgres)) === false;
+}
 
-  const healthyPrimary = hereInRecovery === false && !otherIsPrimary;
-  const healthyStandby = hereInRecovery === true && otherIsPrimary;
-  if (healthyPrimary || healthyStandby) {
-    if (!processes.alive(processes.get(componentId(service, region, 'redis')))) {
-      await startRedisNode(ctx, here.redis, healthyStandby ? there.redis : undefined);
-    }
-    await startAppOf(ctx, service, region);
-    return healthyPrimary ? 'primary (healthy, kept)' : `standby of ${other} (healthy, kept)`;
+/**
+ * What restore needs to know of a Postgres node. A running node gets several tries before it is
+ * called `unknown`: on a machine at load 6-7 a single connection can miss a 2 s timeout.
+ */
+async function observePostgres(
+  ctx: LabContext,
+  m: Managed | undefined,
+  node: PostgresNode,
+): Promise<PgObservation> {
+  const { processes } = ctx;
+  if (!processes.alive(m)) return 'absent';
+  if (processes.frozen(m)) return 'frozen';
+  const deadline = Date.now() + RESTORE_OBSERVE_MS;
+  for (;;) {
+    const inRecovery = await isInRecovery(node).catch(() => undefined);
+    if (inRecovery !== undefined) return inRecovery ? 'standby' : 'primary';
+    if (!processes.alive(m)) return 'absent';
+    if (Date.now() >= deadline) return 'unknown';
+    await sleep(250);
   }
-
-  await settleAll(processes.reachedBy({ region, service }).map((m) => processes.stop(m, 'SIGKILL')));
-  let role: string;
-  if (otherIsPrimary) {
-    await bootstrapStandby(here.postgres, there.postgres, ctx.secrets, trackPostgres(ctx, here.postgres));
-    await alignRedisMaster(there.redis);
-    await startRedisNode(ctx, here.redis, there.redis);
-    role = `standby of ${other}`;
-  } else if (isInitialized(here.postgres) && roleOnDisk(here.postgres) === 'primary') {
-    // No failover happened (the other side is still a standby, or down): this region's data
-    // dir is still the primary, so it comes back as it was.
-    await startPostgresNode(ctx, here.postgres);
-    await startRedisNode(ctx, here.redis);
-    role = 'primary (no failover happened)';
-  } else {
-    throw new Error(`${service}: no live primary in ${other} to restore ${region} from`);
-  }
-  await startAppOf(ctx, service, region);
-  return role;
 }
 
 /** Redis follows Postgres: the master is where the primary is (the cell promotes both). */
