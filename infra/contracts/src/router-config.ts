@@ -143,7 +143,12 @@ export const RouterConfigFileSchema = Type.Object(
         payments: Type.Optional(ServiceConfigFileSchema),
         messaging: Type.Optional(ServiceConfigFileSchema),
       },
-      { additionalProperties: false, minProperties: 1, keyKind: 'service', expected: 'at least one service' },
+      {
+        additionalProperties: false,
+        minProperties: 1,
+        keyKind: 'service',
+        expected: 'an object naming at least one service',
+      },
     ),
     probe: Type.Optional(Type.Partial(ProbeConfigSchema)),
     proxy: Type.Optional(Type.Partial(ProxyConfigSchema)),

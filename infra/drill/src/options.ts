@@ -1,4 +1,6 @@
 // Command-line options → DrillOptions. Pure, so bad input is tested and reported before anything runs.
+import { readEnv } from '@failover-lab/contracts';
+import { Type } from 'typebox';
 import { DEFAULT_OPTIONS, type DrillOptions } from './run';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios/scenario';
 
@@ -30,9 +32,11 @@ export function parseDuration(text: string, name: string): number {
 }
 
 function positiveInt(text: string, name: string, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${name} must be an integer 1-${max}`);
-  return n;
+  const { value, problems } = readEnv(Type.Object({ [name]: Type.Integer({ minimum: 1, maximum: max }) }), {
+    [name]: text,
+  });
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+  return value[name] as number;
 }
 
 export function parseCli(argv: string[], now = new Date()): CliOptions {

@@ -5,7 +5,8 @@
 //   region: dc-a = 1, dc-b = 2; edge = 0 (127.<subnet>.0.1)
 //   service: login = 1, payments = 2, messaging = 3
 // The subnet (second octet) is 0 for the lab people run; tests pick their own so two runs never collide.
-import { REGIONS, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
+import { REGIONS, type RegionName, readEnv, SERVICES, type ServiceName } from '@failover-lab/contracts';
+import { Type } from 'typebox';
 
 const REGION_OCTET: Record<RegionName, number> = { 'dc-a': 1, 'dc-b': 2 };
 const SERVICE_OCTET: Record<ServiceName, number> = { login: 1, payments: 2, messaging: 3 };
@@ -29,36 +30,40 @@ export const DEFAULT_PORTS: Ports = {
   control: 7070,
 };
 
-/** Ports from the environment (LAB_APP_PORT, LAB_PG_PORT, …), defaulting to DEFAULT_PORTS. */
+const port = (fallback: number) => Type.Integer({ minimum: 1, maximum: 65_535, default: fallback });
+
+/** Where a lab listens, from the environment (LAB_SUBNET, LAB_APP_PORT, …); DEFAULT_PORTS otherwise. */
+const LabEnvSchema = Type.Object({
+  /** the second octet of every lab address: 0 for the lab people run, 100-250 for tests */
+  LAB_SUBNET: Type.Integer({ minimum: 0, maximum: 254, default: 0 }),
+  LAB_APP_PORT: port(DEFAULT_PORTS.app),
+  LAB_PG_PORT: port(DEFAULT_PORTS.postgres),
+  LAB_REDIS_PORT: port(DEFAULT_PORTS.redis),
+  LAB_ROUTER_PORT: port(DEFAULT_PORTS.router),
+  LAB_PROMETHEUS_PORT: port(DEFAULT_PORTS.prometheus),
+  LAB_CONTROL_PORT: port(DEFAULT_PORTS.control),
+});
+
+function labEnv(env: NodeJS.ProcessEnv) {
+  const { value, problems } = readEnv(LabEnvSchema, env);
+  if (problems.length > 0) throw new Error(`invalid lab environment: ${problems.join('; ')}`);
+  return value;
+}
+
 export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): Ports {
-  const read = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const port = Number(raw);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new Error(`${name} must be a port number (1-65535), got ${JSON.stringify(raw)}`);
-    }
-    return port;
-  };
+  const e = labEnv(env);
   return {
-    app: read('LAB_APP_PORT', DEFAULT_PORTS.app),
-    postgres: read('LAB_PG_PORT', DEFAULT_PORTS.postgres),
-    redis: read('LAB_REDIS_PORT', DEFAULT_PORTS.redis),
-    router: read('LAB_ROUTER_PORT', DEFAULT_PORTS.router),
-    prometheus: read('LAB_PROMETHEUS_PORT', DEFAULT_PORTS.prometheus),
-    control: read('LAB_CONTROL_PORT', DEFAULT_PORTS.control),
+    app: e.LAB_APP_PORT,
+    postgres: e.LAB_PG_PORT,
+    redis: e.LAB_REDIS_PORT,
+    router: e.LAB_ROUTER_PORT,
+    prometheus: e.LAB_PROMETHEUS_PORT,
+    control: e.LAB_CONTROL_PORT,
   };
 }
 
-/** The second octet of every lab address (LAB_SUBNET, 0-254). */
 export function subnetFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.LAB_SUBNET;
-  if (raw === undefined || raw === '') return 0;
-  const subnet = Number(raw);
-  if (!Number.isInteger(subnet) || subnet < 0 || subnet > 254) {
-    throw new Error(`LAB_SUBNET must be an integer 0-254, got ${JSON.stringify(raw)}`);
-  }
-  return subnet;
+  return labEnv(env).LAB_SUBNET;
 }
 
 export function cellHost(region: RegionName, service: ServiceName, subnet = 0): string {

@@ -310,3 +310,60 @@ describe('decide(): synchronous standby loss and restore (payments)', () => {
     expect(decide(down)).toMatchObject({ kind: 'failover', rpoZero: false });
   });
 });
+
+describe('decide() on an operator request: switchover and fence are decisions too', () => {
+  it.each([
+    [
+      'a switchover of a healthy pair moves the primary at epoch+1',
+      fixtures.healthyPayments(),
+      { kind: 'switchover' },
+      'switchover',
+      'switch payments over from dc-a to dc-b, epoch 4',
+    ],
+    [
+      'a switchover to the region that already is primary',
+      fixtures.healthyPayments(),
+      { kind: 'switchover', to: 'dc-a' },
+      'refuse_request',
+      'request refused: dc-a already is the primary of payments',
+    ],
+    [
+      'a switchover with the standby down',
+      fixtures.paymentsStandbyDown(),
+      { kind: 'switchover' },
+      'refuse_request',
+      'request refused: switchover needs both cells up and dc-b in role standby (primary up, target down/standby)',
+    ],
+    [
+      'a switchover with the primary down (that is a failover, not a switchover)',
+      fixtures.paymentsPrimaryDown(),
+      { kind: 'switchover', to: 'dc-b' },
+      'refuse_request',
+      'request refused: switchover needs both cells up and dc-b in role standby (primary down, target up/standby)',
+    ],
+    [
+      'a switchover to a fenced cell',
+      fixtures.standbyFenced(),
+      { kind: 'switchover' },
+      'refuse_request',
+      'request refused: switchover needs both cells up and dc-b in role standby (primary down, target up/fenced)',
+    ],
+    [
+      'a fence of the standby, at the current epoch',
+      fixtures.healthyPayments(),
+      { kind: 'fence', region: 'dc-b' },
+      'operator_fence',
+      'fenced dc-b for payments (operator), epoch 3',
+    ],
+    [
+      'a fence of the primary',
+      fixtures.healthyPayments(),
+      { kind: 'fence', region: 'dc-a' },
+      'refuse_request',
+      'request refused: dc-a is the primary of payments; use a switchover',
+    ],
+  ] as const)('%s', (_name, snapshot, request, kind, outcome) => {
+    const decision = decide(snapshot, request);
+    expect([decision.kind, decision.outcome]).toEqual([kind, outcome]);
+  });
+});

@@ -1,6 +1,7 @@
-// Cell configuration comes only from the environment (docs/contracts.md, "Cell environment").
-// loadConfig collects every problem before failing so an operator fixes them all in one go.
-import { REGIONS, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
+// Cell configuration comes only from the environment (docs/contracts.md, "Cell environment"; the
+// contract's CellEnvSchema). loadConfig collects every problem before failing so an operator fixes
+// them all in one go.
+import { CellEnvSchema, type RegionName, readEnv, type ServiceName } from '@failover-lab/contracts';
 import { isTrustedProxyEntry } from './trusted-proxies';
 
 export interface PublicJwk {
@@ -40,18 +41,6 @@ export class ConfigError extends Error {
   }
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-/** Addresses a cell may listen on: loopback, or every interface inside a container. */
-function isAllowedListenHost(host: string): boolean {
-  return (
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) ||
-    host === '::1' ||
-    host === 'localhost' ||
-    host === '0.0.0.0'
-  );
-}
-
 function parseUrl(raw: string, protocols: string[]): URL | undefined {
   try {
     const url = new URL(raw);
@@ -75,51 +64,19 @@ function isEd25519PublicJwk(key: unknown): key is PublicJwk {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CellConfig {
-  const problems: string[] = [];
-  const required = (name: string): string => {
-    const value = env[name];
-    if (value === undefined || value === '') {
-      problems.push(`${name} is required`);
-      return '';
-    }
-    return value;
-  };
+  // names, presence, closed lists and bounds: the contract's schema; what it cannot say, below
+  const { value: vars, problems } = readEnv(CellEnvSchema, env);
 
-  const service = required('SERVICE_NAME');
-  if (service && !SERVICES.includes(service as ServiceName)) {
-    problems.push(`SERVICE_NAME must be one of ${SERVICES.join('|')}, got ${JSON.stringify(service)}`);
-  }
-  const region = required('REGION');
-  if (region && !REGIONS.includes(region as RegionName)) {
-    problems.push(`REGION must be one of ${REGIONS.join('|')}, got ${JSON.stringify(region)}`);
-  }
-  const host = required('HOST');
-  if (host && !isAllowedListenHost(host)) {
-    problems.push(
-      `HOST must be a loopback address (127.x.x.x) or 0.0.0.0 in a container, got ${JSON.stringify(host)}`,
-    );
-  }
-  const portRaw = required('PORT');
-  const port = Number(portRaw);
-  if (portRaw && (!Number.isInteger(port) || port < 1 || port > 65535)) {
-    problems.push(`PORT must be a port number (1-65535), got ${JSON.stringify(portRaw)}`);
-  }
-  const databaseUrl = required('DATABASE_URL');
-  if (databaseUrl && !parseUrl(databaseUrl, ['postgres:', 'postgresql:'])) {
+  if (vars.DATABASE_URL && !parseUrl(vars.DATABASE_URL, ['postgres:', 'postgresql:'])) {
     problems.push('DATABASE_URL must be a postgres:// URL');
   }
-  const redisUrl = required('REDIS_URL');
-  if (redisUrl && !parseUrl(redisUrl, ['redis:'])) {
+  if (vars.REDIS_URL && !parseUrl(vars.REDIS_URL, ['redis:']))
     problems.push('REDIS_URL must be a redis:// URL');
-  }
-  const adminToken = required('ADMIN_TOKEN');
-  if (adminToken && adminToken.length < 16) problems.push('ADMIN_TOKEN must be at least 16 characters');
 
   let jwks: CellConfig['jwks'] = { keys: [] };
-  const jwksRaw = required('JWT_JWKS');
-  if (jwksRaw) {
+  if (vars.JWT_JWKS) {
     try {
-      const parsed = JSON.parse(jwksRaw) as { keys?: unknown };
+      const parsed = JSON.parse(vars.JWT_JWKS) as { keys?: unknown };
       if (!Array.isArray(parsed.keys) || parsed.keys.length === 0 || !parsed.keys.every(isEd25519PublicJwk)) {
         problems.push('JWT_JWKS must be {"keys":[…]} of Ed25519 public JWKs (kty OKP, crv Ed25519, x, kid)');
       } else {
@@ -132,10 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CellConfig {
   }
 
   let jwtSigningKey: CellConfig['jwtSigningKey'];
-  const signingRaw = env.JWT_SIGNING_KEY;
-  if (signingRaw) {
+  if (vars.JWT_SIGNING_KEY) {
     try {
-      const parsed = JSON.parse(signingRaw) as Record<string, unknown>;
+      const parsed = JSON.parse(vars.JWT_SIGNING_KEY) as Record<string, unknown>;
       if (!isEd25519PublicJwk(parsed) || typeof parsed.d !== 'string') {
         problems.push('JWT_SIGNING_KEY must be a private Ed25519 JWK with kid and d');
       } else {
@@ -144,19 +100,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CellConfig {
     } catch {
       problems.push('JWT_SIGNING_KEY is not valid JSON');
     }
-  } else if (service === 'login') {
+  } else if (vars.SERVICE_NAME === 'login') {
     problems.push('JWT_SIGNING_KEY is required for the login service');
   }
 
-  const logLevel = env.LOG_LEVEL || 'info';
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join('|')}`);
-
-  const otlpEndpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+  const otlpEndpoint = vars.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (otlpEndpoint && !parseUrl(otlpEndpoint, ['http:', 'https:'])) {
     problems.push('OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL');
   }
 
-  const trustedProxies = (env.TRUSTED_PROXIES ?? '')
+  const trustedProxies = (vars.TRUSTED_PROXIES ?? '')
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
@@ -169,16 +122,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CellConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    service: service as ServiceName,
-    region: region as RegionName,
-    host,
-    port,
-    databaseUrl,
-    redisUrl,
-    adminToken,
+    service: vars.SERVICE_NAME,
+    region: vars.REGION,
+    host: vars.HOST,
+    port: vars.PORT,
+    databaseUrl: vars.DATABASE_URL,
+    redisUrl: vars.REDIS_URL,
+    adminToken: vars.ADMIN_TOKEN,
     jwks,
     ...(jwtSigningKey ? { jwtSigningKey } : {}),
-    logLevel,
+    logLevel: vars.LOG_LEVEL,
     ...(otlpEndpoint ? { otlpEndpoint } : {}),
     trustedProxies,
   };

@@ -1,6 +1,7 @@
-// The failover controller: per service, observe() → decide() → act(), serialized per service.
+// The failover controller's loop: per service, observe() → decide() → act(), serialized per service.
 // Actions go through narrow injected interfaces (cell admin, route table, state store, events, clock)
-// so the loop runs in tests without a network.
+// so the loop runs in tests without a network. Operator requests are decided by the same decide() and
+// carried out in switchover.ts; what the controller reports is assembled in status.ts.
 import {
   type EventType,
   otherRegion,
@@ -8,8 +9,7 @@ import {
   type RegionName,
   type ServiceName,
 } from '@failover-lab/contracts';
-import { type CellAdmin, CellAdminError } from '../cell-admin';
-import { parseLsn } from '../cell-types';
+import type { CellAdmin } from '../cell-admin';
 import type { ServiceConfig } from '../config';
 import { RouterError } from '../errors';
 import type { CellHealth } from '../health/cell-health';
@@ -18,7 +18,9 @@ import type { RouterMetrics } from '../metrics';
 import type { RouteTable } from '../route-table';
 import type { EventLog } from '../state/events';
 import { initialServiceState, type RouterState, type StateStore } from '../state/state-store';
-import { type Decision, decide, routeVerdict, type ServiceSnapshot } from './decide';
+import { type Decision, decide, type OperatorRequest, routeVerdict, type ServiceSnapshot } from './decide';
+import { controllerStatus } from './status';
+import { type ControllerOps, runOperatorFence, runSwitchover } from './switchover';
 
 export interface HealthSource {
   health(service: ServiceName, region: RegionName): CellHealth;
@@ -64,7 +66,16 @@ export class Controller {
   private saving: Promise<void> = Promise.resolve();
   private stopped = false;
 
+  /** what a planned switchover and an operator fence use of the loop */
+  private readonly ops: ControllerOps;
+
   constructor(private readonly deps: ControllerDeps) {
+    this.ops = {
+      deps,
+      persist: (service, primary, epoch) => this.persist(service, primary, epoch),
+      emit: (type, service, region, epoch, detail) => this.emit(type, service, region, epoch, detail),
+      reroute: (service) => this.applyVerdict(this.observe(service)),
+    };
     for (const service of this.serviceNames()) {
       this.runtime.set(service, {
         lastOutcome: null,
@@ -318,6 +329,11 @@ export class Controller {
           await this.deps.admin.sync(url(decision.region), [decision.standby]);
           await this.deps.health.probeNow(service, decision.region);
           return decision.outcome;
+        // decided only on an operator's request, and carried out by switchover.ts
+        case 'switchover':
+        case 'operator_fence':
+        case 'refuse_request':
+          return decision.outcome;
       }
     } catch (err) {
       return `${decision.kind} failed: ${(err as Error).message}`;
@@ -390,147 +406,43 @@ export class Controller {
     return run;
   }
 
-  /** Operator fence (POST /admin/fence). The current primary cannot be fenced: use a switchover. */
+  /** Operator fence (POST /admin/fence): decided like everything else, carried out in switchover.ts. */
   fence(service: ServiceName, region: RegionName): Promise<{ region: RegionName; epoch: number }> {
-    return this.serialized(service, async () => {
-      const s = this.state.services[service]!;
-      if (s.primary === region) {
-        throw new RouterError(
-          'ROUTER_ERR_CONFLICT',
-          `${region} is the primary of ${service}; use a switchover`,
-        );
-      }
-      try {
-        await this.deps.admin.fence(this.deps.services[service]!.cells[region], s.epoch);
-      } catch (err) {
-        throw new RouterError('ROUTER_ERR_CELL_UNREACHABLE', (err as Error).message);
-      }
-      this.emit('fenced', service, region, s.epoch, 'operator fence');
-      return { region, epoch: s.epoch };
-    });
+    return this.serialized(service, () =>
+      runOperatorFence(
+        this.ops,
+        service,
+        this.requested(service, { kind: 'fence', region }, 'operator_fence'),
+      ),
+    );
   }
 
-  /**
-   * Planned switchover, zero loss: hold the service's traffic, let requests in flight finish, fence the
-   * old primary, wait until the standby has replayed everything the old primary wrote, persist the new
-   * epoch, promote, route. On any failure before the promotion the old primary is un-fenced (re-promoted
-   * at its own epoch) and traffic released.
-   */
+  /** Planned, zero-loss switchover (POST /admin/switchover); see runSwitchover. */
   switchover(service: ServiceName, to?: RegionName) {
-    return this.serialized(service, async () => {
-      const config = this.deps.services[service]!;
-      const s = this.state.services[service]!;
-      const from = s.primary;
-      const target = to ?? otherRegion(from);
-      if (target === from)
-        throw new RouterError('ROUTER_ERR_CONFLICT', `${target} already is the primary of ${service}`);
-      const fromHealth = this.deps.health.health(service, from);
-      const toHealth = this.deps.health.health(service, target);
-      if (fromHealth.status !== 'up' || toHealth.status !== 'up' || toHealth.lastReady?.role !== 'standby') {
-        throw new RouterError(
-          'ROUTER_ERR_CONFLICT',
-          `switchover needs both cells up and ${target} in role standby (primary ${fromHealth.status}, target ${toHealth.status}/${toHealth.lastReady?.role ?? 'unknown'})`,
-        );
-      }
-      const started = this.deps.clock.now();
-      this.deps.routes.hold(service);
-      let fenced = false;
-      try {
-        await this.drain(service, from);
-        await this.deps.admin.fence(config.cells[from], s.epoch);
-        fenced = true;
-        this.emit('fenced', service, from, s.epoch, 'switchover');
-        const primaryLsn = parseLsn((await this.deps.admin.state(config.cells[from])).walLsn);
-        if (primaryLsn === null)
-          throw new RouterError('ROUTER_ERR_CONFLICT', `${from} did not report its WAL position`);
-        await this.waitForReplay(config.cells[target], primaryLsn, config.policy.switchoverCatchUpMs);
-        const epoch = s.epoch + 1;
-        this.emit('promote_started', service, target, epoch, 'switchover');
-        await this.persist(service, target, epoch);
-      } catch (err) {
-        if (fenced) await this.deps.admin.promote(config.cells[from], s.epoch).catch(() => {});
-        this.deps.routes.release(service);
-        if (err instanceof RouterError) throw err;
-        if (err instanceof CellAdminError) throw new RouterError('ROUTER_ERR_CELL_UNREACHABLE', err.message);
-        throw err;
-      }
-      try {
-        const epoch = this.state.services[service]!.epoch;
-        const result = await this.deps.admin.promote(config.cells[target], epoch);
-        this.emit('promoted', service, target, epoch, `switchover; promoteMs=${result.promoteMs ?? 0}`);
-        await this.deps.health.probeNow(service, target);
-      } finally {
-        // Route first, release second: held requests must wake up to the new primary, never the old one.
-        // Even if the promote call failed, the epoch is persisted: the next tick claims the target.
-        this.applyVerdict(this.observe(service));
-        this.deps.routes.release(service);
-      }
-      const epoch = this.state.services[service]!.epoch;
-      return { service, from, to: target, epoch, ms: this.deps.clock.now() - started };
-    });
+    return this.serialized(service, () =>
+      runSwitchover(this.ops, service, this.requested(service, { kind: 'switchover', to }, 'switchover')),
+    );
   }
 
-  private async drain(service: ServiceName, region: RegionName): Promise<void> {
-    const deadline = this.deps.clock.now() + (this.deps.drainMs ?? 2000);
-    while (this.deps.routes.inFlightCount(service, region) > 0 && this.deps.clock.now() < deadline) {
-      await sleep(10);
+  /** decide() on an operator's request: the decision to carry out, or 409 with the reason. */
+  private requested<K extends 'switchover' | 'operator_fence'>(
+    service: ServiceName,
+    request: OperatorRequest,
+    expected: K,
+  ): Extract<Decision, { kind: K }> {
+    const decision = decide(this.observe(service), request);
+    this.deps.log(`${service}: ${decision.outcome}`);
+    if (decision.kind !== expected) {
+      const reason = decision.kind === 'refuse_request' ? decision.reason : decision.outcome;
+      throw new RouterError('ROUTER_ERR_CONFLICT', reason);
     }
-  }
-
-  private async waitForReplay(url: string, target: bigint, timeoutMs: number): Promise<void> {
-    const deadline = this.deps.clock.now() + timeoutMs;
-    for (;;) {
-      const replayed = parseLsn((await this.deps.admin.state(url)).walLsn);
-      if (replayed !== null && replayed >= target) return;
-      if (this.deps.clock.now() >= deadline) {
-        throw new RouterError('ROUTER_ERR_CONFLICT', 'standby did not catch up with the primary in time');
-      }
-      await sleep(20);
-    }
+    return decision as Extract<Decision, { kind: K }>;
   }
 
   status() {
-    return Object.fromEntries(
-      this.serviceNames().map((service) => {
-        const s = this.state.services[service]!;
-        const route = this.deps.routes.get(service);
-        const cells = Object.fromEntries(
-          REGIONS.map((region) => {
-            const h = this.deps.health.health(service, region);
-            return [
-              region,
-              {
-                url: this.deps.services[service]!.cells[region],
-                status: h.status,
-                role: h.lastReady?.role ?? null,
-                epoch: h.lastReady?.epoch ?? null,
-                fenced: h.lastReady?.fenced ?? null,
-                replicationLagBytes: h.lastReady?.replicationLagBytes ?? null,
-                lastProbeMs: h.lastProbeMs === null ? null : Math.round(h.lastProbeMs * 10) / 10,
-                lastError: h.lastError,
-                since: new Date(h.since).toISOString(),
-              },
-            ];
-          }),
-        );
-        return [
-          service,
-          {
-            primary: s.primary,
-            epoch: s.epoch,
-            mode: this.deps.services[service]!.mode,
-            serving: route?.serving ?? false,
-            refuseWrites: route?.refuseWrites ?? false,
-            rpoGuaranteeSuspended: this.rpoSuspended(service),
-            lastOutcome: this.lastOutcome(service),
-            cells,
-          },
-        ];
-      }),
-    );
+    return controllerStatus(this, this.deps);
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** how often a promotion waiting on writes sent to the old primary looks whether they have ended */
 const WRITES_RECHECK_MS = 20;

@@ -24,6 +24,9 @@ export interface ServiceSnapshot {
   }>;
 }
 
+/** What an operator asked for through the admin API (POST /admin/switchover, POST /admin/fence). */
+export type OperatorRequest = { kind: 'switchover'; to?: RegionName } | { kind: 'fence'; region: RegionName };
+
 export type Decision =
   | { kind: 'none'; outcome: string }
   /** the persisted primary does not (yet) hold the persisted epoch: promote it with that epoch */
@@ -34,7 +37,13 @@ export type Decision =
   /** a cell holds a higher epoch than ours (state lost or older than the cells): follow it */
   | { kind: 'adopt'; region: RegionName; epoch: number; outcome: string }
   | { kind: 'degrade_async'; region: RegionName; standby: RegionName; outcome: string }
-  | { kind: 'restore_sync'; region: RegionName; standby: RegionName; outcome: string };
+  | { kind: 'restore_sync'; region: RegionName; standby: RegionName; outcome: string }
+  /** planned, zero-loss move of the primary to `to` at `epoch` (switchover.ts carries it out) */
+  | { kind: 'switchover'; from: RegionName; to: RegionName; epoch: number; outcome: string }
+  /** an operator fences a cell that is not the primary, at the current epoch */
+  | { kind: 'operator_fence'; region: RegionName; epoch: number; outcome: string }
+  /** an operator's request that the current state does not allow (answered 409 with the reason) */
+  | { kind: 'refuse_request'; reason: string; outcome: string };
 
 /** What the data plane should do for this service right now, derived from the same snapshot. */
 export interface RouteVerdict {
@@ -131,7 +140,12 @@ function describeHealthy(s: ServiceSnapshot): string {
   return `${base}, async (RPO guarantee suspended; standby ${standbyOf(s)} ${s.cells[standbyOf(s)].status})`;
 }
 
-export function decide(s: ServiceSnapshot): Decision {
+/**
+ * The one decision for a service right now: what the failover policy wants (every tick), or, when an
+ * operator asked for something, whether and how to do it.
+ */
+export function decide(s: ServiceSnapshot, request?: OperatorRequest): Decision {
+  if (request) return decideRequest(s, request);
   const primary = s.primary;
   const standby = standbyOf(s);
   const p = s.cells[primary];
@@ -231,6 +245,43 @@ export function decide(s: ServiceSnapshot): Decision {
     }
   }
   return { kind: 'none', outcome: describeHealthy(s) };
+}
+
+function refuse(reason: string): Decision {
+  return { kind: 'refuse_request', reason, outcome: `request refused: ${reason}` };
+}
+
+function decideRequest(s: ServiceSnapshot, request: OperatorRequest): Decision {
+  if (request.kind === 'fence') {
+    // The current primary cannot be fenced: that would leave the service without one.
+    if (request.region === s.primary)
+      return refuse(`${request.region} is the primary of ${s.service}; use a switchover`);
+    return {
+      kind: 'operator_fence',
+      region: request.region,
+      epoch: s.epoch,
+      outcome: `fenced ${request.region} for ${s.service} (operator), epoch ${s.epoch}`,
+    };
+  }
+  const from = s.primary;
+  const to = request.to ?? standbyOf(s);
+  if (to === from) return refuse(`${to} already is the primary of ${s.service}`);
+  const source = s.cells[from];
+  const target = s.cells[to];
+  // Zero loss needs both: the primary to fence and read the WAL position from, the standby to replay it.
+  if (source.status !== 'up' || target.status !== 'up' || target.lastReady?.role !== 'standby') {
+    return refuse(
+      `switchover needs both cells up and ${to} in role standby (primary ${source.status}, target ${target.status}/${target.lastReady?.role ?? 'unknown'})`,
+    );
+  }
+  const epoch = s.epoch + 1;
+  return {
+    kind: 'switchover',
+    from,
+    to,
+    epoch,
+    outcome: `switch ${s.service} over from ${from} to ${to}, epoch ${epoch}`,
+  };
 }
 
 /** The standby is healthy, in role standby, streaming from the current primary and caught up. */

@@ -12,10 +12,11 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'undici';
 import type { RouterConfig } from '../config';
-import { errorBody, type RouterErrorCode } from '../errors';
+import { errorBody } from '../errors';
 import type { Prober } from '../health/prober';
 import type { RequestOutcome, RouterMetrics } from '../metrics';
 import type { Route, RouteTable } from '../route-table';
+import { ABORTED_CELL_DOWN, nextStep, type Situation, type Step } from './retry-policy';
 import { endToEndHeaders, isRetrySafe, isWrite, wantsEventStream } from './retry-safety';
 
 export interface ProxyDeps {
@@ -125,10 +126,10 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       };
     } catch (err) {
       const e = err as Error & { code?: string };
-      const code = controller.signal.aborted ? 'ABORTED_CELL_DOWN' : (e.code ?? e.name ?? 'UNKNOWN');
+      const code = controller.signal.aborted ? ABORTED_CELL_DOWN : (e.code ?? e.name ?? 'UNKNOWN');
       // Given up on without an answer: a frozen cell may still run the write until its deadline.
       // (A refused or dropped connection means the cell is not holding it.)
-      untrack(code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'ABORTED_CELL_DOWN');
+      untrack(code === 'UND_ERR_HEADERS_TIMEOUT' || code === ABORTED_CELL_DOWN);
       return {
         kind: 'error',
         code,
@@ -145,87 +146,94 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const body = Buffer.isBuffer(request.body) ? request.body : undefined;
     const safe = isRetrySafe(request.method, service, path, request.headers, body);
     const write = isWrite(request.method);
+    const sse = wantsEventStream(request.headers);
     const holdDeadline = Date.now() + config.proxy.holdMs;
 
     const finish = (region: RegionName | 'none', outcome: RequestOutcome) => {
       metrics.requests.inc({ service, region, outcome });
       metrics.requestDuration.observe({ service }, (performance.now() - started) / 1000);
     };
-    const fail = (
-      code: RouterErrorCode,
-      region: RegionName | 'none',
-      outcome: RequestOutcome,
-      message?: string,
-    ) => {
-      finish(region, outcome);
-      const status = code === 'ROUTER_ERR_UPSTREAM_TIMEOUT' ? 504 : 503;
+    const fail = (step: Extract<Step, { do: 'fail' }>, region: RegionName | 'none') => {
+      finish(region, step.outcome);
+      const status = step.code === 'ROUTER_ERR_UPSTREAM_TIMEOUT' ? 504 : 503;
       if (status === 503) reply.header('retry-after', '1');
       const route = routes.get(service);
       if (route) reply.header(EPOCH_HEADER, String(route.epoch));
-      return reply.code(status).send(errorBody(code, message));
+      return reply.code(status).send(errorBody(step.code, step.message));
     };
+    const served = (route: Route) =>
+      reply.header(SERVED_BY_HEADER, route.primary).header(EPOCH_HEADER, String(route.epoch));
 
-    // A request that failed on route generation g may only be resent on a later one (or the same cell
+    // A request that failed on route generation g is only resent on a later one (or to the same cell
     // once a re-probe shows it answering).
     let afterGeneration = -1;
     let resendable = safe;
     for (let attempt = 1; ; attempt++) {
       let route = routes.get(service);
-      if (!route?.serving || route.generation <= afterGeneration) {
-        if (!resendable) return fail('ROUTER_ERR_NO_PRIMARY', 'none', 'no_primary');
+      const routeSituation = (r: Route | undefined, waited: boolean): Situation => ({
+        at: 'route',
+        serving: r?.serving ?? false,
+        newer: r !== undefined && r.generation > afterGeneration,
+        resendable,
+        write,
+        refuseWrites: r?.refuseWrites ?? false,
+        waited,
+      });
+      let step = nextStep(routeSituation(route, false));
+      if (step.do === 'wait_for_primary') {
         route =
           (await routes.waitForServing(service, holdDeadline - Date.now(), afterGeneration)) ?? undefined;
-        if (!route)
-          return fail('ROUTER_ERR_NO_PRIMARY', 'none', 'no_primary', 'no primary within the hold time');
+        step = nextStep(routeSituation(route, true));
       }
-      if (write && route.refuseWrites)
-        return fail('ROUTER_ERR_SYNC_STANDBY_LOST', 'none', 'sync_standby_lost');
+      if (step.do === 'fail') return fail(step, 'none');
+      const sent = route!;
 
-      const result = await forward(service, route, request, body);
+      const result = await forward(service, sent, request, body);
       const lastTry = attempt >= MAX_ATTEMPTS || Date.now() >= holdDeadline;
 
       if (result.kind === 'error') {
-        prober.signal(service, route.primary);
-        const mayResend = (safe || result.notSent) && !lastTry;
-        if (!mayResend) {
-          if (result.timeout) return fail('ROUTER_ERR_UPSTREAM_TIMEOUT', route.primary, 'timeout');
-          return fail(
-            'ROUTER_ERR_NO_PRIMARY',
-            route.primary,
-            'connection_error',
-            `primary unreachable (${result.code})`,
-          );
-        }
+        prober.signal(service, sent.primary);
+        step = nextStep({
+          at: 'error',
+          safe,
+          notSent: result.notSent,
+          timeout: result.timeout,
+          code: result.code,
+          lastTry,
+        });
+        if (step.do === 'fail') return fail(step, sent.primary);
         resendable = true;
-        const verdict =
-          result.code === 'ABORTED_CELL_DOWN' ? 'down' : await prober.recheck(service, route.primary);
-        if (verdict === 'down') afterGeneration = route.generation;
+        if (step.do === 'recheck') {
+          step = nextStep({
+            at: 'recheck',
+            verdict: await prober.recheck(service, sent.primary),
+            after: 'error',
+          });
+        }
+        if (step.do === 'resend' && step.newerRoute) afterGeneration = sent.generation;
         continue;
       }
 
-      // 5xx from the cell on a safe request: maybe its database just died. Re-probe before answering.
       const contentLength = Number(result.headers['content-length'] ?? Number.NaN);
-      const smallBody = Number.isFinite(contentLength) && contentLength <= MAX_BUFFERED_ERROR_BYTES;
-      if (result.status >= 500 && safe && !lastTry && smallBody && !wantsEventStream(request.headers)) {
+      const bufferable = Number.isFinite(contentLength) && contentLength <= MAX_BUFFERED_ERROR_BYTES && !sse;
+      step = nextStep({ at: 'response', status: result.status, safe, lastTry, bufferable });
+      if (step.do === 'recheck') {
         const buffered = await readAll(result.body).catch(() => null);
         result.done();
-        const verdict = await prober.recheck(service, route.primary);
-        if (verdict === 'down' || buffered === null) {
-          afterGeneration = route.generation;
+        const verdict = await prober.recheck(service, sent.primary);
+        step = nextStep({ at: 'recheck', verdict, after: 'response', bodyLost: buffered === null });
+        if (step.do === 'resend') {
+          afterGeneration = sent.generation;
           continue;
         }
-        finish(route.primary, 'upstream_5xx');
-        return reply
-          .code(result.status)
-          .headers(result.headers)
-          .header(SERVED_BY_HEADER, route.primary)
-          .header(EPOCH_HEADER, String(route.epoch))
-          .send(buffered);
+        finish(sent.primary, 'upstream_5xx');
+        reply.code(result.status).headers(result.headers);
+        return served(sent).send(buffered);
       }
 
-      finish(route.primary, result.status >= 500 ? 'upstream_5xx' : 'ok');
+      finish(sent.primary, result.status >= 500 ? 'upstream_5xx' : 'ok');
       reply.code(result.status).headers(result.headers);
-      reply.header(SERVED_BY_HEADER, route.primary).header(EPOCH_HEADER, String(route.epoch));
+      served(sent);
       if (request.method === 'HEAD') {
         result.body.destroy();
         return reply.send();
