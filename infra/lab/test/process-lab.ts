@@ -3,6 +3,7 @@
 // a fault's real signals land on real processes without a data tier to start.
 import { rmSync } from 'node:fs';
 import type { ComponentName, RegionName, ServiceName } from '@failover-lab/contracts';
+import { afterEach, beforeEach } from 'vitest';
 import type { LabContext } from '../src/context';
 import { LabPaths } from '../src/paths';
 import { isRunning, processFamily, processState, spawnGroup, waitUntil } from '../src/process';
@@ -69,4 +70,14 @@ export function processLab(): ProcessLab {
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A fresh process lab for each test of the calling file, closed after it. */
+export function useProcessLab(): () => ProcessLab {
+  let lab: ProcessLab | undefined;
+  beforeEach(() => {
+    lab = processLab();
+  });
+  afterEach(() => lab?.close());
+  return () => lab!;
 }

@@ -1,18 +1,15 @@
 // component_kill on real processes: an app alone is a crash the supervisor restarts in place; a data
 // store stays dead; nothing else in the region is touched.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ProcessLab, processLab } from '../../test/process-lab';
+import { describe, expect, it } from 'vitest';
+import { useProcessLab } from '../../test/process-lab';
 import { waitUntil } from '../process';
 import { componentKill } from './component-kill';
 
-let lab: ProcessLab;
-beforeEach(() => {
-  lab = processLab();
-});
-afterEach(() => lab.close());
+const current = useProcessLab();
 
 describe('component_kill', () => {
   it('an app is restarted in place, with its restart counted', async () => {
+    const lab = current();
     const app = lab.start('dc-a', 'messaging', 'app');
     const neighbour = lab.start('dc-a', 'messaging', 'postgres');
     const outcome = await componentKill.apply(lab.ctx, {
@@ -29,6 +26,7 @@ describe('component_kill', () => {
   });
 
   it("one service's Postgres dies and stays dead; the other services' do not notice", async () => {
+    const lab = current();
     const payments = lab.start('dc-a', 'payments', 'postgres');
     const login = lab.start('dc-a', 'login', 'postgres');
     const outcome = await componentKill.apply(lab.ctx, {

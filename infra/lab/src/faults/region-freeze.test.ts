@@ -1,17 +1,14 @@
 // region_freeze on real processes: every process of the region (children too) is stopped before the
 // call returns; its reset (region_thaw) resumes them.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ProcessLab, processLab } from '../../test/process-lab';
+import { describe, expect, it } from 'vitest';
+import { useProcessLab } from '../../test/process-lab';
 import { regionFreeze } from './region-freeze';
 
-let lab: ProcessLab;
-beforeEach(() => {
-  lab = processLab();
-});
-afterEach(() => lab.close());
+const current = useProcessLab();
 
 describe('region_freeze', () => {
   it('stops every family of the region at once; reset resumes them', async () => {
+    const lab = current();
     const pg = lab.start('dc-b', 'login', 'postgres');
     const redis = lab.start('dc-b', 'login', 'redis');
     const other = lab.start('dc-a', 'login', 'postgres');

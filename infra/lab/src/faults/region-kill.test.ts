@@ -1,19 +1,16 @@
 // region_kill on real processes: every family of the region dies at once, the other region is
 // untouched, and nothing of the killed region comes back by itself. (Its reset, region_restore,
 // needs a data tier: test/lab.test.ts.)
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ProcessLab, processLab } from '../../test/process-lab';
+import { describe, expect, it } from 'vitest';
+import { useProcessLab } from '../../test/process-lab';
 import { sleep } from '../process';
 import { regionKill } from './region-kill';
 
-let lab: ProcessLab;
-beforeEach(() => {
-  lab = processLab();
-});
-afterEach(() => lab.close());
+const current = useProcessLab();
 
 describe('region_kill', () => {
   it('kills every process of the region, and only of that region; apps stay dead', async () => {
+    const lab = current();
     const pg = lab.start('dc-a', 'payments', 'postgres');
     const app = lab.start('dc-a', 'payments', 'app');
     const standby = lab.start('dc-b', 'payments', 'postgres');

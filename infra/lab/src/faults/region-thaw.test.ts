@@ -1,20 +1,17 @@
 // region_thaw on real processes: an app that crashed just before its region froze must not restart
 // inside the frozen region; the thaw starts it.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ProcessLab, processLab } from '../../test/process-lab';
+import { describe, expect, it } from 'vitest';
+import { useProcessLab } from '../../test/process-lab';
 import { sleep, waitUntil } from '../process';
 import { componentKill } from './component-kill';
 import { regionFreeze } from './region-freeze';
 import { regionThaw } from './region-thaw';
 
-let lab: ProcessLab;
-beforeEach(() => {
-  lab = processLab();
-});
-afterEach(() => lab.close());
+const current = useProcessLab();
 
 describe('region_thaw', () => {
   it('restarts an app whose restart the freeze held back, and resumes the rest', async () => {
+    const lab = current();
     const app = lab.start('dc-a', 'payments', 'app');
     const pg = lab.start('dc-a', 'payments', 'postgres');
     await componentKill.apply(lab.ctx, { region: 'dc-a', service: 'payments', component: 'app' });
@@ -30,6 +27,7 @@ describe('region_thaw', () => {
   });
 
   it('a region that is not frozen is left alone', async () => {
+    const lab = current();
     const pg = lab.start('dc-a', 'payments', 'postgres');
     expect((await regionThaw.apply(lab.ctx, { region: 'dc-a' })).affected).toEqual([]);
     expect(lab.running(pg)).toBe(true);
