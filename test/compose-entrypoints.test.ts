@@ -82,7 +82,7 @@ function startPostgres(name: string, dataDir: string, host: string): ChildProces
   return child;
 }
 
-/** SIGKILL the postmaster and all its children (FACTS.md: the postmaster alone is not a dead node). */
+/** SIGKILL the postmaster and all its children (docs/facts.md, "Killing a postmaster"). */
 function killGroup(child: ChildProcess): void {
   try {
     process.kill(-child.pid!, 'SIGKILL');

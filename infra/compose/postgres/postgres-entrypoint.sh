@@ -81,7 +81,7 @@ rewind_old_primary() {
   log "the peer is primary and this data dir is not a standby: rewinding (old primary rejoins as standby)"
   ensure_slot_on_peer
   # A just-promoted peer may not have checkpointed yet: its control file would still show the old
-  # timeline and pg_rewind would wrongly answer "no rewind required" (FACTS.md).
+  # timeline and pg_rewind would wrongly answer "no rewind required" (docs/facts.md).
   psql "$PEER_CONN" -XqAc CHECKPOINT
   if as_pg env PGPASSWORD="$REPLICATOR_PASSWORD" pg_rewind --target-pgdata="$PGDATA" --source-server="$PEER_CONN" --progress; then
     configure_as_standby

@@ -2,7 +2,8 @@
 # Redis entrypoint for one cell in docker compose; wraps the official image's docker-entrypoint.sh.
 # A standby region always starts as a replica of its peer. A primary region starts as a replica
 # too when its peer is already a master: that is an old primary coming back after a failover
-# (`docker start`), and a second master would be a split-brain window (FACTS.md).
+# (`docker start`), and a second master would be a split-brain window (docs/facts.md, "Replica
+# dumps").
 # Known gap: a promoted dc-b Redis that is itself restarted comes back as a replica of dc-a; the
 # router's next promotion (REPLICAOF NO ONE through the cell's admin API) is what fixes it.
 set -eu

@@ -124,7 +124,7 @@ function appService(service: ServiceName, region: RegionName) {
       [redis]: { condition: 'service_healthy' },
     },
     healthcheck: nodeHealthcheck('/health/live', APP_PORT),
-    // A crashed app is restarted in place (DESIGN.md: process crash ≠ region loss). `docker kill`
+    // A crashed app is restarted in place (docs/architecture.md: process crash ≠ region loss). `docker kill`
     // is not a crash to Docker: a killed container stays down until `docker start` (the drill's restore).
     restart: 'on-failure',
   };
@@ -137,7 +137,8 @@ function postgresService(service: ServiceName, region: RegionName) {
     image: POSTGRES_IMAGE,
     entrypoint: ['/failover-lab/postgres-entrypoint.sh'],
     // Per-node settings on the command line, not in postgresql.conf: pg_rewind copies the config
-    // files from its source (FACTS.md). 200 ms retry makes promotion after a primary's death ~0.1 s.
+    // files from its source (docs/facts.md, "Rejoining an old primary"). 200 ms retry makes promotion
+    // after a primary's death ~0.1 s ("Promotion after the primary died").
     command: [
       'postgres',
       '-c',
@@ -190,7 +191,7 @@ function redisService(service: ServiceName, region: RegionName) {
       '',
       '--appendonly',
       'no',
-      // Replicas write dump.rdb even with --save '' and reload stale data on restart (FACTS.md).
+      // Replicas write dump.rdb even with --save '' and reload stale data on restart (docs/facts.md).
       '--rdb-del-sync-files',
       'yes',
     ],
@@ -225,7 +226,7 @@ function edgeServices() {
       },
       volumes: [
         './infra/compose/router.json:/etc/failover-lab/router.json:ro',
-        // Epochs and primaries survive a router restart (DESIGN.md: neither forgets nor flaps).
+        // Epochs and primaries survive a router restart (neither forgets nor flaps).
         'router-state:/var/lib/failover-lab',
       ],
       labels: labels('edge', 'router'),

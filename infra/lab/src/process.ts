@@ -1,6 +1,7 @@
 // Process plumbing shared by every lab component. Each component is spawned detached so it leads
-// its own process group: signalling -pgid reaches the Postgres postmaster AND its backends at once
-// (FACTS.md: killing the postmaster alone leaves a backend that still accepts writes).
+// its own process group; a kill or freeze reaches its whole family (group plus descendants), since
+// Postgres backends lead sessions of their own and outlive a killed postmaster (docs/facts.md,
+// "Killing a postmaster").
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -122,7 +123,7 @@ function procTable(): ProcEntry[] {
 /**
  * A component's processes: its process group plus every descendant. The group alone is not
  * enough: each Postgres backend calls setsid() and leads a group of its own, and a backend whose
- * postmaster died still accepts writes for a while (FACTS.md). Zombies are left out.
+ * postmaster died still accepts writes for a while (docs/facts.md). Zombies are left out.
  */
 export function processFamily(leader: number): number[] {
   const table = procTable().filter((p) => p.state !== 'Z');

@@ -24,7 +24,8 @@ export interface PoolOptions {
 /**
  * The app's pool. Timeouts keep a dead or frozen Postgres from pinning every request forever:
  * connect fails after 2 s, statements after 5 s server-side. (A synchronous COMMIT waiting for a
- * lost standby is not bounded by statement_timeout — FACTS.md — the controller drops the standby.)
+ * lost standby is not bounded by statement_timeout — docs/facts.md, "A synchronous commit without
+ * its standby" — the controller drops the standby.)
  */
 export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({

@@ -1,4 +1,4 @@
-// One error table per service (STYLE.md): every code a service can answer with is declared here,
+// One error table per service: every code a service can answer with is declared here,
 // so a test can check that each one is documented. Codes are <PREFIX>_ERR_<NAME>.
 import { ErrorBodySchema } from '@failover-lab/contracts';
 import createError, { type FastifyError } from '@fastify/error';

@@ -1,5 +1,5 @@
 // Redis client for a cell. Lazy connect + no offline queue: a dead Redis must neither crash the
-// start nor turn into silent latency (FACTS.md: ioredis' offline queue hides outages as latency).
+// start nor turn into silent latency (docs/facts.md, "A client's offline queue").
 import { Redis } from 'ioredis';
 
 export function createRedis(redisUrl: string): Redis {

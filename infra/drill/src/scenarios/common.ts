@@ -35,10 +35,11 @@ export async function restoreAndSettle(ctx: ScenarioContext, region: RegionName)
 }
 
 /**
- * Reset for a partial fault in a region that still holds primaries (db-kill): the lab's restore
- * rebuilds a whole region as standby, and run on a region with live primaries it left two primaries
- * per service (seen in a drill). So first move every service out of it — kill the rest of the region
- * and wait until the router routes all of them elsewhere — then restore it.
+ * Reset for a partial fault in a region that still holds primaries (db-kill): a restore brings a
+ * cell back as standby only of a primary in the other region, and a region that still serves some
+ * services would end up with two primaries for them. So every service is moved out first — the rest
+ * of the region killed, and the router waited for until it routes all of them elsewhere — and then
+ * the region is restored.
  */
 export async function evacuateAndRestore(ctx: ScenarioContext, region: RegionName): Promise<void> {
   const where = await primaries(ctx);

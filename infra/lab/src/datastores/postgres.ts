@@ -120,7 +120,8 @@ function serverArgs(node: PostgresNode): string[] {
     hot_standby_feedback: 'on',
     // for pg_rewind of an old primary later
     wal_log_hints: 'on',
-    // FACTS.md: promotion after the primary dies waits this long between WAL retries (default 5 s)
+    // promotion after the primary dies waits this long between WAL retries (default 5 s; docs/facts.md,
+    // "Promotion after the primary died")
     wal_retrieve_retry_interval: '200ms',
     wal_receiver_status_interval: '1s',
     logging_collector: 'off',
@@ -156,7 +157,7 @@ export async function superuserQuery<R extends pg.QueryResultRow = pg.QueryResul
     database: opts.database ?? 'postgres',
     connectionTimeoutMillis: opts.timeoutMs ?? 3_000,
     query_timeout: opts.timeoutMs ?? 10_000,
-    // the lab's own writes must never wait on a missing synchronous standby (FACTS.md)
+    // the lab's own writes must never wait on a missing synchronous standby (docs/facts.md)
     options: '-c synchronous_commit=local',
   });
   client.on('error', () => {});
@@ -191,7 +192,7 @@ export async function isInRecovery(node: PostgresNode, timeoutMs = 2_000): Promi
 /**
  * Roles, database and grants exactly as docs/contracts.md "Data stores". Idempotent.
  * `syncStandby`: the standby region a sync service (payments) names in synchronous_standby_names;
- * undefined when the primary has no standby (a sync commit would otherwise wait forever, FACTS.md).
+ * undefined when the primary has no standby (a sync commit would otherwise wait forever, docs/facts.md).
  */
 export async function setupPrimaryRoles(node: PostgresNode, secrets: LabSecrets, syncStandby?: RegionName) {
   await superuserQuery(

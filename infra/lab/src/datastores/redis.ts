@@ -23,7 +23,7 @@ export const redisUrl = (node: Pick<RedisNode, 'host' | 'port'>) => `redis://${n
 
 /**
  * Starts redis-server as its own process group. A replica's old dump is deleted first: Redis
- * reloads it on start and would serve stale data until the first sync (FACTS.md).
+ * reloads it on start and would serve stale data until the first sync (docs/facts.md, "Replica dumps").
  */
 export function startRedis(node: RedisNode, replicaOf?: { host: string; port: number }): ChildProcess {
   mkdirSync(node.dir, { recursive: true, mode: 0o755 });

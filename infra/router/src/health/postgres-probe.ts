@@ -1,5 +1,6 @@
 // Is a cell's Postgres alive even though its app does not answer? A crashed app is restarted in place
-// by its supervisor (seconds); only a lost data tier or region is a reason to fail over (DESIGN.md).
+// by its supervisor (seconds); only a lost data tier or region is a reason to fail over
+// (docs/architecture.md).
 // Speaks just enough of the protocol to tell a live postmaster from a dead or frozen one: an SSLRequest
 // gets a one-byte answer ('S' or 'N') from a live server; a frozen one accepts the TCP connection
 // (the kernel does) but never answers.

@@ -54,7 +54,8 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
         const promoted = await app.adminPool.query<{ ok: boolean }>('SELECT pg_promote(true, 10) AS ok');
         if (!promoted.rows[0]!.ok)
           throw adminErrors.make('PROMOTE_FAILED', 'pg_promote did not finish in 10 s');
-        // Its old partner is presumed gone: a sync commit waiting for it would hang forever (FACTS.md).
+        // Its old partner is presumed gone: a sync commit waiting for it would hang forever
+        // (docs/facts.md, "A synchronous commit without its standby").
         await setSynchronousStandbys(app, []);
       }
       // Normally a no-op (the schema came by replication); a standby that runs newer code than the
@@ -65,7 +66,7 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
       try {
         await app.redis.call('REPLICAOF', 'NO', 'ONE');
       } catch (err) {
-        // Redis holds nothing money depends on (DESIGN.md); readiness will show it unhealthy.
+        // Redis holds nothing money depends on (docs/architecture.md); readiness will show it unhealthy.
         redis = `failed: ${(err as Error).message}`;
         request.log.warn({ err }, 'REPLICAOF NO ONE failed during promote');
       }
