@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ControllerEvent, otherRegion, type RegionName } from '@failover-lab/contracts';
+import { type ControllerEvent, otherRegion, type RegionName, SERVICES } from '@failover-lab/contracts';
 import { type LabClient, startLab, stopLab } from '@failover-lab/lab';
 import { Agent, request } from 'undici';
 import { setupUsers, Traffic } from '../test/helpers/traffic';
@@ -86,7 +86,7 @@ async function run(lab: LabClient) {
       await sleep(50);
     }
   };
-  for (const s of ['login', 'payments', 'messaging']) {
+  for (const s of SERVICES) {
     await waitFor(`${s} served`, async () => (await status())[s]?.serving);
   }
   const users = await setupUsers(routerUrl, cellUrl('payments', 'dc-a'), token);
