@@ -6,5 +6,5 @@ export declare function ratesPerMinute(totalPerSecond: number): Record<string, n
 export declare function loginLimitProblem(totalPerSecond: number, users: number): string | null;
 export declare function scenariosFor(
   totalPerSecond: number,
-  duration: string,
+  duration: string
 ): Record<string, { executor: string; exec: string; rate: number; timeUnit: string; duration: string }>;
