@@ -109,13 +109,23 @@ export class ComposeBackend implements Backend {
   }
 
   /**
-   * Starts the region's stopped containers, all at once (`docker start a b …` starts one after the
-   * other, seconds each on a busy host); their entrypoints rejoin as standby (see README).
+   * Brings the region back as standby of the current primaries: every container of it restarts,
+   * all at once (`docker start a b …` goes one by one, seconds each on a busy host). Killed ones are
+   * started; running ones (a thawed, fenced region) are restarted, so their entrypoints rejoin as
+   * standby like the killed ones do (see README). A paused one is unpaused first.
    */
   async restore(region: RegionName): Promise<void> {
-    const ids = await this.containers({ region }, ['--filter', 'status=exited']);
+    const all = await this.containers({ region }, []);
+    const paused = await this.containers({ region }, ['--filter', 'status=paused']).catch(() => []);
+    if (paused.length > 0)
+      await this.exec('docker', ['unpause', ...paused], { timeoutMs: DOCKER_ACTION_TIMEOUT_MS });
+    const exited = new Set(await this.containers({ region }, ['--filter', 'status=exited']).catch(() => []));
     await Promise.all(
-      ids.map((id) => this.exec('docker', ['start', id], { timeoutMs: DOCKER_ACTION_TIMEOUT_MS })),
+      all.map((id) =>
+        this.exec('docker', exited.has(id) ? ['start', id] : ['restart', '-t', '10', id], {
+          timeoutMs: DOCKER_ACTION_TIMEOUT_MS,
+        }),
+      ),
     );
   }
 
