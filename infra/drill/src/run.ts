@@ -119,7 +119,9 @@ export async function runDrill(
     );
     await scenario.prepare?.(ctx, plan);
 
-    const totalMs = options.warmupMs + options.durationMs;
+    // The load after the fault lasts durationMs from when the fault's injection completed: a fault that
+    // takes long to inject (a restore rebuilds a whole region) is measured under load from start to end.
+    let totalMs = options.warmupMs + options.durationMs;
     let loadStartMs = Date.now();
     let phase = 'warm-up';
     let load: Promise<LoadSummary>;
@@ -133,7 +135,7 @@ export async function runDrill(
       load = k6.done;
     } else {
       load = runOpenModel(workload(loadClient, setup.state, options.ratePerSec), {
-        durationMs: totalMs,
+        durationMs: () => totalMs,
         maxInFlight: options.maxInFlight,
         onProgress: (summary) => hooks.progress?.(tally.line(scenario.name, summary, phase)),
       });
@@ -145,8 +147,12 @@ export async function runDrill(
     const faultMs = Date.now();
     phase = 'fault';
     await scenario.inject(ctx, plan);
+    const injectedMs = Date.now();
+    // (k6 was given its duration at start and cannot be extended)
+    if (options.load === 'builtin')
+      totalMs = Math.max(totalMs, injectedMs - loadStartMs + options.durationMs);
     log(
-      `fault ${plan.fault.kind} on ${describeTarget(plan.fault.target)} injected (took ${Date.now() - faultMs} ms)`,
+      `fault ${plan.fault.kind} on ${describeTarget(plan.fault.target)} injected (took ${injectedMs - faultMs} ms)`,
     );
     phase = 'after fault';
     await scenario.whileLoaded?.(ctx, plan, { faultMs, loadEndsAtMs: loadStartMs + totalMs });
@@ -194,7 +200,7 @@ export async function runDrill(
         startedAtMs: loadStartMs,
         endedAtMs: loadEndMs,
         warmupMs: options.warmupMs,
-        durationMs: options.durationMs,
+        durationMs: totalMs - options.warmupMs,
         ratePerSec: options.ratePerSec,
         seed: options.seed,
         scheduled: summary.scheduled,
