@@ -61,4 +61,4 @@ EXPOSE 3000 8080
 # applies), which the compose backend's app-crash relies on (infra/drill/README.md).
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # docker-compose.yml always sets the command; this default only says what the image is for.
-CMD ["node_modules/.bin/tsx", "infra/router/src/server.ts"]
+CMD ["node", "--import", "tsx", "infra/router/src/server.ts"]

@@ -99,7 +99,9 @@ export async function runDrill(
   const tally = new ProgressTally();
   const loadClient = new RecordingClient(env.routerUrl, {
     timeoutMs: options.requestTimeoutMs,
-    connections: 64,
+    // One connection per request the open model may have in flight: requests a stalled service keeps
+    // (the router holds them) must not queue another service's requests behind them in the pool.
+    connections: options.maxInFlight,
     onRecord: (r) => {
       records.push(r);
       tally.add(r);
