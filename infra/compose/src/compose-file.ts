@@ -406,6 +406,10 @@ export function buildRouterConfig() {
     // busy 2-core host (measured: 13 s), against 1-3 s under the lab's supervisor. Waiting less would
     // fail a merely crashed app over.
     policy: { appRestartGraceMs: 30_000 },
+    // The Postgres probe that tells a crashed app from a lost data tier crosses Docker's bridge from a
+    // container that competes for the CPU: at the lab's 500 ms one probe in a busy minute timed out and
+    // turned an app crash into a failover (seen at load ~35).
+    probe: { timeoutMs: 1_000 },
     services,
   };
 }
