@@ -267,7 +267,7 @@ describe('topology matches the lab (@failover-lab/lab)', () => {
       expect(env.REGION).toBe(s.labels!['failover-lab.region']);
       expect(env.HOST).toBe('0.0.0.0');
       expect(env.PORT).toBe('3000');
-      expect(s.command).toEqual(['node', '--import', 'tsx', `services/${service}/src/server.ts`]);
+      expect(s.command).toEqual(['node', '--enable-source-maps', `services/${service}/src/server.bundle.mjs`]);
     }
   });
 
