@@ -79,11 +79,12 @@ export default async function setup(project: TestProject) {
     const baseThere = spawnSync('docker', ['image', 'inspect', BASE_IMAGE], { stdio: 'ignore' }).status === 0;
     if (baseThere) log(`${BASE_IMAGE} is present: not made again`);
     else await step(`base image ${BASE_IMAGE} (mmdebstrap + docker import)`, () => makeBaseImage(log));
-    await step('image builds', () => buildImages(log, env));
+    // the env file first: compose refuses to parse the file (even to build) without its secrets
     execFileSync(process.execPath, ['--import', 'tsx', 'infra/compose/src/make-env.ts', stack.envFile], {
       cwd: REPO_ROOT,
       stdio: 'inherit',
     });
+    await step('image builds', () => buildImages(log, env));
     await step('up --wait', async () => {
       const code = await runCompose(['up', '-d', '--wait', '--wait-timeout', '600'], { env, log });
       if (code !== 0) {
