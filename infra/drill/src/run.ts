@@ -99,8 +99,7 @@ export async function runDrill(
   const tally = new ProgressTally();
   const loadClient = new RecordingClient(env.routerUrl, {
     timeoutMs: options.requestTimeoutMs,
-    // One connection per request the open model may have in flight: requests a stalled service keeps
-    // (the router holds them) must not queue another service's requests behind them in the pool.
+    // as many connections as the open model lets be in flight: a request it sends is sent, never queued
     connections: options.maxInFlight,
     onRecord: (r) => {
       records.push(r);
