@@ -46,7 +46,7 @@ afterAll(() => {
     }
   }
   rmSync(root, { recursive: true, force: true });
-});
+}, 60_000); // removing data dirs on a busy disk takes more than the default 10 s
 
 function startPostgres(name: string, dataDir: string, host: string): ChildProcess {
   const socketDir = join(root, `sock-${name}`);
