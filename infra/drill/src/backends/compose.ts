@@ -1,9 +1,8 @@
 // docker compose backend: containers are selected by the labels documented in infra/drill/README.md
-// (the compose file sets them). docker-compose.yml publishes only the router, Prometheus and Grafana,
-// so every per-cell call goes through `docker exec` into the cell's container (compose-cells.ts).
-// The exec is injected so the exact commands are unit-tested here, where no Docker engine runs.
-// Commands never go through a shell.
-
+// (the compose file sets them) and by compose's own project label, so two stacks on one engine never
+// touch each other. docker-compose.yml publishes only the router, Prometheus and Grafana, so every
+// per-cell call goes through `docker exec` into the cell's container (compose-cells.ts). Commands
+// never go through a shell on this side. Tested against a real engine: infra/compose/test/.
 import { execFile } from 'node:child_process';
 import {
   describeTarget,
@@ -20,6 +19,8 @@ export const LABEL = {
   region: 'failover-lab.region',
   service: 'failover-lab.service',
   component: 'failover-lab.component',
+  /** set by docker compose itself on every container of a project */
+  project: 'com.docker.compose.project',
 } as const;
 
 export interface ExecOptions {
@@ -55,45 +56,104 @@ export interface ComposeSecrets {
   appPassword: string;
 }
 
+/** kill, pause, start: seconds each for the daemon on a busy host (network and cgroup work) */
+const DOCKER_ACTION_TIMEOUT_MS = 180_000;
+
 /** A cell call includes a `docker ps` and a container's node start-up: give it more than the fetch's 3 s. */
 const CELL_EXEC_TIMEOUT_MS = 15_000;
 
-export function labelFilters(target: FaultTarget): string[] {
-  const filters = ['--filter', `label=${LABEL.region}=${target.region}`];
+export function labelFilters(target: FaultTarget, project?: string): string[] {
+  const filters = project ? ['--filter', `label=${LABEL.project}=${project}`] : [];
+  filters.push('--filter', `label=${LABEL.region}=${target.region}`);
   if (target.service) filters.push('--filter', `label=${LABEL.service}=${target.service}`);
   if (target.component) filters.push('--filter', `label=${LABEL.component}=${target.component}`);
   return filters;
 }
 
-/** `docker ps` of the containers a target reaches, narrowed by `extra` filters (status=running, …). */
-async function containers(exec: Exec, target: FaultTarget, extra: string[]): Promise<string[]> {
-  const { stdout } = await exec('docker', ['ps', '--all', '--quiet', ...labelFilters(target), ...extra]);
+/** `docker ps` of the project's containers a target reaches, narrowed by `extra` filters (status=…). */
+async function containers(
+  exec: Exec,
+  project: string | undefined,
+  target: FaultTarget,
+  extra: string[],
+): Promise<string[]> {
+  const { stdout } = await exec('docker', [
+    'ps',
+    '--all',
+    '--quiet',
+    ...labelFilters(target, project),
+    ...extra,
+  ]);
   const ids = stdout.split(/\s+/).filter((id) => id !== '');
   if (ids.length === 0)
     throw new Error(`no container matches ${describeTarget(target)} (${extra.join(' ')})`);
   return ids;
 }
 
-type DockerFault = (exec: Exec, target: FaultTarget) => Promise<void>;
+/** What a fault does in docker's words: one file's worth per kind, below. */
+interface Docker {
+  exec: Exec;
+  containers(target: FaultTarget, extra: string[]): Promise<string[]>;
+  act(args: string[]): Promise<unknown>;
+}
 
-const dockerOn =
-  (verb: string[], status: 'running' | 'paused' | 'exited'): DockerFault =>
-  async (exec, target) => {
-    const ids = await containers(exec, target, ['--filter', `status=${status}`]);
-    await exec('docker', [...verb, ...ids]);
-  };
+type DockerFault = (docker: Docker, target: FaultTarget) => Promise<void>;
 
-const kill = dockerOn(['kill', '--signal', 'KILL'], 'running');
-const thaw = dockerOn(['unpause'], 'paused');
-/** Starts the region's stopped containers; their entrypoints rejoin as standby (see README). */
-const restore: DockerFault = (exec, target) => dockerOn(['start'], 'exited')(exec, { region: target.region });
+/**
+ * A region or a data store: `docker kill` (the fire). Docker marks such a container as stopped by
+ * hand, so no restart policy brings it back: it stays down until restore. An app alone is a crash:
+ * its node process is SIGKILLed inside the container, the image's tini exits 137 and Docker's restart
+ * policy restarts it in place, as the lab's supervisor does.
+ */
+const kill: DockerFault = async (docker, target) => {
+  const ids = await docker.containers(target, ['--filter', 'status=running']);
+  if (target.component === 'app') {
+    // The exec's own shell dies with the container, so its exit status says nothing: what counts is
+    // that the container exited (the restart policy takes it from there).
+    await Promise.all(
+      ids.map((id) =>
+        docker
+          .exec('docker', ['exec', id, 'bash', '-c', 'kill -KILL -1'], { timeoutMs: 10_000 })
+          .catch(() => {}),
+      ),
+    );
+    return;
+  }
+  // one CLI call: it kills the containers in parallel (a region dies at once, not one by one)
+  await docker.act(['kill', '--signal', 'KILL', ...ids]);
+};
+
+const freeze: DockerFault = async (docker, target) => {
+  await docker.act(['pause', ...(await docker.containers(target, ['--filter', 'status=running']))]);
+};
+
+const thaw: DockerFault = async (docker, target) => {
+  await docker.act(['unpause', ...(await docker.containers(target, ['--filter', 'status=paused']))]);
+};
+
+/**
+ * Brings the region back as standby of the current primaries: every container of it restarts, all at
+ * once (`docker start a b …` goes one by one, seconds each on a busy host). Killed ones are started;
+ * running ones (a thawed, fenced region) are restarted, so their entrypoints rejoin as standby like the
+ * killed ones do (see README). A paused one is unpaused first.
+ */
+const restore: DockerFault = async (docker, { region }) => {
+  const all = await docker.containers({ region }, []);
+  const paused = await docker.containers({ region }, ['--filter', 'status=paused']).catch(() => []);
+  if (paused.length > 0) await docker.act(['unpause', ...paused]);
+  const exited = new Set(await docker.containers({ region }, ['--filter', 'status=exited']).catch(() => []));
+  await Promise.all(
+    all.map((id) => docker.act(exited.has(id) ? ['start', id] : ['restart', '-t', '10', id])),
+  );
+};
+
 const nothingToUndo: DockerFault = async () => {};
 
-/** Every fault of the contract, in docker's words. `docker kill` is not restarted by a policy. */
+/** Every fault of the contract's registry, in docker's words, with its reset. */
 export const COMPOSE_FAULTS: Readonly<Record<FaultKind, { apply: DockerFault; reset: DockerFault }>> = {
   region_kill: { apply: kill, reset: restore },
   component_kill: { apply: kill, reset: restore },
-  region_freeze: { apply: dockerOn(['pause'], 'running'), reset: thaw },
+  region_freeze: { apply: freeze, reset: thaw },
   region_thaw: { apply: thaw, reset: nothingToUndo },
   region_restore: { apply: restore, reset: nothingToUndo },
 };
@@ -103,14 +163,25 @@ export class ComposeBackend implements Backend {
   readonly faults: FaultInjector;
   readonly cells: CellAccess;
 
-  constructor(secrets: ComposeSecrets, exec: Exec = execDocker) {
+  constructor(
+    secrets: ComposeSecrets,
+    /** the compose project (COMPOSE_PROJECT_NAME); every container outside it is left alone */
+    project?: string,
+    exec: Exec = execDocker,
+  ) {
+    const docker: Docker = {
+      exec,
+      containers: (target, extra) => containers(exec, project, target, extra),
+      act: (args) => exec('docker', args, { timeoutMs: DOCKER_ACTION_TIMEOUT_MS }),
+    };
     this.faults = {
-      apply: (fault: Fault) => COMPOSE_FAULTS[fault.kind].apply(exec, fault.target),
-      reset: (fault: Fault) => COMPOSE_FAULTS[fault.kind].reset(exec, fault.target),
+      apply: (fault: Fault) => COMPOSE_FAULTS[fault.kind].apply(docker, fault.target),
+      reset: (fault: Fault) => COMPOSE_FAULTS[fault.kind].reset(docker, fault.target),
       status: async () => {
         const { stdout } = await exec('docker', [
           'ps',
           '--all',
+          ...(project ? ['--filter', `label=${LABEL.project}=${project}`] : []),
           '--filter',
           `label=${LABEL.region}`,
           '--format',
@@ -122,7 +193,7 @@ export class ComposeBackend implements Backend {
           .map((line) => JSON.parse(line) as unknown);
       },
     };
-    this.cells = new ComposeCells(secrets, exec);
+    this.cells = new ComposeCells(secrets, docker);
   }
 }
 
@@ -130,7 +201,7 @@ export class ComposeBackend implements Backend {
 class ComposeCells implements CellAccess {
   constructor(
     private readonly secrets: ComposeSecrets,
-    private readonly exec: Exec,
+    private readonly docker: Docker,
   ) {}
 
   /**
@@ -140,7 +211,7 @@ class ComposeCells implements CellAccess {
   async cellHttp(service: ServiceName, region: RegionName, call: CellCall): Promise<CellAnswer> {
     try {
       const id = await this.onlyRunning({ region, service, component: 'app' });
-      const { stdout } = await this.exec('docker', cellFetchArgs(id, call), {
+      const { stdout } = await this.docker.exec('docker', cellFetchArgs(id, call), {
         env: { ADMIN_TOKEN: this.secrets.adminToken },
         timeoutMs: CELL_EXEC_TIMEOUT_MS,
       });
@@ -153,7 +224,7 @@ class ComposeCells implements CellAccess {
   /** psql inside the cell's running Postgres container, as `app`. */
   async countCellWrites(service: ServiceName, region: RegionName, since: Date): Promise<number> {
     const id = await this.onlyRunning({ region, service, component: 'postgres' });
-    const { stdout } = await this.exec('docker', cellCountArgs(id, service, since), {
+    const { stdout } = await this.docker.exec('docker', cellCountArgs(id, service, since), {
       env: { PGPASSWORD: this.secrets.appPassword },
       timeoutMs: CELL_EXEC_TIMEOUT_MS,
     });
@@ -166,7 +237,7 @@ class ComposeCells implements CellAccess {
   }
 
   private async onlyRunning(target: FaultTarget): Promise<string> {
-    const ids = await containers(this.exec, target, ['--filter', 'status=running']);
+    const ids = await this.docker.containers(target, ['--filter', 'status=running']);
     if (ids.length > 1) throw new Error(`${ids.length} running containers match ${describeTarget(target)}`);
     return ids[0]!;
   }
