@@ -69,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
         stateDir,
         subnet: subnetFromEnv(),
         ports: portsFromEnv(),
+        console: process.env.LAB_CONSOLE !== '0',
         onProgress: print,
       });
       if (!started) {
