@@ -13,7 +13,12 @@ import {
   SERVICES,
   type ServiceName,
 } from '@failover-lab/lab';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { bearerMatches } from './auth';
 import { type ConsoleConfig, REPO_ROOT } from './config';
 import {
@@ -109,7 +114,7 @@ export async function buildConsole(
     logger: { level: options.logLevel ?? process.env.LOG_LEVEL ?? 'info' },
     // Requests are not logged one by one: what matters (each fault, switchover, drill) is logged below,
     // and no header (the token) ever is.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024,
   });
   const web = loadWebBuild(options.webBuildDir ?? WEB_BUILD_DIR);
