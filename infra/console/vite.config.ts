@@ -19,6 +19,8 @@ export default defineConfig({
     modulePreload: false,
     reportCompressedSize: false,
     rolldownOptions: {
+      // the build takes seconds; its per-plugin timing report is noise here
+      checks: { pluginTimings: false },
       output: {
         entryFileNames: 'assets/console.js',
         chunkFileNames: 'assets/console-[name].js',
