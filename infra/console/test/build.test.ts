@@ -30,7 +30,9 @@ describe('the committed console build', () => {
       for (const file of ['index.html', 'assets/console.js', 'assets/console.css']) {
         const fresh = readFileSync(join(out, file), 'utf8');
         const committed = readFileSync(join(CONSOLE, 'web-build', file), 'utf8');
-        expect(committed === fresh, `${file} is stale: run npm run console:build and commit web-build/`).toBe(true);
+        expect(committed === fresh, `${file} is stale: run npm run console:build and commit web-build/`).toBe(
+          true,
+        );
       }
     } finally {
       rmSync(out, { recursive: true, force: true });

@@ -36,7 +36,8 @@ function Chart(props: { service: ServiceName; points: MetricsPoint[]; events: Co
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height: 150,
-      legend: { show: true, live: false },
+      // the colours are named in the panel's text; a legend per chart would cost a line of height
+      legend: { show: false },
       cursor: { show: false },
       scales: { x: { time: true }, pct: { range: [0, 100] } },
       series: [
@@ -172,8 +173,9 @@ export function Charts(props: {
         <div>
           <h2 id="charts-title">Live traffic at the router</h2>
           <p class="small">
-            Per second, from the router's metrics (any traffic: the console's, a drill's, yours). Dashed
-            lines: <span class="tone-bad">red</span> a primary confirmed down,{' '}
+            Per second, from the router's metrics (any traffic: the console's, a drill's, yours):{' '}
+            <span class="p99">p99 latency</span> (left axis), <span class="success">success rate</span> (right
+            axis). Dashed lines: <span class="tone-bad">red</span> a primary confirmed down,{' '}
             <span class="tone-good">green</span> traffic routed to the new primary.
           </p>
         </div>
