@@ -3,7 +3,8 @@
 // watch every route move to dc-b and the latency stall and settle on the charts, compare the page's
 // failed-request counts with the load's own records; then restore dc-a, run a drill from the page and
 // open its report. A screenshot of the failover is kept (path printed).
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LabClient, SERVICES, type ServiceName, startLab, stopLab } from '@failover-lab/lab';
 import type { Page } from 'playwright-core';
@@ -18,9 +19,12 @@ let browser: Browser;
 let page: Page;
 let token: string;
 let consoleUrl: string;
+const stateDir = mkdtempSync(join(tmpdir(), 'console-lab-'));
 
 beforeAll(async () => {
-  lab = await startLab({ apps: true, console: true });
+  // seven node processes start at once: give them time on a busy 2-core machine
+  process.env.LAB_APP_READY_TIMEOUT_MS ??= '180000';
+  lab = await startLab({ stateDir, apps: true, console: true });
   token = JSON.parse(readFileSync(join(lab.stateDir, 'secrets.json'), 'utf8')).controlToken;
   consoleUrl = lab.topo.edge.consoleUrl;
   browser = await launchChromium();
@@ -29,7 +33,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (lab) await stopLab(lab, { wipe: true });
+  await stopLab(lab ?? stateDir, { wipe: true });
+  rmSync(stateDir, { recursive: true, force: true });
 }, 120_000);
 
 interface Answer {
