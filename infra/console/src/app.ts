@@ -215,7 +215,7 @@ export async function buildConsole(
       edge: { routerUrl: config.routerUrl, prometheusUrl: config.prometheusUrl },
     }));
 
-    api.get('/api/stream', async (request, reply) => {
+    api.get('/api/stream', async (_request, reply) => {
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -242,7 +242,8 @@ export async function buildConsole(
       const unwatch = live.watch();
       // proxies and browsers drop a stream that stays silent too long
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-      request.raw.on('close', () => {
+      // the response's close, not the request's: a GET's request stream ends as soon as it is read
+      res.on('close', () => {
         clearInterval(heartbeat);
         streams.delete(res);
         unwatch();

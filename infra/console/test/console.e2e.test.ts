@@ -3,10 +3,16 @@
 // watch every route move to dc-b and the latency stall and settle on the charts, compare the page's
 // failed-request counts with the load's own records; then restore dc-a, run a drill from the page and
 // open its report. A screenshot of the failover is kept (path printed).
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type LabClient, SERVICES, type ServiceName, startLab, stopLab } from '@failover-lab/lab';
+import {
+  type LabClient,
+  makeTempStateDir,
+  SERVICES,
+  type ServiceName,
+  startLab,
+  stopLab,
+} from '@failover-lab/lab';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../src/config';
@@ -19,7 +25,8 @@ let browser: Browser;
 let page: Page;
 let token: string;
 let consoleUrl: string;
-const stateDir = mkdtempSync(join(tmpdir(), 'console-lab-'));
+// the lab's own temp dir: readable by the postgres user that runs the data tier
+const stateDir = makeTempStateDir('console-lab-');
 
 beforeAll(async () => {
   // seven node processes start at once: give them time on a busy 2-core machine
@@ -75,6 +82,36 @@ async function chartRows(service: ServiceName): Promise<ChartRow[]> {
     );
 }
 
+async function watchEventDelays(signal: AbortSignal, delays: number[]): Promise<void> {
+  try {
+    const res = await fetch(new URL('/api/stream', consoleUrl), {
+      headers: { authorization: `Bearer ${token}` },
+      signal,
+    });
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end = buffer.indexOf('\n\n');
+      while (end !== -1) {
+        const data = buffer
+          .slice(0, end)
+          .split('\n')
+          .find((l) => l.startsWith('data: '));
+        buffer = buffer.slice(end + 2);
+        const message = data
+          ? (JSON.parse(data.slice(6)) as { kind: string; events?: { at: string }[] })
+          : null;
+        if (message?.kind === 'events')
+          for (const e of message.events!) delays.push(Date.now() - Date.parse(e.at));
+        end = buffer.indexOf('\n\n');
+      }
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  }
+}
+
 describe('the lab console in Chromium', () => {
   it('serves the API only with the lab token, never cached, and refuses bad input with a code', async () => {
     const api = (path: string, init: RequestInit = {}) => fetch(new URL(path, consoleUrl), init);
@@ -114,7 +151,7 @@ describe('the lab console in Chromium', () => {
     // nothing was changed by any of it
     const status = await lab.status();
     expect(status.cells.every((c) => c.app.state === 'up' && c.postgres.role !== 'down')).toBe(true);
-  });
+  }, 60_000);
 
   it('kill dc-a from the page: routes move to dc-b, p99 stalls and settles, failures match the load', async () => {
     await page.goto(consoleUrl);
@@ -141,6 +178,12 @@ describe('the lab console in Chromium', () => {
       )
       .toBeGreaterThanOrEqual(10);
 
+    // Beside the page, the same stream read here: how long after the controller recorded an event
+    // (its `at`, same machine clock) the console pushed it.
+    const delays: number[] = [];
+    const watching = new AbortController();
+    const watched = watchEventDelays(watching.signal, delays);
+
     await page.getByRole('button', { name: 'Kill dc-a' }).click();
     const dialog = page.getByRole('dialog', { name: 'Kill dc-a?' });
     await dialog.waitFor();
@@ -152,6 +195,15 @@ describe('the lab console in Chromium', () => {
     const routedOnPageMs = Date.now() - killAt;
     await page.getByTestId('faults').filter({ hasText: 'dc-a: region down' }).waitFor({ timeout: 10_000 });
     await page.getByTestId('events').filter({ hasText: 'traffic goes to dc-b' }).waitFor({ timeout: 10_000 });
+
+    watching.abort();
+    await watched;
+    const sorted = [...delays].sort((a, b) => a - b);
+    console.log(
+      `console pushed ${delays.length} controller events: median ${median(delays)} ms, max ${sorted.at(-1)} ms after they were recorded`,
+    );
+    expect(delays.length).toBeGreaterThan(0);
+    expect(sorted.at(-1)!).toBeLessThan(5_000);
 
     // 15 s of traffic after the failover, for the charts to settle
     await expect
@@ -199,7 +251,7 @@ describe('the lab console in Chromium', () => {
     expect(Number(await page.getByTestId('traffic-failed-total').textContent())).toBe(
       records.filter((r) => !r.ok).length,
     );
-  });
+  }, 300_000);
 
   it('restore dc-a, run a drill from the page with live progress, and open its report', async () => {
     await page.getByRole('button', { name: 'Restore dc-a' }).click();
@@ -242,5 +294,5 @@ describe('the lab console in Chromium', () => {
     const pid = (await lab.status()).edge.console?.pid;
     expect(pid).toBeTypeOf('number');
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(token);
-  });
+  }, 480_000);
 });
