@@ -99,7 +99,8 @@ export async function runDrill(
   const tally = new ProgressTally();
   const loadClient = new RecordingClient(env.routerUrl, {
     timeoutMs: options.requestTimeoutMs,
-    connections: 64,
+    // as many connections as the open model lets be in flight: a request it sends is sent, never queued
+    connections: options.maxInFlight,
     onRecord: (r) => {
       records.push(r);
       tally.add(r);

@@ -38,7 +38,9 @@ export function judge(
     if (!mustFailOver && s.failedOver)
       reasons.push(`${service} failed over although the fault should not move it`);
     if (expectation.unaffected.includes(service) && s.failed > 0) {
-      reasons.push(`${service} should be unaffected but ${s.failed} request(s) failed`);
+      reasons.push(
+        `${service} should be unaffected but ${s.failed} request(s) failed (${topErrors(s.errors)})`,
+      );
     }
     const tolerated = acceptedRpoLoss(service, s);
     if (s.lostAckedWrites > tolerated) {
@@ -56,4 +58,13 @@ export function judge(
   }
   for (const check of checks) if (!check.ok) reasons.push(`${check.name}: ${check.detail}`);
   return { verdict: reasons.length === 0 ? 'pass' : 'fail', reasons };
+}
+
+/** "me HTTP_504 ×2, signin ROUTER_ERR_NO_PRIMARY ×1": what a reader needs to tell a cause from a symptom */
+function topErrors(errors: Record<string, number>): string {
+  const top = Object.entries(errors)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([what, count]) => `${what} ×${count}`);
+  return top.length > 0 ? top.join(', ') : 'no error recorded';
 }
