@@ -153,6 +153,8 @@ export interface DrillRequest {
   warmupS: number;
   durationS: number;
   ratePerSec: number;
+  /** drill users (= payments accounts); each costs a sign-up's scrypt before the load */
+  users: number;
 }
 
 export interface DrillRun {
@@ -172,6 +174,7 @@ export const DRILL_LIMITS = {
   warmupS: { min: 2, max: 60, default: 6 },
   durationS: { min: 5, max: 300, default: 24 },
   ratePerSec: { min: 1, max: 100, default: 40 },
+  users: { min: 2, max: 50, default: 8 },
 } as const;
 
 export function validateDrillRequest(body: unknown): DrillRequest {
@@ -180,7 +183,9 @@ export function validateDrillRequest(body: unknown): DrillRequest {
   };
   if (typeof body !== 'object' || body === null || Array.isArray(body)) fail('body must be a JSON object');
   const b = body as Record<string, unknown>;
-  const extra = Object.keys(b).filter((k) => !['scenario', 'warmupS', 'durationS', 'ratePerSec'].includes(k));
+  const extra = Object.keys(b).filter(
+    (k) => !['scenario', 'warmupS', 'durationS', 'ratePerSec', 'users'].includes(k),
+  );
   if (extra.length) fail(`unknown field ${extra[0]}`);
   if (!SCENARIO_NAMES.includes(b.scenario as ScenarioName))
     fail(`scenario must be one of ${SCENARIO_NAMES.join(', ')}`);
@@ -197,6 +202,7 @@ export function validateDrillRequest(body: unknown): DrillRequest {
     warmupS: number('warmupS'),
     durationS: number('durationS'),
     ratePerSec: number('ratePerSec'),
+    users: number('users'),
   };
 }
 
@@ -256,6 +262,8 @@ export class DrillRunner {
         `${request.durationS}s`,
         '--rate',
         String(request.ratePerSec),
+        '--users',
+        String(request.users),
         '--out',
         outDir,
       ],

@@ -106,6 +106,7 @@ describe('drill requests', () => {
       warmupS: 6,
       durationS: 24,
       ratePerSec: 40,
+      users: 8,
     });
     for (const bad of [
       null,

@@ -113,7 +113,7 @@ export interface DrillSummary {
 
 export interface DrillRun {
   id: string;
-  request: { scenario: string; warmupS: number; durationS: number; ratePerSec: number };
+  request: { scenario: string; warmupS: number; durationS: number; ratePerSec: number; users: number };
   state: 'running' | 'passed' | 'failed' | 'error';
   startedAt: string;
   endedAt: string | null;
@@ -140,7 +140,10 @@ export interface Session {
   mode: 'lab' | 'compose';
   capabilities: Capabilities;
   scenarios: { name: string; summary: string }[];
-  drillLimits: Record<'warmupS' | 'durationS' | 'ratePerSec', { min: number; max: number; default: number }>;
+  drillLimits: Record<
+    'warmupS' | 'durationS' | 'ratePerSec' | 'users',
+    { min: number; max: number; default: number }
+  >;
   edge: { routerUrl: string; prometheusUrl: string | null };
 }
 

@@ -70,7 +70,8 @@ function Chart(props: { service: ServiceName; points: MetricsPoint[]; events: Co
               ctx.fillText(
                 e.type === 'routed' ? `→ ${e.region}` : `${e.region} down`,
                 x + 4,
-                u.bbox.top + 12 * devicePixelRatio,
+                // routed one line lower: a down and its routed are often a few pixels apart
+                u.bbox.top + (e.type === 'routed' ? 26 : 12) * devicePixelRatio,
               );
             }
             ctx.restore();
@@ -94,9 +95,11 @@ function Chart(props: { service: ServiceName; points: MetricsPoint[]; events: Co
     const u = plot.current;
     if (!u) return;
     const now = (props.points.at(-1)?.t ?? Date.now()) / 1000;
+    // a short history fills the chart instead of hugging its right edge; at most the last 5 minutes
+    const first = (props.points[0]?.t ?? Date.now()) / 1000;
     u.batch(() => {
       u.setData(seriesOf(props.points, props.service), false);
-      u.setScale('x', { min: now - WINDOW_S, max: now });
+      u.setScale('x', { min: Math.max(now - WINDOW_S, Math.min(first, now - 60)), max: now });
     });
   }, [props.points, props.events, props.service]);
 

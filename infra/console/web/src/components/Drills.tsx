@@ -69,6 +69,7 @@ export function Drills(props: {
   const [warmupS, setWarmup] = useState(limits.warmupS.default);
   const [durationS, setDuration] = useState(limits.durationS.default);
   const [ratePerSec, setRate] = useState(limits.ratePerSec.default);
+  const [users, setUsers] = useState(limits.users.default);
   const [report, setReport] = useState<{ id: string; html: string } | null>(null);
   const [reportError, setReportError] = useState<string | null>(null);
   const viewer = useRef<HTMLDialogElement>(null);
@@ -84,7 +85,7 @@ export function Drills(props: {
     });
     if (!ok) return;
     await props.runner.run(`run drill ${scenario}`, () =>
-      api.post('/api/drills', { scenario, warmupS, durationS, ratePerSec }),
+      api.post('/api/drills', { scenario, warmupS, durationS, ratePerSec, users }),
     );
   };
 
@@ -151,6 +152,7 @@ export function Drills(props: {
         {numberInput('Warm-up s', warmupS, setWarmup, limits.warmupS)}
         {numberInput('Load after fault s', durationS, setDuration, limits.durationS)}
         {numberInput('Requests/s', ratePerSec, setRate, limits.ratePerSec)}
+        {numberInput('Users', users, setUsers, limits.users)}
         <button type="submit" class="danger" disabled={running || !available || props.runner.busy !== null}>
           Run drill
         </button>

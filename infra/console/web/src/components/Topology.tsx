@@ -65,7 +65,7 @@ function Cell(props: {
         <dd class={`tone-${tone(lab?.app.state)}`}>
           {lab?.app.state ?? '—'}
           {lab && lab.app.restarts > 0 ? ` (${lab.app.restarts} restarts)` : ''}
-          {router?.role ? ` · says ${router.role}` : ''}
+          {router?.role && health !== 'down' ? ` · says ${router.role}` : ''}
         </dd>
         <dt>Postgres</dt>
         <dd class={`tone-${tone(lab?.postgres.role)}`}>
