@@ -303,7 +303,8 @@ export class Supervisor {
           ? []
           : registry.filter((c) => c.kind !== 'console' || process.env.LAB_CONSOLE === '1');
       const present = this.components.filter(isPresent);
-      for (const skipped of registry.filter((c) => !present.includes(c) && this.components.includes(c))) {
+      const unasked = (c: NodeComponent) => c.kind === 'console' && process.env.LAB_CONSOLE !== '1';
+      for (const skipped of registry.filter((c) => !present.includes(c) && !unasked(c))) {
         const why = this.components.length ? 'absent (no entry file yet)' : 'skipped (LAB_SKIP_APPS=1)';
         progress(`  --  ${skipped.id.padEnd(24)} ${why.padEnd(30)} skipped`);
       }
