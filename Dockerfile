@@ -38,6 +38,7 @@ COPY services/messaging/package.json services/messaging/
 COPY infra/lab/package.json infra/lab/
 COPY infra/router/package.json infra/router/
 COPY infra/drill/package.json infra/drill/
+COPY infra/console/package.json infra/console/
 RUN corepack npm@${NPM_VERSION} ci --omit=dev --no-audit --no-fund \
  && test -x node_modules/.bin/tsx \
  && rm -rf /tmp/corepack /root/.npm

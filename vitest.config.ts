@@ -12,6 +12,7 @@ export default defineConfig({
       'infra/lab',
       'infra/router',
       'infra/drill',
+      'infra/console',
       'test',
     ],
   },

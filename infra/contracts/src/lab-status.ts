@@ -54,6 +54,10 @@ export const LabStatusSchema = Type.Object({
     }),
     prometheus: Type.Object({ state: ProcessStateSchema, url: Type.String(), pid: Pid }),
     control: Type.Object({ url: Type.String() }),
+    /** the lab console; `absent` when the lab was started without it */
+    console: Type.Optional(
+      Type.Object({ state: Type.Enum(['up', 'down', 'frozen', 'absent']), url: Type.String(), pid: Pid }),
+    ),
   }),
 });
 export type LabStatus = Static<typeof LabStatusSchema>;

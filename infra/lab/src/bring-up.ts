@@ -23,7 +23,8 @@ import { type RedisNode, startRedis, waitRedisLinked, waitRedisReady } from './d
 import { spawnGroup, waitUntil } from './process';
 import { componentId } from './processes';
 
-const APP_READY_TIMEOUT_MS = 45_000;
+// tsx compiles each app at start: at load 30 on 2 cores one took over 45 s (LAB_APP_READY_TIMEOUT_MS).
+const APP_READY_TIMEOUT_MS = Number(process.env.LAB_APP_READY_TIMEOUT_MS) || 45_000;
 
 /** A bring-up failure, naming the component and where its log is. */
 export class ComponentFailure extends Error {
@@ -140,11 +141,15 @@ async function startPrometheus(ctx: LabContext, scraped: NodeComponent[]): Promi
 
 type Step = (id: string, logFile: string, detail: string, work: () => Promise<unknown>) => Promise<void>;
 
-/**
- * Brings the whole lab up; on any failure stops what it started and throws ComponentFailure.
- * `withApps: false`: the data tier and Prometheus only (the lab's own data-tier tests).
- */
-export async function bringUp(ctx: LabContext, withApps: boolean, progress: (line: string) => void) {
+export interface BringUpOptions {
+  /** false: the data tier and Prometheus only (the lab's own data-tier tests) */
+  apps: boolean;
+  /** the lab console on the edge too (`lab up` asks for it; test labs only when they need it) */
+  console: boolean;
+}
+
+/** Brings the whole lab up; on any failure stops what it started and throws ComponentFailure. */
+export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (line: string) => void) {
   const t0 = Date.now();
   const step: Step = async (id, logFile, detail, work) => {
     try {
@@ -155,8 +160,9 @@ export async function bringUp(ctx: LabContext, withApps: boolean, progress: (lin
     progress(`  ok  ${id.padEnd(24)} ${detail.padEnd(30)} +${Date.now() - t0} ms`);
   };
   try {
-    ctx.components = withApps ? nodeComponents(ctx) : [];
-    if (!withApps) progress(`  --  ${'apps and router'.padEnd(24)} ${'skipped (data tier only)'.padEnd(30)}`);
+    ctx.components = opts.apps ? nodeComponents(ctx).filter((c) => c.kind !== 'console' || opts.console) : [];
+    if (!opts.apps)
+      progress(`  --  ${'apps and router'.padEnd(24)} ${'skipped (data tier only)'.padEnd(30)}`);
     // Each service's apps start as soon as its own data tier is ready; Prometheus needs nothing.
     await settleAll([
       step('prometheus', ctx.paths.log('prometheus'), ctx.topo.edge.prometheusUrl, () =>
@@ -168,10 +174,13 @@ export async function bringUp(ctx: LabContext, withApps: boolean, progress: (lin
         await settleAll(apps.map((c) => step(c.id, c.logFile, c.url, () => startNodeComponent(ctx, c))));
       }),
     ]);
-    // The router last: started earlier, it would see cells still booting as dead and fail over.
-    for (const router of ctx.components.filter((c) => c.kind === 'router')) {
-      await step(router.id, router.logFile, router.url, () => startNodeComponent(ctx, router));
-    }
+    // The router last: started earlier, it would see cells still booting as dead and fail over. The
+    // console beside it (it only reads the router and the lab over HTTP).
+    await settleAll(
+      ctx.components
+        .filter((c) => c.kind === 'router' || c.kind === 'console')
+        .map((c) => step(c.id, c.logFile, c.url, () => startNodeComponent(ctx, c))),
+    );
   } catch (err) {
     await ctx.processes.stopAll();
     throw err;

@@ -21,7 +21,7 @@ import type { LabSecrets } from './secrets';
 
 export interface NodeComponent {
   id: string;
-  kind: 'app' | 'router';
+  kind: 'app' | 'router' | 'console';
   service?: ServiceName;
   region?: RegionName;
   entryFile: string;
@@ -65,7 +65,7 @@ export function routerConfigFile(paths: LabPaths) {
   return join(paths.edgeDir, 'router.json');
 }
 
-/** Every app and the router. */
+/** Every app, the router and the console. */
 export function nodeComponents(ctx: ComponentContext): NodeComponent[] {
   const { paths, topo, secrets } = ctx;
   const apps = SERVICES.flatMap((service) =>
@@ -95,7 +95,22 @@ export function nodeComponents(ctx: ComponentContext): NodeComponent[] {
     env: { ...baseEnv(), ROUTER_CONFIG: configFile, ADMIN_TOKEN: secrets.adminToken, LOG_LEVEL: 'info' },
     prepare: () => writeFileSync(configFile, `${JSON.stringify(routerConfig(ctx), null, 2)}\n`),
   };
-  return [...apps, router];
+  const labConsole: NodeComponent = {
+    id: 'console',
+    kind: 'console',
+    entryFile: join(REPO_ROOT, 'infra', 'console', 'src', 'server.ts'),
+    url: topo.edge.consoleUrl.replace(/\/$/, ''),
+    logFile: paths.log('console'),
+    // no secret here: the console reads the tokens from the state dir's 0600 secrets.json itself
+    env: {
+      ...baseEnv(),
+      LAB_STATE_DIR: paths.stateDir,
+      CONSOLE_HOST: topo.edge.host,
+      CONSOLE_PORT: String(topo.ports.console),
+      LOG_LEVEL: 'info',
+    },
+  };
+  return [...apps, router, labConsole];
 }
 
 const appUrl = (ctx: ComponentContext, service: ServiceName, region: RegionName) =>

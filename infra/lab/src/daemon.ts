@@ -78,8 +78,10 @@ async function main() {
 
   log(`supervisor ${process.pid} on ${topo.edge.controlUrl}, state ${paths.stateDir}`);
   try {
-    // LAB_SKIP_APPS=1 (startLab({apps: false})): the data tier and Prometheus only
-    await supervisor.up(process.env.LAB_SKIP_APPS !== '1', (line) => {
+    // LAB_SKIP_APPS=1 (startLab({apps: false})): the data tier and Prometheus only; LAB_CONSOLE=1
+    // (`lab up`): the console too
+    const opts = { apps: process.env.LAB_SKIP_APPS !== '1', console: process.env.LAB_CONSOLE === '1' };
+    await supervisor.up(opts, (line) => {
       log(line);
       tell({ type: 'progress', line });
     });

@@ -15,7 +15,7 @@ import {
   writePidFile,
 } from './process';
 
-export type Kind = 'postgres' | 'redis' | 'app' | 'router' | 'prometheus';
+export type Kind = 'postgres' | 'redis' | 'app' | 'router' | 'console' | 'prometheus';
 /** What the supervisor wants a process to be doing; only `running` ones are restarted. */
 export type Intent = 'running' | 'killed' | 'frozen' | 'stopped';
 
@@ -167,7 +167,7 @@ export class ProcessTable {
   async stopAll() {
     this.stopping = true;
     const all = [...this.managed.values()];
-    const nodeKinds: Kind[] = ['app', 'router'];
+    const nodeKinds: Kind[] = ['app', 'router', 'console'];
     await Promise.all(all.filter((m) => nodeKinds.includes(m.kind)).map((m) => this.stop(m)));
     await Promise.all(all.filter((m) => !nodeKinds.includes(m.kind)).map((m) => this.stop(m)));
   }

@@ -20,6 +20,7 @@ export async function labStatus(ctx: LabContext, startedAt: number): Promise<Lab
   );
   const router = processes.get('router');
   const prometheus = processes.get('prometheus');
+  const labConsole = processes.get('console');
   const pid = (m: typeof router) => (processes.alive(m) ? m.child.pid! : null);
   return {
     subnet: topo.subnet,
@@ -36,6 +37,11 @@ export async function labStatus(ctx: LabContext, startedAt: number): Promise<Lab
       },
       prometheus: { state: processes.state(prometheus), url: topo.edge.prometheusUrl, pid: pid(prometheus) },
       control: { url: topo.edge.controlUrl },
+      console: {
+        state: ctx.components.some((c) => c.kind === 'console') ? processes.state(labConsole) : 'absent',
+        url: topo.edge.consoleUrl,
+        pid: pid(labConsole),
+      },
     },
   };
 }
@@ -128,7 +134,10 @@ export function formatStatus(status: LabStatus): string {
     ...rows.map(line),
     '',
     `edge ${status.edge.host}: router ${router.state} (${router.url}, restarts ${router.restarts}), ` +
-      `prometheus ${prometheus.state} (${prometheus.url})`,
+      `prometheus ${prometheus.state} (${prometheus.url})` +
+      (status.edge.console && status.edge.console.state !== 'absent'
+        ? `, console ${status.edge.console.state} (${status.edge.console.url})`
+        : ''),
     `state dir ${status.stateDir}; supervisor pid ${status.supervisor.pid}, up ${Math.round(status.supervisor.uptimeMs / 1000)} s`,
   ].join('\n');
 }

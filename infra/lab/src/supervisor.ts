@@ -3,7 +3,7 @@
 // Each job has its own file: processes.ts (the table, crash restarts), bring-up.ts (up), faults/
 // (apply and reset, one file per fault), restore.ts, status.ts.
 import type { Fault, FaultResult, LabStatus } from '@failover-lab/contracts';
-import { bringUp } from './bring-up';
+import { type BringUpOptions, bringUp } from './bring-up';
 import type { LabContext } from './context';
 import { LAB_FAULTS, type Outcome } from './faults';
 import type { LabPaths } from './paths';
@@ -30,9 +30,9 @@ export class Supervisor {
     };
   }
 
-  /** Brings the whole lab up (`withApps: false`: data tier and Prometheus only). */
-  up(withApps: boolean, progress: (line: string) => void): Promise<void> {
-    return bringUp(this.ctx, withApps, progress);
+  /** Brings the whole lab up (apps: false: data tier and Prometheus only). */
+  up(opts: BringUpOptions, progress: (line: string) => void): Promise<void> {
+    return bringUp(this.ctx, opts, progress);
   }
 
   apply(fault: Fault): Promise<FaultResult> {

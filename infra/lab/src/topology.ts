@@ -19,6 +19,8 @@ export interface Ports {
   prometheus: number;
   /** the lab supervisor's control API, on the edge address */
   control: number;
+  /** the lab console (web page), on the edge address */
+  console: number;
 }
 
 export const DEFAULT_PORTS: Ports = {
@@ -28,6 +30,7 @@ export const DEFAULT_PORTS: Ports = {
   router: 8080,
   prometheus: 9090,
   control: 7070,
+  console: 8090,
 };
 
 const port = (fallback: number) => Type.Integer({ minimum: 1, maximum: 65_535, default: fallback });
@@ -42,6 +45,7 @@ const LabEnvSchema = Type.Object({
   LAB_ROUTER_PORT: port(DEFAULT_PORTS.router),
   LAB_PROMETHEUS_PORT: port(DEFAULT_PORTS.prometheus),
   LAB_CONTROL_PORT: port(DEFAULT_PORTS.control),
+  LAB_CONSOLE_PORT: port(DEFAULT_PORTS.console),
 });
 
 function labEnv(env: NodeJS.ProcessEnv) {
@@ -59,6 +63,7 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): Ports {
     router: e.LAB_ROUTER_PORT,
     prometheus: e.LAB_PROMETHEUS_PORT,
     control: e.LAB_CONTROL_PORT,
+    console: e.LAB_CONSOLE_PORT,
   };
 }
 
@@ -86,7 +91,7 @@ export interface CellAddress {
 export interface Topology {
   subnet: number;
   ports: Ports;
-  edge: { host: string; routerUrl: string; prometheusUrl: string; controlUrl: string };
+  edge: { host: string; routerUrl: string; prometheusUrl: string; controlUrl: string; consoleUrl: string };
   cells: CellAddress[];
 }
 
@@ -114,6 +119,7 @@ export function topology(subnet = 0, ports: Ports = DEFAULT_PORTS): Topology {
       routerUrl: `http://${edge}:${ports.router}`,
       prometheusUrl: `http://${edge}:${ports.prometheus}`,
       controlUrl: `http://${edge}:${ports.control}`,
+      consoleUrl: `http://${edge}:${ports.console}/`,
     },
     cells,
   };
