@@ -12,6 +12,7 @@ export default defineConfig({
       'infra/router',
       'infra/drill',
       'test',
+      'bench/peers',
     ],
   },
 });
