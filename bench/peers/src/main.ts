@@ -43,7 +43,8 @@ const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)}
 const log = (line: string) => console.log(`[${elapsed()}] ${line}`);
 
 async function main(options: BenchOptions): Promise<number> {
-  const command = `npm run bench -- peers${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
+  const args = process.argv.slice(2);
+  const command = `${process.env.LAB_SUBNET ? `LAB_SUBNET=${process.env.LAB_SUBNET} ` : ''}npm run bench -- peers${args.length ? ` ${args.join(' ')}` : ''}`;
   log(
     `${command} — ${new Date().toISOString()}, ${cpus().length} cores, load average ${loadAverage1m().toFixed(2)}`,
   );

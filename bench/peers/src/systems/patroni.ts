@@ -284,26 +284,30 @@ export class PatroniSystem implements SystemUnderTest {
           password: passwords.superuser,
           database: 'postgres',
         });
-      await waitFor(
-        `${nodes[1]!.name} streaming${this.timing.synchronousMode ? ' (sync)' : ''}`,
-        90_000,
-        async () => {
-          const client = superuser(nodes[0]!.host);
-          await client.connect();
-          try {
-            const { rows } = await client.query<{ state: string; sync_state: string }>(
-              'SELECT state, sync_state FROM pg_stat_replication',
-            );
-            const ok = rows.some(
-              (r) => r.state === 'streaming' && (!this.timing.synchronousMode || r.sync_state === 'sync'),
-            );
-            return ok ? true : undefined;
-          } finally {
-            await client.end();
-          }
-        },
-        250,
-      );
+      // The replica's own walreceiver, by its application_name: pg_basebackup's walsender also shows
+      // as "streaming" while it clones, and Patroni creates the replica's slot a loop later.
+      const replicaStreaming = async (sinceLsn?: string) => {
+        const client = superuser(nodes[0]!.host);
+        await client.connect();
+        try {
+          const { rows } = await client.query<{ state: string; sync_state: string; caught_up: boolean }>(
+            `SELECT state, sync_state, replay_lsn >= coalesce($2::pg_lsn, '0/0') AS caught_up
+               FROM pg_stat_replication WHERE application_name = $1`,
+            [nodes[1]!.name, sinceLsn ?? null],
+          );
+          const ok = rows.some(
+            (r) =>
+              r.state === 'streaming' &&
+              r.caught_up &&
+              (!this.timing.synchronousMode || r.sync_state === 'sync'),
+          );
+          return ok ? true : undefined;
+        } finally {
+          await client.end();
+        }
+      };
+      const replicaLabel = `${nodes[1]!.name} streaming${this.timing.synchronousMode ? ' synchronously' : ''}`;
+      await waitFor(replicaLabel, 90_000, () => replicaStreaming(), 250);
       writeFileSync(join(runDir, 'haproxy.cfg'), haproxyConfig(a, this.timing));
       leaders.push(
         ctx.procs.spawn({
@@ -337,6 +341,9 @@ export class PatroniSystem implements SystemUnderTest {
       await p.query(
         'CREATE TABLE bench_writes (seq bigserial PRIMARY KEY, id text NOT NULL, at timestamptz NOT NULL DEFAULT now()); CREATE INDEX ON bench_writes (id)',
       );
+      // the table is on the replica too before anything is measured
+      const { rows: lsn } = await p.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      await waitFor(`${replicaLabel} past the table`, 30_000, () => replicaStreaming(lsn[0]!.lsn), 100);
       const initial = sample(await cluster(nodes[0]!.host));
       if (initial.leader !== nodes[0]!.name || initial.timeline === null) {
         throw new Error(`unexpected cluster before the fault: ${JSON.stringify(initial)}`);
