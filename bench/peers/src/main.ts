@@ -135,8 +135,7 @@ async function main(options: BenchOptions): Promise<number> {
           }
         }
         const t0 = Date.now();
-        const result = await oneRun(ctx, sut, run, planned, options);
-        if (result.error) keepLogs(procs.root, join(outDir, `logs-${sut.system}-${sut.config}-${run}`));
+        const result = await oneRun(ctx, sut, run, planned, options, outDir);
         durations.push(Date.now() - t0);
         runs.push(result);
         results.push(result);
@@ -192,6 +191,7 @@ async function oneRun(
   run: number,
   planned: number,
   options: BenchOptions,
+  outDir: string,
 ): Promise<RunResult> {
   const label = `${sut.system}/${sut.config} run ${run}/${planned}`;
   const startedAt = new Date().toISOString();
@@ -273,6 +273,7 @@ async function oneRun(
   } catch (err) {
     const message = (err as Error).message;
     ctx.log(`${label}: BROKEN — ${message}`);
+    keepLogs(ctx.procs.root, join(outDir, `logs-${sut.system}-${sut.config}-${run}`));
     return { ...empty, setupMs: Date.now() - t0, error: message };
   } finally {
     await prepared?.close().catch((err) => ctx.log(`${label}: close failed: ${(err as Error).message}`));

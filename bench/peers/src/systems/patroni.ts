@@ -1,7 +1,7 @@
 // Patroni 3.0 + etcd 3.4 + HAProxy 2.6 for one PostgreSQL 15 pair, the way Patroni's docs deploy it:
 // HAProxy sends clients to whichever node answers 200 on Patroni's REST `/primary`. A fresh cluster
 // (own scope in etcd, new data dirs) for every run, so no run inherits another's timeline or lag.
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { wallNow } from '../load';
@@ -228,11 +228,13 @@ export class PatroniSystem implements SystemUnderTest {
     let monitor: NodeJS.Timeout | undefined;
     const samples: PatroniSample[] = [];
 
-    const stop = async () => {
+    // a failed start keeps its logs for the caller to copy; the whole root goes at the end anyway
+    const stop = async (removeDir: boolean) => {
       if (monitor) clearInterval(monitor);
       await pool?.end().catch(() => {});
       const postmasters = nodes.map((n) => postmasterPid(join(n.dir, 'data'))).filter((p) => p !== undefined);
       await ctx.procs.kill([...leaders, ...postmasters]);
+      if (removeDir && !ctx.keepState) rmSync(runDir, { recursive: true, force: true });
     };
 
     try {
@@ -412,10 +414,10 @@ export class PatroniSystem implements SystemUnderTest {
           finalTimeline: samples.at(-1)?.timeline ?? null,
           leaderSeen: [...new Set(samples.map((s) => s.leader))],
         }),
-        close: stop,
+        close: () => stop(true),
       };
     } catch (err) {
-      await stop();
+      await stop(false);
       throw err;
     }
   }

@@ -94,27 +94,40 @@ export class ProjectSystem implements SystemUnderTest {
     await this.waitSteady();
     const tag = randomBytes(3).toString('hex');
     for (let i = 0; i < USERS; i++) {
-      const username = `bench-${tag}-${i}`;
       const password = randomBytes(18).toString('base64url');
-      const created = await postJson(`${this.routerUrl}/login/users`, { username, password });
-      if (created.status !== 201) throw new Error(`sign-up answered ${created.status}`);
-      this.users.push({
-        username,
-        password,
-        id: (created.body as { id: string }).id,
-        accountId: `bench-${tag}-a${i}`,
-        token: '',
-        tokenAt: 0,
-      });
+      // a fresh name per attempt: an attempt whose answer was lost leaves a harmless orphan user
+      let attempt = 0;
+      const { username, id } = await waitFor(
+        'a bench user signed up',
+        60_000,
+        async () => {
+          const username = `bench-${tag}-${i}-${attempt++}`;
+          const created = await postJson(`${this.routerUrl}/login/users`, { username, password });
+          if (created.status !== 201) throw new Error(`sign-up answered ${created.status}`);
+          return { username, id: (created.body as { id: string }).id };
+        },
+        500,
+      );
+      this.users.push({ username, password, id, accountId: `bench-${tag}-a${i}`, token: '', tokenAt: 0 });
     }
     await this.refreshTokens();
-    const primary = (await this.paymentsStatus()).primary;
-    const seeded = await postJson(
-      `${cellUrl(this.lab!, primary)}/admin/seed/accounts`,
-      { accounts: this.users.map((u) => ({ id: u.accountId, owner: u.id, balance: OPENING_BALANCE })) },
-      { authorization: `Bearer ${this.secrets.adminToken}` },
+    const accounts = this.users.map((u) => ({ id: u.accountId, owner: u.id, balance: OPENING_BALANCE }));
+    // idempotent on account id, so a retry after a lost answer is harmless
+    await waitFor(
+      'payments accounts seeded',
+      60_000,
+      async () => {
+        const primary = (await this.paymentsStatus()).primary;
+        const seeded = await postJson(
+          `${cellUrl(this.lab!, primary)}/admin/seed/accounts`,
+          { accounts },
+          { authorization: `Bearer ${this.secrets!.adminToken}` },
+        );
+        if (seeded.status !== 200) throw new Error(`seeding accounts answered ${seeded.status}`);
+        return true;
+      },
+      500,
     );
-    if (seeded.status !== 200) throw new Error(`seeding accounts answered ${seeded.status}`);
     ctx.log(`  ${USERS} users signed up, their payments accounts seeded`);
   }
 
@@ -128,11 +141,19 @@ export class ProjectSystem implements SystemUnderTest {
   private async refreshTokens() {
     for (const u of this.users) {
       if (Date.now() - u.tokenAt < TOKEN_MAX_AGE_MS) continue;
-      const session = await postJson(`${this.routerUrl}/login/sessions`, {
-        username: u.username,
-        password: u.password,
-      });
-      if (session.status !== 201) throw new Error(`sign-in answered ${session.status}`);
+      const session = await waitFor(
+        `${u.username} signed in`,
+        60_000,
+        async () => {
+          const answer = await postJson(`${this.routerUrl}/login/sessions`, {
+            username: u.username,
+            password: u.password,
+          });
+          if (answer.status !== 201) throw new Error(`sign-in answered ${answer.status}`);
+          return answer;
+        },
+        500,
+      );
       u.token = (session.body as { accessToken: string }).accessToken;
       u.tokenAt = Date.now();
     }

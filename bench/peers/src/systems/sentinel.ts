@@ -1,7 +1,7 @@
 // Redis Sentinel 7.0: three sentinels, quorum 2, watching one Redis master/replica pair, with ioredis
 // as the sentinel-aware client (it asks a sentinel where the master is and asks again on reconnect).
 // A fresh pair and fresh sentinels (they rewrite their config files) for every run.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { wallNow } from '../load';
@@ -122,9 +122,11 @@ export class SentinelSystem implements SystemUnderTest {
     const events: SentinelEvent[] = [];
     const [masterHost, replicaHost] = a.nodes as [string, string];
 
-    const stop = async () => {
+    // a failed start keeps its logs for the caller to copy; the whole root goes at the end anyway
+    const stop = async (removeDir: boolean) => {
       for (const c of connections) c.disconnect();
       await ctx.procs.kill(pids);
+      if (removeDir && !ctx.keepState) rmSync(runDir, { recursive: true, force: true });
     };
 
     try {
@@ -260,10 +262,10 @@ export class SentinelSystem implements SystemUnderTest {
             .map((e) => `+${Math.round(e.atMs - faultAt)}ms ${e.sentinel} ${e.message}`),
           events: events.length,
         }),
-        close: stop,
+        close: () => stop(true),
       };
     } catch (err) {
-      await stop();
+      await stop(false);
       throw err;
     }
   }
