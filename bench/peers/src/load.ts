@@ -130,7 +130,8 @@ export async function runFaultUnderLoad(opts: FaultRunOptions): Promise<FaultRun
   try {
     await sleep(opts.warmupMs);
     const warmFailures = records.filter((r) => !r.ok).length;
-    if (records.length === 0 || warmFailures > records.length / 2) {
+    if (records.length === 0) throw new Error(`no request was answered in the ${opts.warmupMs} ms warm-up`);
+    if (warmFailures > records.length / 2) {
       throw new Error(
         `the system is not serving before the fault (${warmFailures}/${records.length} failed)`,
       );
