@@ -324,7 +324,8 @@ export class PatroniSystem implements SystemUnderTest {
         user: 'postgres',
         password: passwords.superuser,
         database: 'postgres',
-        max: 20,
+        // below max_connections (100); a queue in the pool would only add to the outage
+        max: 50,
         connectionTimeoutMillis: 5_000,
         idleTimeoutMillis: 10_000,
       });

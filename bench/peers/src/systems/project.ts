@@ -216,7 +216,9 @@ export class ProjectSystem implements SystemUnderTest {
     }
     await this.refreshTokens();
     const users = this.users;
-    const router = new Pool(this.routerUrl, { connections: 64, keepAliveTimeout: 10_000 });
+    // enough sockets that a slow answer never queues the next request in the client itself
+    // (40 req/s × a 5 s timeout = 200 in flight at worst)
+    const router = new Pool(this.routerUrl, { connections: 256, keepAliveTimeout: 10_000 });
     // from the start of the run: a failover before the fault is spurious too
     const runSince = new Date();
     let faultAt = 0;
