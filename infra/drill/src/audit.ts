@@ -12,6 +12,8 @@ export interface AuditFindings {
   lostSample: string[];
   /** acked writes lost but acknowledged in the async window just before the fault (RPO, not a bug) */
   lostInAsyncWindow: number;
+  /** for up to 10 lost writes: how long before the fault each was acknowledged (negative: after it) */
+  lostAckedBeforeFaultMs: number[];
   notes: string[];
 }
 
@@ -40,17 +42,26 @@ export function compareAcked(
   options: { faultMs: number; asyncWindowMs: number },
 ): Pick<
   AuditFindings,
-  'ackedWrites' | 'lostAckedWrites' | 'duplicateWrites' | 'lostSample' | 'lostInAsyncWindow'
+  | 'ackedWrites'
+  | 'lostAckedWrites'
+  | 'duplicateWrites'
+  | 'lostSample'
+  | 'lostInAsyncWindow'
+  | 'lostAckedBeforeFaultMs'
 > {
   let lost = 0;
   let duplicates = 0;
   let lostInAsyncWindow = 0;
   const lostSample: string[] = [];
+  const lostAckedBeforeFaultMs: number[] = [];
   for (const [id, record] of acked) {
     const count = foundCount(id);
     if (count === 0) {
       lost++;
-      if (lostSample.length < 10) lostSample.push(id);
+      if (lostSample.length < 10) {
+        lostSample.push(id);
+        lostAckedBeforeFaultMs.push(Math.round(options.faultMs - record.endMs));
+      }
       if (record.endMs >= options.faultMs - options.asyncWindowMs) lostInAsyncWindow++;
     } else if (count > 1) {
       duplicates += count - 1;
@@ -62,6 +73,7 @@ export function compareAcked(
     duplicateWrites: duplicates,
     lostSample,
     lostInAsyncWindow,
+    lostAckedBeforeFaultMs,
   };
 }
 
@@ -77,4 +89,13 @@ export function paymentsInvariants(money: MoneyAudit, transfers: { lost: number;
     noNegativeBalance: money.negativeAccounts === 0,
     everyAckedTransferAppliedOnce: transfers.lost === 0 && transfers.duplicates === 0,
   };
+}
+
+/**
+ * Messages acknowledged in the async window just before the fault may be missing after a failover:
+ * that is the RPO of asynchronous replication, judged (and reported) by the verdict together with the
+ * failover it depends on, not an invariant. Anything acknowledged earlier must be readable.
+ */
+export function messagingInvariants(compared: Pick<AuditFindings, 'lostAckedWrites' | 'lostInAsyncWindow'>) {
+  return { ackedBeforeAsyncWindowReadable: compared.lostAckedWrites === compared.lostInAsyncWindow };
 }

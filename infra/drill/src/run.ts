@@ -99,7 +99,8 @@ export async function runDrill(
   const tally = new ProgressTally();
   const loadClient = new RecordingClient(env.routerUrl, {
     timeoutMs: options.requestTimeoutMs,
-    connections: 64,
+    // as many connections as the open model lets be in flight: a request it sends is sent, never queued
+    connections: options.maxInFlight,
     onRecord: (r) => {
       records.push(r);
       tally.add(r);
@@ -119,14 +120,16 @@ export async function runDrill(
     );
     await scenario.prepare?.(ctx, plan);
 
-    const totalMs = options.warmupMs + options.durationMs;
+    // The load after the fault lasts durationMs from when the fault's injection completed: a fault that
+    // takes long to inject (a restore rebuilds a whole region) is measured under load from start to end.
+    let totalMs = options.warmupMs + options.durationMs;
     const loadStartMs = Date.now();
     let phase = 'warm-up';
     const load =
       options.load === 'k6'
         ? runK6Load(options, env, admin, totalMs, records)
         : runOpenModel(workload(loadClient, setup.state, options.ratePerSec), {
-            durationMs: totalMs,
+            durationMs: () => totalMs,
             maxInFlight: options.maxInFlight,
             onProgress: (summary) => hooks.progress?.(tally.line(scenario.name, summary, phase)),
           });
@@ -137,8 +140,12 @@ export async function runDrill(
     const faultMs = Date.now();
     phase = 'fault';
     await scenario.inject(ctx, plan);
+    const injectedMs = Date.now();
+    // (k6 was given its duration at start and cannot be extended)
+    if (options.load === 'builtin')
+      totalMs = Math.max(totalMs, injectedMs - loadStartMs + options.durationMs);
     log(
-      `fault ${plan.fault.kind} on ${describeTarget(plan.fault.target)} injected (took ${Date.now() - faultMs} ms)`,
+      `fault ${plan.fault.kind} on ${describeTarget(plan.fault.target)} injected (took ${injectedMs - faultMs} ms)`,
     );
     phase = 'after fault';
     await scenario.whileLoaded?.(ctx, plan, { faultMs, loadEndsAtMs: loadStartMs + totalMs });
@@ -186,7 +193,7 @@ export async function runDrill(
         startedAtMs: loadStartMs,
         endedAtMs: loadEndMs,
         warmupMs: options.warmupMs,
-        durationMs: options.durationMs,
+        durationMs: totalMs - options.warmupMs,
         ratePerSec: options.ratePerSec,
         seed: options.seed,
         scheduled: summary.scheduled,

@@ -9,6 +9,19 @@ export interface Expectation {
   unaffected: readonly ServiceName[];
 }
 
+/**
+ * Acknowledged writes whose loss is the RPO the design accepts: an async service that failed over may
+ * lose what was acknowledged in the last instant before the fault (its standby had not received it
+ * yet). Anything else lost is a bug; a sync service may lose nothing. The report lists these losses
+ * under "Data lost (RPO)", never silently.
+ */
+export function acceptedRpoLoss(
+  service: ServiceName,
+  s: Pick<ServiceReport, 'failedOver' | 'lostInAsyncWindow'>,
+): number {
+  return REPLICATION_MODE[service] === 'async' && s.failedOver ? s.lostInAsyncWindow : 0;
+}
+
 export function judge(
   expectation: Expectation,
   services: Record<ServiceName, ServiceReport>,
@@ -25,11 +38,11 @@ export function judge(
     if (!mustFailOver && s.failedOver)
       reasons.push(`${service} failed over although the fault should not move it`);
     if (expectation.unaffected.includes(service) && s.failed > 0) {
-      reasons.push(`${service} should be unaffected but ${s.failed} request(s) failed`);
+      reasons.push(
+        `${service} should be unaffected but ${s.failed} request(s) failed (${topErrors(s.errors)})`,
+      );
     }
-    // An async service that failed over may lose what was acked in the last instant before the
-    // fault (its RPO, reported); anything else lost is a bug. A sync service may lose nothing.
-    const tolerated = REPLICATION_MODE[service] === 'async' && s.failedOver ? s.lostInAsyncWindow : 0;
+    const tolerated = acceptedRpoLoss(service, s);
     if (s.lostAckedWrites > tolerated) {
       reasons.push(
         `${service} lost ${s.lostAckedWrites} acknowledged write(s)` +
@@ -45,4 +58,13 @@ export function judge(
   }
   for (const check of checks) if (!check.ok) reasons.push(`${check.name}: ${check.detail}`);
   return { verdict: reasons.length === 0 ? 'pass' : 'fail', reasons };
+}
+
+/** "me HTTP_504 ×2, signin ROUTER_ERR_NO_PRIMARY ×1": what a reader needs to tell a cause from a symptom */
+function topErrors(errors: Record<string, number>): string {
+  const top = Object.entries(errors)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([what, count]) => `${what} ×${count}`);
+  return top.length > 0 ? top.join(', ') : 'no error recorded';
 }

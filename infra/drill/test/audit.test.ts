@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acknowledgedWrites, compareAcked, paymentsInvariants } from '../src/audit';
+import { acknowledgedWrites, compareAcked, messagingInvariants, paymentsInvariants } from '../src/audit';
 import { record } from './fixtures';
 
 const transfer = (key: string, startMs: number, status: number) =>
@@ -50,12 +50,26 @@ describe('compareAcked', () => {
       duplicateWrites: 1,
       lostSample: ['old', 'recent'],
       lostInAsyncWindow: 1,
+      lostAckedBeforeFaultMs: [8_990, 190],
     });
   });
 
   it('finds nothing wrong when everything is there once', () => {
     const result = compareAcked(acked, () => 1, { faultMs: 10_000, asyncWindowMs: 1_000 });
     expect(result.lostAckedWrites + result.duplicateWrites).toBe(0);
+  });
+});
+
+describe('messagingInvariants', () => {
+  it('a message lost inside the async window is RPO, not a broken invariant', () => {
+    expect(messagingInvariants({ lostAckedWrites: 1, lostInAsyncWindow: 1 })).toEqual({
+      ackedBeforeAsyncWindowReadable: true,
+    });
+  });
+  it('a message acknowledged before the window and lost breaks it', () => {
+    expect(messagingInvariants({ lostAckedWrites: 2, lostInAsyncWindow: 1 })).toEqual({
+      ackedBeforeAsyncWindowReadable: false,
+    });
   });
 });
 

@@ -31,6 +31,28 @@ afterAll(async () => {
 });
 
 describe('runOpenModel', () => {
+  it('keeps arrivals coming when the duration is extended during the run (a long fault injection)', async () => {
+    let durationMs = 200;
+    let arrivals = 0;
+    const run = runOpenModel(
+      [
+        {
+          name: 'tick',
+          ratePerSec: 50,
+          iterate: async () => {
+            arrivals++;
+          },
+        },
+      ],
+      { durationMs: () => durationMs, maxInFlight: 10 },
+    );
+    durationMs = 600;
+    const summary = await run;
+    // 600 ms × 50/s = 30 arrivals, not the 10 the first duration allowed
+    expect(summary.scheduled).toBe(30);
+    expect(arrivals).toBe(30);
+  });
+
   it('schedules duration × rate arrivals per op, all sent when the server keeps up', async () => {
     hits = 0;
     const records: RequestRecord[] = [];

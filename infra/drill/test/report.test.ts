@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuditFindings } from '../src/audit';
 import type { ControllerEvent } from '../src/phases';
 import { buildReport, type ReportInput } from '../src/report/build';
+import { renderMarkdown } from '../src/report/markdown';
 import { renderScorecard } from '../src/report/scorecard';
 import { writeReport } from '../src/report/write';
 import { steadyWithOutage } from './fixtures';
@@ -32,6 +33,7 @@ function cleanAudit(acked: number): AuditFindings {
     invariants: {},
     lostSample: [],
     lostInAsyncWindow: 0,
+    lostAckedBeforeFaultMs: [],
     notes: [],
   };
 }
@@ -126,8 +128,17 @@ describe('buildReport', () => {
       lostAckedWrites: 2,
       lostInAsyncWindow: 2,
       lostSample: ['m1', 'm2'],
+      lostAckedBeforeFaultMs: [300, 40],
     };
-    expect(buildReport(input).verdict).toBe('pass');
+    const report = buildReport(input);
+    expect(report.verdict).toBe('pass');
+    // counted as RPO and shown, never silently
+    expect(report.services.messaging.rpoLostWrites).toBe(2);
+    const md = renderMarkdown(report);
+    expect(md).toContain('## Data lost (RPO)');
+    expect(md).toMatch(/messaging: 2 acknowledged write\(s\) lost.*async/);
+    expect(md).toContain('| 2 (RPO) |');
+    expect(renderScorecard(report, '/tmp/x')).toMatch(/rpo messaging: 2 acknowledged write\(s\) lost/);
     input.audit.messaging = { ...input.audit.messaging, lostAckedWrites: 3, lostInAsyncWindow: 2 };
     expect(buildReport(input).verdict).toBe('fail');
   });

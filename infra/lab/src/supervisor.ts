@@ -35,11 +35,13 @@ import {
   processFamily,
   signalFamily,
   signalPids,
+  sleep,
   spawnGroup,
   waitGone,
   waitUntil,
   writePidFile,
 } from './process';
+import { type PgObservation, planRestore } from './restore-plan';
 import { type LabSecrets, loadOrCreateSecrets } from './secrets';
 import type { CellStatus, LabStatus, ProcessState } from './status';
 import {
@@ -103,6 +105,8 @@ export interface FaultTarget {
 
 const APP_READY_TIMEOUT_MS = 45_000;
 const RESTART_BACKOFF_MS = { first: 250, max: 10_000, stableAfter: 10_000 };
+/** how long restore keeps asking a running Postgres whether it is in recovery before calling it unknown */
+const RESTORE_OBSERVE_MS = 10_000;
 
 export class Supervisor {
   private readonly managed = new Map<string, Managed>();
@@ -483,45 +487,66 @@ export class Supervisor {
     const here = this.cell(service, region);
     const there = this.cell(service, other);
     const id = (r: RegionName, kind: Kind) => `${service}-${r}-${kind}`;
-    const herePg = this.managed.get(id(region, 'postgres'));
-    const otherPg = this.managed.get(id(other, 'postgres'));
-    if (this.alive(otherPg) && isStopped(otherPg.child.pid!)) {
-      // cannot tell whether a frozen node was promoted: guessing could make two primaries
-      throw new Error(`${service}: ${other} is frozen; thaw it before restoring ${region}`);
-    }
-    const recovering = (node: PostgresNode) => isInRecovery(node).catch(() => undefined);
-    const hereInRecovery =
-      this.alive(herePg) && !isStopped(herePg.child.pid!) ? await recovering(here.postgres) : undefined;
-    const otherIsPrimary = this.alive(otherPg) && (await recovering(there.postgres)) === false;
-
-    const healthyPrimary = hereInRecovery === false && !otherIsPrimary;
-    const healthyStandby = hereInRecovery === true && otherIsPrimary;
-    if (healthyPrimary || healthyStandby) {
-      if (!this.alive(this.managed.get(id(region, 'redis')))) {
-        await this.startRedisNode(here.redis, healthyStandby ? there.redis : undefined);
+    const [hereState, otherState] = await Promise.all([
+      this.observePostgres(this.managed.get(id(region, 'postgres')), here.postgres),
+      this.observePostgres(this.managed.get(id(other, 'postgres')), there.postgres),
+    ]);
+    const plan = planRestore(
+      {
+        here: hereState,
+        other: otherState,
+        hereOnDisk: isInitialized(here.postgres) ? roleOnDisk(here.postgres) : null,
+      },
+      { here: region, other },
+    );
+    switch (plan.kind) {
+      case 'refuse':
+        throw new Error(`${service}: ${plan.reason}`);
+      case 'keep': {
+        if (!this.alive(this.managed.get(id(region, 'redis')))) {
+          await this.startRedisNode(here.redis, plan.as === 'standby' ? there.redis : undefined);
+        }
+        await this.startAppOf(service, region);
+        return plan.as === 'primary' ? 'primary (healthy, kept)' : `standby of ${other} (healthy, kept)`;
       }
-      await this.startAppOf(service, region);
-      return healthyPrimary ? 'primary (healthy, kept)' : `standby of ${other} (healthy, kept)`;
+      case 'rebuild_standby': {
+        await settleAll(this.entriesOf(region, { service }).map((m) => this.stopComponent(m, 'SIGKILL')));
+        await bootstrapStandby(
+          here.postgres,
+          there.postgres,
+          this.secrets,
+          this.trackPostgres(here.postgres),
+        );
+        await this.alignRedisMaster(there.redis);
+        await this.startRedisNode(here.redis, there.redis);
+        await this.startAppOf(service, region);
+        return `standby of ${other}`;
+      }
+      case 'restart_primary': {
+        await settleAll(this.entriesOf(region, { service }).map((m) => this.stopComponent(m, 'SIGKILL')));
+        await this.startPostgresNode(here.postgres);
+        await this.startRedisNode(here.redis);
+        await this.startAppOf(service, region);
+        return 'primary (no failover happened)';
+      }
     }
+  }
 
-    await settleAll(this.entriesOf(region, { service }).map((m) => this.stopComponent(m, 'SIGKILL')));
-    let role: string;
-    if (otherIsPrimary) {
-      await bootstrapStandby(here.postgres, there.postgres, this.secrets, this.trackPostgres(here.postgres));
-      await this.alignRedisMaster(there.redis);
-      await this.startRedisNode(here.redis, there.redis);
-      role = `standby of ${other}`;
-    } else if (isInitialized(here.postgres) && roleOnDisk(here.postgres) === 'primary') {
-      // No failover happened (the other side is still a standby, or down): this region's data
-      // dir is still the primary, so it comes back as it was.
-      await this.startPostgresNode(here.postgres);
-      await this.startRedisNode(here.redis);
-      role = 'primary (no failover happened)';
-    } else {
-      throw new Error(`${service}: no live primary in ${other} to restore ${region} from`);
+  /**
+   * What restore needs to know of a Postgres node. A running node gets several tries before it is
+   * called `unknown`: on a machine at load 6-7 a single connection can miss a 2 s timeout.
+   */
+  private async observePostgres(m: Managed | undefined, node: PostgresNode): Promise<PgObservation> {
+    if (!this.alive(m)) return 'absent';
+    if (isStopped(m.child.pid!)) return 'frozen';
+    const deadline = Date.now() + RESTORE_OBSERVE_MS;
+    for (;;) {
+      const inRecovery = await isInRecovery(node).catch(() => undefined);
+      if (inRecovery !== undefined) return inRecovery ? 'standby' : 'primary';
+      if (!this.alive(m)) return 'absent';
+      if (Date.now() >= deadline) return 'unknown';
+      await sleep(250);
     }
-    await this.startAppOf(service, region);
-    return role;
   }
 
   /** Redis follows Postgres: the master is where the primary is (the cell promotes both). */

@@ -3,7 +3,13 @@
 import type { ServiceName } from '@failover-lab/lab';
 import type { AdminApi } from '../admin';
 import { API } from '../api';
-import { type AuditFindings, acknowledgedWrites, compareAcked, paymentsInvariants } from '../audit';
+import {
+  type AuditFindings,
+  acknowledgedWrites,
+  compareAcked,
+  messagingInvariants,
+  paymentsInvariants,
+} from '../audit';
 import { mapLimit } from '../concurrency';
 import type { RecordingClient } from '../load/http';
 import type { SetupResult } from '../load/setup';
@@ -179,7 +185,7 @@ async function auditMessaging(ctx: AuditContext): Promise<AuditFindings> {
     }
   });
   const compared = compareAcked(acked, (id) => seen.get(id) ?? 0, window(ctx));
-  return { ...compared, invariants: { everyAckedMessageReadable: compared.lostAckedWrites === 0 }, notes };
+  return { ...compared, invariants: messagingInvariants(compared), notes };
 }
 
 // ---- login ------------------------------------------------------------------------------------

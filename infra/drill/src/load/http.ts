@@ -1,5 +1,11 @@
-// One keep-alive pool to one origin (the router, or a cell for the audit); every call becomes a
-// RequestRecord, whatever happens.
+// Keep-alive pools to one origin (the router, or a cell for the audit), one per service; every call
+// becomes a RequestRecord, whatever happens.
+//
+// One pool per service, because a shared one measures the drill instead of the system: while the router
+// holds one service's requests through its failover (up to its hold time), a shared pool fills with
+// them and the other services' requests queue behind them in the client, time out there, and count as
+// failures of services the fault never touched (seen: login 'failed' during a messaging app crash).
+// Real users of login do not share a connection pool with users of messaging.
 import type { RegionName, ServiceName } from '@failover-lab/lab';
 import { Pool } from 'undici';
 import { assertLoopbackUrl } from '../loopback';
@@ -26,7 +32,8 @@ export interface CallResult {
 }
 
 export class RecordingClient {
-  private readonly pool: Pool;
+  private readonly pools = new Map<ServiceName, Pool>();
+  private readonly origin: string;
 
   constructor(
     baseUrl: string,
@@ -36,14 +43,22 @@ export class RecordingClient {
       onRecord?: (r: RequestRecord) => void;
     },
   ) {
-    const origin = assertLoopbackUrl(baseUrl).origin;
-    this.pool = new Pool(origin, {
-      connections: options.connections ?? 64,
-      keepAliveTimeout: 10_000,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      connectTimeout: options.timeoutMs,
-    });
+    this.origin = assertLoopbackUrl(baseUrl).origin;
+  }
+
+  private poolFor(service: ServiceName): Pool {
+    let pool = this.pools.get(service);
+    if (!pool) {
+      pool = new Pool(this.origin, {
+        connections: this.options.connections ?? 64,
+        keepAliveTimeout: 10_000,
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+        connectTimeout: this.options.timeoutMs,
+      });
+      this.pools.set(service, pool);
+    }
+    return pool;
   }
 
   async call(spec: CallSpec): Promise<CallResult> {
@@ -53,7 +68,7 @@ export class RecordingClient {
     let headers: CallResult['headers'] = {};
     let error: string | null = null;
     try {
-      const response = await this.pool.request({
+      const response = await this.poolFor(spec.service).request({
         method: spec.method,
         path: spec.path,
         headers: {
@@ -90,7 +105,7 @@ export class RecordingClient {
   }
 
   async close(): Promise<void> {
-    await this.pool.close().catch(() => this.pool.destroy());
+    await Promise.all([...this.pools.values()].map((pool) => pool.close().catch(() => pool.destroy())));
   }
 }
 

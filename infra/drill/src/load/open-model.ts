@@ -11,7 +11,8 @@ export interface ArrivalSpec {
 }
 
 export interface OpenModelOptions {
-  durationMs: number;
+  /** how long arrivals keep coming; a function is re-read on every tick, so the run can be extended */
+  durationMs: number | (() => number);
   maxInFlight: number;
   /** how often the scheduler wakes up; arrivals missed by a late timer are caught up, not lost */
   tickMs?: number;
@@ -76,8 +77,11 @@ export async function runOpenModel(
     summary.maxInFlight = Math.max(summary.maxInFlight, running.size);
   };
 
+  const durationMs =
+    typeof options.durationMs === 'function' ? options.durationMs : () => options.durationMs as number;
   while (!options.signal?.aborted) {
-    const elapsed = Math.min(performance.now() - started, options.durationMs);
+    const duration = durationMs();
+    const elapsed = Math.min(performance.now() - started, duration);
     // Arrivals due by now: floor(elapsed × rate). Catching up keeps the rate exact over the run even
     // when the event loop is late (a busy 2-core machine), at the cost of small bursts.
     for (const spec of specs) {
@@ -90,7 +94,7 @@ export async function runOpenModel(
       lastProgress = elapsed;
       options.onProgress(summary);
     }
-    if (elapsed >= options.durationMs) break;
+    if (elapsed >= duration) break;
     await new Promise((resolve) => setTimeout(resolve, tickMs));
   }
   await Promise.all(running);

@@ -5,7 +5,7 @@ import { type ControllerEvent, type Phases, phasesFor } from '../phases';
 import type { RequestRecord } from '../records';
 import { measureRecovery } from '../rto';
 import { BUCKET_MS, percentile, timeline } from '../timeline';
-import { type Expectation, judge } from '../verdict';
+import { acceptedRpoLoss, type Expectation, judge } from '../verdict';
 import type { DrillReport, LoadSummary, PrometheusCrossCheck, ServiceReport } from './types';
 
 export interface ReportInput {
@@ -40,6 +40,7 @@ export function buildReport(input: ReportInput): DrillReport {
       errors[key] = (errors[key] ?? 0) + 1;
     }
     const audit = input.audit[service];
+    const failedOver = promotedAfter(input.events, service, faultMs);
     services[service] = {
       requests: recovery.requests,
       failed: recovery.failed,
@@ -49,7 +50,7 @@ export function buildReport(input: ReportInput): DrillReport {
       lostAckedWrites: audit.lostAckedWrites,
       duplicateWrites: audit.duplicateWrites,
       invariants: audit.invariants,
-      failedOver: promotedAfter(input.events, service, faultMs),
+      failedOver,
       servedBy,
       errors,
       p99Ms:
@@ -60,7 +61,9 @@ export function buildReport(input: ReportInput): DrillReport {
               0.99,
             ),
       lostInAsyncWindow: audit.lostInAsyncWindow,
+      rpoLostWrites: Math.min(audit.lostAckedWrites, acceptedRpoLoss(service, { failedOver, ...audit })),
       lostSample: audit.lostSample,
+      lostAckedBeforeFaultMs: audit.lostAckedBeforeFaultMs,
       notes: audit.notes,
     };
     // Up to the end of the scheduled load: after it only stragglers finish, no new arrivals.

@@ -1,7 +1,7 @@
 // report.html: self-contained (inline CSS and SVG, no scripts, no fonts, no network).
 import { SERVICES } from '@failover-lab/lab';
 import { chartMarkers, renderChart } from './chart';
-import { escapeHtml, ms, rto } from './format';
+import { escapeHtml, lostCell, ms, rpoLines, rto } from './format';
 import type { DrillReport } from './types';
 
 export function renderHtml(report: DrillReport): string {
@@ -40,7 +40,7 @@ ${renderChart({ title: `${service} timeline`, buckets: report.timeline.services[
           ? broken.join(' ')
           : `<span class="good" title="${escapeHtml(entries.map(([k]) => k).join(', '))}">all ${entries.length} ✔</span>`;
     const prom = report.prometheus.available ? rto(report.prometheus.rtoMs?.[name] ?? null) : '—';
-    return `<tr><td>${name}</td><td>${s.requests}</td><td>${s.failed}</td><td>${escapeHtml(rto(s.rtoMs))}</td><td>${escapeHtml(prom)}</td><td>${escapeHtml(ms(s.maxStallMs))}</td><td>${escapeHtml(ms(s.p99Ms))}</td><td>${s.ackedWrites}</td><td class="${s.lostAckedWrites > 0 ? 'bad' : ''}">${s.lostAckedWrites}</td><td class="${s.duplicateWrites > 0 ? 'bad' : ''}">${s.duplicateWrites}</td><td>${invariants || '—'}</td><td>${s.failedOver ? 'yes' : 'no'}</td></tr>`;
+    return `<tr><td>${name}</td><td>${s.requests}</td><td>${s.failed}</td><td>${escapeHtml(rto(s.rtoMs))}</td><td>${escapeHtml(prom)}</td><td>${escapeHtml(ms(s.maxStallMs))}</td><td>${escapeHtml(ms(s.p99Ms))}</td><td>${s.ackedWrites}</td><td class="${s.lostAckedWrites > s.rpoLostWrites ? 'bad' : s.rpoLostWrites > 0 ? 'warn' : ''}">${escapeHtml(lostCell(s))}</td><td class="${s.duplicateWrites > 0 ? 'bad' : ''}">${s.duplicateWrites}</td><td>${invariants || '—'}</td><td>${s.failedOver ? 'yes' : 'no'}</td></tr>`;
   }).join('\n');
 
   const phases = Object.entries(report.phases)
@@ -53,6 +53,9 @@ ${renderChart({ title: `${service} timeline`, buckets: report.timeline.services[
   const checks = report.checks
     .map((c) => `<li class="${c.ok ? 'good' : 'bad'}">${escapeHtml(c.name)}: ${escapeHtml(c.detail)}</li>`)
     .join('');
+  const rpo = rpoLines(report)
+    .map((line) => `<li class="warn">${escapeHtml(line)}</li>`)
+    .join('');
   const l = report.load;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Drill ${escapeHtml(report.scenario)}: ${report.verdict}</title>
@@ -60,7 +63,7 @@ ${renderChart({ title: `${service} timeline`, buckets: report.timeline.services[
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222;line-height:1.4}
 h1 .verdict{padding:2px 10px;border-radius:4px;color:#fff}.pass{background:#2e9e4f}.fail{background:#dc322f}
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right;font-size:13px}
-td:first-child,th:first-child{text-align:left}.good{color:#2e7d32}.bad{color:#c62828;font-weight:600}
+td:first-child,th:first-child{text-align:left}.good{color:#2e7d32}.bad{color:#c62828;font-weight:600}.warn{color:#b26a00;font-weight:600}
 ol.markers{columns:3;font-size:12px;margin:0 0 18px;padding-left:28px}ol.markers span{color:#333}ol.markers small{color:#777}
 p.errors{font-size:12px;color:#a33;margin:-8px 0 4px}
 h2 small{font-weight:normal;color:#666;font-size:13px}section svg{max-width:100%;height:auto}
@@ -72,6 +75,7 @@ Load (${l.source}, ${l.backend}): ${l.ratePerSec} req/s, ${escapeHtml(ms(l.warmu
 ${reasons ? `<h2>Why it failed</h2><ul>${reasons}</ul>` : ''}
 <table><tr><th>service</th><th>requests</th><th>failed</th><th>RTO</th><th>RTO (Prometheus)</th><th>max stall</th><th>p99</th><th>acked writes</th><th>lost</th><th>dup</th><th>invariants</th><th>failed over</th></tr>
 ${rows}</table>
+${rpo ? `<h2>Data lost (RPO)</h2><ul>${rpo}</ul>` : ''}
 ${phases ? `<h2>Failover phases</h2><table><tr><th>service</th><th>detect</th><th>decide</th><th>promote</th><th>route</th></tr>${phases}</table>` : ''}
 ${report.prometheus.available ? '' : `<p>Prometheus cross-check unavailable: ${escapeHtml(report.prometheus.note ?? '')}</p>`}
 ${checks ? `<h2>Scenario checks</h2><ul>${checks}</ul>` : ''}

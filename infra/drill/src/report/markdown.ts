@@ -1,5 +1,5 @@
 import { SERVICES } from '@failover-lab/lab';
-import { ms, rto } from './format';
+import { lostCell, ms, rpoLines, rto } from './format';
 import type { DrillReport } from './types';
 
 export function renderMarkdown(report: DrillReport): string {
@@ -28,9 +28,11 @@ export function renderMarkdown(report: DrillReport): string {
       .join(', ');
     lines.push(
       `| ${name} | ${s.requests} | ${s.failed} | ${rto(s.rtoMs)} | ${ms(s.maxStallMs)} | ${ms(s.p99Ms)} | ` +
-        `${s.ackedWrites} | ${s.lostAckedWrites} | ${s.duplicateWrites} | ${invariants || '—'} | ${s.failedOver ? 'yes' : 'no'} |`,
+        `${s.ackedWrites} | ${lostCell(s)} | ${s.duplicateWrites} | ${invariants || '—'} | ${s.failedOver ? 'yes' : 'no'} |`,
     );
   }
+  const rpo = rpoLines(report);
+  if (rpo.length > 0) lines.push('', '## Data lost (RPO)', '', ...rpo.map((l) => `- ${l}`));
   const errorLines = SERVICES.flatMap((n) =>
     Object.entries(report.services[n].errors).map(([what, count]) => `- ${n}: ${what} × ${count}`),
   );

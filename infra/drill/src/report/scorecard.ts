@@ -1,6 +1,6 @@
 // The terminal summary printed at the end of a drill.
 import { SERVICES } from '@failover-lab/lab';
-import { ms, rto } from './format';
+import { lostCell, ms, rpoLines, rto } from './format';
 import type { DrillReport } from './types';
 
 export function renderScorecard(report: DrillReport, outDir: string): string {
@@ -28,7 +28,7 @@ export function renderScorecard(report: DrillReport, outDir: string): string {
       prom,
       ms(s.maxStallMs),
       String(s.ackedWrites),
-      String(s.lostAckedWrites),
+      lostCell(s),
       String(s.duplicateWrites),
       broken.length === 0 ? 'ok' : `BROKEN ${broken.map(([k]) => k).join(',')}`,
     ];
@@ -54,6 +54,7 @@ export function renderScorecard(report: DrillReport, outDir: string): string {
       .map(([what, count]) => `${what} ×${count}`);
     if (top.length > 0) out.push(`errors ${name}: ${top.join(', ')}`);
   }
+  for (const line of rpoLines(report)) out.push(`rpo ${line}`);
   if (!report.prometheus.available) out.push(`prometheus: ${report.prometheus.note ?? 'unavailable'}`);
   for (const c of report.checks) out.push(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
   for (const r of report.reasons) out.push(`reason: ${r}`);

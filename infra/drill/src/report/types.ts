@@ -19,7 +19,11 @@ export interface ServiceReport {
   /** failed requests by "op error" (e.g. "transfer ECONNREFUSED", "me LOGIN_ERR_TOKEN_REVOKED") */
   errors: Record<string, number>;
   lostInAsyncWindow: number;
+  /** acknowledged writes lost as the accepted RPO of async replication (see verdict.ts acceptedRpoLoss) */
+  rpoLostWrites: number;
   lostSample: string[];
+  /** per lostSample entry: ms between its acknowledgement and the fault (negative: acked after it) */
+  lostAckedBeforeFaultMs: number[];
   notes: string[];
 }
 
