@@ -8,7 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { leaseSubnet } from '@failover-lab/lab';
 import { ensurePackages, versions } from './install';
 import { loadAverage1m, runFaultUnderLoad } from './load';
-import { auditWrites, errorsByCode, failedAfterFault, longestStallMs, recoveryMs } from './measure';
+import {
+  auditWrites,
+  errorsByCode,
+  failedAfterFault,
+  longestStallMs,
+  recoveryMs,
+  type WriteAudit,
+} from './measure';
 import { type BenchOptions, parseOptions, USAGE } from './options';
 import { Processes, sweepAbandonedRoots } from './procs';
 import {
@@ -24,7 +31,7 @@ import { PatroniSystem } from './systems/patroni';
 import { ProjectSystem } from './systems/project';
 import { SentinelSystem } from './systems/sentinel';
 import type { BenchContext, SystemUnderTest } from './systems/types';
-import { seconds } from './util';
+import { seconds, waitFor } from './util';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -208,11 +215,12 @@ async function oneRun(
     failed: 0,
     requests: 0,
     errors: [],
-    audit: { acked: 0, lost: 0, duplicated: 0, appliedUnacked: 0, lostSample: [] },
-    spurious: 0,
+    audit: null,
+    spurious: null,
     loadAverage: { mean: loadAverage1m(), max: loadAverage1m() },
     perSecond: [],
     details: {},
+    notes: [],
   };
   ctx.log(`${label}: setting up`);
   let prepared: Awaited<ReturnType<SystemUnderTest['startRun']>> | undefined;
@@ -236,9 +244,27 @@ async function oneRun(
       },
       log: ctx.log,
     });
-    const applied = await p.audit([...r.attempted]);
-    const audit = auditWrites(r.acked, r.attempted, applied);
-    const spurious = await p.spurious();
+    // A system that never came back may not answer the audit: the run still counts (RTO "n/r"), its
+    // audit figures stay empty and say why.
+    const notes: string[] = [];
+    let audit: WriteAudit | null = null;
+    try {
+      const applied = await waitFor(
+        'the audit on the new primary',
+        30_000,
+        () => p.audit([...r.attempted]),
+        1_000,
+      );
+      audit = auditWrites(r.acked, r.attempted, applied);
+    } catch (err) {
+      notes.push(`no audit: ${(err as Error).message}`);
+    }
+    let spurious: number | null = null;
+    try {
+      spurious = await p.spurious();
+    } catch (err) {
+      notes.push(`no failover count: ${(err as Error).message}`);
+    }
     const rtoMs = recoveryMs(r.records, r.faultMs);
     const result: RunResult = {
       ...empty,
@@ -257,11 +283,16 @@ async function oneRun(
       },
       perSecond: bucketsPerSecond(r.records, r.faultMs),
       details: { ...p.details(), dropped: r.load.dropped },
+      notes,
     };
+    for (const note of notes) ctx.log(`${label}: ${note}`);
     ctx.log(
       `${label}: RTO ${seconds(rtoMs)}, longest stall ${seconds(result.stallMs)}, ${result.failed} failed of ` +
-        `${result.requests}, ${audit.acked} acked writes: ${audit.lost} lost, ${audit.duplicated} duplicated; ` +
-        `spurious failovers ${spurious}; load ${result.loadAverage.mean.toFixed(1)}` +
+        `${result.requests}, ` +
+        (audit
+          ? `${audit.acked} acked writes: ${audit.lost} lost, ${audit.duplicated} duplicated; `
+          : 'no audit; ') +
+        `spurious failovers ${spurious ?? 'n/a'}; load ${result.loadAverage.mean.toFixed(1)}` +
         (result.errors.length
           ? `; errors ${result.errors
               .slice(0, 3)

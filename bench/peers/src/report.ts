@@ -15,12 +15,14 @@ export interface RunResult {
   failed: number;
   requests: number;
   errors: [string, number][];
-  audit: WriteAudit;
-  spurious: number;
+  /** null when the new primary could not be audited (see notes) */
+  audit: WriteAudit | null;
+  spurious: number | null;
   loadAverage: { mean: number; max: number };
   /** requests per second of the run, from 3 s before the fault: ok and failed counts */
   perSecond: { t: number; ok: number; failed: number }[];
   details: Record<string, unknown>;
+  notes: string[];
   /** the run could not be measured (setup failed, the system never served); its figures are empty */
   error?: string;
 }
@@ -57,9 +59,9 @@ export function summarize(system: SystemName, config: ConfigName, settings: stri
     rtoMs: medianAndWorst(measured.map((r) => r.rtoMs)),
     stallMs: medianAndWorst(measured.map((r) => r.stallMs)),
     failed: medianAndWorst(measured.map((r) => r.failed)),
-    lost: medianAndWorst(measured.map((r) => r.audit.lost)),
-    duplicated: medianAndWorst(measured.map((r) => r.audit.duplicated)),
-    spurious: medianAndWorst(measured.map((r) => r.spurious)),
+    lost: medianAndWorst(measured.flatMap((r) => (r.audit ? [r.audit.lost] : []))),
+    duplicated: medianAndWorst(measured.flatMap((r) => (r.audit ? [r.audit.duplicated] : []))),
+    spurious: medianAndWorst(measured.flatMap((r) => (r.spurious === null ? [] : [r.spurious]))),
     loadAverage: {
       median: load.median,
       max: measured.length ? Math.max(...measured.map((r) => r.loadAverage.max)) : null,

@@ -40,7 +40,7 @@ export async function getJson(
   const res = await request(url, {
     method: 'GET',
     headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
-    signal: AbortSignal.timeout(opts.timeoutMs ?? 2_000),
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
   });
   const text = await res.body.text();
   let body: unknown = null;

@@ -27,6 +27,7 @@ function run(
     loadAverage: { mean: 5, max: 6 },
     perSecond: [],
     details: {},
+    notes: [],
     ...extra,
   };
 }
@@ -48,6 +49,19 @@ const summaries = [
     run('sentinel', 'tuned', 0, { failed: 0, error: 'setup failed' }),
   ]),
 ];
+
+it('leaves a run without an audit (the system never came back) out of the write figures only', () => {
+  const lost = (n: number) => ({ acked: 9, lost: n, duplicated: 0, appliedUnacked: 0, lostSample: [] });
+  const x = summarize('project', 'default', '', [
+    run('project', 'default', 1_000, { audit: lost(2) }),
+    run('project', 'default', null, { audit: null, spurious: null }),
+    run('project', 'default', 3_000, { audit: lost(4) }),
+  ]);
+  expect(x.runs).toBe(3);
+  expect(x.rtoMs).toEqual({ median: 3_000, worst: null });
+  expect(x.lost).toEqual({ median: 3, worst: 4 });
+  expect(x.spurious).toEqual({ median: 0, worst: 0 });
+});
 
 describe('summaries and the table', () => {
   it('takes median and worst over measured runs; a broken run is counted, not measured', () => {
