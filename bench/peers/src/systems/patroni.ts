@@ -265,6 +265,7 @@ export class PatroniSystem implements SystemUnderTest {
         leaders.push(node.pid);
       };
       const t0 = Date.now();
+      const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
       // The first node bootstraps alone, so it is the leader; the second then clones it at once
       // instead of waiting a loop_wait to find a leader.
       startNode(nodes[0]!);
@@ -277,6 +278,7 @@ export class PatroniSystem implements SystemUnderTest {
         },
         200,
       );
+      const leaderMs = Date.now() - t0;
       startNode(nodes[1]!);
       const superuser = (host: string) =>
         new pg.Client({
@@ -310,6 +312,7 @@ export class PatroniSystem implements SystemUnderTest {
       };
       const replicaLabel = `${nodes[1]!.name} streaming${this.timing.synchronousMode ? ' synchronously' : ''}`;
       await waitFor(replicaLabel, 90_000, () => replicaStreaming(), 250);
+      const replicaMs = Date.now() - t0;
       writeFileSync(join(runDir, 'haproxy.cfg'), haproxyConfig(a, this.timing));
       leaders.push(
         ctx.procs.spawn({
@@ -352,7 +355,8 @@ export class PatroniSystem implements SystemUnderTest {
         throw new Error(`unexpected cluster before the fault: ${JSON.stringify(initial)}`);
       }
       ctx.log(
-        `    cluster ${scope} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (leader pg1, timeline ${initial.timeline})`,
+        `    cluster ${scope} ready in ${sec(Date.now() - t0)} (pg1 leader after ${sec(leaderMs)}, ` +
+          `pg2 streaming after ${sec(replicaMs)}; timeline ${initial.timeline})`,
       );
       samples.push(initial);
       // Poll the survivor's view of the DCS: leader changes and timelines show every promotion.
