@@ -1,6 +1,6 @@
 // Patroni 3.0 + etcd 3.4 + HAProxy 2.6 for one PostgreSQL 15 pair, the way Patroni's docs deploy it:
 // HAProxy sends clients to whichever node answers 200 on Patroni's REST `/primary`. A fresh cluster
-// (own scope in etcd, new data dirs) for every run, so no run inherits another's timeline or lag.
+// (own scope in etcd, new data dirs) per configuration; between runs the killed node rejoins.
 import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -169,6 +169,7 @@ export class PatroniSystem implements SystemUnderTest {
   private readonly timing: PatroniTiming;
   private etcdPid: number | undefined;
   private pgUser: OsUser | undefined;
+  private cluster: Cluster | undefined;
 
   constructor(readonly config: ConfigName) {
     this.timing = config === 'tuned' ? TUNED : DEFAULTS;
@@ -211,157 +212,220 @@ export class PatroniSystem implements SystemUnderTest {
   }
 
   async finish(ctx: BenchContext): Promise<void> {
+    if (this.cluster) await this.teardown(ctx, this.cluster, true);
     if (this.etcdPid) await ctx.procs.kill([this.etcdPid]);
     this.etcdPid = undefined;
   }
 
-  async startRun(ctx: BenchContext, run: number): Promise<PreparedRun> {
+  private async teardown(ctx: BenchContext, c: Cluster, removeDir: boolean) {
+    this.cluster = undefined;
+    const postmasters = c.nodes.map((n) => postmasterPid(join(n.dir, 'data'))).filter((p) => p !== undefined);
+    await ctx.procs.kill([...c.nodes.map((n) => n.pid), c.haproxyPid, ...postmasters].filter((p) => p > 0));
+    if (removeDir && !ctx.keepState) rmSync(c.dir, { recursive: true, force: true });
+  }
+
+  private startNode(ctx: BenchContext, c: Cluster, node: ClusterNode) {
+    node.pid = ctx.procs.spawn({
+      command: '/usr/bin/patroni',
+      args: [join(c.dir, `${node.name}.yml`)],
+      logFile: join(c.dir, `${node.name}.log`),
+      runAs: this.pgUser!,
+      env: { PATH: process.env.PATH, LANG: 'C.UTF-8', HOME: node.dir },
+    }).pid!;
+  }
+
+  /** A superuser connection straight to one node (never through HAProxy). */
+  private direct(c: Cluster, host: string) {
+    return new pg.Client({
+      host,
+      port: 5432,
+      user: 'postgres',
+      password: c.passwords.superuser,
+      database: 'postgres',
+    });
+  }
+
+  /**
+   * The replica's own walreceiver as the leader sees it, by application_name (pg_basebackup's
+   * walsender also reads "streaming" while it clones; Patroni creates the replica's slot a loop
+   * later), synchronous when tuned, and replayed past `sinceLsn` when given.
+   */
+  private async streaming(c: Cluster, leader: ClusterNode, replica: ClusterNode, sinceLsn?: string) {
+    const client = this.direct(c, leader.host);
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ state: string; sync_state: string; caught_up: boolean }>(
+        `SELECT state, sync_state, replay_lsn >= coalesce($2::pg_lsn, '0/0') AS caught_up
+           FROM pg_stat_replication WHERE application_name = $1`,
+        [replica.name, sinceLsn ?? null],
+      );
+      const ok = rows.some(
+        (r) =>
+          r.state === 'streaming' && r.caught_up && (!this.timing.synchronousMode || r.sync_state === 'sync'),
+      );
+      return ok ? true : undefined;
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** A new cluster: its own scope in etcd, fresh data dirs, HAProxy in front, the table created. */
+  private async bootstrap(ctx: BenchContext, run: number): Promise<Cluster> {
     const a = addresses(ctx.subnet);
     const user = this.pgUser!;
-    const runDir = join(ctx.procs.root, `patroni-${this.config}-${run}`);
-    mkdirSync(runDir, { recursive: true });
-    const passwords = { superuser: newSecret(), replication: newSecret() };
-    const scope = `bench-${this.config}-${run}-${Date.now().toString(36)}`;
-    const nodes = a.nodes.map((n) => ({ ...n, dir: join(runDir, n.name), pid: 0 }));
-    const leaders: number[] = [];
-    let pool: pg.Pool | undefined;
+    const dir = join(ctx.procs.root, `patroni-${this.config}-${run}`);
+    mkdirSync(dir, { recursive: true });
+    const c: Cluster = {
+      dir,
+      scope: `bench-${this.config}-${run}-${Date.now().toString(36)}`,
+      passwords: { superuser: newSecret(), replication: newSecret() },
+      nodes: a.nodes.map((n) => ({ ...n, dir: join(dir, n.name), pid: 0 })),
+      haproxyPid: 0,
+      killed: undefined,
+    };
+    this.cluster = c;
+    for (const node of c.nodes) {
+      mkdirSync(node.dir, { mode: 0o700 });
+      chownSync(node.dir, user.uid, user.gid);
+      const file = join(dir, `${node.name}.yml`);
+      const yaml = patroniYaml({
+        scope: c.scope,
+        name: node.name,
+        host: node.host,
+        etcd: a.etcd,
+        dir: node.dir,
+        timing: this.timing,
+        passwords: c.passwords,
+      });
+      writeFileSync(file, yaml, { mode: 0o600 });
+      chownSync(file, user.uid, user.gid);
+    }
+    const [first, second] = c.nodes as [ClusterNode, ClusterNode];
+    const t0 = Date.now();
+    // The first node bootstraps alone, so it is the leader; the second then clones it at once
+    // instead of waiting a loop_wait to find a leader.
+    this.startNode(ctx, c, first);
+    await waitFor(
+      `${first.name} leader (see ${dir})`,
+      120_000,
+      async () => {
+        const { status } = await getJson(`http://${first.host}:8008/primary`, { timeoutMs: 1_000 });
+        return status === 200 ? true : undefined;
+      },
+      200,
+    );
+    const leaderMs = Date.now() - t0;
+    this.startNode(ctx, c, second);
+    await waitFor(`${second.name} streaming`, 120_000, () => this.streaming(c, first, second), 250);
+    const replicaMs = Date.now() - t0;
+    writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(a, this.timing));
+    c.haproxyPid = ctx.procs.spawn({
+      command: '/usr/sbin/haproxy',
+      args: ['-db', '-f', join(dir, 'haproxy.cfg')],
+      logFile: join(dir, 'haproxy.log'),
+    }).pid!;
+    const client = this.direct(c, first.host);
+    await client.connect();
+    try {
+      // No unique constraint on purpose: a retried write that had been applied shows up twice.
+      await client.query(
+        'CREATE TABLE bench_writes (seq bigserial PRIMARY KEY, id text NOT NULL, at timestamptz NOT NULL DEFAULT now()); CREATE INDEX ON bench_writes (id)',
+      );
+      const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      await waitFor(
+        `${second.name} past the table`,
+        30_000,
+        () => this.streaming(c, first, second, rows[0]!.lsn),
+        100,
+      );
+    } finally {
+      await client.end();
+    }
+    const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    ctx.log(
+      `    new cluster ${c.scope} in ${sec(Date.now() - t0)} (${first.name} leader after ${sec(leaderMs)}, ` +
+        `${second.name} streaming after ${sec(replicaMs)})`,
+    );
+    return c;
+  }
+
+  /**
+   * The node the last run killed comes back as a replica of the new leader: Patroni restarted on its
+   * data dir rewinds it (use_pg_rewind) and follows. Much cheaper than a new cluster on a busy machine
+   * (no initdb, no clone, one Patroni start instead of two), and what an operator does anyway.
+   */
+  private async rejoin(ctx: BenchContext, c: Cluster): Promise<void> {
+    const node = c.killed!;
+    const leaderName = sample(await cluster(c.nodes.find((n) => n !== node)!.host)).leader;
+    const leader = c.nodes.find((n) => n.name === leaderName);
+    if (!leader || leader === node) throw new Error(`no other leader to rejoin (${leaderName})`);
+    const t0 = Date.now();
+    this.startNode(ctx, c, node);
+    await waitFor(
+      `${node.name} back as a replica of ${leader.name}`,
+      120_000,
+      () => this.streaming(c, leader, node),
+      250,
+    );
+    c.killed = undefined;
+    ctx.log(
+      `    ${node.name} rejoined as a replica of ${leader.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  }
+
+  async startRun(ctx: BenchContext, run: number): Promise<PreparedRun> {
+    const a = addresses(ctx.subnet);
+    let c = this.cluster;
+    try {
+      if (c?.killed) await this.rejoin(ctx, c);
+    } catch (err) {
+      ctx.log(`    rejoin failed (${(err as Error).message}); starting a new cluster`);
+      await this.teardown(ctx, c!, false);
+      c = undefined;
+    }
+    try {
+      c ??= await this.bootstrap(ctx, run);
+    } catch (err) {
+      if (this.cluster) await this.teardown(ctx, this.cluster, false);
+      throw err;
+    }
+    const cl = c;
+    const pool = new pg.Pool({
+      host: a.haproxy.host,
+      port: a.haproxy.port,
+      user: 'postgres',
+      password: cl.passwords.superuser,
+      database: 'postgres',
+      // below max_connections (100); a queue in the pool would only add to the outage
+      max: 50,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 10_000,
+    });
+    pool.on('error', () => {}); // an idle connection dying with its server is expected here
     let monitor: NodeJS.Timeout | undefined;
     const samples: PatroniSample[] = [];
-
-    // a failed start keeps its logs for the caller to copy; the whole root goes at the end anyway
-    const stop = async (removeDir: boolean) => {
-      if (monitor) clearInterval(monitor);
-      await pool?.end().catch(() => {});
-      const postmasters = nodes.map((n) => postmasterPid(join(n.dir, 'data'))).filter((p) => p !== undefined);
-      await ctx.procs.kill([...leaders, ...postmasters]);
-      if (removeDir && !ctx.keepState) rmSync(runDir, { recursive: true, force: true });
-    };
-
     try {
-      for (const node of nodes) {
-        mkdirSync(node.dir, { mode: 0o700 });
-        chownSync(node.dir, user.uid, user.gid);
-        const file = join(runDir, `${node.name}.yml`);
-        const yaml = patroniYaml({
-          scope,
-          name: node.name,
-          host: node.host,
-          etcd: a.etcd,
-          dir: node.dir,
-          timing: this.timing,
-          passwords,
-        });
-        writeFileSync(file, yaml, { mode: 0o600 });
-        chownSync(file, user.uid, user.gid);
-      }
-      const startNode = (node: (typeof nodes)[number]) => {
-        node.pid = ctx.procs.spawn({
-          command: '/usr/bin/patroni',
-          args: [join(runDir, `${node.name}.yml`)],
-          logFile: join(runDir, `${node.name}.log`),
-          runAs: user,
-          env: { PATH: process.env.PATH, LANG: 'C.UTF-8', HOME: node.dir },
-        }).pid!;
-        leaders.push(node.pid);
-      };
-      const t0 = Date.now();
-      const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-      // The first node bootstraps alone, so it is the leader; the second then clones it at once
-      // instead of waiting a loop_wait to find a leader.
-      startNode(nodes[0]!);
-      await waitFor(
-        `${nodes[0]!.name} leader (see ${runDir})`,
-        60_000,
-        async () => {
-          const { status } = await getJson(`http://${nodes[0]!.host}:8008/primary`, { timeoutMs: 1_000 });
-          return status === 200 ? true : undefined;
-        },
-        200,
-      );
-      const leaderMs = Date.now() - t0;
-      startNode(nodes[1]!);
-      const superuser = (host: string) =>
-        new pg.Client({
-          host,
-          port: 5432,
-          user: 'postgres',
-          password: passwords.superuser,
-          database: 'postgres',
-        });
-      // The replica's own walreceiver, by its application_name: pg_basebackup's walsender also shows
-      // as "streaming" while it clones, and Patroni creates the replica's slot a loop later.
-      const replicaStreaming = async (sinceLsn?: string) => {
-        const client = superuser(nodes[0]!.host);
-        await client.connect();
-        try {
-          const { rows } = await client.query<{ state: string; sync_state: string; caught_up: boolean }>(
-            `SELECT state, sync_state, replay_lsn >= coalesce($2::pg_lsn, '0/0') AS caught_up
-               FROM pg_stat_replication WHERE application_name = $1`,
-            [nodes[1]!.name, sinceLsn ?? null],
-          );
-          const ok = rows.some(
-            (r) =>
-              r.state === 'streaming' &&
-              r.caught_up &&
-              (!this.timing.synchronousMode || r.sync_state === 'sync'),
-          );
-          return ok ? true : undefined;
-        } finally {
-          await client.end();
-        }
-      };
-      const replicaLabel = `${nodes[1]!.name} streaming${this.timing.synchronousMode ? ' synchronously' : ''}`;
-      await waitFor(replicaLabel, 90_000, () => replicaStreaming(), 250);
-      const replicaMs = Date.now() - t0;
-      writeFileSync(join(runDir, 'haproxy.cfg'), haproxyConfig(a, this.timing));
-      leaders.push(
-        ctx.procs.spawn({
-          command: '/usr/sbin/haproxy',
-          args: ['-db', '-f', join(runDir, 'haproxy.cfg')],
-          logFile: join(runDir, 'haproxy.log'),
-        }).pid!,
-      );
-      pool = new pg.Pool({
-        host: a.haproxy.host,
-        port: a.haproxy.port,
-        user: 'postgres',
-        password: passwords.superuser,
-        database: 'postgres',
-        // below max_connections (100); a queue in the pool would only add to the outage
-        max: 50,
-        connectionTimeoutMillis: 5_000,
-        idleTimeoutMillis: 10_000,
-      });
-      pool.on('error', () => {}); // an idle connection dying with its server is expected here
-      const p = pool;
       await waitFor(
         'HAProxy routing to the primary',
         30_000,
         async () => {
-          const { rows } = await p.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+          const { rows } = await pool.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
           return rows[0]?.r === false ? true : undefined;
         },
         200,
       );
-      // No unique constraint on purpose: a retried write that had been applied shows up twice.
-      await p.query(
-        'CREATE TABLE bench_writes (seq bigserial PRIMARY KEY, id text NOT NULL, at timestamptz NOT NULL DEFAULT now()); CREATE INDEX ON bench_writes (id)',
-      );
-      // the table is on the replica too before anything is measured
-      const { rows: lsn } = await p.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-      await waitFor(`${replicaLabel} past the table`, 30_000, () => replicaStreaming(lsn[0]!.lsn), 100);
-      const initial = sample(await cluster(nodes[0]!.host));
-      if (initial.leader !== nodes[0]!.name || initial.timeline === null) {
-        throw new Error(`unexpected cluster before the fault: ${JSON.stringify(initial)}`);
-      }
+      const initial = sample(await cluster(cl.nodes[0]!.host));
+      const primary = cl.nodes.find((n) => n.name === initial.leader);
+      const survivor = cl.nodes.find((n) => n !== primary)!;
+      if (!primary || initial.timeline === null)
+        throw new Error(`no leader before the fault: ${JSON.stringify(initial)}`);
       ctx.log(
-        `    cluster ${scope} ready in ${sec(Date.now() - t0)} (pg1 leader after ${sec(leaderMs)}, ` +
-          `pg2 streaming after ${sec(replicaMs)}; timeline ${initial.timeline})`,
+        `    leader ${primary.name} (timeline ${initial.timeline}), replica ${survivor.name} streaming`,
       );
       samples.push(initial);
       // Poll the survivor's view of the DCS: leader changes and timelines show every promotion.
       monitor = setInterval(() => {
-        cluster(nodes[1]!.host)
+        cluster(survivor.host)
           .then((view) => view && samples.push(sample(view)))
           .catch(() => {});
       }, 250);
@@ -371,28 +435,28 @@ export class PatroniSystem implements SystemUnderTest {
       return {
         client: {
           write: async (id) => {
-            await p.query('INSERT INTO bench_writes (id) VALUES ($1)', [id]);
+            await pool.query('INSERT INTO bench_writes (id) VALUES ($1)', [id]);
           },
           read: async (lastId) => {
-            await p.query('SELECT count(*) FROM bench_writes WHERE id = $1', [lastId ?? '']);
+            await pool.query('SELECT count(*) FROM bench_writes WHERE id = $1', [lastId ?? '']);
           },
           errorCode: pgErrorCode,
         },
         inject: async () => {
-          const primary = nodes[0]!;
           const postmaster = postmasterPid(join(primary.dir, 'data'));
           if (!postmaster) throw new Error('the primary has no running postmaster');
           const at = wallNow();
           // Patroni and the Postgres it started (detached from it) die together, backends included.
           killed = await ctx.procs.kill([primary.pid, postmaster]);
+          cl.killed = primary;
           return at;
         },
         audit: async (ids) => {
-          const view = await cluster(nodes[1]!.host);
+          const view = await cluster(survivor.host);
           newLeader = sample(view).leader;
-          const host = nodes.find((n) => n.name === newLeader)?.host;
+          const host = cl.nodes.find((n) => n.name === newLeader)?.host;
           if (!host) throw new Error(`no leader to audit: ${JSON.stringify(view)}`);
-          const client = superuser(host);
+          const client = this.direct(cl, host);
           await client.connect();
           try {
             const { rows } = await client.query<{ id: string; n: number }>(
@@ -407,23 +471,49 @@ export class PatroniSystem implements SystemUnderTest {
         spurious: async () => {
           // one last look after the load, in case a second promotion came at the very end
           await sleep(300);
-          const view = await cluster(nodes[1]!.host).catch(() => undefined);
+          const view = await cluster(survivor.host).catch(() => undefined);
           if (view) samples.push(sample(view));
           return patroniSpuriousFailovers(samples, initial.timeline!);
         },
         details: () => ({
-          scope,
+          scope: cl.scope,
+          killedLeader: primary.name,
           newLeader,
           killedPids: killed.length,
           initialTimeline: initial.timeline,
           finalTimeline: samples.at(-1)?.timeline ?? null,
           leaderSeen: [...new Set(samples.map((s) => s.leader))],
         }),
-        close: () => stop(true),
+        close: async () => {
+          clearInterval(monitor);
+          await pool.end().catch(() => {});
+        },
       };
     } catch (err) {
-      await stop(false);
+      clearInterval(monitor);
+      await pool.end().catch(() => {});
+      // a cluster that could not serve this run is not trusted with the next one
+      await this.teardown(ctx, cl, false);
       throw err;
     }
   }
+}
+
+interface ClusterNode {
+  name: 'pg1' | 'pg2';
+  host: string;
+  dir: string;
+  /** its Patroni process (0 = not started) */
+  pid: number;
+}
+
+/** One Patroni cluster, kept across the runs of a configuration. */
+interface Cluster {
+  dir: string;
+  scope: string;
+  passwords: { superuser: string; replication: string };
+  nodes: ClusterNode[];
+  haproxyPid: number;
+  /** the leader the last run killed, to bring back before the next */
+  killed: ClusterNode | undefined;
 }
