@@ -75,6 +75,12 @@ const NAMES: Record<SystemName, string> = {
   sentinel: 'Redis Sentinel + ioredis',
 };
 
+const SHORT: Record<SystemName, string> = {
+  project: 'failover-lab',
+  patroni: 'Patroni + etcd + HAProxy',
+  sentinel: 'Redis Sentinel + ioredis',
+};
+
 const s = (ms: number | null) => (ms === null ? 'n/r' : (ms / 1000).toFixed(2));
 const n = (v: number | null) => (v === null ? 'n/a' : formatNumber(v));
 
@@ -184,7 +190,7 @@ export function renderSvg(summaries: readonly ConfigSummary[], subtitle: string)
     { title: 'longest stall (s)', value: (x) => x.stallMs, scale: 1000, unit: (v) => v.toFixed(2) },
     { title: 'failed requests', value: (x) => x.failed, scale: 1, unit: (v) => formatNumber(v) },
   ];
-  const labelWidth = 250;
+  const labelWidth = 290;
   const barWidth = 420;
   const rowHeight = 22;
   const width = labelWidth + barWidth + 170;
@@ -210,7 +216,9 @@ export function renderSvg(summaries: readonly ConfigSummary[], subtitle: string)
       const v = panel.value(x);
       const median = v.median === null ? null : v.median / panel.scale;
       const worst = v.worst === null ? null : v.worst / panel.scale;
-      out.push(`<text x="12" y="${y + 14}">${escapeXml(`${NAMES[x.system]} · ${x.config}`)}</text>`);
+      out.push(
+        `<text x="12" y="${y + 14}">${escapeXml(`${SHORT[x.system]} · ${x.config} (${x.runs} run${x.runs === 1 ? '' : 's'})`)}</text>`,
+      );
       if (median === null) {
         out.push(`<text x="${labelWidth}" y="${y + 14}" fill="#990000">not recovered</text>`);
         return;

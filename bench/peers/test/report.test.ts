@@ -106,7 +106,8 @@ describe('summaries and the table', () => {
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('load &lt;7&gt; &amp; more');
     // 3 panels × 3 configurations, all with a median
-    expect(svg.match(/<rect x="250"/g)).toHaveLength(9);
+    expect(svg.match(/<rect x="290"/g)).toHaveLength(9);
+    expect(svg).toContain('Patroni + etcd + HAProxy · default (3 runs)');
     expect(svg).not.toContain('NaN');
   });
 });
