@@ -11,7 +11,7 @@ import { Pool, request } from 'undici';
 import { wallNow } from '../load';
 import { projectSpuriousFailovers } from '../measure';
 import { processState } from '../procs';
-import { assertLoopback, getJson, waitFor } from '../util';
+import { assertLoopback, getJson, sleep, waitFor } from '../util';
 import type { BenchContext, PreparedRun, SystemUnderTest } from './types';
 
 const USERS = 4;
@@ -79,6 +79,7 @@ export class ProjectSystem implements SystemUnderTest {
   private users: User[] = [];
   /** a region killed by the last run, to bring back as standby before the next */
   private toRestore: RegionName | undefined;
+  private starting = false;
 
   private get routerUrl() {
     return this.lab!.topo.edge.routerUrl;
@@ -88,7 +89,12 @@ export class ProjectSystem implements SystemUnderTest {
     this.stateDir = join(ctx.procs.root, 'lab');
     const t0 = Date.now();
     ctx.log(`  starting the lab (subnet ${ctx.subnet}, state in ${this.stateDir})`);
-    this.lab = await startLab({ stateDir: this.stateDir, subnet: ctx.subnet });
+    this.starting = true;
+    try {
+      this.lab = await startLab({ stateDir: this.stateDir, subnet: ctx.subnet });
+    } finally {
+      this.starting = false;
+    }
     ctx.log(`  lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     this.secrets = JSON.parse(readFileSync(join(this.stateDir, 'secrets.json'), 'utf8')) as Secrets;
     await this.waitSteady();
@@ -133,6 +139,9 @@ export class ProjectSystem implements SystemUnderTest {
 
   async finish(ctx: BenchContext): Promise<void> {
     if (!this.stateDir) return;
+    // Interrupted while starting: the supervisor names itself in a pid file only once its control
+    // server listens, and stopLab finds it through that file.
+    if (this.starting) await sleep(3_000);
     ctx.log('  stopping the lab');
     await stopLab(this.stateDir, { wipe: !ctx.keepState });
     this.lab = undefined;
