@@ -121,8 +121,18 @@ async function main(options: BenchOptions): Promise<number> {
       const planned = options.runs ?? options.defaultRuns[key] ?? 3;
       log(`${key}: ${sut.settings}`);
       current = sut;
-      await sut.prepare(ctx);
       const runs: RunResult[] = [];
+      try {
+        await sut.prepare(ctx);
+      } catch (err) {
+        // e.g. the lab not starting on an overloaded machine: the other systems still run
+        log(`${key}: could not start — ${(err as Error).message}`);
+        keepLogs(procs.root, join(outDir, `logs-${sut.system}-${sut.config}-prepare`));
+        await sut.finish(ctx).catch(() => {});
+        current = undefined;
+        summaries.push(summarize(sut.system, sut.config, sut.settings, runs));
+        continue;
+      }
       const durations: number[] = [];
       for (let run = 1; run <= planned; run++) {
         if (run > options.minRuns) {

@@ -24,7 +24,7 @@ const DEFAULTS: SentinelTiming = { downAfterMs: null, failoverTimeoutMs: null, c
 // backing off (ioredis's default backoff grows by 50 ms per attempt up to 2 s). Not ioredis's
 // `failoverDetector`: a killed master closes its sockets, so reconnecting finds the switch anyway, and
 // with ioredis 6.0.0 a +switch-master that arrives while the client is connecting ends the client
-// for good (status connecting → end, every later command "Connection is closed."; 2 of 8 runs here).
+// for good (status connecting → end, every later command "Connection is closed."; 2 of 9 runs here).
 const TUNED: SentinelTiming = {
   downAfterMs: 1000,
   failoverTimeoutMs: 5000,
