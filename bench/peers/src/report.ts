@@ -137,9 +137,9 @@ export function comparisonText(summaries: readonly ConfigSummary[]): string {
     summaries.find((x) => x.system === system && x.config === config);
   const project = find('project', 'default');
   const rto = (x: ConfigSummary | undefined) =>
-    x
+    x && x.runs > 0
       ? `${s(x.rtoMs.median)} s${project && x !== project ? ` (${ratioLabel(x.rtoMs.median, project.rtoMs.median)} the project)` : ''}`
-      : 'not run';
+      : 'not measured';
   const lines: string[] = [];
   lines.push(
     `- failover-lab: median RTO ${rto(project)}. One router owns routing and the failover decision: it ` +

@@ -97,7 +97,7 @@ describe('summaries and the table', () => {
     expect(text).toMatch(/without a central router/);
     expect(text).toMatch(/quorum/i);
     expect(text).toContain('31.00 s (×21 the project)');
-    expect(text).toContain('not run tuned');
+    expect(text).toContain('not measured tuned');
   });
 
   it('draws one bar per configuration and panel, escaping text', () => {
