@@ -296,6 +296,8 @@ async function oneRun(
       notes,
     };
     for (const note of notes) ctx.log(`${label}: ${note}`);
+    // a system that never came back is worth a post-mortem too
+    if (rtoMs === null) keepLogs(ctx.procs.root, join(outDir, `logs-${sut.system}-${sut.config}-${run}`));
     ctx.log(
       `${label}: RTO ${seconds(rtoMs)}, longest stall ${seconds(result.stallMs)}, ${result.failed} failed of ` +
         `${result.requests}, ` +
