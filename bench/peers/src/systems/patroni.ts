@@ -31,8 +31,9 @@ const DEFAULTS: PatroniTiming = {
   synchronousMode: false,
 };
 
-// The tightest timing Patroni accepts (ttl ≥ loop_wait + 2 × retry_timeout), a fast health check,
-// and synchronous_mode for the same no-loss guarantee as the project's payments pair.
+// A lease as short as Patroni's rule allows (loop_wait + 2 × retry_timeout ≤ ttl, with equality), a
+// fast health check, and synchronous_mode for the same no-loss guarantee as the project's payments
+// pair. Patroni's current docs give 20 s as ttl's minimum; bookworm's 3.0.2 honours 10 s.
 const TUNED: PatroniTiming = {
   ttl: 10,
   loopWait: 2,
