@@ -13,13 +13,13 @@ import {
   openSync,
   readFileSync,
   rmSync,
+  statSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { readRepoFile, repoPath } from './helpers/repo';
+import { repoPath } from './helpers/repo';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const HAVE_PG = existsSync(join(PG_BIN, 'postgres')) && spawnSync('id', ['-u', 'postgres']).status === 0;
@@ -46,17 +46,7 @@ afterAll(() => {
     }
   }
   rmSync(root, { recursive: true, force: true });
-});
-
-/** Postgres settings exactly as docker-compose.yml passes them (`-c k=v` pairs of the command). */
-function composePostgresSettings(): string[] {
-  const compose = parse(readRepoFile('docker-compose.yml'), { version: '1.1' }) as {
-    services: Record<string, { command?: string[] }>;
-  };
-  const command = compose.services['payments-dc-a-postgres']!.command!;
-  expect(command[0]).toBe('postgres');
-  return command.slice(1);
-}
+}, 60_000); // removing data dirs on a busy disk takes more than the default 10 s
 
 function startPostgres(name: string, dataDir: string, host: string): ChildProcess {
   const socketDir = join(root, `sock-${name}`);
@@ -68,7 +58,7 @@ function startPostgres(name: string, dataDir: string, host: string): ChildProces
     [
       '-D',
       dataDir,
-      ...composePostgresSettings(),
+      // everything else comes from the data dir's postgresql.conf, as in the container
       '-c',
       `listen_addresses=${host}`,
       '-c',
@@ -132,8 +122,7 @@ function runEntrypoint(env: Record<string, string>): { status: number | null; ou
       env: {
         PATH,
         RUN_AS: `runuser -u postgres -- env PATH=${PATH}`,
-        NEXT_ENTRYPOINT: 'true', // stop where the container would exec the official entrypoint
-        FAILOVER_LAB_PASSFILE: join(root, 'pgpass'),
+        FAILOVER_LAB_EXEC: 'true', // stop where the container would exec postgres
         ...env,
       },
       encoding: 'utf8',
@@ -153,59 +142,36 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
   let primary: ChildProcess;
   let standby: ChildProcess;
 
-  it('initdb script on a fresh payments primary: roles, grants, pg_hba, sync standby name', async () => {
-    primaryDir = join(root, 'dc-a');
-    mkdirSync(primaryDir);
-    chownSync(primaryDir, PG_UID, PG_GID);
-    // What the official image does before /docker-entrypoint-initdb.d: initdb, host scram for all,
-    // a running server, POSTGRES_DB created.
-    execFileSync(
-      join(PG_BIN, 'initdb'),
-      ['-D', primaryDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256'],
-      {
-        uid: PG_UID,
-        gid: PG_GID,
-        env: { PATH },
-        stdio: 'pipe',
-      },
-    );
-    execFileSync('sh', ['-c', `echo 'host all all all scram-sha-256' >> ${primaryDir}/pg_hba.conf`], {
-      uid: PG_UID,
-      gid: PG_GID,
+  it('a fresh payments primary: initdb, shared settings in postgresql.conf, roles, grants, pg_hba, sync standby name', async () => {
+    // the container's volume is the postgres home; the data dir is data/ inside it
+    primaryDir = join(root, 'dc-a', 'data');
+    const result = runEntrypoint({
+      PGDATA: primaryDir,
+      FAILOVER_LAB_REGION: 'dc-a',
+      FAILOVER_LAB_PEER_HOST: `127.${SUBNET}.9.9`, // no peer yet: dc-a is the first primary
+      FAILOVER_LAB_BOOTSTRAP_ROLE: 'primary',
+      FAILOVER_LAB_SOCKET_DIR: join(root, 'sock-dc-a'),
+      REPLICATOR_PASSWORD: replicatorPassword,
+      POSTGRES_PASSWORD: `pg-${Math.random().toString(36).slice(2)}`,
+      POSTGRES_DB: 'payments',
+      APP_DB_PASSWORD: appPassword,
+      FAILOVER_LAB_SYNC_STANDBY: 'dc-b',
     });
+    expect(result.status, result.output).toBe(0);
+    expect(result.output).toContain('initdb');
+    // pg_rewind's single-user crash recovery reads only the data dir's config: wal_log_hints must be there
+    expect(readFileSync(join(primaryDir, 'postgresql.conf'), 'utf8')).toMatch(/^wal_log_hints = on$/m);
     primary = startPostgres('dc-a', primaryDir, primaryHost);
     await waitReady('dc-a');
-    await sql('dc-a', 'CREATE DATABASE payments');
 
-    const init = spawnSync(
-      'bash',
-      [repoPath('infra', 'compose', 'postgres', 'initdb', '10-failover-lab.sh')],
-      {
-        uid: PG_UID,
-        gid: PG_GID,
-        env: {
-          PATH,
-          PGHOST: join(root, 'sock-dc-a'),
-          PGPORT: '5432',
-          PGDATA: primaryDir,
-          POSTGRES_USER: 'postgres',
-          POSTGRES_DB: 'payments',
-          REPLICATOR_PASSWORD: replicatorPassword,
-          APP_DB_PASSWORD: appPassword,
-          FAILOVER_LAB_SYNC_STANDBY: 'dc-b',
-        },
-        encoding: 'utf8',
-      },
-    );
-    expect(init.status, init.stderr).toBe(0);
-    await sql('dc-a', 'SELECT pg_reload_conf()');
-
+    // function privileges are per database: checked in the app's own, where it calls them
     const [roles] = await sql<{ owner: string; monitor: boolean; promote: boolean; repl: boolean }>(
       'dc-a',
       `SELECT (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'payments') AS owner,
               pg_has_role('app', 'pg_monitor', 'member') AS monitor,
               has_function_privilege('app', 'pg_promote(boolean, integer)', 'execute') AS promote,
               (SELECT rolreplication FROM pg_roles WHERE rolname = 'replicator') AS repl`,
+      'payments',
     );
     expect(roles).toEqual({ owner: 'app', monitor: true, promote: true, repl: true });
     const [sync] = await sql<{ synchronous_standby_names: string }>('dc-a', 'SHOW synchronous_standby_names');
@@ -232,7 +198,7 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
   });
 
   it('an empty dc-b data dir becomes a streaming standby: slot dc_b, application_name dc-b, sync', async () => {
-    standbyDir = join(root, 'dc-b');
+    standbyDir = join(root, 'dc-b', 'data');
     const result = runEntrypoint({
       PGDATA: standbyDir,
       FAILOVER_LAB_REGION: 'dc-b',
@@ -246,6 +212,11 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
     expect(autoConf).toContain('application_name=dc-b');
     expect(autoConf).toContain("primary_slot_name = 'dc_b'");
     expect(autoConf).not.toContain(replicatorPassword); // the password lives in the 0600 passfile only
+    // … beside the data dir, on the volume: a recreated container (new layer) still finds it
+    const passfile = join(root, 'dc-b', '.pgpass');
+    expect(autoConf).toContain(`passfile=${passfile}`);
+    expect(readFileSync(passfile, 'utf8')).toContain(replicatorPassword);
+    expect(statSync(passfile).mode & 0o777).toBe(0o600);
 
     standby = startPostgres('dc-b', standbyDir, standbyHost);
     await waitReady('dc-b');
@@ -297,6 +268,8 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
     });
     expect(result.status, result.output).toBe(0);
     expect(result.output).toContain('rewinding');
+    expect(result.output).toContain('rewound from'); // not the full base backup fallback
+    expect(result.output).not.toContain('pg_rewind failed');
     expect(existsSync(join(primaryDir, 'standby.signal'))).toBe(true);
 
     primary = startPostgres('dc-a', primaryDir, primaryHost);
@@ -343,19 +316,6 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
     expect(result.status, result.output).toBe(0);
     expect(result.output).toContain('pg_basebackup');
     expect(existsSync(join(fresh, 'standby.signal'))).toBe(true);
-  });
-
-  it('a primary-region node with an empty data dir and no primary peer is left to initdb', () => {
-    const fresh = join(root, 'dc-a-initdb');
-    const result = runEntrypoint({
-      PGDATA: fresh,
-      FAILOVER_LAB_REGION: 'dc-a',
-      FAILOVER_LAB_PEER_HOST: `127.${SUBNET}.9.9`, // nobody there
-      FAILOVER_LAB_BOOTSTRAP_ROLE: 'primary',
-      REPLICATOR_PASSWORD: replicatorPassword,
-    });
-    expect(result.status, result.output).toBe(0);
-    expect(existsSync(join(fresh, 'PG_VERSION'))).toBe(false);
   });
 
   afterAll(() => {
@@ -406,7 +366,7 @@ describe.skipIf(!HAVE_REDIS)('redis entrypoint (real Redis, no Docker)', () => {
         ? true
         : undefined,
     );
-  /** The command line the entrypoint would hand to the official entrypoint. */
+  /** The command line the entrypoint would exec as the redis user. */
   function decide(role: 'primary' | 'standby', peer: string): string {
     const result = spawnSync(
       'sh',
@@ -414,13 +374,15 @@ describe.skipIf(!HAVE_REDIS)('redis entrypoint (real Redis, no Docker)', () => {
       {
         env: {
           PATH: process.env.PATH,
-          NEXT_ENTRYPOINT: 'echo',
+          RUN_AS: 'echo', // print the command the container would exec
           FAILOVER_LAB_PEER_HOST: peer,
           FAILOVER_LAB_BOOTSTRAP_ROLE: role,
         },
         encoding: 'utf8',
+        timeout: 15_000,
       },
     );
+    expect(result.error, 'the entrypoint hung').toBeUndefined();
     expect(result.status, result.stderr).toBe(0);
     return result.stdout.trim();
   }
@@ -432,14 +394,30 @@ describe.skipIf(!HAVE_REDIS)('redis entrypoint (real Redis, no Docker)', () => {
     await ping(replicaHost);
   });
 
+  const SERVER = 'redis-server --protected-mode no';
+
   it('a standby region always starts as a replica of its peer', () => {
-    expect(decide('standby', masterHost)).toBe(`redis-server --replicaof ${masterHost} 6379`);
-    expect(decide('standby', `127.${SUBNET}.9.9`)).toBe(`redis-server --replicaof 127.${SUBNET}.9.9 6379`);
+    expect(decide('standby', masterHost)).toBe(`${SERVER} --replicaof ${masterHost} 6379`);
+    expect(decide('standby', `127.${SUBNET}.9.9`)).toBe(`${SERVER} --replicaof 127.${SUBNET}.9.9 6379`);
   });
 
   it('a primary region starts as master unless its peer already is one (an old primary coming back)', () => {
-    expect(decide('primary', replicaHost)).toBe('redis-server');
-    expect(decide('primary', `127.${SUBNET}.9.9`)).toBe('redis-server');
-    expect(decide('primary', masterHost)).toBe(`redis-server --replicaof ${masterHost} 6379`);
+    expect(decide('primary', replicaHost)).toBe(SERVER);
+    expect(decide('primary', `127.${SUBNET}.9.9`)).toBe(SERVER);
+    expect(decide('primary', masterHost)).toBe(`${SERVER} --replicaof ${masterHost} 6379`);
+  });
+
+  it('a frozen peer (docker pause) does not hang the start: it counts as unreachable', () => {
+    const frozen = startRedis(`127.${SUBNET}.1.4`);
+    return ping(`127.${SUBNET}.1.4`).then(() => {
+      process.kill(frozen.pid!, 'SIGSTOP');
+      try {
+        const t0 = Date.now();
+        expect(decide('primary', `127.${SUBNET}.1.4`)).toBe(SERVER);
+        expect(Date.now() - t0).toBeLessThan(10_000);
+      } finally {
+        process.kill(frozen.pid!, 'SIGCONT');
+      }
+    });
   });
 });

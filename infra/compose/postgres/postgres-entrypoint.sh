@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Postgres entrypoint for one cell in docker compose; wraps the official image's docker-entrypoint.sh.
+# Postgres entrypoint for one cell in docker compose (the project's own image: Debian's postgresql-15).
 #
 # Decides what this node is before Postgres starts, from its data dir and its peer (the same
 # service's Postgres in the other region, reached over the `replication` network):
@@ -7,16 +7,19 @@
 #       -> pg_basebackup from the peer with a physical slot named after this region (dc_b) and
 #          primary_conninfo application_name=<region> (docs/contracts.md "Data stores")
 #   empty data dir, bootstrap role primary, peer not a primary
-#       -> the official initdb path (+ initdb/10-failover-lab.sh: roles, grants, pg_hba)
+#       -> initdb, then roles, grants and the database (init-primary.sh) on a socket-only setup server
 #   data dir present, not a standby, and the peer IS a primary
 #       -> this is an old primary coming back after a failover (`docker start` = the drill's restore):
 #          pg_rewind from the peer (fresh pg_basebackup if that fails) and rejoin as its standby,
 #          never as a second primary.
 #   anything else -> start as is.
+# Settings every node shares live in the data dir's postgresql.conf (written at initdb, copied by
+# pg_basebackup and pg_rewind): pg_rewind's single-user crash recovery reads only that, and without
+# wal_log_hints there it refuses to rewind.
 # Env: FAILOVER_LAB_REGION, FAILOVER_LAB_PEER_HOST, FAILOVER_LAB_BOOTSTRAP_ROLE (primary|standby),
-#      REPLICATOR_PASSWORD, PGDATA. RUN_AS / NEXT_ENTRYPOINT / FAILOVER_LAB_PASSFILE exist so the
-#      script can be exercised outside a container (test/compose-entrypoints.test.ts; defaults:
-#      gosu postgres / docker-entrypoint.sh / ~postgres/.pgpass).
+#      REPLICATOR_PASSWORD, and for initdb POSTGRES_PASSWORD, POSTGRES_DB, APP_DB_PASSWORD,
+#      FAILOVER_LAB_SYNC_STANDBY. RUN_AS, FAILOVER_LAB_SOCKET_DIR, FAILOVER_LAB_PASSFILE and
+#      FAILOVER_LAB_EXEC exist so the script can run outside a container (test/compose-entrypoints.test.ts).
 set -euo pipefail
 
 : "${PGDATA:=/var/lib/postgresql/data}"
@@ -25,8 +28,11 @@ set -euo pipefail
 : "${FAILOVER_LAB_BOOTSTRAP_ROLE:?}"
 : "${REPLICATOR_PASSWORD:?}"
 PEER_PORT="${FAILOVER_LAB_PEER_PORT:-5432}"
-RUN_AS="${RUN_AS:-gosu postgres}"
-NEXT_ENTRYPOINT="${NEXT_ENTRYPOINT:-docker-entrypoint.sh}"
+RUN_AS="${RUN_AS:-setpriv --reuid=postgres --regid=postgres --init-groups}"
+SOCKET_DIR="${FAILOVER_LAB_SOCKET_DIR:-/var/run/postgresql}"
+# Beside the data dir, on the same volume (the image mounts the postgres home, PGDATA's parent):
+# a recreated container keeps it. It is also rewritten at every standby start (below).
+PASSFILE="${FAILOVER_LAB_PASSFILE:-$(dirname "$PGDATA")/.pgpass}"
 SLOT="${FAILOVER_LAB_REGION//-/_}" # dc-b -> dc_b: slot names allow only [a-z0-9_]
 export PGPASSWORD="$REPLICATOR_PASSWORD"
 PEER_CONN="host=$FAILOVER_LAB_PEER_HOST port=$PEER_PORT user=replicator dbname=postgres connect_timeout=2"
@@ -34,9 +40,10 @@ PEER_CONN="host=$FAILOVER_LAB_PEER_HOST port=$PEER_PORT user=replicator dbname=p
 log() { echo "failover-lab postgres-entrypoint [$FAILOVER_LAB_REGION]: $*" >&2; }
 as_pg() { $RUN_AS "$@"; }
 
-# "t" when the peer answers and is a primary (not in recovery); anything else means no.
+# "t" when the peer answers and is a primary (not in recovery); anything else means no. Bounded: a
+# frozen peer accepts the TCP connection and then never answers.
 peer_is_primary() {
-  [ "$(psql "$PEER_CONN" -XtAc 'SELECT NOT pg_is_in_recovery()' 2>/dev/null || true)" = "t" ]
+  [ "$(timeout 5 psql "$PEER_CONN" -XtAc 'SELECT NOT pg_is_in_recovery()' 2>/dev/null || true)" = "t" ]
 }
 
 wait_for_peer_primary() {
@@ -51,27 +58,34 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = :'slot');
 SQL
 }
 
+# libpq reads the replication password from a 0600 passfile; it never goes into the data dir.
+write_passfile() {
+  printf '%s:%s:*:replicator:%s\n' "$FAILOVER_LAB_PEER_HOST" "$PEER_PORT" "$REPLICATOR_PASSWORD" >"$PASSFILE"
+  chown postgres: "$PASSFILE"
+  chmod 0600 "$PASSFILE"
+}
+
 # Standby settings go to postgresql.auto.conf (last line wins; ALTER SYSTEM rewrites it cleanly).
-# The password stays out of the data dir: libpq reads it from a 0600 passfile.
 configure_as_standby() {
-  local passfile="${FAILOVER_LAB_PASSFILE:-$(getent passwd postgres | cut -d: -f6)/.pgpass}"
-  printf '%s:%s:*:replicator:%s\n' "$FAILOVER_LAB_PEER_HOST" "$PEER_PORT" "$REPLICATOR_PASSWORD" >"$passfile"
-  chown postgres: "$passfile"
-  chmod 0600 "$passfile"
+  write_passfile
   cat >>"$PGDATA/postgresql.auto.conf" <<CONF
-primary_conninfo = 'host=$FAILOVER_LAB_PEER_HOST port=$PEER_PORT user=replicator application_name=$FAILOVER_LAB_REGION passfile=$passfile'
+primary_conninfo = 'host=$FAILOVER_LAB_PEER_HOST port=$PEER_PORT user=replicator application_name=$FAILOVER_LAB_REGION passfile=$PASSFILE'
 primary_slot_name = '$SLOT'
 synchronous_standby_names = ''
 CONF
   as_pg touch "$PGDATA/standby.signal"
 }
 
-base_backup() {
-  log "pg_basebackup from $FAILOVER_LAB_PEER_HOST (slot $SLOT)"
+empty_data_dir() {
   mkdir -p "$PGDATA"
   find "$PGDATA" -mindepth 1 -delete
   chown postgres: "$PGDATA"
   chmod 0700 "$PGDATA"
+}
+
+base_backup() {
+  log "pg_basebackup from $FAILOVER_LAB_PEER_HOST (slot $SLOT)"
+  empty_data_dir
   ensure_slot_on_peer
   as_pg env PGPASSWORD="$REPLICATOR_PASSWORD" pg_basebackup -d "$PEER_CONN" -D "$PGDATA" -X stream -S "$SLOT" --checkpoint=fast
   configure_as_standby
@@ -81,14 +95,56 @@ rewind_old_primary() {
   log "the peer is primary and this data dir is not a standby: rewinding (old primary rejoins as standby)"
   ensure_slot_on_peer
   # A just-promoted peer may not have checkpointed yet: its control file would still show the old
-  # timeline and pg_rewind would wrongly answer "no rewind required" (FACTS.md).
+  # timeline and pg_rewind would wrongly answer "no rewind required".
   psql "$PEER_CONN" -XqAc CHECKPOINT
   if as_pg env PGPASSWORD="$REPLICATOR_PASSWORD" pg_rewind --target-pgdata="$PGDATA" --source-server="$PEER_CONN" --progress; then
+    log "rewound from $FAILOVER_LAB_PEER_HOST"
     configure_as_standby
   else
     log "pg_rewind failed: taking a fresh base backup instead"
     base_backup
   fi
+}
+
+init_primary() {
+  : "${POSTGRES_PASSWORD:?}" "${POSTGRES_DB:?}" "${APP_DB_PASSWORD:?}"
+  log "initdb: a fresh primary for $POSTGRES_DB"
+  empty_data_dir
+  local pwfile
+  pwfile="$(mktemp)"
+  printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
+  chown postgres: "$pwfile"
+  as_pg initdb -D "$PGDATA" --username=postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  rm -f "$pwfile"
+  cat >>"$PGDATA/postgresql.conf" <<'CONF'
+# failover-lab (docker compose): the same on every node of the cell pair
+listen_addresses = '*'
+wal_log_hints = on
+# promotion after the primary's death in ~0.1 s instead of 5 s
+wal_retrieve_retry_interval = 200ms
+max_slot_wal_keep_size = 1GB
+# pg_rewind reads this node's own WAL back to the last checkpoint before the fork; the checkpoint that
+# ends its crash recovery would otherwise recycle those segments ("could not find previous WAL record")
+wal_keep_size = 256MB
+hot_standby = on
+CONF
+  # The superuser only over the unix socket (`docker exec … psql -U postgres`); replication and the
+  # app over the network with scram.
+  cat >"$PGDATA/pg_hba.conf" <<'HBA'
+local all all trust
+host postgres healthcheck 127.0.0.1/32 trust
+host all postgres all reject
+host replication replicator all scram-sha-256
+host all all all scram-sha-256
+HBA
+  # Setup on the socket only: a health check over TCP (pg_isready -h) must not pass before it is done.
+  mkdir -p "$SOCKET_DIR"
+  chown postgres: "$SOCKET_DIR"
+  as_pg pg_ctl -D "$PGDATA" -w -t 120 -o "-c listen_addresses='' -c unix_socket_directories=$SOCKET_DIR" start >/dev/null
+  as_pg env PGHOST="$SOCKET_DIR" POSTGRES_DB="$POSTGRES_DB" REPLICATOR_PASSWORD="$REPLICATOR_PASSWORD" \
+    APP_DB_PASSWORD="$APP_DB_PASSWORD" FAILOVER_LAB_SYNC_STANDBY="${FAILOVER_LAB_SYNC_STANDBY:-}" \
+    bash "$(dirname "$(readlink -f "$0")")/init-primary.sh"
+  as_pg pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 }
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -97,9 +153,15 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     base_backup
   elif peer_is_primary; then
     base_backup
+  else
+    init_primary
   fi
 elif [ ! -e "$PGDATA/standby.signal" ] && peer_is_primary; then
   rewind_old_primary
+elif [ -e "$PGDATA/standby.signal" ]; then
+  write_passfile
 fi
 
-exec $NEXT_ENTRYPOINT "$@"
+mkdir -p "$SOCKET_DIR"
+chown postgres: "$SOCKET_DIR"
+exec ${FAILOVER_LAB_EXEC:-$RUN_AS} "$@"

@@ -21,10 +21,17 @@ import {
   type ServiceName,
 } from '@failover-lab/lab';
 
+/**
+ * The one Debian base every image of the core stack is built FROM (docs/docker.md, "Images"). Pulled
+ * by the first build where a registry answers; made locally by `npm run compose -- base` where none
+ * does. Defined here only: docker-compose.yml hands it to every build as BASE_IMAGE.
+ */
+export const BASE_IMAGE = 'debian:bookworm-slim';
 export const NODE_IMAGE = 'failover-lab-node:local';
-export const POSTGRES_IMAGE = 'postgres:15';
-export const REDIS_IMAGE = 'redis:7';
-export const PROMETHEUS_IMAGE = 'prom/prometheus:v2.53.2';
+export const POSTGRES_IMAGE = 'failover-lab-postgres:local';
+export const REDIS_IMAGE = 'failover-lab-redis:local';
+export const PROMETHEUS_IMAGE = 'failover-lab-prometheus:local';
+// Upstream images, under profiles (neither can be built from Debian packages).
 export const GRAFANA_IMAGE = 'grafana/grafana:10.4.8';
 export const K6_IMAGE = 'grafana/k6:0.48.0';
 
@@ -52,6 +59,18 @@ export const REQUIRED_SECRETS = [
   'GRAFANA_ADMIN_PASSWORD',
 ] as const;
 
+/** Where the router, Prometheus and Grafana are published: a loopback address (docs/docker.md). */
+export const PUBLISH_ADDRESS_VAR = 'FAILOVER_LAB_PUBLISH_ADDRESS';
+const published = (port: number) => `\${${PUBLISH_ADDRESS_VAR}:-127.0.0.1}:${port}:${port}`;
+
+/** Every image of the core stack is built here, FROM the one base (BASE_IMAGE). */
+const build = (context: string, dockerfile = 'Dockerfile') => ({
+  context,
+  dockerfile,
+  args: { BASE_IMAGE },
+});
+const NODE_BUILD = build('.');
+
 /** A compose interpolation with a default: `${NAME:-fallback}`. */
 const envOr = (name: string, fallback: string): string => `\${${name}:-${fallback}}`;
 
@@ -77,18 +96,18 @@ function labels(
   };
 }
 
-const nodeHealthcheck = (path: string, port: number) => ({
-  // node:20-slim has no curl or wget; the check runs inside the container, on its own loopback.
-  test: [
-    'CMD',
-    'node',
-    '-e',
-    `fetch('http://127.0.0.1:${port}${path}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
-  ],
-  interval: '2s',
-  timeout: '2s',
-  retries: 5,
-  start_period: '10s',
+/**
+ * Health checks end by themselves: Docker does not kill a check that outlives its timeout, so a
+ * check that can hang (a node start-up on a busy host, redis-cli against a frozen server) piles up one
+ * process per interval. curl, pg_isready and `timeout` bound their own run time.
+ */
+const HEALTH = { interval: '5s', timeout: '5s', retries: 5 } as const;
+
+const httpHealthcheck = (path: string, port: number) => ({
+  test: ['CMD', 'curl', '-fsS', '-o', '/dev/null', '--max-time', '3', `http://127.0.0.1:${port}${path}`],
+  ...HEALTH,
+  // tsx compiles the app at start: slow on a busy 2-core host
+  start_period: '120s',
 });
 
 function appService(service: ServiceName, region: RegionName) {
@@ -113,9 +132,10 @@ function appService(service: ServiceName, region: RegionName) {
     TRUSTED_PROXIES: ROUTER_SERVICE,
   };
   return {
-    build: { context: '.', dockerfile: 'Dockerfile' },
+    build: NODE_BUILD,
     image: NODE_IMAGE,
-    command: ['node_modules/.bin/tsx', `services/${service}/src/server.ts`],
+    // the entry point compiled at image build (infra/compose/node/bundle.mjs): no compile per start
+    command: ['node', '--enable-source-maps', `services/${service}/src/server.bundle.mjs`],
     environment,
     labels: labels(region, 'app', service),
     networks: [region, EDGE_NETWORK],
@@ -123,9 +143,11 @@ function appService(service: ServiceName, region: RegionName) {
       [pg]: { condition: 'service_healthy' },
       [redis]: { condition: 'service_healthy' },
     },
-    healthcheck: nodeHealthcheck('/health/live', APP_PORT),
-    // A crashed app is restarted in place (DESIGN.md: process crash ≠ region loss). `docker kill`
-    // is not a crash to Docker: a killed container stays down until `docker start` (the drill's restore).
+    healthcheck: httpHealthcheck('/health/live', APP_PORT),
+    // A crashed app is restarted in place (DESIGN.md: process crash ≠ region loss): node dies under the
+    // image's tini, the container exits 137 and Docker restarts it. `docker kill` is not a crash to
+    // Docker (it marks the container stopped by hand): a region killed that way stays down until
+    // `docker start` (the drill's restore).
     restart: 'on-failure',
   };
 }
@@ -134,21 +156,10 @@ function postgresService(service: ServiceName, region: RegionName) {
   const standby = region !== REGIONS[0];
   const peer = containerName(service, otherRegion(region), 'postgres');
   return {
+    build: build('infra/compose/postgres'),
     image: POSTGRES_IMAGE,
-    entrypoint: ['/failover-lab/postgres-entrypoint.sh'],
-    // Per-node settings on the command line, not in postgresql.conf: pg_rewind copies the config
-    // files from its source (FACTS.md). 200 ms retry makes promotion after a primary's death ~0.1 s.
-    command: [
-      'postgres',
-      '-c',
-      'wal_log_hints=on',
-      '-c',
-      'wal_retrieve_retry_interval=200ms',
-      '-c',
-      'max_slot_wal_keep_size=1GB',
-      '-c',
-      'hot_standby=on',
-    ],
+    // Settings shared by both nodes are in the data dir's postgresql.conf (postgres-entrypoint.sh):
+    // pg_rewind's crash recovery reads only that.
     environment: {
       POSTGRES_PASSWORD: secret('POSTGRES_PASSWORD'),
       POSTGRES_DB: service,
@@ -160,19 +171,17 @@ function postgresService(service: ServiceName, region: RegionName) {
       // payments commits synchronously against the standby region (docs/contracts.md "Data stores").
       FAILOVER_LAB_SYNC_STANDBY: REPLICATION_MODE[service] === 'sync' && !standby ? otherRegion(region) : '',
     },
-    volumes: [
-      './infra/compose/postgres:/failover-lab:ro',
-      './infra/compose/postgres/initdb:/docker-entrypoint-initdb.d:ro',
-      `${containerName(service, region, 'postgres')}-data:/var/lib/postgresql/data`,
-    ],
+    // The postgres home, not just PGDATA (its data/ subdir): a standby's ~/.pgpass lives on the
+    // volume too, so a recreated container still has its replication password.
+    volumes: [`${containerName(service, region, 'postgres')}-data:/var/lib/postgresql`],
     labels: labels(region, 'postgres', service),
     networks: [region, REPLICATION_NETWORK],
     healthcheck: {
-      test: ['CMD', 'pg_isready', '-U', 'postgres', '-d', service],
-      interval: '2s',
-      timeout: '2s',
-      retries: 10,
-      start_period: '30s',
+      // Over TCP (-h): initdb's setup server listens on the socket only, so it never looks ready.
+      test: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-t', '3', '-U', 'healthcheck', '-d', 'postgres'],
+      ...HEALTH,
+      // a dc-b node waits for its dc-a peer, then copies it with pg_basebackup
+      start_period: '120s',
     },
     // Stop quickly when asked; a killed Postgres stays down (the fire) until restored.
     stop_grace_period: '10s',
@@ -182,8 +191,8 @@ function postgresService(service: ServiceName, region: RegionName) {
 function redisService(service: ServiceName, region: RegionName) {
   const standby = region !== REGIONS[0];
   return {
+    build: build('infra/compose/redis'),
     image: REDIS_IMAGE,
-    entrypoint: ['/failover-lab/redis-entrypoint.sh'],
     command: [
       'redis-server',
       '--save',
@@ -199,14 +208,12 @@ function redisService(service: ServiceName, region: RegionName) {
       FAILOVER_LAB_PEER_HOST: containerName(service, otherRegion(region), 'redis'),
       FAILOVER_LAB_BOOTSTRAP_ROLE: standby ? 'standby' : 'primary',
     },
-    volumes: ['./infra/compose/redis:/failover-lab:ro'],
     labels: labels(region, 'redis', service),
     networks: [region, REPLICATION_NETWORK],
     healthcheck: {
-      test: ['CMD', 'redis-cli', 'ping'],
-      interval: '2s',
-      timeout: '2s',
-      retries: 10,
+      test: ['CMD', 'timeout', '3', 'redis-cli', 'ping'],
+      ...HEALTH,
+      start_period: '30s',
     },
   };
 }
@@ -214,9 +221,9 @@ function redisService(service: ServiceName, region: RegionName) {
 function edgeServices() {
   return {
     [ROUTER_SERVICE]: {
-      build: { context: '.', dockerfile: 'Dockerfile' },
+      build: NODE_BUILD,
       image: NODE_IMAGE,
-      command: ['node_modules/.bin/tsx', 'infra/router/src/server.ts'],
+      command: ['node', '--enable-source-maps', 'infra/router/src/server.bundle.mjs'],
       environment: {
         ROUTER_CONFIG: '/etc/failover-lab/router.json',
         // Preferred over a token in the config file (docs/contracts.md "Router").
@@ -231,12 +238,20 @@ function edgeServices() {
       labels: labels('edge', 'router'),
       // edge: proxying to the apps; replication: the Postgres liveness probe (router.json "postgres")
       networks: [EDGE_NETWORK, REPLICATION_NETWORK],
-      ports: ['127.0.0.1:8080:8080'],
-      // Not depends_on the cells: the router must start (and route to dc-b) when dc-a is gone.
-      healthcheck: nodeHealthcheck('/health/live', 8080),
+      ports: [published(8080)],
+      // Its first start waits for every app: a router that starts probing while tsx still compiles
+      // the apps would fail cells over at birth. depends_on counts only for `up`: a router restarted
+      // by Docker later (dc-a gone, say) starts at once and routes to dc-b.
+      depends_on: Object.fromEntries(
+        SERVICES.flatMap((service) =>
+          REGIONS.map((region) => [containerName(service, region, 'app'), { condition: 'service_healthy' }]),
+        ),
+      ),
+      healthcheck: httpHealthcheck('/health/live', 8080),
       restart: 'unless-stopped',
     },
     prometheus: {
+      build: build('infra/compose/prometheus'),
       image: PROMETHEUS_IMAGE,
       command: [
         '--config.file=/etc/prometheus/prometheus.yml',
@@ -252,17 +267,18 @@ function edgeServices() {
       ],
       labels: labels('edge', 'prometheus'),
       networks: [EDGE_NETWORK],
-      ports: ['127.0.0.1:9090:9090'],
+      ports: [published(9090)],
       healthcheck: {
-        test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:9090/-/ready'],
-        interval: '5s',
-        timeout: '3s',
-        retries: 5,
+        test: ['CMD', 'curl', '-fsS', '-o', '/dev/null', '--max-time', '3', 'http://127.0.0.1:9090/-/ready'],
+        ...HEALTH,
+        start_period: '30s',
       },
       restart: 'unless-stopped',
     },
     grafana: {
       image: GRAFANA_IMAGE,
+      // Upstream image: only with `--profile grafana` (nothing is pulled otherwise).
+      profiles: ['grafana'],
       environment: {
         GF_SECURITY_ADMIN_USER: 'admin',
         GF_SECURITY_ADMIN_PASSWORD: secret('GRAFANA_ADMIN_PASSWORD'),
@@ -277,7 +293,7 @@ function edgeServices() {
       ],
       labels: labels('edge', 'grafana'),
       networks: [EDGE_NETWORK],
-      ports: ['127.0.0.1:3000:3000'],
+      ports: [published(3000)],
       depends_on: { prometheus: { condition: 'service_healthy' } },
       healthcheck: {
         test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:3000/api/health'],
@@ -297,7 +313,7 @@ function edgeServices() {
         'experimental-prometheus-rw',
         '--out',
         'json=/out/k6.jsonl',
-        `/scripts/${envOr('K6_SCRIPT', 'failover.js')}`,
+        `/scripts/${envOr('LOAD_SCRIPT', 'failover.js')}`,
       ],
       environment: {
         K6_PROMETHEUS_RW_SERVER_URL: 'http://prometheus:9090/api/v1/write',
@@ -307,8 +323,9 @@ function edgeServices() {
         // primary at start); k6 is edge tooling, trusted like the router with the admin token.
         PAYMENTS_ADMIN_URL: `http://${containerName('payments', 'dc-a', 'app')}:${APP_PORT}`,
         ADMIN_TOKEN: secret('ADMIN_TOKEN'),
-        K6_DURATION: envOr('K6_DURATION', '60s'),
-        K6_RATE: envOr('K6_RATE', '20'),
+        // Not K6_*: k6 reads every K6_* variable as one of its own options (loadtests/README.md).
+        LOAD_DURATION: envOr('LOAD_DURATION', '60s'),
+        LOAD_RATE: envOr('LOAD_RATE', '40'),
       },
       volumes: ['./loadtests:/scripts:ro', './drill-out/k6:/out'],
       labels: labels('edge', 'k6'),
@@ -343,7 +360,7 @@ export function buildComposeFile() {
       'dc-a': { internal: true },
       'dc-b': { internal: true },
       [REPLICATION_NETWORK]: { internal: true },
-      // The edge publishes the router, Prometheus and Grafana on 127.0.0.1, so it cannot be internal.
+      // The edge publishes the router, Prometheus and Grafana on loopback, so it cannot be internal.
       // Docker picks its subnet: the apps trust the router by name (TRUSTED_PROXIES), not by address.
       [EDGE_NETWORK]: {},
     },
@@ -385,6 +402,14 @@ export function buildRouterConfig() {
     network: 'container',
     listen: { host: '0.0.0.0', port: 8080 },
     stateFile: '/var/lib/failover-lab/router-state.json',
+    // A crashed app is restarted by Docker's restart policy: 13 s measured on a busy 2-core host when
+    // tsx compiled it at every start, against 1-3 s under the lab's supervisor. Waiting less would fail
+    // a merely crashed app over.
+    policy: { appRestartGraceMs: 30_000 },
+    // The Postgres probe that tells a crashed app from a lost data tier crosses Docker's bridge from a
+    // container that competes for the CPU: at the lab's 500 ms one probe in a busy minute timed out and
+    // turned an app crash into a failover (seen at load ~35).
+    probe: { timeoutMs: 1_000 },
     services,
   };
 }

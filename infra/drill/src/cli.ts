@@ -3,8 +3,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LabClient, portsFromEnv, startLab, stopLab, subnetFromEnv, topology } from '@failover-lab/lab';
+import {
+  ensurePrerequisites,
+  LabClient,
+  portsFromEnv,
+  startLab,
+  stopLab,
+  subnetFromEnv,
+} from '@failover-lab/lab';
 import { ComposeBackend } from './backends/compose';
+import { composeSettings } from './backends/compose-settings';
 import { LocalBackend } from './backends/local';
 import { assertK6Installed } from './load/k6-runner';
 import { parseCli, USAGE, UsageError } from './options';
@@ -60,6 +68,9 @@ async function localEnvironment(
   let client = await runningLab(stateDir);
   let startedHere = false;
   if (!client) {
+    // The same check (and, as root on Debian, install) as `npm run lab -- up`: a first drill on a
+    // fresh machine must not fail later with an empty "did not come up".
+    ensurePrerequisites(log);
     log(`no lab running in ${stateDir}: starting one`);
     const started = Date.now();
     client = await startLab({
@@ -109,22 +120,20 @@ async function runningLab(stateDir: string): Promise<LabClient | null> {
 
 /**
  * docker compose: the router and Prometheus as published by docker-compose.yml; the cells are reached
- * through `docker exec` (see README, "Contract with docker-compose.yml"). The secrets are the ones in
- * .lab/compose.env.
+ * through `docker exec` (see README, "Contract with docker-compose.yml"). Secrets and addresses as
+ * composeSettings() finds them.
  */
 function composeEnvironment(): { env: DrillEnvironment; cleanup: () => Promise<void> } {
-  const adminToken = process.env.ADMIN_TOKEN;
-  const appPassword = process.env.APP_DB_PASSWORD;
-  if (!adminToken || !appPassword) {
-    throw new UsageError('the compose backend needs ADMIN_TOKEN and APP_DB_PASSWORD in the environment');
-  }
-  const topo = topology(0);
+  const settings = composeSettings(process.env, REPO_ROOT);
   return {
     env: {
-      backend: new ComposeBackend({ adminToken, appPassword }),
-      routerUrl: process.env.DRILL_ROUTER_URL ?? topo.edge.routerUrl.replace(topo.edge.host, '127.0.0.1'),
-      prometheusUrl: process.env.DRILL_PROMETHEUS_URL ?? 'http://127.0.0.1:9090',
-      adminToken,
+      backend: new ComposeBackend(
+        { adminToken: settings.adminToken, appPassword: settings.appPassword },
+        settings.project,
+      ),
+      routerUrl: settings.routerUrl,
+      prometheusUrl: settings.prometheusUrl,
+      adminToken: settings.adminToken,
     },
     cleanup: async () => {},
   };

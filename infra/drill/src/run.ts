@@ -12,7 +12,7 @@ import type { Backend } from './backends/backend';
 import { describeTarget } from './backends/backend';
 import { parseK6File } from './k6/parse';
 import { RecordingClient } from './load/http';
-import { k6Command, k6DroppedIterations, runK6 } from './load/k6-runner';
+import { k6Command, k6DroppedIterations, startK6 } from './load/k6-runner';
 import { runOpenModel } from './load/open-model';
 import { setUpDrill } from './load/setup';
 import { workload } from './load/workload';
@@ -123,16 +123,24 @@ export async function runDrill(
     // The load after the fault lasts durationMs from when the fault's injection completed: a fault that
     // takes long to inject (a restore rebuilds a whole region) is measured under load from start to end.
     let totalMs = options.warmupMs + options.durationMs;
-    const loadStartMs = Date.now();
+    let loadStartMs = Date.now();
     let phase = 'warm-up';
-    const load =
-      options.load === 'k6'
-        ? runK6Load(options, env, admin, totalMs, records)
-        : runOpenModel(workload(loadClient, setup.state, options.ratePerSec), {
-            durationMs: () => totalMs,
-            maxInFlight: options.maxInFlight,
-            onProgress: (summary) => hooks.progress?.(tally.line(scenario.name, summary, phase)),
-          });
+    let load: Promise<LoadSummary>;
+    if (options.load === 'k6') {
+      const k6 = await runK6Load(options, env, admin, totalMs, records);
+      // No fault goes into a platform that carries no load: a k6 that dies at start ends the drill here.
+      await k6.started.catch((err: Error) => {
+        throw new Error(`the load did not start, no fault injected: ${err.message}`);
+      });
+      loadStartMs = Date.now();
+      load = k6.done;
+    } else {
+      load = runOpenModel(workload(loadClient, setup.state, options.ratePerSec), {
+        durationMs: () => totalMs,
+        maxInFlight: options.maxInFlight,
+        onProgress: (summary) => hooks.progress?.(tally.line(scenario.name, summary, phase)),
+      });
+    }
 
     // A load that dies during the warm-up must surface at `await load`, not crash the process meanwhile.
     load.catch(() => {});
@@ -215,9 +223,17 @@ export async function runDrill(
   }
 }
 
+interface LoadSummary {
+  scheduled: number;
+  sent: number;
+  dropped: number;
+  maxInFlight: number;
+}
+
 /**
  * k6 as the load: its own setup seeds its accounts through the payments primary; its JSON output
- * becomes the records once it exits. Its start-up (setup()) eats into the warm-up.
+ * becomes the records once it exits. `started` settles when k6's scenarios send (its setup() eats
+ * into nothing: the warm-up counts from there).
  */
 async function runK6Load(
   options: DrillOptions,
@@ -225,7 +241,7 @@ async function runK6Load(
   admin: AdminApi,
   totalMs: number,
   records: RequestRecord[],
-): Promise<{ scheduled: number; sent: number; dropped: number; maxInFlight: number }> {
+): Promise<{ started: Promise<void>; done: Promise<LoadSummary> }> {
   await mkdir(options.outDir, { recursive: true });
   const outFile = path.join(options.outDir, 'k6.jsonl');
   const command = k6Command(
@@ -233,17 +249,29 @@ async function runK6Load(
       script: path.join(REPO_ROOT, 'loadtests', 'failover.js'),
       outFile,
       routerUrl: env.routerUrl,
-      ratePerService: Math.max(1, Math.round(options.ratePerSec / 3)),
+      ratePerSec: options.ratePerSec,
       durationMs: totalMs,
+      users: options.users,
       paymentsAdminUrl: await paymentsAdminUrl(env.backend, admin),
     },
     env.adminToken,
   );
-  await runK6(command);
-  const parsed = await parseK6File(outFile);
-  records.push(...parsed.records);
-  const dropped = await k6DroppedIterations(outFile);
-  return { scheduled: parsed.records.length + dropped, sent: parsed.records.length, dropped, maxInFlight: 0 };
+  const k6 = startK6(command, outFile);
+  const done = (async () => {
+    await k6.exited;
+    const parsed = await parseK6File(outFile);
+    records.push(...parsed.records);
+    const dropped = await k6DroppedIterations(outFile);
+    return {
+      scheduled: parsed.records.length + dropped,
+      sent: parsed.records.length,
+      dropped,
+      maxInFlight: 0,
+    };
+  })();
+  done.catch(() => {});
+  k6.started.catch(() => k6.kill());
+  return { started: k6.started, done };
 }
 
 /** k6 seeds its accounts itself, so it needs the payments primary by URL (the lab's, never compose's). */

@@ -1,6 +1,7 @@
 // The router's Prometheus metrics, names exactly per docs/contracts.md ("Router" → Metrics).
 // One registry per router instance so tests can run several routers in one process.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { EVENT_TYPES } from './state/events';
 
 export type RequestOutcome =
   | 'ok' // upstream answered < 500
@@ -57,4 +58,16 @@ export class RouterMetrics {
     labelNames: ['service', 'type'] as const,
     registers: [this.registry],
   });
+
+  /**
+   * Every service's event counters and failover histogram exist at 0 from the start: a series that
+   * appears only at its first increment has no earlier sample, so `increase()` (the dashboard, the
+   * FailoverHappened alert) would never see a router's first failover.
+   */
+  constructor(services: readonly string[] = []) {
+    for (const service of services) {
+      for (const type of EVENT_TYPES) this.events.inc({ service, type }, 0);
+      this.failoverDuration.zero({ service });
+    }
+  }
 }

@@ -58,7 +58,7 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
       targets.push({ service, region, url: svc!.cells[region], ...(postgres ? { postgres } : {}) });
     }
   }
-  const metrics = new RouterMetrics();
+  const metrics = new RouterMetrics(Object.keys(config.services));
   const routes = new RouteTable();
   const events = new EventLog(config.eventRingSize, eventsFileFor(config.stateFile));
   const prober = new Prober(targets, config.probe, deps.probe);

@@ -62,6 +62,18 @@ describe('decide(): failover policy over named snapshots', () => {
     expect(h.dataTierAlive).toBe(false);
   });
 
+  it('health: a just-restarted app whose own Postgres check still fails does not make a live Postgres dead', () => {
+    const rules = { fall: 3, rise: 2 };
+    const starting = ready({ status: 'not_ready', checks: { postgres: { ok: false }, redis: { ok: true } } });
+    const h = applyProbe(
+      initialHealth(0),
+      { ok: false, at: 1, ms: 1, ready: starting, error: 'postgres', dataTierAlive: true },
+      rules,
+    );
+    // the router's direct probe answered: an app crash in progress, not a lost data tier
+    expect(h.dataTierAlive).toBe(true);
+  });
+
   it('region kill: a Postgres that answered in the instant before it died delays the failover by one probe, not the restart grace', () => {
     const rules = { fall: 3, rise: 2 };
     const failed = (at: number, dataTierAlive?: boolean): ProbeResult => ({

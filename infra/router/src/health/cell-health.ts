@@ -76,10 +76,13 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
     lastError: result.error,
     lastReady: result.ok && result.ready ? result.ready : health.lastReady,
     lastReadyAt: result.ok && result.ready ? result.at : health.lastReadyAt,
+    // A just-restarted app answers before its own Postgres check passes: when the router's direct probe
+    // of that Postgres answers, the data tier is alive whatever the app says (seen under docker compose,
+    // where it turned an app crash into a failover).
     dataTierAlive: result.ok
       ? true
       : result.ready
-        ? result.ready.checks.postgres.ok
+        ? result.ready.checks.postgres.ok || result.dataTierAlive === true
         : (result.dataTierAlive ?? (health.consecutiveFailures > 0 ? health.dataTierAlive : null)),
   };
   if (result.ok) {

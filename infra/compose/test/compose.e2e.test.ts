@@ -1,0 +1,189 @@
+// docker-compose.yml under a real Docker engine (infra/compose/test/global-setup.ts brought it up):
+// the compose backend's every call against real containers, an app crash restarted by Docker's own
+// restart policy, a dc-b standby recreated with its volume still streaming, Prometheus keeping the
+// router's region labels, and a region-kill drill through `npm run drill -- --backend compose`.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { ComposeBackend } from '../../drill/src/backends/compose';
+import { composeSettings } from '../../drill/src/backends/compose-settings';
+import type { DrillReport } from '../../drill/src/report/types';
+import { REPO_ROOT, runCompose } from '../src/compose-cmd';
+
+const stack = inject('composeStack');
+const env = { ...process.env, ...stack.env };
+const settings = composeSettings(env, REPO_ROOT);
+const backend = new ComposeBackend(
+  { adminToken: settings.adminToken, appPassword: settings.appPassword },
+  stack.project,
+);
+const outDir = mkdtempSync(join(tmpdir(), 'compose-e2e-drill-'));
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(500);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+function docker(...args: string[]): string {
+  const result = spawnSync('docker', args, { encoding: 'utf8', env });
+  if (result.status !== 0) throw new Error(`docker ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout.trim();
+}
+const containerOf = (service: string) =>
+  docker(
+    'ps',
+    '-aq',
+    '--filter',
+    `label=com.docker.compose.project=${stack.project}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`,
+  );
+
+/** psql as the superuser on a cell Postgres's own socket (pg_hba: trust there, refused over TCP). */
+const psql = (service: string, db: string, sql: string) =>
+  docker('exec', containerOf(service), 'psql', '-U', 'postgres', '-d', db, '-XAtc', sql);
+
+async function routerCellsUp(): Promise<Record<string, number>> {
+  const text = await (await fetch(`${settings.routerUrl}/metrics`)).text();
+  const up: Record<string, number> = {};
+  for (const m of text.matchAll(/^cell_up\{service="(\w+)",region="([\w-]+)"\} (\d)/gm))
+    up[`${m[1]}/${m[2]}`] = Number(m[3]);
+  return up;
+}
+
+describe('the stack as `up --wait` left it', () => {
+  it('the router sees all six cells up, through its published loopback address only', async () => {
+    const up = await until('every cell up at the router', async () => {
+      const cells = await routerCellsUp();
+      return Object.keys(cells).length === 6 && Object.values(cells).every((v) => v === 1)
+        ? cells
+        : undefined;
+    });
+    expect(Object.keys(up).sort()).toEqual([
+      'login/dc-a',
+      'login/dc-b',
+      'messaging/dc-a',
+      'messaging/dc-b',
+      'payments/dc-a',
+      'payments/dc-b',
+    ]);
+    expect(settings.routerUrl).toBe(`http://${stack.address}:8080`);
+  });
+
+  it('Prometheus scrapes the router with its own region labels (no region="edge")', async () => {
+    const series = await until('cell_up in Prometheus', async () => {
+      const res = await fetch(`${settings.prometheusUrl}/api/v1/query?query=cell_up`);
+      const body = (await res.json()) as { data: { result: { metric: Record<string, string> }[] } };
+      return body.data.result.length >= 6 ? body.data.result : undefined;
+    });
+    expect(new Set(series.map((s) => s.metric.region))).toEqual(new Set(['dc-a', 'dc-b']));
+    for (const s of series) expect(s.metric.exported_region).toBeUndefined();
+  });
+
+  it('pg_rewind can work: wal_log_hints is in the data dir config of both payments nodes', () => {
+    for (const node of ['payments-dc-a-postgres', 'payments-dc-b-postgres'])
+      expect(psql(node, 'payments', 'SHOW wal_log_hints'), node).toBe('on');
+    expect(
+      psql(
+        'payments-dc-a-postgres',
+        'payments',
+        "SELECT sourcefile FROM pg_settings WHERE name = 'wal_log_hints'",
+      ),
+    ).toBe('/var/lib/postgresql/data/postgresql.conf');
+  });
+});
+
+describe('the compose backend against real containers', () => {
+  it("cellHttp: a cell's admin state through docker exec; countCellWrites: psql as app", async () => {
+    const state = await backend.cellHttp('payments', 'dc-a', { method: 'GET', path: '/admin/state' });
+    expect(state.status, JSON.stringify(state)).toBe(200);
+    expect(state.body).toMatchObject({ role: 'primary' });
+    const standby = await backend.cellHttp('payments', 'dc-b', { method: 'GET', path: '/admin/state' });
+    expect(standby.body).toMatchObject({ role: 'standby' });
+    expect(await backend.countCellWrites('payments', 'dc-a', new Date(0))).toBeGreaterThanOrEqual(0);
+    const wrong = new ComposeBackend(
+      { adminToken: 'not-the-token-000000000000', appPassword: 'x' },
+      stack.project,
+    );
+    expect((await wrong.cellHttp('payments', 'dc-a', { method: 'GET', path: '/admin/state' })).status).toBe(
+      401,
+    );
+  });
+
+  it('an app crash (node SIGKILLed) is restarted in place by the restart policy; nothing fails over', async () => {
+    const id = containerOf('messaging-dc-a-app');
+    const restarts = () => Number(docker('inspect', '-f', '{{.RestartCount}}', id));
+    const before = restarts();
+    await backend.kill({ region: 'dc-a', service: 'messaging', component: 'app' });
+    await until('the messaging app restarted', async () => (restarts() > before ? true : undefined), 30_000);
+    await until(
+      'the restarted app healthy',
+      async () => (docker('inspect', '-f', '{{.State.Health.Status}}', id) === 'healthy' ? true : undefined),
+      120_000,
+    );
+    const state = await backend.cellHttp('messaging', 'dc-a', { method: 'GET', path: '/admin/state' });
+    expect(state.body).toMatchObject({ role: 'primary' });
+  });
+
+  it('a recreated dc-b standby (new container, same volume) streams again as the sync standby', async () => {
+    const code = await runCompose(
+      ['up', '-d', '--no-deps', '--force-recreate', '--wait', 'payments-dc-b-postgres'],
+      { env },
+    );
+    expect(code).toBe(0);
+    const row = await until('dc-b streaming as sync standby', async () => {
+      const out = psql(
+        'payments-dc-a-postgres',
+        'payments',
+        "SELECT application_name || ' ' || state || ' ' || sync_state FROM pg_stat_replication",
+      );
+      return out === 'dc-b streaming sync' ? out : undefined;
+    });
+    expect(row).toBe('dc-b streaming sync');
+  });
+});
+
+describe('npm run drill -- region-kill --backend compose', () => {
+  it('passes: dc-a killed under load, every service on dc-b, no acknowledged write lost or duplicated', async () => {
+    const out = join(outDir, 'region-kill');
+    const started = Date.now();
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'infra/drill/src/cli.ts', 'region-kill', '--backend', 'compose', '--out', out],
+        {
+          cwd: REPO_ROOT,
+          env,
+          stdio: ['ignore', 'inherit', 'inherit'],
+        },
+      );
+      child.once('error', reject);
+      child.once('exit', (c) => resolve(c ?? 1));
+    });
+    process.stdout.write(`compose e2e: region-kill drill: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as DrillReport;
+    expect(report.load.backend).toBe('compose');
+    for (const [service, s] of Object.entries(report.services)) {
+      expect(s.lostAckedWrites, service).toBe(0);
+      expect(s.duplicateWrites, service).toBe(0);
+      expect(s.failedOver, service).toBe(true);
+      expect(s.ackedWrites, service).toBeGreaterThan(0);
+    }
+    expect(report.verdict, report.reasons.join('; ')).toBe('pass');
+    expect(code).toBe(0);
+  });
+});
