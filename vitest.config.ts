@@ -11,6 +11,7 @@ export default defineConfig({
       'infra/lab',
       'infra/router',
       'infra/drill',
+      'infra/console',
       'test',
       'bench/peers',
     ],

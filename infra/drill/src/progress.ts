@@ -24,14 +24,19 @@ export class ProgressTally {
   }
 }
 
-/** On a terminal the line rewrites itself; elsewhere (CI, tests) one line every few seconds. */
-export function progressPrinter(stream: NodeJS.WriteStream = process.stderr) {
+/**
+ * On a terminal the line rewrites itself; elsewhere (CI, tests) one line every few seconds, or every
+ * DRILL_PROGRESS_EVERY_MS (the lab console reads the lines for its live progress).
+ */
+export function progressPrinter(stream: NodeJS.WriteStream = process.stderr, env = process.env) {
+  const every = Number(env.DRILL_PROGRESS_EVERY_MS);
+  const intervalMs = Number.isInteger(every) && every >= 100 ? every : 5_000;
   let lastPrinted = 0;
   return {
     update(line: string) {
       if (stream.isTTY)
         stream.write(`\r${line.slice(0, (stream.columns ?? 160) - 1).padEnd((stream.columns ?? 160) - 1)}`);
-      else if (Date.now() - lastPrinted >= 5_000) {
+      else if (Date.now() - lastPrinted >= intervalMs) {
         lastPrinted = Date.now();
         stream.write(`${line}\n`);
       }

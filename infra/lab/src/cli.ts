@@ -17,7 +17,8 @@ import {
 } from './topology';
 
 const USAGE = `usage: npm run lab -- <command>
-  setup                       check (and as root on Debian/Ubuntu, install) postgres, redis, prometheus
+  setup                       check (and as root on Debian/Ubuntu, install) postgres, redis, prometheus,
+                              and chromium for the console's browser tests
   up                          start the lab (warm if .lab/ has data) and wait until it is ready
   down [--wipe]               stop every lab process; --wipe also removes all state
   status [--json]             roles, lag and state of every cell and of the edge
@@ -57,8 +58,8 @@ async function main(argv: string[]): Promise<number> {
   const stateDir = stateDirFromEnv();
   switch (command) {
     case 'setup': {
-      const found = ensurePrerequisites(print);
-      print(`ok: postgres ${found.postgresBinDir}, redis-server, prometheus`);
+      const found = ensurePrerequisites(print, { testTools: true });
+      print(`ok: postgres ${found.postgresBinDir}, redis-server, prometheus, chromium`);
       return 0;
     }
     case 'up': {
@@ -69,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
         stateDir,
         subnet: subnetFromEnv(),
         ports: portsFromEnv(),
+        console: process.env.LAB_CONSOLE !== '0',
         onProgress: print,
       });
       if (!started) {

@@ -18,7 +18,7 @@ import {
 
 export interface NodeComponent {
   id: string;
-  kind: 'app' | 'router';
+  kind: 'app' | 'router' | 'console';
   service?: ServiceName;
   region?: RegionName;
   entryFile: string;
@@ -98,7 +98,22 @@ export function nodeComponents(ctx: RegistryContext): NodeComponent[] {
     env: { ...baseEnv(), ROUTER_CONFIG: configFile, ADMIN_TOKEN: secrets.adminToken, LOG_LEVEL: 'info' },
     prepare: () => writeFileSync(configFile, `${JSON.stringify(routerConfig(ctx), null, 2)}\n`),
   };
-  return [...apps, router];
+  const labConsole: NodeComponent = {
+    id: 'console',
+    kind: 'console',
+    entryFile: join(REPO_ROOT, 'infra', 'console', 'src', 'server.ts'),
+    url: topo.edge.consoleUrl.replace(/\/$/, ''),
+    logFile: paths.log('console'),
+    // no secret here: the console reads the tokens from the state dir's 0600 secrets.json itself
+    env: {
+      ...baseEnv(),
+      LAB_STATE_DIR: paths.stateDir,
+      CONSOLE_HOST: topo.edge.host,
+      CONSOLE_PORT: String(topo.ports.console),
+      LOG_LEVEL: 'info',
+    },
+  };
+  return [...apps, router, labConsole];
 }
 
 export const isPresent = (component: NodeComponent) => existsSync(component.entryFile);

@@ -18,6 +18,8 @@ export interface StartLabOptions {
   ports?: Partial<Ports>;
   /** false: data tier and Prometheus only, no apps or router (default true) */
   apps?: boolean;
+  /** start the lab console on the edge too (`lab up` does; test labs only when they ask) */
+  console?: boolean;
   onProgress?: (line: string) => void;
 }
 
@@ -68,6 +70,8 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
       LAB_ROUTER_PORT: String(ports.router),
       LAB_PROMETHEUS_PORT: String(ports.prometheus),
       LAB_CONTROL_PORT: String(ports.control),
+      LAB_CONSOLE_PORT: String(ports.console),
+      LAB_CONSOLE: opts.console ? '1' : '',
       LAB_SKIP_APPS: opts.apps === false ? '1' : (process.env.LAB_SKIP_APPS ?? ''),
     },
   });

@@ -13,11 +13,15 @@ export interface Prerequisites {
   redisServer: boolean;
   prometheus: boolean;
   postgresUser: boolean;
+  /** only asked for by `setup` (the tests' pretest): the console's browser tests need it, the lab does not */
+  chromium?: boolean;
 }
 
 const onPath = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 
-export function checkPrerequisites(): Prerequisites {
+export const CHROMIUM = '/usr/bin/chromium';
+
+export function checkPrerequisites(opts: { testTools?: boolean } = {}): Prerequisites {
   let postgresUser = true;
   try {
     execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
@@ -29,6 +33,7 @@ export function checkPrerequisites(): Prerequisites {
     redisServer: onPath('redis-server'),
     prometheus: onPath('prometheus'),
     postgresUser,
+    ...(opts.testTools ? { chromium: existsSync(CHROMIUM) } : {}),
   };
 }
 
@@ -38,12 +43,16 @@ export function missing(p: Prerequisites): string[] {
   if (!p.postgresUser) out.push('the postgres OS user (comes with the postgresql package)');
   if (!p.redisServer) out.push('redis-server');
   if (!p.prometheus) out.push('prometheus');
+  if (p.chromium === false) out.push(`chromium (${CHROMIUM}, for the console's browser tests)`);
   return out;
 }
 
 /** Ensures the prerequisites, installing them if we can; throws with the command otherwise. */
-export function ensurePrerequisites(print: (line: string) => void): Prerequisites {
-  let found = checkPrerequisites();
+export function ensurePrerequisites(
+  print: (line: string) => void,
+  opts: { testTools?: boolean } = {},
+): Prerequisites {
+  let found = checkPrerequisites(opts);
   const absent = missing(found);
   if (absent.length === 0) return found;
   const canInstall = process.getuid?.() === 0 && existsSync('/etc/debian_version');
@@ -56,7 +65,7 @@ export function ensurePrerequisites(print: (line: string) => void): Prerequisite
   print(`missing: ${absent.join(', ')}; installing with ${INSTALLER}`);
   const result = spawnSync('bash', [INSTALLER], { stdio: 'inherit' });
   if (result.status !== 0) throw new Error(`${INSTALLER} failed (exit ${result.status})`);
-  found = checkPrerequisites();
+  found = checkPrerequisites(opts);
   const still = missing(found);
   if (still.length) throw new Error(`still missing after install: ${still.join(', ')}`);
   return found;

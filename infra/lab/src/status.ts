@@ -36,6 +36,8 @@ export interface LabStatus {
     router: { state: 'up' | 'down' | 'frozen' | 'absent'; url: string; restarts: number; pid: number | null };
     prometheus: { state: ProcessState; url: string; pid: number | null };
     control: { url: string };
+    /** the lab console; `absent` when the lab was started without it */
+    console?: { state: 'up' | 'down' | 'frozen' | 'absent'; url: string; pid: number | null };
   };
 }
 
@@ -76,7 +78,10 @@ export function formatStatus(status: LabStatus): string {
     ...rows.map(line),
     '',
     `edge ${status.edge.host}: router ${router.state} (${router.url}, restarts ${router.restarts}), ` +
-      `prometheus ${prometheus.state} (${prometheus.url})`,
+      `prometheus ${prometheus.state} (${prometheus.url})` +
+      (status.edge.console && status.edge.console.state !== 'absent'
+        ? `, console ${status.edge.console.state} (${status.edge.console.url})`
+        : ''),
     `state dir ${status.stateDir}; supervisor pid ${status.supervisor.pid}, up ${Math.round(status.supervisor.uptimeMs / 1000)} s`,
   ].join('\n');
 }

@@ -54,7 +54,7 @@ import {
   type Topology,
 } from './topology';
 
-type Kind = 'postgres' | 'redis' | 'app' | 'router' | 'prometheus';
+type Kind = 'postgres' | 'redis' | 'app' | 'router' | 'console' | 'prometheus';
 /** What the supervisor wants a process to be doing; only `running` ones are restarted. */
 type Intent = 'running' | 'killed' | 'frozen' | 'stopped';
 
@@ -103,7 +103,8 @@ export interface FaultTarget {
   component?: ComponentName;
 }
 
-const APP_READY_TIMEOUT_MS = 45_000;
+// tsx compiles each app at start: at load 30 on 2 cores one took over 45 s (LAB_APP_READY_TIMEOUT_MS).
+const APP_READY_TIMEOUT_MS = Number(process.env.LAB_APP_READY_TIMEOUT_MS) || 45_000;
 const RESTART_BACKOFF_MS = { first: 250, max: 10_000, stableAfter: 10_000 };
 /** how long restore keeps asking a running Postgres whether it is in recovery before calling it unknown */
 const RESTORE_OBSERVE_MS = 10_000;
@@ -296,9 +297,14 @@ export class Supervisor {
         cell: (s, r) => this.cell(s, r),
       });
       // LAB_SKIP_APPS=1: the data tier and Prometheus only (the lab's own data-tier tests).
-      this.components = process.env.LAB_SKIP_APPS === '1' ? [] : registry;
+      // The console only when asked (LAB_CONSOLE=1: `lab up`), not in every test lab.
+      this.components =
+        process.env.LAB_SKIP_APPS === '1'
+          ? []
+          : registry.filter((c) => c.kind !== 'console' || process.env.LAB_CONSOLE === '1');
       const present = this.components.filter(isPresent);
-      for (const skipped of registry.filter((c) => !present.includes(c))) {
+      const unasked = (c: NodeComponent) => c.kind === 'console' && process.env.LAB_CONSOLE !== '1';
+      for (const skipped of registry.filter((c) => !present.includes(c) && !unasked(c))) {
         const why = this.components.length ? 'absent (no entry file yet)' : 'skipped (LAB_SKIP_APPS=1)';
         progress(`  --  ${skipped.id.padEnd(24)} ${why.padEnd(30)} skipped`);
       }
@@ -314,9 +320,12 @@ export class Supervisor {
         }),
       ]);
       // The router last: started earlier, it would see cells still booting as dead and fail over.
-      for (const router of present.filter((c) => c.kind === 'router')) {
-        await step(router.id, router.logFile, router.url, () => this.startNodeComponent(router));
-      }
+      // The console beside it (it only reads the router and the lab over HTTP).
+      await settleAll(
+        present
+          .filter((c) => c.kind === 'router' || c.kind === 'console')
+          .map((c) => step(c.id, c.logFile, c.url, () => this.startNodeComponent(c))),
+      );
     } catch (err) {
       await this.stopAll();
       throw err;
@@ -591,7 +600,7 @@ export class Supervisor {
   async stopAll() {
     this.stopping = true;
     const all = [...this.managed.values()];
-    const nodeKinds: Kind[] = ['app', 'router'];
+    const nodeKinds: Kind[] = ['app', 'router', 'console'];
     await Promise.all(all.filter((m) => nodeKinds.includes(m.kind)).map((m) => this.stopComponent(m)));
     await Promise.all(all.filter((m) => !nodeKinds.includes(m.kind)).map((m) => this.stopComponent(m)));
   }
@@ -609,6 +618,8 @@ export class Supervisor {
     );
     const router = this.managed.get('router');
     const prometheus = this.managed.get('prometheus');
+    const labConsole = this.managed.get('console');
+    const consoleWanted = this.components.some((c) => c.kind === 'console' && isPresent(c));
     const routerPresent = this.components.some((c) => c.kind === 'router' && isPresent(c));
     return {
       subnet: this.topo.subnet,
@@ -629,6 +640,11 @@ export class Supervisor {
           pid: this.alive(prometheus) ? prometheus.child.pid! : null,
         },
         control: { url: this.topo.edge.controlUrl },
+        console: {
+          state: labConsole ? this.processState(labConsole) : consoleWanted ? 'down' : 'absent',
+          url: this.topo.edge.consoleUrl,
+          pid: this.alive(labConsole) ? labConsole.child.pid! : null,
+        },
       },
     };
   }

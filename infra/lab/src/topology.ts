@@ -33,6 +33,8 @@ export interface Ports {
   prometheus: number;
   /** the lab supervisor's control API, on the edge address */
   control: number;
+  /** the lab console (web page), on the edge address */
+  console: number;
 }
 
 export const DEFAULT_PORTS: Ports = {
@@ -42,6 +44,7 @@ export const DEFAULT_PORTS: Ports = {
   router: 8080,
   prometheus: 9090,
   control: 7070,
+  console: 8090,
 };
 
 /** Ports from the environment (LAB_APP_PORT, LAB_PG_PORT, …), defaulting to DEFAULT_PORTS. */
@@ -62,6 +65,7 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): Ports {
     router: read('LAB_ROUTER_PORT', DEFAULT_PORTS.router),
     prometheus: read('LAB_PROMETHEUS_PORT', DEFAULT_PORTS.prometheus),
     control: read('LAB_CONTROL_PORT', DEFAULT_PORTS.control),
+    console: read('LAB_CONSOLE_PORT', DEFAULT_PORTS.console),
   };
 }
 
@@ -100,7 +104,7 @@ export interface CellAddress {
 export interface Topology {
   subnet: number;
   ports: Ports;
-  edge: { host: string; routerUrl: string; prometheusUrl: string; controlUrl: string };
+  edge: { host: string; routerUrl: string; prometheusUrl: string; controlUrl: string; consoleUrl: string };
   cells: CellAddress[];
 }
 
@@ -128,6 +132,7 @@ export function topology(subnet = 0, ports: Ports = DEFAULT_PORTS): Topology {
       routerUrl: `http://${edge}:${ports.router}`,
       prometheusUrl: `http://${edge}:${ports.prometheus}`,
       controlUrl: `http://${edge}:${ports.control}`,
+      consoleUrl: `http://${edge}:${ports.console}/`,
     },
     cells,
   };
