@@ -13,6 +13,7 @@ export default defineConfig({
       'infra/drill',
       'infra/console',
       'test',
+      'bench/peers',
     ],
   },
 });
