@@ -14,6 +14,7 @@ export default defineConfig({
       'infra/drill',
       'infra/console',
       'test',
+      'bench/peers',
     ],
   },
 });

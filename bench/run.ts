@@ -1,0 +1,32 @@
+// `npm run bench -- <name> [options]`: every benchmark behind one script. Each one is a module that
+// runs when imported and reads its own options from process.argv.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const BENCHES: Record<string, { file: string; about: string }> = {
+  peers: {
+    file: 'bench/peers/src/main.ts',
+    about: 'the same primary kill on this project, Patroni + etcd + HAProxy and Redis Sentinel',
+  },
+  lab: {
+    file: 'infra/lab/bench/start.ts',
+    about: 'lab cold and warm start times (also `npm run bench:lab`)',
+  },
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const bench = name === undefined ? undefined : BENCHES[name];
+if (!bench) {
+  const list = Object.entries(BENCHES)
+    .map(([n, b]) => `  ${n.padEnd(8)} ${b.about}`)
+    .join('\n');
+  console.error(
+    `${name ? `unknown benchmark "${name}"` : 'which benchmark?'}\nusage: npm run bench -- <name> [options]\n${list}`,
+  );
+  process.exit(2);
+}
+const file = join(REPO_ROOT, bench.file);
+process.argv = [process.argv[0]!, file, ...rest];
+await import(pathToFileURL(file).href);
