@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { leaseSubnet } from '@failover-lab/lab';
+import { leaseSubnet } from '@failover-lab/lab/testing';
 import { ensurePackages, versions } from './install';
 import { loadAverage1m, runFaultUnderLoad } from './load';
 import {

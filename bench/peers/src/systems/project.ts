@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cellHost, type LabClient, otherRegion, type RegionName, startLab, stopLab } from '@failover-lab/lab';
+import { otherRegion, type RegionName } from '@failover-lab/contracts';
+import { cellHost, type LabClient, startLab, stopLab } from '@failover-lab/lab';
 import pg from 'pg';
 import { Pool, request } from 'undici';
 import { wallNow } from '../load';
@@ -317,7 +318,7 @@ export class ProjectSystem implements SystemUnderTest {
         }, 1);
         try {
           const result = await lab.kill(primary, { service: 'payments' });
-          killed = result.killed;
+          killed = result.affected;
         } finally {
           clearInterval(watch);
         }
