@@ -178,9 +178,9 @@ describe('networks and exposure', () => {
     }
   });
 
-  it('publishes only the router, Prometheus and Grafana, on a loopback address (127.0.0.1 unless set)', () => {
+  it('publishes only the router, the console, Prometheus and Grafana, on a loopback address (127.0.0.1 unless set)', () => {
     const published = services.filter(([, s]) => (s.ports ?? []).length > 0).map(([n]) => n);
-    expect(published.sort()).toEqual(['grafana', 'prometheus', 'router']);
+    expect(published.sort()).toEqual(['console', 'grafana', 'prometheus', 'router']);
     for (const [name, s] of services) {
       for (const port of s.ports ?? [])
         expect(port, name).toMatch(/^\$\{FAILOVER_LAB_PUBLISH_ADDRESS:-127\.0\.0\.1\}:\d+:\d+$/);
@@ -208,7 +208,25 @@ describe('networks and exposure', () => {
 });
 
 describe('labels the drill selects by', () => {
-  const COMPONENTS = new Set(['postgres', 'redis', 'app', 'router', 'prometheus', 'grafana', 'k6']);
+  const COMPONENTS = new Set([
+    'postgres',
+    'redis',
+    'app',
+    'router',
+    'console',
+    'prometheus',
+    'grafana',
+    'k6',
+  ]);
+
+  it('no container mounts the Docker socket: the console on the edge network reads Docker through nothing', () => {
+    for (const [name, s] of services)
+      for (const volume of (s.volumes ?? []) as (string | { source?: string })[]) {
+        const source = typeof volume === 'string' ? volume.split(':')[0] : (volume.source ?? '');
+        expect(source, name).not.toMatch(/docker\.sock/);
+      }
+    expect(compose.services.console!.volumes).toEqual(['./drill-out:/app/drill-out:ro']);
+  });
 
   it('every container has failover-lab.region and failover-lab.component with known values', () => {
     for (const [name, s] of services) {
@@ -226,8 +244,8 @@ describe('labels the drill selects by', () => {
     }
   });
 
-  it('each of router, Prometheus, Grafana and k6 appears once on the edge; the upstream images only under profiles', () => {
-    for (const component of ['router', 'prometheus', 'grafana', 'k6'])
+  it('each of router, console, Prometheus, Grafana and k6 appears once on the edge; the upstream images only under profiles', () => {
+    for (const component of ['router', 'console', 'prometheus', 'grafana', 'k6'])
       expect(ofComponent(component), component).toHaveLength(1);
     expect(compose.services.k6!.profiles).toEqual(['load']);
     expect(compose.services.grafana!.profiles).toEqual(['grafana']);

@@ -27,6 +27,8 @@ const lines = [
   `REPLICATOR_PASSWORD=${password()}`,
   `APP_DB_PASSWORD=${password()}`,
   `ADMIN_TOKEN=${password()}`,
+  // the console's login token (infra/console/README.md); its own secret, not the router's admin token
+  `CONSOLE_TOKEN=${password()}`,
   `GRAFANA_ADMIN_PASSWORD=${password()}`,
   `JWT_JWKS='${JSON.stringify({ keys: [publicJwk] })}'`,
   `JWT_SIGNING_KEY='${JSON.stringify(privateJwk)}'`,
