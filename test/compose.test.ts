@@ -2,7 +2,7 @@
 // networks, published addresses, labels, images, drift from the contract's vocabulary and docs/contracts.md).
 // Nothing in this file starts a container: the stack itself runs in infra/compose/test/ (a real engine).
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +144,28 @@ describe('docker-compose (v1.29) config', () => {
         });
       }
       routerEnv = resolved.services.router!.environment!;
+    });
+
+    it('an env file made before the console gets its CONSOLE_TOKEN added, nothing else changed; then refuses', () => {
+      const envFile = join(dir, 'old.env');
+      const current = readFileSync(join(dir, 'compose.env'), 'utf8');
+      const old = current.replace(/^CONSOLE_TOKEN=.*\n/m, '');
+      writeFileSync(envFile, old, { mode: 0o644 });
+      const make = () =>
+        spawnSync(process.execPath, ['--import', 'tsx', 'infra/compose/src/make-env.ts', envFile], {
+          cwd: REPO_ROOT,
+          encoding: 'utf8',
+        });
+      const first = make();
+      expect(first.status, first.stderr).toBe(0);
+      const after = readFileSync(envFile, 'utf8');
+      expect(after.startsWith(old)).toBe(true);
+      expect(after.slice(old.length)).toMatch(/^CONSOLE_TOKEN=[\w-]{32}\n$/);
+      expect(statSync(envFile).mode & 0o777).toBe(0o600);
+      expect(first.stdout).not.toContain(after.slice(old.length + 'CONSOLE_TOKEN='.length).trim());
+      const second = make();
+      expect(second.status).toBe(1);
+      expect(readFileSync(envFile, 'utf8')).toBe(after);
     });
 
     // The router runs in "container" network mode there: listen 0.0.0.0, cells and databases by
