@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // The compose end-to-end test: a real Docker engine, the real images, docker-compose.yml as users run
-// it, the region-kill and restore drills through the compose backend. Not one of the root projects (`npm test` must
+// it, a region-kill drill through the compose backend. Not one of the root projects (`npm test` must
 // not start a Docker engine on a developer's machine): `npm run test:compose`, its own .ci/run step.
 export default defineConfig({
   test: {
