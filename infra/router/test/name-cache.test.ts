@@ -34,23 +34,23 @@ function timedLookup(cache: NameCache, name: string, all = false) {
 
 describe('NameCache: connections never wait on a resolver that stalls after the first answer', () => {
   it('answers from the cache at once while a refresh stalls, then takes the refreshed address', async () => {
-    const dns = scripted(['10.1.0.5']);
+    const dns = scripted(['127.1.0.5']);
     const cache = new NameCache(OPTIONS, dns.resolve);
-    expect((await timedLookup(cache, 'login-dc-b-app')).address).toBe('10.1.0.5');
+    expect((await timedLookup(cache, 'login-dc-b-app')).address).toBe('127.1.0.5');
 
     dns.state.stallMs = 1500;
-    dns.state.answer = ['10.1.0.9'];
+    dns.state.answer = ['127.1.0.9'];
     const refreshing = cache.refreshAll();
     const during = await timedLookup(cache, 'login-dc-b-app');
     expect(during.err).toBeNull();
-    expect(during.address).toBe('10.1.0.5');
+    expect(during.address).toBe('127.1.0.5');
     expect(during.ms).toBeLessThan(100);
     await refreshing;
-    expect((await timedLookup(cache, 'login-dc-b-app')).address).toBe('10.1.0.9');
+    expect((await timedLookup(cache, 'login-dc-b-app')).address).toBe('127.1.0.9');
   });
 
   it('keeps the last good answer when the resolver does not answer (EAI_AGAIN), and says so', async () => {
-    const dns = scripted(['10.1.0.5']);
+    const dns = scripted(['127.1.0.5']);
     const events: NameCacheEvent[] = [];
     const cache = new NameCache({ ...OPTIONS, onEvent: (e) => events.push(e) }, dns.resolve);
     await timedLookup(cache, 'payments-dc-b-app');
@@ -58,12 +58,12 @@ describe('NameCache: connections never wait on a resolver that stalls after the 
     await cache.refreshAll();
     const after = await timedLookup(cache, 'payments-dc-b-app', true);
     expect(after.err).toBeNull();
-    expect(after.address).toEqual([{ address: '10.1.0.5', family: 4 }]);
+    expect(after.address).toEqual([{ address: '127.1.0.5', family: 4 }]);
     expect(events.map((e) => e.error)).toContain('EAI_AGAIN');
   });
 
   it('"no such name" is an answer: a killed container fails fast, and comes back with its new address', async () => {
-    const dns = scripted(['10.1.0.5']);
+    const dns = scripted(['127.1.0.5']);
     const cache = new NameCache(OPTIONS, dns.resolve);
     await timedLookup(cache, 'payments-dc-a-app');
     dns.state.fail = 'ENOTFOUND';
@@ -76,32 +76,32 @@ describe('NameCache: connections never wait on a resolver that stalls after the 
     await refreshing;
     dns.state.fail = null;
     dns.state.stallMs = 0;
-    dns.state.answer = ['10.1.0.7'];
+    dns.state.answer = ['127.1.0.7'];
     await cache.refreshAll();
-    expect((await timedLookup(cache, 'payments-dc-a-app')).address).toBe('10.1.0.7');
+    expect((await timedLookup(cache, 'payments-dc-a-app')).address).toBe('127.1.0.7');
   });
 
   it('one resolution per name in flight, however many connections ask', async () => {
-    const dns = scripted(['10.1.0.5']);
+    const dns = scripted(['127.1.0.5']);
     dns.state.stallMs = 200;
     const cache = new NameCache(OPTIONS, dns.resolve);
     const answers = await Promise.all(
       Array.from({ length: 20 }, () => timedLookup(cache, 'messaging-dc-b-app')),
     );
-    expect(answers.every((a) => a.address === '10.1.0.5')).toBe(true);
+    expect(answers.every((a) => a.address === '127.1.0.5')).toBe(true);
     await Promise.all([cache.refreshAll(), cache.refreshAll(), cache.refreshAll()]);
     expect(dns.state.calls).toBe(2);
   });
 
   it('the background timer refreshes names in use and forgets unused ones', async () => {
-    const dns = scripted(['10.1.0.5']);
+    const dns = scripted(['127.1.0.5']);
     const cache = new NameCache({ ...OPTIONS, refreshMs: 50, forgetMs: 300 }, dns.resolve);
     await timedLookup(cache, 'login-dc-a-app');
-    dns.state.answer = ['10.1.0.6'];
+    dns.state.answer = ['127.1.0.6'];
     cache.start();
     try {
       await sleep(200);
-      expect((await timedLookup(cache, 'login-dc-a-app')).address).toBe('10.1.0.6');
+      expect((await timedLookup(cache, 'login-dc-a-app')).address).toBe('127.1.0.6');
       await sleep(600);
       const calls = dns.state.calls;
       await sleep(200);
