@@ -41,8 +41,6 @@ export interface ControllerDeps {
   metrics: RouterMetrics;
   clock: Clock;
   log: (line: string) => void;
-  /** planned switchover: time allowed for proxied requests in flight to finish before fencing */
-  drainMs?: number;
   /** no automatic failover this long after start() */
   startupGraceMs?: number;
 }
