@@ -206,6 +206,8 @@ export class Controller {
         maxFailoverLagBytes: config.policy.maxFailoverLagBytes,
         syncRestoreMaxLagBytes: config.policy.syncRestoreMaxLagBytes,
         strictSync: config.policy.strictSync,
+        syncStallMs: config.policy.syncStallMs,
+        syncRestoreMaxReplyAgeMs: config.policy.syncRestoreMaxReplyAgeMs,
         appRestartGraceMs: config.policy.appRestartGraceMs,
         standbySteadyMs: config.policy.standbySteadyMs,
       }),
