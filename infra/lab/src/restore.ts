@@ -22,6 +22,7 @@ import {
 import { type RedisNode, redisCommand, redisReplicationInfo } from './datastores/redis';
 import { sleep } from './process';
 import { componentId, type Managed } from './processes';
+import { quarantineForkedRows } from './quarantine';
 import { type ControlPlaneView, type PgObservation, planRestore } from './restore-plan';
 
 /** how long restore keeps asking a running Postgres whether it is in recovery before calling it unknown */
@@ -110,13 +111,22 @@ async function restoreCell(
       }
       await startAppOf(ctx, service, region);
       return plan.as === 'primary' ? 'primary (healthy, kept)' : `standby of ${other} (healthy, kept)`;
-    case 'rebuild_standby':
+    case 'rebuild_standby': {
+      // a running stale primary may hold writes the router's primary never got: keep them first
+      const kept =
+        hereState === 'primary'
+          ? await quarantineForkedRows(here.postgres, there.postgres, ctx.paths.quarantineDir)
+          : null;
+      if (kept?.file) ctx.log(`${service}/${region}: ${kept.rows} forked row(s) quarantined in ${kept.file}`);
       await killCell();
       await bootstrapStandby(here.postgres, there.postgres, ctx.secrets, trackPostgres(ctx, here.postgres));
       await alignRedisMaster(there.redis);
       await startRedisNode(ctx, here.redis, there.redis);
       await startAppOf(ctx, service, region);
-      return `standby of ${other}`;
+      return kept?.file
+        ? `standby of ${other} (${kept.rows} forked row(s) quarantined in ${kept.file})`
+        : `standby of ${other}`;
+    }
     case 'restart_primary':
       await killCell();
       await startPostgresNode(ctx, here.postgres);
