@@ -72,7 +72,7 @@ export const PolicyConfigSchema = Type.Object(
     syncStallMs: ms(
       0,
       ANY,
-      1_000,
+      2_000,
       'sync services: a commit waiting this long for the synchronous standby (its WAL receiver gone or cut off while its app answers) degrades the service to async, or refuses writes in strict mode',
     ),
     syncRestoreMaxReplyAgeMs: ms(

@@ -346,23 +346,23 @@ describe('decide(): a broken replication link (the standby answers, its WAL rece
   };
 
   it('a commit waiting past the bound degrades to async, naming the wait', () => {
-    const d = decide(stalled(1_500));
+    const d = decide(stalled(2_500));
     expect(d).toMatchObject({ kind: 'degrade_async', region: 'dc-a', standby: 'dc-b' });
     expect(d.outcome).toBe(
-      'degraded payments to async on dc-a: a commit waited 1500 ms for standby dc-b (its WAL receiver is gone or cut off)',
+      'degraded payments to async on dc-a: a commit waited 2500 ms for standby dc-b (its WAL receiver is gone or cut off)',
     );
   });
 
   it('a commit waiting less than the bound (or none) is normal sync latency: no action', () => {
-    expect(decide(stalled(400)).kind).toBe('none');
+    expect(decide(stalled(1_500)).kind).toBe('none');
     expect(decide(stalled(null)).kind).toBe('none');
-    expect(decide(stalled(1_500, { syncStallMs: 3_000 })).kind).toBe('none');
+    expect(decide(stalled(2_500, { syncStallMs: 3_000 })).kind).toBe('none');
   });
 
   it('strict mode: writes refused instead of degrading', () => {
-    const s = stalled(1_500, { strictSync: true });
+    const s = stalled(2_500, { strictSync: true });
     expect(decide(s).outcome).toMatch(
-      /^no action: sync standby lost \(a commit waited 1500 ms.*writes refused \(strict\)$/,
+      /^no action: sync standby lost \(a commit waited 2500 ms.*writes refused \(strict\)$/,
     );
     expect(routeVerdict(s)).toEqual({ serving: true, rpoGuaranteeSuspended: false, refuseWrites: true });
   });

@@ -110,7 +110,9 @@ export function wasInSync(s: ServiceSnapshot): boolean {
   return seen?.syncState === 'sync' && seen.state === 'streaming';
 }
 
-const DEFAULT_SYNC_STALL_MS = 1_000;
+// a healthy sync commit takes ~1 ms here; 2 s leaves room for a starved machine (load 20) without
+// flapping sync off and on, and bounds how long a cut link stalls payments
+const DEFAULT_SYNC_STALL_MS = 2_000;
 
 /**
  * Sync service whose primary has held a commit for the synchronous standby longer than the bound:
