@@ -46,13 +46,15 @@ describe('a stalled sync standby, seen from the primary', () => {
     expect(healthy.standbys[0]).toMatchObject({ name: 'dc-b', syncState: 'sync' });
     expect(healthy.standbys[0].replyAgeMs).toEqual(expect.any(Number));
 
+    const client = new pg.Client({ connectionString: tier.primary.databaseUrl });
+    client.on('error', () => {}); // the tier stops under it if the test fails
+    await client.connect();
+    // while the standby still confirms: this commit is synchronous too
+    await client.query('CREATE TABLE IF NOT EXISTS stall_probe (x int)');
     const [row] = await tier.standby!.query<{ pid: number }>('SELECT pid FROM pg_stat_wal_receiver');
     receiverPid = row!.pid;
     process.kill(receiverPid, 'SIGSTOP');
-    const client = new pg.Client({ connectionString: tier.primary.databaseUrl });
-    await client.connect();
     try {
-      await client.query('CREATE TABLE IF NOT EXISTS stall_probe (x int)');
       const commit = client.query('SET synchronous_commit = on; INSERT INTO stall_probe VALUES (1)');
       let settled = false;
       void commit.then(
