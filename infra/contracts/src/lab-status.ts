@@ -44,6 +44,15 @@ export const LabStatusSchema = Type.Object({
   stateDir: Type.String(),
   supervisor: Type.Object({ pid: Type.Integer(), uptimeMs: Type.Number({ minimum: 0 }) }),
   cells: Type.Array(CellStatusSchema),
+  /**
+   * rows a stale primary held that the router's primary lacked, exported by restore before it rebuilt
+   * that node (one JSON line per row); an acknowledged write found only here was lost
+   */
+  quarantine: Type.Optional(
+    Type.Array(
+      Type.Object({ file: Type.String(), service: Type.String(), rows: Type.Integer({ minimum: 0 }) }),
+    ),
+  ),
   edge: Type.Object({
     host: Type.String(),
     router: Type.Object({

@@ -23,6 +23,8 @@ export const StandbyViewSchema = Type.Object({
   syncState: Type.String(),
   /** WAL sent but not yet replayed there */
   lagBytes: Nullable(Type.Number()),
+  /** ms since the standby last replied (pg_stat_replication.reply_time); stale: its receiver stalled */
+  replyAgeMs: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
 });
 export type StandbyView = Static<typeof StandbyViewSchema>;
 
@@ -43,6 +45,11 @@ export const CellReadinessSchema = Type.Object({
   /** primary: its standbys; empty on a standby */
   standbys: Type.Array(StandbyViewSchema),
   synchronousStandbyNames: Nullable(Type.String()),
+  /**
+   * primary: how long its oldest commit has been waiting for the synchronous standby (ms; null when
+   * none waits). Rising: the standby's WAL receiver is gone or stalled, and every sync commit hangs.
+   */
+  syncWaitMs: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
   checks: Type.Object({ postgres: CheckResultSchema, redis: CheckResultSchema }),
 });
 export type CellReadiness = Static<typeof CellReadinessSchema>;

@@ -69,6 +69,18 @@ export const PolicyConfigSchema = Type.Object(
       1024 * 1024,
       'sync services: put the standby back into synchronous_standby_names only once it lags less than this',
     ),
+    syncStallMs: ms(
+      0,
+      ANY,
+      2_000,
+      'sync services: a commit waiting this long for the synchronous standby (its WAL receiver gone or cut off while its app answers) degrades the service to async, or refuses writes in strict mode',
+    ),
+    syncRestoreMaxReplyAgeMs: ms(
+      0,
+      ANY,
+      15_000,
+      "sync services: put the standby back into synchronous_standby_names only once it has replied within this (a stalled receiver's walsender row can still read 'streaming')",
+    ),
     strictSync: Type.Boolean({
       default: false,
       description:

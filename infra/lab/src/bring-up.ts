@@ -11,6 +11,7 @@ import {
   bootstrapPrimary,
   bootstrapStandby,
   currentTimeline,
+  enforceFenceOnDisk,
   isInitialized,
   isInRecovery,
   type PostgresNode,
@@ -63,6 +64,9 @@ export async function startPostgresNode(ctx: LabContext, node: PostgresNode): Pr
   const child = startPostgres(node);
   trackPostgres(ctx, node)(child);
   await waitPostgresReady(node, child);
+  const fenced = await enforceFenceOnDisk(node);
+  if (fenced !== null)
+    ctx.log(`${node.service}/${node.region}: Postgres carries a fence at epoch ${fenced}: it stays fenced`);
 }
 
 export async function startRedisNode(ctx: LabContext, node: RedisNode, replicaOf?: RedisNode): Promise<void> {

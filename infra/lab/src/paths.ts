@@ -36,6 +36,11 @@ export class LabPaths {
   get runDir() {
     return join(this.stateDir, 'run');
   }
+  /** rows a stale primary held that the current primary lacks, exported before it was rebuilt */
+  get quarantineDir() {
+    return join(this.stateDir, 'quarantine');
+  }
+
   get edgeDir() {
     return join(this.stateDir, 'edge');
   }

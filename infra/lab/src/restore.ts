@@ -1,11 +1,13 @@
 // Bringing a dead or fenced region back, cell by cell (the reset of a kill, and the lab's `restore`).
-// What happens to a cell is decided from what both of its Postgres nodes are observed to be
-// (restore-plan.ts, a pure table): a healthy cell (a primary with a standby partner, or a standby of a
-// live primary) is left running — killing it would hand the router a failover to race with — and
-// only its dead Redis or app are restarted; a dead cell or a second primary (a fenced old primary) is
-// rebuilt as standby of the other region's primary by a fresh pg_basebackup (new slot), Redis
-// following as replica of the current master; if no failover happened it comes back as the primary it
-// was; and a node that runs but does not answer is never guessed about.
+// What happens to a cell is decided from the router's persisted route and epoch (asked over its admin
+// API) and what both of its Postgres nodes are observed to be (restore-plan.ts, a pure table): a
+// healthy cell (the router's primary, or a standby of it) is left running — killing it would hand the
+// router a failover to race with — and only its dead Redis or app are restarted; a dead cell or a
+// second primary the router does not route to (a fenced old primary) is rebuilt as standby of the
+// router's primary by a fresh pg_basebackup (new slot), Redis following as replica of the current
+// master; the router's primary, when its Postgres died, is started again from its own data dir; a
+// node whose timeline is newer than its source's is never rebuilt; and a node that runs but does not
+// answer is never guessed about.
 import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import { settleAll, startAppOf, startPostgresNode, startRedisNode, trackPostgres } from './bring-up';
 import { cellOf, type LabContext } from './context';
@@ -15,11 +17,13 @@ import {
   isInRecovery,
   type PostgresNode,
   roleOnDisk,
+  timelineOnDisk,
 } from './datastores/postgres';
 import { type RedisNode, redisCommand, redisReplicationInfo } from './datastores/redis';
 import { sleep } from './process';
 import { componentId, type Managed } from './processes';
-import { type PgObservation, planRestore } from './restore-plan';
+import { quarantineForkedRows } from './quarantine';
+import { type ControlPlaneView, type PgObservation, planRestore } from './restore-plan';
 
 /** how long restore keeps asking a running Postgres whether it is in recovery before calling it unknown */
 const RESTORE_OBSERVE_MS = 10_000;
@@ -27,15 +31,52 @@ const RESTORE_OBSERVE_MS = 10_000;
 /** What each service's cell in the region became. */
 export async function restoreRegion(ctx: LabContext, region: RegionName): Promise<Record<string, string>> {
   const roles: Record<string, string> = {};
+  const control = await askControlPlane(ctx);
   await settleAll(
     SERVICES.map(async (service) => {
-      roles[service] = await restoreCell(ctx, service, region);
+      roles[service] = await restoreCell(ctx, service, region, control(service));
     }),
   );
   return roles;
 }
 
-async function restoreCell(ctx: LabContext, service: ServiceName, region: RegionName): Promise<string> {
+/** how long restore waits for the router's answer */
+const CONTROL_PLANE_TIMEOUT_MS = 5_000;
+
+/**
+ * The router's persisted primary and epoch per service (GET /admin/status with the lab's admin
+ * token). A lab that runs no router has no control plane: nothing fails over by itself there.
+ */
+async function askControlPlane(ctx: LabContext): Promise<(service: ServiceName) => ControlPlaneView> {
+  if (!ctx.components.some((c) => c.kind === 'router')) return () => ({ kind: 'none' });
+  const url = `${ctx.topo.edge.routerUrl}/admin/status`;
+  let services: Record<string, { primary?: unknown; epoch?: unknown }>;
+  try {
+    const res = await fetch(url, {
+      headers: { authorization: `Bearer ${ctx.secrets.adminToken}` },
+      signal: AbortSignal.timeout(CONTROL_PLANE_TIMEOUT_MS),
+    });
+    if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
+    services = ((await res.json()) as { services: typeof services }).services;
+  } catch (err) {
+    const reason = (err as Error).message;
+    return () => ({ kind: 'unreachable', reason });
+  }
+  return (service) => {
+    const s = services[service];
+    if (typeof s?.primary !== 'string' || typeof s.epoch !== 'number') {
+      return { kind: 'unreachable', reason: `the router reports no route for ${service}` };
+    }
+    return { kind: 'route', primary: s.primary, epoch: s.epoch };
+  };
+}
+
+async function restoreCell(
+  ctx: LabContext,
+  service: ServiceName,
+  region: RegionName,
+  control: ControlPlaneView,
+): Promise<string> {
   const { processes } = ctx;
   const other = otherRegion(region);
   const here = cellOf(ctx, service, region);
@@ -44,11 +85,18 @@ async function restoreCell(ctx: LabContext, service: ServiceName, region: Region
     observePostgres(ctx, processes.get(componentId(service, region, 'postgres')), here.postgres),
     observePostgres(ctx, processes.get(componentId(service, other, 'postgres')), there.postgres),
   ]);
+  const [hereTimeline, otherTimeline] = await Promise.all([
+    timelineOnDisk(here.postgres).catch(() => null),
+    timelineOnDisk(there.postgres).catch(() => null),
+  ]);
   const plan = planRestore(
     {
       here: hereState,
       other: otherState,
       hereOnDisk: isInitialized(here.postgres) ? roleOnDisk(here.postgres) : null,
+      control,
+      hereTimeline,
+      otherTimeline,
     },
     { here: region, other },
   );
@@ -63,19 +111,30 @@ async function restoreCell(ctx: LabContext, service: ServiceName, region: Region
       }
       await startAppOf(ctx, service, region);
       return plan.as === 'primary' ? 'primary (healthy, kept)' : `standby of ${other} (healthy, kept)`;
-    case 'rebuild_standby':
+    case 'rebuild_standby': {
+      // a running stale primary may hold writes the router's primary never got: keep them first
+      const kept =
+        hereState === 'primary'
+          ? await quarantineForkedRows(here.postgres, there.postgres, ctx.paths.quarantineDir)
+          : null;
+      if (kept?.file) ctx.log(`${service}/${region}: ${kept.rows} forked row(s) quarantined in ${kept.file}`);
       await killCell();
       await bootstrapStandby(here.postgres, there.postgres, ctx.secrets, trackPostgres(ctx, here.postgres));
       await alignRedisMaster(there.redis);
       await startRedisNode(ctx, here.redis, there.redis);
       await startAppOf(ctx, service, region);
-      return `standby of ${other}`;
+      return kept?.file
+        ? `standby of ${other} (${kept.rows} forked row(s) quarantined in ${kept.file})`
+        : `standby of ${other}`;
+    }
     case 'restart_primary':
       await killCell();
       await startPostgresNode(ctx, here.postgres);
       await startRedisNode(ctx, here.redis);
       await startAppOf(ctx, service, region);
-      return 'primary (no failover happened)';
+      return control.kind === 'route'
+        ? `primary (the router's, epoch ${control.epoch})`
+        : 'primary (no failover happened)';
   }
 }
 

@@ -12,6 +12,7 @@ import { cellOf, type LabContext } from './context';
 import { replicationInfo } from './datastores/postgres';
 import { redisReplicationInfo } from './datastores/redis';
 import { componentId } from './processes';
+import { listQuarantine } from './quarantine';
 
 export async function labStatus(ctx: LabContext, startedAt: number): Promise<LabStatus> {
   const { processes, topo } = ctx;
@@ -27,6 +28,7 @@ export async function labStatus(ctx: LabContext, startedAt: number): Promise<Lab
     stateDir: ctx.paths.stateDir,
     supervisor: { pid: process.pid, uptimeMs: Date.now() - startedAt },
     cells,
+    quarantine: listQuarantine(ctx.paths.quarantineDir),
     edge: {
       host: topo.edge.host,
       router: {
@@ -138,6 +140,7 @@ export function formatStatus(status: LabStatus): string {
       (status.edge.console && status.edge.console.state !== 'absent'
         ? `, console ${status.edge.console.state} (${status.edge.console.url})`
         : ''),
+    ...(status.quarantine ?? []).map((q) => `quarantine: ${q.rows} forked ${q.service} row(s) in ${q.file}`),
     `state dir ${status.stateDir}; supervisor pid ${status.supervisor.pid}, up ${Math.round(status.supervisor.uptimeMs / 1000)} s`,
   ].join('\n');
 }

@@ -1,49 +1,100 @@
 import { describe, expect, it } from 'vitest';
-import { type PgObservation, planRestore, type RestoreObservation } from '../src/restore-plan';
+import {
+  type ControlPlaneView,
+  type PgObservation,
+  planRestore,
+  type RestoreObservation,
+} from '../src/restore-plan';
 
 const names = { here: 'dc-b', other: 'dc-a' };
+const routeTo = (primary: string, epoch = 2): ControlPlaneView => ({ kind: 'route', primary, epoch });
 const plan = (
   here: PgObservation,
   other: PgObservation,
   hereOnDisk: RestoreObservation['hereOnDisk'] = null,
-) => planRestore({ here, other, hereOnDisk }, names);
+  control: ControlPlaneView = { kind: 'none' },
+  timelines: Pick<RestoreObservation, 'hereTimeline' | 'otherTimeline'> = {},
+) => planRestore({ here, other, hereOnDisk, control, ...timelines }, names);
 
-describe('planRestore', () => {
+describe('planRestore with the router’s route (the control plane decides)', () => {
   it.each([
-    // here       other      on disk     → plan
+    // here       other      on disk     router → plan
+    ['standby', 'primary', 'standby', 'dc-a', { kind: 'keep', as: 'standby' }],
+    ['primary', 'standby', 'primary', 'dc-b', { kind: 'keep', as: 'primary' }],
+    ['primary', 'absent', 'primary', 'dc-b', { kind: 'keep', as: 'primary' }],
+    // a second primary the router does not route to: the stale one, kept as it is when it is ours
+    ['primary', 'primary', 'primary', 'dc-b', { kind: 'keep', as: 'primary' }],
+    ['absent', 'primary', 'standby', 'dc-a', { kind: 'rebuild_standby' }],
+    ['absent', 'primary', null, 'dc-a', { kind: 'rebuild_standby' }],
+    ['primary', 'primary', 'primary', 'dc-a', { kind: 'rebuild_standby' }],
+    ['frozen', 'primary', 'primary', 'dc-a', { kind: 'rebuild_standby' }],
+    ['absent', 'absent', 'primary', 'dc-b', { kind: 'restart_primary' }],
+    ['absent', 'standby', 'primary', 'dc-b', { kind: 'restart_primary' }],
+  ] as const)(
+    '%s here, %s there (%s on disk), router says %s → %o',
+    (here, other, onDisk, primary, expected) => {
+      expect(plan(here, other, onDisk, routeTo(primary))).toEqual(expected);
+    },
+  );
+
+  it('restarts the router’s primary after a thaw, never rebuilds it from the thawed old primary', () => {
+    // freeze dc-a → failover to dc-b → thaw dc-a (alive, out of recovery, fenced) → dc-b's Postgres
+    // dies → restore dc-b. Deciding from the nodes rebuilt dc-b from dc-a: every write since the
+    // failover gone, and two primaries.
+    const observed = ['absent', 'primary', 'primary'] as const;
+    expect(plan(...observed, { kind: 'none' })).toEqual({ kind: 'rebuild_standby' });
+    expect(plan(...observed, routeTo('dc-b'))).toEqual({ kind: 'restart_primary' });
+  });
+
+  it('refuses when the router cannot be asked, and says why', () => {
+    expect(
+      plan('absent', 'primary', 'primary', {
+        kind: 'unreachable',
+        reason: 'connect ECONNREFUSED 127.41.0.1:8080',
+      }),
+    ).toEqual({
+      kind: 'refuse',
+      reason:
+        'the router cannot be asked which region is the primary (connect ECONNREFUSED 127.41.0.1:8080); restore decides only from its persisted route',
+    });
+  });
+
+  it('refuses to rebuild a node whose timeline is newer than its source’s', () => {
+    expect(
+      plan('primary', 'primary', 'primary', routeTo('dc-a'), { hereTimeline: 3, otherTimeline: 2 }),
+    ).toMatchObject({ kind: 'refuse', reason: /dc-b's timeline 3 is newer than dc-a's 2/ });
+    expect(
+      plan('absent', 'primary', 'primary', routeTo('dc-a'), { hereTimeline: 2, otherTimeline: 2 }),
+    ).toEqual({
+      kind: 'rebuild_standby',
+    });
+  });
+
+  it('refuses when the router’s primary is down or a standby: restore that one first', () => {
+    expect(plan('absent', 'absent', 'standby', routeTo('dc-a'))).toMatchObject({
+      kind: 'refuse',
+      reason: /router's primary dc-a \(epoch 2\) is down: restore dc-a first/,
+    });
+    expect(plan('primary', 'standby', 'primary', routeTo('dc-a'))).toMatchObject({ kind: 'refuse' });
+  });
+
+  it('refuses when the router routes here but there is no primary data directory to start', () => {
+    expect(plan('absent', 'primary', 'standby', routeTo('dc-b'))).toMatchObject({
+      kind: 'refuse',
+      reason: /routes to dc-b \(epoch 2\) but its Postgres is down with a standby data directory/,
+    });
+    expect(plan('standby', 'primary', 'standby', routeTo('dc-b'))).toMatchObject({ kind: 'refuse' });
+  });
+});
+
+describe('planRestore in a lab without a router (nothing fails over by itself)', () => {
+  it.each([
     ['standby', 'primary', 'standby', { kind: 'keep', as: 'standby' }],
     ['primary', 'standby', 'primary', { kind: 'keep', as: 'primary' }],
-    ['primary', 'absent', 'primary', { kind: 'keep', as: 'primary' }],
     ['absent', 'primary', 'standby', { kind: 'rebuild_standby' }],
-    ['absent', 'primary', null, { kind: 'rebuild_standby' }],
-    // two primaries: this one is the stale one (the other holds the route since the failover)
-    ['primary', 'primary', 'primary', { kind: 'rebuild_standby' }],
-    ['frozen', 'primary', 'primary', { kind: 'rebuild_standby' }],
     ['absent', 'absent', 'primary', { kind: 'restart_primary' }],
-    ['absent', 'standby', 'primary', { kind: 'restart_primary' }],
   ] as const)('%s here, %s there (%s on disk) → %o', (here, other, onDisk, expected) => {
     expect(plan(here, other, onDisk)).toEqual(expected);
-  });
-
-  it('never rebuilds or restarts on a node that runs but did not answer (a busy machine, not a dead node)', () => {
-    // Seen in CI: one slow isInRecovery() on a healthy login standby made restore kill it and then
-    // find no primary to rebuild it from.
-    expect(plan('unknown', 'primary', 'standby')).toMatchObject({
-      kind: 'refuse',
-      reason: /dc-b.*did not answer/,
-    });
-    expect(plan('standby', 'unknown', 'standby')).toMatchObject({
-      kind: 'refuse',
-      reason: /dc-a.*did not answer/,
-    });
-    expect(plan('absent', 'unknown', 'primary')).toMatchObject({ kind: 'refuse' });
-  });
-
-  it('refuses while the other region is frozen: it may have been promoted', () => {
-    expect(plan('absent', 'frozen', 'primary')).toEqual({
-      kind: 'refuse',
-      reason: 'dc-a is frozen; thaw it before restoring dc-b',
-    });
   });
 
   it('refuses when there is no primary anywhere to follow and this one was not the primary', () => {
@@ -51,6 +102,28 @@ describe('planRestore', () => {
       kind: 'refuse',
       reason: 'no live primary in dc-a to restore dc-b from',
     });
-    expect(plan('standby', 'standby', 'standby')).toMatchObject({ kind: 'refuse' });
+  });
+});
+
+describe('planRestore on what it cannot see', () => {
+  it('never rebuilds or restarts on a node that runs but did not answer (a busy machine, not a dead node)', () => {
+    // Seen in CI: one slow isInRecovery() on a healthy login standby made restore kill it and then
+    // find no primary to rebuild it from.
+    expect(plan('unknown', 'primary', 'standby', routeTo('dc-a'))).toMatchObject({
+      kind: 'refuse',
+      reason: /dc-b.*did not answer/,
+    });
+    expect(plan('standby', 'unknown', 'standby', routeTo('dc-a'))).toMatchObject({
+      kind: 'refuse',
+      reason: /dc-a.*did not answer/,
+    });
+    expect(plan('absent', 'unknown', 'primary')).toMatchObject({ kind: 'refuse' });
+  });
+
+  it('refuses while the other region is frozen: it may have been promoted', () => {
+    expect(plan('absent', 'frozen', 'primary', routeTo('dc-b'))).toEqual({
+      kind: 'refuse',
+      reason: 'dc-a is frozen; thaw it before restoring dc-b',
+    });
   });
 });

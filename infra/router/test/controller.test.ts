@@ -203,4 +203,51 @@ describe('controller', () => {
       await r.controller.stop();
     });
   });
+
+  describe('a planned switchover drains the old primary’s writes, not its reads', () => {
+    async function servingLogin() {
+      const r = rig(['login']);
+      await r.controller.init();
+      r.set('login', 'dc-a', cell('up', primaryListing(1)));
+      r.set('login', 'dc-b', cell('up', standby(1)));
+      await r.controller.tick('login');
+      r.calls.length = 0;
+      return r;
+    }
+    const fenceCall = 'fence http://127.0.1.1:3000 1';
+
+    it('fences only once a slow write is answered, even when that takes longer than 2 s', async () => {
+      const r = await servingLogin();
+      const untrack = r.routes.track('login', 'dc-a', new AbortController(), Date.now() + 30_000);
+      const done = r.controller.switchover('login');
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(r.calls).toEqual([]); // a slow sign-in still running: fencing now would fail it
+      untrack(false);
+      const result = await done;
+      expect(result).toMatchObject({ from: 'dc-a', to: 'dc-b', epoch: 2 });
+      expect(r.calls[0]).toBe(fenceCall);
+      await r.controller.stop();
+    });
+
+    it('a write that never answers holds it only until its deadline (the commit guard refuses it after)', async () => {
+      const r = await servingLogin();
+      const deadline = Date.now() + 400;
+      r.routes.track('login', 'dc-a', new AbortController(), deadline);
+      await r.controller.switchover('login');
+      expect(r.calls[0]).toBe(fenceCall);
+      const fenced = r.events.since().find((e) => e.type === 'fenced');
+      expect(Date.parse(fenced!.at)).toBeGreaterThan(deadline);
+      await r.controller.stop();
+    });
+
+    it('reads in flight (an open SSE stream) do not hold it', async () => {
+      const r = await servingLogin();
+      r.routes.track('login', 'dc-a', new AbortController()); // a read: no write deadline
+      const started = Date.now();
+      await r.controller.switchover('login');
+      expect(r.calls[0]).toBe(fenceCall);
+      expect(Date.now() - started).toBeLessThan(1_500);
+      await r.controller.stop();
+    });
+  });
 });

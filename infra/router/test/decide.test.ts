@@ -308,7 +308,7 @@ describe('decide(): synchronous standby loss and restore (payments)', () => {
     expect(routeVerdict(s)).toEqual({ serving: true, rpoGuaranteeSuspended: true, refuseWrites: false });
   });
 
-  it('a degraded primary dying is failed over only within the lag bound (no RPO 0 claim)', () => {
+  it('a degraded primary dying is not failed over automatically: the standby may miss acknowledged writes', () => {
     const s = fixtures.paymentsStandbyBackCaughtUp();
     const down = {
       ...s,
@@ -322,7 +322,74 @@ describe('decide(): synchronous standby loss and restore (payments)', () => {
         },
       },
     };
-    expect(decide(down)).toMatchObject({ kind: 'failover', rpoZero: false });
+    expect(decide(down)).toMatchObject({
+      kind: 'refuse_failover',
+      reason:
+        'RPO 0 suspended: standby dc-b was not in sync at the last check and may miss acknowledged writes (fail over by hand)',
+    });
+  });
+});
+
+describe('decide(): a broken replication link (the standby answers, its WAL receiver does not)', () => {
+  /** healthy payments, except that the primary's oldest commit has waited `ms` for its sync standby */
+  const stalled = (
+    ms: number | null,
+    policy: Partial<ReturnType<typeof fixtures.healthyPayments>['policy']> = {},
+  ) => {
+    const s = fixtures.healthyPayments();
+    const a = s.cells['dc-a'];
+    return {
+      ...s,
+      policy: { ...s.policy, ...policy },
+      cells: { ...s.cells, 'dc-a': { ...a, lastReady: { ...a.lastReady!, syncWaitMs: ms } } },
+    };
+  };
+
+  it('a commit waiting past the bound degrades to async, naming the wait', () => {
+    const d = decide(stalled(2_500));
+    expect(d).toMatchObject({ kind: 'degrade_async', region: 'dc-a', standby: 'dc-b' });
+    expect(d.outcome).toBe(
+      'degraded payments to async on dc-a: a commit waited 2500 ms for standby dc-b (its WAL receiver is gone or cut off)',
+    );
+  });
+
+  it('a commit waiting less than the bound (or none) is normal sync latency: no action', () => {
+    expect(decide(stalled(1_500)).kind).toBe('none');
+    expect(decide(stalled(null)).kind).toBe('none');
+    expect(decide(stalled(2_500, { syncStallMs: 3_000 })).kind).toBe('none');
+  });
+
+  it('strict mode: writes refused instead of degrading', () => {
+    const s = stalled(2_500, { strictSync: true });
+    expect(decide(s).outcome).toMatch(
+      /^no action: sync standby lost \(a commit waited 2500 ms.*writes refused \(strict\)$/,
+    );
+    expect(routeVerdict(s)).toEqual({ serving: true, rpoGuaranteeSuspended: false, refuseWrites: true });
+  });
+
+  it('a primary dying while its commits were stuck is not failed over with an RPO 0 claim', () => {
+    const s = stalled(5_000);
+    const dying = { status: 'down' as const, consecutiveSuccesses: 0, dataTierAlive: false };
+    const down = { ...s, cells: { ...s.cells, 'dc-a': { ...s.cells['dc-a'], ...dying } } };
+    expect(decide(down)).toMatchObject({ kind: 'refuse_failover' });
+  });
+
+  it('sync is restored only to a standby that replied recently (a cut link can still read "streaming")', () => {
+    const s = fixtures.paymentsStandbyBackCaughtUp();
+    const a = s.cells['dc-a'];
+    const withReplyAge = (replyAgeMs: number) => ({
+      ...s,
+      policy: { ...s.policy, syncRestoreMaxReplyAgeMs: 15_000 },
+      cells: {
+        ...s.cells,
+        'dc-a': {
+          ...a,
+          lastReady: { ...a.lastReady!, standbys: a.lastReady!.standbys.map((v) => ({ ...v, replyAgeMs })) },
+        },
+      },
+    });
+    expect(decide(withReplyAge(40_000)).kind).toBe('none');
+    expect(decide(withReplyAge(800)).kind).toBe('restore_sync');
   });
 });
 

@@ -15,10 +15,18 @@ import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { assertBeforeDeadline } from './deadline';
 import type { ErrorTable } from './errors';
+import { FENCE_SETTING, parseFenceEpoch } from './fence';
 
 export class CellState {
   epoch = 0;
   fenced = false;
+  /** the fence epoch in the data directory (fence.ts), as last read */
+  fenceEpoch: number | null = null;
+  /**
+   * A promotion lifted every fence up to this epoch. A reload (pg_reload_conf) reaches the pool's
+   * sessions a moment later: a marker still read just after the promotion must not fence again.
+   */
+  private fencesLiftedUpTo = -1;
   /** null until the first successful refresh */
   inRecovery: boolean | null = null;
   replicationLagBytes: number | null = null;
@@ -32,6 +40,20 @@ export class CellState {
     private readonly pool: pg.Pool,
     private readonly errors: ErrorTable,
   ) {}
+
+  /** POST /admin/fence: fenced at once, whatever the data tier managed to record. */
+  fence(epoch: number): void {
+    this.fenced = true;
+    this.fenceEpoch = Math.max(this.fenceEpoch ?? 0, epoch);
+    this.fencesLiftedUpTo = -1;
+  }
+
+  /** A promotion at `epoch`: the fences up to it are lifted (the data tier's already were). */
+  liftFence(epoch: number): void {
+    this.fenced = false;
+    this.fenceEpoch = null;
+    this.fencesLiftedUpTo = epoch;
+  }
 
   role(): CellRole {
     if (this.fenced) return 'fenced';
@@ -50,16 +72,31 @@ export class CellState {
 
   private async readFromPostgres(): Promise<void> {
     try {
-      const { rows } = await this.pool.query<{ in_recovery: boolean; lag: string | null }>(
+      const { rows } = await this.pool.query<{
+        in_recovery: boolean;
+        lag: string | null;
+        fence_epoch: string | null;
+      }>(
         `SELECT pg_is_in_recovery() AS in_recovery,
                 CASE WHEN pg_is_in_recovery()
-                     THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) END AS lag`,
+                     THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) END AS lag,
+                current_setting('${FENCE_SETTING}', true) AS fence_epoch`,
       );
       this.inRecovery = rows[0]!.in_recovery;
       this.replicationLagBytes = rows[0]!.lag === null ? null : Math.max(0, Number(rows[0]!.lag));
       const epoch = await this.pool.query<{ epoch: string }>('SELECT epoch FROM cell_state WHERE id = 1');
       // The table replicates to the standby, so a standby follows its primary's epoch.
       if (epoch.rows[0]) this.epoch = Number(epoch.rows[0].epoch);
+      // A fence in the data directory fences the app too, so a restarted app starts fenced. Only a
+      // promotion (which resets the marker) unfences: a refresh never does.
+      this.fenceEpoch = parseFenceEpoch(rows[0]!.fence_epoch);
+      if (
+        this.fenceEpoch !== null &&
+        this.fenceEpoch >= this.epoch &&
+        this.fenceEpoch > this.fencesLiftedUpTo
+      ) {
+        this.fenced = true;
+      }
       this.lastRefreshOk = true;
     } catch {
       // Unreachable (or cell_state not replicated yet): keep the last known role; readiness reports it.

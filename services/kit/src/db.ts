@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { REPLICATION_MODE, type ServiceName } from '@failover-lab/contracts';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import pg from 'pg';
-import { assertTransactionBeforeDeadline } from './deadline';
+import { assertTransactionBeforeDeadline, currentDeadlineMs, deadlineExceededAtCommit } from './deadline';
 
 export type SynchronousCommit = 'on' | 'local' | 'remote_apply' | 'off';
 
@@ -73,7 +73,9 @@ export async function withClient<T>(
  * how durable it must be (payments 'on': acknowledged only once the sync standby has it).
  * Right before COMMIT it checks the current request's x-request-deadline (deadline.ts): a
  * transaction that outlived the router's patience — say its process was frozen mid-request — is
- * rolled back with DEADLINE_EXCEEDED instead of committing after another region took over.
+ * rolled back with DEADLINE_EXCEEDED instead of committing after another region took over. The same
+ * deadline goes to Postgres (`SET LOCAL failover_lab.deadline_ms`), whose commit guard checks it again
+ * when COMMIT arrives: a process frozen between its own check and the COMMIT cannot commit late.
  */
 export async function withTransaction<T>(
   pool: pg.Pool,
@@ -86,11 +88,21 @@ export async function withTransaction<T>(
     try {
       return await withClient(pool, async (client, discard) => {
         try {
-          // one round trip for both (simple protocol); the level is from a closed set, not user input
-          await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}`);
+          // One round trip (simple protocol). The level is from a closed set and the deadline an
+          // integer parsed from its header (deadline.ts), so neither is user text.
+          const deadlineMs = currentDeadlineMs();
+          const guard =
+            deadlineMs === undefined ? '' : `; SET LOCAL failover_lab.deadline_ms TO '${deadlineMs}'`;
+          await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}${guard}`);
           const result = await fn(client);
           assertTransactionBeforeDeadline(); // throws → ROLLBACK below
-          await client.query('COMMIT');
+          try {
+            await client.query('COMMIT');
+          } catch (err) {
+            throw (err as { code?: string }).code === COMMIT_GUARD_SQLSTATE
+              ? deadlineExceededAtCommit(err)
+              : err;
+          }
           return result;
         } catch (err) {
           // the connection is gone if ROLLBACK fails: do not return it to the pool
@@ -143,9 +155,17 @@ export async function applyMigrations(
         applied.push(name);
       }
     }
+    // every table, the service's new ones included, gets the commit guard (kit/001_commit_guard.sql)
+    const guard = await client.query(
+      `SELECT to_regprocedure('failover_attach_commit_guard()') IS NOT NULL AS ok`,
+    );
+    if (guard.rows[0]?.ok) await client.query('SELECT failover_attach_commit_guard()');
     return applied;
   });
 }
+
+/** Raised by the commit guard (migrations/001_commit_guard.sql): the deadline passed before COMMIT. */
+export const COMMIT_GUARD_SQLSTATE = 'FL001';
 
 /** SQLSTATEs that mean "this node cannot take writes right now". */
 export const READ_ONLY_SQLSTATE = '25006';

@@ -57,6 +57,19 @@ export function assertTransactionBeforeDeadline(): void {
   if (scope && deadlinePassed(scope.deadlineMs)) throw scope.exceeded();
 }
 
+/** The current request's deadline (unix ms), for the commit-time check inside Postgres. */
+export function currentDeadlineMs(): number | undefined {
+  return requestScope.getStore()?.deadlineMs;
+}
+
+/**
+ * The error for a COMMIT that Postgres refused because the deadline passed on the way (the commit
+ * guard, migrations/001_commit_guard.sql); the original error when there is no request scope.
+ */
+export function deadlineExceededAtCommit(err: unknown): unknown {
+  return requestScope.getStore()?.exceeded() ?? err;
+}
+
 /** onRequest + preValidation hooks that carry the request's deadline into its async context. */
 export function registerDeadlineScope(app: FastifyInstance, errors: ErrorTable): void {
   app.addHook('onRequest', (request, _reply, done) => {

@@ -300,7 +300,7 @@ describe('writes and fencing', () => {
       payload: { epoch: 2 },
     });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ fenced: true, epoch: 2 });
+    expect(res.json()).toMatchObject({ fenced: true, epoch: 2, marker: true, grantsRevoked: true });
     const refused = await write(dcA);
     expect(refused.statusCode).toBe(503);
     expect(refused.json().error.code).toBe('PROBE_ERR_FENCED');

@@ -3,7 +3,7 @@
 // exercise exactly the setup the lab runs.
 
 import type { ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REPLICATION_MODE, type RegionName, type ServiceName } from '@failover-lab/contracts';
 import pg from 'pg';
@@ -52,6 +52,51 @@ export function databaseUrl(
 
 export function isInitialized(node: PostgresNode): boolean {
   return existsSync(join(node.dataDir, 'PG_VERSION'));
+}
+
+/**
+ * The timeline a data dir is on (pg_controldata: its latest checkpoint's), running or not; null when
+ * it has none. A promotion starts a new one, so a node on a higher timeline than another has history
+ * the other lacks.
+ */
+export async function timelineOnDisk(node: PostgresNode): Promise<number | null> {
+  if (!isInitialized(node)) return null;
+  const out = await runToCompletion(binary('pg_controldata'), ['-D', node.dataDir], {
+    runAs: runAsForPostgres(),
+    env: { PATH: process.env.PATH, LC_ALL: 'C' },
+    timeoutMs: 10_000,
+  });
+  const match = /^Latest checkpoint's TimeLineID:\s+(\d+)$/m.exec(out);
+  return match ? Number(match[1]) : null;
+}
+
+/**
+ * The fence epoch a cell left in this data dir (`failover_lab.fenced_epoch` in postgresql.auto.conf,
+ * docs/fencing.md), or null.
+ */
+export function fenceEpochOnDisk(node: PostgresNode): number | null {
+  const file = join(node.dataDir, 'postgresql.auto.conf');
+  if (!existsSync(file)) return null;
+  const match = /^failover_lab\.fenced_epoch = '(\d{1,15})'$/m.exec(readFileSync(file, 'utf8'));
+  return match ? Number(match[1]) : null;
+}
+
+/**
+ * At boot: a node whose data dir carries a fence keeps the app role's writes revoked, whatever
+ * happened to the grants meanwhile, so no restart undoes a fence. A standby replays its primary's
+ * grants and cannot change them (and cannot write anyway). Returns the fence epoch, or null.
+ */
+export async function enforceFenceOnDisk(node: PostgresNode): Promise<number | null> {
+  const epoch = fenceEpochOnDisk(node);
+  if (epoch === null || (await isInRecovery(node, 10_000))) return epoch;
+  await superuserQuery(
+    node,
+    `REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public FROM app;
+     REVOKE USAGE, UPDATE ON ALL SEQUENCES IN SCHEMA public FROM app`,
+    [],
+    { database: node.service },
+  );
+  return epoch;
 }
 
 /** What a data dir will come up as: standby.signal decides (a lab that failed over stays so). */
@@ -221,7 +266,8 @@ export async function setupPrimaryRoles(node: PostgresNode, secrets: LabSecrets,
   );
   await superuserQuery(
     node,
-    `GRANT ALTER SYSTEM ON PARAMETER synchronous_standby_names TO app;
+    // failover_lab.fenced_epoch: the fence marker the cells keep in postgresql.auto.conf (docs/fencing.md)
+    `GRANT ALTER SYSTEM ON PARAMETER synchronous_standby_names, failover_lab.fenced_epoch TO app;
      GRANT pg_monitor TO app`,
   );
   const syncNames = REPLICATION_MODE[node.service] === 'sync' && syncStandby ? `"${syncStandby}"` : '';

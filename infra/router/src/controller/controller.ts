@@ -41,8 +41,6 @@ export interface ControllerDeps {
   metrics: RouterMetrics;
   clock: Clock;
   log: (line: string) => void;
-  /** planned switchover: time allowed for proxied requests in flight to finish before fencing */
-  drainMs?: number;
   /** no automatic failover this long after start() */
   startupGraceMs?: number;
 }
@@ -208,6 +206,8 @@ export class Controller {
         maxFailoverLagBytes: config.policy.maxFailoverLagBytes,
         syncRestoreMaxLagBytes: config.policy.syncRestoreMaxLagBytes,
         strictSync: config.policy.strictSync,
+        syncStallMs: config.policy.syncStallMs,
+        syncRestoreMaxReplyAgeMs: config.policy.syncRestoreMaxReplyAgeMs,
         appRestartGraceMs: config.policy.appRestartGraceMs,
         standbySteadyMs: config.policy.standbySteadyMs,
       }),

@@ -18,6 +18,10 @@ export interface ServiceSnapshot {
     maxFailoverLagBytes: number;
     syncRestoreMaxLagBytes: number;
     strictSync: boolean;
+    /** sync services: a commit waiting this long for the sync standby means its link is broken */
+    syncStallMs?: number;
+    /** sync services: restore sync only to a standby that replied within this */
+    syncRestoreMaxReplyAgeMs?: number;
     appRestartGraceMs?: number;
     /** fail over only to a standby that has passed every probe for at least this long */
     standbySteadyMs?: number;
@@ -95,11 +99,32 @@ export function lastKnownStandbyLag(s: ServiceSnapshot): number | null {
   return Math.max(seen.lagBytes ?? 0, own);
 }
 
-/** The standby was a synchronous standby at the primary's last answer: every acknowledged commit is on it. */
+/**
+ * The standby was a synchronous standby at the primary's last answer: every acknowledged commit is on
+ * it. Not while commits were stuck waiting for it: its row can read sync/streaming long after its
+ * WAL receiver was cut off.
+ */
 export function wasInSync(s: ServiceSnapshot): boolean {
-  if (s.mode !== 'sync' || isRunningAsync(s)) return false;
+  if (s.mode !== 'sync' || isRunningAsync(s) || syncStall(s) !== null) return false;
   const seen = standbyAsSeenByPrimary(s);
   return seen?.syncState === 'sync' && seen.state === 'streaming';
+}
+
+// a healthy sync commit takes ~1 ms here; 2 s leaves room for a starved machine (load 20) without
+// flapping sync off and on, and bounds how long a cut link stalls payments
+const DEFAULT_SYNC_STALL_MS = 2_000;
+
+/**
+ * Sync service whose primary has held a commit for the synchronous standby longer than the bound:
+ * the standby's app may answer, but its WAL receiver is gone or cut off, and every sync commit hangs
+ * (a synchronous commit waits forever: docs/facts.md). The reason, or null.
+ */
+export function syncStall(s: ServiceSnapshot): string | null {
+  if (s.mode !== 'sync') return null;
+  const waited = s.cells[s.primary].lastReady?.syncWaitMs;
+  const bound = s.policy.syncStallMs ?? DEFAULT_SYNC_STALL_MS;
+  if (waited === null || waited === undefined || waited < bound) return null;
+  return `a commit waited ${waited} ms for standby ${standbyOf(s)} (its WAL receiver is gone or cut off)`;
 }
 
 function canFailOver(s: ServiceSnapshot): { ok: true; rpoZero: boolean } | { ok: false; reason: string } {
@@ -121,6 +146,14 @@ function canFailOver(s: ServiceSnapshot): { ok: true; rpoZero: boolean } | { ok:
   if (role !== 'standby')
     return { ok: false, reason: `${standby} is not in role standby (${role ?? 'unknown'})` };
   if (wasInSync(s)) return { ok: true, rpoZero: true };
+  // A sync service not in sync (degraded to async, or its standby's link broken) may have
+  // acknowledged writes the standby lacks: no lag bound makes that safe to do automatically.
+  if (s.mode === 'sync') {
+    return {
+      ok: false,
+      reason: `RPO 0 suspended: standby ${standby} was not in sync at the last check and may miss acknowledged writes (fail over by hand)`,
+    };
+  }
   const lag = lastKnownStandbyLag(s);
   if (lag === null)
     return { ok: false, reason: `standby ${standby} lag unknown (not streaming at last check)` };
@@ -224,15 +257,16 @@ export function decide(s: ServiceSnapshot, request?: OperatorRequest): Decision 
   // 6. Sync services: never let commits hang on a dead standby; put it back once it has caught up.
   if (s.mode === 'sync' && isPrimaryAtEpoch(p, s.epoch)) {
     const async = isRunningAsync(s);
-    if (!async && isConfirmedDown(other)) {
+    const lost = async ? null : isConfirmedDown(other) ? `standby ${standby} down` : syncStall(s);
+    if (lost !== null) {
       if (s.policy.strictSync) {
-        return { kind: 'none', outcome: `no action: sync standby ${standby} down, writes refused (strict)` };
+        return { kind: 'none', outcome: `no action: sync standby lost (${lost}), writes refused (strict)` };
       }
       return {
         kind: 'degrade_async',
         region: primary,
         standby,
-        outcome: `degraded ${s.service} to async on ${primary}: standby ${standby} down`,
+        outcome: `degraded ${s.service} to async on ${primary}: ${lost}`,
       };
     }
     if (async && canRestoreSync(s)) {
@@ -290,6 +324,10 @@ export function canRestoreSync(s: ServiceSnapshot): boolean {
   if (standby.status !== 'up' || standby.lastReady?.role !== 'standby') return false;
   const seen = standbyAsSeenByPrimary(s);
   if (seen?.state !== 'streaming') return false;
+  const replyAge = seen.replyAgeMs;
+  const maxReplyAge = s.policy.syncRestoreMaxReplyAgeMs;
+  if (replyAge !== null && replyAge !== undefined && maxReplyAge !== undefined && replyAge > maxReplyAge)
+    return false;
   const lag = lastKnownStandbyLag(s);
   return lag !== null && lag <= s.policy.syncRestoreMaxLagBytes;
 }
@@ -307,6 +345,8 @@ export function routeVerdict(s: ServiceSnapshot): RouteVerdict {
     last.epoch === s.epoch;
   const rpoGuaranteeSuspended = s.mode === 'sync' && serving && isRunningAsync(s);
   const syncStandbyLost =
-    s.mode === 'sync' && serving && (rpoGuaranteeSuspended || isConfirmedDown(s.cells[standbyOf(s)]));
+    s.mode === 'sync' &&
+    serving &&
+    (rpoGuaranteeSuspended || isConfirmedDown(s.cells[standbyOf(s)]) || syncStall(s) !== null);
   return { serving, rpoGuaranteeSuspended, refuseWrites: s.policy.strictSync && syncStandbyLost };
 }

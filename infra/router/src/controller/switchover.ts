@@ -20,7 +20,7 @@ export interface ControllerOps {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Planned switchover, zero loss: hold the service's traffic, let requests in flight finish, fence the
+ * Planned switchover, zero loss: hold the service's traffic, let the writes in flight finish, fence the
  * old primary, wait until the standby has replayed everything the old primary wrote, persist the new
  * epoch, promote, route. On any failure before the promotion the old primary is un-fenced (re-promoted
  * at its own epoch) and traffic released.
@@ -84,9 +84,14 @@ export async function runOperatorFence(
   return { region, epoch };
 }
 
+/**
+ * Until every write sent to the old primary has been answered or is past its deadline (after which
+ * the cell's commit guard refuses it: docs/fencing.md). No fixed cap: fencing earlier would fail a
+ * slow write the client was promised an answer to. Reads, SSE streams included, do not hold it: they
+ * change nothing, and a stream never ends by itself.
+ */
 async function drain(deps: ControllerDeps, service: ServiceName, region: RegionName): Promise<void> {
-  const deadline = deps.clock.now() + (deps.drainMs ?? 2000);
-  while (deps.routes.inFlightCount(service, region) > 0 && deps.clock.now() < deadline) await sleep(10);
+  while (deps.clock.now() <= deps.routes.writesMayLandUntil(service, region)) await sleep(10);
 }
 
 async function waitForReplay(

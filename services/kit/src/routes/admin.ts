@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { bearerToken, isAdminToken } from '../auth';
 import { withClient, withTransaction } from '../db';
 import { adminErrors } from '../errors';
+import { fenceDataTier, readFenceEpoch, unfenceDataTier } from '../fence';
 import { readiness } from './health';
 
 const EpochBody = Type.Object({ epoch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) });
@@ -45,6 +46,11 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
       if (epoch < cell.epoch) {
         throw adminErrors.make('STALE_EPOCH', `epoch ${epoch} < stored epoch ${cell.epoch}`);
       }
+      // A node fenced at a newer epoch than this promotion must stay fenced: someone newer is primary.
+      const fenceEpoch = await readFenceEpoch(app.adminPool);
+      if (fenceEpoch !== null && epoch < fenceEpoch) {
+        throw adminErrors.make('STALE_EPOCH', `epoch ${epoch} < this node's fence epoch ${fenceEpoch}`);
+      }
       const started = performance.now();
       const { rows } = await app.adminPool.query<{ in_recovery: boolean }>(
         'SELECT pg_is_in_recovery() AS in_recovery',
@@ -58,6 +64,9 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
         // (docs/facts.md, "A synchronous commit without its standby").
         await setSynchronousStandbys(app, []);
       }
+      // The write privileges back (a fence, here or replicated from the old primary, revoked them)
+      // before anything below writes.
+      await unfenceDataTier(app.adminPool);
       // Normally a no-op (the schema came by replication); a standby that runs newer code than the
       // primary it replaces gets its own migrations now, before it is declared writable.
       const migrated = await app.applyMigrations(app.adminPool);
@@ -87,7 +96,7 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
         return epoch;
       });
       cell.epoch = stored;
-      cell.fenced = false;
+      cell.liftFence(stored);
       cell.inRecovery = false;
       const promoteMs = Math.round(performance.now() - started);
       request.log.info({ epoch: stored, wasStandby, promoteMs }, 'promoted');
@@ -96,9 +105,21 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
 
     app.post('/admin/fence', { schema: { body: EpochBody } }, async (request) => {
       const { epoch } = request.body as { epoch: number };
-      app.cell.fenced = true;
-      request.log.warn({ epoch, cellEpoch: app.cell.epoch }, 'fenced');
-      return { fenced: true, epoch };
+      const cell = app.cell;
+      await cell.refresh();
+      // A fence older than the cell's own epoch comes from a controller that has not seen the newer
+      // promotion: obeying it could fence the one true primary.
+      if (epoch < cell.epoch) {
+        throw adminErrors.make('STALE_EPOCH', `fence epoch ${epoch} < stored epoch ${cell.epoch}`);
+      }
+      cell.fence(epoch);
+      // The app refuses writes from now on whatever happens next; the data tier makes it outlive us.
+      const tier = await fenceDataTier(app.adminPool, epoch).catch((err: Error) => {
+        request.log.error({ err, epoch }, 'fence: the data tier could not record it (the app is fenced)');
+        return { marker: false, grantsRevoked: false, error: err.message };
+      });
+      request.log.warn({ epoch, cellEpoch: cell.epoch, ...tier }, 'fenced');
+      return { fenced: true, epoch, ...tier };
     });
 
     app.post('/admin/sync', { schema: { body: SyncBody } }, async (request) => {

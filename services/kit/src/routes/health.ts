@@ -25,6 +25,7 @@ interface PgFacts {
   lag: number | null;
   syncNames: string;
   standbys: StandbyView[];
+  syncWaitMs: number | null;
 }
 
 async function readPostgres(pool: pg.Pool): Promise<PgFacts> {
@@ -42,10 +43,18 @@ async function readPostgres(pool: pg.Pool): Promise<PgFacts> {
   );
   const row = rows[0]!;
   let standbys: StandbyView[] = [];
+  let syncWaitMs: number | null = null;
   if (!row.in_recovery) {
-    const rep = await pool.query<{ name: string; state: string; sync_state: string; lag: string | null }>(
+    const rep = await pool.query<{
+      name: string;
+      state: string;
+      sync_state: string;
+      lag: string | null;
+      reply_age_ms: number | null;
+    }>(
       `SELECT application_name AS name, state, sync_state,
-              pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS lag
+              pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS lag,
+              (extract(epoch FROM clock_timestamp() - reply_time) * 1000)::float8 AS reply_age_ms
          FROM pg_stat_replication ORDER BY application_name`,
     );
     standbys = rep.rows.map((r) => ({
@@ -53,7 +62,16 @@ async function readPostgres(pool: pg.Pool): Promise<PgFacts> {
       state: r.state,
       syncState: r.sync_state,
       lagBytes: r.lag === null ? null : Number(r.lag),
+      replyAgeMs: r.reply_age_ms === null ? null : Math.max(0, Math.round(r.reply_age_ms)),
     }));
+    // Commits waiting for the synchronous standby (seen through pg_monitor): the one signal that is
+    // certain to rise when its WAL receiver is gone or cut off, however the walsender row looks.
+    const waits = await pool.query<{ ms: number | null }>(
+      `SELECT (extract(epoch FROM clock_timestamp() - min(query_start)) * 1000)::float8 AS ms
+         FROM pg_stat_activity WHERE wait_event = 'SyncRep'`,
+    );
+    const ms = waits.rows[0]?.ms;
+    syncWaitMs = ms === null || ms === undefined ? null : Math.max(0, Math.round(ms));
   }
   return {
     inRecovery: row.in_recovery,
@@ -61,6 +79,7 @@ async function readPostgres(pool: pg.Pool): Promise<PgFacts> {
     lag: row.lag === null ? null : Math.max(0, Number(row.lag)),
     syncNames: row.sync_names,
     standbys,
+    syncWaitMs,
   };
 }
 
@@ -102,6 +121,7 @@ export async function readiness(cell: CellState, healthPool: pg.Pool, redis: Red
     replicationLagBytes: facts?.inRecovery ? facts.lag : null,
     standbys: facts?.standbys ?? [],
     synchronousStandbyNames: facts ? facts.syncNames : null,
+    syncWaitMs: facts?.syncWaitMs ?? null,
     checks: { postgres: pgResult.check, redis: redisResult.check },
   };
 }

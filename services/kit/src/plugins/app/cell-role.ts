@@ -60,7 +60,10 @@ export const cellRolePlugin = fp<CellRoleOptions>(
     app.addHook('onClose', async () => cell.stop());
 
     await waitForPostgres(cell, POSTGRES_WAIT_MS);
-    if (cell.inRecovery === false) {
+    if (cell.fenced) {
+      // the data directory carries a fence (fence.ts): start fenced, write nothing, not even migrations
+      app.log.warn({ fenceEpoch: cell.fenceEpoch, epoch: cell.epoch }, 'starting fenced');
+    } else if (cell.inRecovery === false) {
       const applied = await app.applyMigrations(app.pg);
       if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
       await cell.refresh();
