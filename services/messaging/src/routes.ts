@@ -61,7 +61,19 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
     const subscriber = app.redis.duplicate();
     subscriber.on('error', () => {}); // reconnects and re-subscribes on its own
     subscriber.connect().catch(() => {});
-    const hub = new RoomHub(subscriber, (error) => app.log.warn({ err: error }, 'room hub error'));
+    const pubsubDropped = app.metrics.counter(
+      'messaging_pubsub_dropped_total',
+      'Payloads on a room channel that are not what this service publishes (dropped, never delivered)',
+      ['reason'],
+    );
+    const hub = new RoomHub(
+      subscriber,
+      (error) => app.log.warn({ err: error }, 'room hub error'),
+      (reason) => {
+        pubsubDropped.inc({ reason });
+        app.log.warn({ reason }, 'pub/sub payload dropped');
+      },
+    );
     app.addHook('onClose', async () => hub.close());
     // Open streams would keep server.close() waiting forever: end them first, clients reconnect with
     // Last-Event-ID (to the other region, after a failover).

@@ -4,8 +4,10 @@ import { randomUUID } from 'node:crypto';
 import type { TestSigner } from '@failover-lab/cell-kit/testing';
 import type { TestDataTier } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../src/cursor';
+import { roomChannel } from '../src/room-hub';
 import {
   buildTestMessagingCell,
   createTestSigner,
@@ -276,6 +278,49 @@ describe('live delivery (SSE)', () => {
       await reader!.waitFor((t) => t.includes(live.id));
       expect(sseEvents(reader!.text).map((e) => e.data.id)).toEqual([posted[1].id, posted[2].id, live.id]);
     } finally {
+      abort.abort();
+    }
+  });
+
+  it('drops and counts what arrives on a room channel that it did not publish, and keeps streaming', async () => {
+    const room = uniqueRoom();
+    const first = json(await post(room, { id: randomUUID(), body: 'before' }));
+    // with Last-Event-ID the stream compares each live message's seq: the path that threw on a missing one
+    const { abort, reader } = await openStream(room, { 'last-event-id': first.cursor });
+    const publisher = new Redis(tier.primary.redisUrl);
+    try {
+      await reader!.waitFor((t) => t.includes(': connected'));
+      const channel = roomChannel(room);
+      const forged = [
+        'not json',
+        JSON.stringify({ id: 'x', body: 'no seq' }),
+        JSON.stringify({ seq: 'abc', id: 'x', room, author: 'mallory', body: 'b', createdAt: 'now' }),
+        JSON.stringify({
+          seq: '99',
+          id: 'x',
+          room: 'elsewhere',
+          author: 'mallory',
+          body: 'b',
+          createdAt: 'n',
+        }),
+        JSON.stringify(null),
+      ];
+      for (const payload of forged) await publisher.publish(channel, payload);
+      const live = json(await post(room, { id: randomUUID(), body: 'after the forgeries' }));
+      await reader!.waitFor((t) => t.includes(live.id));
+      expect(sseEvents(reader!.text).map((e) => e.data.id)).toEqual([live.id]);
+      const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      const dropped = (reason: string) =>
+        Number(
+          new RegExp(`messaging_pubsub_dropped_total\\{[^}]*reason="${reason}"[^}]*\\} (\\d+)`).exec(
+            metrics,
+          )?.[1],
+        );
+      expect(dropped('not_json')).toBeGreaterThanOrEqual(1);
+      expect(dropped('bad_shape')).toBeGreaterThanOrEqual(3);
+      expect(dropped('wrong_room')).toBeGreaterThanOrEqual(1);
+    } finally {
+      publisher.disconnect();
       abort.abort();
     }
   });
