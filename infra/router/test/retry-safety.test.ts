@@ -15,6 +15,21 @@ describe('which requests may be sent twice', () => {
     ['POST', 'messaging', '/messaging/rooms/r1/other', {}, body({ id: 'm1' }), false],
     ['POST', 'login', '/login/sessions', {}, body({ username: 'u', password: 'p' }), false],
     ['DELETE', 'login', '/login/sessions/current', {}, undefined, false],
+    // a header alone makes nothing safe: these would rotate twice / answer 409 for a created user
+    [
+      'POST',
+      'login',
+      '/login/sessions/refresh',
+      { 'idempotency-key': 'k1' },
+      body({ refreshToken: 'r' }),
+      false,
+    ],
+    ['POST', 'login', '/login/users', { 'idempotency-key': 'k1' }, body({ username: 'u' }), false],
+    ['DELETE', 'login', '/login/sessions/current', { 'idempotency-key': 'k1' }, undefined, false],
+    ['POST', 'payments', '/payments/accounts', { 'idempotency-key': 'k1' }, body({}), false],
+    ['PUT', 'payments', '/payments/transfers', { 'idempotency-key': 'k1' }, body({}), false],
+    ['POST', 'payments', '/payments/transfers', { 'idempotency-key': '' }, body({ amount: 1 }), false],
+    ['POST', 'messaging', '/messaging/rooms/r1/messages', {}, Buffer.from('null'), false],
   ] as const)('%s %s %s → %s', (method, service, path, headers, b, expected) => {
     expect(isRetrySafe(method, service, path, headers, b)).toBe(expected);
   });

@@ -34,7 +34,13 @@ let rig: Rig;
 let slot = 0;
 
 async function makeRig(
-  opts: { strictSync?: boolean; holdMs?: number; requestTimeoutMs?: number } = {},
+  opts: {
+    strictSync?: boolean;
+    holdMs?: number;
+    requestTimeoutMs?: number;
+    maxHeldRequests?: number;
+    maxHeldBytes?: number;
+  } = {},
 ): Promise<Rig> {
   slot++;
   const a = await startFakeCell(
@@ -63,7 +69,12 @@ async function makeRig(
         messaging: { mode: 'async', cells: { 'dc-a': ma.url, 'dc-b': mb.url } },
       },
       probe: { intervalMs: 40, timeoutMs: 600, fall: 3, rise: 2, burstIntervalMs: 15, startupGraceMs: 0 },
-      proxy: { holdMs: opts.holdMs ?? 3000, requestTimeoutMs: opts.requestTimeoutMs ?? 2000 },
+      proxy: {
+        holdMs: opts.holdMs ?? 3000,
+        requestTimeoutMs: opts.requestTimeoutMs ?? 2000,
+        ...(opts.maxHeldRequests ? { maxHeldRequests: opts.maxHeldRequests } : {}),
+        ...(opts.maxHeldBytes ? { maxHeldBytes: opts.maxHeldBytes } : {}),
+      },
       policy: { strictSync: opts.strictSync ?? false },
     },
     { ADMIN_TOKEN: TOKEN },
@@ -194,7 +205,7 @@ describe('router data plane', () => {
     sse.body.destroy();
   });
 
-  it('primary dies: safe requests are held and served by dc-b; unsafe writes fail fast with 503 + Retry-After', async () => {
+  it('primary dies: requests not yet sent are held and served by dc-b, whatever their route', async () => {
     rig.b.state.promoteDelayMs = 500; // keep the failover in flight long enough to look at it
     await rig.a.close();
     const held = get(`${rig.url}/payments/echo`);
@@ -204,14 +215,18 @@ describe('router data plane', () => {
       body: JSON.stringify({ amount: 1 }),
     });
     await waitFor('promotion in flight', () => rig.b.calls.some((c) => c.path === '/admin/promote'));
+    // No Idempotency-Key: not safe to send twice, but it has not been sent once yet, so it is held
+    // (holding is not retrying) and dc-b gets it exactly once.
     const unsafe = await request(`${rig.url}/payments/transfers`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: '{}',
+      body: JSON.stringify({ unsafe: true }),
     });
-    expect(unsafe.statusCode).toBe(503);
-    expect(unsafe.headers['retry-after']).toBe('1');
-    expect((await json(unsafe)).error).toMatchObject({ code: 'ROUTER_ERR_NO_PRIMARY' });
+    expect(unsafe.statusCode).toBe(201);
+    expect(unsafe.headers['x-served-by']).toBe('dc-b');
+    await unsafe.body.dump();
+    expect(rig.a.arrivals.filter((a) => a.path === '/payments/transfers')).toHaveLength(0);
+    expect(rig.b.writes.filter((w) => (w.body as { unsafe?: boolean }).unsafe)).toHaveLength(1);
 
     const res = await held;
     expect(res.statusCode).toBe(200);
@@ -265,6 +280,42 @@ describe('router data plane', () => {
       expect(r.headers['x-served-by']).toBe('dc-b');
       await r.body.dump();
     }
+  });
+
+  it('held requests are bounded in count and bytes: past either, 503 ROUTER_ERR_HOLD_FULL + Retry-After', async () => {
+    await closeRig();
+    rig = await makeRig({ maxHeldRequests: 3, maxHeldBytes: 10_000 });
+    await waitFor('payments served', () => rig.router.router.routes.get('payments')?.serving);
+    rig.b.state.promoteDelayMs = 1_000;
+    await rig.a.close();
+    await waitFor('promotion in flight', () => rig.b.calls.some((c) => c.path === '/admin/promote'));
+    const post = (bytes: number) =>
+      request(`${rig.url}/payments/transfers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ pad: 'x'.repeat(bytes) }),
+      });
+    const heldOnes = [post(10), post(10)];
+    await waitFor('two held', async () =>
+      /router_held_requests 2/.test(await (await get(`${rig.url}/metrics`)).body.text()),
+    );
+    const tooBig = await post(20_000); // 2 held, but their bytes plus these are over 10 000
+    expect(tooBig.statusCode).toBe(503);
+    expect(tooBig.headers['retry-after']).toBe('1');
+    expect((await json(tooBig)).error).toMatchObject({ code: 'ROUTER_ERR_HOLD_FULL' });
+    heldOnes.push(post(10));
+    await waitFor('three held', async () =>
+      /router_held_requests 3/.test(await (await get(`${rig.url}/metrics`)).body.text()),
+    );
+    const fourth = await post(10);
+    expect(fourth.statusCode).toBe(503);
+    expect((await json(fourth)).error).toMatchObject({ code: 'ROUTER_ERR_HOLD_FULL' });
+    for (const res of await Promise.all(heldOnes)) {
+      expect(res.statusCode).toBe(201);
+      expect(res.headers['x-served-by']).toBe('dc-b');
+      await res.body.dump();
+    }
+    expect(rig.b.writes).toHaveLength(3);
   });
 
   /** An idempotent transfer through the router, once dc-a has received it (it may not answer yet). */
@@ -445,16 +496,18 @@ describe('router admin API', () => {
     }, 200);
     const switching = admin('/admin/switchover', { method: 'POST', body: { service: 'payments' } });
     await waitFor('switchover holding', () => rig.a.state.fenced);
-    // Requests arriving during the switchover: a safe one waits for the new primary, an unsafe one fails fast.
+    // Requests arriving during the switchover were not sent anywhere yet: all wait for the new primary.
     const heldRead = get(`${rig.url}/payments/echo`);
-    const unsafe = await request(`${rig.url}/payments/transfers`, {
+    const heldWrite = request(`${rig.url}/payments/transfers`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
     });
-    expect(unsafe.statusCode).toBe(503);
-    await unsafe.body.dump();
     const res = await switching;
+    const unsafe = await heldWrite;
+    expect(unsafe.statusCode).toBe(201);
+    expect(unsafe.headers['x-served-by']).toBe('dc-b');
+    await unsafe.body.dump();
     const body = await json(res);
     const held = await heldRead;
     expect(held.headers['x-served-by']).toBe('dc-b');
