@@ -3,17 +3,13 @@
 // the passwords of initialised Postgres volumes would lock the apps out.
 //   npx tsx infra/compose/src/make-env.ts [target]   (default .lab/compose.env)
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const target = process.argv[2]
   ? resolve(process.argv[2])
   : fileURLToPath(new URL('../../../.lab/compose.env', import.meta.url));
-if (existsSync(target)) {
-  console.error(`${target} exists; delete it (and the compose volumes) to start over`);
-  process.exit(1);
-}
 
 const password = () => randomBytes(24).toString('base64url');
 const kid = `compose-${randomUUID().slice(0, 8)}`;
@@ -32,5 +28,13 @@ const lines = [
   `JWT_SIGNING_KEY='${JSON.stringify(privateJwk)}'`,
 ];
 mkdirSync(dirname(target), { recursive: true });
-writeFileSync(target, `${lines.join('\n')}\n`, { mode: 0o600 });
+try {
+  // O_EXCL: created here or not at all. A check-then-write could follow a symlink planted in between
+  // (or already there, dangling) and write the secrets wherever it points.
+  writeFileSync(target, `${lines.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
+} catch (err) {
+  if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  console.error(`${target} exists; delete it (and the compose volumes) to start over`);
+  process.exit(1);
+}
 console.log(`wrote ${target} (mode 0600; secrets not printed)`);
