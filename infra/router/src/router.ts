@@ -46,6 +46,19 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
     // Router-level limit; the proxy's own parser enforces maxBodyBytes per request.
     bodyLimit: config.proxy.maxBodyBytes,
     return503OnClosing: true,
+    // A request Node's HTTP parser refuses (a CR or NUL in a header, both Content-Length and
+    // Transfer-Encoding, a bad request line) never reaches a route: answer it with a code like the rest.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) {
+        socket.destroy(err);
+        return;
+      }
+      const body = JSON.stringify(errorBody('ROUTER_ERR_VALIDATION', 'malformed HTTP request'));
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
   });
 
   const targets: ProbeTarget[] = [];

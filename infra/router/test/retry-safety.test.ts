@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { endToEndHeaders, isRetrySafe } from '../src/proxy/retry-safety';
+import { endToEndHeaders, isRetrySafe, retrySafetyTable } from '../src/proxy/retry-safety';
 
 const body = (v: unknown) => Buffer.from(JSON.stringify(v));
 
@@ -49,5 +50,13 @@ describe('which requests may be sent twice', () => {
         ['host'],
       ),
     ).toEqual({ 'x-keep': 'y' });
+  });
+});
+
+describe('the retry-safety table the docs show', () => {
+  it('docs/security.md carries RETRY_SAFE_ROUTES exactly', () => {
+    const doc = readFileSync(new URL('../../../docs/security.md', import.meta.url), 'utf8');
+    const shown = /<!-- retry-safety-table:start -->\n([\s\S]*?)\n<!-- retry-safety-table:end -->/.exec(doc);
+    expect(shown?.[1]).toBe(retrySafetyTable());
   });
 });

@@ -2,7 +2,7 @@
 // (Real cells on real Postgres/Redis: failover.integration.test.ts.)
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -478,6 +478,32 @@ describe('router admin API', () => {
     expect(big.statusCode).toBe(413);
     expect((await json(big)).error).toMatchObject({ code: 'ROUTER_ERR_BODY_TOO_LARGE' });
     expect(rig.a.writes).toHaveLength(0);
+  });
+
+  it('a request the HTTP parser refuses (CR in a header, CL + TE) gets 400 ROUTER_ERR_VALIDATION', async () => {
+    const { hostname, port } = new URL(rig.url);
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: hostname, port: Number(port) });
+        let data = '';
+        socket.on('data', (c) => {
+          data += c.toString('latin1');
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(data));
+        socket.write(text);
+      });
+    for (const text of [
+      'POST /payments/transfers HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\rX-Injected: 1\r\nContent-Length: 2\r\n\r\n{}',
+      'POST /payments/transfers HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    ]) {
+      const answer = await raw(text);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe(
+        'ROUTER_ERR_VALIDATION',
+      );
+    }
+    expect(rig.a.arrivals).toEqual([]);
   });
 
   it('events?since= returns only later events', async () => {
