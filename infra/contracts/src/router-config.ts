@@ -67,6 +67,12 @@ export const ProxyConfigSchema = Type.Object(
     ),
     maxBodyBytes: count(1, 64 * 1024 * 1024, 1_048_576, 'largest request body the router accepts'),
     connectionsPerCell: count(1, 4096, 64, 'connections per cell in the keep-alive pool'),
+    streamConnectionsPerCell: count(
+      1,
+      65_536,
+      1_024,
+      'connections per cell for event streams, a pool of their own: open streams never starve requests',
+    ),
   },
   { additionalProperties: false },
 );

@@ -40,6 +40,7 @@ async function makeRig(
     requestTimeoutMs?: number;
     maxHeldRequests?: number;
     maxHeldBytes?: number;
+    connectionsPerCell?: number;
   } = {},
 ): Promise<Rig> {
   slot++;
@@ -74,6 +75,7 @@ async function makeRig(
         requestTimeoutMs: opts.requestTimeoutMs ?? 2000,
         ...(opts.maxHeldRequests ? { maxHeldRequests: opts.maxHeldRequests } : {}),
         ...(opts.maxHeldBytes ? { maxHeldBytes: opts.maxHeldBytes } : {}),
+        ...(opts.connectionsPerCell ? { connectionsPerCell: opts.connectionsPerCell } : {}),
       },
       policy: { strictSync: opts.strictSync ?? false },
     },
@@ -478,6 +480,31 @@ describe('router admin API', () => {
     expect(big.statusCode).toBe(413);
     expect((await json(big)).error).toMatchObject({ code: 'ROUTER_ERR_BODY_TOO_LARGE' });
     expect(rig.a.writes).toHaveLength(0);
+  });
+
+  it('event streams have a pool of their own: open streams do not starve requests to the cell', async () => {
+    await closeRig();
+    rig = await makeRig({ connectionsPerCell: 2 });
+    await waitFor('messaging served', () => rig.router.router.routes.get('messaging')?.serving);
+    const streams = await Promise.all(
+      [1, 2, 3].map(async (n) => {
+        const abort = new AbortController();
+        const res = await request(`${rig.url}/messaging/rooms/r${n}/stream`, {
+          headers: { accept: 'text/event-stream' },
+          signal: abort.signal,
+        });
+        expect(res.statusCode).toBe(200);
+        res.body.on('error', () => {});
+        return abort;
+      }),
+    );
+    try {
+      const res = await request(`${rig.url}/messaging/echo`, { signal: AbortSignal.timeout(1_500) });
+      expect(res.statusCode).toBe(200);
+      expect(await res.body.json()).toEqual({ region: 'dc-a' });
+    } finally {
+      for (const s of streams) s.abort();
+    }
   });
 
   it('a request the HTTP parser refuses (CR in a header, CL + TE) gets 400 ROUTER_ERR_VALIDATION', async () => {

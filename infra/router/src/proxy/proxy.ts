@@ -47,18 +47,21 @@ type Attempt =
 export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
   const { config, routes, prober, metrics } = deps;
   const pools = new Map<string, Pool>();
-  const poolFor = (origin: string) => {
-    let pool = pools.get(origin);
+  // Event streams hold their connection for as long as the client listens: in the requests' pool, a
+  // few dozen of them would leave no connection for anyone else's request to that cell.
+  const poolFor = (origin: string, stream: boolean) => {
+    const key = `${stream ? 'stream' : 'request'} ${origin}`;
+    let pool = pools.get(key);
     if (!pool) {
       pool = new Pool(origin, {
         // On loopback every connection would come from 127.0.0.1; from the router's own address instead,
         // the cells can trust its x-forwarded-for from exactly that address (TRUSTED_PROXIES).
         ...(config.network === 'loopback' ? { localAddress: config.listen.host } : {}),
-        connections: config.proxy.connectionsPerCell,
+        connections: stream ? config.proxy.streamConnectionsPerCell : config.proxy.connectionsPerCell,
         keepAliveTimeout: 30_000,
         connect: { timeout: config.proxy.connectTimeoutMs },
       });
-      pools.set(origin, pool);
+      pools.set(key, pool);
     }
     return pool;
   };
@@ -104,7 +107,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     headers[FORWARDED_FOR_HEADER] = request.ip;
     const sse = wantsEventStream(request.headers);
     try {
-      const res = await poolFor(origin).request({
+      const res = await poolFor(origin, sse).request({
         path: request.url,
         method: request.method as 'GET',
         headers,
