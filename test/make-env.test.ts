@@ -37,13 +37,13 @@ describe('make-env.ts', () => {
     expect(run.stdout + run.stderr).not.toContain(password);
   });
 
-  it('refuses an existing file and leaves it as it was', () => {
+  it('refuses an existing complete file and leaves it as it was', () => {
     const target = join(dir, 'compose.env');
-    writeFileSync(target, 'KEEP=1\n');
+    writeFileSync(target, 'KEEP=1\nCONSOLE_TOKEN=t\n');
     const run = makeEnv(target);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('exists');
-    expect(readFileSync(target, 'utf8')).toBe('KEEP=1\n');
+    expect(readFileSync(target, 'utf8')).toBe('KEEP=1\nCONSOLE_TOKEN=t\n');
   });
 
   it('never writes through a symlink planted at the target, not even a dangling one', () => {
