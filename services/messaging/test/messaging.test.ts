@@ -2,7 +2,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { TestSigner } from '@failover-lab/cell-kit/testing';
-import type { TestDataTier } from '@failover-lab/lab/testing';
+import { type TestDataTier, waitUntil } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -321,6 +321,61 @@ describe('live delivery (SSE)', () => {
       expect(dropped('wrong_room')).toBeGreaterThanOrEqual(1);
     } finally {
       publisher.disconnect();
+      abort.abort();
+    }
+  });
+
+  it('bounds streams per user (429 MSG_ERR_TOO_MANY_STREAMS) and per cell (429 MSG_ERR_STREAMS_FULL)', async () => {
+    const bounded = await buildTestMessagingCell(tier, tier.primary, signer, {
+      maxStreamsPerUser: 2,
+      maxStreams: 3,
+    });
+    await bounded.listen({ host: tier.primary.host, port: 0 });
+    const url = `http://${tier.primary.host}:${(bounded.server.address() as { port: number }).port}`;
+    const aborts: AbortController[] = [];
+    const open = async (token: string) => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      const res = await fetch(`${url}/messaging/rooms/${uniqueRoom()}/stream`, {
+        headers: auth(token),
+        signal: abort.signal,
+      });
+      if (res.ok) await sseReader(res.body!).waitFor((t) => t.includes(': connected'));
+      return res;
+    };
+    try {
+      const carol = await signer.sign('user-carol');
+      expect((await open(bob)).status).toBe(200);
+      expect((await open(bob)).status).toBe(200);
+      const third = await open(bob);
+      expect(third.status).toBe(429);
+      expect(((await third.json()) as { error: { code: string } }).error.code).toBe(
+        'MSG_ERR_TOO_MANY_STREAMS',
+      );
+      expect((await open(carol)).status).toBe(200); // another user is not bounded by bob's streams
+      const full = await open(await signer.sign('user-dave'));
+      expect(full.status).toBe(429);
+      expect(((await full.json()) as { error: { code: string } }).error.code).toBe('MSG_ERR_STREAMS_FULL');
+      aborts[0]!.abort(); // a closed stream frees its place
+      await waitUntil('a place freed', async () => (await open(bob)).status === 200, 5_000);
+    } finally {
+      for (const a of aborts) a.abort();
+      await bounded.close();
+    }
+  });
+
+  it('ends a stream when the token that opened it expires', async () => {
+    const shortLived = await signer.sign(BOB, { expiresIn: '3s' });
+    const { abort, reader } = await openStream(uniqueRoom(), { authorization: `Bearer ${shortLived}` });
+    try {
+      await reader!.waitFor((t) => t.includes(': connected'));
+      const started = Date.now();
+      await Promise.race([
+        reader!.pump,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('stream outlived its token')), 10_000)),
+      ]);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
       abort.abort();
     }
   });
