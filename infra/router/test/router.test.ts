@@ -530,6 +530,9 @@ describe('router admin API', () => {
         'ROUTER_ERR_VALIDATION',
       );
     }
+    const badUrl = await request(`${rig.url}/payments/accounts/%ZZ`);
+    expect(badUrl.statusCode).toBe(400);
+    expect((await json(badUrl)).error).toMatchObject({ code: 'ROUTER_ERR_VALIDATION' });
     expect(rig.a.arrivals).toEqual([]);
   });
 
