@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'undici';
 import type { RouterConfig } from '../config';
 import { errorBody, ROUTER_ERRORS } from '../errors';
+import type { LookupFn } from '../health/name-cache';
 import type { Prober } from '../health/prober';
 import type { RequestOutcome, RouterMetrics } from '../metrics';
 import type { Route, RouteTable } from '../route-table';
@@ -25,6 +26,8 @@ export interface ProxyDeps {
   routes: RouteTable;
   prober: Pick<Prober, 'signal' | 'recheck'>;
   metrics: RouterMetrics;
+  /** how cell names become addresses (container mode: the NameCache); default: getaddrinfo per connection */
+  lookup?: LookupFn;
 }
 
 const MAX_ATTEMPTS = 4;
@@ -45,7 +48,7 @@ type Attempt =
   | { kind: 'error'; code: string; notSent: boolean; timeout: boolean };
 
 export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
-  const { config, routes, prober, metrics } = deps;
+  const { config, routes, prober, metrics, lookup } = deps;
   const pools = new Map<string, Pool>();
   // Event streams hold their connection for as long as the client listens: in the requests' pool, a
   // few dozen of them would leave no connection for anyone else's request to that cell.
@@ -59,7 +62,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         ...(config.network === 'loopback' ? { localAddress: config.listen.host } : {}),
         connections: stream ? config.proxy.streamConnectionsPerCell : config.proxy.connectionsPerCell,
         keepAliveTimeout: 30_000,
-        connect: { timeout: config.proxy.connectTimeoutMs },
+        connect: { timeout: config.proxy.connectTimeoutMs, ...(lookup ? { lookup } : {}) },
       });
       pools.set(key, pool);
     }
