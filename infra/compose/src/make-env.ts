@@ -4,17 +4,39 @@
 // a file made by an older version lacks and no volume depends on).
 //   npx tsx infra/compose/src/make-env.ts [target]   (default .lab/compose.env)
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const target = process.argv[2]
   ? resolve(process.argv[2])
   : fileURLToPath(new URL('../../../.lab/compose.env', import.meta.url));
+// Never through a symlink: one planted at the target (even dangling) would have the secrets written
+// wherever it points. Creation below is O_EXCL; an upgrade appends with O_NOFOLLOW.
+const existing = (() => {
+  try {
+    return lstatSync(target);
+  } catch {
+    return undefined;
+  }
+})();
+if (existing && !existing.isFile()) {
+  console.error(`${target} exists and is not a regular file; refusing to write through it`);
+  process.exit(1);
+}
 // Secrets that no volume remembers can be added to an existing file (an env file made before they
 // existed); the others would lock the apps out of initialised volumes if they changed.
 const ADDABLE = ['CONSOLE_TOKEN'];
-if (existsSync(target)) {
+if (existing) {
   const text = readFileSync(target, 'utf8');
   const missing = ADDABLE.filter((name) => !new RegExp(`^${name}=`, 'm').test(text));
   if (missing.length === 0) {
@@ -22,8 +44,13 @@ if (existsSync(target)) {
     process.exit(1);
   }
   const added = missing.map((name) => `${name}=${randomBytes(24).toString('base64url')}`);
-  writeFileSync(target, `${text.replace(/\n?$/, '\n')}${added.join('\n')}\n`);
-  chmodSync(target, 0o600);
+  const fd = openSync(target, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
+  try {
+    fchmodSync(fd, 0o600);
+    writeFileSync(fd, `${text.endsWith('\n') ? '' : '\n'}${added.join('\n')}\n`);
+  } finally {
+    closeSync(fd);
+  }
   console.log(`added ${missing.join(', ')} to ${target} (secrets not printed)`);
   process.exit(0);
 }
@@ -47,5 +74,13 @@ const lines = [
   `JWT_SIGNING_KEY='${JSON.stringify(privateJwk)}'`,
 ];
 mkdirSync(dirname(target), { recursive: true });
-writeFileSync(target, `${lines.join('\n')}\n`, { mode: 0o600 });
+try {
+  // O_EXCL: created here or not at all. A check-then-write could follow a symlink planted in between
+  // (or already there, dangling) and write the secrets wherever it points.
+  writeFileSync(target, `${lines.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
+} catch (err) {
+  if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  console.error(`${target} exists; delete it (and the compose volumes) to start over`);
+  process.exit(1);
+}
 console.log(`wrote ${target} (mode 0600; secrets not printed)`);

@@ -47,9 +47,32 @@ export const ProxyConfigSchema = Type.Object(
       'idle time allowed between body chunks of a normal (non-SSE) response',
     ),
     connectTimeoutMs: ms(10, 60_000, 1_000, 'time allowed to open a connection to a cell'),
-    holdMs: ms(0, 120_000, 5_000, 'how long a retry-safe request may wait for a primary during a failover'),
+    holdMs: ms(
+      0,
+      120_000,
+      5_000,
+      'how long a request may wait for a primary during a failover (held, or to be resent when its route is safe to repeat)',
+    ),
+    maxHeldRequests: count(
+      1,
+      1_000_000,
+      2_000,
+      'requests the router holds at once while waiting for a primary (all services); past it 503 ROUTER_ERR_HOLD_FULL',
+    ),
+    maxHeldBytes: count(
+      1,
+      4 * 1024 * 1024 * 1024,
+      64 * 1024 * 1024,
+      'request-body bytes held at once while waiting for a primary; past it 503 ROUTER_ERR_HOLD_FULL',
+    ),
     maxBodyBytes: count(1, 64 * 1024 * 1024, 1_048_576, 'largest request body the router accepts'),
     connectionsPerCell: count(1, 4096, 64, 'connections per cell in the keep-alive pool'),
+    streamConnectionsPerCell: count(
+      1,
+      65_536,
+      1_024,
+      'connections per cell for event streams, a pool of their own: open streams never starve requests',
+    ),
   },
   { additionalProperties: false },
 );

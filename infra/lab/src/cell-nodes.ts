@@ -3,6 +3,7 @@ import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import type { PostgresNode } from './datastores/postgres';
 import type { RedisNode } from './datastores/redis';
 import type { LabPaths } from './paths';
+import type { LabSecrets } from './secrets';
 import { cellHost, type Ports } from './topology';
 
 export interface CellNodes {
@@ -21,6 +22,7 @@ export function cellNodes(
   ports: Pick<Ports, 'postgres' | 'redis'>,
   service: ServiceName,
   region: RegionName,
+  secrets: Pick<LabSecrets, 'postgresPassword' | 'redisPassword'>,
 ): CellNodes {
   const host = cellHost(region, service, subnet);
   const dirs = paths.cell(service, region, ports.postgres);
@@ -37,6 +39,7 @@ export function cellNodes(
       dataDir: dirs.pgData,
       socketDir: dirs.pgSocketDir,
       logFile: paths.log(`${id}-postgres`),
+      superuserPassword: secrets.postgresPassword,
     },
     redis: {
       service,
@@ -45,6 +48,7 @@ export function cellNodes(
       port: ports.redis,
       dir: dirs.redisDir,
       logFile: paths.log(`${id}-redis`),
+      password: secrets.redisPassword,
     },
   };
 }

@@ -19,9 +19,9 @@ export interface LabContext {
 }
 
 export function cellOf(
-  ctx: Pick<LabContext, 'paths' | 'topo'>,
+  ctx: Pick<LabContext, 'paths' | 'topo' | 'secrets'>,
   service: ServiceName,
   region: RegionName,
 ): CellNodes {
-  return cellNodes(ctx.paths, ctx.topo.subnet, ctx.topo.ports, service, region);
+  return cellNodes(ctx.paths, ctx.topo.subnet, ctx.topo.ports, service, region, ctx.secrets);
 }

@@ -2,7 +2,7 @@
 // LAB_STATE_DIR) so `down --wipe` is one rm and nothing leaks into the rest of the checkout.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,9 @@ export class LabPaths {
     return join(this.stateDir, 'quarantine');
   }
 
+  get cellsDir() {
+    return join(this.stateDir, 'cells');
+  }
   get edgeDir() {
     return join(this.stateDir, 'edge');
   }
@@ -56,7 +59,7 @@ export class LabPaths {
   }
 
   cell(service: ServiceName, region: RegionName, pgPort: number): CellPaths {
-    const root = join(this.stateDir, 'cells', `${service}-${region}`);
+    const root = join(this.cellsDir, `${service}-${region}`);
     return {
       root,
       pgData: join(root, 'pg'),
@@ -85,5 +88,9 @@ export class LabPaths {
     for (const dir of [this.stateDir, this.logsDir, this.runDir, this.edgeDir]) {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
     }
+    // Logs are for the user who runs the lab only. (The data stores' own dirs below cells/ are 0700
+    // each, owned by whoever runs that store; cells/ itself stays enterable for Postgres' OS user.)
+    mkdirSync(this.logsDir, { recursive: true, mode: 0o700 });
+    chmodSync(this.logsDir, 0o700);
   }
 }

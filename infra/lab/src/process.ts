@@ -3,7 +3,7 @@
 // Postgres backends lead sessions of their own and outlive a killed postmaster (docs/facts.md,
 // "Killing a postmaster").
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 export interface OsUser {
   uid: number;
@@ -41,8 +41,11 @@ export interface SpawnGroupOptions {
 
 /** Starts a detached process group leader whose stdout/stderr append to logFile. */
 export function spawnGroup(opts: SpawnGroupOptions): ChildProcess {
-  const logFd = openSync(opts.logFile, 'a', 0o644);
+  // Logs carry what other local users must not read (statements, addresses, errors): 0600, also for a
+  // file an older lab created more open.
+  const logFd = openSync(opts.logFile, 'a', 0o600);
   try {
+    fchmodSync(logFd, 0o600);
     const child = spawn(opts.command, opts.args, {
       detached: true,
       stdio: ['ignore', logFd, logFd],

@@ -24,6 +24,10 @@ export interface LabSecrets {
   jwks: { keys: Jwk[] };
   /** bearer token of the supervisor's control API (docs/contracts.md "Lab supervisor") */
   controlToken: string;
+  /** the Postgres superuser `postgres` (scram over the unix socket; the lab's own access) */
+  postgresPassword: string;
+  /** every Redis (requirepass) and its replication link (masterauth) */
+  redisPassword: string;
 }
 
 // Hex keeps passwords safe to embed in SQL literals and connection strings without escaping.
@@ -43,15 +47,25 @@ export function generateSecrets(): LabSecrets {
     jwtSigningKey: { ...publicJwk, d: priv.d },
     jwks: { keys: [publicJwk] },
     controlToken: newControlToken(),
+    postgresPassword: randomSecret(16),
+    redisPassword: randomSecret(16),
   };
 }
+
+/** Fields a file written by an older lab may lack, and how to make each. */
+const ADDED_LATER: Record<'controlToken' | 'postgresPassword' | 'redisPassword', () => string> = {
+  controlToken: newControlToken,
+  postgresPassword: () => randomSecret(16),
+  redisPassword: () => randomSecret(16),
+};
 
 const serialize = (secrets: LabSecrets) => `${JSON.stringify(secrets, null, 2)}\n`;
 
 /**
  * Reads the state dir's secrets, creating them (mode 0600) the first time. A file written before a
- * field existed (controlToken) gets that field added; every other value is kept as it was, since
- * the data dirs' passwords and the issued tokens depend on them.
+ * field existed (controlToken, the data stores' own passwords) gets that field added; every other
+ * value is kept as it was, since the data dirs' passwords and the issued tokens depend on them. (A
+ * data dir made before the superuser had a password still trusts the socket: `lab down --wipe`.)
  */
 export function loadOrCreateSecrets(file: string): LabSecrets {
   if (!existsSync(file)) {
@@ -60,8 +74,12 @@ export function loadOrCreateSecrets(file: string): LabSecrets {
     return secrets;
   }
   const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<LabSecrets>;
-  if (typeof stored.controlToken === 'string' && stored.controlToken !== '') return stored as LabSecrets;
-  const upgraded = { ...stored, controlToken: newControlToken() } as LabSecrets;
+  const missing = (Object.keys(ADDED_LATER) as (keyof typeof ADDED_LATER)[]).filter(
+    (k) => typeof stored[k] !== 'string' || stored[k] === '',
+  );
+  if (missing.length === 0) return stored as LabSecrets;
+  const upgraded = { ...stored } as LabSecrets;
+  for (const k of missing) upgraded[k] = ADDED_LATER[k]();
   // Write beside it and rename: a reader never sees half a file, and the result is 0600 whatever
   // the old file's mode was.
   const temp = `${file}.${process.pid}.tmp`;

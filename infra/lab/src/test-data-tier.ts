@@ -89,7 +89,8 @@ async function startOnce(opts: TestDataTierOptions): Promise<TestDataTier> {
   const secrets = loadOrCreateSecrets(paths.secretsFile);
   const started: ChildProcess[] = [];
 
-  const nodesFor = (region: RegionName) => cellNodes(paths, subnet, DEFAULT_PORTS, opts.service, region);
+  const nodesFor = (region: RegionName) =>
+    cellNodes(paths, subnet, DEFAULT_PORTS, opts.service, region, secrets);
 
   const stop = async () => {
     await Promise.all(started.map((child) => (child.pid ? killFamily(child.pid) : true)));

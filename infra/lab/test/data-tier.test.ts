@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +72,85 @@ describe('startTestDataTier (payments: sync standby)', () => {
       master.disconnect();
       replica.disconnect();
     }
+  });
+
+  // docs/security.md: no local user other than the one running the lab reaches a data store's data.
+  describe('every data-store role has a secret', () => {
+    const run = (command: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+      spawnSync(command, args, {
+        encoding: 'utf8',
+        timeout: 10_000,
+        env: { PATH: process.env.PATH, ...env },
+      });
+    const asNobody = (cmd: string) => run('su', ['nobody', '-s', '/bin/sh', '-c', cmd]);
+    const onlyRoot = process.getuid?.() === 0;
+
+    it('another local user gets no Postgres session, not through the socket, not over TCP', () => {
+      const { socketDir, port, host } = tier.primary.postgres;
+      const psql = `psql -w -X -At -p ${port} -U postgres -d postgres -c 'SELECT 1'`;
+      expect(statSync(socketDir).mode & 0o777).toBe(0o700);
+      if (onlyRoot) {
+        const socket = asNobody(`${psql} -h ${socketDir}`);
+        expect(socket.status, socket.stdout).not.toBe(0);
+        const tcp = asNobody(`${psql} -h ${host}`);
+        expect(tcp.status, tcp.stdout).not.toBe(0);
+        expect(tcp.stderr).toMatch(/no pg_hba\.conf entry|password/);
+      }
+      // not even the lab's own OS user without the password: the socket is no longer `trust`
+      const mine = run('psql', [
+        '-w',
+        '-X',
+        '-At',
+        '-h',
+        socketDir,
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-c',
+        'SELECT 1',
+      ]);
+      expect(mine.status, mine.stdout).not.toBe(0);
+      expect(mine.stderr).toMatch(/password/);
+      // with the password from the lab's secrets it works (over the socket only)
+      const withPassword = run(
+        'psql',
+        ['-w', '-X', '-At', '-h', socketDir, '-p', String(port), '-U', 'postgres', '-c', 'SELECT 1'],
+        { PGPASSWORD: tier.primary.postgres.superuserPassword },
+      );
+      expect(withPassword.stdout.trim(), withPassword.stderr).toBe('1');
+    });
+
+    it('Redis answers nothing without its password, on the master and the replica', () => {
+      for (const node of [tier.primary.redis, tier.standby!.redis]) {
+        const set = run('redis-cli', ['-h', node.host, '-p', String(node.port), 'SET', 'forged', '1']);
+        expect(`${set.stdout}${set.stderr}`).toMatch(/NOAUTH/);
+        const wrong = run('redis-cli', [
+          '-h',
+          node.host,
+          '-p',
+          String(node.port),
+          '--no-auth-warning',
+          '-a',
+          'guess',
+          'PING',
+        ]);
+        expect(`${wrong.stdout}${wrong.stderr}`).toMatch(/WRONGPASS|invalid password/i);
+        // no password on any command line (ps shows argv to every local user)
+        const argv = readFileSync(
+          `/proc/${node === tier.primary.redis ? tier.primary.redisPid : tier.standby!.redisPid}/cmdline`,
+          'utf8',
+        );
+        expect(argv).not.toContain(node.password);
+        expect(statSync(node.dir).mode & 0o777).toBe(0o700);
+      }
+    });
+
+    it('logs are 0600 in a 0700 dir', () => {
+      const logs = dirname(tier.primary.postgres.logFile);
+      expect(statSync(logs).mode & 0o777).toBe(0o700);
+      for (const f of readdirSync(logs)) expect(statSync(join(logs, f)).mode & 0o777, f).toBe(0o600);
+    });
   });
 
   it('stop() leaves no process and no state dir behind', async () => {

@@ -40,6 +40,17 @@ describe('lab secrets', () => {
     expect(readControlToken(file)).toBe(upgraded.controlToken);
   });
 
+  it("adds the data stores' own passwords to an older file, keeping the rest", () => {
+    const { postgresPassword: _p, redisPassword: _r, ...old } = generateSecrets();
+    writeFileSync(file, JSON.stringify(old), { mode: 0o600 });
+    const upgraded = loadOrCreateSecrets(file);
+    expect(upgraded.postgresPassword).toMatch(/^[0-9a-f]{32}$/);
+    expect(upgraded.redisPassword).toMatch(/^[0-9a-f]{32}$/);
+    expect(upgraded.postgresPassword).not.toBe(upgraded.redisPassword);
+    expect(upgraded).toMatchObject(old);
+    expect(onDisk()).toEqual(upgraded);
+  });
+
   it('an upgraded file is 0600 even if the old one was readable by others', () => {
     const { controlToken: _none, ...old } = generateSecrets();
     writeFileSync(file, JSON.stringify(old));

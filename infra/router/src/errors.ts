@@ -2,6 +2,10 @@
 // documents each code and a test checks that it does.
 export const ROUTER_ERRORS = {
   ROUTER_ERR_NO_PRIMARY: { status: 503, message: 'no primary available for this service right now; retry' },
+  ROUTER_ERR_HOLD_FULL: {
+    status: 503,
+    message: 'too many requests are waiting for a primary already; retry',
+  },
   ROUTER_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'the primary did not answer in time' },
   ROUTER_ERR_SYNC_STANDBY_LOST: {
     status: 503,

@@ -7,6 +7,7 @@ export type RequestOutcome =
   | 'ok' // upstream answered < 500
   | 'upstream_5xx'
   | 'no_primary'
+  | 'hold_full'
   | 'timeout'
   | 'connection_error'
   | 'sync_standby_lost'
@@ -50,6 +51,11 @@ export class RouterMetrics {
     name: 'controller_rpo_guarantee_suspended',
     help: '1 while a sync service commits without a synchronous standby',
     labelNames: ['service'] as const,
+    registers: [this.registry],
+  });
+  readonly heldRequests = new Gauge({
+    name: 'router_held_requests',
+    help: 'Requests waiting for a primary right now (bounded by proxy.maxHeldRequests)',
     registers: [this.registry],
   });
   readonly events = new Counter({

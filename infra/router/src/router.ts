@@ -1,7 +1,7 @@
 // buildRouter(config, deps): the edge router + failover controller as a fastify instance that is not
 // listening yet (server.ts listens; tests use inject() or listen on their own address).
 import { REGIONS, type ServiceName } from '@failover-lab/contracts';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { adminRoutes } from './admin/admin-routes';
 import { type CellAdmin, HttpCellAdmin } from './cell-admin';
 import type { RouterConfig } from './config';
@@ -51,6 +51,24 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
     // Router-level limit; the proxy's own parser enforces maxBodyBytes per request.
     bodyLimit: config.proxy.maxBodyBytes,
     return503OnClosing: true,
+    // A request Node's HTTP parser refuses (a CR or NUL in a header, both Content-Length and
+    // Transfer-Encoding, a bad request line) never reaches a route: answer it with a code like the rest.
+    // A URL that does not decode (`%ZZ`) is refused by the framework before any route: same shape.
+    frameworkErrors: (_error, _request, reply) => {
+      // (its reply is typed for no route in particular)
+      (reply as unknown as FastifyReply).code(400).send(errorBody('ROUTER_ERR_VALIDATION', 'malformed URL'));
+    },
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) {
+        socket.destroy(err);
+        return;
+      }
+      const body = JSON.stringify(errorBody('ROUTER_ERR_VALIDATION', 'malformed HTTP request'));
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
   });
 
   const targets: ProbeTarget[] = [];

@@ -6,7 +6,6 @@ const route = (o: Partial<Extract<Situation, { at: 'route' }>> = {}): Situation 
   at: 'route',
   serving: true,
   newer: true,
-  resendable: false,
   write: false,
   refuseWrites: false,
   waited: false,
@@ -34,23 +33,18 @@ describe('nextStep(): when the router sends a request, waits, resends or fails',
   it.each<[string, Situation, Step]>([
     ['a serving primary: send', route(), { do: 'send' }],
     [
-      'no primary, a safe request: wait for one',
-      route({ serving: false, resendable: true }),
+      'no primary, a request not yet sent (any route, a sign-in too): wait for one',
+      route({ serving: false, write: true }),
       { do: 'wait_for_primary' },
     ],
     [
-      'no primary, an unsafe request: fail fast',
-      route({ serving: false }),
-      { do: 'fail', code: 'ROUTER_ERR_NO_PRIMARY', outcome: 'no_primary' },
-    ],
-    [
       'the route it failed on, not newer: wait for a newer one',
-      route({ newer: false, resendable: true }),
+      route({ newer: false }),
       { do: 'wait_for_primary' },
     ],
     [
       'waited the hold time, still no primary',
-      route({ serving: false, resendable: true, waited: true }),
+      route({ serving: false, waited: true }),
       {
         do: 'fail',
         code: 'ROUTER_ERR_NO_PRIMARY',

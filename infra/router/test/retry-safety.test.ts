@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { endToEndHeaders, isRetrySafe } from '../src/proxy/retry-safety';
+import { endToEndHeaders, isRetrySafe, retrySafetyTable } from '../src/proxy/retry-safety';
 
 const body = (v: unknown) => Buffer.from(JSON.stringify(v));
 
@@ -15,6 +16,21 @@ describe('which requests may be sent twice', () => {
     ['POST', 'messaging', '/messaging/rooms/r1/other', {}, body({ id: 'm1' }), false],
     ['POST', 'login', '/login/sessions', {}, body({ username: 'u', password: 'p' }), false],
     ['DELETE', 'login', '/login/sessions/current', {}, undefined, false],
+    // a header alone makes nothing safe: these would rotate twice / answer 409 for a created user
+    [
+      'POST',
+      'login',
+      '/login/sessions/refresh',
+      { 'idempotency-key': 'k1' },
+      body({ refreshToken: 'r' }),
+      false,
+    ],
+    ['POST', 'login', '/login/users', { 'idempotency-key': 'k1' }, body({ username: 'u' }), false],
+    ['DELETE', 'login', '/login/sessions/current', { 'idempotency-key': 'k1' }, undefined, false],
+    ['POST', 'payments', '/payments/accounts', { 'idempotency-key': 'k1' }, body({}), false],
+    ['PUT', 'payments', '/payments/transfers', { 'idempotency-key': 'k1' }, body({}), false],
+    ['POST', 'payments', '/payments/transfers', { 'idempotency-key': '' }, body({ amount: 1 }), false],
+    ['POST', 'messaging', '/messaging/rooms/r1/messages', {}, Buffer.from('null'), false],
   ] as const)('%s %s %s → %s', (method, service, path, headers, b, expected) => {
     expect(isRetrySafe(method, service, path, headers, b)).toBe(expected);
   });
@@ -34,5 +50,13 @@ describe('which requests may be sent twice', () => {
         ['host'],
       ),
     ).toEqual({ 'x-keep': 'y' });
+  });
+});
+
+describe('the retry-safety table the docs show', () => {
+  it('docs/security.md carries RETRY_SAFE_ROUTES exactly', () => {
+    const doc = readFileSync(new URL('../../../docs/security.md', import.meta.url), 'utf8');
+    const shown = /<!-- retry-safety-table:start -->\n([\s\S]*?)\n<!-- retry-safety-table:end -->/.exec(doc);
+    expect(shown?.[1]).toBe(retrySafetyTable());
   });
 });

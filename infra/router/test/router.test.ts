@@ -2,7 +2,7 @@
 // (Real cells on real Postgres/Redis: failover.integration.test.ts.)
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -34,7 +34,14 @@ let rig: Rig;
 let slot = 0;
 
 async function makeRig(
-  opts: { strictSync?: boolean; holdMs?: number; requestTimeoutMs?: number } = {},
+  opts: {
+    strictSync?: boolean;
+    holdMs?: number;
+    requestTimeoutMs?: number;
+    maxHeldRequests?: number;
+    maxHeldBytes?: number;
+    connectionsPerCell?: number;
+  } = {},
 ): Promise<Rig> {
   slot++;
   const a = await startFakeCell(
@@ -63,7 +70,13 @@ async function makeRig(
         messaging: { mode: 'async', cells: { 'dc-a': ma.url, 'dc-b': mb.url } },
       },
       probe: { intervalMs: 40, timeoutMs: 600, fall: 3, rise: 2, burstIntervalMs: 15, startupGraceMs: 0 },
-      proxy: { holdMs: opts.holdMs ?? 3000, requestTimeoutMs: opts.requestTimeoutMs ?? 2000 },
+      proxy: {
+        holdMs: opts.holdMs ?? 3000,
+        requestTimeoutMs: opts.requestTimeoutMs ?? 2000,
+        ...(opts.maxHeldRequests ? { maxHeldRequests: opts.maxHeldRequests } : {}),
+        ...(opts.maxHeldBytes ? { maxHeldBytes: opts.maxHeldBytes } : {}),
+        ...(opts.connectionsPerCell ? { connectionsPerCell: opts.connectionsPerCell } : {}),
+      },
       policy: { strictSync: opts.strictSync ?? false },
     },
     { ADMIN_TOKEN: TOKEN },
@@ -194,7 +207,7 @@ describe('router data plane', () => {
     sse.body.destroy();
   });
 
-  it('primary dies: safe requests are held and served by dc-b; unsafe writes fail fast with 503 + Retry-After', async () => {
+  it('primary dies: requests not yet sent are held and served by dc-b, whatever their route', async () => {
     rig.b.state.promoteDelayMs = 500; // keep the failover in flight long enough to look at it
     await rig.a.close();
     const held = get(`${rig.url}/payments/echo`);
@@ -204,14 +217,18 @@ describe('router data plane', () => {
       body: JSON.stringify({ amount: 1 }),
     });
     await waitFor('promotion in flight', () => rig.b.calls.some((c) => c.path === '/admin/promote'));
+    // No Idempotency-Key: not safe to send twice, but it has not been sent once yet, so it is held
+    // (holding is not retrying) and dc-b gets it exactly once.
     const unsafe = await request(`${rig.url}/payments/transfers`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: '{}',
+      body: JSON.stringify({ unsafe: true }),
     });
-    expect(unsafe.statusCode).toBe(503);
-    expect(unsafe.headers['retry-after']).toBe('1');
-    expect((await json(unsafe)).error).toMatchObject({ code: 'ROUTER_ERR_NO_PRIMARY' });
+    expect(unsafe.statusCode).toBe(201);
+    expect(unsafe.headers['x-served-by']).toBe('dc-b');
+    await unsafe.body.dump();
+    expect(rig.a.arrivals.filter((a) => a.path === '/payments/transfers')).toHaveLength(0);
+    expect(rig.b.writes.filter((w) => (w.body as { unsafe?: boolean }).unsafe)).toHaveLength(1);
 
     const res = await held;
     expect(res.statusCode).toBe(200);
@@ -265,6 +282,42 @@ describe('router data plane', () => {
       expect(r.headers['x-served-by']).toBe('dc-b');
       await r.body.dump();
     }
+  });
+
+  it('held requests are bounded in count and bytes: past either, 503 ROUTER_ERR_HOLD_FULL + Retry-After', async () => {
+    await closeRig();
+    rig = await makeRig({ maxHeldRequests: 3, maxHeldBytes: 10_000 });
+    await waitFor('payments served', () => rig.router.router.routes.get('payments')?.serving);
+    rig.b.state.promoteDelayMs = 1_000;
+    await rig.a.close();
+    await waitFor('promotion in flight', () => rig.b.calls.some((c) => c.path === '/admin/promote'));
+    const post = (bytes: number) =>
+      request(`${rig.url}/payments/transfers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ pad: 'x'.repeat(bytes) }),
+      });
+    const heldOnes = [post(10), post(10)];
+    await waitFor('two held', async () =>
+      /router_held_requests 2/.test(await (await get(`${rig.url}/metrics`)).body.text()),
+    );
+    const tooBig = await post(20_000); // 2 held, but their bytes plus these are over 10 000
+    expect(tooBig.statusCode).toBe(503);
+    expect(tooBig.headers['retry-after']).toBe('1');
+    expect((await json(tooBig)).error).toMatchObject({ code: 'ROUTER_ERR_HOLD_FULL' });
+    heldOnes.push(post(10));
+    await waitFor('three held', async () =>
+      /router_held_requests 3/.test(await (await get(`${rig.url}/metrics`)).body.text()),
+    );
+    const fourth = await post(10);
+    expect(fourth.statusCode).toBe(503);
+    expect((await json(fourth)).error).toMatchObject({ code: 'ROUTER_ERR_HOLD_FULL' });
+    for (const res of await Promise.all(heldOnes)) {
+      expect(res.statusCode).toBe(201);
+      expect(res.headers['x-served-by']).toBe('dc-b');
+      await res.body.dump();
+    }
+    expect(rig.b.writes).toHaveLength(3);
   });
 
   /** An idempotent transfer through the router, once dc-a has received it (it may not answer yet). */
@@ -429,6 +482,60 @@ describe('router admin API', () => {
     expect(rig.a.writes).toHaveLength(0);
   });
 
+  it('event streams have a pool of their own: open streams do not starve requests to the cell', async () => {
+    await closeRig();
+    rig = await makeRig({ connectionsPerCell: 2 });
+    await waitFor('messaging served', () => rig.router.router.routes.get('messaging')?.serving);
+    const streams = await Promise.all(
+      [1, 2, 3].map(async (n) => {
+        const abort = new AbortController();
+        const res = await request(`${rig.url}/messaging/rooms/r${n}/stream`, {
+          headers: { accept: 'text/event-stream' },
+          signal: abort.signal,
+        });
+        expect(res.statusCode).toBe(200);
+        res.body.on('error', () => {});
+        return abort;
+      }),
+    );
+    try {
+      const res = await request(`${rig.url}/messaging/echo`, { signal: AbortSignal.timeout(1_500) });
+      expect(res.statusCode).toBe(200);
+      expect(await res.body.json()).toEqual({ region: 'dc-a' });
+    } finally {
+      for (const s of streams) s.abort();
+    }
+  });
+
+  it('a request the HTTP parser refuses (CR in a header, CL + TE) gets 400 ROUTER_ERR_VALIDATION', async () => {
+    const { hostname, port } = new URL(rig.url);
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: hostname, port: Number(port) });
+        let data = '';
+        socket.on('data', (c) => {
+          data += c.toString('latin1');
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(data));
+        socket.write(text);
+      });
+    for (const text of [
+      'POST /payments/transfers HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\rX-Injected: 1\r\nContent-Length: 2\r\n\r\n{}',
+      'POST /payments/transfers HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    ]) {
+      const answer = await raw(text);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe(
+        'ROUTER_ERR_VALIDATION',
+      );
+    }
+    const badUrl = await request(`${rig.url}/payments/accounts/%ZZ`);
+    expect(badUrl.statusCode).toBe(400);
+    expect((await json(badUrl)).error).toMatchObject({ code: 'ROUTER_ERR_VALIDATION' });
+    expect(rig.a.arrivals).toEqual([]);
+  });
+
   it('events?since= returns only later events', async () => {
     const all = (await json(await admin('/admin/events'))).events as { at: string }[];
     expect(all.length).toBeGreaterThan(0);
@@ -445,16 +552,18 @@ describe('router admin API', () => {
     }, 200);
     const switching = admin('/admin/switchover', { method: 'POST', body: { service: 'payments' } });
     await waitFor('switchover holding', () => rig.a.state.fenced);
-    // Requests arriving during the switchover: a safe one waits for the new primary, an unsafe one fails fast.
+    // Requests arriving during the switchover were not sent anywhere yet: all wait for the new primary.
     const heldRead = get(`${rig.url}/payments/echo`);
-    const unsafe = await request(`${rig.url}/payments/transfers`, {
+    const heldWrite = request(`${rig.url}/payments/transfers`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
     });
-    expect(unsafe.statusCode).toBe(503);
-    await unsafe.body.dump();
     const res = await switching;
+    const unsafe = await heldWrite;
+    expect(unsafe.statusCode).toBe(201);
+    expect(unsafe.headers['x-served-by']).toBe('dc-b');
+    await unsafe.body.dump();
     const body = await json(res);
     const held = await heldRead;
     expect(held.headers['x-served-by']).toBe('dc-b');

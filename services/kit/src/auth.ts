@@ -10,6 +10,8 @@ export const TOKEN_AUDIENCE = 'failover-lab';
 export interface TokenUser {
   sub: string;
   jti: string;
+  /** expiry, unix seconds: what a long-lived response (an event stream) must not outlive */
+  exp: number;
 }
 
 export type TokenVerifier = (token: string) => Promise<TokenUser>;
@@ -26,9 +28,9 @@ export function createTokenVerifier(jwks: CellConfig['jwks']): TokenVerifier {
     });
     // Without a kid jose would try every key; the contract says tokens name their key.
     if (!protectedHeader.kid) throw new Error('token has no kid');
-    const { sub, jti } = payload as JWTPayload & { sub: string; jti: string };
+    const { sub, jti, exp } = payload as JWTPayload & { sub: string; jti: string; exp: number };
     if (typeof sub !== 'string' || sub === '' || typeof jti !== 'string') throw new Error('bad claims');
-    return { sub, jti };
+    return { sub, jti, exp };
   };
 }
 

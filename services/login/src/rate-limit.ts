@@ -1,5 +1,8 @@
-// Sign-in attempts limited per username and per client IP: a fixed window counted in Redis with
-// INCR + EXPIRE. Redis holds nothing we cannot lose, so when it is down or slow the limiter fails OPEN
+// Sign-in attempts limited per username from one client IP, and per client IP: fixed windows counted
+// in Redis with INCR + EXPIRE. A window per username alone would let anyone lock a user out by
+// failing to sign in as them; per username and IP, a guesser only blocks themselves (and the per-IP
+// window bounds how many usernames one address tries). The price: a guesser with many addresses gets
+// `limit` tries per address. Redis holds nothing we cannot lose, so when it is down or slow the limiter fails OPEN
 // (sign-in keeps working through a Redis outage or failover) and says so through `onFailOpen`.
 import type { Redis } from 'ioredis';
 
@@ -61,7 +64,8 @@ export class SignInRateLimiter {
       });
     }
     const { perUsername, perIp } = this.options;
-    const userKey = `login:ratelimit:user:${username}`;
+    // JSON: no username/address pair can collide with another by concatenation
+    const userKey = `login:ratelimit:user-ip:${JSON.stringify([username, ip])}`;
     const ipKey = `login:ratelimit:ip:${ip}`;
     // NX: the window starts at the first attempt and is not extended by later ones (fixed window).
     const results = await this.redis

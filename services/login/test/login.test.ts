@@ -166,6 +166,31 @@ describe('rate limiting (Redis)', () => {
     }
   });
 
+  it('a guesser blocks only their own address: the user still signs in from another', async () => {
+    const limited = await buildTestLoginCell(tier, tier.primary, signer, {
+      settings: testSettings({ signInLimitPerUsername: { limit: 3, windowSeconds: 60 } }),
+    });
+    try {
+      const { username } = await signUp();
+      const octet = () => Math.floor(Math.random() * 250);
+      const attacker = `127.8.${octet()}.${octet()}`;
+      const owner = `127.7.${octet()}.${octet()}`;
+      const attempt = (remoteAddress: string, password: string) =>
+        limited.inject({
+          method: 'POST',
+          url: '/login/sessions',
+          remoteAddress,
+          payload: { username, password },
+        });
+      for (let i = 0; i < 3; i++) expect((await attempt(attacker, 'wrong-password-1')).statusCode).toBe(401);
+      expect((await attempt(attacker, 'wrong-password-1')).statusCode).toBe(429);
+      expect((await attempt(attacker, PASSWORD)).statusCode).toBe(429);
+      expect((await attempt(owner, PASSWORD)).statusCode).toBe(201);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('limits per client IP across usernames', async () => {
     const limited = await buildTestLoginCell(tier, tier.primary, signer, {
       settings: testSettings({ signInLimitPerIp: { limit: 2, windowSeconds: 60 } }),

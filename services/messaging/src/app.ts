@@ -20,7 +20,7 @@ export function buildMessagingCell(
     config,
     migrationsDir: MIGRATIONS,
     errors: messagingErrors,
-    routes: messagingRoutes({ heartbeatMs: opts.heartbeatMs }),
+    routes: messagingRoutes(opts),
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
     ...(opts.poolMax ? { poolMax: opts.poolMax } : {}),
   });

@@ -1,6 +1,8 @@
 // Live delivery: one Redis pub/sub channel per room, one subscriber connection per process shared by
 // every open stream (a connection per SSE client would exhaust Redis long before the app).
 import type { Redis } from 'ioredis';
+import { Type } from 'typebox';
+import { Compile } from 'typebox/compile';
 
 export interface LiveMessage {
   seq: string;
@@ -13,6 +15,36 @@ export interface LiveMessage {
 
 type Listener = (message: LiveMessage) => void;
 
+// Anyone who can PUBLISH on the channel can put anything there (another client of the same Redis, a
+// bug, a forged message): what arrives is input, checked like a request body before any listener sees it.
+const LiveMessageCheck = Compile(
+  Type.Object({
+    seq: Type.String({ pattern: '^[0-9]{1,19}$' }),
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    room: Type.String({ minLength: 1, maxLength: 64 }),
+    author: Type.String({ minLength: 1, maxLength: 200 }),
+    body: Type.String({ maxLength: 4000 }),
+    createdAt: Type.String({ maxLength: 64 }),
+  }),
+);
+
+/** Why a payload on a room channel was dropped (the messaging_pubsub_dropped_total label). */
+export type DropReason = 'not_json' | 'bad_shape' | 'wrong_room';
+
+/** The message a payload on `room`'s channel carries (only its known fields), or why it is dropped. */
+export function readLiveMessage(payload: string, room: string): LiveMessage | DropReason {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return 'not_json';
+  }
+  if (!LiveMessageCheck.Check(parsed)) return 'bad_shape';
+  if (parsed.room !== room) return 'wrong_room';
+  const { seq, id, author, body, createdAt } = parsed;
+  return { seq, id, room, author, body, createdAt };
+}
+
 export const roomChannel = (room: string) => `messaging:room:${room}:live`;
 
 export class RoomHub {
@@ -21,6 +53,7 @@ export class RoomHub {
   constructor(
     private readonly subscriber: Redis,
     private readonly onError: (error: unknown) => void,
+    private readonly onDropped: (reason: DropReason) => void = () => {},
   ) {
     subscriber.on('message', (channel: string, payload: string) => this.dispatch(channel, payload));
   }
@@ -72,16 +105,22 @@ export class RoomHub {
   private dispatch(channel: string, payload: string): void {
     const match = /^messaging:room:(.+):live$/.exec(channel);
     if (!match) return;
-    const set = this.listeners.get(match[1]!);
+    const room = match[1]!;
+    const set = this.listeners.get(room);
     if (!set) return;
-    let message: LiveMessage;
-    try {
-      message = JSON.parse(payload) as LiveMessage;
-    } catch (error) {
-      this.onError(error);
+    const message = readLiveMessage(payload, room);
+    if (typeof message === 'string') {
+      this.onDropped(message);
       return;
     }
-    for (const listener of set) listener(message);
+    for (const listener of set) {
+      // one listener's failure (a stream whose socket broke) must not throw inside ioredis' emit
+      try {
+        listener(message);
+      } catch (error) {
+        this.onError(error);
+      }
+    }
   }
 
   async close(): Promise<void> {

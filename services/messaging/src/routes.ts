@@ -40,6 +40,12 @@ const toMessage = (row: repo.MessageRow) => ({ ...toLive(row), cursor: encodeCur
 export interface MessagingRouteOptions {
   /** SSE heartbeat comment interval (default 15 s) */
   heartbeatMs?: number;
+  /** event streams one user may hold open on this cell (default 8) */
+  maxStreamsPerUser?: number;
+  /** event streams this cell holds open at most (default 2000) */
+  maxStreams?: number;
+  /** bytes waiting in one stream's response before it is ended (default 256 KiB) */
+  maxBufferedBytes?: number;
 }
 
 export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPluginAsyncTypebox {
@@ -61,11 +67,26 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
     const subscriber = app.redis.duplicate();
     subscriber.on('error', () => {}); // reconnects and re-subscribes on its own
     subscriber.connect().catch(() => {});
-    const hub = new RoomHub(subscriber, (error) => app.log.warn({ err: error }, 'room hub error'));
+    const pubsubDropped = app.metrics.counter(
+      'messaging_pubsub_dropped_total',
+      'Payloads on a room channel that are not what this service publishes (dropped, never delivered)',
+      ['reason'],
+    );
+    const hub = new RoomHub(
+      subscriber,
+      (error) => app.log.warn({ err: error }, 'room hub error'),
+      (reason) => {
+        pubsubDropped.inc({ reason });
+        app.log.warn({ reason }, 'pub/sub payload dropped');
+      },
+    );
     app.addHook('onClose', async () => hub.close());
     // Open streams would keep server.close() waiting forever: end them first, clients reconnect with
     // Last-Event-ID (to the other region, after a failover).
     const openStreams = new Set<ServerResponse>();
+    const streamsByUser = new Map<string, number>();
+    /** streams past the limit checks that are not open yet (subscribing, replaying) */
+    let opening = 0;
     app.addHook('preClose', async () => {
       for (const raw of openStreams) raw.end();
     });
@@ -160,7 +181,7 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
             200: Type.String({
               description: 'text/event-stream: `id: <cursor>`, `event: message`, `data: <Message>`',
             }),
-            ...errorResponses(400, 401, 503),
+            ...errorResponses(400, 401, 429, 503),
           },
         },
       },
@@ -170,25 +191,58 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
         const resumeAfterSeq = lastEventId === undefined ? null : decodeCursor(lastEventId);
         if (lastEventId !== undefined && resumeAfterSeq === null)
           throw messagingErrors.make('INVALID_CURSOR');
-        await streamRoom({
-          room,
-          hub,
-          resumeAfterSeq,
-          loadAfter: async (afterSeq, limit) =>
-            (await repo.listMessages(app.pg, room, afterSeq, limit)).map(toLive),
-          // The response is taken over, so the kit's onSend hook does not run: set its headers here.
-          headers: app.cell.responseHeaders('GET'),
-          heartbeatMs: options.heartbeatMs,
-          onError: (error) => request.log.warn({ err: error }, 'stream error'),
-          onOpen: (raw) => {
-            openStreams.add(raw);
-            raw.on('close', () => openStreams.delete(raw));
-          },
-          begin: () => {
-            reply.hijack();
-            return reply.raw;
-          },
-        });
+        const user = request.user!;
+        // Each open stream holds a socket, a subscription and buffers: bounded per user, so one user
+        // cannot starve the rest, and per cell.
+        if ((streamsByUser.get(user.sub) ?? 0) >= (options.maxStreamsPerUser ?? 8)) {
+          throw messagingErrors.make('TOO_MANY_STREAMS');
+        }
+        if (openStreams.size + opening >= (options.maxStreams ?? 2000))
+          throw messagingErrors.make('STREAMS_FULL');
+        streamsByUser.set(user.sub, (streamsByUser.get(user.sub) ?? 0) + 1);
+        opening++;
+        let counted = true;
+        const release = () => {
+          if (!counted) return;
+          counted = false;
+          const n = (streamsByUser.get(user.sub) ?? 1) - 1;
+          if (n <= 0) streamsByUser.delete(user.sub);
+          else streamsByUser.set(user.sub, n);
+        };
+        try {
+          await streamRoom({
+            room,
+            hub,
+            resumeAfterSeq,
+            loadAfter: async (afterSeq, limit) =>
+              (await repo.listMessages(app.pg, room, afterSeq, limit)).map(toLive),
+            // The response is taken over, so the kit's onSend hook does not run: set its headers here.
+            headers: app.cell.responseHeaders('GET'),
+            heartbeatMs: options.heartbeatMs,
+            onError: (error) => request.log.warn({ err: error }, 'stream error'),
+            onOpen: (raw) => {
+              openStreams.add(raw);
+              raw.on('close', () => {
+                openStreams.delete(raw);
+                release();
+              });
+            },
+            begin: () => {
+              reply.hijack();
+              return reply.raw;
+            },
+            // A stream must not outlive the token that opened it (expired, or signed out and left to
+            // expire: docs/security.md "Revoked sessions"); the client reconnects with a fresh one.
+            endAt: user.exp * 1000,
+            maxBufferedBytes: options.maxBufferedBytes,
+          });
+        } catch (error) {
+          release();
+          throw error;
+        } finally {
+          opening--;
+          if (reply.raw.destroyed) release();
+        }
       },
     );
   };

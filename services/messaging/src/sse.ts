@@ -21,7 +21,13 @@ export interface StreamOptions {
   onError: (error: unknown) => void;
   /** the response once it is a live stream, so the app can end it on shutdown */
   onOpen?: (raw: ServerResponse) => void;
+  /** unix ms at which the stream ends (the access token's expiry): a stream never outlives its token */
+  endAt?: number;
+  /** a client that does not read: past this many bytes waiting in the response, the stream is ended */
+  maxBufferedBytes?: number;
 }
+
+export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024;
 
 export function formatEvent(message: LiveMessage): string {
   const data = JSON.stringify({
@@ -46,6 +52,13 @@ export async function streamRoom(opts: StreamOptions): Promise<void> {
   const send = (message: LiveMessage) => {
     if (closed || replayedIds.has(message.id)) return;
     if (resumeAfter !== null && BigInt(message.seq) <= resumeAfter) return;
+    // Backpressure: a client that stops reading would otherwise grow this process's memory by every
+    // message. End its stream instead; it reconnects with Last-Event-ID and replays from Postgres.
+    if (raw.writableLength > (opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)) {
+      raw.destroy();
+      close();
+      return;
+    }
     raw.write(formatEvent(message));
   };
 
@@ -68,10 +81,16 @@ export async function streamRoom(opts: StreamOptions): Promise<void> {
     () => closed || raw.write(': heartbeat\n\n'),
     opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS,
   );
+  // setTimeout takes at most 2^31-1 ms; tokens live minutes
+  const expiry =
+    opts.endAt === undefined
+      ? undefined
+      : setTimeout(() => raw.end(), Math.min(2 ** 31 - 1, Math.max(0, opts.endAt - Date.now())));
   const close = () => {
     if (closed) return;
     closed = true;
     clearInterval(heartbeat);
+    if (expiry) clearTimeout(expiry);
     unsubscribe().catch(opts.onError);
   };
   raw.on('close', close);

@@ -4,12 +4,13 @@ import { createTestSigner, type TestSigner, testCellConfig } from '@failover-lab
 import { type CellStores, startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildMessagingCell } from '../src/app';
+import type { MessagingRouteOptions } from '../src/routes';
 
 export async function buildTestMessagingCell(
   tier: TestDataTier,
   stores: CellStores,
   signer: TestSigner,
-  opts: { heartbeatMs?: number } = {},
+  opts: MessagingRouteOptions = {},
 ): Promise<FastifyInstance> {
   return buildMessagingCell(
     testCellConfig({

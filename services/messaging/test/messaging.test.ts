@@ -2,10 +2,12 @@
 
 import { randomUUID } from 'node:crypto';
 import type { TestSigner } from '@failover-lab/cell-kit/testing';
-import type { TestDataTier } from '@failover-lab/lab/testing';
+import { type TestDataTier, waitUntil } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../src/cursor';
+import { roomChannel } from '../src/room-hub';
 import {
   buildTestMessagingCell,
   createTestSigner,
@@ -275,6 +277,104 @@ describe('live delivery (SSE)', () => {
       const live = json(await post(room, { id: randomUUID(), body: 'after resume' }));
       await reader!.waitFor((t) => t.includes(live.id));
       expect(sseEvents(reader!.text).map((e) => e.data.id)).toEqual([posted[1].id, posted[2].id, live.id]);
+    } finally {
+      abort.abort();
+    }
+  });
+
+  it('drops and counts what arrives on a room channel that it did not publish, and keeps streaming', async () => {
+    const room = uniqueRoom();
+    const first = json(await post(room, { id: randomUUID(), body: 'before' }));
+    // with Last-Event-ID the stream compares each live message's seq: the path that threw on a missing one
+    const { abort, reader } = await openStream(room, { 'last-event-id': first.cursor });
+    const publisher = new Redis(tier.primary.redisUrl);
+    try {
+      await reader!.waitFor((t) => t.includes(': connected'));
+      const channel = roomChannel(room);
+      const forged = [
+        'not json',
+        JSON.stringify({ id: 'x', body: 'no seq' }),
+        JSON.stringify({ seq: 'abc', id: 'x', room, author: 'mallory', body: 'b', createdAt: 'now' }),
+        JSON.stringify({
+          seq: '99',
+          id: 'x',
+          room: 'elsewhere',
+          author: 'mallory',
+          body: 'b',
+          createdAt: 'n',
+        }),
+        JSON.stringify(null),
+      ];
+      for (const payload of forged) await publisher.publish(channel, payload);
+      const live = json(await post(room, { id: randomUUID(), body: 'after the forgeries' }));
+      await reader!.waitFor((t) => t.includes(live.id));
+      expect(sseEvents(reader!.text).map((e) => e.data.id)).toEqual([live.id]);
+      const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      const dropped = (reason: string) =>
+        Number(
+          new RegExp(`messaging_pubsub_dropped_total\\{[^}]*reason="${reason}"[^}]*\\} (\\d+)`).exec(
+            metrics,
+          )?.[1],
+        );
+      expect(dropped('not_json')).toBeGreaterThanOrEqual(1);
+      expect(dropped('bad_shape')).toBeGreaterThanOrEqual(3);
+      expect(dropped('wrong_room')).toBeGreaterThanOrEqual(1);
+    } finally {
+      publisher.disconnect();
+      abort.abort();
+    }
+  });
+
+  it('bounds streams per user (429 MSG_ERR_TOO_MANY_STREAMS) and per cell (429 MSG_ERR_STREAMS_FULL)', async () => {
+    const bounded = await buildTestMessagingCell(tier, tier.primary, signer, {
+      maxStreamsPerUser: 2,
+      maxStreams: 3,
+    });
+    await bounded.listen({ host: tier.primary.host, port: 0 });
+    const url = `http://${tier.primary.host}:${(bounded.server.address() as { port: number }).port}`;
+    const aborts: AbortController[] = [];
+    const open = async (token: string) => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      const res = await fetch(`${url}/messaging/rooms/${uniqueRoom()}/stream`, {
+        headers: auth(token),
+        signal: abort.signal,
+      });
+      if (res.ok) await sseReader(res.body!).waitFor((t) => t.includes(': connected'));
+      return res;
+    };
+    try {
+      const carol = await signer.sign('user-carol');
+      expect((await open(bob)).status).toBe(200);
+      expect((await open(bob)).status).toBe(200);
+      const third = await open(bob);
+      expect(third.status).toBe(429);
+      expect(((await third.json()) as { error: { code: string } }).error.code).toBe(
+        'MSG_ERR_TOO_MANY_STREAMS',
+      );
+      expect((await open(carol)).status).toBe(200); // another user is not bounded by bob's streams
+      const full = await open(await signer.sign('user-dave'));
+      expect(full.status).toBe(429);
+      expect(((await full.json()) as { error: { code: string } }).error.code).toBe('MSG_ERR_STREAMS_FULL');
+      aborts[0]!.abort(); // a closed stream frees its place
+      await waitUntil('a place freed', async () => (await open(bob)).status === 200, 5_000);
+    } finally {
+      for (const a of aborts) a.abort();
+      await bounded.close();
+    }
+  });
+
+  it('ends a stream when the token that opened it expires', async () => {
+    const shortLived = await signer.sign(BOB, { expiresIn: '3s' });
+    const { abort, reader } = await openStream(uniqueRoom(), { authorization: `Bearer ${shortLived}` });
+    try {
+      await reader!.waitFor((t) => t.includes(': connected'));
+      const started = Date.now();
+      await Promise.race([
+        reader!.pump,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('stream outlived its token')), 10_000)),
+      ]);
+      expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       abort.abort();
     }

@@ -9,7 +9,6 @@ export const paymentErrors = defineErrors('PAY', {
   },
   IDEMPOTENCY_MISMATCH: { status: 422, message: 'this Idempotency-Key was used with a different request' },
   SAME_ACCOUNT: { status: 422, message: 'from and to must be different accounts' },
-  FORBIDDEN: { status: 403, message: 'you do not own the source account' },
   ACCOUNT_NOT_FOUND: { status: 404, message: 'no such account' },
   TRANSFER_NOT_FOUND: { status: 404, message: 'no transfer with this idempotency key' },
   INSUFFICIENT_FUNDS: { status: 409, message: 'the source account balance is too low' },

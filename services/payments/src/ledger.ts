@@ -41,10 +41,14 @@ interface StoredTransfer {
   response: unknown;
 }
 
-async function findByKey(client: pg.PoolClient, key: string): Promise<StoredTransfer | undefined> {
+async function findByKey(
+  client: pg.PoolClient,
+  caller: string,
+  key: string,
+): Promise<StoredTransfer | undefined> {
   const { rows } = await client.query<StoredTransfer>(
-    'SELECT request_hash, outcome, status_code, response FROM transfers WHERE idempotency_key = $1',
-    [key],
+    'SELECT request_hash, outcome, status_code, response FROM transfers WHERE caller = $1 AND idempotency_key = $2',
+    [caller, key],
   );
   return rows[0];
 }
@@ -58,8 +62,12 @@ export async function executeTransfer(pool: pg.Pool, input: TransferInput): Prom
   if (input.from === input.to) throw paymentErrors.make('SAME_ACCOUNT');
   const hash = requestHash(input);
   return withTransaction(pool, commitFor('payments'), async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`transfer:${input.idempotencyKey}`]);
-    const stored = await findByKey(client, input.idempotencyKey);
+    // Keys are per caller (002_caller_scoped_keys.sql); the lock too, as JSON so no caller/key pair
+    // can collide with another's by concatenation.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+      JSON.stringify(['transfer', input.caller, input.idempotencyKey]),
+    ]);
+    const stored = await findByKey(client, input.caller, input.idempotencyKey);
     if (stored) return replay(stored, hash);
 
     const { rows: accounts } = await client.query<{ id: string; owner: string; balance: string }>(
@@ -68,9 +76,9 @@ export async function executeTransfer(pool: pg.Pool, input: TransferInput): Prom
     );
     const from = accounts.find((a) => a.id === input.from);
     const to = accounts.find((a) => a.id === input.to);
-    if (!from) throw paymentErrors.make('ACCOUNT_NOT_FOUND', `no account ${input.from}`);
-    if (from.owner !== input.caller) throw paymentErrors.make('FORBIDDEN');
-    if (!to) throw paymentErrors.make('ACCOUNT_NOT_FOUND', `no account ${input.to}`);
+    // The same answer as GET /payments/accounts/:id for a missing or someone else's account, and one
+    // answer for either side: the body must not tell which account is missing or whose it is.
+    if (!from || from.owner !== input.caller || !to) throw paymentErrors.make('ACCOUNT_NOT_FOUND');
 
     // Insufficient funds is a decision about this key too: a retry gets the same answer.
     const sufficient = Number(from.balance) >= input.amount;
@@ -143,15 +151,24 @@ export interface TransferRecordRow {
   from_owner: string;
 }
 
-export async function findTransferRecord(pool: pg.Pool, key: string): Promise<TransferRecordRow | undefined> {
+/**
+ * The transfer `caller` made with `key`. Without a caller (the admin token, for audits): the key's
+ * transfer when exactly one caller used it, else undefined (the admin names the caller with ?caller=).
+ */
+export async function findTransferRecord(
+  pool: pg.Pool,
+  key: string,
+  caller?: string,
+): Promise<TransferRecordRow | undefined> {
   const { rows } = await pool.query<TransferRecordRow>(
     `SELECT t.idempotency_key, t.outcome, t.status_code, t.from_account, t.to_account, t.amount,
             t.created_at, t.response, a.owner AS from_owner
        FROM transfers t JOIN accounts a ON a.id = t.from_account
-      WHERE t.idempotency_key = $1`,
-    [key],
+      WHERE t.idempotency_key = $1 AND ($2::text IS NULL OR t.caller = $2)
+      LIMIT 2`,
+    [key, caller ?? null],
   );
-  return rows[0];
+  return rows.length === 1 ? rows[0] : undefined;
 }
 
 export interface AuditResult {

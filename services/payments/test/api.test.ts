@@ -144,10 +144,44 @@ describe('POST /payments/transfers', () => {
     const res = await f.transfer(f.dcA, 'bob', { from: 'bob-1', to: 'carol-1', amount: 11 }, key);
     expect(res.statusCode).toBe(422);
     expect(res.json().error.code).toBe('PAY_ERR_IDEMPOTENCY_MISMATCH');
-    // another caller reusing the key is a different request too
-    const other = await f.transfer(f.dcA, 'carol', { from: 'carol-1', to: 'bob-1', amount: 10 }, key);
-    expect(other.json().error.code).toBe('PAY_ERR_IDEMPOTENCY_MISMATCH');
     expect(await f.audit()).toEqual(before);
+  });
+
+  it('keys belong to their caller: a key someone else claimed first neither blocks nor leaks', async () => {
+    const key = `predictable-${uniqueKey()}`;
+    const carols = await f.transfer(f.dcA, 'carol', { from: 'carol-1', to: 'bob-1', amount: 3 }, key);
+    expect(carols.statusCode).toBe(201);
+    const bobs = await f.transfer(f.dcA, 'bob', { from: 'bob-1', to: 'carol-1', amount: 4 }, key);
+    expect(bobs.statusCode).toBe(201);
+    expect(bobs.headers['idempotent-replay']).toBeUndefined();
+    expect(bobs.json()).toMatchObject({ from: 'bob-1', amount: 4 });
+    // each reads back their own, and a replay is still a replay within one caller
+    const read = async (user: string) =>
+      (
+        await f.dcA.inject({
+          url: `/payments/transfers/${key}`,
+          headers: { authorization: `Bearer ${await f.tokenFor(user)}` },
+        })
+      ).json();
+    expect(await read('carol')).toMatchObject({ from: 'carol-1', amount: 3 });
+    expect(await read('bob')).toMatchObject({ from: 'bob-1', amount: 4 });
+    expect((await read('alice')).error.code).toBe('PAY_ERR_TRANSFER_NOT_FOUND');
+    const again = await f.transfer(f.dcA, 'bob', { from: 'bob-1', to: 'carol-1', amount: 4 }, key);
+    expect(again.headers['idempotent-replay']).toBe('true');
+  });
+
+  it("a transfer naming a missing or someone else's account answers exactly like GET does", async () => {
+    const auth = { authorization: `Bearer ${await f.tokenFor('alice')}` };
+    const get = (await f.dcA.inject({ url: '/payments/accounts/nobody', headers: auth })).json();
+    for (const body of [
+      { from: 'alice-1', to: 'nobody', amount: 1 },
+      { from: 'nobody', to: 'bob-1', amount: 1 },
+      { from: 'bob-1', to: 'alice-1', amount: 1 },
+    ]) {
+      const res = await f.transfer(f.dcA, 'alice', body, uniqueKey());
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toEqual(get);
+    }
   });
 
   it('no overdraft: 409 PAY_ERR_INSUFFICIENT_FUNDS, recorded for the key, nothing moved', async () => {
@@ -178,7 +212,7 @@ describe('POST /payments/transfers', () => {
     ['same account', { from: 'alice-1', to: 'alice-1', amount: 1 }, 422, 'PAY_ERR_SAME_ACCOUNT'],
     ['unknown source', { from: 'ghost', to: 'bob-1', amount: 1 }, 404, 'PAY_ERR_ACCOUNT_NOT_FOUND'],
     ['unknown target', { from: 'alice-1', to: 'ghost', amount: 1 }, 404, 'PAY_ERR_ACCOUNT_NOT_FOUND'],
-    ['someone else’s source', { from: 'bob-1', to: 'alice-1', amount: 1 }, 403, 'PAY_ERR_FORBIDDEN'],
+    ['someone else’s source', { from: 'bob-1', to: 'alice-1', amount: 1 }, 404, 'PAY_ERR_ACCOUNT_NOT_FOUND'],
   ])('%s → %s %s, nothing changed', async (_name, body, status, code) => {
     const before = await f.audit();
     const res = await f.transfer(f.dcA, 'alice', body, uniqueKey());

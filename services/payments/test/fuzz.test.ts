@@ -70,7 +70,7 @@ const bodyValue = fc.oneof(
   }),
   fc.record({ from: fc.constant('fz-alice'), amount: fc.constant(1) }),
   fc.constant({ from: 'fz-alice', to: 'fz-alice', amount: 1 }),
-  fc.constant({ from: 'fz-bob', to: 'fz-alice', amount: 1 }), // not alice's account
+  fc.constant({ from: 'fz-bob', to: 'fz-alice', amount: 1 }), // not alice's account: the same 404 as a missing one
   fc.constant({ from: 'fz-alice', to: 'nobody', amount: 1 }),
 );
 
@@ -159,7 +159,7 @@ describe('malformed requests', () => {
     );
     expect(await f.audit()).toEqual(before);
     // the generators really reached the different refusals
-    for (const status of [400, 401, 403, 404, 415, 422])
+    for (const status of [400, 401, 404, 415, 422])
       expect(seen.get(status) ?? 0, `status ${status}`).toBeGreaterThan(0);
   });
 });

@@ -3,7 +3,7 @@
 // exercise exactly the setup the lab runs.
 
 import type { ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REPLICATION_MODE, type RegionName, type ServiceName } from '@failover-lab/contracts';
 import pg from 'pg';
@@ -16,8 +16,11 @@ export interface PostgresNode {
   host: string;
   port: number;
   dataDir: string;
+  /** 0700, owned by the OS user Postgres runs as: no other local user reaches the socket */
   socketDir: string;
   logFile: string;
+  /** the `postgres` superuser's password (scram over the socket; no host rule lets it in over TCP) */
+  superuserPassword: string;
 }
 
 export type PostgresRole = 'primary' | 'standby';
@@ -112,6 +115,7 @@ function makeOwnedDir(path: string, mode: number, owner: OsUser | undefined) {
   // recursive mkdir gives every new parent the same mode; parents must stay enterable (0755)
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   mkdirSync(path, { recursive: true, mode });
+  chmodSync(path, mode); // an existing dir keeps its old mode otherwise (and mkdir obeys the umask)
   chownTo(path, owner);
 }
 
@@ -121,24 +125,54 @@ function writeOwnedFile(path: string, content: string, owner: OsUser | undefined
   chownTo(path, owner);
 }
 
+// Every role has a secret, the superuser included: a local user who can reach a socket or a port
+// must not get a session (as superuser, `COPY … TO PROGRAM` runs commands as the postgres OS user).
 // Clients always appear as 127.0.0.1 on loopback, so host rules cover 127.0.0.0/8. The superuser
-// is reachable only through the node's own unix socket.
-const PG_HBA = `# written by the lab (docs/contracts.md "Data stores")
-local   all           postgres                   trust
-local   replication   postgres                   trust
+// is reachable only through the node's own unix socket (0700), and even there only with its password.
+const PG_HBA = `# written by the lab (docs/security.md)
+local   all           postgres                   scram-sha-256
+local   replication   postgres                   scram-sha-256
 host    replication   replicator   127.0.0.0/8   scram-sha-256
 host    all           app          127.0.0.0/8   scram-sha-256
 `;
+
+/**
+ * Runs `work` with a file holding `content` (0600, owned by the Postgres OS user) that it may pass to
+ * a tool by path: secrets go to initdb and pg_basebackup this way, never on argv or in the environment
+ * (both show in process lists). Removed afterwards.
+ */
+async function withSecretFile<T>(
+  beside: string,
+  content: string,
+  work: (path: string) => Promise<T>,
+): Promise<T> {
+  const owner = runAsForPostgres();
+  const dir = `${beside}.secret`;
+  rmSync(dir, { recursive: true, force: true });
+  makeOwnedDir(dir, 0o700, owner);
+  const file = join(dir, 'secret');
+  writeOwnedFile(file, content, owner);
+  try {
+    return await work(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** initdb a fresh primary data dir (does not start it). */
 export async function initPrimary(node: PostgresNode): Promise<void> {
   const owner = runAsForPostgres();
   rmSync(node.dataDir, { recursive: true, force: true });
   makeOwnedDir(node.dataDir, 0o700, owner);
-  await runToCompletion(
-    binary('initdb'),
-    ['-D', node.dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
-    { runAs: owner },
+  await withSecretFile(node.dataDir, `${node.superuserPassword}\n`, (pwfile) =>
+    runToCompletion(
+      binary('initdb'),
+      [
+        ...['-D', node.dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`],
+        ...['--encoding=UTF8', '--locale=C', '--no-sync'],
+      ],
+      { runAs: owner },
+    ),
   );
   writeOwnedFile(join(node.dataDir, 'pg_hba.conf'), PG_HBA, owner);
 }
@@ -178,7 +212,7 @@ function serverArgs(node: PostgresNode): string[] {
 /** Spawns the postmaster as the leader of its own process group (its backends join that group). */
 export function startPostgres(node: PostgresNode): ChildProcess {
   const owner = runAsForPostgres();
-  makeOwnedDir(node.socketDir, 0o755, owner);
+  makeOwnedDir(node.socketDir, 0o700, owner);
   return spawnGroup({
     command: binary('postgres'),
     args: serverArgs(node),
@@ -199,6 +233,7 @@ export async function superuserQuery<R extends pg.QueryResultRow = pg.QueryResul
     host: node.socketDir,
     port: node.port,
     user: 'postgres',
+    password: node.superuserPassword,
     database: opts.database ?? 'postgres',
     connectionTimeoutMillis: opts.timeoutMs ?? 3_000,
     query_timeout: opts.timeoutMs ?? 10_000,
@@ -295,17 +330,18 @@ export async function createStandby(standby: PostgresNode, primary: PostgresNode
   await resetSlot(primary, standby.region);
   rmSync(standby.dataDir, { recursive: true, force: true });
   makeOwnedDir(standby.dataDir, 0o700, owner);
-  await runToCompletion(
-    binary('pg_basebackup'),
-    [
-      ...['-h', primary.host, '-p', String(primary.port), '-U', 'replicator', '-D', standby.dataDir],
-      ...['-X', 'stream', '--checkpoint=fast', '-S', slotName(standby.region), '-C', '--no-sync'],
-    ],
-    {
-      runAs: owner,
-      env: { PATH: process.env.PATH, PGPASSWORD: secrets.replicatorPassword },
-      timeoutMs: 120_000,
-    },
+  // a pgpass line: host:port:database:user:password (hex passwords need no escaping)
+  const pgpass = `${primary.host}:${primary.port}:*:replicator:${secrets.replicatorPassword}\n`;
+  await withSecretFile(standby.dataDir, pgpass, (passfile) =>
+    runToCompletion(
+      binary('pg_basebackup'),
+      [
+        ...['-h', primary.host, '-p', String(primary.port), '-U', 'replicator', '-D', standby.dataDir],
+        ...['-X', 'stream', '--checkpoint=fast', '-S', slotName(standby.region), '-C', '--no-sync'],
+        '--no-password',
+      ],
+      { runAs: owner, env: { PATH: process.env.PATH, PGPASSFILE: passfile }, timeoutMs: 120_000 },
+    ),
   );
   followPrimary(standby, primary, secrets);
 }

@@ -1,6 +1,7 @@
 // The data plane: /login/*, /payments/*, /messaging/* to the service's current primary.
-// Requests that are safe to send twice wait (bounded) through a failover and go to the new primary;
-// the rest fail fast with ROUTER_ERR_NO_PRIMARY and Retry-After.
+// A request not yet sent waits (bounded) through a failover and goes to the new primary; one that may
+// have reached a primary which then failed is resent only when its route is safe to repeat
+// (RETRY_SAFE_ROUTES), the rest get their error.
 import {
   DEADLINE_HEADER,
   EPOCH_HEADER,
@@ -12,7 +13,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'undici';
 import type { RouterConfig } from '../config';
-import { errorBody } from '../errors';
+import { errorBody, ROUTER_ERRORS } from '../errors';
 import type { LookupFn } from '../health/name-cache';
 import type { Prober } from '../health/prober';
 import type { RequestOutcome, RouterMetrics } from '../metrics';
@@ -49,18 +50,21 @@ type Attempt =
 export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
   const { config, routes, prober, metrics, lookup } = deps;
   const pools = new Map<string, Pool>();
-  const poolFor = (origin: string) => {
-    let pool = pools.get(origin);
+  // Event streams hold their connection for as long as the client listens: in the requests' pool, a
+  // few dozen of them would leave no connection for anyone else's request to that cell.
+  const poolFor = (origin: string, stream: boolean) => {
+    const key = `${stream ? 'stream' : 'request'} ${origin}`;
+    let pool = pools.get(key);
     if (!pool) {
       pool = new Pool(origin, {
         // On loopback every connection would come from 127.0.0.1; from the router's own address instead,
         // the cells can trust its x-forwarded-for from exactly that address (TRUSTED_PROXIES).
         ...(config.network === 'loopback' ? { localAddress: config.listen.host } : {}),
-        connections: config.proxy.connectionsPerCell,
+        connections: stream ? config.proxy.streamConnectionsPerCell : config.proxy.connectionsPerCell,
         keepAliveTimeout: 30_000,
         connect: { timeout: config.proxy.connectTimeoutMs, ...(lookup ? { lookup } : {}) },
       });
-      pools.set(origin, pool);
+      pools.set(key, pool);
     }
     return pool;
   };
@@ -106,7 +110,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     headers[FORWARDED_FOR_HEADER] = request.ip;
     const sse = wantsEventStream(request.headers);
     try {
-      const res = await poolFor(origin).request({
+      const res = await poolFor(origin, sse).request({
         path: request.url,
         method: request.method as 'GET',
         headers,
@@ -142,6 +146,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     }
   };
 
+  /** requests waiting for a primary right now, and their body bytes */
+  const held = { requests: 0, bytes: 0 };
+
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const started = performance.now();
     const path = request.url.split('?')[0]!;
@@ -158,7 +165,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     };
     const fail = (step: Extract<Step, { do: 'fail' }>, region: RegionName | 'none') => {
       finish(region, step.outcome);
-      const status = step.code === 'ROUTER_ERR_UPSTREAM_TIMEOUT' ? 504 : 503;
+      const status = ROUTER_ERRORS[step.code].status;
       if (status === 503) reply.header('retry-after', '1');
       const route = routes.get(service);
       if (route) reply.header(EPOCH_HEADER, String(route.epoch));
@@ -170,22 +177,38 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     // A request that failed on route generation g is only resent on a later one (or to the same cell
     // once a re-probe shows it answering).
     let afterGeneration = -1;
-    let resendable = safe;
     for (let attempt = 1; ; attempt++) {
       let route = routes.get(service);
       const routeSituation = (r: Route | undefined, waited: boolean): Situation => ({
         at: 'route',
         serving: r?.serving ?? false,
         newer: r !== undefined && r.generation > afterGeneration,
-        resendable,
         write,
         refuseWrites: r?.refuseWrites ?? false,
         waited,
       });
       let step = nextStep(routeSituation(route, false));
       if (step.do === 'wait_for_primary') {
-        route =
-          (await routes.waitForServing(service, holdDeadline - Date.now(), afterGeneration)) ?? undefined;
+        const bytes = body?.length ?? 0;
+        // Every request may be held during a failover, each with up to maxBodyBytes: bounded in count
+        // and bytes, so a failover under load (or a flood aimed at one) cannot exhaust the router's memory.
+        if (
+          held.requests + 1 > config.proxy.maxHeldRequests ||
+          held.bytes + bytes > config.proxy.maxHeldBytes
+        ) {
+          return fail({ do: 'fail', code: 'ROUTER_ERR_HOLD_FULL', outcome: 'hold_full' }, 'none');
+        }
+        held.requests++;
+        held.bytes += bytes;
+        metrics.heldRequests.set(held.requests);
+        try {
+          route =
+            (await routes.waitForServing(service, holdDeadline - Date.now(), afterGeneration)) ?? undefined;
+        } finally {
+          held.requests--;
+          held.bytes -= bytes;
+          metrics.heldRequests.set(held.requests);
+        }
         step = nextStep(routeSituation(route, true));
       }
       if (step.do === 'fail') return fail(step, 'none');
@@ -205,7 +228,6 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
           lastTry,
         });
         if (step.do === 'fail') return fail(step, sent.primary);
-        resendable = true;
         if (step.do === 'recheck') {
           step = nextStep({
             at: 'recheck',

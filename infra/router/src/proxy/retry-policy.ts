@@ -16,8 +16,6 @@ export type Situation =
       serving: boolean;
       /** the route is newer than the one the last attempt failed on */
       newer: boolean;
-      /** the request may be sent (again) when a primary is there: it is safe to repeat, or never reached a cell */
-      resendable: boolean;
       write: boolean;
       refuseWrites: boolean;
       waited: boolean;
@@ -63,10 +61,9 @@ export function nextStep(s: Situation): Step {
             message: 'no primary within the hold time',
           };
         }
-        // Only what may be sent twice waits through a failover; the rest fails fast (Retry-After).
-        return s.resendable
-          ? { do: 'wait_for_primary' }
-          : { do: 'fail', code: 'ROUTER_ERR_NO_PRIMARY', outcome: 'no_primary' };
+        // Holding is not retrying: whatever gets here was never sent, or failed in a way that lets it be
+        // sent again (the 'error' rule below), so it waits for the new primary, bounded by the hold time.
+        return { do: 'wait_for_primary' };
       }
       if (s.write && s.refuseWrites) {
         return { do: 'fail', code: 'ROUTER_ERR_SYNC_STANDBY_LOST', outcome: 'sync_standby_lost' };

@@ -1,11 +1,90 @@
-// Which requests the router may send twice. Only these are held and retried during a failover; the
-// rest fail fast so a client never has a non-idempotent write applied twice behind its back.
+// Which requests the router may send a second time. A request that may have reached a primary which
+// then died is resent to the new one only when its route makes a repeat harmless; everything else
+// gets its error. (Holding is not retrying: a request not yet sent is held through a failover and
+// sent once to the new primary whatever its route — retry-policy.ts.)
+//
+// The rules are ONE table, RETRY_SAFE_ROUTES: the proxy reads it, and docs/security.md carries it
+// rendered by retrySafetyTable() (a test compares the two). A header alone never makes a request safe:
+// an Idempotency-Key on `POST /login/sessions/refresh` would rotate a refresh token twice and trip
+// reuse detection, revoking the user's sessions.
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { IDEMPOTENCY_KEY_HEADER, type ServiceName } from '@failover-lab/contracts';
 
-const MESSAGE_POST = /^\/messaging\/rooms\/[^/]+\/messages\/?$/;
+export interface RetrySafeRoute {
+  methods: readonly string[];
+  /** the service, or '*' for all */
+  service: ServiceName | '*';
+  /** as documented */
+  path: string;
+  match: RegExp;
+  /** what the request must carry for a repeat to be answered from the first attempt's outcome */
+  requires: 'nothing' | 'idempotency-key' | 'body-id';
+  why: string;
+}
 
+export const RETRY_SAFE_ROUTES: readonly RetrySafeRoute[] = [
+  {
+    methods: ['GET', 'HEAD'],
+    service: '*',
+    path: '/<service>/…',
+    match: /^\/[a-z]+(\/.*)?$/,
+    requires: 'nothing',
+    why: 'reads change nothing',
+  },
+  {
+    methods: ['POST'],
+    service: 'payments',
+    path: '/payments/transfers',
+    match: /^\/payments\/transfers\/?$/,
+    requires: 'idempotency-key',
+    why: 'a repeat with the same key (and caller) is answered with the stored outcome',
+  },
+  {
+    methods: ['POST'],
+    service: 'messaging',
+    path: '/messaging/rooms/:room/messages',
+    match: /^\/messaging\/rooms\/[^/]+\/messages\/?$/,
+    requires: 'body-id',
+    why: 'a repeat with the same client message id is answered with the stored message',
+  },
+];
+
+const REQUIRES_TEXT: Record<RetrySafeRoute['requires'], string> = {
+  nothing: '—',
+  'idempotency-key': '`Idempotency-Key` header',
+  'body-id': 'JSON body with a string `id`',
+};
+
+/** The table as markdown, exactly as docs/security.md shows it. */
+export function retrySafetyTable(): string {
+  const rows = RETRY_SAFE_ROUTES.map(
+    (r) =>
+      `| ${r.methods.join(', ')} | ${r.service === '*' ? 'all' : r.service} | \`${r.path}\` | ${REQUIRES_TEXT[r.requires]} | ${r.why} |`,
+  );
+  return [
+    '| method | service | path | requires | why a repeat is safe |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+function carries(requires: RetrySafeRoute['requires'], headers: IncomingHttpHeaders, body?: Buffer): boolean {
+  if (requires === 'nothing') return true;
+  if (requires === 'idempotency-key') {
+    const key = headers[IDEMPOTENCY_KEY_HEADER];
+    return typeof key === 'string' && key.length > 0;
+  }
+  if (!body || body.length === 0) return false;
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { id?: unknown } | null;
+    return typeof parsed?.id === 'string' && parsed.id.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** May this request be sent again after an attempt that may have reached the cell? */
 export function isRetrySafe(
   method: string,
   service: ServiceName,
@@ -13,19 +92,13 @@ export function isRetrySafe(
   headers: IncomingHttpHeaders,
   body: Buffer | undefined,
 ): boolean {
-  if (method === 'GET' || method === 'HEAD') return true;
-  const key = headers[IDEMPOTENCY_KEY_HEADER];
-  if (typeof key === 'string' && key.length > 0) return true;
-  // Messages carry a client-generated id: the service answers a repeat with the original.
-  if (service === 'messaging' && method === 'POST' && MESSAGE_POST.test(path) && body && body.length > 0) {
-    try {
-      const parsed = JSON.parse(body.toString('utf8')) as { id?: unknown };
-      return typeof parsed?.id === 'string' && parsed.id.length > 0;
-    } catch {
-      return false;
-    }
-  }
-  return false;
+  return RETRY_SAFE_ROUTES.some(
+    (r) =>
+      r.methods.includes(method) &&
+      (r.service === '*' || r.service === service) &&
+      r.match.test(path) &&
+      carries(r.requires, headers, body),
+  );
 }
 
 export function isWrite(method: string): boolean {

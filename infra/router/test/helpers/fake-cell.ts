@@ -150,6 +150,7 @@ export async function startFakeCell(
       cell.writes.push({ epochHeader, body: req.body });
       return reply.code(201).send({ region, received: req.body });
     });
+    app.get('/messaging/echo', async () => ({ region }));
     app.get('/payments/slow', async () => {
       await new Promise((r) => setTimeout(r, 400));
       return { region };
