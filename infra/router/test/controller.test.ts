@@ -46,7 +46,7 @@ function rig(services: ServiceName[]) {
       calls.push(
         `promote ${url} ${epoch} (persisted epochs: ${JSON.stringify(Object.values(store.state?.services ?? {}).map((s) => s.epoch))})`,
       );
-      return { role: 'primary', epoch, promoteMs: 1 };
+      return { role: 'primary', epoch, promoteMs: 7, steps: { pgPromoteMs: 4, redisMs: 1, cellEpochMs: 2 } };
     },
     fence: async (url, epoch) => {
       calls.push(`fence ${url} ${epoch}`);
@@ -111,6 +111,32 @@ describe('controller', () => {
     expect(await controller.tick('login')).toBe('promoted dc-b for login, epoch 2');
     expect(calls).toEqual(['promote http://127.0.2.1:3000 2 (persisted epochs: [2])']);
     expect(store.state?.services.login).toMatchObject({ primary: 'dc-b', epoch: 2 });
+  });
+
+  it("a failover's promoted and routed events carry its steps, the cell's own among them", async () => {
+    const { controller, set, events } = rig(['login']);
+    await controller.init();
+    set('login', 'dc-a', cell('down', primaryListing(1)));
+    set('login', 'dc-b', cell('up', standby(1)));
+    await controller.tick('login');
+    const promoted = events.since().find((e) => e.type === 'promoted');
+    // the fixture's primary failed its first probe 1200 ms before it was confirmed down (since)
+    expect(promoted?.steps).toMatchObject({
+      probeMs: 200,
+      writesMs: 0,
+      pgPromoteMs: 4,
+      redisMs: 1,
+      cellEpochMs: 2,
+    });
+    expect(promoted?.steps?.epochMs).toBeGreaterThanOrEqual(0);
+    expect(promoted?.steps?.adminMs).toBeGreaterThanOrEqual(0);
+    expect(promoted?.steps?.routeMs).toBeUndefined();
+    // the new primary answers: the route follows, and its event closes the breakdown with routeMs
+    set('login', 'dc-b', cell('up', primaryListing(2)));
+    await controller.tick('login');
+    const routed = events.since().filter((e) => e.type === 'routed' && e.region === 'dc-b');
+    expect(routed).toHaveLength(1);
+    expect(routed[0]!.steps).toMatchObject({ ...promoted!.steps, routeMs: expect.any(Number) });
   });
 
   it('two services failing over at once both keep their new epoch (saves do not overwrite each other)', async () => {

@@ -5,6 +5,7 @@
 import {
   type EventType,
   otherRegion,
+  type PromotionSteps,
   REGIONS,
   type RegionName,
   type ServiceName,
@@ -54,6 +55,8 @@ interface ServiceRuntime {
   /** the (region, epoch) last announced with a `routed` event */
   routedTo: string | null;
   rpoSuspended: boolean;
+  /** a promotion's steps so far, completed with routeMs by the `routed` event that ends it */
+  pendingSteps: { steps: PromotionSteps; promotedAt: number } | null;
   chain: Promise<unknown>;
   tickQueued: boolean;
 }
@@ -73,7 +76,8 @@ export class Controller {
     this.ops = {
       deps,
       persist: (service, primary, epoch) => this.persist(service, primary, epoch),
-      emit: (type, service, region, epoch, detail) => this.emit(type, service, region, epoch, detail),
+      emit: (type, service, region, epoch, detail, steps) =>
+        this.emit(type, service, region, epoch, detail, steps),
       reroute: (service) => this.applyVerdict(this.observe(service)),
     };
     for (const service of this.serviceNames()) {
@@ -82,6 +86,7 @@ export class Controller {
         downSince: null,
         routedTo: null,
         rpoSuspended: false,
+        pendingSteps: null,
         chain: Promise.resolve(),
         tickQueued: false,
       });
@@ -242,7 +247,18 @@ export class Controller {
     const routeKey = `${snapshot.primary}@${snapshot.epoch}`;
     if (verdict.serving && rt.routedTo !== routeKey) {
       rt.routedTo = routeKey;
-      this.emit('routed', service, snapshot.primary, snapshot.epoch);
+      const pending = rt.pendingSteps;
+      rt.pendingSteps = null;
+      this.emit(
+        'routed',
+        service,
+        snapshot.primary,
+        snapshot.epoch,
+        undefined,
+        pending
+          ? { ...pending.steps, routeMs: Math.max(0, this.deps.clock.now() - pending.promotedAt) }
+          : undefined,
+      );
       if (rt.downSince !== null) {
         this.deps.metrics.failoverDuration.observe(
           { service },
@@ -303,7 +319,15 @@ export class Controller {
           return decision.outcome;
         }
         case 'failover': {
+          const clock = this.deps.clock;
+          const old = snapshot.cells[decision.from];
+          const steps: PromotionSteps = {};
+          // probe: the first failed probe of this run → confirmed down; decide: confirmed down → here
+          if (old.failingSince !== null && old.status === 'down')
+            steps.probeMs = Math.max(0, old.since - old.failingSince);
+          if (rt.downSince !== null) steps.decideMs = Math.max(0, clock.now() - rt.downSince);
           const waitedMs = await this.waitForAbandonedWrites(service, otherRegion(decision.to));
+          steps.writesMs = waitedMs;
           this.emit(
             'promote_started',
             service,
@@ -315,9 +339,22 @@ export class Controller {
                 : ''),
           );
           // The epoch is durable before any cell hears of it: a crash here can only repeat this promotion.
+          let t0 = clock.now();
           await this.persist(service, decision.to, decision.epoch);
+          steps.epochMs = clock.now() - t0;
+          t0 = clock.now();
           const result = await this.deps.admin.promote(url(decision.to), decision.epoch);
-          this.emit('promoted', service, decision.to, decision.epoch, `promoteMs=${result.promoteMs ?? 0}`);
+          steps.adminMs = clock.now() - t0;
+          Object.assign(steps, result.steps);
+          rt.pendingSteps = { steps, promotedAt: clock.now() };
+          this.emit(
+            'promoted',
+            service,
+            decision.to,
+            decision.epoch,
+            `promoteMs=${result.promoteMs ?? 0}`,
+            steps,
+          );
           await this.deps.health.probeNow(service, decision.to);
           return `promoted ${decision.to} for ${service}, epoch ${decision.epoch}`;
         }
@@ -387,6 +424,7 @@ export class Controller {
     region: RegionName,
     epoch: number,
     detail?: string,
+    steps?: PromotionSteps,
   ): void {
     this.deps.events.record({
       at: new Date(this.deps.clock.now()).toISOString(),
@@ -395,6 +433,7 @@ export class Controller {
       region,
       epoch,
       ...(detail ? { detail } : {}),
+      ...(steps ? { steps } : {}),
     });
     this.deps.metrics.events.inc({ service, type });
   }

@@ -40,6 +40,8 @@ export interface CellHealth {
   since: number;
   /** when it last failed a (conclusive) probe; null: never */
   lastFailureAt: number | null;
+  /** the first failed probe of the current run of failures; null while the last probe answered */
+  failingSince: number | null;
   /**
    * Is the cell's Postgres alive? true when the app says so or, with the app unreachable, when the
    * Postgres itself answers; false when the app reports it down or it does not answer; null: not known.
@@ -58,6 +60,7 @@ export function initialHealth(now: number): CellHealth {
     lastError: null,
     since: now,
     lastFailureAt: null,
+    failingSince: null,
     dataTierAlive: null,
   };
 }
@@ -88,6 +91,7 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
   if (result.ok) {
     next.consecutiveSuccesses = health.consecutiveSuccesses + 1;
     next.consecutiveFailures = 0;
+    next.failingSince = null;
     const risen = next.consecutiveSuccesses >= rules.rise;
     // A router that just started trusts the first good answer: it must route quickly after a restart.
     if (health.status === 'unknown' || ((health.status === 'suspect' || health.status === 'down') && risen)) {
@@ -95,6 +99,7 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
     }
   } else {
     next.lastFailureAt = result.at;
+    next.failingSince = health.consecutiveFailures === 0 ? result.at : health.failingSince;
     next.consecutiveFailures = health.consecutiveFailures + 1;
     next.consecutiveSuccesses = 0;
     if (next.consecutiveFailures >= rules.fall) next.status = 'down';
