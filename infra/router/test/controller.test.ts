@@ -153,6 +153,21 @@ describe('controller', () => {
     expect(controller.primaryOf('messaging')).toEqual({ region: 'dc-b', epoch: 2 });
   });
 
+  it('a region loss: epochs that arrive while a save runs share the next save', async () => {
+    const services = ['login', 'payments', 'messaging'] as const;
+    const { controller, set, store } = rig([...services]);
+    await controller.init();
+    const before = store.saves;
+    for (const s of services) {
+      set(s, 'dc-a', cell('down', primaryListing(1)));
+      set(s, 'dc-b', cell('up', standby(1)));
+    }
+    await Promise.all(services.map((s) => controller.tick(s)));
+    for (const s of services) expect(store.state?.services[s]).toMatchObject({ primary: 'dc-b', epoch: 2 });
+    // one save per service would be 3; whichever arrive during the first one ride on the second
+    expect(store.saves - before).toBeLessThanOrEqual(2);
+  });
+
   it('a restart with a state file neither promotes nor flips', async () => {
     const { controller, set, calls, store } = rig(['login']);
     store.state = {

@@ -18,7 +18,12 @@ import type { ProbeTarget } from '../health/prober';
 import type { RouterMetrics } from '../metrics';
 import type { RouteTable } from '../route-table';
 import type { EventLog } from '../state/events';
-import { initialServiceState, type RouterState, type StateStore } from '../state/state-store';
+import {
+  initialServiceState,
+  type RouterState,
+  type ServiceState,
+  type StateStore,
+} from '../state/state-store';
 import { type Decision, decide, type OperatorRequest, routeVerdict, type ServiceSnapshot } from './decide';
 import { controllerStatus } from './status';
 import { type ControllerOps, runOperatorFence, runSwitchover } from './switchover';
@@ -67,6 +72,9 @@ export class Controller {
   private timer: NodeJS.Timeout | null = null;
   private startedAt = Number.NEGATIVE_INFINITY;
   private saving: Promise<void> = Promise.resolve();
+  /** changes waiting for the next save, and that save (null: none queued yet) */
+  private readonly unsaved = new Map<ServiceName, ServiceState>();
+  private nextSave: Promise<void> | null = null;
   private stopped = false;
 
   /** what a planned switchover and an operator fence use of the loop */
@@ -404,16 +412,24 @@ export class Controller {
 
   /**
    * Saves are serialized across services and each starts from the state the previous one left: two
-   * services failing over at once (a region loss) must not overwrite each other's new epoch.
+   * services failing over at once (a region loss) must not overwrite each other's new epoch. Changes
+   * that arrive while a save is running share the next one (one fsync for a region's worth of epochs).
    */
   private persist(service: ServiceName, primary: RegionName, epoch: number): Promise<void> {
+    this.unsaved.set(service, { primary, epoch, updatedAt: new Date(this.deps.clock.now()).toISOString() });
+    if (this.nextSave) return this.nextSave;
     const run = this.saving.then(async () => {
+      // from here on, new changes wait for the save after this one
+      this.nextSave = null;
+      const changes = new Map(this.unsaved);
+      this.unsaved.clear();
       const next: RouterState = structuredClone(this.state);
-      next.services[service] = { primary, epoch, updatedAt: new Date(this.deps.clock.now()).toISOString() };
+      for (const [s, state] of changes) next.services[s] = state;
       await this.deps.store.save(next);
       this.state = next;
-      this.deps.metrics.epoch.set({ service }, epoch);
+      for (const [s, state] of changes) this.deps.metrics.epoch.set({ service: s }, state.epoch);
     });
+    this.nextSave = run;
     this.saving = run.catch(() => {});
     return run;
   }
