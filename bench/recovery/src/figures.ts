@@ -16,6 +16,11 @@ export interface RunFigures {
   loadEnd: number;
   /** the whole drill, lab start and stop included */
   wallMs: number;
+  /**
+   * how long the lab took to carry out the fault (the drill's "injected (took N ms)"): the fault
+   * happened somewhere inside it, and fault → routed counts from its start
+   */
+  injectMs: number | null;
   /** the slowest failed-over service's breakdown, as the report's phases carry it */
   phases: DrillReport['phases'][string] | null;
 }
@@ -25,6 +30,7 @@ export function figuresOf(
   run: number,
   load: { start: number; end: number },
   wallMs: number,
+  injectMs: number | null = null,
 ): RunFigures {
   const faultMs = Date.parse(report.fault.injectedAt);
   let routedMs: number | null = null;
@@ -51,6 +57,7 @@ export function figuresOf(
     loadStart: load.start,
     loadEnd: load.end,
     wallMs,
+    injectMs,
     phases: slowest ? report.phases[slowest]! : null,
   };
 }
@@ -72,6 +79,7 @@ export function runLine(f: RunFigures): string {
     : '';
   return (
     `${f.scenario} #${f.run}: ${f.verdict}, stall ${ms(f.stallMs)}, fault→routed ${ms(f.routedMs)}${phases}, ` +
+    `inject ${ms(f.injectMs)}, ` +
     `failed ${f.failed}, lost payments ${f.lostPayments}, load ${load(f.loadStart)}→${load(f.loadEnd)}, ` +
     `wall ${(f.wallMs / 1000).toFixed(1)} s`
   );
@@ -84,13 +92,13 @@ export function markdownTable(runs: readonly RunFigures[], date: Date): string {
       `${new Set(runs.map((r) => r.run)).size} run(s) per scenario, each drill on a fresh lab ` +
       '(`npm run bench -- recovery`).',
     '',
-    '| scenario | run | verdict | longest stall | fault → routed | detect | decide | promote | route | failed requests | lost payments | load avg (start → end) |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| scenario | run | verdict | longest stall | fault → routed | inject | detect | decide | promote | route | failed requests | lost payments | load avg (start → end) |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const f of runs) {
     const p = f.phases;
     lines.push(
-      `| ${f.scenario} | ${f.run} | ${f.verdict} | ${ms(f.stallMs)} | ${ms(f.routedMs)} | ${ms(p?.detectMs ?? null)} | ` +
+      `| ${f.scenario} | ${f.run} | ${f.verdict} | ${ms(f.stallMs)} | ${ms(f.routedMs)} | ${ms(f.injectMs)} | ${ms(p?.detectMs ?? null)} | ` +
         `${ms(p?.decideMs ?? null)} | ${ms(p?.promoteMs ?? null)} | ${ms(p?.routeMs ?? null)} | ${f.failed} | ` +
         `${f.lostPayments} | ${load(f.loadStart)} → ${load(f.loadEnd)} |`,
     );

@@ -42,6 +42,7 @@ async function drill(scenario: string, run: number): Promise<RunFigures | { erro
   rmSync(stateDir, { recursive: true, force: true });
   const loadStart = loadAverage1m();
   const t0 = Date.now();
+  let injectMs: number | null = null;
   const code = await new Promise<number>((done) => {
     const child = spawn(
       join(REPO_ROOT, 'node_modules/.bin/tsx'),
@@ -57,7 +58,10 @@ async function drill(scenario: string, run: number): Promise<RunFigures | { erro
     child.stderr.on('data', (c: Buffer) => log.push(c));
     child.on('close', (exit) => {
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'drill.log'), Buffer.concat(log));
+      const text = Buffer.concat(log).toString('utf8');
+      writeFileSync(join(dir, 'drill.log'), text);
+      const took = /injected \(took (\d+) ms\)/.exec(text);
+      if (took) injectMs = Number(took[1]);
       done(exit ?? 1);
     });
   });
@@ -70,7 +74,7 @@ async function drill(scenario: string, run: number): Promise<RunFigures | { erro
   } catch {
     return { error: `${scenario} #${run}: no report (drill exit ${code}; see ${join(dir, 'drill.log')})` };
   }
-  return figuresOf(report, run, { start: loadStart, end: loadEnd }, wallMs);
+  return figuresOf(report, run, { start: loadStart, end: loadEnd }, wallMs, injectMs);
 }
 
 const runs: RunFigures[] = [];

@@ -96,35 +96,42 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
         'SELECT pg_is_in_recovery() AS in_recovery',
       );
       const wasStandby = rows[0]!.in_recovery;
-      if (wasStandby) {
-        await timed('pgPromoteMs', () => promoteAndWait(app));
-        // Its old partner is presumed gone: a sync commit waiting for it would hang forever
-        // (docs/facts.md, "A synchronous commit without its standby").
-        await timed('syncOffMs', () => setSynchronousStandbys(app, []));
-      }
-      // Normally a no-op (the schema came by replication); a standby that runs newer code than the
-      // primary it replaces gets its own migrations now, before it is declared writable.
-      const migrated = await timed('migrationsMs', () => app.applyMigrations(app.adminPool));
-      if (migrated.length > 0) request.log.info({ applied: migrated }, 'migrations applied on promotion');
+      if (wasStandby) await timed('pgPromoteMs', () => promoteAndWait(app));
+      // Its old partner is presumed gone: a sync commit waiting for it would hang forever
+      // (docs/facts.md, "A synchronous commit without its standby"). Beside the migrations and the epoch
+      // write (the admin pool has a connection for each; the epoch commits locally, so it never waits
+      // on a standby): the app cannot write before this answers and the router routes here.
+      const syncOff = wasStandby
+        ? timed('syncOffMs', () => setSynchronousStandbys(app, []))
+        : Promise.resolve('');
+      const [, stored] = await Promise.all([
+        syncOff,
+        (async () => {
+          // Normally a no-op (the schema came by replication); a standby that runs newer code than the
+          // primary it replaces gets its own migrations now, before it is declared writable.
+          const migrated = await timed('migrationsMs', () => app.applyMigrations(app.adminPool));
+          if (migrated.length > 0) request.log.info({ applied: migrated }, 'migrations applied on promotion');
+          return timed('cellEpochMs', () =>
+            withTransaction(app.adminPool, { synchronousCommit: 'local' }, async (client) => {
+              const current = await client.query<{ epoch: string }>(
+                'SELECT epoch FROM cell_state WHERE id = 1 FOR UPDATE',
+              );
+              const currentEpoch = Number(current.rows[0]?.epoch ?? 0);
+              if (epoch < currentEpoch) {
+                throw adminErrors.make('STALE_EPOCH', `epoch ${epoch} < stored epoch ${currentEpoch}`);
+              }
+              await client.query(
+                `INSERT INTO cell_state (id, epoch, promoted_at) VALUES (1, $1, now())
+             ON CONFLICT (id) DO UPDATE SET epoch = EXCLUDED.epoch,
+               promoted_at = CASE WHEN cell_state.epoch = EXCLUDED.epoch THEN cell_state.promoted_at ELSE now() END`,
+                [epoch],
+              );
+              return epoch;
+            }),
+          );
+        })(),
+      ]);
       const redis = await redisPromotion;
-      const stored = await timed('cellEpochMs', () =>
-        withTransaction(app.adminPool, { synchronousCommit: 'local' }, async (client) => {
-          const current = await client.query<{ epoch: string }>(
-            'SELECT epoch FROM cell_state WHERE id = 1 FOR UPDATE',
-          );
-          const currentEpoch = Number(current.rows[0]?.epoch ?? 0);
-          if (epoch < currentEpoch) {
-            throw adminErrors.make('STALE_EPOCH', `epoch ${epoch} < stored epoch ${currentEpoch}`);
-          }
-          await client.query(
-            `INSERT INTO cell_state (id, epoch, promoted_at) VALUES (1, $1, now())
-           ON CONFLICT (id) DO UPDATE SET epoch = EXCLUDED.epoch,
-             promoted_at = CASE WHEN cell_state.epoch = EXCLUDED.epoch THEN cell_state.promoted_at ELSE now() END`,
-            [epoch],
-          );
-          return epoch;
-        }),
-      );
       cell.epoch = stored;
       cell.fenced = false;
       cell.inRecovery = false;
