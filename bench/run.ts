@@ -14,6 +14,10 @@ const BENCHES: Record<string, { file: string; about: string }> = {
     file: 'bench/recovery/src/main.ts',
     about: 'N region-kill and db-kill drills on fresh labs: stall, fault → routed, failures, median/worst',
   },
+  router: {
+    file: 'infra/router/bench/proxy-overhead.ts',
+    about: "the router's added latency vs calling a cell directly (--rate 200 --seconds 10 --runs 5)",
+  },
   lab: {
     file: 'infra/lab/bench/start.ts',
     about: 'lab cold and warm start times (also `npm run bench:lab`)',
