@@ -35,7 +35,7 @@ const PROMOTE_TIMEOUT_MS = 10_000;
 /**
  * pg_promote(true, …) looks for the end of recovery only every 100 ms (PostgreSQL's WAITS_PER_SECOND),
  * while a standby whose primary is gone leaves recovery in a few ms once signalled: signal without
- * waiting, then ask pg_is_in_recovery() at a finer step (docs/facts.md, "Promoting a standby").
+ * waiting, then ask pg_is_in_recovery() at a finer step (docs/facts.md, "Promotion after the primary died").
  */
 async function promoteAndWait(app: FastifyInstance): Promise<void> {
   const signalled = await app.adminPool.query<{ ok: boolean }>('SELECT pg_promote(false) AS ok');
