@@ -3,7 +3,7 @@
 // through the router vs straight at the stand-in, interleaved at a fixed open-model rate. Several runs;
 // prints each run's p50/p99 both ways and the added latency with the load average, then the medians.
 // Separates the proxy's cost from the cells' and the machine's (see failover.ts for the real lab).
-// Usage: npm run bench -- router [--rate 200] [--seconds 10] [--runs 5]
+// Usage: npm run bench -- router [--rate 200] [--seconds 10] [--runs 5] [--in-process]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { ensureBundles, nodeArgsFor } from '../../lab/src/bundles';
+import { parseRouterConfig } from '../src/config';
+import { buildRouter } from '../src/router';
 import { startFakeCell } from '../test/helpers/fake-cell';
 
 const { values } = parseArgs({
@@ -19,6 +21,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '10' },
     runs: { type: 'string', default: '5' },
+    /** the router in this process, as the first version of this bench ran it: no scheduler hop */
+    'in-process': { type: 'boolean', default: false },
   },
 });
 const RATE = Number(values.rate);
@@ -27,6 +31,16 @@ const RUNS = Number(values.runs);
 const TOKEN = 'bench-admin-token-0123456789';
 const ENTRY = resolve(fileURLToPath(import.meta.url), '../../src/server.ts');
 const loadAverage1m = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+/**
+ * CPU the router process has used, in ms (utime + stime from /proc, in clock ticks of 10 ms): what a
+ * proxied request costs whatever else the machine runs, unlike its latency, which on a loaded 2-core
+ * machine is mostly the wait for the router's process to be scheduled.
+ */
+const cpuMsOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
 const subnet = 100 + Math.floor(Math.random() * 151);
 const dir = mkdtempSync(join(tmpdir(), 'router-bench-'));
 
@@ -44,12 +58,30 @@ writeFileSync(
     probe: { startupGraceMs: 0 },
   }),
 );
-ensureBundles([ENTRY]);
-const router = spawn(process.execPath, nodeArgsFor(ENTRY), {
-  env: { ...process.env, ROUTER_CONFIG: configFile, ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn' },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
-const routerUrl = `http://${host}:${port}`;
+/** the router under test: its URL, its process (null: this one), how to stop it */
+async function startRouter(): Promise<{ url: string; pid: number | null; stop: () => Promise<void> }> {
+  if (values['in-process']) {
+    const config = parseRouterConfig(JSON.parse(readFileSync(configFile, 'utf8')), { ADMIN_TOKEN: TOKEN });
+    const app = await buildRouter(config, { logger: false });
+    await app.listen({ host, port });
+    return { url: `http://${host}:${port}`, pid: null, stop: () => app.close() };
+  }
+  ensureBundles([ENTRY]);
+  const child = spawn(process.execPath, nodeArgsFor(ENTRY), {
+    env: { ...process.env, ROUTER_CONFIG: configFile, ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return {
+    url: `http://${host}:${port}`,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    },
+  };
+}
+const router = await startRouter();
+const routerUrl = router.url;
 const agent = new Agent({ connections: 16 });
 try {
   const until = Date.now() + 60_000;
@@ -61,7 +93,7 @@ try {
       })
       .catch(() => false);
     if (ready) break;
-    if (Date.now() > until || router.exitCode !== null) throw new Error('the router did not become ready');
+    if (Date.now() > until) throw new Error('the router did not become ready');
     await new Promise((r) => setTimeout(r, 100));
   }
 
@@ -78,14 +110,18 @@ try {
 
   const q = (xs: number[], p: number) =>
     [...xs].sort((x, y) => x - y)[Math.max(0, Math.ceil(p * xs.length) - 1)]!;
+  const cpuText = (ms: number) =>
+    Number.isNaN(ms) ? 'not measured (same process)' : `${ms.toFixed(3)} ms/request`;
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
-  const added = { p50: [] as number[], p99: [] as number[] };
+  const added = { p50: [] as number[], p99: [] as number[], cpu: [] as number[] };
   console.log(
-    `GET /payments/echo on a stand-in cell, ${RATE} req/s each way (interleaved) for ${SECONDS} s, ${RUNS} runs:`,
+    `GET /payments/echo on a stand-in cell, ${RATE} req/s each way (interleaved) for ${SECONDS} s, ${RUNS} runs, ` +
+      `router ${values['in-process'] ? 'in this process' : 'in its own process'}:`,
   );
   for (let run = 1; run <= RUNS; run++) {
     const latency = { direct: [] as number[], router: [] as number[] };
     const load = loadAverage1m();
+    const cpuBefore = router.pid === null ? 0 : cpuMsOf(router.pid);
     const pending: Promise<void>[] = [];
     await new Promise<void>((done) => {
       let n = 0;
@@ -101,6 +137,10 @@ try {
       );
     });
     await Promise.all(pending);
+    // includes its probes of the two stand-ins (every 200 ms), a small share at this rate
+    const cpuPerRequest =
+      router.pid === null ? Number.NaN : (cpuMsOf(router.pid) - cpuBefore) / latency.router.length;
+    added.cpu.push(cpuPerRequest);
     const p50 = q(latency.router, 0.5) - q(latency.direct, 0.5);
     const p99 = q(latency.router, 0.99) - q(latency.direct, 0.99);
     added.p50.push(p50);
@@ -108,15 +148,16 @@ try {
     console.log(
       `  run ${run} (load ${load.toFixed(1)}): direct p50 ${q(latency.direct, 0.5).toFixed(2)} p99 ${q(latency.direct, 0.99).toFixed(2)} ms, ` +
         `router p50 ${q(latency.router, 0.5).toFixed(2)} p99 ${q(latency.router, 0.99).toFixed(2)} ms → ` +
-        `added p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms (n=${latency.router.length} each)`,
+        `added p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms; router CPU ${cpuText(cpuPerRequest)} ` +
+        `(n=${latency.router.length} each)`,
     );
   }
   console.log(
-    `  median of ${RUNS}: added p50 ${median(added.p50).toFixed(2)} ms, p99 ${median(added.p99).toFixed(2)} ms`,
+    `  median of ${RUNS}: added p50 ${median(added.p50).toFixed(2)} ms, p99 ${median(added.p99).toFixed(2)} ms, ` +
+      `router CPU ${cpuText(median(added.cpu))}`,
   );
 } finally {
-  router.kill('SIGTERM');
-  await new Promise((r) => (router.exitCode !== null ? r(null) : router.once('exit', r)));
+  await router.stop();
   await a.close();
   await b.close();
   await agent.close();
