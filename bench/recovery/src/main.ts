@@ -67,13 +67,15 @@ async function drill(scenario: string, run: number): Promise<RunFigures | { erro
   });
   const wallMs = Date.now() - t0;
   const loadEnd = loadAverage1m();
-  rmSync(stateDir, { recursive: true, force: true });
   let report: DrillReport;
   try {
     report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as DrillReport;
   } catch {
     return { error: `${scenario} #${run}: no report (drill exit ${code}; see ${join(dir, 'drill.log')})` };
   }
+  // A failed run keeps its lab's logs (the router's and every app's) for a post-mortem.
+  if (report.verdict === 'pass') rmSync(stateDir, { recursive: true, force: true });
+  else console.log(`  (lab logs kept in ${stateDir})`);
   return figuresOf(report, run, { start: loadStart, end: loadEnd }, wallMs, injectMs);
 }
 

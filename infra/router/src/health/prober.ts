@@ -212,8 +212,10 @@ export class Prober {
               dataTierAlive: postgresVerdict === 'alive',
               ...(postgresVerdict === 'refused' ? { dataTierGone: true } : {}),
             };
-      // Hard evidence: look again at the burst cadence rather than the regular one.
-      if (result.dataTierGone) loop.burstRemaining = Math.max(loop.burstRemaining, this.config.fall + 1);
+      // Hard evidence on a cell not yet judged down: look again at the burst cadence (once it is down,
+      // the regular cadence is enough to see it come back).
+      if (result.dataTierGone && loop.health.status !== 'down')
+        loop.burstRemaining = Math.max(loop.burstRemaining, this.config.fall + 1);
       if (!this.running) break;
       const previous = loop.health;
       loop.health = applyProbe(previous, result, this.config);
