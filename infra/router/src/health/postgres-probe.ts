@@ -5,6 +5,7 @@
 // gets a one-byte answer ('S' or 'N') from a live server; a frozen one accepts the TCP connection
 // (the kernel does) but never answers; a dead one's address refuses it (or resets it) at once.
 import { connect } from 'node:net';
+import type { LookupFn } from './name-cache';
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]); // length 8, code 80877103
 
@@ -15,9 +16,14 @@ const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]); // length
  */
 export type PostgresVerdict = 'alive' | 'refused' | 'silent';
 
-export function probePostgres(host: string, port: number, timeoutMs: number): Promise<PostgresVerdict> {
+export function probePostgres(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  lookup?: LookupFn,
+): Promise<PostgresVerdict> {
   return new Promise((resolve) => {
-    const socket = connect({ host, port });
+    const socket = connect({ host, port, ...(lookup ? { lookup } : {}) });
     let settled = false;
     const done = (verdict: PostgresVerdict) => {
       if (settled) return;
