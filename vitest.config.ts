@@ -15,6 +15,7 @@ export default defineConfig({
       'infra/console',
       'test',
       'bench/peers',
+      'bench/recovery',
     ],
   },
 });

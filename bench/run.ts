@@ -10,6 +10,14 @@ const BENCHES: Record<string, { file: string; about: string }> = {
     file: 'bench/peers/src/main.ts',
     about: 'the same primary kill on this project, Patroni + etcd + HAProxy and Redis Sentinel',
   },
+  recovery: {
+    file: 'bench/recovery/src/main.ts',
+    about: 'N region-kill and db-kill drills on fresh labs: stall, fault → routed, failures, median/worst',
+  },
+  router: {
+    file: 'infra/router/bench/proxy-overhead.ts',
+    about: "the router's added latency vs calling a cell directly (--rate 200 --seconds 10 --runs 5)",
+  },
   lab: {
     file: 'infra/lab/bench/start.ts',
     about: 'lab cold and warm start times (also `npm run bench:lab`)',

@@ -18,6 +18,44 @@ export const EVENT_TYPES = [
 export const EventTypeSchema = Type.Enum(EVENT_TYPES);
 export type EventType = (typeof EVENT_TYPES)[number];
 
+const StepMs = (description: string) => Type.Optional(Type.Number({ minimum: 0, description }));
+
+/**
+ * Where a promotion's time went, in ms. The router measures its own steps; the cell answers its own in
+ * the promote response (PromoteResponseSchema). Absent: the step did not happen or was not measured.
+ */
+export const PromotionStepsSchema = Type.Object(
+  {
+    probeMs: StepMs("the primary's first failed probe → confirmed down"),
+    decideMs: StepMs('confirmed down → the decision to promote carried out'),
+    writesMs: StepMs('waiting for writes sent to the old primary to end or pass their deadline'),
+    epochMs: StepMs("writing the new epoch to the router's state file"),
+    adminMs: StepMs('the promote call to the cell, round trip'),
+    pgPromoteMs: StepMs('pg_promote until the standby left recovery'),
+    redisMs: StepMs('Redis REPLICAOF NO ONE (runs beside pg_promote)'),
+    syncOffMs: StepMs('synchronous_standby_names emptied (the old partner is presumed gone)'),
+    unfenceMs: StepMs("the app role's write grants restored and the fence marker cleared"),
+    migrationsMs: StepMs("the cell's migrations checked (and applied if it runs newer code)"),
+    cellEpochMs: StepMs("the epoch written into the cell's own cell_state"),
+    routeMs: StepMs('promoted → the route serves the new primary (one fresh probe)'),
+  },
+  { additionalProperties: false },
+);
+export type PromotionSteps = Static<typeof PromotionStepsSchema>;
+
+/** The answer of POST /admin/promote on a cell. */
+export const PromoteResponseSchema = Type.Object({
+  role: Type.String(),
+  epoch: Type.Integer({ minimum: 0 }),
+  /** the whole promotion inside the cell */
+  promoteMs: Type.Number({ minimum: 0 }),
+  wasStandby: Type.Boolean(),
+  /** 'primary' or 'failed: …' (Redis holds nothing money depends on) */
+  redis: Type.String(),
+  steps: PromotionStepsSchema,
+});
+export type PromoteResponse = Static<typeof PromoteResponseSchema>;
+
 export const ControllerEventSchema = Type.Object({
   /** ISO 8601 */
   at: Type.String({ format: 'date-time' }),
@@ -26,5 +64,7 @@ export const ControllerEventSchema = Type.Object({
   region: RegionNameSchema,
   epoch: Type.Integer({ minimum: 0 }),
   detail: Type.Optional(Type.String()),
+  /** on `promoted` and on the `routed` that ends a failover: the promotion's steps so far */
+  steps: Type.Optional(PromotionStepsSchema),
 });
 export type ControllerEvent = Static<typeof ControllerEventSchema>;

@@ -1,7 +1,7 @@
 // report.json, the drill's machine-readable outcome: a superset of test/contracts/report.schema.json
 // (the minimum every drill writes; a test checks real reports against both).
 import { type Static, Type } from 'typebox';
-import { ControllerEventSchema } from './events';
+import { ControllerEventSchema, PromotionStepsSchema } from './events';
 import { FaultAttributesSchema, FaultDirectionSchema, FaultKindSchema } from './faults';
 
 const NullableMs = Type.Union([Type.Number(), Type.Null()]);
@@ -45,6 +45,8 @@ export const PhasesSchema = Type.Object({
   promoteMs: NullableMs,
   /** promoted → routed */
   routeMs: NullableMs,
+  /** the promotion's own steps, as the router's `routed` (or `promoted`) event carried them */
+  steps: Type.Optional(PromotionStepsSchema),
 });
 export type Phases = Static<typeof PhasesSchema>;
 

@@ -15,6 +15,15 @@ export const ProbeConfigSchema = Type.Object(
     intervalMs: ms(10, 60_000, 200, 'time between active probes of one cell'),
     timeoutMs: ms(10, 60_000, 500, 'a probe not answered within this counts as failed'),
     fall: count(1, 100, 3, 'consecutive failed probes before a cell is confirmed down'),
+    hardFall: count(
+      1,
+      100,
+      1,
+      'failed probes in a row that confirm a cell down when each carries hard evidence: the app failed and ' +
+        "the cell's Postgres refused the connection (nothing listens; a slow or frozen process cannot do " +
+        'that). A latency spike or a silent cell still needs `fall` failures; set to `fall` to give hard ' +
+        'evidence no weight',
+    ),
     rise: count(1, 100, 2, 'consecutive good probes before a suspected or down cell counts as up again'),
     burstIntervalMs: ms(5, 60_000, 50, 'interval of the re-probe burst a passive signal triggers'),
     startupGraceMs: ms(

@@ -1,6 +1,6 @@
 import type { ControllerEvent } from '@failover-lab/contracts';
 import { describe, expect, it } from 'vitest';
-import { phasesFor } from '../src/phases';
+import { describeSteps, phasesFor } from '../src/phases';
 import { rtoFromCounters } from '../src/prometheus';
 import { measureRecovery } from '../src/rto';
 import { timeline } from '../src/timeline';
@@ -100,6 +100,25 @@ describe('phasesFor', () => {
       routeMs: null,
     });
     expect(phasesFor(events, 'messaging', fault)).toBeNull();
+  });
+
+  it("carries the promotion's steps from the routed event, else from the promoted one", () => {
+    const promotedSteps = { probeMs: 150, decideMs: 2, epochMs: 3, adminMs: 90, pgPromoteMs: 60, redisMs: 1 };
+    const withSteps = events.map((e) =>
+      e.service !== 'payments'
+        ? e
+        : e.type === 'promoted'
+          ? { ...e, steps: promotedSteps }
+          : e.type === 'routed'
+            ? { ...e, steps: { ...promotedSteps, routeMs: 10 } }
+            : e,
+    );
+    expect(phasesFor(withSteps, 'payments', fault)?.steps).toEqual({ ...promotedSteps, routeMs: 10 });
+    const unrouted = withSteps.filter((e) => e.type !== 'routed');
+    expect(phasesFor(unrouted, 'payments', fault)?.steps).toEqual(promotedSteps);
+    expect(describeSteps({ ...promotedSteps, routeMs: 10 })).toBe(
+      'probe 150 ms · decide 2 ms · epoch write 3 ms · pg_promote 60 ms · Redis 1 ms · promote call 90 ms · route 10 ms',
+    );
   });
 });
 

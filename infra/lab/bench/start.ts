@@ -1,6 +1,7 @@
 // Cold and warm start times of a whole lab (`npm run bench:lab`), in a temp state dir on a random
 // subnet so it never touches the lab you may be running. `-- --data-only` skips apps and router.
 //   cold: fresh state dir (initdb, pg_basebackup, …)   warm: `down` then `up` on the same data dirs
+import { readFileSync } from 'node:fs';
 import { launchLab, stopLab } from '../src/lab';
 import { leaseSubnet } from '../src/subnet-lease';
 import { makeTempStateDir } from '../src/test-data-tier';
@@ -8,14 +9,19 @@ import { makeTempStateDir } from '../src/test-data-tier';
 const dataOnly = process.argv.includes('--data-only');
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 1);
 
+const loadAverage1m = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+
 interface StartTiming {
   totalMs: number;
+  /** 1-minute load average when this start began */
+  load: number;
   /** when the last Postgres/Redis/Prometheus reported ready */
   dataTierMs: number;
 }
 
 async function timedUp(stateDir: string, subnet: number): Promise<StartTiming> {
   let dataTierMs = 0;
+  const load = loadAverage1m();
   const t0 = Date.now();
   await launchLab({
     stateDir,
@@ -25,7 +31,7 @@ async function timedUp(stateDir: string, subnet: number): Promise<StartTiming> {
       if (/-(postgres|redis) |prometheus /.test(line)) dataTierMs = Date.now() - t0;
     },
   });
-  return { totalMs: Date.now() - t0, dataTierMs };
+  return { totalMs: Date.now() - t0, dataTierMs, load };
 }
 
 const cold: StartTiming[] = [];
@@ -48,7 +54,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const row = (name: string, ts: StartTiming[]) =>
   `${name.padEnd(6)} total ${String(median(ts.map((t) => t.totalMs))).padStart(6)} ms   ` +
   `data tier + Prometheus ${String(median(ts.map((t) => t.dataTierMs))).padStart(6)} ms   ` +
-  `(runs: ${ts.map((t) => t.totalMs).join(', ')})`;
+  `(runs: ${ts.map((t) => `${t.totalMs} ms at load ${t.load.toFixed(1)}`).join(', ')})`;
 console.log(
   `lab start (${dataOnly ? 'data tier only' : 'with every app/router present'}), median of ${runs}:`,
 );

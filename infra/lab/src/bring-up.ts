@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
+import { nodeArgsFor } from './bundles';
 import type { CellNodes } from './cell-nodes';
 import { type NodeComponent, nodeComponents, prometheusConfig } from './components';
 import { cellOf, type LabContext } from './context';
@@ -24,7 +25,8 @@ import { type RedisNode, startRedis, waitRedisLinked, waitRedisReady } from './d
 import { spawnGroup, waitUntil } from './process';
 import { componentId } from './processes';
 
-// tsx compiles each app at start: at load 30 on 2 cores one took over 45 s (LAB_APP_READY_TIMEOUT_MS).
+// An app started through tsx (no current bundle) compiles at start: at load 30 on 2 cores one took over
+// 45 s (LAB_APP_READY_TIMEOUT_MS).
 const APP_READY_TIMEOUT_MS = Number(process.env.LAB_APP_READY_TIMEOUT_MS) || 45_000;
 
 /** A bring-up failure, naming the component and where its log is. */
@@ -84,7 +86,8 @@ function spawnNodeComponent(component: NodeComponent): ChildProcess {
   component.prepare?.();
   return spawnGroup({
     command: process.execPath,
-    args: ['--import', 'tsx', component.entryFile],
+    // the entry's current esbuild bundle (lab.ts builds them before the supervisor starts), else tsx
+    args: nodeArgsFor(component.entryFile),
     env: component.env,
     cwd: join(component.entryFile, '..', '..'),
     logFile: component.logFile,

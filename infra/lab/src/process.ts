@@ -129,7 +129,11 @@ function procTable(): ProcEntry[] {
  * postmaster died still accepts writes for a while (docs/facts.md). Zombies are left out.
  */
 export function processFamily(leader: number): number[] {
-  const table = procTable().filter((p) => p.state !== 'Z');
+  return familyIn(leader, procTable());
+}
+
+function familyIn(leader: number, fullTable: ProcEntry[]): number[] {
+  const table = fullTable.filter((p) => p.state !== 'Z');
   const family = new Set(table.filter((p) => p.pid === leader || p.pgrp === leader).map((p) => p.pid));
   let grew = true;
   while (grew) {
@@ -166,6 +170,20 @@ export function signalFamily(leader: number, signal: NodeJS.Signals): number[] {
   const family = processFamily(leader);
   for (const pid of family) trySignal(pid, signal);
   return family;
+}
+
+/**
+ * signalFamily for several components at the same instant: every leader is stopped first, then one
+ * scan of /proc finds every family. A scan costs tens of ms on a busy machine; one per component would
+ * spread a region's death over a second, which no real fire does (and which the detection time of a
+ * region kill would then measure).
+ */
+export function signalFamilies(leaders: number[], signal: 'SIGKILL' | 'SIGSTOP'): number[] {
+  for (const leader of leaders) trySignal(leader, 'SIGSTOP');
+  const table = procTable();
+  const pids = [...new Set(leaders.flatMap((leader) => familyIn(leader, table)))];
+  for (const pid of pids) trySignal(pid, signal);
+  return pids;
 }
 
 /** Alive and not a zombie. */

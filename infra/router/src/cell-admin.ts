@@ -1,6 +1,6 @@
 // The controller's only way to change a cell: its admin API (docs/contracts.md, "Cell HTTP surface").
 
-import type { CellReadiness } from '@failover-lab/contracts';
+import type { CellReadiness, PromotionSteps } from '@failover-lab/contracts';
 import { Agent, request } from 'undici';
 import { readReadiness } from './cell-types';
 import type { LookupFn } from './health/name-cache';
@@ -16,8 +16,18 @@ export class CellAdminError extends Error {
   }
 }
 
+export interface PromoteResult {
+  role: string;
+  epoch: number;
+  promoteMs: number | null;
+  /** the cell's own steps (pg_promote, Redis, migrations, its epoch write), as far as it reported them */
+  steps: PromotionSteps;
+}
+
+const CELL_STEPS = ['pgPromoteMs', 'redisMs', 'syncOffMs', 'unfenceMs', 'migrationsMs', 'cellEpochMs'] as const;
+
 export interface CellAdmin {
-  promote(url: string, epoch: number): Promise<{ role: string; epoch: number; promoteMs: number | null }>;
+  promote(url: string, epoch: number): Promise<PromoteResult>;
   fence(url: string, epoch: number): Promise<void>;
   sync(url: string, standbys: string[]): Promise<void>;
   state(url: string): Promise<CellReadiness>;
@@ -41,10 +51,18 @@ export class HttpCellAdmin implements CellAdmin {
 
   async promote(url: string, epoch: number) {
     const body = (await this.call(url, 'POST', '/admin/promote', { epoch })) as Record<string, unknown>;
+    // An older cell may answer without steps: take what is there and is a number.
+    const reported = (body.steps ?? {}) as Record<string, unknown>;
+    const steps: PromotionSteps = {};
+    for (const step of CELL_STEPS) {
+      const value = reported[step];
+      if (typeof value === 'number' && Number.isFinite(value) && value >= 0) steps[step] = value;
+    }
     return {
       role: String(body.role ?? ''),
       epoch: Number(body.epoch ?? epoch),
       promoteMs: typeof body.promoteMs === 'number' ? body.promoteMs : null,
+      steps,
     };
   }
 

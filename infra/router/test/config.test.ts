@@ -95,7 +95,7 @@ describe('network: "container"', () => {
       async () => ({ ok: false, at: Date.now(), ms: 1, ready: null, error: 'ECONNREFUSED' }),
       async (host, port) => {
         asked.push(`${host}:${port}`);
-        return false;
+        return 'refused' as const;
       },
     );
     prober.start();

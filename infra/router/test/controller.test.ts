@@ -46,7 +46,7 @@ function rig(services: ServiceName[]) {
       calls.push(
         `promote ${url} ${epoch} (persisted epochs: ${JSON.stringify(Object.values(store.state?.services ?? {}).map((s) => s.epoch))})`,
       );
-      return { role: 'primary', epoch, promoteMs: 1 };
+      return { role: 'primary', epoch, promoteMs: 7, steps: { pgPromoteMs: 4, redisMs: 1, cellEpochMs: 2 } };
     },
     fence: async (url, epoch) => {
       calls.push(`fence ${url} ${epoch}`);
@@ -113,6 +113,32 @@ describe('controller', () => {
     expect(store.state?.services.login).toMatchObject({ primary: 'dc-b', epoch: 2 });
   });
 
+  it("a failover's promoted and routed events carry its steps, the cell's own among them", async () => {
+    const { controller, set, events } = rig(['login']);
+    await controller.init();
+    set('login', 'dc-a', cell('down', primaryListing(1)));
+    set('login', 'dc-b', cell('up', standby(1)));
+    await controller.tick('login');
+    const promoted = events.since().find((e) => e.type === 'promoted');
+    // the fixture's primary failed its first probe 1200 ms before it was confirmed down (since)
+    expect(promoted?.steps).toMatchObject({
+      probeMs: 200,
+      writesMs: 0,
+      pgPromoteMs: 4,
+      redisMs: 1,
+      cellEpochMs: 2,
+    });
+    expect(promoted?.steps?.epochMs).toBeGreaterThanOrEqual(0);
+    expect(promoted?.steps?.adminMs).toBeGreaterThanOrEqual(0);
+    expect(promoted?.steps?.routeMs).toBeUndefined();
+    // the new primary answers: the route follows, and its event closes the breakdown with routeMs
+    set('login', 'dc-b', cell('up', primaryListing(2)));
+    await controller.tick('login');
+    const routed = events.since().filter((e) => e.type === 'routed' && e.region === 'dc-b');
+    expect(routed).toHaveLength(1);
+    expect(routed[0]!.steps).toMatchObject({ ...promoted!.steps, routeMs: expect.any(Number) });
+  });
+
   it('two services failing over at once both keep their new epoch (saves do not overwrite each other)', async () => {
     const { controller, set, store } = rig(['login', 'messaging']);
     await controller.init();
@@ -125,6 +151,21 @@ describe('controller', () => {
     expect(store.state?.services.messaging).toMatchObject({ primary: 'dc-b', epoch: 2 });
     expect(controller.primaryOf('login')).toEqual({ region: 'dc-b', epoch: 2 });
     expect(controller.primaryOf('messaging')).toEqual({ region: 'dc-b', epoch: 2 });
+  });
+
+  it('a region loss: epochs that arrive while a save runs share the next save', async () => {
+    const services = ['login', 'payments', 'messaging'] as const;
+    const { controller, set, store } = rig([...services]);
+    await controller.init();
+    const before = store.saves;
+    for (const s of services) {
+      set(s, 'dc-a', cell('down', primaryListing(1)));
+      set(s, 'dc-b', cell('up', standby(1)));
+    }
+    await Promise.all(services.map((s) => controller.tick(s)));
+    for (const s of services) expect(store.state?.services[s]).toMatchObject({ primary: 'dc-b', epoch: 2 });
+    // one save per service would be 3; whichever arrive during the first one ride on the second
+    expect(store.saves - before).toBeLessThanOrEqual(2);
   });
 
   it('a restart with a state file neither promotes nor flips', async () => {

@@ -24,16 +24,20 @@ afterEach(async () => {
 describe('Postgres protocol probe', () => {
   it("alive: answers an SSLRequest with one byte ('N')", async () => {
     const port = await listen((socket) => socket.once('data', () => socket.write('N')));
-    expect(await probePostgres(host, port, 1000)).toBe(true);
+    expect(await probePostgres(host, port, 1000)).toBe('alive');
   });
   it('dead: connection refused', async () => {
     const port = await listen(() => {});
     await new Promise<void>((r) => server!.close(() => r()));
     server = null;
-    expect(await probePostgres(host, port, 1000)).toBe(false);
+    expect(await probePostgres(host, port, 1000)).toBe('refused');
   });
   it('frozen: accepts the connection, never answers', async () => {
     const port = await listen(() => {});
-    expect(await probePostgres(host, port, 200)).toBe(false);
+    expect(await probePostgres(host, port, 200)).toBe('silent');
+  });
+  it('dead mid-way: accepts, then closes without answering (a postmaster killed under us)', async () => {
+    const port = await listen((socket) => socket.once('data', () => socket.destroy()));
+    expect(await probePostgres(host, port, 1000)).toBe('refused');
   });
 });

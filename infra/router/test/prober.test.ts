@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProbeConfig } from '../src/config';
 import type { ProbeResult } from '../src/health/cell-health';
+import type { PostgresVerdict } from '../src/health/postgres-probe';
 import { Prober } from '../src/health/prober';
 import { ready } from './fixtures/snapshots';
 import { waitFor } from './helpers/wait';
@@ -11,6 +12,8 @@ const CONFIG: ProbeConfig = {
   intervalMs: 10,
   timeoutMs: 500,
   fall: 3,
+  // hard evidence off here (as many as `fall`): these cases are about timing, hard evidence has its own
+  hardFall: 3,
   rise: 2,
   burstIntervalMs: 5,
   startupGraceMs: 0,
@@ -27,14 +30,14 @@ function scriptedProbe() {
         pending.push(resolve);
       }),
     /** wait for the next probe to be in flight, then answer it */
-    async answer(ok: boolean) {
+    async answer(ok: boolean, error = 'ECONNREFUSED') {
       await waitFor('a probe in flight', () => pending.length > 0, 5_000, 1);
       pending.shift()!({
         ok,
         at: Date.now(),
         ms: 1,
         ready: ok ? ready() : null,
-        error: ok ? null : 'ECONNREFUSED',
+        error: ok ? null : error,
       });
     },
   };
@@ -46,12 +49,17 @@ afterEach(async () => {
   prober = null;
 });
 
-function startProber(probe: ReturnType<typeof scriptedProbe>) {
+function startProber(
+  probe: ReturnType<typeof scriptedProbe>,
+  config: ProbeConfig = CONFIG,
+  // its Postgres is gone too: a region loss, not an app crash
+  postgres: () => Promise<PostgresVerdict> = async () => 'refused',
+) {
   prober = new Prober(
     [{ service: 'messaging', region: 'dc-a', url: 'http://127.0.0.1:1' }],
-    CONFIG,
+    config,
     probe.fn,
-    async () => false, // its Postgres is gone too: a region loss, not an app crash
+    postgres,
   );
   prober.start();
   return prober;
@@ -94,5 +102,66 @@ describe('Prober.recheck', () => {
     await probe.answer(true); // sent after the question: the cell answers
     await waitFor('a verdict', () => verdict, 5_000, 1);
     expect(verdict).toBe('up');
+  });
+});
+
+describe('hard evidence (hardFall)', () => {
+  const HARD: ProbeConfig = { ...CONFIG, hardFall: 1 };
+  const upThen = async (probe: ReturnType<typeof scriptedProbe>, p: Prober) => {
+    await probe.answer(true);
+    await waitFor('cell up', () => p.health('messaging', 'dc-a').status === 'up', 5_000, 1);
+  };
+
+  it('app refused and its Postgres refused: down at the first such probe, its Postgres asked at once', async () => {
+    const probe = scriptedProbe();
+    const asked: number[] = [];
+    const p = startProber(probe, HARD, async () => {
+      asked.push(p.health('messaging', 'dc-a').consecutiveFailures);
+      return 'refused';
+    });
+    await upThen(probe, p);
+    await probe.answer(false, 'ECONNREFUSED');
+    await waitFor('down', () => p.health('messaging', 'dc-a').status === 'down', 5_000, 1);
+    expect(p.health('messaging', 'dc-a')).toMatchObject({ consecutiveFailures: 1, consecutiveGone: 1 });
+    expect(asked[0]).toBe(0); // asked on the first failure, not from the second on
+  });
+
+  it('app refused but its Postgres answers (an app crash): only `fall` failures confirm it', async () => {
+    const probe = scriptedProbe();
+    const p = startProber(probe, HARD, async () => 'alive');
+    await upThen(probe, p);
+    await probe.answer(false, 'ECONNREFUSED');
+    await probe.answer(false, 'ECONNREFUSED');
+    await waitFor('second failure', () => p.health('messaging', 'dc-a').consecutiveFailures === 2, 5_000, 1);
+    expect(p.health('messaging', 'dc-a')).toMatchObject({ status: 'suspect', dataTierAlive: true });
+    await probe.answer(false, 'ECONNREFUSED');
+    await waitFor('down', () => p.health('messaging', 'dc-a').status === 'down', 5_000, 1);
+  });
+
+  it('a timed-out app whose Postgres is silent (slow, not gone) needs `fall` failures', async () => {
+    const probe = scriptedProbe();
+    const p = startProber(probe, HARD, async () => 'silent');
+    await upThen(probe, p);
+    await probe.answer(false, 'TimeoutError');
+    await probe.answer(false, 'TimeoutError');
+    await waitFor('second failure', () => p.health('messaging', 'dc-a').consecutiveFailures === 2, 5_000, 1);
+    expect(p.health('messaging', 'dc-a').status).toBe('suspect');
+    await probe.answer(false, 'TimeoutError');
+    await waitFor('down', () => p.health('messaging', 'dc-a').status === 'down', 5_000, 1);
+  });
+
+  it('a first timeout does not ask the Postgres (a slow link is not judged faster)', async () => {
+    const probe = scriptedProbe();
+    // failures the cell had when its Postgres was asked: 0 would be the first probe asking at once
+    const askedAt: number[] = [];
+    const p = startProber(probe, HARD, async () => {
+      askedAt.push(p.health('messaging', 'dc-a').consecutiveFailures);
+      return 'refused';
+    });
+    await upThen(probe, p);
+    await probe.answer(false, 'TimeoutError');
+    await waitFor('first failure', () => p.health('messaging', 'dc-a').consecutiveFailures === 1, 5_000, 1);
+    expect(askedAt).not.toContain(0);
+    expect(p.health('messaging', 'dc-a').status).toBe('suspect');
   });
 });

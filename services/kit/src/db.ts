@@ -134,6 +134,18 @@ export async function applyMigrations(
   pool: pg.Pool,
   sets: { namespace: string; dir: string }[],
 ): Promise<string[]> {
+  // Nearly always every file is applied already (at a restart, and at a promotion: the schema came by
+  // replication): one read says so without a transaction, a lock or DDL. A promotion waits on this.
+  const wanted = (
+    await Promise.all(
+      sets.map(async ({ namespace, dir }) => (await migrationFiles(dir)).map((f) => `${namespace}/${f}`)),
+    )
+  ).flat();
+  const recorded = await pool
+    .query<{ name: string }>('SELECT name FROM schema_migrations')
+    .then((r) => new Set(r.rows.map((row) => row.name)))
+    .catch(() => null); // no table yet (a fresh database): the full path below creates it
+  if (recorded && wanted.every((name) => recorded.has(name))) return [];
   return withTransaction(pool, { synchronousCommit: 'local' }, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('failover-lab/schema_migrations'))`);
     await client.query(

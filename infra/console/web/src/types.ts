@@ -66,6 +66,8 @@ export interface ControllerEvent {
   region: RegionName;
   epoch: number;
   detail?: string;
+  /** a promotion's steps in ms (PromotionStepsSchema in the contracts) */
+  steps?: Record<string, number>;
 }
 
 export interface ServicePoint {

@@ -15,7 +15,7 @@ export function describeEvent(e: ControllerEvent): string {
     case 'promoted':
       return `${e.service}: ${e.region} is the primary now (epoch ${e.epoch})`;
     case 'routed':
-      return `${e.service}: traffic goes to ${e.region} (epoch ${e.epoch})`;
+      return `${e.service}: traffic goes to ${e.region} (epoch ${e.epoch})${promotionSteps(e.steps)}`;
     case 'fenced':
       return `${e.service}: ${e.region} is fenced: it refuses writes, so it cannot split the brain`;
     case 'degraded_async':
@@ -29,6 +29,23 @@ export function describeEvent(e: ControllerEvent): string {
     default:
       return `${e.service}: ${e.type} ${e.region}${detail}`;
   }
+}
+
+// The steps a person watching can tell apart; the rest (epoch writes, the cell's own) stay in the report.
+const STEP_WORDS: Array<[string, string]> = [
+  ['probeMs', 'noticed'],
+  ['decideMs', 'decided'],
+  ['pgPromoteMs', 'Postgres promoted'],
+  ['redisMs', 'Redis promoted'],
+  ['routeMs', 'routed'],
+];
+
+function promotionSteps(steps: Record<string, number> | undefined): string {
+  if (!steps) return '';
+  const words = STEP_WORDS.filter(([key]) => typeof steps[key] === 'number').map(
+    ([key, word]) => `${word} in ${Math.round(steps[key]!)} ms`,
+  );
+  return words.length > 0 ? `: ${words.join(', ')}` : '';
 }
 
 /** how serious an event is, for its colour */

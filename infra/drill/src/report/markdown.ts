@@ -1,4 +1,5 @@
 import { type DrillReport, SERVICES } from '@failover-lab/contracts';
+import { describeSteps } from '../phases';
 import { lostCell, ms, rpoLines, rto } from './format';
 
 export function renderMarkdown(report: DrillReport): string {
@@ -45,6 +46,15 @@ export function renderMarkdown(report: DrillReport): string {
       lines.push(
         `| ${name} | ${ms(p.detectMs)} | ${ms(p.decideMs)} | ${ms(p.promoteMs)} | ${ms(p.routeMs)} |`,
       );
+    }
+    const breakdowns = phaseRows.filter(([, p]) => p.steps);
+    if (breakdowns.length > 0) {
+      lines.push(
+        '',
+        "Each promotion's steps (the promote call holds the cell's own steps; Redis runs beside pg_promote):",
+        '',
+      );
+      for (const [name, p] of breakdowns) lines.push(`- ${name}: ${describeSteps(p.steps)}`);
     }
   }
   lines.push('', '## Prometheus cross-check', '');

@@ -1,5 +1,6 @@
 // The terminal summary printed at the end of a drill.
 import { type DrillReport, SERVICES } from '@failover-lab/contracts';
+import { describeSteps } from '../phases';
 import { lostCell, ms, rpoLines, rto } from './format';
 
 export function renderScorecard(report: DrillReport, outDir: string): string {
@@ -45,6 +46,7 @@ export function renderScorecard(report: DrillReport, outDir: string): string {
     out.push(
       `phases ${service}: detect ${ms(p.detectMs)}, decide ${ms(p.decideMs)}, promote ${ms(p.promoteMs)}, route ${ms(p.routeMs)}`,
     );
+    if (p.steps) out.push(`  steps: ${describeSteps(p.steps)}`);
   }
   for (const name of SERVICES) {
     const top = Object.entries(report.services[name].errors)

@@ -1,7 +1,7 @@
 // SIGKILL to every process family a target reaches, all at once (region_kill, component_kill).
 import type { FaultTarget } from '@failover-lab/contracts';
 import type { LabContext } from '../context';
-import { signalFamily, waitGone } from '../process';
+import { signalFamilies, waitGone } from '../process';
 import type { Outcome } from './fault';
 
 /**
@@ -16,7 +16,10 @@ export async function killReached(ctx: LabContext, target: FaultTarget): Promise
   // inside a region that was just killed.
   if (!crash) for (const m of reached) processes.settle(m, 'killed');
   const victims = reached.filter((m) => processes.alive(m));
-  const pids = victims.flatMap((m) => signalFamily(m.child.pid!, 'SIGKILL'));
+  const pids = signalFamilies(
+    victims.map((m) => m.child.pid!),
+    'SIGKILL',
+  );
   await waitGone(pids, 5_000);
   return { affected: victims.map((m) => m.id) };
 }

@@ -5,6 +5,7 @@
 import {
   type EventType,
   otherRegion,
+  type PromotionSteps,
   REGIONS,
   type RegionName,
   type ServiceName,
@@ -17,7 +18,12 @@ import type { ProbeTarget } from '../health/prober';
 import type { RouterMetrics } from '../metrics';
 import type { RouteTable } from '../route-table';
 import type { EventLog } from '../state/events';
-import { initialServiceState, type RouterState, type StateStore } from '../state/state-store';
+import {
+  initialServiceState,
+  type RouterState,
+  type ServiceState,
+  type StateStore,
+} from '../state/state-store';
 import { type Decision, decide, type OperatorRequest, routeVerdict, type ServiceSnapshot } from './decide';
 import { controllerStatus } from './status';
 import { type ControllerOps, runOperatorFence, runSwitchover } from './switchover';
@@ -52,6 +58,8 @@ interface ServiceRuntime {
   /** the (region, epoch) last announced with a `routed` event */
   routedTo: string | null;
   rpoSuspended: boolean;
+  /** a promotion's steps so far, completed with routeMs by the `routed` event that ends it */
+  pendingSteps: { steps: PromotionSteps; promotedAt: number } | null;
   chain: Promise<unknown>;
   tickQueued: boolean;
 }
@@ -62,6 +70,9 @@ export class Controller {
   private timer: NodeJS.Timeout | null = null;
   private startedAt = Number.NEGATIVE_INFINITY;
   private saving: Promise<void> = Promise.resolve();
+  /** changes waiting for the next save, and that save (null: none queued yet) */
+  private readonly unsaved = new Map<ServiceName, ServiceState>();
+  private nextSave: Promise<void> | null = null;
   private stopped = false;
 
   /** what a planned switchover and an operator fence use of the loop */
@@ -71,7 +82,8 @@ export class Controller {
     this.ops = {
       deps,
       persist: (service, primary, epoch) => this.persist(service, primary, epoch),
-      emit: (type, service, region, epoch, detail) => this.emit(type, service, region, epoch, detail),
+      emit: (type, service, region, epoch, detail, steps) =>
+        this.emit(type, service, region, epoch, detail, steps),
       reroute: (service) => this.applyVerdict(this.observe(service)),
     };
     for (const service of this.serviceNames()) {
@@ -80,6 +92,7 @@ export class Controller {
         downSince: null,
         routedTo: null,
         rpoSuspended: false,
+        pendingSteps: null,
         chain: Promise.resolve(),
         tickQueued: false,
       });
@@ -242,7 +255,18 @@ export class Controller {
     const routeKey = `${snapshot.primary}@${snapshot.epoch}`;
     if (verdict.serving && rt.routedTo !== routeKey) {
       rt.routedTo = routeKey;
-      this.emit('routed', service, snapshot.primary, snapshot.epoch);
+      const pending = rt.pendingSteps;
+      rt.pendingSteps = null;
+      this.emit(
+        'routed',
+        service,
+        snapshot.primary,
+        snapshot.epoch,
+        undefined,
+        pending
+          ? { ...pending.steps, routeMs: Math.max(0, this.deps.clock.now() - pending.promotedAt) }
+          : undefined,
+      );
       if (rt.downSince !== null) {
         this.deps.metrics.failoverDuration.observe(
           { service },
@@ -303,7 +327,15 @@ export class Controller {
           return decision.outcome;
         }
         case 'failover': {
+          const clock = this.deps.clock;
+          const old = snapshot.cells[decision.from];
+          const steps: PromotionSteps = {};
+          // probe: the first failed probe of this run → confirmed down; decide: confirmed down → here
+          if (old.failingSince !== null && old.status === 'down')
+            steps.probeMs = Math.max(0, old.since - old.failingSince);
+          if (rt.downSince !== null) steps.decideMs = Math.max(0, clock.now() - rt.downSince);
           const waitedMs = await this.waitForAbandonedWrites(service, otherRegion(decision.to));
+          steps.writesMs = waitedMs;
           this.emit(
             'promote_started',
             service,
@@ -315,9 +347,22 @@ export class Controller {
                 : ''),
           );
           // The epoch is durable before any cell hears of it: a crash here can only repeat this promotion.
+          let t0 = clock.now();
           await this.persist(service, decision.to, decision.epoch);
+          steps.epochMs = clock.now() - t0;
+          t0 = clock.now();
           const result = await this.deps.admin.promote(url(decision.to), decision.epoch);
-          this.emit('promoted', service, decision.to, decision.epoch, `promoteMs=${result.promoteMs ?? 0}`);
+          steps.adminMs = clock.now() - t0;
+          Object.assign(steps, result.steps);
+          rt.pendingSteps = { steps, promotedAt: clock.now() };
+          this.emit(
+            'promoted',
+            service,
+            decision.to,
+            decision.epoch,
+            `promoteMs=${result.promoteMs ?? 0}`,
+            steps,
+          );
           await this.deps.health.probeNow(service, decision.to);
           return `promoted ${decision.to} for ${service}, epoch ${decision.epoch}`;
         }
@@ -367,16 +412,24 @@ export class Controller {
 
   /**
    * Saves are serialized across services and each starts from the state the previous one left: two
-   * services failing over at once (a region loss) must not overwrite each other's new epoch.
+   * services failing over at once (a region loss) must not overwrite each other's new epoch. Changes
+   * that arrive while a save is running share the next one (one fsync for a region's worth of epochs).
    */
   private persist(service: ServiceName, primary: RegionName, epoch: number): Promise<void> {
+    this.unsaved.set(service, { primary, epoch, updatedAt: new Date(this.deps.clock.now()).toISOString() });
+    if (this.nextSave) return this.nextSave;
     const run = this.saving.then(async () => {
+      // from here on, new changes wait for the save after this one
+      this.nextSave = null;
+      const changes = new Map(this.unsaved);
+      this.unsaved.clear();
       const next: RouterState = structuredClone(this.state);
-      next.services[service] = { primary, epoch, updatedAt: new Date(this.deps.clock.now()).toISOString() };
+      for (const [s, state] of changes) next.services[s] = state;
       await this.deps.store.save(next);
       this.state = next;
-      this.deps.metrics.epoch.set({ service }, epoch);
+      for (const [s, state] of changes) this.deps.metrics.epoch.set({ service: s }, state.epoch);
     });
+    this.nextSave = run;
     this.saving = run.catch(() => {});
     return run;
   }
@@ -387,6 +440,7 @@ export class Controller {
     region: RegionName,
     epoch: number,
     detail?: string,
+    steps?: PromotionSteps,
   ): void {
     this.deps.events.record({
       at: new Date(this.deps.clock.now()).toISOString(),
@@ -395,6 +449,7 @@ export class Controller {
       region,
       epoch,
       ...(detail ? { detail } : {}),
+      ...(steps ? { steps } : {}),
     });
     this.deps.metrics.events.inc({ service, type });
   }

@@ -1,6 +1,6 @@
 // Carrying out what an operator asked for, once decide() has said yes: a planned switchover and a
 // fence. Both run serialized with the service's ticks (Controller.serialized).
-import type { EventType, RegionName, ServiceName } from '@failover-lab/contracts';
+import type { EventType, PromotionSteps, RegionName, ServiceName } from '@failover-lab/contracts';
 import { CellAdminError } from '../cell-admin';
 import { parseLsn } from '../cell-types';
 import { RouterError } from '../errors';
@@ -12,7 +12,14 @@ export interface ControllerOps {
   readonly deps: ControllerDeps;
   /** durable before any cell hears of the epoch */
   persist(service: ServiceName, primary: RegionName, epoch: number): Promise<void>;
-  emit(type: EventType, service: ServiceName, region: RegionName, epoch: number, detail?: string): void;
+  emit(
+    type: EventType,
+    service: ServiceName,
+    region: RegionName,
+    epoch: number,
+    detail?: string,
+    steps?: PromotionSteps,
+  ): void;
   /** the route table, gauges and routed events follow the persisted state again */
   reroute(service: ServiceName): void;
 }

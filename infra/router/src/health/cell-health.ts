@@ -21,6 +21,11 @@ export interface ProbeResult {
   inconclusive?: boolean;
   /** app unreachable: did the cell's Postgres answer a protocol probe? (checked from the 2nd failure on) */
   dataTierAlive?: boolean;
+  /**
+   * Hard evidence: the app failed and the cell's Postgres refused the connection (nothing listens
+   * there). A slow or frozen process cannot produce it; only a gone one can.
+   */
+  dataTierGone?: boolean;
 }
 
 export interface CellHealth {
@@ -40,6 +45,10 @@ export interface CellHealth {
   since: number;
   /** when it last failed a (conclusive) probe; null: never */
   lastFailureAt: number | null;
+  /** the first failed probe of the current run of failures; null while the last probe answered */
+  failingSince: number | null;
+  /** failed probes in a row that carried hard evidence (ProbeResult.dataTierGone) */
+  consecutiveGone: number;
   /**
    * Is the cell's Postgres alive? true when the app says so or, with the app unreachable, when the
    * Postgres itself answers; false when the app reports it down or it does not answer; null: not known.
@@ -58,6 +67,8 @@ export function initialHealth(now: number): CellHealth {
     lastError: null,
     since: now,
     lastFailureAt: null,
+    failingSince: null,
+    consecutiveGone: 0,
     dataTierAlive: null,
   };
 }
@@ -65,6 +76,8 @@ export function initialHealth(now: number): CellHealth {
 export interface HealthRules {
   fall: number;
   rise: number;
+  /** failed probes in a row with hard evidence (dataTierGone) that confirm a cell down; absent: `fall` */
+  hardFall?: number;
 }
 
 export function applyProbe(health: CellHealth, result: ProbeResult, rules: HealthRules): CellHealth {
@@ -88,6 +101,8 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
   if (result.ok) {
     next.consecutiveSuccesses = health.consecutiveSuccesses + 1;
     next.consecutiveFailures = 0;
+    next.failingSince = null;
+    next.consecutiveGone = 0;
     const risen = next.consecutiveSuccesses >= rules.rise;
     // A router that just started trusts the first good answer: it must route quickly after a restart.
     if (health.status === 'unknown' || ((health.status === 'suspect' || health.status === 'down') && risen)) {
@@ -95,9 +110,13 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
     }
   } else {
     next.lastFailureAt = result.at;
+    next.failingSince = health.consecutiveFailures === 0 ? result.at : health.failingSince;
     next.consecutiveFailures = health.consecutiveFailures + 1;
     next.consecutiveSuccesses = 0;
-    if (next.consecutiveFailures >= rules.fall) next.status = 'down';
+    next.consecutiveGone = result.dataTierGone ? health.consecutiveGone + 1 : 0;
+    // Slowness needs `fall` failures; a process that is gone needs only `hardFall` proofs of it.
+    if (next.consecutiveFailures >= rules.fall || next.consecutiveGone >= (rules.hardFall ?? rules.fall))
+      next.status = 'down';
     else if (health.status === 'up') next.status = 'suspect';
   }
   if (next.status !== health.status) next.since = result.at;

@@ -3,32 +3,43 @@
 // (docs/architecture.md).
 // Speaks just enough of the protocol to tell a live postmaster from a dead or frozen one: an SSLRequest
 // gets a one-byte answer ('S' or 'N') from a live server; a frozen one accepts the TCP connection
-// (the kernel does) but never answers.
+// (the kernel does) but never answers; a dead one's address refuses it (or resets it) at once.
 import { connect } from 'node:net';
 import type { LookupFn } from './name-cache';
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]); // length 8, code 80877103
+
+/**
+ * alive: a postmaster answered. refused: nothing listens there any more (refused, or reset/closed
+ * without an answer): the process is gone, which no slowness can fake. silent: no answer in time
+ * (frozen, overloaded or far away): proves nothing either way.
+ */
+export type PostgresVerdict = 'alive' | 'refused' | 'silent';
 
 export function probePostgres(
   host: string,
   port: number,
   timeoutMs: number,
   lookup?: LookupFn,
-): Promise<boolean> {
+): Promise<PostgresVerdict> {
   return new Promise((resolve) => {
     const socket = connect({ host, port, ...(lookup ? { lookup } : {}) });
     let settled = false;
-    const done = (alive: boolean) => {
+    const done = (verdict: PostgresVerdict) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(alive);
+      resolve(verdict);
     };
-    const timer = setTimeout(() => done(false), timeoutMs);
+    const timer = setTimeout(() => done('silent'), timeoutMs);
     socket.once('connect', () => socket.write(SSL_REQUEST));
-    socket.once('data', (chunk) => done(chunk[0] === 0x53 || chunk[0] === 0x4e));
-    socket.once('error', () => done(false));
-    socket.once('close', () => done(false));
+    // Something answered, if not a postmaster's SSL byte: not proof of a dead one.
+    socket.once('data', (chunk) => done(chunk[0] === 0x53 || chunk[0] === 0x4e ? 'alive' : 'silent'));
+    socket.once('error', (err: Error & { code?: string }) =>
+      done(err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' ? 'refused' : 'silent'),
+    );
+    // Closed before any answer: the postmaster (or, behind a TCP relay, whatever it relays to) is gone.
+    socket.once('close', () => done('refused'));
   });
 }

@@ -6,9 +6,17 @@ import { readReadiness } from '../cell-types';
 import type { ProbeConfig } from '../config';
 import { applyProbe, type CellHealth, initialHealth, type ProbeResult } from './cell-health';
 import type { LookupFn } from './name-cache';
-import { probePostgres } from './postgres-probe';
+import { type PostgresVerdict, probePostgres } from './postgres-probe';
 
-export type PostgresProbeFn = (host: string, port: number, timeoutMs: number) => Promise<boolean>;
+export type PostgresProbeFn = (host: string, port: number, timeoutMs: number) => Promise<PostgresVerdict>;
+
+/** The app's own failure says it (or its database) is gone, not merely slow: worth asking its Postgres now. */
+const APP_GONE_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+function appLooksGone(probed: ProbeResult): boolean {
+  if (probed.ok) return false;
+  if (probed.ready) return !probed.ready.checks.postgres.ok;
+  return probed.error !== null && APP_GONE_ERRORS.has(probed.error);
+}
 
 export interface ProbeTarget {
   service: ServiceName;
@@ -191,18 +199,33 @@ export class Prober {
       // Once a cell fails, also ask its Postgres directly (in parallel): a dead app with a live database
       // is a crash to be restarted, not a region to fail over.
       const askPostgres = loop.health.consecutiveFailures > 0;
-      const [probed, postgresAlive] = await Promise.all([
+      const postgres = () =>
+        this.postgresProbe(
+          loop.target.postgres?.host ?? new URL(loop.target.url).hostname,
+          loop.target.postgres?.port ?? this.config.postgresPort,
+          this.config.timeoutMs,
+        );
+      const [probed, asked] = await Promise.all([
         this.probe(loop.target.url, this.config.timeoutMs),
-        askPostgres
-          ? this.postgresProbe(
-              loop.target.postgres?.host ?? new URL(loop.target.url).hostname,
-              loop.target.postgres?.port ?? this.config.postgresPort,
-              this.config.timeoutMs,
-            )
-          : Promise.resolve(undefined),
+        askPostgres ? postgres() : Promise.resolve(undefined),
       ]);
+      // A first failure that looks like a gone process (refused, reset, or the app saying its database
+      // is unreachable) asks the Postgres at once: a refusal answers in well under a millisecond, and
+      // it is the evidence that lets a dead region be confirmed without waiting for `fall` probes.
+      // A timeout does not (a slow link must not be judged faster than `fall` probes allow).
+      const postgresVerdict = asked ?? (appLooksGone(probed) ? await postgres() : undefined);
       const result: ProbeResult =
-        postgresAlive === undefined || probed.ok ? probed : { ...probed, dataTierAlive: postgresAlive };
+        postgresVerdict === undefined || probed.ok
+          ? probed
+          : {
+              ...probed,
+              dataTierAlive: postgresVerdict === 'alive',
+              ...(postgresVerdict === 'refused' ? { dataTierGone: true } : {}),
+            };
+      // Hard evidence on a cell not yet judged down: look again at the burst cadence (once it is down,
+      // the regular cadence is enough to see it come back).
+      if (result.dataTierGone && loop.health.status !== 'down')
+        loop.burstRemaining = Math.max(loop.burstRemaining, this.config.fall + 1);
       if (!this.running) break;
       const previous = loop.health;
       loop.health = applyProbe(previous, result, this.config);

@@ -2,8 +2,8 @@
 // Written before every promotion (temp file, fsync, atomic rename, fsync of the directory) so a router
 // that dies mid-failover comes back knowing the epoch it handed out and never hands it out twice.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { REGIONS, type RegionName, type ServiceName } from '@failover-lab/contracts';
 
@@ -60,24 +60,26 @@ export class FileStateStore implements StateStore {
     return parsed;
   }
 
+  // Asynchronous file calls: an fsync on a busy disk takes tens of ms, and a synchronous one would stall
+  // the whole router (the data plane included) in the middle of a failover.
   async save(state: RouterState): Promise<void> {
     const dir = dirname(this.path);
     await mkdir(dir, { recursive: true });
     const temp = `${this.path}.${process.pid}.tmp`;
-    const fd = openSync(temp, 'w', 0o644);
+    const file = await open(temp, 'w', 0o644);
     try {
-      writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
-      fsyncSync(fd);
+      await file.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+      await file.sync();
     } finally {
-      closeSync(fd);
+      await file.close();
     }
-    renameSync(temp, this.path);
+    await rename(temp, this.path);
     // The rename is durable only once the directory entry is.
-    const dirFd = openSync(dir, 'r');
+    const dirHandle = await open(dir, 'r');
     try {
-      fsyncSync(dirFd);
+      await dirHandle.sync();
     } finally {
-      closeSync(dirFd);
+      await dirHandle.close();
     }
   }
 }

@@ -1,5 +1,6 @@
 // The cell admin API (docs/contracts.md, "Cell HTTP surface" → Admin). Every route needs the admin
 // token; the service may add its own admin routes (payments: seed, audit) under the same guard.
+import type { PromoteResponse, PromotionSteps } from '@failover-lab/contracts';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { bearerToken, isAdminToken } from '../auth';
@@ -28,6 +29,30 @@ async function setSynchronousStandbys(app: FastifyInstance, standbys: string[]):
   return value;
 }
 
+/** how often a promotion looks whether the standby has left recovery */
+const PROMOTE_POLL_MS = 5;
+const PROMOTE_TIMEOUT_MS = 10_000;
+
+/**
+ * pg_promote(true, …) looks for the end of recovery only every 100 ms (PostgreSQL's WAITS_PER_SECOND),
+ * while a standby whose primary is gone leaves recovery in a few ms once signalled: signal without
+ * waiting, then ask pg_is_in_recovery() at a finer step (docs/facts.md, "Promotion after the primary died").
+ */
+async function promoteAndWait(app: FastifyInstance): Promise<void> {
+  const signalled = await app.adminPool.query<{ ok: boolean }>('SELECT pg_promote(false) AS ok');
+  if (!signalled.rows[0]!.ok) throw adminErrors.make('PROMOTE_FAILED', 'pg_promote could not signal');
+  const until = performance.now() + PROMOTE_TIMEOUT_MS;
+  for (;;) {
+    const { rows } = await app.adminPool.query<{ in_recovery: boolean }>(
+      'SELECT pg_is_in_recovery() AS in_recovery',
+    );
+    if (!rows[0]!.in_recovery) return;
+    if (performance.now() > until)
+      throw adminErrors.make('PROMOTE_FAILED', `pg_promote did not finish in ${PROMOTE_TIMEOUT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, PROMOTE_POLL_MS));
+  }
+}
+
 /** The kit's admin routes, and the service's own (`extraRoutes`) behind the same token check. */
 export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsync {
   return async (app) => {
@@ -52,55 +77,84 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
         throw adminErrors.make('STALE_EPOCH', `epoch ${epoch} < this node's fence epoch ${fenceEpoch}`);
       }
       const started = performance.now();
+      const steps: PromotionSteps = {};
+      const timed = async <T>(step: keyof PromotionSteps, work: () => Promise<T>): Promise<T> => {
+        const t0 = performance.now();
+        try {
+          return await work();
+        } finally {
+          steps[step] = Math.round(performance.now() - t0);
+        }
+      };
+      // Redis beside Postgres: REPLICAOF NO ONE takes milliseconds and nothing in the Postgres path
+      // waits for it, so the promotion costs the longer of the two, not their sum.
+      const redisPromotion = timed('redisMs', async () => {
+        try {
+          await app.redis.call('REPLICAOF', 'NO', 'ONE');
+          return 'primary';
+        } catch (err) {
+          // Redis holds nothing money depends on (docs/architecture.md); readiness will show it unhealthy.
+          request.log.warn({ err }, 'REPLICAOF NO ONE failed during promote');
+          return `failed: ${(err as Error).message}`;
+        }
+      });
       const { rows } = await app.adminPool.query<{ in_recovery: boolean }>(
         'SELECT pg_is_in_recovery() AS in_recovery',
       );
       const wasStandby = rows[0]!.in_recovery;
-      if (wasStandby) {
-        const promoted = await app.adminPool.query<{ ok: boolean }>('SELECT pg_promote(true, 10) AS ok');
-        if (!promoted.rows[0]!.ok)
-          throw adminErrors.make('PROMOTE_FAILED', 'pg_promote did not finish in 10 s');
-        // Its old partner is presumed gone: a sync commit waiting for it would hang forever
-        // (docs/facts.md, "A synchronous commit without its standby").
-        await setSynchronousStandbys(app, []);
-      }
-      // The write privileges back (a fence, here or replicated from the old primary, revoked them)
-      // before anything below writes.
-      await unfenceDataTier(app.adminPool);
-      // Normally a no-op (the schema came by replication); a standby that runs newer code than the
-      // primary it replaces gets its own migrations now, before it is declared writable.
-      const migrated = await app.applyMigrations(app.adminPool);
-      if (migrated.length > 0) request.log.info({ applied: migrated }, 'migrations applied on promotion');
-      let redis = 'primary';
-      try {
-        await app.redis.call('REPLICAOF', 'NO', 'ONE');
-      } catch (err) {
-        // Redis holds nothing money depends on (docs/architecture.md); readiness will show it unhealthy.
-        redis = `failed: ${(err as Error).message}`;
-        request.log.warn({ err }, 'REPLICAOF NO ONE failed during promote');
-      }
-      const stored = await withTransaction(app.adminPool, { synchronousCommit: 'local' }, async (client) => {
-        const current = await client.query<{ epoch: string }>(
-          'SELECT epoch FROM cell_state WHERE id = 1 FOR UPDATE',
-        );
-        const currentEpoch = Number(current.rows[0]?.epoch ?? 0);
-        if (epoch < currentEpoch) {
-          throw adminErrors.make('STALE_EPOCH', `epoch ${epoch} < stored epoch ${currentEpoch}`);
-        }
-        await client.query(
-          `INSERT INTO cell_state (id, epoch, promoted_at) VALUES (1, $1, now())
-           ON CONFLICT (id) DO UPDATE SET epoch = EXCLUDED.epoch,
-             promoted_at = CASE WHEN cell_state.epoch = EXCLUDED.epoch THEN cell_state.promoted_at ELSE now() END`,
-          [epoch],
-        );
-        return epoch;
-      });
+      if (wasStandby) await timed('pgPromoteMs', () => promoteAndWait(app));
+      // Its old partner is presumed gone: a sync commit waiting for it would hang forever
+      // (docs/facts.md, "A synchronous commit without its standby"). Beside the migrations and the epoch
+      // write (the admin pool has a connection for each; the epoch commits locally, so it never waits
+      // on a standby): the app cannot write before this answers and the router routes here.
+      const syncOff = wasStandby
+        ? timed('syncOffMs', () => setSynchronousStandbys(app, []))
+        : Promise.resolve('');
+      const [, stored] = await Promise.all([
+        syncOff,
+        (async () => {
+          // The write privileges back (a fence, here or replicated from the old primary, revoked them)
+          // before anything below writes.
+          await timed('unfenceMs', () => unfenceDataTier(app.adminPool));
+          // Normally a no-op (the schema came by replication); a standby that runs newer code than the
+          // primary it replaces gets its own migrations now, before it is declared writable.
+          const migrated = await timed('migrationsMs', () => app.applyMigrations(app.adminPool));
+          if (migrated.length > 0) request.log.info({ applied: migrated }, 'migrations applied on promotion');
+          return timed('cellEpochMs', () =>
+            withTransaction(app.adminPool, { synchronousCommit: 'local' }, async (client) => {
+              const current = await client.query<{ epoch: string }>(
+                'SELECT epoch FROM cell_state WHERE id = 1 FOR UPDATE',
+              );
+              const currentEpoch = Number(current.rows[0]?.epoch ?? 0);
+              if (epoch < currentEpoch) {
+                throw adminErrors.make('STALE_EPOCH', `epoch ${epoch} < stored epoch ${currentEpoch}`);
+              }
+              await client.query(
+                `INSERT INTO cell_state (id, epoch, promoted_at) VALUES (1, $1, now())
+             ON CONFLICT (id) DO UPDATE SET epoch = EXCLUDED.epoch,
+               promoted_at = CASE WHEN cell_state.epoch = EXCLUDED.epoch THEN cell_state.promoted_at ELSE now() END`,
+                [epoch],
+              );
+              return epoch;
+            }),
+          );
+        })(),
+      ]);
+      const redis = await redisPromotion;
       cell.epoch = stored;
       cell.liftFence(stored);
       cell.inRecovery = false;
       const promoteMs = Math.round(performance.now() - started);
       request.log.info({ epoch: stored, wasStandby, promoteMs }, 'promoted');
-      return { role: cell.role(), epoch: stored, promoteMs, wasStandby, redis };
+      const response: PromoteResponse = {
+        role: cell.role(),
+        epoch: stored,
+        promoteMs,
+        wasStandby,
+        redis,
+        steps,
+      };
+      return response;
     });
 
     app.post('/admin/fence', { schema: { body: EpochBody } }, async (request) => {

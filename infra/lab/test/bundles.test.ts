@@ -1,0 +1,32 @@
+// The lab's bundles: used only while every source that went into one hashes the same.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ensureBundles, freshBundle, nodeArgsFor } from '../src/bundles';
+
+const dir = mkdtempSync(join(tmpdir(), 'flab-bundles-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const entry = join(dir, 'entry.ts');
+const dep = join(dir, 'dep.ts');
+const run = (args: string[]) => execFileSync(process.execPath, args, { encoding: 'utf8' }).trim();
+
+describe('bundles', () => {
+  it('a bundle runs while its inputs are unchanged; an edited input makes it stale until rebuilt', () => {
+    writeFileSync(dep, 'export const word: string = "first";\n');
+    writeFileSync(entry, 'import { word } from "./dep";\nconsole.log(word);\n');
+    expect(freshBundle(entry)).toBeNull();
+    ensureBundles([entry]);
+    expect(freshBundle(entry)).toBe(join(dir, 'entry.bundle.mjs'));
+    expect(nodeArgsFor(entry)).toEqual(['--enable-source-maps', join(dir, 'entry.bundle.mjs')]);
+    expect(run(nodeArgsFor(entry))).toBe('first');
+
+    // an input that is not the entry file itself
+    writeFileSync(dep, 'export const word: string = "second";\n');
+    expect(freshBundle(entry)).toBeNull();
+    expect(nodeArgsFor(entry)).toEqual(['--import', 'tsx', entry]);
+    ensureBundles([entry]);
+    expect(run(nodeArgsFor(entry))).toBe('second');
+  });
+});
