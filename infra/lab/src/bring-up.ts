@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import type { CellNodes } from './cell-nodes';
-import { type NodeComponent, nodeComponents, prometheusConfig } from './components';
+import { linksComponent, type NodeComponent, nodeComponents, prometheusConfig } from './components';
 import { cellOf, type LabContext } from './context';
 import {
   bootstrapPrimary,
@@ -163,6 +163,9 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
     ctx.components = opts.apps ? nodeComponents(ctx).filter((c) => c.kind !== 'console' || opts.console) : [];
     if (!opts.apps)
       progress(`  --  ${'apps and router'.padEnd(24)} ${'skipped (data tier only)'.padEnd(30)}`);
+    // The links first: standbys replicate through them, and the router reaches cells through them.
+    const links = linksComponent(ctx);
+    await step(links.id, links.logFile, links.url, () => startNodeComponent(ctx, links));
     // Each service's apps start as soon as its own data tier is ready; Prometheus needs nothing.
     await settleAll([
       step('prometheus', ctx.paths.log('prometheus'), ctx.topo.edge.prometheusUrl, () =>

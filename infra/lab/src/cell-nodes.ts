@@ -3,7 +3,7 @@ import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import type { PostgresNode } from './datastores/postgres';
 import type { RedisNode } from './datastores/redis';
 import type { LabPaths } from './paths';
-import { cellHost, type Ports } from './topology';
+import { cellHost, type Ports, replicationLinkHost } from './topology';
 
 export interface CellNodes {
   service: ServiceName;
@@ -23,6 +23,7 @@ export function cellNodes(
   region: RegionName,
 ): CellNodes {
   const host = cellHost(region, service, subnet);
+  const replicationHost = replicationLinkHost(region, service, subnet);
   const dirs = paths.cell(service, region, ports.postgres);
   const id = cellId(service, region);
   return {
@@ -34,6 +35,7 @@ export function cellNodes(
       region,
       host,
       port: ports.postgres,
+      replicationHost,
       dataDir: dirs.pgData,
       socketDir: dirs.pgSocketDir,
       logFile: paths.log(`${id}-postgres`),
@@ -43,6 +45,7 @@ export function cellNodes(
       region,
       host,
       port: ports.redis,
+      replicationHost,
       dir: dirs.redisDir,
       logFile: paths.log(`${id}-redis`),
     },

@@ -15,6 +15,11 @@ export interface PostgresNode {
   region: RegionName;
   host: string;
   port: number;
+  /**
+   * where the other region's standby reaches this node when it is primary (the lab: the replication
+   * link into this region); absent: `host`
+   */
+  replicationHost?: string;
   dataDir: string;
   socketDir: string;
   logFile: string;
@@ -252,7 +257,8 @@ export async function createStandby(standby: PostgresNode, primary: PostgresNode
   await runToCompletion(
     binary('pg_basebackup'),
     [
-      ...['-h', primary.host, '-p', String(primary.port), '-U', 'replicator', '-D', standby.dataDir],
+      ...['-h', primary.replicationHost ?? primary.host, '-p', String(primary.port)],
+      ...['-U', 'replicator', '-D', standby.dataDir],
       ...['-X', 'stream', '--checkpoint=fast', '-S', slotName(standby.region), '-C', '--no-sync'],
     ],
     {
@@ -268,7 +274,7 @@ export async function createStandby(standby: PostgresNode, primary: PostgresNode
 export function followPrimary(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
   const owner = runAsForPostgres();
   const conninfo = [
-    `host=${primary.host}`,
+    `host=${primary.replicationHost ?? primary.host}`,
     `port=${primary.port}`,
     'user=replicator',
     `password=${secrets.replicatorPassword}`,

@@ -13,6 +13,8 @@ export interface RedisNode {
   region: RegionName;
   host: string;
   port: number;
+  /** where the other region's replica reaches this node as master (the lab: the replication link) */
+  replicationHost?: string;
   dir: string;
   logFile: string;
 }
@@ -25,7 +27,10 @@ export const redisUrl = (node: Pick<RedisNode, 'host' | 'port'>) => `redis://${n
  * Starts redis-server as its own process group. A replica's old dump is deleted first: Redis
  * reloads it on start and would serve stale data until the first sync (docs/facts.md, "Replica dumps").
  */
-export function startRedis(node: RedisNode, replicaOf?: { host: string; port: number }): ChildProcess {
+export function startRedis(
+  node: RedisNode,
+  replicaOf?: { host: string; port: number; replicationHost?: string },
+): ChildProcess {
   mkdirSync(node.dir, { recursive: true, mode: 0o755 });
   rmSync(join(node.dir, 'dump.rdb'), { force: true });
   const args = [
@@ -35,7 +40,8 @@ export function startRedis(node: RedisNode, replicaOf?: { host: string; port: nu
     // a replica's full sync would otherwise wait 5 s for more replicas to join the transfer
     ...['--repl-diskless-sync-delay', '0'],
   ];
-  if (replicaOf) args.push('--replicaof', replicaOf.host, String(replicaOf.port));
+  if (replicaOf)
+    args.push('--replicaof', replicaOf.replicationHost ?? replicaOf.host, String(replicaOf.port));
   return spawnGroup({ command: 'redis-server', args, logFile: node.logFile });
 }
 
