@@ -10,6 +10,10 @@ const BENCHES: Record<string, { file: string; about: string }> = {
     file: 'bench/peers/src/main.ts',
     about: 'the same primary kill on this project, Patroni + etcd + HAProxy and Redis Sentinel',
   },
+  links: {
+    file: 'infra/links/bench/at-rest.ts',
+    about: 'what a healthy link proxy adds at p50 to a request through the router (bound 0.2 ms)',
+  },
   lab: {
     file: 'infra/lab/bench/start.ts',
     about: 'lab cold and warm start times (also `npm run bench:lab`)',
