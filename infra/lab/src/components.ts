@@ -128,13 +128,17 @@ export function linksConfigFile(paths: LabPaths) {
   return join(paths.edgeDir, 'links.json');
 }
 
+export function linksStateFile(paths: LabPaths) {
+  return join(paths.edgeDir, 'links-state.json');
+}
+
 /** The links process: every link of the topology, started before any data store replicates through it. */
 export function linksComponent(ctx: ComponentContext): NodeComponent {
   const { paths, topo, secrets } = ctx;
   const configFile = linksConfigFile(paths);
   const config: LinksConfigFile = {
     control: { host: topo.edge.host, port: topo.ports.links },
-    stateFile: join(paths.edgeDir, 'links-state.json'),
+    stateFile: linksStateFile(paths),
     links: labLinks(topo.subnet, topo.ports),
   };
   return {
