@@ -1,5 +1,5 @@
 // The k6 JSON parser (infra/drill/src/k6/parse.ts) on a real k6 v0.48.0 output (copied from
-// /work/shared/samples/k6 into test/fixtures/k6) and on output shaped like loadtests/*.js produce.
+// a real run, kept in test/fixtures/k6 with its README) and on output shaped like loadtests/*.js produce.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

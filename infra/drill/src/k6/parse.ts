@@ -1,7 +1,7 @@
 // k6 `--out json=FILE` (JSON lines) → the drill's RequestRecords, streamed line by line so a long
 // drill's output never has to fit in memory.
 //
-// What the format says (k6 v0.48, /work/shared/samples/k6 and k6's docs):
+// What the format says (k6 v0.48's docs and a real run's output in test/fixtures/k6):
 // - `{"type":"Point","metric":NAME,"data":{"time","value","tags"}}` lines are samples; every HTTP
 //   request yields one point per http_req_* metric plus http_reqs, all with the same `time` and tags.
 // - `time` is when the request ENDED. It began blocked + connecting + tls_handshaking + duration
