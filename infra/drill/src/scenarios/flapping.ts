@@ -1,7 +1,7 @@
 // flapping: the edge → primary region link goes down and up every 700 ms for 15 s. Each outage is
 // shorter than the router's confirmation (fall × probe timeout), so the defaults ride it out; a
 // detector tuned faster may fail over once, but never back and forth.
-import { restoreAndSettle } from './common';
+import { evacuateAndRestore, primaries } from './common';
 import { healAndSettle, healOf, primaryRegion, promotions, sleep, suspicions } from './links';
 import type { Check, Scenario } from './scenario';
 
@@ -52,13 +52,16 @@ export const flapping: Scenario = {
     return checks;
   },
   reset: async (ctx, plan) => {
-    const { primary } = await primaryRegion(ctx);
-    if (primary !== plan.fault.target.region) {
-      // it did fail over once: bring the old region back as standby, as after any failover
-      await ctx.backend.faults.apply(healOf(plan.fault));
-      await restoreAndSettle(ctx, plan.fault.target.region);
+    const region = plan.fault.target.region;
+    const where = await primaries(ctx);
+    await ctx.backend.faults.apply(healOf(plan.fault));
+    if (Object.values(where).every((r) => r === region)) {
+      await healAndSettle(ctx, plan.fault);
       return;
     }
-    await healAndSettle(ctx, plan.fault);
+    // Some service did fail over once (allowed): its old primary in `region` is fenced and must be
+    // rebuilt as a standby, while other services may still be primary there. evacuateAndRestore
+    // moves those out first, so the restore never leaves two primaries.
+    await evacuateAndRestore(ctx, region);
   },
 };
