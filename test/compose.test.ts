@@ -2,7 +2,7 @@
 // networks, published addresses, labels, images, drift from the contract's vocabulary and docs/contracts.md).
 // Nothing in this file starts a container: the stack itself runs in infra/compose/test/ (a real engine).
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +146,28 @@ describe('docker-compose (v1.29) config', () => {
       routerEnv = resolved.services.router!.environment!;
     });
 
+    it('an env file made before the console gets its CONSOLE_TOKEN added, nothing else changed; then refuses', () => {
+      const envFile = join(dir, 'old.env');
+      const current = readFileSync(join(dir, 'compose.env'), 'utf8');
+      const old = current.replace(/^CONSOLE_TOKEN=.*\n/m, '');
+      writeFileSync(envFile, old, { mode: 0o644 });
+      const make = () =>
+        spawnSync(process.execPath, ['--import', 'tsx', 'infra/compose/src/make-env.ts', envFile], {
+          cwd: REPO_ROOT,
+          encoding: 'utf8',
+        });
+      const first = make();
+      expect(first.status, first.stderr).toBe(0);
+      const after = readFileSync(envFile, 'utf8');
+      expect(after.startsWith(old)).toBe(true);
+      expect(after.slice(old.length)).toMatch(/^CONSOLE_TOKEN=[\w-]{32}\n$/);
+      expect(statSync(envFile).mode & 0o777).toBe(0o600);
+      expect(first.stdout).not.toContain(after.slice(old.length + 'CONSOLE_TOKEN='.length).trim());
+      const second = make();
+      expect(second.status).toBe(1);
+      expect(readFileSync(envFile, 'utf8')).toBe(after);
+    });
+
     // The router runs in "container" network mode there: listen 0.0.0.0, cells and databases by
     // compose DNS name (in the default loopback mode it refuses exactly this file).
     it('the router accepts the compose router.json (network "container")', () => {
@@ -178,9 +200,9 @@ describe('networks and exposure', () => {
     }
   });
 
-  it('publishes only the router, Prometheus and Grafana, on a loopback address (127.0.0.1 unless set)', () => {
+  it('publishes only the router, the console, Prometheus and Grafana, on a loopback address (127.0.0.1 unless set)', () => {
     const published = services.filter(([, s]) => (s.ports ?? []).length > 0).map(([n]) => n);
-    expect(published.sort()).toEqual(['grafana', 'prometheus', 'router']);
+    expect(published.sort()).toEqual(['console', 'grafana', 'prometheus', 'router']);
     for (const [name, s] of services) {
       for (const port of s.ports ?? [])
         expect(port, name).toMatch(/^\$\{FAILOVER_LAB_PUBLISH_ADDRESS:-127\.0\.0\.1\}:\d+:\d+$/);
@@ -208,7 +230,25 @@ describe('networks and exposure', () => {
 });
 
 describe('labels the drill selects by', () => {
-  const COMPONENTS = new Set(['postgres', 'redis', 'app', 'router', 'prometheus', 'grafana', 'k6']);
+  const COMPONENTS = new Set([
+    'postgres',
+    'redis',
+    'app',
+    'router',
+    'console',
+    'prometheus',
+    'grafana',
+    'k6',
+  ]);
+
+  it('no container mounts the Docker socket: the console on the edge network reads Docker through nothing', () => {
+    for (const [name, s] of services)
+      for (const volume of (s.volumes ?? []) as (string | { source?: string })[]) {
+        const source = typeof volume === 'string' ? volume.split(':')[0] : (volume.source ?? '');
+        expect(source, name).not.toMatch(/docker\.sock/);
+      }
+    expect(compose.services.console!.volumes).toEqual(['./drill-out:/app/drill-out:ro']);
+  });
 
   it('every container has failover-lab.region and failover-lab.component with known values', () => {
     for (const [name, s] of services) {
@@ -226,8 +266,8 @@ describe('labels the drill selects by', () => {
     }
   });
 
-  it('each of router, Prometheus, Grafana and k6 appears once on the edge; the upstream images only under profiles', () => {
-    for (const component of ['router', 'prometheus', 'grafana', 'k6'])
+  it('each of router, console, Prometheus, Grafana and k6 appears once on the edge; the upstream images only under profiles', () => {
+    for (const component of ['router', 'console', 'prometheus', 'grafana', 'k6'])
       expect(ofComponent(component), component).toHaveLength(1);
     expect(compose.services.k6!.profiles).toEqual(['load']);
     expect(compose.services.grafana!.profiles).toEqual(['grafana']);

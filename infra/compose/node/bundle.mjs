@@ -1,4 +1,4 @@
-// Compiles each Node entry point of the image (the three services and the router) into one ES module
+// Compiles each Node entry point of the image (the three services, the router and the console) into one ES module
 // next to its server.ts, with esbuild (tsx's own compiler, already a production dependency). Why: under
 // tsx every start compiles the app again (~5 s of CPU measured in a container), and a restart in place
 // (app-crash) or a region's three apps starting at once (restore) then starved the serving region of a
@@ -14,6 +14,7 @@ const ENTRIES = [
   'services/payments/src/server.ts',
   'services/messaging/src/server.ts',
   'infra/router/src/server.ts',
+  'infra/console/src/server.ts',
 ];
 
 const keepFileUrls = {

@@ -54,12 +54,13 @@ export const REQUIRED_SECRETS = [
   'REPLICATOR_PASSWORD',
   'APP_DB_PASSWORD',
   'ADMIN_TOKEN',
+  'CONSOLE_TOKEN',
   'JWT_JWKS',
   'JWT_SIGNING_KEY',
   'GRAFANA_ADMIN_PASSWORD',
 ] as const;
 
-/** Where the router, Prometheus and Grafana are published: a loopback address (docs/docker.md). */
+/** Where the router, the console, Prometheus and Grafana are published: a loopback address (docs/docker.md). */
 export const PUBLISH_ADDRESS_VAR = 'FAILOVER_LAB_PUBLISH_ADDRESS';
 const published = (port: number) => `\${${PUBLISH_ADDRESS_VAR}:-127.0.0.1}:${port}:${port}`;
 
@@ -248,6 +249,30 @@ function edgeServices() {
         ),
       ),
       healthcheck: httpHealthcheck('/health/live', 8080),
+      restart: 'unless-stopped',
+    },
+    // The lab console (infra/console/README.md "Under docker compose"): read-only towards Docker — no
+    // socket is mounted here or in any container on the edge network; faults come from the host's CLI.
+    console: {
+      build: NODE_BUILD,
+      image: NODE_IMAGE,
+      command: ['node', '--enable-source-maps', 'infra/console/src/server.bundle.mjs'],
+      environment: {
+        CONSOLE_MODE: 'compose',
+        ROUTER_URL: `http://${ROUTER_SERVICE}:8080`,
+        PROMETHEUS_URL: 'http://prometheus:9090',
+        ADMIN_TOKEN: secret('ADMIN_TOKEN'),
+        CONSOLE_TOKEN: secret('CONSOLE_TOKEN'),
+        DRILL_OUT_DIR: '/app/drill-out',
+        LOG_LEVEL: envOr('LOG_LEVEL', 'info'),
+      },
+      // the drill history people open from the page; read-only
+      volumes: ['./drill-out:/app/drill-out:ro'],
+      labels: labels('edge', 'console'),
+      networks: [EDGE_NETWORK],
+      ports: [published(8090)],
+      depends_on: { [ROUTER_SERVICE]: { condition: 'service_healthy' } },
+      healthcheck: httpHealthcheck('/health/live', 8090),
       restart: 'unless-stopped',
     },
     prometheus: {

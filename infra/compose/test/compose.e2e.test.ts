@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { DrillReport } from '@failover-lab/contracts';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ComposeBackend } from '../../drill/src/backends/compose';
-import { composeSettings } from '../../drill/src/backends/compose-settings';
+import { composeSettings, parseEnvFile } from '../../drill/src/backends/compose-settings';
 import { REPO_ROOT, runCompose } from '../src/compose-cmd';
 
 const stack = inject('composeStack');
@@ -92,6 +92,51 @@ describe('the stack as `up --wait` left it', () => {
     });
     expect(new Set(series.map((s) => s.metric.region))).toEqual(new Set(['dc-a', 'dc-b']));
     for (const s of series) expect(s.metric.exported_region).toBeUndefined();
+  });
+
+  it("the console answers on the edge with its own token and shows the router's routes, faults off", async () => {
+    const consoleUrl = `http://${stack.address}:8090`;
+    const token = parseEnvFile(readFileSync(stack.envFile, 'utf8')).CONSOLE_TOKEN;
+    expect(token).toBeTruthy();
+    expect((await fetch(`${consoleUrl}/api/session`)).status).toBe(401);
+    const auth = { authorization: `Bearer ${token}` };
+    const session = (await (await fetch(`${consoleUrl}/api/session`, { headers: auth })).json()) as {
+      mode: string;
+      capabilities: Record<string, boolean>;
+    };
+    expect(session.mode).toBe('compose');
+    // No Docker socket in any container: what needs the engine stays with the host's CLI.
+    const fault = await fetch(`${consoleUrl}/api/faults`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'kill', region: 'dc-a' }),
+    });
+    expect(fault.status).toBe(409);
+    // The page's first stream message: the router's status as the console read it over the edge.
+    const routes = await until(
+      'the router status in the console stream',
+      async () => {
+        const res = await fetch(`${consoleUrl}/api/stream`, { headers: auth });
+        const reader = res.body!.getReader();
+        let text = '';
+        try {
+          while (!text.includes('\n\n')) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            text += new TextDecoder().decode(value);
+          }
+        } finally {
+          await reader.cancel();
+        }
+        const data = text.split('\n').find((l) => l.startsWith('data: '));
+        const snapshot = JSON.parse(data!.slice(6)) as {
+          router: { ok: boolean; value: { services: Record<string, { primary: string }> } | null };
+        };
+        return snapshot.router.ok ? snapshot.router.value!.services : undefined;
+      },
+      60_000,
+    );
+    expect(Object.keys(routes).sort()).toEqual(['login', 'messaging', 'payments']);
   });
 
   it('pg_rewind can work: wal_log_hints is in the data dir config of both payments nodes', () => {

@@ -11,6 +11,7 @@ import {
   directionOf,
   FAULTS,
   type LinkFaultChange,
+  SERVICES,
   type ServiceName,
 } from '@failover-lab/contracts';
 import { AdminApi } from './admin';
@@ -121,7 +122,9 @@ export async function runDrill(
   const ctx: ScenarioContext = { backend, admin, log };
 
   await waitForSteadyState(admin, 60_000);
+  const planAtMs = Date.now();
   const plan = await scenario.plan(ctx);
+  const primariesAtPlan = await routerServices(admin);
   log(`${scenario.name}: ${scenario.summary}; target ${describeTarget(plan.fault.target)}`);
 
   const quiet = new RecordingClient(env.routerUrl, { timeoutMs: options.requestTimeoutMs });
@@ -148,7 +151,13 @@ export async function runDrill(
     log(
       `setup: ${setup.state.users.length} users, ${setup.state.users.length} accounts seeded, run ${runTag}`,
     );
+    // A scenario's own preparation may move primaries on purpose (restore kills a region first):
+    // moves before it are false failovers, moves it makes are not.
+    const movedBeforePrepare = scenario.prepare
+      ? await movedSince(admin, primariesAtPlan).catch(() => [] as string[])
+      : [];
     await scenario.prepare?.(ctx, plan);
+    const primariesAtLoad = scenario.prepare ? await routerServices(admin) : primariesAtPlan;
 
     // The load after the fault lasts durationMs from when the fault's injection completed: a fault that
     // takes long to inject (a restore rebuilds a whole region) is measured under load from start to end.
@@ -175,6 +184,13 @@ export async function runDrill(
     // A load that dies during the warm-up must surface at `await load`, not crash the process meanwhile.
     load.catch(() => {});
     await sleep(options.warmupMs);
+    // The plan's expectations hold only for the primaries it saw. A service that moved since then
+    // moved with no fault at all (a false failover, e.g. probes timing out on a starved machine): the
+    // drill still runs, and the verdict says so instead of "expected to fail over but did not".
+    const movedBeforeFault = [
+      ...movedBeforePrepare,
+      ...(await movedSince(admin, primariesAtLoad).catch(() => [] as string[])),
+    ];
     const faultMs = Date.now();
     phase = 'fault';
     await scenario.inject(ctx, plan);
@@ -194,11 +210,20 @@ export async function runDrill(
     // slow failover time to finish (on a busy machine one came after a short load had ended).
     await waitUntilServing(admin, 30_000).catch((err: Error) => log(`warning: ${err.message}`));
     await waitForEvents(ctx, 'routed', plan.expectation.failsOver, faultMs, Date.now() + 30_000);
-    const events = await admin.events(new Date(loadStartMs - 1)).catch((err: Error) => {
+    // from the plan on: a false failover during setup or warm-up must be in the report's events
+    const events = await admin.events(new Date(Math.min(planAtMs, loadStartMs) - 1)).catch((err: Error) => {
       log(`warning: router events unavailable: ${err.message}`);
       return [] as ControllerEvent[];
     });
     const checks = (await scenario.verify?.(ctx, plan, { records, events, faultMs })) ?? [];
+    checks.unshift({
+      name: 'no failover before the fault',
+      ok: movedBeforeFault.length === 0,
+      detail:
+        movedBeforeFault.length === 0
+          ? 'every primary was where the plan saw it when the fault was injected'
+          : `${movedBeforeFault.join('; ')} before the fault was injected: a failover with no fault (see the events before the fault)`,
+    });
 
     await hooks.beforeAudit?.({ records, admin });
     const auditCtx: AuditContext = {
@@ -338,3 +363,14 @@ async function waitUntilServing(admin: AdminApi, timeoutMs: number): Promise<voi
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** "login moved dc-a → dc-b (epoch 1 → 2)" for every service whose primary changed since `before`. */
+async function movedSince(
+  admin: AdminApi,
+  before: Awaited<ReturnType<typeof routerServices>>,
+): Promise<string[]> {
+  const now = await routerServices(admin);
+  return SERVICES.filter((s) => now[s].primary !== before[s].primary || now[s].epoch !== before[s].epoch).map(
+    (s) => `${s} moved ${before[s].primary} → ${now[s].primary} (epoch ${before[s].epoch} → ${now[s].epoch})`,
+  );
+}
