@@ -39,6 +39,8 @@ interface ComposeService {
   healthcheck?: { test: string[] };
   profiles?: string[];
   depends_on?: Record<string, unknown>;
+  dns_opt?: string[];
+  cpu_shares?: number;
 }
 interface ComposeFile {
   services: Record<string, ComposeService>;
@@ -221,6 +223,15 @@ describe('networks and exposure', () => {
       else if (component === 'router') expect(nets, name).toEqual(['edge', 'replication']);
       else expect(nets, name).toEqual(['edge']);
     }
+  });
+
+  it("the serving path (apps, router) waits 1 s, not glibc's 5 s, for a DNS query dockerd dropped; the router outweighs other containers for CPU", () => {
+    const serving = [...ofComponent('app'), ...ofComponent('router')];
+    expect(serving.length).toBe(7);
+    for (const [name, s] of serving) expect(s.dns_opt, name).toEqual(['timeout:1', 'attempts:3']);
+    const [[, router]] = ofComponent('router') as [[string, ComposeService]];
+    expect(router.cpu_shares).toBeGreaterThan(1024);
+    for (const [name, s] of services) if (s !== router) expect(s.cpu_shares, name).toBeUndefined();
   });
 
   it('region networks and the replication link are internal', () => {

@@ -111,6 +111,19 @@ const httpHealthcheck = (path: string, port: number) => ({
   start_period: '120s',
 });
 
+/**
+ * Resolver options of the containers on the serving path (apps, router). Their names resolve through
+ * dockerd's embedded DNS server, which drops queries while the engine starts or stops containers;
+ * glibc then waits its default 5 s before it asks again — longer than a client waits. The router
+ * resolves cell names off the request path (infra/router/src/health/name-cache.ts), but an app opens
+ * a new database connection by name whenever its pool needs one: with these, a lost query costs 1 s
+ * (docs/docker.md, "restore").
+ */
+export const SERVING_DNS_OPTIONS = ['timeout:1', 'attempts:3'] as const;
+
+/** The router's CPU weight among the stack's containers (each of the others: Docker's 1024). */
+export const ROUTER_CPU_SHARES = 8192;
+
 function appService(service: ServiceName, region: RegionName) {
   const pg = containerName(service, region, 'postgres');
   const redis = containerName(service, region, 'redis');
@@ -140,6 +153,7 @@ function appService(service: ServiceName, region: RegionName) {
     environment,
     labels: labels(region, 'app', service),
     networks: [region, EDGE_NETWORK],
+    dns_opt: [...SERVING_DNS_OPTIONS],
     depends_on: {
       [pg]: { condition: 'service_healthy' },
       [redis]: { condition: 'service_healthy' },
@@ -239,6 +253,11 @@ function edgeServices() {
       labels: labels('edge', 'router'),
       // edge: proxying to the apps; replication: the Postgres liveness probe (router.json "postgres")
       networks: [EDGE_NETWORK, REPLICATION_NETWORK],
+      dns_opt: [...SERVING_DNS_OPTIONS],
+      // Every service's requests pass through this one process. Each container weighs 1024 by
+      // default: while a restore starts a region's apps and databases on a busy host, the router got
+      // a twentieth of the stack's CPU, and its lookups and replies came back seconds late together.
+      cpu_shares: ROUTER_CPU_SHARES,
       ports: [published(8080)],
       // Its first start waits for every app: a router that starts probing while tsx still compiles
       // the apps would fail cells over at birth. depends_on counts only for `up`: a router restarted

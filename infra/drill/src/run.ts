@@ -162,6 +162,9 @@ export async function runDrill(
     // The load after the fault lasts durationMs from when the fault's injection completed: a fault that
     // takes long to inject (a restore rebuilds a whole region) is measured under load from start to end.
     let totalMs = options.warmupMs + options.durationMs;
+    // While the fault is being injected the load goes on, however long that takes (else a restore
+    // slower than the whole planned load would run its end unloaded, and show as one long stall).
+    let injecting = false;
     let loadStartMs = Date.now();
     let phase = 'warm-up';
     let load: Promise<LoadSummary>;
@@ -175,7 +178,7 @@ export async function runDrill(
       load = k6.done;
     } else {
       load = runOpenModel(workload(loadClient, setup.state, options.ratePerSec), {
-        durationMs: () => totalMs,
+        durationMs: () => (injecting ? Number.POSITIVE_INFINITY : totalMs),
         maxInFlight: options.maxInFlight,
         onProgress: (summary) => hooks.progress?.(tally.line(scenario.name, summary, phase)),
       });
@@ -193,7 +196,12 @@ export async function runDrill(
     ];
     const faultMs = Date.now();
     phase = 'fault';
-    await scenario.inject(ctx, plan);
+    injecting = true;
+    try {
+      await scenario.inject(ctx, plan);
+    } finally {
+      injecting = false;
+    }
     const injectedMs = Date.now();
     // (k6 was given its duration at start and cannot be extended)
     if (options.load === 'builtin')

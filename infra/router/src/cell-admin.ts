@@ -3,6 +3,7 @@
 import type { CellReadiness } from '@failover-lab/contracts';
 import { Agent, request } from 'undici';
 import { readReadiness } from './cell-types';
+import type { LookupFn } from './health/name-cache';
 
 export class CellAdminError extends Error {
   constructor(
@@ -23,12 +24,20 @@ export interface CellAdmin {
 }
 
 export class HttpCellAdmin implements CellAdmin {
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
+  private readonly agent: Agent;
 
   constructor(
     private readonly token: string,
     private readonly timeoutMs: number,
-  ) {}
+    /** how cell names become addresses (container mode: the NameCache); default: getaddrinfo per connection */
+    lookup?: LookupFn,
+  ) {
+    this.agent = new Agent({
+      keepAliveTimeout: 10_000,
+      connections: 4,
+      ...(lookup ? { connect: { lookup } } : {}),
+    });
+  }
 
   async promote(url: string, epoch: number) {
     const body = (await this.call(url, 'POST', '/admin/promote', { epoch })) as Record<string, unknown>;

@@ -7,12 +7,17 @@ import { type CellAdmin, HttpCellAdmin } from './cell-admin';
 import type { RouterConfig } from './config';
 import { type Clock, Controller } from './controller/controller';
 import { errorBody, RouterError } from './errors';
+import { NameCache } from './health/name-cache';
+import { probePostgres } from './health/postgres-probe';
 import { type ProbeFn, Prober, type ProbeTarget } from './health/prober';
 import { RouterMetrics } from './metrics';
 import { proxyRoutes } from './proxy/proxy';
 import { RouteTable } from './route-table';
 import { EventLog, eventsFileFor } from './state/events';
 import { FileStateStore, type StateStore } from './state/state-store';
+
+/** A restarted container's new address reaches the router within this. */
+const NAME_REFRESH_MS = 1000;
 
 export interface RouterDeps {
   admin?: CellAdmin;
@@ -61,12 +66,41 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
   const metrics = new RouterMetrics(Object.keys(config.services));
   const routes = new RouteTable();
   const events = new EventLog(config.eventRingSize, eventsFileFor(config.stateFile));
-  const prober = new Prober(targets, config.probe, deps.probe);
+  // Container mode reaches cells by name: resolve names off the request path (health/name-cache.ts).
+  // Loopback mode uses address literals, which never go through a lookup.
+  const names =
+    config.network === 'container'
+      ? new NameCache({
+          refreshMs: NAME_REFRESH_MS,
+          forgetMs: 10 * 60_000,
+          slowMs: 500,
+          onEvent: (e) =>
+            app.log.warn(
+              {
+                component: 'names',
+                hostname: e.hostname,
+                ms: Math.round(e.ms),
+                error: e.error,
+                changed: e.changed,
+              },
+              e.error ? `resolving ${e.hostname}: ${e.error}` : `resolved ${e.hostname}`,
+            ),
+        })
+      : null;
+  const lookup = names?.lookup;
+  const prober = new Prober(
+    targets,
+    config.probe,
+    deps.probe,
+    lookup ? (host, port, timeoutMs) => probePostgres(host, port, timeoutMs, lookup) : probePostgres,
+    lookup,
+  );
   const admin =
     deps.admin ??
     new HttpCellAdmin(
       config.adminToken,
       Math.max(...Object.values(config.services).map((s) => s!.policy.adminTimeoutMs)),
+      lookup,
     );
   const controller = new Controller({
     services: config.services,
@@ -85,12 +119,14 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
   app.decorate('router', { controller, prober, routes, events, metrics });
 
   app.addHook('onReady', async () => {
+    names?.start();
     prober.start();
     controller.start(config.probe.intervalMs);
   });
   app.addHook('onClose', async () => {
     await controller.stop();
     await prober.stop();
+    names?.stop();
     routes.close();
     await events.flush();
     if (admin instanceof HttpCellAdmin) await admin.close().catch(() => {});
@@ -137,6 +173,8 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
       anyRemoteAddress: config.network === 'container',
     }),
   );
-  await app.register(async (scope) => proxyRoutes(scope, { config, routes, prober, metrics }));
+  await app.register(async (scope) =>
+    proxyRoutes(scope, { config, routes, prober, metrics, ...(lookup ? { lookup } : {}) }),
+  );
   return app;
 }

@@ -131,20 +131,52 @@ const thaw: DockerFault = async (docker, target) => {
   await docker.act(['unpause', ...(await docker.containers(target, ['--filter', 'status=paused']))]);
 };
 
+/** How long a restore waits for the region's data tier to be healthy before it starts the apps anyway. */
+const DATA_TIER_HEALTHY_TIMEOUT_MS = 120_000;
+
+/** Every container healthy (or without a health check), by `docker inspect`. */
+async function allHealthy(docker: Docker, ids: string[]): Promise<boolean> {
+  const { stdout } = await docker.exec('docker', [
+    'inspect',
+    '--format',
+    '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}',
+    ...ids,
+  ]);
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .every((status) => status.trim() === 'healthy' || status.trim() === 'running');
+}
+
 /**
- * Brings the region back as standby of the current primaries: every container of it restarts, all at
- * once (`docker start a b …` goes one by one, seconds each on a busy host). Killed ones are started;
- * running ones (a thawed, fenced region) are restarted, so their entrypoints rejoin as standby like the
- * killed ones do (see README). A paused one is unpaused first.
+ * Brings the region back as standby of the current primaries, the way `docker compose up` orders it:
+ * first the data tier (Postgres and Redis, in parallel: `docker start a b …` would go one by one,
+ * seconds each on a busy host), then — once it is healthy — the apps. Started together, the apps came
+ * up before their databases, crashed and were restarted by the restart policy: more container starts
+ * while dockerd was already the bottleneck of every service's path (docs/docker.md, "restore").
+ * Killed containers are started; running ones (a thawed, fenced region) are restarted, so their
+ * entrypoints rejoin as standby like the killed ones do (see README). A paused one is unpaused first.
+ * If the data tier is not healthy in time the apps start anyway: the drill's steady-state check says
+ * what did not come back.
  */
 const restore: DockerFault = async (docker, { region }) => {
   const all = await docker.containers({ region }, []);
   const paused = await docker.containers({ region }, ['--filter', 'status=paused']).catch(() => []);
   if (paused.length > 0) await docker.act(['unpause', ...paused]);
   const exited = new Set(await docker.containers({ region }, ['--filter', 'status=exited']).catch(() => []));
-  await Promise.all(
-    all.map((id) => docker.act(exited.has(id) ? ['start', id] : ['restart', '-t', '10', id])),
-  );
+  const apps = new Set(await docker.containers({ region, component: 'app' }, []).catch(() => []));
+  const bringBack = (ids: string[]) =>
+    Promise.all(ids.map((id) => docker.act(exited.has(id) ? ['start', id] : ['restart', '-t', '10', id])));
+  const dataTier = all.filter((id) => !apps.has(id));
+  await bringBack(dataTier);
+  const deadline = Date.now() + DATA_TIER_HEALTHY_TIMEOUT_MS;
+  while (
+    dataTier.length > 0 &&
+    Date.now() < deadline &&
+    !(await allHealthy(docker, dataTier).catch(() => false))
+  )
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  await bringBack(all.filter((id) => apps.has(id)));
 };
 
 const nothingToUndo: DockerFault = async () => {};

@@ -5,12 +5,18 @@
 // gets a one-byte answer ('S' or 'N') from a live server; a frozen one accepts the TCP connection
 // (the kernel does) but never answers.
 import { connect } from 'node:net';
+import type { LookupFn } from './name-cache';
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]); // length 8, code 80877103
 
-export function probePostgres(host: string, port: number, timeoutMs: number): Promise<boolean> {
+export function probePostgres(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  lookup?: LookupFn,
+): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host, port });
+    const socket = connect({ host, port, ...(lookup ? { lookup } : {}) });
     let settled = false;
     const done = (alive: boolean) => {
       if (settled) return;

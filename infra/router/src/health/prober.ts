@@ -5,6 +5,7 @@ import { Agent, request } from 'undici';
 import { readReadiness } from '../cell-types';
 import type { ProbeConfig } from '../config';
 import { applyProbe, type CellHealth, initialHealth, type ProbeResult } from './cell-health';
+import type { LookupFn } from './name-cache';
 import { probePostgres } from './postgres-probe';
 
 export type PostgresProbeFn = (host: string, port: number, timeoutMs: number) => Promise<boolean>;
@@ -89,9 +90,18 @@ export class Prober {
     private readonly config: ProbeConfig,
     probe?: ProbeFn,
     private readonly postgresProbe: PostgresProbeFn = probePostgres,
+    /** how cell names become addresses (container mode: the NameCache); default: getaddrinfo per connection */
+    lookup?: LookupFn,
   ) {
     // A separate dispatcher from the data plane: a frozen cell's stuck proxy sockets never delay a probe.
-    this.agent = probe ? null : new Agent({ keepAliveTimeout: 10_000, connections: 4, pipelining: 1 });
+    this.agent = probe
+      ? null
+      : new Agent({
+          keepAliveTimeout: 10_000,
+          connections: 4,
+          pipelining: 1,
+          ...(lookup ? { connect: { lookup } } : {}),
+        });
     this.probe = probe ?? httpProbe(this.agent!);
     const now = Date.now();
     for (const target of targets) {

@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'undici';
 import type { RouterConfig } from '../config';
 import { errorBody } from '../errors';
+import type { LookupFn } from '../health/name-cache';
 import type { Prober } from '../health/prober';
 import type { RequestOutcome, RouterMetrics } from '../metrics';
 import type { Route, RouteTable } from '../route-table';
@@ -24,6 +25,8 @@ export interface ProxyDeps {
   routes: RouteTable;
   prober: Pick<Prober, 'signal' | 'recheck'>;
   metrics: RouterMetrics;
+  /** how cell names become addresses (container mode: the NameCache); default: getaddrinfo per connection */
+  lookup?: LookupFn;
 }
 
 const MAX_ATTEMPTS = 4;
@@ -44,7 +47,7 @@ type Attempt =
   | { kind: 'error'; code: string; notSent: boolean; timeout: boolean };
 
 export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
-  const { config, routes, prober, metrics } = deps;
+  const { config, routes, prober, metrics, lookup } = deps;
   const pools = new Map<string, Pool>();
   const poolFor = (origin: string) => {
     let pool = pools.get(origin);
@@ -55,7 +58,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         ...(config.network === 'loopback' ? { localAddress: config.listen.host } : {}),
         connections: config.proxy.connectionsPerCell,
         keepAliveTimeout: 30_000,
-        connect: { timeout: config.proxy.connectTimeoutMs },
+        connect: { timeout: config.proxy.connectTimeoutMs, ...(lookup ? { lookup } : {}) },
       });
       pools.set(origin, pool);
     }
