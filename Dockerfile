@@ -35,6 +35,7 @@ COPY services/kit/package.json services/kit/
 COPY services/login/package.json services/login/
 COPY services/payments/package.json services/payments/
 COPY services/messaging/package.json services/messaging/
+COPY infra/links/package.json infra/links/
 COPY infra/lab/package.json infra/lab/
 COPY infra/router/package.json infra/router/
 COPY infra/drill/package.json infra/drill/

@@ -9,6 +9,7 @@ export default defineConfig({
       'services/login',
       'services/payments',
       'services/messaging',
+      'infra/links',
       'infra/lab',
       'infra/router',
       'infra/drill',

@@ -18,6 +18,10 @@ const BENCHES: Record<string, { file: string; about: string }> = {
     file: 'infra/router/bench/proxy-overhead.ts',
     about: "the router's added latency vs calling a cell directly (--rate 200 --seconds 10 --runs 5)",
   },
+  links: {
+    file: 'infra/links/bench/at-rest.ts',
+    about: 'what a healthy link proxy adds at p50 to a request through the router (bound 0.2 ms)',
+  },
   lab: {
     file: 'infra/lab/bench/start.ts',
     about: 'lab cold and warm start times (also `npm run bench:lab`)',

@@ -6,7 +6,7 @@
 //   LOAD_RATE      requests per second, all services together, a whole number (default 40)
 //   LOAD_DURATION  default 60s
 //   LOAD_USERS     users sign-ins go round-robin over (default 8)
-//   ROUTER_URL     default http://127.0.0.1:8080 (lab); http://router:8080 inside compose
+//   ROUTER_URL     default http://127.0.0.2:8080 (lab); http://router:8080 inside compose
 //   PAYMENTS_ADMIN_URL + ADMIN_TOKEN  optional: seed the k6-acc-* accounts on the payments primary
 import { balance, me, read, send, setupLab, signin, signup, transfer, USERS } from './lib/failover-lab.js';
 import { loginLimitProblem, scenariosFor } from './lib/plan.js';

@@ -21,7 +21,9 @@ function layersFromDocs(): Layer[] {
   for (const line of section.split('\n')) {
     const row = /^\|\s*(\w+)\s*\|\s*`([^`]+)`\s*\|\s*(.*?)\s*\|$/.exec(line);
     if (!row) continue;
-    const mayImport = row[3]!.match(/\b(contracts|kit|lab|router|drill|compose|login|payments|messaging)\b/g);
+    const mayImport = row[3]!.match(
+      /\b(contracts|kit|links|lab|router|drill|compose|login|payments|messaging)\b/g,
+    );
     layers.push({ name: row[1]!, path: row[2]!, mayImport: mayImport ?? [] });
   }
   return layers;

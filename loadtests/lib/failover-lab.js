@@ -33,7 +33,7 @@ function allowedUrl(name, url, composeHosts) {
 }
 
 export function routerUrl() {
-  return allowedUrl('ROUTER_URL', __ENV.ROUTER_URL || 'http://127.0.0.1:8080', ['router']);
+  return allowedUrl('ROUTER_URL', __ENV.ROUTER_URL || 'http://127.0.0.2:8080', ['router']);
 }
 
 export function uuidv4() {

@@ -1,6 +1,7 @@
 // "Active faults" in plain words, from what the lab supervisor and the router report: which
-// processes are dead or frozen, which cells are fenced, which sync service runs without its standby.
-import { type CellStatus, type LabStatus, REGIONS, SERVICES } from '@failover-lab/contracts';
+// processes are dead or frozen, which links are slowed or cut, which cells are fenced, which sync
+// service runs without its standby.
+import { type CellStatus, describeFault, type LabStatus, REGIONS, SERVICES } from '@failover-lab/contracts';
 import type { RouterStatus } from './router-client';
 
 type ComponentState = 'up' | 'down' | 'frozen' | 'absent';
@@ -37,6 +38,9 @@ export function activeFaults(lab: LabStatus | null, router: RouterStatus | null)
     if (lab.edge.router.state !== 'up' && lab.edge.router.state !== 'absent') {
       faults.push(`edge: router ${lab.edge.router.state}`);
     }
+    if (lab.edge.links && lab.edge.links.state !== 'up') faults.push(`edge: links ${lab.edge.links.state}`);
+    // link faults in the registry's words: `link_latency edge→dc-a direction=to latency_ms=300`
+    for (const fault of lab.edge.links?.faults ?? []) faults.push(`link: ${describeFault(fault)}`);
   }
   if (router) {
     for (const service of SERVICES) {

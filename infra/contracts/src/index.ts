@@ -7,6 +7,7 @@ export * from './events';
 export * from './faults';
 export * from './headers';
 export * from './lab-status';
+export * from './links';
 export * from './problems';
 export * from './readiness';
 export * from './report';

@@ -1,6 +1,7 @@
 // `npm run lab -- status --json` and the lab control API's GET /status: a superset of
 // test/contracts/lab-status.schema.json (a test checks the lab's real answers against both).
 import { type Static, Type } from 'typebox';
+import { FaultSchema } from './faults';
 import { RegionNameSchema, ServiceNameSchema } from './vocabulary';
 
 /** What the supervisor sees of a process: running, gone, or stopped by SIGSTOP. */
@@ -63,6 +64,15 @@ export const LabStatusSchema = Type.Object({
     }),
     prometheus: Type.Object({ state: ProcessStateSchema, url: Type.String(), pid: Pid }),
     control: Type.Object({ url: Type.String() }),
+    /** the link proxies (docs/contracts.md "Links") and every link fault active now */
+    links: Type.Optional(
+      Type.Object({
+        state: ProcessStateSchema,
+        url: Type.String(),
+        pid: Pid,
+        faults: Type.Array(FaultSchema),
+      }),
+    ),
     /** the lab console; `absent` when the lab was started without it */
     console: Type.Optional(
       Type.Object({ state: Type.Enum(['up', 'down', 'frozen', 'absent']), url: Type.String(), pid: Pid }),

@@ -61,6 +61,17 @@ export const ReportFaultSchema = Type.Object({
 });
 export type ReportFault = Static<typeof ReportFaultSchema>;
 
+/** A link fault applied or healed during the drill (a flapping link is many), for the timeline. */
+export const LinkFaultChangeSchema = Type.Object({
+  at: Type.String({ format: 'date-time' }),
+  kind: FaultKindSchema,
+  /** edge→dc-a, dc-a→dc-b/payments */
+  target: Type.String(),
+  direction: Type.Optional(FaultDirectionSchema),
+  attributes: Type.Optional(FaultAttributesSchema),
+});
+export type LinkFaultChange = Static<typeof LinkFaultChangeSchema>;
+
 export const BucketSchema = Type.Object({
   /** bucket start, ms since the load started */
   atMs: Type.Number({ minimum: 0 }),
@@ -122,6 +133,8 @@ export const DrillReportSchema = Type.Object({
   /** per service that failed over */
   phases: Type.Record(Type.String(), PhasesSchema),
   events: Type.Array(ControllerEventSchema),
+  /** every link fault applied or healed while the load ran, in order (absent: none) */
+  linkFaults: Type.Optional(Type.Array(LinkFaultChangeSchema)),
   checks: Type.Array(CheckSchema),
   load: LoadSummarySchema,
   timeline: Type.Object({

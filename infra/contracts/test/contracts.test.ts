@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   CellReadinessSchema,
   ControllerEventSchema,
+  describeFault,
+  directionOf,
   FAULT_KINDS,
   FAULTS,
   faultProblems,
@@ -122,13 +124,63 @@ describe('fault registry', () => {
     expect(faultProblems(fault)).toEqual(problems);
   });
 
-  it('leaves room for link faults: a direction and attributes whose names carry their unit', () => {
-    const link = {
-      kind: 'region_freeze',
-      target: { region: REGIONS[1] },
-      direction: 'both',
-      attributes: { latency_ms: 300, jitter_ms: 20, loss_pct: 1.5, rate_kbps: 512 },
-    };
-    expect(faultProblems(link)).toEqual([]);
+  it.each([
+    [{ kind: 'link_latency', target: { from: 'edge', region: 'dc-a' }, attributes: { latency_ms: 300 } }, []],
+    [
+      {
+        kind: 'link_latency',
+        target: { from: 'dc-b', region: REGIONS[0], service: 'payments' },
+        direction: 'both',
+        attributes: { latency_ms: 300, jitter_ms: 20 },
+      },
+      [],
+    ],
+    [{ kind: 'link_partition', target: { from: 'dc-a', region: 'dc-b' }, direction: 'from' }, []],
+    [{ kind: 'link_heal', target: { from: 'edge', region: 'dc-b' } }, []],
+    [
+      { kind: 'link_partition', target: { region: 'dc-b' } },
+      ["link_partition needs from (edge, dc-a or dc-b): the link's other end"],
+    ],
+    [
+      { kind: 'link_partition', target: { from: 'dc-b', region: 'dc-b' } },
+      ['link_partition: a link joins two different ends'],
+    ],
+    [{ kind: 'link_latency', target: { from: 'edge', region: 'dc-a' } }, ['link_latency needs latency_ms']],
+    [
+      {
+        kind: 'link_loss',
+        target: { from: 'edge', region: 'dc-a' },
+        attributes: { loss_pct: 5, latency_ms: 1 },
+      },
+      ['link_loss takes no latency_ms'],
+    ],
+    [
+      { kind: 'link_loss', target: { from: 'edge', region: 'dc-a' }, attributes: { loss_pct: 150 } },
+      ['loss_pct is at most 100'],
+    ],
+    [
+      { kind: 'region_freeze', target: { region: 'dc-a' }, direction: 'both' },
+      ['region_freeze is not a link fault (no direction)'],
+    ],
+    [
+      { kind: 'region_kill', target: { region: 'dc-a', from: 'edge' } },
+      ['region_kill is not a link fault (no from)'],
+    ],
+  ])('link fault %j → %j', (fault, problems) => {
+    expect(faultProblems(fault)).toEqual(problems);
+  });
+
+  it('says which way a link fault acts and how it is undone', () => {
+    expect(directionOf({ kind: 'link_latency', target: { from: 'edge', region: 'dc-a' } })).toBe('to');
+    expect(directionOf({ kind: 'link_partition', target: { from: 'edge', region: 'dc-a' } })).toBe('both');
+    expect(resetOf('link_partition')).toBe('link_heal');
+    expect(resetOf('link_latency')).toBe('link_heal');
+    expect(
+      describeFault({
+        kind: 'link_latency',
+        target: { from: 'edge', region: 'dc-a', service: 'payments' },
+        attributes: { latency_ms: 300 },
+      }),
+    ).toBe('link_latency edge→dc-a/payments direction=to latency_ms=300');
   });
 });

@@ -8,6 +8,9 @@ import {
   type ControllerEvent,
   type DrillReport,
   describeTarget,
+  directionOf,
+  FAULTS,
+  type LinkFaultChange,
   SERVICES,
   type ServiceName,
 } from '@failover-lab/contracts';
@@ -92,7 +95,31 @@ export async function runDrill(
   const log = hooks.log ?? (() => {});
   const scenario = SCENARIOS[options.scenario];
   const admin = new AdminApi(env.routerUrl, env.backend.cells, env.adminToken);
-  const ctx: ScenarioContext = { backend: env.backend, admin, log };
+  // Every link fault the scenario applies or heals is noted for the report's timeline.
+  const linkFaults: LinkFaultChange[] = [];
+  const backend: Backend = {
+    ...env.backend,
+    name: env.backend.name,
+    cells: env.backend.cells,
+    faults: {
+      ...env.backend.faults,
+      apply: async (fault) => {
+        await env.backend.faults.apply(fault);
+        if (FAULTS[fault.kind].scope === 'link') {
+          linkFaults.push({
+            at: new Date().toISOString(),
+            kind: fault.kind,
+            target: describeTarget(fault.target),
+            direction: directionOf(fault),
+            ...(fault.attributes ? { attributes: fault.attributes } : {}),
+          });
+        }
+      },
+      reset: (fault) => env.backend.faults.reset(fault),
+      status: () => env.backend.faults.status(),
+    },
+  };
+  const ctx: ScenarioContext = { backend, admin, log };
 
   await waitForSteadyState(admin, 60_000);
   const planAtMs = Date.now();
@@ -226,7 +253,15 @@ export async function runDrill(
       scenario: scenario.name,
       expected: scenario.expected,
       expectation: plan.expectation,
-      fault: { kind: plan.fault.kind, target: describeTarget(plan.fault.target), injectedAtMs: faultMs },
+      fault: {
+        kind: plan.fault.kind,
+        target: describeTarget(plan.fault.target),
+        injectedAtMs: faultMs,
+        ...(FAULTS[plan.fault.kind].scope === 'link'
+          ? { direction: directionOf(plan.fault), attributes: plan.fault.attributes }
+          : {}),
+      },
+      linkFaults,
       records,
       events,
       audit,

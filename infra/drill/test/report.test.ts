@@ -127,6 +127,31 @@ describe('buildReport', () => {
     expect(validate(JSON.parse(JSON.stringify(report)))).toBe(true);
   });
 
+  it('a flapping link: one failover is allowed (mayFailOver), and every link fault change is on the timeline', () => {
+    const linkFault = { kind: 'link_partition' as const, target: 'edge→dc-a', direction: 'both' as const };
+    const input = regionKillInput({
+      scenario: 'flapping',
+      expectation: { failsOver: [], mayFailOver: SERVICES, unaffected: [] },
+      fault: { ...linkFault, injectedAtMs: fault },
+      linkFaults: [
+        { ...linkFault, at: at(fault) },
+        { kind: 'link_heal', target: 'edge→dc-a', direction: 'both', at: at(fault + 700) },
+      ],
+    });
+    const report = buildReport(input);
+    expect(report.verdict).toBe('pass');
+    expect(report.fault.direction).toBe('both');
+    expect(report.linkFaults?.map((c) => c.kind)).toEqual(['link_partition', 'link_heal']);
+    expect(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors)).toBe(true);
+    expect(problemsOf(DrillReportSchema, JSON.parse(JSON.stringify(report)))).toEqual([]);
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('- +0 ms `link_partition` edge→dc-a both');
+    expect(markdown).toContain('- +700 ms `link_heal` edge→dc-a both');
+    // without mayFailOver the same failovers fail the drill
+    const strict = buildReport({ ...input, expectation: { failsOver: [], unaffected: [] } });
+    expect(strict.reasons.join('\n')).toMatch(/payments failed over although the fault should not move it/);
+  });
+
   it('tolerates async messaging losses only inside the RPO window of a failover', () => {
     const input = regionKillInput();
     input.audit.messaging = {

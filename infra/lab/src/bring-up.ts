@@ -1,12 +1,18 @@
 // Starting the lab's processes: the whole lab at `up` (cold from initdb, or warm from the data dirs
 // the last run left), and single components for restore.
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import { nodeArgsFor } from './bundles';
 import type { CellNodes } from './cell-nodes';
-import { type NodeComponent, nodeComponents, prometheusConfig } from './components';
+import {
+  linksComponent,
+  linksStateFile,
+  type NodeComponent,
+  nodeComponents,
+  prometheusConfig,
+} from './components';
 import { cellOf, type LabContext } from './context';
 import {
   bootstrapPrimary,
@@ -170,6 +176,11 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
     ctx.components = opts.apps ? nodeComponents(ctx).filter((c) => c.kind !== 'console' || opts.console) : [];
     if (!opts.apps)
       progress(`  --  ${'apps and router'.padEnd(24)} ${'skipped (data tier only)'.padEnd(30)}`);
+    // The links first: standbys replicate through them, and the router reaches cells through them.
+    // A fresh `up` starts with every link healthy; only a crash restart keeps the faults it held.
+    rmSync(linksStateFile(ctx.paths), { force: true });
+    const links = linksComponent(ctx);
+    await step(links.id, links.logFile, links.url, () => startNodeComponent(ctx, links));
     // Each service's apps start as soon as its own data tier is ready; Prometheus needs nothing.
     await settleAll([
       step('prometheus', ctx.paths.log('prometheus'), ctx.topo.edge.prometheusUrl, () =>

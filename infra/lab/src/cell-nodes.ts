@@ -4,7 +4,7 @@ import type { PostgresNode } from './datastores/postgres';
 import type { RedisNode } from './datastores/redis';
 import type { LabPaths } from './paths';
 import type { LabSecrets } from './secrets';
-import { cellHost, type Ports } from './topology';
+import { cellHost, type Ports, replicationLinkHost } from './topology';
 
 export interface CellNodes {
   service: ServiceName;
@@ -25,6 +25,7 @@ export function cellNodes(
   secrets: Pick<LabSecrets, 'postgresPassword' | 'redisPassword'>,
 ): CellNodes {
   const host = cellHost(region, service, subnet);
+  const replicationHost = replicationLinkHost(region, service, subnet);
   const dirs = paths.cell(service, region, ports.postgres);
   const id = cellId(service, region);
   return {
@@ -36,6 +37,7 @@ export function cellNodes(
       region,
       host,
       port: ports.postgres,
+      replicationHost,
       dataDir: dirs.pgData,
       socketDir: dirs.pgSocketDir,
       logFile: paths.log(`${id}-postgres`),
@@ -46,6 +48,7 @@ export function cellNodes(
       region,
       host,
       port: ports.redis,
+      replicationHost,
       dir: dirs.redisDir,
       logFile: paths.log(`${id}-redis`),
       password: secrets.redisPassword,

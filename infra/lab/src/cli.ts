@@ -28,6 +28,11 @@ const USAGE = `usage: npm run lab -- <command>
                               undo it: thaw what was frozen, restore what was killed
   kill <region> [--service <name>] [--component …]   region_kill, or component_kill when narrowed
   freeze <region> | thaw <region> | restore <region>  region_freeze, region_thaw, region_restore
+  link <from> <to> <what> [--direction to|from|both] [--service <name>]
+                              a fault on the link from <from> (edge, dc-a, dc-b) to <to>; <what> is
+                              latency 300ms [--jitter 20ms] | bandwidth 512kbps | loss 5% | partition |
+                              reset | heal
+  reset                       heal every link fault (regions come back with thaw and restore)
 
 faults:
 ${FAULT_KINDS.map((kind) => `  ${kind.padEnd(16)} ${FAULTS[kind].summary}`).join('\n')}`;
@@ -51,6 +56,48 @@ function faultFrom(kind: string | undefined, args: string[]): Fault {
       ...(flag(args, '--service') === undefined ? {} : { service: flag(args, '--service') }),
       ...(flag(args, '--component') === undefined ? {} : { component: flag(args, '--component') }),
     },
+  };
+  const problems = faultProblems(fault);
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  return fault as Fault;
+}
+
+/** `300ms`, `512kbps`, `5%`: the number, checked against the unit people typed. */
+function amount(raw: string | undefined, unit: RegExp, what: string): number {
+  const match = raw === undefined ? null : /^(\d+(?:\.\d+)?)\s*([a-z%]*)$/i.exec(raw);
+  if (!match || !unit.test(match[2]!))
+    throw new UsageError(`${what}: expected a number with its unit, got ${raw ?? 'nothing'}`);
+  return Number(match[1]);
+}
+
+/** `link <from> <to> <what> [value] [--direction d] [--jitter 20ms] [--service s]` as a link fault. */
+function linkFaultFrom(args: string[]): Fault {
+  const [from, region, what, value] = args;
+  const service = flag(args, '--service');
+  const direction = flag(args, '--direction');
+  const jitter = flag(args, '--jitter');
+  const kinds: Record<string, [FaultKind, () => Record<string, number>]> = {
+    latency: [
+      'link_latency',
+      () => ({
+        latency_ms: amount(value, /^(ms)?$/, 'latency'),
+        ...(jitter === undefined ? {} : { jitter_ms: amount(jitter, /^(ms)?$/, '--jitter') }),
+      }),
+    ],
+    bandwidth: ['link_bandwidth', () => ({ rate_kbps: amount(value, /^(kbps)?$/, 'bandwidth') })],
+    loss: ['link_loss', () => ({ loss_pct: amount(value, /^%?$/, 'loss') })],
+    partition: ['link_partition', () => ({})],
+    reset: ['link_reset', () => ({})],
+    heal: ['link_heal', () => ({})],
+  };
+  const entry = what === undefined ? undefined : kinds[what];
+  if (!entry) throw new UsageError(`link: <what> is one of ${Object.keys(kinds).join(', ')}`);
+  const attributes = entry[1]();
+  const fault = {
+    kind: entry[0],
+    target: { from, region, ...(service === undefined ? {} : { service }) },
+    ...(direction === undefined ? {} : { direction }),
+    ...(Object.keys(attributes).length === 0 ? {} : { attributes }),
   };
   const problems = faultProblems(fault);
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
@@ -120,11 +167,21 @@ async function main(argv: string[]): Promise<number> {
       print(args.includes('--json') ? JSON.stringify(status, null, 2) : formatStatus(status));
       return 0;
     }
-    case 'fault':
-    case 'reset': {
+    case 'link':
+      printResult(await runningClient(stateDir).apply(linkFaultFrom(args)));
+      return 0;
+    case 'reset':
+      if (args.length === 0) {
+        await runningClient(stateDir).healLinks();
+        print('every link healed');
+        return 0;
+      }
+      printResult(await runningClient(stateDir).reset(faultFrom(args[0], args.slice(1))));
+      return 0;
+    case 'fault': {
       const fault = faultFrom(args[0], args.slice(1));
       const client = runningClient(stateDir);
-      printResult(await (command === 'fault' ? client.apply(fault) : client.reset(fault)));
+      printResult(await client.apply(fault));
       return 0;
     }
     case 'kill':

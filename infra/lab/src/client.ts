@@ -2,7 +2,14 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Fault, FaultResult, FaultTarget, LabStatus, RegionName } from '@failover-lab/contracts';
+import type {
+  Fault,
+  FaultResult,
+  FaultTarget,
+  LabStatus,
+  LinkFaults,
+  RegionName,
+} from '@failover-lab/contracts';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { isAlive, livePidFromFile, sleep } from './process';
 import { readControlToken } from './secrets';
@@ -105,6 +112,11 @@ export class LabClient {
 
   restore(region: RegionName): Promise<FaultResult> {
     return this.apply({ kind: 'region_restore', target: { region } });
+  }
+
+  /** `lab reset`: heals every link fault; the answer lists what is still active (nothing). */
+  healLinks(): Promise<LinkFaults> {
+    return this.call('POST', '/reset', {}, 30_000);
   }
 
   /** Stops every lab process and waits for the supervisor to exit. */

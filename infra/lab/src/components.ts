@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  type LinksConfigFile,
   REGIONS,
   REPLICATION_MODE,
   type RegionName,
@@ -18,10 +19,11 @@ import { redisUrl } from './datastores/redis';
 import { type LabPaths, REPO_ROOT } from './paths';
 import { componentId } from './processes';
 import type { LabSecrets } from './secrets';
+import { edgeLinkHost, labLinks } from './topology';
 
 export interface NodeComponent {
   id: string;
-  kind: 'app' | 'router' | 'console';
+  kind: 'app' | 'router' | 'console' | 'links';
   service?: ServiceName;
   region?: RegionName;
   entryFile: string;
@@ -40,7 +42,7 @@ function baseEnv(): NodeJS.ProcessEnv {
 }
 
 /** docs/contracts.md "Cell environment", exactly. */
-function cellEnv(cell: CellNodes, port: number, secrets: LabSecrets, edgeHost: string): NodeJS.ProcessEnv {
+function cellEnv(cell: CellNodes, port: number, secrets: LabSecrets, edgeLink: string): NodeJS.ProcessEnv {
   return {
     ...baseEnv(),
     SERVICE_NAME: cell.service,
@@ -53,8 +55,10 @@ function cellEnv(cell: CellNodes, port: number, secrets: LabSecrets, edgeHost: s
     JWT_JWKS: JSON.stringify(secrets.jwks),
     ...(cell.service === 'login' ? { JWT_SIGNING_KEY: JSON.stringify(secrets.jwtSigningKey) } : {}),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-    // the router proxies from the edge address: its x-forwarded-for (the client's address) is believed
-    TRUSTED_PROXIES: edgeHost,
+    // The router's traffic arrives through the edge link, from the link's own address: only there is
+    // x-forwarded-for (the client's address) believed. Every other local client connects from
+    // 127.0.0.1 and cannot claim another address.
+    TRUSTED_PROXIES: edgeLink,
   };
 }
 
@@ -80,7 +84,7 @@ export function nodeComponents(ctx: ComponentContext): NodeComponent[] {
         entryFile: join(REPO_ROOT, 'services', service, 'src', 'server.ts'),
         url: appUrl(ctx, service, region),
         logFile: paths.log(id),
-        env: cellEnv(cell, topo.ports.app, secrets, topo.edge.host),
+        env: cellEnv(cell, topo.ports.app, secrets, edgeLinkHost(region, service, topo.subnet)),
       };
     }),
   );
@@ -116,6 +120,39 @@ export function nodeComponents(ctx: ComponentContext): NodeComponent[] {
 const appUrl = (ctx: ComponentContext, service: ServiceName, region: RegionName) =>
   `http://${cellOf(ctx, service, region).host}:${ctx.topo.ports.app}`;
 
+/** The cell's app as the router reaches it: through the edge link (its Postgres probe too, same host). */
+const linkedAppUrl = (ctx: ComponentContext, service: ServiceName, region: RegionName) =>
+  `http://${edgeLinkHost(region, service, ctx.topo.subnet)}:${ctx.topo.ports.app}`;
+
+export function linksConfigFile(paths: LabPaths) {
+  return join(paths.edgeDir, 'links.json');
+}
+
+export function linksStateFile(paths: LabPaths) {
+  return join(paths.edgeDir, 'links-state.json');
+}
+
+/** The links process: every link of the topology, started before any data store replicates through it. */
+export function linksComponent(ctx: ComponentContext): NodeComponent {
+  const { paths, topo, secrets } = ctx;
+  const configFile = linksConfigFile(paths);
+  const config: LinksConfigFile = {
+    control: { host: topo.edge.host, port: topo.ports.links },
+    stateFile: linksStateFile(paths),
+    links: labLinks(topo.subnet, topo.ports),
+  };
+  return {
+    id: 'links',
+    kind: 'links',
+    entryFile: join(REPO_ROOT, 'infra', 'links', 'src', 'server.ts'),
+    url: topo.edge.linksUrl,
+    logFile: paths.log('links'),
+    // the control token travels in the environment, never in a file others may read
+    env: { ...baseEnv(), LINKS_CONFIG: configFile, LINKS_TOKEN: secrets.controlToken },
+    prepare: () => writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`),
+  };
+}
+
 /** The router's config file for this lab (the contract's RouterConfigFile). */
 export function routerConfig(ctx: ComponentContext): RouterConfigFile {
   const services = Object.fromEntries(
@@ -124,8 +161,8 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
       {
         mode: REPLICATION_MODE[service],
         cells: {
-          'dc-a': appUrl(ctx, service, 'dc-a'),
-          'dc-b': appUrl(ctx, service, 'dc-b'),
+          'dc-a': linkedAppUrl(ctx, service, 'dc-a'),
+          'dc-b': linkedAppUrl(ctx, service, 'dc-b'),
         },
       },
     ]),

@@ -3,7 +3,7 @@
 // is shared by every local user, so every route but the liveness check needs the lab's control token.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { errorBody, type Fault, faultProblems } from '@failover-lab/contracts';
+import { errorBody, FAULTS, type Fault, faultProblems } from '@failover-lab/contracts';
 import type { Supervisor } from './supervisor';
 
 export const LAB_ERRORS = {
@@ -111,14 +111,20 @@ export function createControlServer({
         await serialized(down);
         return send(res, 200, { stopped: true });
       }
+      if (req.method === 'POST' && path === '/reset') return send(res, 200, await supervisor.healLinks());
       const run = faults[path];
       if (req.method === 'POST' && run) {
         const fault = await readJson(req);
         const problems = faultProblems(fault);
         if (problems.length > 0) throw new RequestError('LAB_ERR_VALIDATION', problems.join('; '));
-        const result = await serialized(() => run(fault as Fault)).catch((err: Error) => {
-          throw new RequestError('LAB_ERR_OPERATION_FAILED', err.message);
-        });
+        // A link fault is one call to the links process: it need not wait behind a restore (a
+        // flapping link toggles every few hundred ms), and it cannot disturb one.
+        const isLink = FAULTS[(fault as Fault).kind].scope === 'link';
+        const result = await (isLink ? run(fault as Fault) : serialized(() => run(fault as Fault))).catch(
+          (err: Error) => {
+            throw new RequestError('LAB_ERR_OPERATION_FAILED', err.message);
+          },
+        );
         return send(res, 200, result);
       }
       throw new RequestError('LAB_ERR_NOT_FOUND', `no route ${req.method} ${path}`);

@@ -84,6 +84,7 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
       LAB_PROMETHEUS_PORT: String(ports.prometheus),
       LAB_CONTROL_PORT: String(ports.control),
       LAB_CONSOLE_PORT: String(ports.console),
+      LAB_LINKS_PORT: String(ports.links),
       LAB_CONSOLE: opts.console ? '1' : '',
       LAB_SKIP_APPS: opts.apps === false ? '1' : (process.env.LAB_SKIP_APPS ?? ''),
     },

@@ -15,7 +15,7 @@ import {
   writePidFile,
 } from './process';
 
-export type Kind = 'postgres' | 'redis' | 'app' | 'router' | 'console' | 'prometheus';
+export type Kind = 'postgres' | 'redis' | 'app' | 'router' | 'console' | 'prometheus' | 'links';
 /** What the supervisor wants a process to be doing; only `running` ones are restarted. */
 export type Intent = 'running' | 'killed' | 'frozen' | 'stopped';
 

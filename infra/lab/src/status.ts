@@ -2,6 +2,7 @@
 // role (the contract's LabStatus), and the table people read.
 import {
   type CellStatus,
+  describeFault,
   type LabStatus,
   REGIONS,
   type RegionName,
@@ -11,6 +12,7 @@ import {
 import { cellOf, type LabContext } from './context';
 import { replicationInfo } from './datastores/postgres';
 import { redisReplicationInfo } from './datastores/redis';
+import { linksCall } from './faults/link';
 import { componentId } from './processes';
 import { listQuarantine } from './quarantine';
 
@@ -22,6 +24,12 @@ export async function labStatus(ctx: LabContext, startedAt: number): Promise<Lab
   const router = processes.get('router');
   const prometheus = processes.get('prometheus');
   const labConsole = processes.get('console');
+  const links = processes.get('links');
+  const linkFaults = processes.alive(links)
+    ? await linksCall(ctx, '/faults')
+        .then((answer) => answer.faults)
+        .catch(() => [])
+    : [];
   const pid = (m: typeof router) => (processes.alive(m) ? m.child.pid! : null);
   return {
     subnet: topo.subnet,
@@ -39,6 +47,7 @@ export async function labStatus(ctx: LabContext, startedAt: number): Promise<Lab
       },
       prometheus: { state: processes.state(prometheus), url: topo.edge.prometheusUrl, pid: pid(prometheus) },
       control: { url: topo.edge.controlUrl },
+      links: { state: processes.state(links), url: topo.edge.linksUrl, pid: pid(links), faults: linkFaults },
       console: {
         state: ctx.components.some((c) => c.kind === 'console') ? processes.state(labConsole) : 'absent',
         url: topo.edge.consoleUrl,
@@ -99,6 +108,16 @@ async function cellStatus(ctx: LabContext, service: ServiceName, region: RegionN
   };
 }
 
+function linkLines(status: LabStatus): string[] {
+  const links = status.edge.links;
+  if (!links) return [];
+  const faults = links.faults.map((f) => `  ${describeFault(f)}`);
+  return [
+    `links ${links.state} (${links.url}): ${faults.length === 0 ? 'no link fault' : `${faults.length} link fault(s)`}`,
+    ...faults,
+  ];
+}
+
 /** A readable table for people; `status --json` is for programs. */
 export function formatStatus(status: LabStatus): string {
   const header = [
@@ -141,6 +160,7 @@ export function formatStatus(status: LabStatus): string {
         ? `, console ${status.edge.console.state} (${status.edge.console.url})`
         : ''),
     ...(status.quarantine ?? []).map((q) => `quarantine: ${q.rows} forked ${q.service} row(s) in ${q.file}`),
+    ...linkLines(status),
     `state dir ${status.stateDir}; supervisor pid ${status.supervisor.pid}, up ${Math.round(status.supervisor.uptimeMs / 1000)} s`,
   ].join('\n');
 }

@@ -2,10 +2,11 @@
 // the detached daemon (daemon.ts); the CLI and LabClient talk to it over HTTP (control-server.ts).
 // Each job has its own file: processes.ts (the table, crash restarts), bring-up.ts (up), faults/
 // (apply and reset, one file per fault), restore.ts, status.ts.
-import type { Fault, FaultResult, LabStatus } from '@failover-lab/contracts';
+import type { Fault, FaultResult, LabStatus, LinkFaults } from '@failover-lab/contracts';
 import { type BringUpOptions, bringUp } from './bring-up';
 import type { LabContext } from './context';
 import { LAB_FAULTS, type Outcome } from './faults';
+import { linksCall } from './faults/link';
 import type { LabPaths } from './paths';
 import { ProcessTable } from './processes';
 import { loadOrCreateSecrets } from './secrets';
@@ -36,11 +37,16 @@ export class Supervisor {
   }
 
   apply(fault: Fault): Promise<FaultResult> {
-    return this.timed(fault, () => LAB_FAULTS[fault.kind].apply(this.ctx, fault.target));
+    return this.timed(fault, () => LAB_FAULTS[fault.kind].apply(this.ctx, fault.target, fault));
   }
 
   reset(fault: Fault): Promise<FaultResult> {
-    return this.timed(fault, () => LAB_FAULTS[fault.kind].reset(this.ctx, fault.target));
+    return this.timed(fault, () => LAB_FAULTS[fault.kind].reset(this.ctx, fault.target, fault));
+  }
+
+  /** `lab reset`: every link healthy again (regions are brought back by thaw and restore). */
+  async healLinks(): Promise<LinkFaults> {
+    return linksCall(this.ctx, '/reset', {});
   }
 
   status(): Promise<LabStatus> {

@@ -89,8 +89,15 @@ async function startOnce(opts: TestDataTierOptions): Promise<TestDataTier> {
   const secrets = loadOrCreateSecrets(paths.secretsFile);
   const started: ChildProcess[] = [];
 
-  const nodesFor = (region: RegionName) =>
-    cellNodes(paths, subnet, DEFAULT_PORTS, opts.service, region, secrets);
+  // No link proxies here: the standby reaches its primary directly.
+  const nodesFor = (region: RegionName): CellNodes => {
+    const nodes = cellNodes(paths, subnet, DEFAULT_PORTS, opts.service, region, secrets);
+    return {
+      ...nodes,
+      postgres: { ...nodes.postgres, replicationHost: undefined },
+      redis: { ...nodes.redis, replicationHost: undefined },
+    };
+  };
 
   const stop = async () => {
     await Promise.all(started.map((child) => (child.pid ? killFamily(child.pid) : true)));

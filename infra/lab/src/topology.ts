@@ -2,10 +2,24 @@
 // local backend and the tests read it from here; the services and regions themselves are the contract's.
 //
 // Addresses: one loopback address per cell, 127.<subnet>.<region>.<service>
-//   region: dc-a = 1, dc-b = 2; edge = 0 (127.<subnet>.0.1)
+//   region: dc-a = 1, dc-b = 2; the edge is 127.<subnet>.0.2 (never 127.0.0.1: that is every local
+//   client's default source address, so an address trusted there would trust everyone)
 //   service: login = 1, payments = 2, messaging = 3
+// Links (docs/contracts.md "Links"), one address each, on which the link proxy both listens and
+// connects out from, so a cell sees exactly which link a connection came through:
+//   edge → region's cell:        127.<subnet>.<10 + region>.<service>  (app and Postgres ports)
+//   replication into region:     127.<subnet>.<20 + region>.<service>  (Postgres and Redis ports):
+//     the standby in the other region reaches its primary there; after a failover, the other way
 // The subnet (second octet) is 0 for the lab people run; tests pick their own so two runs never collide.
-import { REGIONS, type RegionName, readEnv, SERVICES, type ServiceName } from '@failover-lab/contracts';
+import {
+  type Link,
+  otherRegion,
+  REGIONS,
+  type RegionName,
+  readEnv,
+  SERVICES,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import { Type } from 'typebox';
 
 const REGION_OCTET: Record<RegionName, number> = { 'dc-a': 1, 'dc-b': 2 };
@@ -21,6 +35,8 @@ export interface Ports {
   control: number;
   /** the lab console (web page), on the edge address */
   console: number;
+  /** the link proxies' control API, on the edge address */
+  links: number;
 }
 
 export const DEFAULT_PORTS: Ports = {
@@ -31,6 +47,7 @@ export const DEFAULT_PORTS: Ports = {
   prometheus: 9090,
   control: 7070,
   console: 8090,
+  links: 7071,
 };
 
 const port = (fallback: number) => Type.Integer({ minimum: 1, maximum: 65_535, default: fallback });
@@ -46,6 +63,7 @@ const LabEnvSchema = Type.Object({
   LAB_PROMETHEUS_PORT: port(DEFAULT_PORTS.prometheus),
   LAB_CONTROL_PORT: port(DEFAULT_PORTS.control),
   LAB_CONSOLE_PORT: port(DEFAULT_PORTS.console),
+  LAB_LINKS_PORT: port(DEFAULT_PORTS.links),
 });
 
 function labEnv(env: NodeJS.ProcessEnv) {
@@ -64,6 +82,7 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): Ports {
     prometheus: e.LAB_PROMETHEUS_PORT,
     control: e.LAB_CONTROL_PORT,
     console: e.LAB_CONSOLE_PORT,
+    links: e.LAB_LINKS_PORT,
   };
 }
 
@@ -76,7 +95,52 @@ export function cellHost(region: RegionName, service: ServiceName, subnet = 0): 
 }
 
 export function edgeHost(subnet = 0): string {
-  return `127.${subnet}.0.1`;
+  return `127.${subnet}.0.2`;
+}
+
+/** The link the router reaches `region`'s cell of `service` through (its app and its Postgres). */
+export function edgeLinkHost(region: RegionName, service: ServiceName, subnet = 0): string {
+  return `127.${subnet}.${10 + REGION_OCTET[region]}.${SERVICE_OCTET[service]}`;
+}
+
+/** The link the other region's standby reaches `region`'s primary of `service` through. */
+export function replicationLinkHost(region: RegionName, service: ServiceName, subnet = 0): string {
+  return `127.${subnet}.${20 + REGION_OCTET[region]}.${SERVICE_OCTET[service]}`;
+}
+
+/** Every link of the lab, as the links process runs them (the contract's Link). */
+export function labLinks(subnet: number, ports: Pick<Ports, 'app' | 'postgres' | 'redis'>): Link[] {
+  return SERVICES.flatMap((service) =>
+    REGIONS.flatMap((region): Link[] => {
+      const cell = cellHost(region, service, subnet);
+      const edge = edgeLinkHost(region, service, subnet);
+      const replication = replicationLinkHost(region, service, subnet);
+      return [
+        {
+          from: 'edge',
+          to: region,
+          service,
+          host: edge,
+          source: edge,
+          ports: [
+            { name: 'app', listen: ports.app, target: { host: cell, port: ports.app } },
+            { name: 'postgres', listen: ports.postgres, target: { host: cell, port: ports.postgres } },
+          ],
+        },
+        {
+          from: otherRegion(region),
+          to: region,
+          service,
+          host: replication,
+          source: replication,
+          ports: [
+            { name: 'postgres', listen: ports.postgres, target: { host: cell, port: ports.postgres } },
+            { name: 'redis', listen: ports.redis, target: { host: cell, port: ports.redis } },
+          ],
+        },
+      ];
+    }),
+  );
 }
 
 export interface CellAddress {
@@ -91,7 +155,14 @@ export interface CellAddress {
 export interface Topology {
   subnet: number;
   ports: Ports;
-  edge: { host: string; routerUrl: string; prometheusUrl: string; controlUrl: string; consoleUrl: string };
+  edge: {
+    host: string;
+    routerUrl: string;
+    prometheusUrl: string;
+    controlUrl: string;
+    consoleUrl: string;
+    linksUrl: string;
+  };
   cells: CellAddress[];
 }
 
@@ -120,6 +191,7 @@ export function topology(subnet = 0, ports: Ports = DEFAULT_PORTS): Topology {
       prometheusUrl: `http://${edge}:${ports.prometheus}`,
       controlUrl: `http://${edge}:${ports.control}`,
       consoleUrl: `http://${edge}:${ports.console}/`,
+      linksUrl: `http://${edge}:${ports.links}`,
     },
     cells,
   };

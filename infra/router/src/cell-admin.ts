@@ -24,7 +24,14 @@ export interface PromoteResult {
   steps: PromotionSteps;
 }
 
-const CELL_STEPS = ['pgPromoteMs', 'redisMs', 'syncOffMs', 'unfenceMs', 'migrationsMs', 'cellEpochMs'] as const;
+const CELL_STEPS = [
+  'pgPromoteMs',
+  'redisMs',
+  'syncOffMs',
+  'unfenceMs',
+  'migrationsMs',
+  'cellEpochMs',
+] as const;
 
 export interface CellAdmin {
   promote(url: string, epoch: number): Promise<PromoteResult>;

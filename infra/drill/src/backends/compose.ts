@@ -181,6 +181,14 @@ const restore: DockerFault = async (docker, { region }) => {
 
 const nothingToUndo: DockerFault = async () => {};
 
+/** docker-compose.yml has no link proxy yet: a link fault fails loudly instead of doing nothing. */
+const noLinksYet: DockerFault = async (_docker, target) => {
+  throw new Error(
+    `link faults (${describeTarget(target)}) need the links proxy in docker-compose.yml, which compose does not run yet`,
+  );
+};
+const linkFault = { apply: noLinksYet, reset: noLinksYet };
+
 /** Every fault of the contract's registry, in docker's words, with its reset. */
 export const COMPOSE_FAULTS: Readonly<Record<FaultKind, { apply: DockerFault; reset: DockerFault }>> = {
   region_kill: { apply: kill, reset: restore },
@@ -188,6 +196,12 @@ export const COMPOSE_FAULTS: Readonly<Record<FaultKind, { apply: DockerFault; re
   region_freeze: { apply: freeze, reset: thaw },
   region_thaw: { apply: thaw, reset: nothingToUndo },
   region_restore: { apply: restore, reset: nothingToUndo },
+  link_latency: linkFault,
+  link_bandwidth: linkFault,
+  link_loss: linkFault,
+  link_partition: linkFault,
+  link_reset: linkFault,
+  link_heal: linkFault,
 };
 
 export class ComposeBackend implements Backend {

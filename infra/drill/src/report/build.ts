@@ -2,7 +2,10 @@
 import {
   type ControllerEvent,
   type DrillReport,
+  type FaultAttributes,
+  type FaultDirection,
   type FaultKind,
+  type LinkFaultChange,
   type LoadSummary,
   type Phases,
   type PrometheusCrossCheck,
@@ -22,7 +25,15 @@ export interface ReportInput {
   scenario: string;
   expected: string;
   expectation: Expectation;
-  fault: { kind: FaultKind; target: string; injectedAtMs: number };
+  fault: {
+    kind: FaultKind;
+    target: string;
+    injectedAtMs: number;
+    direction?: FaultDirection;
+    attributes?: FaultAttributes;
+  };
+  /** link faults applied or healed during the drill, in order */
+  linkFaults?: LinkFaultChange[];
   records: RequestRecord[];
   events: ControllerEvent[];
   audit: Record<ServiceName, AuditFindings>;
@@ -96,7 +107,10 @@ export function buildReport(input: ReportInput): DrillReport {
       kind: input.fault.kind,
       target: input.fault.target,
       injectedAt: new Date(faultMs).toISOString(),
+      ...(input.fault.direction ? { direction: input.fault.direction } : {}),
+      ...(input.fault.attributes ? { attributes: input.fault.attributes } : {}),
     },
+    ...(input.linkFaults && input.linkFaults.length > 0 ? { linkFaults: input.linkFaults } : {}),
     services,
     phases,
     events: input.events,

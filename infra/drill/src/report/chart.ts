@@ -25,6 +25,8 @@ export interface ChartInput {
   /** ms since load start */
   faultAtMs: number | null;
   events: { atMs: number; event: ControllerEvent }[];
+  /** link faults applied or healed (ms since load start) */
+  links?: { atMs: number; label: string }[];
 }
 
 export function renderChart(input: ChartInput): string {
@@ -120,8 +122,11 @@ export interface ChartMarker {
 }
 
 /** The fault and the events, in time order, numbered as they appear on the chart. */
-export function chartMarkers(input: Pick<ChartInput, 'faultAtMs' | 'events'>): ChartMarker[] {
+export function chartMarkers(input: Pick<ChartInput, 'faultAtMs' | 'events' | 'links'>): ChartMarker[] {
   const markers: Omit<ChartMarker, 'number'>[] = [];
+  for (const link of input.links ?? []) {
+    markers.push({ atMs: link.atMs, label: link.label, colour: '#6c71c4', strong: false });
+  }
   if (input.faultAtMs !== null)
     markers.push({ atMs: input.faultAtMs, label: 'fault', colour: '#dc322f', strong: true });
   for (const { atMs, event } of input.events) {

@@ -8,6 +8,10 @@ export function renderHtml(report: DrillReport): string {
   const totalMs =
     report.timeline.bucketMs * Math.max(...SERVICES.map((s) => report.timeline.services[s].length));
   const faultAtMs = Date.parse(report.fault.injectedAt) - loadStartMs;
+  const links = (report.linkFaults ?? []).map((change) => ({
+    atMs: Date.parse(change.at) - loadStartMs,
+    label: `${change.kind} ${change.target}`,
+  }));
   const charts = SERVICES.map((service) => {
     const events = report.events
       .filter((e) => e.service === service || e.service === undefined)
@@ -19,8 +23,8 @@ export function renderHtml(report: DrillReport): string {
       .map(([what, count]) => `${escapeHtml(what)} ×${count}`)
       .join(', ');
     return `<section><h2>${service} <small>RTO ${escapeHtml(rto(s.rtoMs))} · ${s.failed} failed of ${s.requests} · max stall ${escapeHtml(ms(s.maxStallMs))}</small></h2>${errors ? `<p class="errors">failed: ${errors}</p>` : ''}
-${renderChart({ title: `${service} timeline`, buckets: report.timeline.services[service], bucketMs: report.timeline.bucketMs, totalMs, faultAtMs, events })}
-<ol class="markers">${chartMarkers({ faultAtMs, events })
+${renderChart({ title: `${service} timeline`, buckets: report.timeline.services[service], bucketMs: report.timeline.bucketMs, totalMs, faultAtMs, events, links })}
+<ol class="markers">${chartMarkers({ faultAtMs, events, links })
       .map(
         (m) =>
           `<li style="color:${m.colour}"><span>${escapeHtml(m.label)} <small>${signedMs(m.atMs - faultAtMs)}</small></span></li>`,

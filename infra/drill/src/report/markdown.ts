@@ -7,6 +7,18 @@ export function renderMarkdown(report: DrillReport): string {
   lines.push(`# Drill ${report.scenario}: ${report.verdict.toUpperCase()}`, '');
   lines.push(`Expected: ${report.expected}`, '');
   lines.push(`Fault \`${report.fault.kind}\` on \`${report.fault.target}\` at ${report.fault.injectedAt}.`);
+  if (report.linkFaults && report.linkFaults.length > 0) {
+    const faultMs = Date.parse(report.fault.injectedAt);
+    lines.push('', 'Link faults on the timeline (ms after the fault):', '');
+    for (const change of report.linkFaults) {
+      const attributes = Object.entries(change.attributes ?? {})
+        .map(([k, v]) => ` ${k}=${v}`)
+        .join('');
+      lines.push(
+        `- +${Date.parse(change.at) - faultMs} ms \`${change.kind}\` ${change.target} ${change.direction ?? ''}${attributes}`,
+      );
+    }
+  }
   const l = report.load;
   lines.push(
     `Load (${l.source}, backend ${l.backend}): ${l.ratePerSec} req/s for ${ms(l.durationMs)} after ${ms(l.warmupMs)} warm-up, ` +

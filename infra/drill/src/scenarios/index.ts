@@ -1,10 +1,15 @@
 import { appCrash } from './app-crash';
+import { asymmetric } from './asymmetric';
 import { dbKill } from './db-kill';
+import { edgePartition } from './edge-partition';
+import { flapping } from './flapping';
 import { regionFreeze } from './region-freeze';
 import { regionKill } from './region-kill';
+import { replicationCut, replicationPartition } from './replication-partition';
 import { restore } from './restore';
 import type { Scenario, ScenarioName } from './scenario';
 import { standbyLoss } from './standby-loss';
+import { wanLatency } from './wan-latency';
 
 export const SCENARIOS: Record<ScenarioName, Scenario> = {
   'region-kill': regionKill,
@@ -13,6 +18,12 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   'standby-loss': standbyLoss,
   'app-crash': appCrash,
   restore,
+  'wan-latency': wanLatency,
+  'edge-partition': edgePartition,
+  'replication-partition': replicationPartition,
+  'replication-cut': replicationCut,
+  asymmetric,
+  flapping,
 };
 
 export { SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenario';

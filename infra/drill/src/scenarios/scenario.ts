@@ -12,6 +12,12 @@ export const SCENARIO_NAMES = [
   'standby-loss',
   'app-crash',
   'restore',
+  'wan-latency',
+  'edge-partition',
+  'replication-partition',
+  'replication-cut',
+  'asymmetric',
+  'flapping',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

@@ -15,6 +15,11 @@ export interface PostgresNode {
   region: RegionName;
   host: string;
   port: number;
+  /**
+   * where the other region's standby reaches this node when it is primary (the lab: the replication
+   * link into this region); absent: `host`
+   */
+  replicationHost?: string;
   dataDir: string;
   /** 0700, owned by the OS user Postgres runs as: no other local user reaches the socket */
   socketDir: string;
@@ -331,12 +336,13 @@ export async function createStandby(standby: PostgresNode, primary: PostgresNode
   rmSync(standby.dataDir, { recursive: true, force: true });
   makeOwnedDir(standby.dataDir, 0o700, owner);
   // a pgpass line: host:port:database:user:password (hex passwords need no escaping)
-  const pgpass = `${primary.host}:${primary.port}:*:replicator:${secrets.replicatorPassword}\n`;
+  const source = primary.replicationHost ?? primary.host;
+  const pgpass = `${source}:${primary.port}:*:replicator:${secrets.replicatorPassword}\n`;
   await withSecretFile(standby.dataDir, pgpass, (passfile) =>
     runToCompletion(
       binary('pg_basebackup'),
       [
-        ...['-h', primary.host, '-p', String(primary.port), '-U', 'replicator', '-D', standby.dataDir],
+        ...['-h', source, '-p', String(primary.port), '-U', 'replicator', '-D', standby.dataDir],
         ...['-X', 'stream', '--checkpoint=fast', '-S', slotName(standby.region), '-C', '--no-sync'],
         '--no-password',
       ],
@@ -350,7 +356,7 @@ export async function createStandby(standby: PostgresNode, primary: PostgresNode
 export function followPrimary(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
   const owner = runAsForPostgres();
   const conninfo = [
-    `host=${primary.host}`,
+    `host=${primary.replicationHost ?? primary.host}`,
     `port=${primary.port}`,
     'user=replicator',
     `password=${secrets.replicatorPassword}`,

@@ -13,6 +13,8 @@ export interface RedisNode {
   region: RegionName;
   host: string;
   port: number;
+  /** where the other region's replica reaches this node as master (the lab: the replication link) */
+  replicationHost?: string;
   /** 0700: holds the config file with the password */
   dir: string;
   logFile: string;
@@ -32,7 +34,10 @@ export const redisUrl = (node: Pick<RedisNode, 'host' | 'port' | 'password'>) =>
  * Every setting goes in a 0600 config file in the node's 0700 dir: the password must not show in the
  * process list, as it would on redis-server's command line.
  */
-export function startRedis(node: RedisNode, replicaOf?: { host: string; port: number }): ChildProcess {
+export function startRedis(
+  node: RedisNode,
+  replicaOf?: { host: string; port: number; replicationHost?: string },
+): ChildProcess {
   // recursive mkdir gives every new parent the same mode: the cell's dir must stay enterable for
   // Postgres' OS user (its data dir is beside this one)
   mkdirSync(dirname(node.dir), { recursive: true, mode: 0o755 });
@@ -57,7 +62,8 @@ export function startRedis(node: RedisNode, replicaOf?: { host: string; port: nu
     // a replica's full sync would otherwise wait 5 s for more replicas to join the transfer
     ['repl-diskless-sync-delay', '0'],
   ];
-  if (replicaOf) settings.push(['replicaof', `${replicaOf.host} ${replicaOf.port}`]);
+  if (replicaOf)
+    settings.push(['replicaof', `${replicaOf.replicationHost ?? replicaOf.host} ${replicaOf.port}`]);
   const conf = join(node.dir, 'redis.conf');
   writeFileSync(conf, `${settings.map(([k, v]) => `${k} ${v}`).join('\n')}\n`, { mode: 0o600 });
   chmodSync(conf, 0o600);

@@ -1,6 +1,6 @@
 // The contract of a lab fault plug-in: apply it to a target, or reset it (back to healthy). The
 // names, targets and what each one means are the contract's (@failover-lab/contracts, faults.ts).
-import type { FaultTarget } from '@failover-lab/contracts';
+import type { Fault, FaultTarget } from '@failover-lab/contracts';
 import type { LabContext } from '../context';
 
 export interface Outcome {
@@ -11,8 +11,9 @@ export interface Outcome {
 }
 
 export interface LabFault {
-  apply(ctx: LabContext, target: FaultTarget): Promise<Outcome>;
-  reset(ctx: LabContext, target: FaultTarget): Promise<Outcome>;
+  /** `fault` carries the direction and attributes a link fault needs */
+  apply(ctx: LabContext, target: FaultTarget, fault?: Fault): Promise<Outcome>;
+  reset(ctx: LabContext, target: FaultTarget, fault?: Fault): Promise<Outcome>;
 }
 
 export const nothingToUndo = async (): Promise<Outcome> => ({ affected: [] });

@@ -2,6 +2,7 @@
 import type { FaultKind } from '@failover-lab/contracts';
 import { componentKill } from './component-kill';
 import type { LabFault } from './fault';
+import { linkFault } from './link';
 import { regionFreeze } from './region-freeze';
 import { regionKill } from './region-kill';
 import { regionRestore } from './region-restore';
@@ -13,6 +14,13 @@ export const LAB_FAULTS: Readonly<Record<FaultKind, LabFault>> = {
   region_freeze: regionFreeze,
   region_thaw: regionThaw,
   region_restore: regionRestore,
+  // one plug-in for the six: the links process applies each by name (infra/links)
+  link_latency: linkFault,
+  link_bandwidth: linkFault,
+  link_loss: linkFault,
+  link_partition: linkFault,
+  link_reset: linkFault,
+  link_heal: linkFault,
 };
 
 export type { LabFault, Outcome } from './fault';

@@ -1,0 +1,64 @@
+// Links (docs/contracts.md "Links"): every connection between the edge and a region, and between the
+// regions, crosses a link proxy with its own address, so a link can be slowed, made lossy, cut one way
+// or both, and healed. The lab and compose write a LinksConfigFile; the links process reads it and
+// answers its control API with these shapes.
+import { type Static, Type } from 'typebox';
+import { FaultSchema, LinkEndSchema } from './faults';
+import { RegionNameSchema, ServiceNameSchema } from './vocabulary';
+
+const Port = Type.Integer({ minimum: 1, maximum: 65_535 });
+
+/** One port a link forwards: it listens on the link's address and connects to the target. */
+export const LinkPortSchema = Type.Object(
+  {
+    /** what crosses here (app, postgres, redis): for logs and status */
+    name: Type.String({ minLength: 1 }),
+    listen: Port,
+    target: Type.Object({ host: Type.String({ minLength: 1 }), port: Port }, { additionalProperties: false }),
+  },
+  { additionalProperties: false },
+);
+export type LinkPort = Static<typeof LinkPortSchema>;
+
+/**
+ * One link: the connections `from` opens towards `to`'s cell of `service`. It listens on `host` and
+ * connects out from `source` (the lab: the same address), so the cell sees exactly which link a
+ * connection came through.
+ */
+export const LinkSchema = Type.Object(
+  {
+    from: LinkEndSchema,
+    to: RegionNameSchema,
+    service: ServiceNameSchema,
+    host: Type.String({ minLength: 1 }),
+    /** the source address of its connections to the target; absent: the kernel's choice (compose) */
+    source: Type.Optional(Type.String({ minLength: 1 })),
+    ports: Type.Array(LinkPortSchema, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+export type Link = Static<typeof LinkSchema>;
+
+export const LinksConfigFileSchema = Type.Object(
+  {
+    /** the control API (faults, status); every route but GET /health/live needs LINKS_TOKEN */
+    control: Type.Object({ host: Type.String(), port: Port }, { additionalProperties: false }),
+    /** the active faults survive a restart of the links process here */
+    stateFile: Type.String({ minLength: 1 }),
+    links: Type.Array(LinkSchema, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+export type LinksConfigFile = Static<typeof LinksConfigFileSchema>;
+
+/** GET /faults, and the answer of POST /faults and POST /reset: every fault active now. */
+export const LinkFaultsSchema = Type.Object({
+  faults: Type.Array(FaultSchema),
+  /** open connections per link, `from→to/service` */
+  connections: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+});
+export type LinkFaults = Static<typeof LinkFaultsSchema>;
+
+/** `edge→dc-a/payments`: a link as logs, status and errors name it. */
+export const linkName = (link: Pick<Link, 'from' | 'to' | 'service'>) =>
+  `${link.from}→${link.to}/${link.service}`;

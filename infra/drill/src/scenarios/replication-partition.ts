@@ -1,0 +1,47 @@
+// replication-partition (and replication-cut, the same fault under the safety issue's name): the
+// replication link between the regions is blackholed both ways while both regions answer the router.
+// Nothing may fail over (the primary is healthy); the async services keep serving; payments, which
+// commits synchronously, must degrade or refuse within its bound instead of hanging; the heal brings
+// the standbys back to streaming and payments back to sync.
+import { describeFault } from '@failover-lab/contracts';
+import { answeredWithin, healAndSettle, healOf, primaryRegion, sleep } from './links';
+import type { Plan, Scenario, ScenarioContext } from './scenario';
+
+export const REPLICATION_CUT_HOLD_MS = 12_000;
+/** The drill client's own timeout: a payments request not answered by then hangs. */
+export const PAYMENTS_ANSWER_BOUND_MS = 5_000;
+
+async function plan(ctx: ScenarioContext): Promise<Plan> {
+  const { primary, standby } = await primaryRegion(ctx);
+  return {
+    fault: { kind: 'link_partition', target: { from: primary, region: standby }, direction: 'both' },
+    expectation: { failsOver: [], unaffected: ['login', 'messaging'] },
+  };
+}
+
+function replicationScenario(name: 'replication-partition' | 'replication-cut'): Scenario {
+  return {
+    name,
+    summary: `blackhole the replication link between the regions (both ways) for ${REPLICATION_CUT_HOLD_MS / 1000} s; both regions still answer the router`,
+    expected:
+      'pass — no failover; login and messaging unaffected; payments answers every request within ' +
+      `${PAYMENTS_ANSWER_BOUND_MS} ms (degraded to async, or refused with a code); nothing acked is lost; the heal ` +
+      'restores streaming and synchronous replication',
+    plan,
+    inject: (ctx, p) => ctx.backend.faults.apply(p.fault),
+    whileLoaded: async (ctx, p, window) => {
+      await sleep(
+        Math.min(window.faultMs + REPLICATION_CUT_HOLD_MS, window.loadEndsAtMs - 2_000) - Date.now(),
+      );
+      ctx.log(`healing: ${describeFault(p.fault)}`);
+      await ctx.backend.faults.apply(healOf(p.fault));
+    },
+    verify: async (_ctx, _p, input) => [
+      answeredWithin(input.records, 'payments', input.faultMs, PAYMENTS_ANSWER_BOUND_MS),
+    ],
+    reset: (ctx, p) => healAndSettle(ctx, p.fault),
+  };
+}
+
+export const replicationPartition = replicationScenario('replication-partition');
+export const replicationCut = replicationScenario('replication-cut');

@@ -1,0 +1,177 @@
+// The link proxy over real TCP on loopback: a target server, a link in front of it, a client through it.
+import { randomInt } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Fault, Link } from '@failover-lab/contracts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Links } from '../src/links';
+
+// A loopback /24 of its own per test file run: nothing else binds these.
+const NET = `127.${randomInt(100, 250)}.${randomInt(100, 250)}`;
+const TARGET = `${NET}.2`;
+const LINK = `${NET}.11`;
+
+let target: Server | undefined;
+let links: Links | undefined;
+const sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await links?.close();
+  await new Promise((resolve) => (target ? target.close(resolve) : resolve(undefined)));
+  links = target = undefined;
+});
+
+/** Echo server that also answers "who" with the peer address it sees. */
+async function startTarget(port: number) {
+  const seen: string[] = [];
+  target = createServer((socket) => {
+    seen.push(socket.remoteAddress ?? '');
+    socket.on('data', (chunk) => {
+      if (chunk.toString() === 'who') socket.write(socket.remoteAddress ?? '');
+      else socket.write(chunk);
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => target!.listen(port, TARGET, resolve));
+  return seen;
+}
+
+async function startLink(): Promise<{ port: number }> {
+  const port = randomInt(20_000, 60_000);
+  await startTarget(port);
+  const link: Link = {
+    from: 'edge',
+    to: 'dc-a',
+    service: 'payments',
+    host: LINK,
+    source: LINK,
+    ports: [{ name: 'app', listen: port, target: { host: TARGET, port } }],
+  };
+  links = new Links([link]);
+  await links.listen();
+  return { port };
+}
+
+function client(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: LINK, port }, () => resolve(socket));
+    socket.once('error', reject);
+    sockets.push(socket);
+  });
+}
+
+/** Sends `text` and resolves with the echo and how long it took (ms). */
+function roundTrip(socket: Socket, text: string): Promise<{ reply: string; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    let reply = '';
+    const onData = (chunk: Buffer) => {
+      reply += chunk.toString();
+      if (reply.length >= (text === 'who' ? 7 : text.length)) {
+        socket.off('data', onData);
+        resolve({ reply, ms: performance.now() - t0 });
+      }
+    };
+    socket.on('data', onData);
+    socket.write(text);
+  });
+}
+
+const edgeToA = { from: 'edge', region: 'dc-a' } as const;
+
+describe('link proxy', () => {
+  it('passes bytes through at rest, and the target sees the link address as the source', async () => {
+    const { port } = await startLink();
+    const socket = await client(port);
+    expect((await roundTrip(socket, 'hello')).reply).toBe('hello');
+    expect((await roundTrip(socket, 'who')).reply).toBe(LINK);
+  });
+
+  it('delays one direction by latency_ms on connections already open, and not after the heal', async () => {
+    const { port } = await startLink();
+    const socket = await client(port);
+    await roundTrip(socket, 'warm');
+    links!.apply({ kind: 'link_latency', target: edgeToA, attributes: { latency_ms: 300 } });
+    const slow = await roundTrip(socket, 'slow');
+    expect(slow.ms).toBeGreaterThanOrEqual(295);
+    links!.apply({
+      kind: 'link_latency',
+      target: edgeToA,
+      direction: 'both',
+      attributes: { latency_ms: 200 },
+    });
+    // both legs now: the 'to' fault of 300 ms stays (a different direction) and 200 ms each way is added
+    expect((await roundTrip(socket, 'slower')).ms).toBeGreaterThanOrEqual(695);
+    links!.apply({ kind: 'link_heal', target: edgeToA });
+    expect(links!.active()).toEqual([]);
+    expect((await roundTrip(socket, 'fast')).ms).toBeLessThan(200);
+  });
+
+  it('holds bytes in a partition without closing the connection, and delivers them in order after the heal', async () => {
+    const { port } = await startLink();
+    const socket = await client(port);
+    await roundTrip(socket, 'warm');
+    links!.apply({ kind: 'link_partition', target: edgeToA });
+    const pending = roundTrip(socket, 'held-1held-2');
+    const first = await Promise.race([pending, new Promise((r) => setTimeout(() => r('timeout'), 500))]);
+    expect(first).toBe('timeout');
+    expect(socket.destroyed).toBe(false);
+    links!.apply({ kind: 'link_heal', target: { from: 'dc-a', region: 'edge' as never } as never });
+    expect((await pending).reply).toBe('held-1held-2');
+  });
+
+  it('cuts one way only: with dc-a → edge dropped the target still receives', async () => {
+    const { port } = await startLink();
+    const socket = await client(port);
+    links!.apply({ kind: 'link_partition', target: edgeToA, direction: 'from' });
+    const pending = roundTrip(socket, 'who');
+    await new Promise((r) => setTimeout(r, 300));
+    links!.apply({ kind: 'link_heal', target: edgeToA });
+    expect((await pending).reply).toBe(LINK);
+  });
+
+  it('lets a new connection hang in a partition (never refused) and opens it on the heal', async () => {
+    const { port } = await startLink();
+    links!.apply({ kind: 'link_partition', target: edgeToA });
+    const socket = await client(port); // the proxy accepts; nothing reaches the target
+    const pending = roundTrip(socket, 'late');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(links!.connections()['edge→dc-a/payments']).toBe(1);
+    links!.apply({ kind: 'link_heal', target: edgeToA });
+    expect((await pending).reply).toBe('late');
+  });
+
+  it('resets every open connection on link_reset, and keeps nothing broken', async () => {
+    const { port } = await startLink();
+    const socket = await client(port);
+    const closed = new Promise<string>((resolve) =>
+      socket.once('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? '')),
+    );
+    links!.apply({ kind: 'link_reset', target: edgeToA });
+    expect(await closed).toBe('ECONNRESET');
+    expect(links!.active()).toEqual([]);
+    expect((await roundTrip(await client(port), 'again')).reply).toBe('again');
+  });
+
+  it('caps the rate: 64 KiB at 512 kbps takes about a second', async () => {
+    const { port } = await startLink();
+    const socket = await client(port);
+    links!.apply({ kind: 'link_bandwidth', target: edgeToA, attributes: { rate_kbps: 512 } });
+    const { ms } = await roundTrip(socket, 'x'.repeat(64 * 1024));
+    expect(ms).toBeGreaterThanOrEqual(900);
+  });
+
+  it('leaves the other service and the other link alone', async () => {
+    const { port } = await startLink();
+    const socket = await client(port);
+    const faults: Fault[] = [
+      { kind: 'link_partition', target: { from: 'edge', region: 'dc-b' } },
+      { kind: 'link_partition', target: { ...edgeToA, service: 'login' } },
+      { kind: 'link_partition', target: { from: 'dc-b', region: 'dc-a' } },
+    ];
+    for (const fault of faults) links!.apply(fault);
+    expect((await roundTrip(socket, 'free')).reply).toBe('free');
+    expect(links!.active()).toHaveLength(3);
+    expect(links!.healAll()).toEqual([]);
+  });
+});
