@@ -65,6 +65,7 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
       DAEMON_ENTRY,
       ...SERVICES.map((s) => join(REPO_ROOT, 'services', s, 'src', 'server.ts')),
       join(REPO_ROOT, 'infra', 'router', 'src', 'server.ts'),
+      join(REPO_ROOT, 'infra', 'links', 'src', 'server.ts'),
       ...(opts.console ? [join(REPO_ROOT, 'infra', 'console', 'src', 'server.ts')] : []),
     ],
     opts.onProgress,
