@@ -36,6 +36,18 @@ export const CELL_ROLES = ['primary', 'standby', 'fenced'] as const;
 export type CellRole = (typeof CELL_ROLES)[number];
 export const CellRoleSchema = Type.Enum(CELL_ROLES);
 
+/**
+ * Where the control plane (router + failover controller, its persisted state, Prometheus) runs: at the
+ * edge, outside every region (the design), or inside a region, sharing its fate (a region kill takes
+ * it down too).
+ */
+export const CONTROL_PLANE_PLACEMENTS = ['edge', ...REGIONS] as const;
+export type ControlPlanePlacement = (typeof CONTROL_PLANE_PLACEMENTS)[number];
+export const ControlPlanePlacementSchema = Type.Enum(CONTROL_PLANE_PLACEMENTS);
+
+export const isControlPlanePlacement = (value: unknown): value is ControlPlanePlacement =>
+  (CONTROL_PLANE_PLACEMENTS as readonly unknown[]).includes(value);
+
 /** At start every service's primary is here. */
 export const INITIAL_PRIMARY: RegionName = 'dc-a';
 

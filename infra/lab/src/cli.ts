@@ -19,7 +19,9 @@ import { portsFromEnv, subnetFromEnv } from './topology';
 const USAGE = `usage: npm run lab -- <command>
   setup                       check (and as root on Debian/Ubuntu, install) postgres, redis, prometheus,
                               and chromium for the console's browser tests
-  up                          start the lab (warm if .lab/ has data) and wait until it is ready
+  up                          start the lab (warm if .lab/ has data) and wait until it is ready;
+                              LAB_CONTROL_PLANE=dc-a places the router, its state and Prometheus inside
+                              dc-a, where a kill of dc-a takes them down too (default: edge)
   down [--wipe]               stop every lab process; --wipe also removes all state
   status [--json]             roles, lag and state of every cell and of the edge
   fault <kind> <region> [--service <name>] [--component postgres|redis|app]

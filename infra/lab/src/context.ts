@@ -1,6 +1,6 @@
 // What every part of the supervisor works on: where the lab lives, its secrets, its processes, and
 // which apps it runs.
-import type { RegionName, ServiceName } from '@failover-lab/contracts';
+import type { ControlPlanePlacement, RegionName, ServiceName } from '@failover-lab/contracts';
 import { type CellNodes, cellNodes } from './cell-nodes';
 import type { NodeComponent } from './components';
 import type { LabPaths } from './paths';
@@ -15,6 +15,8 @@ export interface LabContext {
   readonly processes: ProcessTable;
   /** the apps and the router this lab runs: all of them, or none (a data-tier-only lab) */
   components: NodeComponent[];
+  /** where the router and Prometheus run (set at `up`): the edge, or inside a region that dies with them */
+  controlPlane: ControlPlanePlacement;
   readonly log: (line: string) => void;
 }
 

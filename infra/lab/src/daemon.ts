@@ -2,6 +2,7 @@
 // serves the control API on the edge address. Progress goes to the parent over IPC while it waits.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isControlPlanePlacement } from '@failover-lab/contracts';
 import { createControlServer } from './control-server';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { writePidFile } from './process';
@@ -80,7 +81,14 @@ async function main() {
   try {
     // LAB_SKIP_APPS=1 (startLab({apps: false})): the data tier and Prometheus only; LAB_CONSOLE=1
     // (`lab up`): the console too
-    const opts = { apps: process.env.LAB_SKIP_APPS !== '1', console: process.env.LAB_CONSOLE === '1' };
+    const placement = process.env.LAB_CONTROL_PLANE || 'edge';
+    if (!isControlPlanePlacement(placement))
+      throw new Error(`LAB_CONTROL_PLANE must be edge, dc-a or dc-b (got ${JSON.stringify(placement)})`);
+    const opts = {
+      apps: process.env.LAB_SKIP_APPS !== '1',
+      console: process.env.LAB_CONSOLE === '1',
+      controlPlane: placement,
+    };
     await supervisor.up(opts, (line) => {
       log(line);
       tell({ type: 'progress', line });

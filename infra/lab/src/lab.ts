@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICES } from '@failover-lab/contracts';
+import { type ControlPlanePlacement, SERVICES } from '@failover-lab/contracts';
 import { ensureBundles, nodeArgsFor } from './bundles';
 import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
@@ -22,6 +22,11 @@ export interface StartLabOptions {
   apps?: boolean;
   /** start the lab console on the edge too (`lab up` does; test labs only when they ask) */
   console?: boolean;
+  /**
+   * where the router (with its state) and Prometheus run: the edge (default), or inside a region, where
+   * that region's kill takes them down too (the control-plane drill)
+   */
+  controlPlane?: ControlPlanePlacement;
   onProgress?: (line: string) => void;
 }
 
@@ -87,6 +92,7 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
       LAB_CONSOLE_PORT: String(ports.console),
       LAB_LINKS_PORT: String(ports.links),
       LAB_CONSOLE: opts.console ? '1' : '',
+      LAB_CONTROL_PLANE: opts.controlPlane ?? process.env.LAB_CONTROL_PLANE ?? 'edge',
       LAB_SKIP_APPS: opts.apps === false ? '1' : (process.env.LAB_SKIP_APPS ?? ''),
     },
   });

@@ -27,6 +27,7 @@ export class Supervisor {
       secrets: loadOrCreateSecrets(paths.secretsFile),
       processes: new ProcessTable(paths, log),
       components: [],
+      controlPlane: 'edge',
       log,
     };
   }

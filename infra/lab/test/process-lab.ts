@@ -37,6 +37,7 @@ export function processLab(): ProcessLab {
     secrets: loadOrCreateSecrets(paths.secretsFile),
     processes,
     components: [],
+    controlPlane: 'edge',
     log: () => {},
   };
   // Stops on SIGTERM, and on SIGINT (a Postgres' fast shutdown), taking its child with it.
