@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ControlPlanePlacement } from '@failover-lab/contracts';
 import {
   ensurePrerequisites,
   LabClient,
@@ -14,6 +15,8 @@ import {
 import { ComposeBackend } from './backends/compose';
 import { composeSettings } from './backends/compose-settings';
 import { LocalBackend } from './backends/local';
+import { type ArmLab, runControlPlaneComparison } from './comparisons/control-plane';
+import { renderComparisonScorecard } from './comparisons/markdown';
 import { assertK6Installed } from './load/k6-runner';
 import { parseCli, USAGE, UsageError } from './options';
 import { progressPrinter } from './progress';
@@ -31,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
   if (options.load === 'k6') await assertK6Installed();
   if (!options.outGiven) options.outDir = path.join(REPO_ROOT, options.outDir);
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (options.comparison === 'control-plane') return controlPlane(options, log);
   const { env, cleanup, startedHere } =
     options.backend === 'local'
       ? await localEnvironment(log)
@@ -60,6 +64,66 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * control-plane: each arm in a lab of its own (the control plane's placement is chosen at `up`), in a
+ * fresh temp state dir, on LAB_SUBNET when set (else a free test subnet), wiped after the arm.
+ */
+async function controlPlane(
+  options: ReturnType<typeof parseCli>,
+  log: (line: string) => void,
+): Promise<number> {
+  ensurePrerequisites(log);
+  let current: LabClient | null = null;
+  process.once('SIGINT', () => {
+    log('interrupted: stopping the arm lab');
+    (current ? stopLab(current, { wipe: true }) : Promise.resolve()).finally(() => process.exit(130));
+  });
+  const startArm = async (placement: ControlPlanePlacement): Promise<ArmLab> => {
+    const started = Date.now();
+    const client = await startLab({
+      ...(process.env.LAB_SUBNET ? { subnet: subnetFromEnv() } : {}),
+      ports: portsFromEnv(),
+      controlPlane: placement,
+      onProgress: (l) => log(`  lab: ${l}`),
+    });
+    current = client;
+    log(`lab (control plane: ${placement}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return {
+      env: labEnvironment(client, client.stateDir),
+      stop: async () => {
+        await stopLab(client, { wipe: true });
+        current = null;
+      },
+    };
+  };
+  const report = await runControlPlaneComparison({ drill: options, watchMs: options.watchMs }, startArm, {
+    log,
+  });
+  process.stdout.write(
+    renderComparisonScorecard(report, path.relative(process.cwd(), options.outDir) || '.'),
+  );
+  return report.verdict === 'pass' ? 0 : 1;
+}
+
+/** The drill's view of a running lab: its local backend, router, Prometheus and admin token. */
+function labEnvironment(client: LabClient, stateDir: string): DrillEnvironment {
+  const secrets = JSON.parse(readFileSync(path.join(stateDir, 'secrets.json'), 'utf8')) as {
+    adminToken: string;
+    appPassword: string;
+  };
+  const topo = client.topo;
+  return {
+    backend: new LocalBackend(client, {
+      topo,
+      adminToken: secrets.adminToken,
+      appPassword: secrets.appPassword,
+    }),
+    routerUrl: topo.edge.routerUrl,
+    prometheusUrl: topo.edge.prometheusUrl,
+    adminToken: secrets.adminToken,
+  };
+}
+
 /** The lab from LAB_STATE_DIR (default .lab/): used if running, else started here and stopped after. */
 async function localEnvironment(
   log: (line: string) => void,
@@ -82,21 +146,7 @@ async function localEnvironment(
     startedHere = true;
     log(`lab ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
-  const secrets = JSON.parse(readFileSync(path.join(stateDir, 'secrets.json'), 'utf8')) as {
-    adminToken: string;
-    appPassword: string;
-  };
-  const topo = client.topo;
-  const env: DrillEnvironment = {
-    backend: new LocalBackend(client, {
-      topo,
-      adminToken: secrets.adminToken,
-      appPassword: secrets.appPassword,
-    }),
-    routerUrl: topo.edge.routerUrl,
-    prometheusUrl: topo.edge.prometheusUrl,
-    adminToken: secrets.adminToken,
-  };
+  const env = labEnvironment(client, stateDir);
   return {
     env,
     startedHere,

@@ -4,7 +4,17 @@ import { Type } from 'typebox';
 import { DEFAULT_OPTIONS, type DrillOptions } from './run';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios/scenario';
 
+/** Drills that run one fault on several set-ups and compare them (comparisons/). */
+export const COMPARISON_NAMES = ['control-plane'] as const;
+export type ComparisonName = (typeof COMPARISON_NAMES)[number];
+
+/** control-plane: how long the arm whose control plane died is watched after the kill */
+export const DEFAULT_WATCH_MS = 60_000;
+
 export interface CliOptions extends DrillOptions {
+  /** a comparison instead of a single scenario (its arms run `scenario`'s fault) */
+  comparison: ComparisonName | null;
+  watchMs: number;
   backend: 'local' | 'compose';
   /** the user gave --out (else a timestamped dir under drill-out/) */
   outGiven: boolean;
@@ -12,6 +22,10 @@ export interface CliOptions extends DrillOptions {
 
 export const USAGE = `usage: npm run drill -- [scenario] [options]
 scenarios: ${SCENARIO_NAMES.join(', ')} (default region-kill)
+comparisons: control-plane — the same region kill with the router, its state and Prometheus inside dc-a
+  (nothing recovers: it passes by staying down) and at the edge (fails over); each arm in a lab of its
+  own, started and wiped here (LAB_SUBNET, else a free subnet of 100-250)
+  --watch <time>       control-plane: how long the dead arm is watched after the kill (default ${DEFAULT_WATCH_MS / 1000}s)
   --duration <time>    load after the fault (default ${DEFAULT_OPTIONS.durationMs / 1000}s; 30s, 1500ms, 2m)
   --warmup <time>      load before the fault (default ${DEFAULT_OPTIONS.warmupMs / 1000}s)
   --rate <n>           requests per second, all services together (default ${DEFAULT_OPTIONS.ratePerSec})
@@ -42,20 +56,26 @@ function positiveInt(text: string, name: string, max: number): number {
 export function parseCli(argv: string[], now = new Date()): CliOptions {
   const args = [...argv];
   let scenario: ScenarioName = 'region-kill';
+  let comparison: ComparisonName | null = null;
   if (args[0] && !args[0].startsWith('--')) {
     const name = args.shift()!;
-    if (!SCENARIO_NAMES.includes(name as ScenarioName)) {
-      throw new UsageError(`unknown scenario ${JSON.stringify(name)}; one of ${SCENARIO_NAMES.join(', ')}`);
-    }
-    scenario = name as ScenarioName;
+    if (COMPARISON_NAMES.includes(name as ComparisonName)) comparison = name as ComparisonName;
+    else if (SCENARIO_NAMES.includes(name as ScenarioName)) scenario = name as ScenarioName;
+    else
+      throw new UsageError(
+        `unknown scenario ${JSON.stringify(name)}; one of ${[...SCENARIO_NAMES, ...COMPARISON_NAMES].join(', ')}`,
+      );
   }
   const options: CliOptions = {
     ...DEFAULT_OPTIONS,
     scenario,
-    outDir: `drill-out/${scenario}-${now.toISOString().replace(/[:.]/g, '-')}`,
+    comparison,
+    watchMs: DEFAULT_WATCH_MS,
+    outDir: `drill-out/${comparison ?? scenario}-${now.toISOString().replace(/[:.]/g, '-')}`,
     outGiven: false,
     backend: 'local',
   };
+  let watchGiven = false;
   while (args.length > 0) {
     const flag = args.shift()!;
     const value = args.shift();
@@ -63,6 +83,10 @@ export function parseCli(argv: string[], now = new Date()): CliOptions {
     switch (flag) {
       case '--duration':
         options.durationMs = parseDuration(value, flag);
+        break;
+      case '--watch':
+        options.watchMs = parseDuration(value, flag);
+        watchGiven = true;
         break;
       case '--warmup':
         options.warmupMs = parseDuration(value, flag);
@@ -92,6 +116,12 @@ export function parseCli(argv: string[], now = new Date()): CliOptions {
       default:
         throw new UsageError(`unknown option ${flag}`);
     }
+  }
+  if (watchGiven && comparison !== 'control-plane')
+    throw new UsageError('--watch belongs to the control-plane comparison');
+  if (comparison !== null && (options.backend !== 'local' || options.load !== 'builtin')) {
+    // the arms place the control plane by starting labs of their own, and watch with the built-in load
+    throw new UsageError(`${comparison} runs on the local lab with the built-in load only`);
   }
   if (options.users < 2) throw new UsageError('--users must be at least 2 (transfers need two accounts)');
   if (options.load === 'k6' && options.backend === 'compose') {

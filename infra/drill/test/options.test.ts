@@ -62,9 +62,27 @@ describe('parseCli', () => {
     [['--backend', 'compose', '--load', 'k6'], /--load k6 runs with --backend local only/],
     [['--users', '1'], /at least 2/],
     [['--frobnicate', '1'], /unknown option/],
+    [['--watch', '30s'], /--watch belongs to the control-plane comparison/],
+    [
+      ['control-plane', '--backend', 'compose'],
+      /control-plane runs on the local lab with the built-in load only/,
+    ],
+    [['control-plane', '--load', 'k6'], /control-plane runs on the local lab with the built-in load only/],
   ])('rejects %j clearly', (argv, message) => {
     expect(() => parseCli(argv as string[], now)).toThrow(UsageError);
     expect(() => parseCli(argv as string[], now)).toThrow(message);
+  });
+
+  it('reads the control-plane comparison: a region kill on each arm, the dead arm watched for --watch', () => {
+    const o = parseCli(['control-plane', '--watch', '45s', '--duration', '20s'], now);
+    expect(o).toMatchObject({
+      comparison: 'control-plane',
+      scenario: 'region-kill',
+      watchMs: 45_000,
+      durationMs: 20_000,
+    });
+    expect(o.outDir).toBe('drill-out/control-plane-2026-11-22T01-02-03-456Z');
+    expect(parseCli([], now).comparison).toBeNull();
   });
 
   it('parses durations in ms, s and m', () => {
