@@ -18,9 +18,9 @@ export interface Expectation {
  */
 export function acceptedRpoLoss(
   service: ServiceName,
-  s: Pick<ServiceReport, 'failedOver' | 'lostInAsyncWindow'>,
+  s: Pick<ServiceReport, 'failedOver' | 'lostInAsyncWindow' | 'replication'>,
 ): number {
-  return REPLICATION_MODE[service] === 'async' && s.failedOver ? s.lostInAsyncWindow : 0;
+  return (s.replication ?? REPLICATION_MODE[service]) === 'async' && s.failedOver ? s.lostInAsyncWindow : 0;
 }
 
 export function judge(

@@ -5,6 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type ControlPlanePlacement,
+  REPLICATION_MODE,
   type RegionName,
   SERVICES,
   type ServiceName,
@@ -36,6 +37,7 @@ import {
 import { type RedisNode, startRedis, waitRedisLinked, waitRedisReady } from './datastores/redis';
 import { spawnGroup, waitUntil } from './process';
 import { componentId } from './processes';
+import type { ReplicationModes } from './replication';
 
 // An app started through tsx (no current bundle) compiles at start: at load 30 on 2 cores one took over
 // 45 s (LAB_APP_READY_TIMEOUT_MS).
@@ -174,6 +176,8 @@ export interface BringUpOptions {
   console: boolean;
   /** where the router and Prometheus run (default the edge); see ControlPlanePlacement */
   controlPlane?: ControlPlanePlacement;
+  /** how each service replicates (default the contract's REPLICATION_MODE) */
+  replication?: ReplicationModes;
 }
 
 /** Brings the whole lab up; on any failure stops what it started and throws ComponentFailure. */
@@ -189,6 +193,10 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
   };
   try {
     ctx.controlPlane = opts.controlPlane ?? 'edge';
+    if (opts.replication) ctx.replication = opts.replication;
+    for (const service of SERVICES)
+      if (ctx.replication[service] !== REPLICATION_MODE[service])
+        progress(`  --  ${`${service} replication`.padEnd(24)} ${ctx.replication[service].padEnd(30)}`);
     if (ctx.controlPlane !== 'edge')
       progress(
         `  --  ${'control plane'.padEnd(24)} ${`inside ${ctx.controlPlane}: dies with it`.padEnd(30)}`,
@@ -237,7 +245,13 @@ async function upCell(ctx: LabContext, service: ServiceName, step: Step) {
     // Cold: dc-a primary, dc-b streaming standby; each Redis alongside its Postgres.
     await settleAll([
       pgStep(a, 'primary (initdb)', () =>
-        bootstrapPrimary(a.postgres, ctx.secrets, 'dc-b', trackPostgres(ctx, a.postgres)),
+        bootstrapPrimary(
+          a.postgres,
+          ctx.secrets,
+          'dc-b',
+          trackPostgres(ctx, a.postgres),
+          ctx.replication[service],
+        ),
       ),
       redisStep(a, 'master', () => startRedisNode(ctx, a.redis)),
     ]);

@@ -64,7 +64,7 @@ function cellEnv(cell: CellNodes, port: number, secrets: LabSecrets, edgeLink: s
 
 /** What the components are made from (a LabContext has it). */
 export type ComponentContext = Pick<LabContext, 'paths' | 'topo' | 'secrets'> &
-  Partial<Pick<LabContext, 'controlPlane'>>;
+  Partial<Pick<LabContext, 'controlPlane' | 'replication'>>;
 
 export function routerConfigFile(paths: LabPaths) {
   return join(paths.edgeDir, 'router.json');
@@ -170,7 +170,7 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
     SERVICES.map((service) => [
       service,
       {
-        mode: REPLICATION_MODE[service],
+        mode: (ctx.replication ?? REPLICATION_MODE)[service],
         cells: {
           'dc-a': linkedAppUrl(ctx, service, 'dc-a'),
           'dc-b': linkedAppUrl(ctx, service, 'dc-b'),

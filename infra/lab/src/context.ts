@@ -5,6 +5,7 @@ import { type CellNodes, cellNodes } from './cell-nodes';
 import type { NodeComponent } from './components';
 import type { LabPaths } from './paths';
 import type { ProcessTable } from './processes';
+import type { ReplicationModes } from './replication';
 import type { LabSecrets } from './secrets';
 import type { Topology } from './topology';
 
@@ -17,6 +18,8 @@ export interface LabContext {
   components: NodeComponent[];
   /** where the router and Prometheus run (set at `up`): the edge, or inside a region that dies with them */
   controlPlane: ControlPlanePlacement;
+  /** how each service replicates in this lab (set at `up`; the contract's REPLICATION_MODE by default) */
+  replication: ReplicationModes;
   readonly log: (line: string) => void;
 }
 

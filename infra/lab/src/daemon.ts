@@ -6,6 +6,7 @@ import { isControlPlanePlacement } from '@failover-lab/contracts';
 import { createControlServer } from './control-server';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { writePidFile } from './process';
+import { replicationModes } from './replication';
 import { loadOrCreateSecrets } from './secrets';
 import { Supervisor } from './supervisor';
 import { portsFromEnv, subnetFromEnv, topology } from './topology';
@@ -88,6 +89,7 @@ async function main() {
       apps: process.env.LAB_SKIP_APPS !== '1',
       console: process.env.LAB_CONSOLE === '1',
       controlPlane: placement,
+      replication: replicationModes(process.env.LAB_REPLICATION),
     };
     await supervisor.up(opts, (line) => {
       log(line);

@@ -8,6 +8,7 @@ import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
 import { LabPaths, REPO_ROOT } from './paths';
 import { isAlive, killFamily, livePidFromFile, sleep } from './process';
+import { type ReplicationModes, replicationEnv } from './replication';
 import { leaseSubnet, releaseSubnet } from './subnet-lease';
 import { makeTempStateDir } from './test-data-tier';
 import { DEFAULT_PORTS, type Ports, topology } from './topology';
@@ -27,6 +28,8 @@ export interface StartLabOptions {
    * that region's kill takes them down too (the control-plane drill)
    */
   controlPlane?: ControlPlanePlacement;
+  /** replication overrides (the sync/async comparison: payments async); default the contract's */
+  replication?: Partial<ReplicationModes>;
   onProgress?: (line: string) => void;
 }
 
@@ -93,6 +96,9 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
       LAB_LINKS_PORT: String(ports.links),
       LAB_CONSOLE: opts.console ? '1' : '',
       LAB_CONTROL_PLANE: opts.controlPlane ?? process.env.LAB_CONTROL_PLANE ?? 'edge',
+      LAB_REPLICATION: opts.replication
+        ? replicationEnv(opts.replication)
+        : (process.env.LAB_REPLICATION ?? ''),
       LAB_SKIP_APPS: opts.apps === false ? '1' : (process.env.LAB_SKIP_APPS ?? ''),
     },
   });

@@ -10,6 +10,7 @@ import {
   type Phases,
   type PrometheusCrossCheck,
   type RegionName,
+  type ReplicationMode,
   SERVICES,
   type ServiceName,
   type ServiceReport,
@@ -40,6 +41,8 @@ export interface ReportInput {
   checks: { name: string; ok: boolean; detail: string }[];
   load: Omit<LoadSummary, 'startedAt' | 'endedAt'> & { startedAtMs: number; endedAtMs: number };
   prometheus: PrometheusCrossCheck;
+  /** how each service replicated, as the router said (absent: the contract's REPLICATION_MODE) */
+  modes?: Partial<Record<ServiceName, ReplicationMode>>;
 }
 
 export function buildReport(input: ReportInput): DrillReport {
@@ -62,6 +65,7 @@ export function buildReport(input: ReportInput): DrillReport {
     }
     const audit = input.audit[service];
     const failedOver = promotedAfter(input.events, service, faultMs);
+    const replication = input.modes?.[service];
     services[service] = {
       requests: recovery.requests,
       failed: recovery.failed,
@@ -82,10 +86,14 @@ export function buildReport(input: ReportInput): DrillReport {
               0.99,
             ),
       lostInAsyncWindow: audit.lostInAsyncWindow,
-      rpoLostWrites: Math.min(audit.lostAckedWrites, acceptedRpoLoss(service, { failedOver, ...audit })),
+      rpoLostWrites: Math.min(
+        audit.lostAckedWrites,
+        acceptedRpoLoss(service, { failedOver, ...audit, ...(replication ? { replication } : {}) }),
+      ),
       lostSample: audit.lostSample,
       lostAckedBeforeFaultMs: audit.lostAckedBeforeFaultMs,
       notes: audit.notes,
+      ...(replication ? { replication } : {}),
     };
     // Up to the end of the scheduled load: after it only stragglers finish, no new arrivals.
     const scheduledEndMs = input.load.startedAtMs + input.load.warmupMs + input.load.durationMs;
