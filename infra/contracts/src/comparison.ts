@@ -4,7 +4,7 @@
 // comparison passes when every arm meets its expectation.
 import { type Static, Type } from 'typebox';
 import { CheckSchema } from './report';
-import { ControlPlanePlacementSchema } from './vocabulary';
+import { ControlPlanePlacementSchema, ReplicationModeSchema } from './vocabulary';
 
 /** recovers: every service served again within the arm's load; stays-down: nothing recovers by itself. */
 export const ARM_OUTCOMES = ['recovers', 'stays-down'] as const;
@@ -29,6 +29,18 @@ export const ArmServiceSchema = Type.Object({
   lostAckedWrites: Count,
   /** where the audit read the acknowledged writes back */
   auditedOn: Type.String(),
+  /** how the service replicated in this arm (absent: the contract's REPLICATION_MODE) */
+  replication: Type.Optional(ReplicationModeSchema),
+  /**
+   * latency of the writes acknowledged before the fault (steady state): what the client pays for its
+   * commit (a synchronous one waits for the other region); null when there was none
+   */
+  ackedWriteLatency: Type.Optional(
+    Type.Union([
+      Type.Object({ samples: Count, p50Ms: Type.Number({ minimum: 0 }), p99Ms: Type.Number({ minimum: 0 }) }),
+      Type.Null(),
+    ]),
+  ),
 });
 export type ArmService = Static<typeof ArmServiceSchema>;
 

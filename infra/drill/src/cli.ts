@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ControlPlanePlacement } from '@failover-lab/contracts';
 import {
   ensurePrerequisites,
   LabClient,
@@ -15,8 +14,10 @@ import {
 import { ComposeBackend } from './backends/compose';
 import { composeSettings } from './backends/compose-settings';
 import { LocalBackend } from './backends/local';
-import { type ArmLab, runControlPlaneComparison } from './comparisons/control-plane';
+import type { ArmLab, ArmSetup } from './comparisons/arm-lab';
+import { runControlPlaneComparison } from './comparisons/control-plane';
 import { renderComparisonScorecard } from './comparisons/markdown';
+import { runSyncAsyncComparison } from './comparisons/sync-async';
 import { assertK6Installed } from './load/k6-runner';
 import { parseCli, USAGE, UsageError } from './options';
 import { progressPrinter } from './progress';
@@ -34,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
   if (options.load === 'k6') await assertK6Installed();
   if (!options.outGiven) options.outDir = path.join(REPO_ROOT, options.outDir);
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  if (options.comparison === 'control-plane') return controlPlane(options, log);
+  if (options.comparison !== null) return comparison(options, log);
   const { env, cleanup, startedHere } =
     options.backend === 'local'
       ? await localEnvironment(log)
@@ -65,10 +66,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * control-plane: each arm in a lab of its own (the control plane's placement is chosen at `up`), in a
- * fresh temp state dir, on LAB_SUBNET when set (else a free test subnet), wiped after the arm.
+ * A comparison: each arm in a lab of its own (the control plane's placement and the replication modes
+ * are chosen at `up`), in a fresh temp state dir, on LAB_SUBNET when set (else a free test subnet),
+ * wiped after the arm.
  */
-async function controlPlane(
+async function comparison(
   options: ReturnType<typeof parseCli>,
   log: (line: string) => void,
 ): Promise<number> {
@@ -78,16 +80,17 @@ async function controlPlane(
     log('interrupted: stopping the arm lab');
     (current ? stopLab(current, { wipe: true }) : Promise.resolve()).finally(() => process.exit(130));
   });
-  const startArm = async (placement: ControlPlanePlacement): Promise<ArmLab> => {
+  const startArm = async (setup: ArmSetup): Promise<ArmLab> => {
     const started = Date.now();
     const client = await startLab({
       ...(process.env.LAB_SUBNET ? { subnet: subnetFromEnv() } : {}),
       ports: portsFromEnv(),
-      controlPlane: placement,
+      controlPlane: setup.controlPlane,
+      ...(setup.replication ? { replication: setup.replication } : {}),
       onProgress: (l) => log(`  lab: ${l}`),
     });
     current = client;
-    log(`lab (control plane: ${placement}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log(`lab ${JSON.stringify(setup)} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return {
       env: labEnvironment(client, client.stateDir),
       stop: async () => {
@@ -96,9 +99,10 @@ async function controlPlane(
       },
     };
   };
-  const report = await runControlPlaneComparison({ drill: options, watchMs: options.watchMs }, startArm, {
-    log,
-  });
+  const report =
+    options.comparison === 'control-plane'
+      ? await runControlPlaneComparison({ drill: options, watchMs: options.watchMs }, startArm, { log })
+      : await runSyncAsyncComparison(options, startArm, { log });
   process.stdout.write(
     renderComparisonScorecard(report, path.relative(process.cwd(), options.outDir) || '.'),
   );

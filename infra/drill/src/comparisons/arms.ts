@@ -11,13 +11,24 @@ import {
   SERVICES,
   type ServiceName,
 } from '@failover-lab/contracts';
-import type { RequestRecord } from '../records';
+import { isAcknowledgedWrite, type RequestRecord } from '../records';
 import { measureRecovery } from '../rto';
+import { percentile } from '../timeline';
 
 /** Requests of one service sent after `fromMs`, and how many of them succeeded. */
 export function afterFault(records: RequestRecord[], service: ServiceName, fromMs: number) {
   const after = records.filter((r) => r.service === service && r.startMs >= fromMs);
   return { afterFault: after.length, okAfterFault: after.filter((r) => r.ok).length };
+}
+
+/** p50/p99 of the writes of `service` acknowledged before `beforeMs` (the steady state's commit cost). */
+export function ackedWriteLatency(records: RequestRecord[], service: ServiceName, beforeMs: number) {
+  const ms = records
+    .filter((r) => r.service === service && r.endMs < beforeMs && isAcknowledgedWrite(r))
+    .map((r) => r.endMs - r.startMs);
+  if (ms.length === 0) return null;
+  const round = (v: number) => Math.round(v * 10) / 10;
+  return { samples: ms.length, p50Ms: round(percentile(ms, 0.5)), p99Ms: round(percentile(ms, 0.99)) };
 }
 
 /** An arm whose whole story is a drill report (the edge placement: the ordinary region-kill drill). */
@@ -47,6 +58,8 @@ export function armFromDrillReport(input: {
           ackedWrites: s.ackedWrites,
           lostAckedWrites: s.lostAckedWrites,
           auditedOn: 'the new primary, through the router',
+          ...(s.replication ? { replication: s.replication } : {}),
+          ackedWriteLatency: ackedWriteLatency(input.records, service, faultMs),
         },
       ];
     }),
@@ -117,6 +130,7 @@ export function staysDownArm(m: StaysDownMeasurement): ComparisonArm {
           rtoMs: recovery.rtoMs,
           failedOver: m.promoted[service],
           ...m.audit[service],
+          ackedWriteLatency: ackedWriteLatency(m.records, service, m.faultMs),
         },
       ];
     }),

@@ -4,12 +4,10 @@
 // the design puts it. The first arm passes by staying down for the whole watch; the second by failing
 // over like the ordinary region-kill drill (whose runner, report and audit it reuses as they are).
 import { mkdir, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
 import path from 'node:path';
 import {
   type ComparisonArm,
   type ComparisonReport,
-  type ControlPlanePlacement,
   type Fault,
   otherRegion,
   type RegionName,
@@ -27,19 +25,14 @@ import { setUpDrill } from '../load/setup';
 import { workload } from '../load/workload';
 import { assertLoopbackUrl } from '../loopback';
 import type { RequestRecord } from '../records';
-import { type DrillEnvironment, type DrillHooks, type DrillOptions, runDrill } from '../run';
+import type { DrillEnvironment, DrillHooks, DrillOptions } from '../run';
 import { waitForSteadyState } from '../steady-state';
-import { armFromDrillReport, judgeComparison, staysDownArm } from './arms';
+import { type ArmLab, drillArm, load1m, type StartArm, withArm } from './arm-lab';
+import { judgeComparison, staysDownArm } from './arms';
 import { renderComparisonMarkdown } from './markdown';
 
 /** The failed region of both arms: where every primary starts, and where the Kakao arm's control plane sits. */
 export const FAILED_REGION: RegionName = 'dc-a';
-
-/** A lab for one arm, its control plane placed as asked; `stop` tears it down (and wipes it). */
-export interface ArmLab {
-  env: DrillEnvironment;
-  stop(): Promise<void>;
-}
 
 export interface ControlPlaneOptions {
   /** the edge arm runs the region-kill drill with these (outDir: the comparison's, per arm below it) */
@@ -62,7 +55,7 @@ export function operatorSteps(failed: RegionName): string[] {
 
 export async function runControlPlaneComparison(
   options: ControlPlaneOptions,
-  startArm: (placement: ControlPlanePlacement) => Promise<ArmLab>,
+  startArm: StartArm,
   hooks: DrillHooks = {},
 ): Promise<ComparisonReport> {
   const log = hooks.log ?? (() => {});
@@ -72,9 +65,9 @@ export async function runControlPlaneComparison(
   const arms: ComparisonArm[] = [];
 
   log(`arm 1/2: control plane inside ${FAILED_REGION} (the Kakao placement)`);
-  arms.push(await withArm(startArm, FAILED_REGION, (lab) => kakaoArm(options, lab, hooks)));
+  arms.push(await withArm(startArm, { controlPlane: FAILED_REGION }, (lab) => kakaoArm(options, lab, hooks)));
   log(`arm 2/2: control plane at the edge`);
-  arms.push(await withArm(startArm, 'edge', (lab) => edgeArm(options, lab, hooks)));
+  arms.push(await withArm(startArm, { controlPlane: 'edge' }, (lab) => edgeArm(options, lab, hooks)));
 
   const report = judgeComparison('control-plane', arms, { startedAtMs, endedAtMs: Date.now() });
   await writeFile(path.join(outDir, 'comparison.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -82,51 +75,13 @@ export async function runControlPlaneComparison(
   return report;
 }
 
-async function withArm(
-  startArm: (placement: ControlPlanePlacement) => Promise<ArmLab>,
-  placement: ControlPlanePlacement,
-  run: (lab: ArmLab) => Promise<ComparisonArm>,
-): Promise<ComparisonArm> {
-  const lab = await startArm(placement);
-  try {
-    return await run(lab);
-  } finally {
-    await lab.stop();
-  }
-}
-
-const load1m = () => Number(loadavg()[0]!.toFixed(2));
-
-async function edgeArm(options: ControlPlaneOptions, lab: ArmLab, hooks: DrillHooks): Promise<ComparisonArm> {
-  const loadStart = load1m();
-  let records: RequestRecord[] = [];
-  const armDir = 'edge';
-  const report = await runDrill(
-    // the lab is torn down after the arm: no reset needed
-    {
-      ...options.drill,
-      scenario: 'region-kill',
-      outDir: path.join(options.drill.outDir, armDir),
-      resetAfter: false,
-    },
-    lab.env,
-    {
-      ...hooks,
-      beforeAudit: async (input) => {
-        records = input.records;
-        await hooks.beforeAudit?.(input);
-      },
-    },
-  );
-  return armFromDrillReport({
+function edgeArm(options: ControlPlaneOptions, lab: ArmLab, hooks: DrillHooks): Promise<ComparisonArm> {
+  return drillArm(lab, { ...options.drill, scenario: 'region-kill' }, hooks, {
     name: 'control plane at the edge',
+    dir: 'edge',
     controlPlane: 'edge',
     expected: 'recovers',
     why: `the router and its state outlive ${FAILED_REGION}: it detects the loss, promotes ${otherRegion(FAILED_REGION)} and routes there by itself`,
-    report,
-    records,
-    reportPath: `${armDir}/report.json`,
-    loadAverage: { start: loadStart, end: load1m() },
   });
 }
 

@@ -1,8 +1,17 @@
 // comparison.md and the terminal summary: the arms side by side, one column each.
-import { type ComparisonArm, type ComparisonReport, SERVICES } from '@failover-lab/contracts';
+import {
+  type ArmService,
+  type ComparisonArm,
+  type ComparisonReport,
+  REPLICATION_MODE,
+  SERVICES,
+} from '@failover-lab/contracts';
 import { ms, rto } from '../report/format';
 
 const outcomeWords = { recovers: 'recovers', 'stays-down': 'stays down' } as const;
+
+const latency = (l: ArmService['ackedWriteLatency']) =>
+  l ? `${l.p50Ms} / ${l.p99Ms} ms (${l.samples})` : '—';
 
 function table(report: ComparisonReport): string[] {
   const arms = report.arms;
@@ -13,12 +22,16 @@ function table(report: ComparisonReport): string[] {
     row('observed', (a) => outcomeWords[a.observed]),
     row('met', (a) => (a.met ? 'yes' : 'NO')),
     row('fault', (a) => `${a.fault.kind} ${a.fault.target}`),
+    row('replication', (a) =>
+      SERVICES.map((s) => `${s} ${a.services[s].replication ?? REPLICATION_MODE[s]}`).join(', '),
+    ),
     row('watched after the fault', (a) => ms(a.watchedMs)),
     row('watched until', (a) => a.watchedUntil),
     ...SERVICES.flatMap((s) => [
       row(`${s}: RTO`, (a) => rto(a.services[s].rtoMs)),
       row(`${s}: ok after fault`, (a) => `${a.services[s].okAfterFault} / ${a.services[s].afterFault}`),
       row(`${s}: failed over`, (a) => (a.services[s].failedOver ? 'yes' : 'no')),
+      row(`${s}: acked write p50 / p99 (before the fault)`, (a) => latency(a.services[s].ackedWriteLatency)),
       row(
         `${s}: acked writes lost`,
         (a) =>
