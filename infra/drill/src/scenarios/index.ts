@@ -1,6 +1,6 @@
 import { appCrash } from './app-crash';
 import { asymmetric } from './asymmetric';
-import { dbKill } from './db-kill';
+import { dbKill, loginDbKill } from './db-kill';
 import { edgePartition } from './edge-partition';
 import { flapping } from './flapping';
 import { regionFreeze } from './region-freeze';
@@ -15,6 +15,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   'region-kill': regionKill,
   'region-freeze': regionFreeze,
   'db-kill': dbKill,
+  'login-db-kill': loginDbKill,
   'standby-loss': standbyLoss,
   'app-crash': appCrash,
   restore,

@@ -9,6 +9,7 @@ export const SCENARIO_NAMES = [
   'region-kill',
   'region-freeze',
   'db-kill',
+  'login-db-kill',
   'standby-loss',
   'app-crash',
   'restore',
