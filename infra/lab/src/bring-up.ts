@@ -5,6 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type ControlPlanePlacement,
+  type ProbeConfig,
   REPLICATION_MODE,
   type RegionName,
   SERVICES,
@@ -178,6 +179,8 @@ export interface BringUpOptions {
   controlPlane?: ControlPlanePlacement;
   /** how each service replicates (default the contract's REPLICATION_MODE) */
   replication?: ReplicationModes;
+  /** the router's probe knobs (default the router's own) */
+  probe?: Partial<ProbeConfig>;
 }
 
 /** Brings the whole lab up; on any failure stops what it started and throws ComponentFailure. */
@@ -194,6 +197,9 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
   try {
     ctx.controlPlane = opts.controlPlane ?? 'edge';
     if (opts.replication) ctx.replication = opts.replication;
+    if (opts.probe) ctx.probe = opts.probe;
+    if (Object.keys(ctx.probe).length > 0)
+      progress(`  --  ${'router probe'.padEnd(24)} ${JSON.stringify(ctx.probe)}`);
     for (const service of SERVICES)
       if (ctx.replication[service] !== REPLICATION_MODE[service])
         progress(`  --  ${`${service} replication`.padEnd(24)} ${ctx.replication[service].padEnd(30)}`);

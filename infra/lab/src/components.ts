@@ -64,7 +64,7 @@ function cellEnv(cell: CellNodes, port: number, secrets: LabSecrets, edgeLink: s
 
 /** What the components are made from (a LabContext has it). */
 export type ComponentContext = Pick<LabContext, 'paths' | 'topo' | 'secrets'> &
-  Partial<Pick<LabContext, 'controlPlane' | 'replication'>>;
+  Partial<Pick<LabContext, 'controlPlane' | 'replication' | 'probe'>>;
 
 export function routerConfigFile(paths: LabPaths) {
   return join(paths.edgeDir, 'router.json');
@@ -186,6 +186,7 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
     // region waits for the deadlines of the writes it holds, so this bounds that wait. Below the drill
     // client's 5 s timeout (a held write still gets its answer) and well above a sign-in's p99 (~2 s).
     proxy: { requestTimeoutMs: 3_000 },
+    ...(ctx.probe && Object.keys(ctx.probe).length > 0 ? { probe: ctx.probe } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 // What every part of the supervisor works on: where the lab lives, its secrets, its processes, and
 // which apps it runs.
-import type { ControlPlanePlacement, RegionName, ServiceName } from '@failover-lab/contracts';
+import type { ControlPlanePlacement, ProbeConfig, RegionName, ServiceName } from '@failover-lab/contracts';
 import { type CellNodes, cellNodes } from './cell-nodes';
 import type { NodeComponent } from './components';
 import type { LabPaths } from './paths';
@@ -20,6 +20,8 @@ export interface LabContext {
   controlPlane: ControlPlanePlacement;
   /** how each service replicates in this lab (set at `up`; the contract's REPLICATION_MODE by default) */
   replication: ReplicationModes;
+  /** the router's probe knobs in this lab (empty: the router's defaults) */
+  probe: Partial<ProbeConfig>;
   readonly log: (line: string) => void;
 }
 

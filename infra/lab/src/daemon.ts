@@ -6,7 +6,7 @@ import { isControlPlanePlacement } from '@failover-lab/contracts';
 import { createControlServer } from './control-server';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { writePidFile } from './process';
-import { replicationModes } from './replication';
+import { probeOverrides, replicationModes } from './replication';
 import { loadOrCreateSecrets } from './secrets';
 import { Supervisor } from './supervisor';
 import { portsFromEnv, subnetFromEnv, topology } from './topology';
@@ -90,6 +90,7 @@ async function main() {
       console: process.env.LAB_CONSOLE === '1',
       controlPlane: placement,
       replication: replicationModes(process.env.LAB_REPLICATION),
+      probe: probeOverrides(process.env.LAB_ROUTER_PROBE),
     };
     await supervisor.up(opts, (line) => {
       log(line);

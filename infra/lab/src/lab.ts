@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ControlPlanePlacement, SERVICES } from '@failover-lab/contracts';
+import { type ControlPlanePlacement, type ProbeConfig, SERVICES } from '@failover-lab/contracts';
 import { ensureBundles, nodeArgsFor } from './bundles';
 import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
@@ -30,6 +30,8 @@ export interface StartLabOptions {
   controlPlane?: ControlPlanePlacement;
   /** replication overrides (the sync/async comparison: payments async); default the contract's */
   replication?: Partial<ReplicationModes>;
+  /** the router's probe knobs (the detection sweep); default the router's own */
+  probe?: Partial<ProbeConfig>;
   onProgress?: (line: string) => void;
 }
 
@@ -99,6 +101,7 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
       LAB_REPLICATION: opts.replication
         ? replicationEnv(opts.replication)
         : (process.env.LAB_REPLICATION ?? ''),
+      LAB_ROUTER_PROBE: opts.probe ? JSON.stringify(opts.probe) : (process.env.LAB_ROUTER_PROBE ?? ''),
       LAB_SKIP_APPS: opts.apps === false ? '1' : (process.env.LAB_SKIP_APPS ?? ''),
     },
   });

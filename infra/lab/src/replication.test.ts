@@ -1,6 +1,6 @@
 import { REPLICATION_MODE } from '@failover-lab/contracts';
 import { describe, expect, it } from 'vitest';
-import { replicationEnv, replicationModes } from './replication';
+import { probeOverrides, replicationEnv, replicationModes } from './replication';
 
 describe('replicationModes', () => {
   it("is the contract's modes without overrides, and takes service=mode overrides", () => {
@@ -20,6 +20,24 @@ describe('replicationModes', () => {
     'refuses %j clearly',
     (text) => {
       expect(() => replicationModes(text)).toThrow(/LAB_REPLICATION must look like payments=async/);
+    },
+  );
+});
+
+describe('probeOverrides', () => {
+  it("is empty without LAB_ROUTER_PROBE, and takes the router's probe knobs as JSON", () => {
+    expect(probeOverrides(undefined)).toEqual({});
+    expect(probeOverrides('{"intervalMs":100,"timeoutMs":250,"fall":2}')).toEqual({
+      intervalMs: 100,
+      timeoutMs: 250,
+      fall: 2,
+    });
+  });
+
+  it.each(['{', '[]', '{"intervalMs":1}', '{"fall":"3"}', '{"probeEvery":100}'])(
+    'refuses %j clearly',
+    (text) => {
+      expect(() => probeOverrides(text)).toThrow(/LAB_ROUTER_PROBE/);
     },
   );
 });

@@ -1,13 +1,17 @@
-// Which services replicate synchronously in this lab: the contract's REPLICATION_MODE, unless the lab
-// was started with overrides (LAB_REPLICATION="payments=async"; the sync/async comparison runs payments
-// both ways on the same cell pair).
+// What a lab may be started with besides its addresses: which services replicate synchronously (the
+// contract's REPLICATION_MODE unless LAB_REPLICATION="payments=async": the sync/async comparison runs
+// payments both ways on the same cell pair) and the router's probe knobs (the detection sweep).
 import {
   isServiceName,
+  type ProbeConfig,
+  ProbeConfigSchema,
+  problemsOf,
   REPLICATION_MODE,
   REPLICATION_MODES,
   type ReplicationMode,
   type ServiceName,
 } from '@failover-lab/contracts';
+import { Type } from 'typebox';
 
 export type ReplicationModes = Record<ServiceName, ReplicationMode>;
 
@@ -38,4 +42,22 @@ export function replicationEnv(overrides: Partial<ReplicationModes> | undefined)
   return Object.entries(overrides ?? {})
     .map(([service, mode]) => `${service}=${mode}`)
     .join(',');
+}
+
+/**
+ * The router's probe knobs for this lab (LAB_ROUTER_PROBE, JSON: {"intervalMs":100,"timeoutMs":250,
+ * "fall":2}): the detection sweep starts one lab per grid point. Empty: the router's defaults.
+ */
+export function probeOverrides(text: string | undefined): Partial<ProbeConfig> {
+  if (!text) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`LAB_ROUTER_PROBE must be a JSON object (got ${JSON.stringify(text)})`);
+  }
+  const problems = problemsOf(Type.Partial(ProbeConfigSchema, { additionalProperties: false }), value);
+  if (problems.length > 0 || typeof value !== 'object' || value === null)
+    throw new Error(`LAB_ROUTER_PROBE: ${problems.join('; ') || 'must be a JSON object'}`);
+  return value as Partial<ProbeConfig>;
 }

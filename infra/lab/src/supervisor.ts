@@ -35,6 +35,7 @@ export class Supervisor {
       components: [],
       controlPlane: 'edge',
       replication: { ...REPLICATION_MODE },
+      probe: {},
       log,
     };
   }

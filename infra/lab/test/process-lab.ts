@@ -44,6 +44,7 @@ export function processLab(): ProcessLab {
     components: [],
     controlPlane: 'edge',
     replication: { ...REPLICATION_MODE },
+    probe: {},
     log: () => {},
   };
   // Stops on SIGTERM, and on SIGINT (a Postgres' fast shutdown), taking its child with it.
