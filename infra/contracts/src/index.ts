@@ -13,4 +13,5 @@ export * from './problems';
 export * from './readiness';
 export * from './report';
 export * from './router-config';
+export * from './sweep';
 export * from './vocabulary';

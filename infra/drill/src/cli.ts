@@ -23,6 +23,8 @@ import { parseCli, USAGE, UsageError } from './options';
 import { progressPrinter } from './progress';
 import { renderScorecard } from './report/scorecard';
 import { type DrillEnvironment, runDrill } from './run';
+import { renderSweepTable } from './sweep/analysis';
+import { assertStressInstalled, runSweep } from './sweep/run';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -87,6 +89,7 @@ async function comparison(
       ports: portsFromEnv(),
       controlPlane: setup.controlPlane,
       ...(setup.replication ? { replication: setup.replication } : {}),
+      ...(setup.probe ? { probe: setup.probe } : {}),
       onProgress: (l) => log(`  lab: ${l}`),
     });
     current = client;
@@ -99,6 +102,19 @@ async function comparison(
       },
     };
   };
+  if (options.comparison === 'sweep') {
+    if (options.stressCpus > 0) assertStressInstalled();
+    const sweep = await runSweep(
+      { drill: options, points: options.points, runs: options.runs, stressCpus: options.stressCpus },
+      startArm,
+      { log },
+    );
+    process.stdout.write(
+      `\n${renderSweepTable(sweep)}\nreport: ${path.relative(process.cwd(), options.outDir) || '.'}/sweep.md\n`,
+    );
+    // a measurement, not a verdict: it succeeds when every point was measured
+    return 0;
+  }
   const report =
     options.comparison === 'control-plane'
       ? await runControlPlaneComparison({ drill: options, watchMs: options.watchMs }, startArm, { log })

@@ -3,9 +3,11 @@ import { readEnv } from '@failover-lab/contracts';
 import { Type } from 'typebox';
 import { DEFAULT_OPTIONS, type DrillOptions } from './run';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios/scenario';
+import { SWEEP_GRID } from './sweep/analysis';
 
 /** Drills that run one fault on several set-ups and compare them (comparisons/). */
-export const COMPARISON_NAMES = ['control-plane'] as const;
+/** (and the detection sweep, which also starts a lab per setting and reports several side by side) */
+export const COMPARISON_NAMES = ['control-plane', 'sync-async', 'sweep'] as const;
 export type ComparisonName = (typeof COMPARISON_NAMES)[number];
 
 /** control-plane: how long the arm whose control plane died is watched after the kill */
@@ -15,6 +17,10 @@ export interface CliOptions extends DrillOptions {
   /** a comparison instead of a single scenario (its arms run `scenario`'s fault) */
   comparison: ComparisonName | null;
   watchMs: number;
+  /** sweep: grid points, runs per point, stress-ng CPU workers in the no-fault episode */
+  points: number;
+  runs: number;
+  stressCpus: number;
   backend: 'local' | 'compose';
   /** the user gave --out (else a timestamped dir under drill-out/) */
   outGiven: boolean;
@@ -24,7 +30,15 @@ export const USAGE = `usage: npm run drill -- [scenario] [options]
 scenarios: ${SCENARIO_NAMES.join(', ')} (default region-kill)
 comparisons: control-plane — the same region kill with the router, its state and Prometheus inside dc-a
   (nothing recovers: it passes by staying down) and at the edge (fails over); each arm in a lab of its
-  own, started and wiped here (LAB_SUBNET, else a free subnet of 100-250)
+  own, started and wiped here (LAB_SUBNET, else a free subnet of 100-250);
+  sync-async — the same load and region kill with payments replicating synchronously and asynchronously:
+  p50/p99 of acknowledged transfers and the acknowledged transfers lost, side by side
+sweep: the router's probe interval × timeout × fall, one lab per setting; per run a region-freeze (how
+  fast a stall is detected) and latency-spikes under stress-ng (false failovers); sweep.md/.json/.svg.
+  Not part of CI: the full grid (8 × 3) runs long on 2 cores; each episode: 4 s warm-up, 16 s after
+  --points <n>         settings of the grid, 1-${SWEEP_GRID.length} (default ${SWEEP_GRID.length}; the default setting is always the first)
+  --runs <n>           runs per setting (default 3)
+  --stress-cpu <n>     stress-ng CPU workers during each no-fault episode (default 2; 0: no stress)
   --watch <time>       control-plane: how long the dead arm is watched after the kill (default ${DEFAULT_WATCH_MS / 1000}s)
   --duration <time>    load after the fault (default ${DEFAULT_OPTIONS.durationMs / 1000}s; 30s, 1500ms, 2m)
   --warmup <time>      load before the fault (default ${DEFAULT_OPTIONS.warmupMs / 1000}s)
@@ -71,11 +85,15 @@ export function parseCli(argv: string[], now = new Date()): CliOptions {
     scenario,
     comparison,
     watchMs: DEFAULT_WATCH_MS,
+    points: SWEEP_GRID.length,
+    runs: 3,
+    stressCpus: 2,
     outDir: `drill-out/${comparison ?? scenario}-${now.toISOString().replace(/[:.]/g, '-')}`,
     outGiven: false,
     backend: 'local',
   };
   let watchGiven = false;
+  let sweepGiven = false;
   while (args.length > 0) {
     const flag = args.shift()!;
     const value = args.shift();
@@ -87,6 +105,18 @@ export function parseCli(argv: string[], now = new Date()): CliOptions {
       case '--watch':
         options.watchMs = parseDuration(value, flag);
         watchGiven = true;
+        break;
+      case '--points':
+        options.points = positiveInt(value, flag, SWEEP_GRID.length);
+        sweepGiven = true;
+        break;
+      case '--runs':
+        options.runs = positiveInt(value, flag, 10);
+        sweepGiven = true;
+        break;
+      case '--stress-cpu':
+        options.stressCpus = value === '0' ? 0 : positiveInt(value, flag, 16);
+        sweepGiven = true;
         break;
       case '--warmup':
         options.warmupMs = parseDuration(value, flag);
@@ -117,6 +147,8 @@ export function parseCli(argv: string[], now = new Date()): CliOptions {
         throw new UsageError(`unknown option ${flag}`);
     }
   }
+  if (sweepGiven && comparison !== 'sweep')
+    throw new UsageError('--points, --runs and --stress-cpu belong to the sweep');
   if (watchGiven && comparison !== 'control-plane')
     throw new UsageError('--watch belongs to the control-plane comparison');
   if (comparison !== null && (options.backend !== 'local' || options.load !== 'builtin')) {

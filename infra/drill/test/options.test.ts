@@ -63,6 +63,9 @@ describe('parseCli', () => {
     [['--users', '1'], /at least 2/],
     [['--frobnicate', '1'], /unknown option/],
     [['--watch', '30s'], /--watch belongs to the control-plane comparison/],
+    [['--points', '2'], /belong to the sweep/],
+    [['sweep', '--points', '9'], /--points/],
+    [['sweep', '--runs', '0'], /--runs/],
     [
       ['control-plane', '--backend', 'compose'],
       /control-plane runs on the local lab with the built-in load only/,
@@ -83,6 +86,20 @@ describe('parseCli', () => {
     });
     expect(o.outDir).toBe('drill-out/control-plane-2026-11-22T01-02-03-456Z');
     expect(parseCli([], now).comparison).toBeNull();
+  });
+
+  it('reads the sweep: a reduced grid, fewer runs, no CPU stress', () => {
+    expect(parseCli(['sweep'], now)).toMatchObject({
+      comparison: 'sweep',
+      points: 8,
+      runs: 3,
+      stressCpus: 2,
+    });
+    expect(parseCli(['sweep', '--points', '2', '--runs', '1', '--stress-cpu', '0'], now)).toMatchObject({
+      points: 2,
+      runs: 1,
+      stressCpus: 0,
+    });
   });
 
   it('parses durations in ms, s and m', () => {

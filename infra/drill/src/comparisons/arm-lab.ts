@@ -7,6 +7,7 @@ import type {
   ArmOutcome,
   ComparisonArm,
   ControlPlanePlacement,
+  ProbeConfig,
   ReplicationMode,
   ServiceName,
 } from '@failover-lab/contracts';
@@ -18,6 +19,8 @@ export interface ArmSetup {
   controlPlane: ControlPlanePlacement;
   /** overrides of the contract's REPLICATION_MODE */
   replication?: Partial<Record<ServiceName, ReplicationMode>>;
+  /** the router's probe knobs (the detection sweep) */
+  probe?: Partial<ProbeConfig>;
 }
 
 /** A lab for one arm, set up as asked; `stop` tears it down (and wipes it). */

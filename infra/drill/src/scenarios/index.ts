@@ -3,6 +3,7 @@ import { asymmetric } from './asymmetric';
 import { dbKill, loginDbKill } from './db-kill';
 import { edgePartition } from './edge-partition';
 import { flapping } from './flapping';
+import { latencySpikes } from './latency-spikes';
 import { regionFreeze } from './region-freeze';
 import { regionKill } from './region-kill';
 import { replicationCut, replicationPartition } from './replication-partition';
@@ -25,6 +26,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   'replication-cut': replicationCut,
   asymmetric,
   flapping,
+  'latency-spikes': latencySpikes,
 };
 
 export { SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenario';

@@ -19,6 +19,7 @@ export const SCENARIO_NAMES = [
   'replication-cut',
   'asymmetric',
   'flapping',
+  'latency-spikes',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

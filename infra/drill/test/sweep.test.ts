@@ -1,0 +1,111 @@
+// The detection sweep's pure parts: the grid, a point's summary, the frontier, the table and the plot.
+import { problemsOf, SweepReportSchema, type SweepRun } from '@failover-lab/contracts';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_KNOBS,
+  markFrontier,
+  renderSweepMarkdown,
+  SWEEP_GRID,
+  summarizePoint,
+  sweepGrid,
+} from '../src/sweep/analysis';
+import { niceTicks, renderSweepSvg } from '../src/sweep/plot';
+
+const run = (detectMs: number | null, falseFailovers: number, rtoMs: number | null = 900): SweepRun => ({
+  detectMs,
+  rtoMs,
+  falseFailovers,
+  stall: { verdict: 'pass', report: 'x/stall' },
+  noFault: { verdict: falseFailovers > 0 ? 'fail' : 'pass', report: 'x/no-fault' },
+  loadAverage: 6.5,
+});
+
+describe('the grid', () => {
+  it("starts with the router's default and has 6-8 distinct settings", () => {
+    expect(DEFAULT_KNOBS).toEqual({ intervalMs: 200, timeoutMs: 500, fall: 3 });
+    expect(SWEEP_GRID[0]).toEqual(DEFAULT_KNOBS);
+    expect(SWEEP_GRID.length).toBeGreaterThanOrEqual(6);
+    expect(SWEEP_GRID.length).toBeLessThanOrEqual(8);
+    expect(new Set(SWEEP_GRID.map((k) => JSON.stringify(k))).size).toBe(SWEEP_GRID.length);
+  });
+
+  it('a reduced grid is a prefix, and always holds the default', () => {
+    expect(sweepGrid(1)).toEqual([DEFAULT_KNOBS]);
+    expect(sweepGrid(3)).toEqual(SWEEP_GRID.slice(0, 3));
+    expect(() => sweepGrid(0)).toThrow(RangeError);
+    expect(() => sweepGrid(SWEEP_GRID.length + 1)).toThrow(RangeError);
+  });
+});
+
+describe('a point and the frontier', () => {
+  it('takes medians over the runs that measured, and false failovers per episode', () => {
+    const p = summarizePoint(DEFAULT_KNOBS, [run(900, 0), run(null, 1), run(700, 0), run(1_100, 1)]);
+    expect(p.isDefault).toBe(true);
+    expect(p.detectMedianMs).toBe(900);
+    expect(p.falseFailoverRate).toBe(0.5);
+    expect(summarizePoint({ intervalMs: 100, timeoutMs: 200, fall: 2 }, []).detectMedianMs).toBeNull();
+  });
+
+  it('keeps a point unless another is at least as good on both axes and better on one', () => {
+    const fastNoisy = summarizePoint({ intervalMs: 100, timeoutMs: 200, fall: 2 }, [run(300, 2)]);
+    const balanced = summarizePoint(DEFAULT_KNOBS, [run(900, 0)]);
+    const slowQuiet = summarizePoint({ intervalMs: 1_000, timeoutMs: 2_000, fall: 3 }, [run(6_000, 0)]);
+    const dominated = summarizePoint({ intervalMs: 200, timeoutMs: 300, fall: 2 }, [run(950, 1)]);
+    const never = summarizePoint({ intervalMs: 500, timeoutMs: 1_000, fall: 5 }, [run(null, 0)]);
+    const marked = markFrontier([fastNoisy, balanced, slowQuiet, dominated, never]);
+    expect(marked.map((p) => p.onFrontier)).toEqual([true, true, false, false, false]);
+    // a tie is not domination
+    expect(
+      markFrontier([balanced, { ...balanced, knobs: { ...balanced.knobs, fall: 4 } }]).every(
+        (p) => p.onFrontier,
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('the outputs', () => {
+  const points = markFrontier([
+    summarizePoint(DEFAULT_KNOBS, [run(900, 0), run(1_000, 0)]),
+    summarizePoint({ intervalMs: 100, timeoutMs: 200, fall: 2 }, [run(300, 2), run(320, 1)]),
+    summarizePoint({ intervalMs: 1_000, timeoutMs: 2_000, fall: 3 }, [run(6_000, 0), run(6_200, 0)]),
+    summarizePoint({ intervalMs: 500, timeoutMs: 1_000, fall: 5 }, [run(null, 0), run(null, 0)]),
+  ]);
+  const report = {
+    startedAt: '2026-11-26T12:00:00.000Z',
+    endedAt: '2026-11-26T12:30:00.000Z',
+    stall: 'region-freeze',
+    noFault: 'latency-spikes, with stress-ng --cpu 2',
+    runsPerPoint: 2,
+    points,
+  };
+
+  it('sweep.json follows the contract', () => {
+    expect(problemsOf(SweepReportSchema, JSON.parse(JSON.stringify(report)))).toEqual([]);
+  });
+
+  it('the table marks the default and the frontier', () => {
+    const md = renderSweepMarkdown(report);
+    expect(md).toContain('| 200/500/3 (default) | 950 ms | 900 ms | 0.00 | 2 | yes |');
+    expect(md).toContain('| 100/200/2 | 310 ms | 900 ms | 1.50 | 2 | yes |');
+    expect(md).toContain('| 1000/2000/3 | 6100 ms | 900 ms | 0.00 | 2 |  |');
+    expect(md).toContain('load average 6.5–6.5');
+  });
+
+  it('the plot joins the frontier, rings the default, names what never detected, and is self-contained', () => {
+    const svg = renderSweepSvg(points);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.match(/class="point/g)).toHaveLength(3);
+    expect(svg.match(/class="point on-frontier"/g)).toHaveLength(2);
+    expect(svg).toMatch(/<polyline class="frontier" points="[\d.]+,[\d.]+ [\d.]+,[\d.]+"/);
+    expect(svg.match(/class="default"/g)).toHaveLength(1);
+    expect(svg).toContain('200/500/3 (default)');
+    expect(svg).toContain('never detected the stall: 500/1000/5');
+    expect(svg).not.toMatch(/<script|<link|@import|href=/);
+  });
+
+  it('axis ticks are round and cover the data', () => {
+    expect(niceTicks(6_100)).toEqual([0, 2000, 4000, 6000, 8000]);
+    expect(niceTicks(1.5)).toEqual([0, 0.5, 1, 1.5]);
+    expect(niceTicks(0)).toEqual([0, 1]);
+  });
+});
