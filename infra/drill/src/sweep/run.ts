@@ -15,6 +15,7 @@ import {
 } from '@failover-lab/contracts';
 import type { StartArm } from '../comparisons/arm-lab';
 import { load1m } from '../comparisons/arm-lab';
+import { ms } from '../report/format';
 import { type DrillHooks, type DrillOptions, runDrill } from '../run';
 import { SCENARIOS } from '../scenarios';
 import {
@@ -85,7 +86,7 @@ export async function runSweep(
           loadAverage,
         );
         log(
-          `  run ${run}: detect ${result.detectMs ?? 'never'} ms, payments RTO ${result.rtoMs ?? 'never'} ms, ` +
+          `  run ${run}: detect ${ms(result.detectMs)}, payments RTO ${ms(result.rtoMs)}, ` +
             `${result.falseFailovers} false failover(s), load ${loadAverage}`,
         );
         runs.push(result);
