@@ -24,6 +24,8 @@ export const SweepRunSchema = Type.Object({
   stall: Type.Object({ verdict: Type.Enum(['pass', 'fail']), report: Type.String() }),
   noFault: Type.Object({ verdict: Type.Enum(['pass', 'fail']), report: Type.String() }),
   loadAverage: Type.Number(),
+  /** the run could not finish (a drill's setup or reset failed): its figures are left out of the point's */
+  error: Type.Optional(Type.String()),
 });
 export type SweepRun = Static<typeof SweepRunSchema>;
 
@@ -31,7 +33,7 @@ export const SweepPointSchema = Type.Object({
   knobs: SweepKnobsSchema,
   isDefault: Type.Boolean(),
   runs: Type.Array(SweepRunSchema),
-  /** medians over the runs that measured them; null when none did */
+  /** medians over the finished runs that measured them; null when none did */
   detectMedianMs: NullableMs,
   rtoMedianMs: NullableMs,
   /** false failovers per no-fault episode, averaged over the runs */

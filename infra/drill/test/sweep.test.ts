@@ -46,6 +46,25 @@ describe('a point and the frontier', () => {
     expect(summarizePoint({ intervalMs: 100, timeoutMs: 200, fall: 2 }, []).detectMedianMs).toBeNull();
   });
 
+  it('leaves a run that did not finish out of the figures, and says so in the table', () => {
+    const p = summarizePoint(DEFAULT_KNOBS, [
+      run(900, 1),
+      { ...run(null, 0), error: 'not in steady state after 90000 ms' },
+    ]);
+    expect(p.detectMedianMs).toBe(900);
+    expect(p.falseFailoverRate).toBe(1);
+    const md = renderSweepMarkdown({
+      startedAt: '2026-11-26T12:00:00.000Z',
+      endedAt: '2026-11-26T12:10:00.000Z',
+      stall: 's',
+      noFault: 'n',
+      runsPerPoint: 2,
+      points: markFrontier([p]),
+    });
+    expect(md).toContain('| 2 (1 did not finish) | yes |');
+    expect(md).toContain('- 200/500/3 run 2 did not finish: not in steady state after 90000 ms');
+  });
+
   it('keeps a point unless another is at least as good on both axes and better on one', () => {
     const fastNoisy = summarizePoint({ intervalMs: 100, timeoutMs: 200, fall: 2 }, [run(300, 2)]);
     const balanced = summarizePoint(DEFAULT_KNOBS, [run(900, 0)]);

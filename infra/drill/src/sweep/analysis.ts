@@ -56,15 +56,17 @@ function median(values: number[]): number | null {
 
 /** One point from its runs (frontier not yet decided). */
 export function summarizePoint(knobs: SweepKnobs, runs: SweepRun[]): SweepPoint {
+  const finished = runs.filter((r) => r.error === undefined);
   const measured = (pick: (r: SweepRun) => number | null) =>
-    runs.map(pick).filter((v): v is number => v !== null);
+    finished.map(pick).filter((v): v is number => v !== null);
   return {
     knobs,
     isDefault: sameKnobs(knobs, DEFAULT_KNOBS),
     runs,
     detectMedianMs: median(measured((r) => r.detectMs)),
     rtoMedianMs: median(measured((r) => r.rtoMs)),
-    falseFailoverRate: runs.length === 0 ? 0 : runs.reduce((n, r) => n + r.falseFailovers, 0) / runs.length,
+    falseFailoverRate:
+      finished.length === 0 ? 0 : finished.reduce((n, r) => n + r.falseFailovers, 0) / finished.length,
     onFrontier: false,
   };
 }
@@ -104,11 +106,16 @@ export function renderSweepTable(report: SweepReport): string {
     ms(p.detectMedianMs),
     ms(p.rtoMedianMs),
     p.falseFailoverRate.toFixed(2),
-    String(p.runs.length),
+    runsCell(p.runs),
     p.onFrontier ? 'yes' : '',
   ]);
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function runsCell(runs: SweepRun[]): string {
+  const failed = runs.filter((r) => r.error !== undefined).length;
+  return failed === 0 ? String(runs.length) : `${runs.length} (${failed} did not finish)`;
 }
 
 export function renderSweepMarkdown(report: SweepReport): string {
@@ -125,6 +132,12 @@ export function renderSweepMarkdown(report: SweepReport): string {
     renderSweepTable(report),
     '',
     '![trade-off](sweep.svg)',
+    '',
+    ...report.points.flatMap((p) =>
+      p.runs.flatMap((r, i) =>
+        r.error ? [`- ${describeKnobs(p.knobs)} run ${i + 1} did not finish: ${r.error}`] : [],
+      ),
+    ),
     '',
   ].join('\n');
 }

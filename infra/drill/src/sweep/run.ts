@@ -62,34 +62,51 @@ export async function runSweep(
   const points: SweepPoint[] = [];
   for (const [i, knobs] of grid.entries()) {
     log(`point ${i + 1}/${grid.length}: interval/timeout/fall ${describeKnobs(knobs)}`);
-    const lab = await startArm({ controlPlane: 'edge', probe: knobs });
     const runs: SweepRun[] = [];
+    let lab: Awaited<ReturnType<StartArm>>;
+    try {
+      lab = await startArm({ controlPlane: 'edge', probe: knobs });
+    } catch (err) {
+      const error = `the lab did not come up: ${(err as Error).message}`;
+      log(`  ${error}`);
+      points.push(summarizePoint(knobs, [unfinishedRun(error, { stall: '', noFault: '' }, load1m())]));
+      continue;
+    }
     try {
       for (let run = 1; run <= options.runs; run++) {
         const dir = `${describeKnobs(knobs).replaceAll('/', '-')}/run${run}`;
         const loadAverage = load1m();
-        const stall = await runDrill(episode('region-freeze', `${dir}/stall`), lab.env, hooks);
-        const stress =
-          options.stressCpus > 0
-            ? startStress(options.stressCpus, SWEEP_WARMUP_MS + SWEEP_DURATION_MS + 30_000)
-            : null;
-        let noFault: DrillReport;
         try {
-          noFault = await runDrill(episode('latency-spikes', `${dir}/no-fault`), lab.env, hooks);
-        } finally {
-          await stress?.stop();
+          const stall = await runDrill(episode('region-freeze', `${dir}/stall`), lab.env, hooks);
+          const stress =
+            options.stressCpus > 0
+              ? startStress(options.stressCpus, SWEEP_WARMUP_MS + SWEEP_DURATION_MS + 30_000)
+              : null;
+          let noFault: DrillReport;
+          try {
+            noFault = await runDrill(episode('latency-spikes', `${dir}/no-fault`), lab.env, hooks);
+          } finally {
+            await stress?.stop();
+          }
+          const result = sweepRun(
+            stall,
+            noFault,
+            { stall: `${dir}/stall`, noFault: `${dir}/no-fault` },
+            loadAverage,
+          );
+          log(
+            `  run ${run}: detect ${ms(result.detectMs)}, payments RTO ${ms(result.rtoMs)}, ` +
+              `${result.falseFailovers} false failover(s), load ${loadAverage}`,
+          );
+          runs.push(result);
+        } catch (err) {
+          // A drill that cannot set up or reset leaves this lab in a state the next run cannot start
+          // from: the point keeps what it has, the sweep goes on with the next setting in a fresh lab.
+          const error = (err as Error).message;
+          log(`  run ${run} did not finish: ${error}`);
+          runs.push(unfinishedRun(error, { stall: `${dir}/stall`, noFault: `${dir}/no-fault` }, loadAverage));
+          break;
         }
-        const result = sweepRun(
-          stall,
-          noFault,
-          { stall: `${dir}/stall`, noFault: `${dir}/no-fault` },
-          loadAverage,
-        );
-        log(
-          `  run ${run}: detect ${ms(result.detectMs)}, payments RTO ${ms(result.rtoMs)}, ` +
-            `${result.falseFailovers} false failover(s), load ${loadAverage}`,
-        );
-        runs.push(result);
       }
     } finally {
       await lab.stop();
@@ -109,6 +126,22 @@ export async function runSweep(
   await writeFile(path.join(outDir, 'sweep.svg'), renderSweepSvg(report.points));
   log(`\n${renderSweepTable(report)}`);
   return report;
+}
+
+function unfinishedRun(
+  error: string,
+  reports: { stall: string; noFault: string },
+  loadAverage: number,
+): SweepRun {
+  return {
+    detectMs: null,
+    rtoMs: null,
+    falseFailovers: 0,
+    stall: { verdict: 'fail', report: reports.stall },
+    noFault: { verdict: 'fail', report: reports.noFault },
+    loadAverage,
+    error,
+  };
 }
 
 /** One run's figures from its two drill reports. */
