@@ -2,7 +2,7 @@
 // infra/compose/router.json is one, the router reads it. Every optional setting has its default
 // here, next to its bounds and what it means.
 import { type Static, Type } from 'typebox';
-import { ReplicationModeSchema } from './vocabulary';
+import { ReplicationModeSchema, ServiceTopologySchema } from './vocabulary';
 
 const ms = (min: number, max: number, fallback: number, description: string) =>
   Type.Integer({ minimum: min, maximum: max, default: fallback, description });
@@ -160,6 +160,12 @@ const perRegion = <T extends Parameters<typeof Type.Object>[0][string]>(value: T
 export const ServiceConfigFileSchema = Type.Object(
   {
     mode: ReplicationModeSchema,
+    /**
+     * active-passive (default): one primary, failover promotes the standby. active-active (messaging
+     * only): both cells take writes; each request goes to its room's home region (homeRegion) while
+     * that region serves, else to the other, with no promotion
+     */
+    topology: Type.Optional(ServiceTopologySchema),
     /** each region's cell app, http://host:port (host rules depend on the network mode) */
     cells: perRegion(Type.String()),
     /**

@@ -48,3 +48,33 @@ export const isServiceName = (value: unknown): value is ServiceName =>
 
 export const isRegionName = (value: unknown): value is RegionName =>
   (REGIONS as readonly unknown[]).includes(value);
+
+/**
+ * How a service's two regions share its writes (docs/active-active.md). active-passive: one primary,
+ * the other region a physical streaming standby promoted on failover. active-active (messaging only):
+ * each region is primary for the writes it takes and receives the other region's through PostgreSQL
+ * logical replication; a region loss moves users to the other region without any promotion.
+ */
+export const SERVICE_TOPOLOGIES = ['active-passive', 'active-active'] as const;
+export type ServiceTopology = (typeof SERVICE_TOPOLOGIES)[number];
+export const ServiceTopologySchema = Type.Enum(SERVICE_TOPOLOGIES);
+export const isServiceTopology = (value: unknown): value is ServiceTopology =>
+  (SERVICE_TOPOLOGIES as readonly unknown[]).includes(value);
+
+/** The services that may run active-active (append-mostly, client-generated ids). */
+export const ACTIVE_ACTIVE_SERVICES: readonly ServiceName[] = ['messaging'];
+
+/**
+ * The home region of a key (active-active: the room a request is about). Sticky and the same in every
+ * router: FNV-1a (32 bit) of the key's UTF-8 bytes, modulo the number of regions, indexes REGIONS.
+ * A room's writes all land in one region while it is up, so the two regions only write the same room
+ * at once around a region loss: that is where conflicts can come from.
+ */
+export function homeRegion(key: string): RegionName {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(key)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return REGIONS[hash % REGIONS.length]!;
+}

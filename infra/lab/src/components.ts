@@ -19,7 +19,7 @@ import { redisUrl } from './datastores/redis';
 import { type LabPaths, REPO_ROOT } from './paths';
 import { componentId } from './processes';
 import type { LabSecrets } from './secrets';
-import { edgeLinkHost, labLinks } from './topology';
+import { edgeLinkHost, labLinks, serviceTopology } from './topology';
 
 export interface NodeComponent {
   id: string;
@@ -84,7 +84,12 @@ export function nodeComponents(ctx: ComponentContext): NodeComponent[] {
         entryFile: join(REPO_ROOT, 'services', service, 'src', 'server.ts'),
         url: appUrl(ctx, service, region),
         logFile: paths.log(id),
-        env: cellEnv(cell, topo.ports.app, secrets, edgeLinkHost(region, service, topo.subnet)),
+        env: {
+          ...cellEnv(cell, topo.ports.app, secrets, edgeLinkHost(region, service, topo.subnet)),
+          ...(serviceTopology(topo, service) === 'active-active'
+            ? { MESSAGING_TOPOLOGY: 'active-active' }
+            : {}),
+        },
       };
     }),
   );
@@ -160,6 +165,9 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
       service,
       {
         mode: REPLICATION_MODE[service],
+        ...(serviceTopology(ctx.topo, service) === 'active-active'
+          ? { topology: 'active-active' as const }
+          : {}),
         cells: {
           'dc-a': linkedAppUrl(ctx, service, 'dc-a'),
           'dc-b': linkedAppUrl(ctx, service, 'dc-b'),

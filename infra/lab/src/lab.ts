@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICES } from '@failover-lab/contracts';
+import { SERVICES, type ServiceTopology } from '@failover-lab/contracts';
 import { ensureBundles, nodeArgsFor } from './bundles';
 import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
@@ -22,6 +22,8 @@ export interface StartLabOptions {
   apps?: boolean;
   /** start the lab console on the edge too (`lab up` does; test labs only when they ask) */
   console?: boolean;
+  /** messaging's topology at the first `up` (a warm lab keeps the one it was made with) */
+  messagingTopology?: ServiceTopology;
   onProgress?: (line: string) => void;
 }
 
@@ -88,6 +90,7 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
       LAB_LINKS_PORT: String(ports.links),
       LAB_CONSOLE: opts.console ? '1' : '',
       LAB_SKIP_APPS: opts.apps === false ? '1' : (process.env.LAB_SKIP_APPS ?? ''),
+      ...(opts.messagingTopology ? { LAB_MESSAGING_TOPOLOGY: opts.messagingTopology } : {}),
     },
   });
   closeSync(logFd);

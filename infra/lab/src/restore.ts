@@ -9,6 +9,7 @@
 // node whose timeline is newer than its source's is never rebuilt; and a node that runs but does not
 // answer is never guessed about.
 import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
+import { restoreActiveActiveCell } from './active-active';
 import { settleAll, startAppOf, startPostgresNode, startRedisNode, trackPostgres } from './bring-up';
 import { cellOf, type LabContext } from './context';
 import {
@@ -24,6 +25,7 @@ import { sleep } from './process';
 import { componentId, type Managed } from './processes';
 import { quarantineForkedRows } from './quarantine';
 import { type ControlPlaneView, type PgObservation, planRestore } from './restore-plan';
+import { serviceTopology } from './topology';
 
 /** how long restore keeps asking a running Postgres whether it is in recovery before calling it unknown */
 const RESTORE_OBSERVE_MS = 10_000;
@@ -77,6 +79,7 @@ async function restoreCell(
   region: RegionName,
   control: ControlPlaneView,
 ): Promise<string> {
+  if (serviceTopology(ctx.topo, service) === 'active-active') return restoreActiveActiveCell(ctx, region);
   const { processes } = ctx;
   const other = otherRegion(region);
   const here = cellOf(ctx, service, region);

@@ -2,9 +2,11 @@
 // delivery and unread counters, both best effort: a message committed while Redis is down is still
 // acknowledged and readable, it just is not pushed live.
 import type { ServerResponse } from 'node:http';
+import type { CellConfig } from '@failover-lab/cell-kit';
 import { commitFor, errorResponses, withTransaction } from '@failover-lab/cell-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { startConflictResolver, startReplicatedDelivery } from './active-active';
 import { decodeCursor, encodeCursor } from './cursor';
 import { messagingErrors } from './errors';
 import * as repo from './repository';
@@ -46,6 +48,8 @@ export interface MessagingRouteOptions {
   maxStreams?: number;
   /** bytes waiting in one stream's response before it is ended (default 256 KiB) */
   maxBufferedBytes?: number;
+  /** active-active (docs/active-active.md): this cell writes its own origin's table, with HLC seqs */
+  activeActive?: { region: CellConfig['region'] };
 }
 
 export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPluginAsyncTypebox {
@@ -81,6 +85,18 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
       },
     );
     app.addHook('onClose', async () => hub.close());
+    if (options.activeActive) {
+      const stopDelivery = startReplicatedDelivery(
+        app,
+        (message) => publishMessage(app.redis, message),
+        toLive,
+      );
+      const stopResolver = startConflictResolver(app, options.activeActive.region);
+      app.addHook('onClose', async () => {
+        stopResolver();
+        await stopDelivery();
+      });
+    }
     // Open streams would keep server.close() waiting forever: end them first, clients reconnect with
     // Last-Event-ID (to the other region, after a failover).
     const openStreams = new Set<ServerResponse>();
@@ -106,7 +122,13 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
         const { room } = request.params;
         const author = request.user!.sub;
         const { row, created } = await withTransaction(app.pg, COMMIT, (db) =>
-          repo.insertMessageOnce(db, { id: request.body.id, room, author, body: request.body.body }),
+          options.activeActive
+            ? repo.insertMessageOnceActiveActive(
+                db,
+                { id: request.body.id, room, author, body: request.body.body },
+                options.activeActive.region,
+              )
+            : repo.insertMessageOnce(db, { id: request.body.id, room, author, body: request.body.body }),
         );
         if (!created) {
           const sameMessage = row.room === room && row.author === author && row.body === request.body.body;

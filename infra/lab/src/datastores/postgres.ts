@@ -26,6 +26,8 @@ export interface PostgresNode {
   logFile: string;
   /** the `postgres` superuser's password (scram over the socket; no host rule lets it in over TCP) */
   superuserPassword: string;
+  /** logical: the node publishes and subscribes (messaging active-active); default replica */
+  walLevel?: 'replica' | 'logical';
 }
 
 export type PostgresRole = 'primary' | 'standby';
@@ -138,6 +140,8 @@ const PG_HBA = `# written by the lab (docs/security.md)
 local   all           postgres                   scram-sha-256
 local   replication   postgres                   scram-sha-256
 host    replication   replicator   127.0.0.0/8   scram-sha-256
+# messaging active-active: the other region's subscription (docs/active-active.md)
+host    messaging     replicator   127.0.0.0/8   scram-sha-256
 host    all           app          127.0.0.0/8   scram-sha-256
 `;
 
@@ -195,7 +199,7 @@ function serverArgs(node: PostgresNode): string[] {
     cluster_name: `${node.service}-${node.region}`,
     shared_buffers: '32MB',
     max_connections: '60',
-    wal_level: 'replica',
+    wal_level: node.walLevel ?? 'replica',
     max_wal_senders: '10',
     max_replication_slots: '10',
     // an inactive slot of a dead standby must not fill the disk

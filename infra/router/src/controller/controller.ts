@@ -24,7 +24,15 @@ import {
   type ServiceState,
   type StateStore,
 } from '../state/state-store';
-import { type Decision, decide, type OperatorRequest, routeVerdict, type ServiceSnapshot } from './decide';
+import {
+  activeRegions,
+  type Decision,
+  decide,
+  decideActiveActive,
+  type OperatorRequest,
+  routeVerdict,
+  type ServiceSnapshot,
+} from './decide';
 import { controllerStatus } from './status';
 import { type ControllerOps, runOperatorFence, runSwitchover } from './switchover';
 
@@ -161,7 +169,10 @@ export class Controller {
     if (next.status === 'down') {
       this.emit('confirmed_down', service, region, epoch, next.lastError ?? undefined);
       const rt = this.runtime.get(service)!;
-      if (region === this.state.services[service]?.primary) {
+      if (this.activeActive(service)) {
+        // no promotion to wait for: reads stuck on the lost region go to the other one now
+        this.deps.routes.abortInFlight(service, region, `${region} confirmed down`);
+      } else if (region === this.state.services[service]?.primary) {
         rt.downSince = this.deps.clock.now();
         // Reads stuck on a frozen or dead primary: let the data plane resend them to the new primary.
         this.deps.routes.abortInFlight(service, region, `${region} confirmed down`);
@@ -191,7 +202,7 @@ export class Controller {
     if (this.stopped) return 'stopped';
     const snapshot = this.observe(service);
     this.applyVerdict(snapshot);
-    const decision = decide(snapshot);
+    const decision = this.activeActive(service) ? decideActiveActive(snapshot) : decide(snapshot);
     const outcome = await this.act(snapshot, decision);
     this.applyVerdict(this.observe(service));
     const rt = this.runtime.get(service)!;
@@ -235,9 +246,56 @@ export class Controller {
     return this.runtime.get(service)?.rpoSuspended ?? false;
   }
 
+  activeActive(service: ServiceName): boolean {
+    return this.deps.services[service]?.topology === 'active-active';
+  }
+
+  /**
+   * Active-active: the route is every region that serves; a `routed` event each time that set
+   * changes (a region lost or back), which is the whole of an active-active "failover".
+   */
+  private applyActiveActiveVerdict(snapshot: ServiceSnapshot): void {
+    const { service } = snapshot;
+    const active = activeRegions(snapshot);
+    this.deps.routes.set(service, {
+      primary: snapshot.primary,
+      epoch: snapshot.epoch,
+      serving: active.length > 0,
+      refuseWrites: false,
+      active,
+    });
+    for (const region of REGIONS) {
+      const status = snapshot.cells[region].status;
+      if (status !== 'unknown') {
+        this.deps.metrics.cellUp.set({ service, region }, status === 'up' || status === 'suspect' ? 1 : 0);
+      }
+    }
+    const rt = this.runtime.get(service)!;
+    const routeKey = `${active.join('+')}@${snapshot.epoch}`;
+    if (active.length > 0 && rt.routedTo !== routeKey) {
+      const previous = rt.routedTo;
+      rt.routedTo = routeKey;
+      const lost = REGIONS.filter((r) => !active.includes(r));
+      this.emit(
+        'routed',
+        service,
+        active[0]!,
+        snapshot.epoch,
+        lost.length === 0
+          ? `active-active: ${active.join(' + ')} serving`
+          : `active-active: ${active.join(' + ')} serving, ${lost.join(' + ')} lost (no promotion)` +
+              (previous === null ? '' : `; was ${previous.split('@')[0]}`),
+      );
+    }
+  }
+
   /** Route table, gauges and the routed / degraded_async / sync_restored events follow the snapshot. */
   private applyVerdict(snapshot: ServiceSnapshot): void {
     const { service } = snapshot;
+    if (this.activeActive(service)) {
+      this.applyActiveActiveVerdict(snapshot);
+      return;
+    }
     const verdict = routeVerdict(snapshot);
     const rt = this.runtime.get(service)!;
     this.deps.routes.set(service, {
@@ -485,6 +543,12 @@ export class Controller {
     request: OperatorRequest,
     expected: K,
   ): Extract<Decision, { kind: K }> {
+    if (this.activeActive(service)) {
+      throw new RouterError(
+        'ROUTER_ERR_CONFLICT',
+        `${service} is active-active: every region already takes writes, there is nothing to switch over or fence`,
+      );
+    }
     const decision = decide(this.observe(service), request);
     this.deps.log(`${service}: ${decision.outcome}`);
     if (decision.kind !== expected) {

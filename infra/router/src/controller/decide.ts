@@ -1,6 +1,6 @@
 // The failover policy: one pure function from an immutable snapshot of a service to one decision.
 // Everything it knows is in the snapshot; everything it wants done is in the decision (act() does it).
-import { otherRegion, type RegionName, type ServiceName } from '@failover-lab/contracts';
+import { otherRegion, REGIONS, type RegionName, type ServiceName } from '@failover-lab/contracts';
 import { syncStandbyNamesList } from '../cell-types';
 import { type CellHealth, isAnswering } from '../health/cell-health';
 
@@ -349,4 +349,58 @@ export function routeVerdict(s: ServiceSnapshot): RouteVerdict {
     serving &&
     (rpoGuaranteeSuspended || isConfirmedDown(s.cells[standbyOf(s)]) || syncStall(s) !== null);
   return { serving, rpoGuaranteeSuspended, refuseWrites: s.policy.strictSync && syncStandbyLost };
+}
+
+// ── active-active (docs/active-active.md) ──────────────────────────────────────────────────────────
+// Both cells are primaries for their own writes. Nothing is ever promoted or fenced for a lost region:
+// its users go to the other region, which already has every write the lost one replicated. The only
+// decision is to confirm each answering cell at the service's epoch (a cell starts fenced, and a
+// restored one comes back so), and the route is every region that serves.
+
+/** The regions whose cell answers as an unfenced primary at the service's epoch, in REGIONS order. */
+export function activeRegions(s: ServiceSnapshot): RegionName[] {
+  return REGIONS.filter((region) => {
+    const cell = s.cells[region];
+    const last = cell.lastReady;
+    return (
+      (cell.status === 'up' || cell.status === 'suspect') &&
+      last !== null &&
+      last.role === 'primary' &&
+      !last.fenced &&
+      last.epoch === s.epoch
+    );
+  });
+}
+
+export function decideActiveActive(s: ServiceSnapshot): Decision {
+  for (const region of REGIONS) {
+    const cell = s.cells[region];
+    if (!isAnswering(cell) || cell.lastReady!.role !== 'primary') continue;
+    const { epoch, fenced } = cell.lastReady!;
+    // A cell that knows a newer epoch than ours: our state is older than the cells; follow it.
+    if (epoch > s.epoch)
+      return {
+        kind: 'adopt',
+        region: s.primary,
+        epoch,
+        outcome: `adopted epoch ${epoch} for ${s.service} from ${region} (active-active)`,
+      };
+    if (fenced || epoch < s.epoch)
+      return {
+        kind: 'claim',
+        region,
+        epoch: s.epoch,
+        outcome: `claimed ${region} for ${s.service}, epoch ${s.epoch} (active-active: no promotion)`,
+      };
+  }
+  const active = activeRegions(s);
+  const lost = REGIONS.filter((r) => !active.includes(r));
+  if (active.length === 0) return { kind: 'none', outcome: `no action: no region of ${s.service} serves` };
+  return {
+    kind: 'none',
+    outcome:
+      lost.length === 0
+        ? `no action: active-active, ${active.join(' + ')} serving`
+        : `no action: active-active, ${active.join(' + ')} serving (${lost.map((r) => `${r} ${s.cells[r].status}`).join(', ')}; its users go to ${active.join(' + ')})`,
+  };
 }
