@@ -78,3 +78,10 @@ export function homeRegion(key: string): RegionName {
   }
   return REGIONS[hash % REGIONS.length]!;
 }
+
+/**
+ * Active-active: the logical replication subscription that carries `origin`'s writes to the other
+ * region, named after the origin (also its slot, and its application_name in the origin's
+ * pg_stat_replication).
+ */
+export const subscriptionFrom = (origin: RegionName) => `from_${origin.replace('-', '_')}`;

@@ -12,6 +12,8 @@ export interface CliOptions extends DrillOptions {
 
 export const USAGE = `usage: npm run drill -- [scenario] [options]
 scenarios: ${SCENARIO_NAMES.join(', ')} (default region-kill)
+  active-active        region-kill on messaging active-passive, then active-active, side by side (local lab
+                       only; each arm on a lab of its own under the report dir, on LAB_SUBNET)
   --duration <time>    load after the fault (default ${DEFAULT_OPTIONS.durationMs / 1000}s; 30s, 1500ms, 2m)
   --warmup <time>      load before the fault (default ${DEFAULT_OPTIONS.warmupMs / 1000}s)
   --rate <n>           requests per second, all services together (default ${DEFAULT_OPTIONS.ratePerSec})

@@ -8,6 +8,11 @@ export interface Expectation {
   mayFailOver?: readonly ServiceName[];
   /** services that must not notice the fault at all (no failed request) */
   unaffected: readonly ServiceName[];
+  /**
+   * active-active services: their users move to the other region with no promotion (one that is
+   * promoted is a bug); they may lose what the lost region acknowledged and had not replicated yet
+   */
+  movesWithoutPromotion?: readonly ServiceName[];
 }
 
 /**
@@ -19,8 +24,11 @@ export interface Expectation {
 export function acceptedRpoLoss(
   service: ServiceName,
   s: Pick<ServiceReport, 'failedOver' | 'lostInAsyncWindow'>,
+  movedWithoutPromotion = false,
 ): number {
-  return REPLICATION_MODE[service] === 'async' && s.failedOver ? s.lostInAsyncWindow : 0;
+  return REPLICATION_MODE[service] === 'async' && (s.failedOver || movedWithoutPromotion)
+    ? s.lostInAsyncWindow
+    : 0;
 }
 
 export function judge(
@@ -34,16 +42,19 @@ export function judge(
     if (s.rtoMs === null)
       reasons.push(`${service} never recovered: requests still failed at the end of the load`);
     const mustFailOver = expectation.failsOver.includes(service);
+    const activeActive = expectation.movesWithoutPromotion?.includes(service) ?? false;
+    if (activeActive && s.failedOver)
+      reasons.push(`${service} is active-active: a region loss must move its users, not promote anything`);
     if (mustFailOver && !s.failedOver)
       reasons.push(`${service} was expected to fail over but no promotion was seen`);
-    if (!mustFailOver && s.failedOver && !expectation.mayFailOver?.includes(service))
+    if (!mustFailOver && !activeActive && s.failedOver && !expectation.mayFailOver?.includes(service))
       reasons.push(`${service} failed over although the fault should not move it`);
     if (expectation.unaffected.includes(service) && s.failed > 0) {
       reasons.push(
         `${service} should be unaffected but ${s.failed} request(s) failed (${topErrors(s.errors)})`,
       );
     }
-    const tolerated = acceptedRpoLoss(service, s);
+    const tolerated = acceptedRpoLoss(service, s, activeActive);
     if (s.lostAckedWrites > tolerated) {
       reasons.push(
         `${service} lost ${s.lostAckedWrites} acknowledged write(s)` +

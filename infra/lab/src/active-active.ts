@@ -9,6 +9,7 @@ import {
   otherRegion,
   type RegionName,
   type ServiceTopology,
+  subscriptionFrom,
 } from '@failover-lab/contracts';
 import { startAppOf, startPostgresNode, startRedisNode } from './bring-up';
 import { cellOf, type LabContext } from './context';
@@ -45,8 +46,6 @@ export function resolveMessagingTopology(
   return chosen;
 }
 
-/** The subscription a region holds to the other region's origin table (and the slot it uses there). */
-export const subscriptionName = (from: RegionName) => `from_${from.replace('-', '_')}`;
 const publicationName = (origin: RegionName) => `messages_${origin.replace('-', '_')}`;
 
 function passfileOf(node: PostgresNode): string {
@@ -75,7 +74,7 @@ export async function ensureSubscriptions(ctx: LabContext): Promise<string[]> {
       },
     );
     if (owner) chownSync(passfile, owner.uid, owner.gid);
-    const name = subscriptionName(otherRegion(region));
+    const name = subscriptionFrom(otherRegion(region));
     const existing = await superuserQuery(here, 'SELECT 1 FROM pg_subscription WHERE subname = $1', [name], {
       database: 'messaging',
     });

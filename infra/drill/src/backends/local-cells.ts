@@ -1,6 +1,7 @@
 // The local lab's cells, reached directly: every cell listens on its own loopback address, so the
 // drill calls its admin API over HTTP and reads its Postgres as `app`. The admin token only ever
 // travels in the Authorization header and the password never leaves memory; neither is logged.
+import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import { findCell, type Topology } from '@failover-lab/lab';
 import pg from 'pg';
 import { request } from 'undici';
@@ -62,6 +63,35 @@ export function cellWriteCounter(topo: Topology, appPassword: string): CellWrite
     try {
       const { rows } = await client.query<{ n: string }>(WRITES_SINCE[service], [since]);
       return Number(rows[0]!.n);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
+}
+
+/** A query on a cell's Postgres as `app` (the comparison drill's lag, conflict and order checks). */
+export function cellQuery(topo: Topology, appPassword: string) {
+  return async (
+    service: ServiceName,
+    region: RegionName,
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<Record<string, unknown>[]> => {
+    const cell = findCell(topo, service, region);
+    if (!cell.postgres.host.startsWith('127.')) throw new Error('only loopback Postgres may be read');
+    const client = new pg.Client({
+      host: cell.postgres.host,
+      port: cell.postgres.port,
+      user: 'app',
+      password: appPassword,
+      database: service,
+      connectionTimeoutMillis: 2_000,
+      statement_timeout: 5_000,
+    });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      return (await client.query(sql, params)).rows;
     } finally {
       await client.end().catch(() => {});
     }

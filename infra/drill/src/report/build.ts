@@ -82,7 +82,14 @@ export function buildReport(input: ReportInput): DrillReport {
               0.99,
             ),
       lostInAsyncWindow: audit.lostInAsyncWindow,
-      rpoLostWrites: Math.min(audit.lostAckedWrites, acceptedRpoLoss(service, { failedOver, ...audit })),
+      rpoLostWrites: Math.min(
+        audit.lostAckedWrites,
+        acceptedRpoLoss(
+          service,
+          { failedOver, ...audit },
+          input.expectation.movesWithoutPromotion?.includes(service) ?? false,
+        ),
+      ),
       lostSample: audit.lostSample,
       lostAckedBeforeFaultMs: audit.lostAckedBeforeFaultMs,
       notes: audit.notes,
