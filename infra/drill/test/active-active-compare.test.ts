@@ -30,7 +30,10 @@ function arm(topology: ArmResult['topology'], messaging: Partial<ArmResult['mess
       writeP50Ms: 9,
       writeP99Ms: 80,
       lag: { samples: 40, p50Ms: 3, maxMs: 40, maxBytes: 9000 },
-      conflicts: topology === 'active-active' ? { merged: 2, sameContent: 2, visibleDuplicates: 0 } : null,
+      conflicts:
+        topology === 'active-active'
+          ? { merged: 2, sameContent: 2, visibleDuplicates: 0, markersBoth: 3 }
+          : null,
       order: topology === 'active-active' ? { rooms: 24, identical: 24 } : null,
       ...messaging,
     },
@@ -51,7 +54,7 @@ describe('drill active-active: every arm against its own expectation', () => {
     const bad = arm('active-active', {
       promoted: true,
       missingAfterRejoin: 2,
-      conflicts: { merged: 1, sameContent: 1, visibleDuplicates: 1 },
+      conflicts: { merged: 1, sameContent: 1, visibleDuplicates: 1, markersBoth: 0 },
       order: { rooms: 24, identical: 23 },
     });
     expect(armReasons(bad, ['messaging never recovered'])).toEqual([

@@ -23,6 +23,7 @@ import {
 } from './schemas';
 import { streamRoom } from './sse';
 import { markRoomRead, recordPosted, unreadCount } from './unread';
+import { markRoomReadActiveActive, unreadCountActiveActive } from './unread-active-active';
 
 // Messaging is async-replicated: its RPO is measured by the drills, not hidden.
 const COMMIT = commitFor('messaging');
@@ -139,7 +140,10 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
         messagesTotal.inc({ outcome: 'created' });
         await Promise.all([
           bestEffort('publish', publishMessage(app.redis, toLive(row))),
-          bestEffort('unread', recordPosted(app.redis, room, author)),
+          // active-active: unread counts come from Postgres (your own messages never count)
+          options.activeActive
+            ? Promise.resolve()
+            : bestEffort('unread', recordPosted(app.redis, room, author)),
         ]);
         return reply.code(201).send(toMessage(row));
       },
@@ -161,7 +165,12 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
         const afterSeq = after === undefined ? null : decodeCursor(after);
         if (after !== undefined && afterSeq === null) throw messagingErrors.make('INVALID_CURSOR');
         const rows = await repo.listMessages(app.pg, room, afterSeq, limit ?? DEFAULT_PAGE_SIZE);
-        await bestEffort('mark_read', markRoomRead(app.redis, room, request.user!.sub));
+        await bestEffort(
+          'mark_read',
+          options.activeActive
+            ? markRoomReadActiveActive(app.pg, room, request.user!.sub, options.activeActive.region)
+            : markRoomRead(app.redis, room, request.user!.sub),
+        );
         const last = rows.at(-1);
         return { messages: rows.map(toMessage), nextCursor: last ? encodeCursor(last.seq) : (after ?? null) };
       },
@@ -188,7 +197,11 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
       },
       async (request) => {
         const { room } = request.params;
-        return { room, unread: await unreadCount(app.redis, room, request.user!.sub) };
+        const reader = request.user!.sub;
+        const unread = options.activeActive
+          ? await unreadCountActiveActive(app.pg, room, reader)
+          : await unreadCount(app.redis, room, reader);
+        return { room, unread };
       },
     );
 

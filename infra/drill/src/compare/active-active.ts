@@ -59,7 +59,7 @@ export interface ArmResult {
     writeP99Ms: number | null;
     lag: LagSummary;
     /** active-active only */
-    conflicts: { merged: number; sameContent: number; visibleDuplicates: number } | null;
+    conflicts: { merged: number; sameContent: number; visibleDuplicates: number; markersBoth: number } | null;
     /** active-active only: rooms whose order (by HLC) reads the same in both regions */
     order: { rooms: number; identical: number } | null;
   };
@@ -307,7 +307,14 @@ async function conflictCounts(lab: ArmLab) {
   let merged = 0;
   let sameContent = 0;
   let visibleDuplicates = 0;
+  let markersBoth = 0;
   for (const region of REGIONS) {
+    const [k] = await lab.query(
+      'messaging',
+      region,
+      'SELECT count(*)::int AS n FROM read_markers_dc_a a JOIN read_markers_dc_b b USING (room, reader)',
+    );
+    markersBoth = Math.max(markersBoth, Number(k?.n ?? 0));
     const [c] = await lab.query(
       'messaging',
       region,
@@ -322,7 +329,7 @@ async function conflictCounts(lab: ArmLab) {
     );
     visibleDuplicates = Math.max(visibleDuplicates, Number(d?.n ?? 0));
   }
-  return { merged, sameContent, visibleDuplicates };
+  return { merged, sameContent, visibleDuplicates, markersBoth };
 }
 
 async function orderAgreement(lab: ArmLab) {
@@ -384,6 +391,10 @@ export function renderComparison(r: ComparisonReport): string {
         a.messaging.conflicts
           ? `${a.messaging.conflicts.merged} (${a.messaging.conflicts.sameContent})`
           : 'n/a',
+    ],
+    [
+      'read markers written in both regions (merged by max)',
+      (a) => (a.messaging.conflicts ? String(a.messaging.conflicts.markersBoth) : 'n/a'),
     ],
     [
       'duplicates left after merge',

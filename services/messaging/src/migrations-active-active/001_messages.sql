@@ -96,3 +96,22 @@ CREATE TABLE message_conflicts (
   resolved_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (id, loser_seq)
 );
+
+-- Read markers (unread counts), active-active: one table per origin like the messages, published the
+-- same way. A marker is the highest seq a user has read in a room, and it only moves forward, so the
+-- merge rule is the maximum over both origins (no update is lost: a later read in either region wins,
+-- an earlier one never overwrites it). Unread = messages of others in the room above that maximum.
+CREATE TABLE read_markers_dc_a (
+  room text NOT NULL,
+  reader text NOT NULL,
+  read_seq bigint NOT NULL,
+  PRIMARY KEY (room, reader)
+);
+CREATE TABLE read_markers_dc_b (LIKE read_markers_dc_a INCLUDING ALL);
+CREATE VIEW read_markers AS
+  SELECT room, reader, read_seq, 'dc-a'::text AS origin FROM read_markers_dc_a
+  UNION ALL
+  SELECT room, reader, read_seq, 'dc-b'::text AS origin FROM read_markers_dc_b;
+GRANT SELECT ON read_markers_dc_a, read_markers_dc_b TO replicator;
+ALTER PUBLICATION messages_dc_a ADD TABLE read_markers_dc_a;
+ALTER PUBLICATION messages_dc_b ADD TABLE read_markers_dc_b;
