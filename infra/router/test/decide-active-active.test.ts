@@ -7,7 +7,7 @@ import { activeRegions, decideActiveActive } from '../src/controller/decide';
 import { cell, ready } from './fixtures/snapshots';
 
 const primaryAt = (region: 'dc-a' | 'dc-b', epoch = 3, fenced = false) =>
-  ready({ service: 'messaging', region, role: 'primary', epoch, fenced, standbys: [] });
+  ready({ service: 'messaging', region, role: fenced ? 'fenced' : 'primary', epoch, fenced, standbys: [] });
 
 function snapshot(a: ReturnType<typeof cell>, b: ReturnType<typeof cell>): ServiceSnapshot {
   return {

@@ -375,7 +375,8 @@ export function activeRegions(s: ServiceSnapshot): RegionName[] {
 export function decideActiveActive(s: ServiceSnapshot): Decision {
   for (const region of REGIONS) {
     const cell = s.cells[region];
-    if (!isAnswering(cell) || cell.lastReady!.role !== 'primary') continue;
+    // a fenced cell answers role 'fenced': what matters is that its Postgres takes writes (no recovery)
+    if (!isAnswering(cell) || cell.lastReady!.inRecovery || cell.lastReady!.role === 'standby') continue;
     const { epoch, fenced } = cell.lastReady!;
     // A cell that knows a newer epoch than ours: our state is older than the cells; follow it.
     if (epoch > s.epoch)
