@@ -46,14 +46,14 @@ DECLARE
   wall bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint << 13;
   prev bigint;
   seen bigint;
-  next bigint;
+  hlc bigint;
 BEGIN
   SELECT last INTO prev FROM hlc_clock WHERE id = 1 FOR UPDATE;
   SELECT greatest(coalesce((SELECT max(seq) FROM messages_dc_a), 0),
                   coalesce((SELECT max(seq) FROM messages_dc_b), 0)) INTO seen;
-  next := greatest(wall, ((greatest(prev, seen) >> 1) + 1) << 1) | origin_bit;
-  UPDATE hlc_clock SET last = next WHERE id = 1;
-  RETURN next;
+  hlc := greatest(wall, ((greatest(prev, seen) >> 1) + 1) << 1) | origin_bit;
+  UPDATE hlc_clock SET last = hlc WHERE id = 1;
+  RETURN hlc;
 END $$;
 
 -- The subscriber's initial copy reads the published table as `replicator`.
