@@ -1,6 +1,7 @@
 import { homeRegion, REGIONS } from '@failover-lab/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, parseRouterConfig } from '../src/config';
 import { homeKey, pickRegion } from '../src/proxy/home-region';
 
 describe('active-active routing: home region of a room', () => {
@@ -38,5 +39,34 @@ describe('active-active routing: home region of a room', () => {
         expect(pickRegion([], path)).toBeNull();
       }),
     );
+  });
+});
+
+describe('router config: topology', () => {
+  const config = (service: string, topology?: string) => ({
+    listen: { host: '127.0.0.2', port: 8080 },
+    stateFile: '/tmp/router-state.json',
+    services: {
+      [service]: {
+        mode: 'async',
+        ...(topology ? { topology } : {}),
+        cells: { 'dc-a': 'http://127.0.1.3:3000', 'dc-b': 'http://127.0.2.3:3000' },
+      },
+    },
+  });
+  const env = { ADMIN_TOKEN: 'test-admin-token-0123456789' };
+
+  it('takes active-active for messaging, and defaults to active-passive', () => {
+    expect(parseRouterConfig(config('messaging', 'active-active'), env).services.messaging?.topology).toBe(
+      'active-active',
+    );
+    expect(parseRouterConfig(config('messaging'), env).services.messaging?.topology).toBeUndefined();
+  });
+
+  it('refuses active-active for a service that may not run it, and an unknown topology', () => {
+    expect(() => parseRouterConfig(config('payments', 'active-active'), env)).toThrow(
+      /services\.payments\.topology: active-active is for messaging only/,
+    );
+    expect(() => parseRouterConfig(config('messaging', 'both'), env)).toThrow(ConfigError);
   });
 });
