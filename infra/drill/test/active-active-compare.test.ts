@@ -17,6 +17,7 @@ function arm(topology: ArmResult['topology'], messaging: Partial<ArmResult['mess
     reportDir: `drill-out/x/${topology}`,
     drillVerdict: 'pass',
     killed: 'dc-a',
+    loadAverage: { start: 3.1, end: 4.2 },
     messaging: {
       requests: 400,
       failed: topology === 'active-passive' ? 12 : 3,
@@ -87,6 +88,7 @@ describe('drill active-active: every arm against its own expectation', () => {
     const md = renderComparison(report);
     expect(md).toContain('| messaging RTO | 2400 ms | 700 ms |');
     expect(md).toContain('| messaging promoted | yes | no |');
+    expect(md).toContain('| load average (1 min) at start → end of load | 3.1 → 4.2 | 3.1 → 4.2 |');
     expect(md).toContain('| conflicts merged (same content) | n/a | 2 (2) |');
   });
 });

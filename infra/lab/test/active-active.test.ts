@@ -239,7 +239,11 @@ describe('messaging active-active (lab)', () => {
     }
     const killedAt = Date.now();
     await lab.kill('dc-a');
-    await lab.apply({ kind: 'link_heal', target: { from: 'dc-b', region: 'dc-a', service: 'messaging' } });
+    // The link proxy still holds what dc-a sent into the partition (it would cross at the heal, as TCP
+    // retransmits would from a live host): reset the link's connections, so the tail dies with dc-a.
+    const link = { from: 'dc-b', region: 'dc-a', service: 'messaging' } as const;
+    await lab.apply({ kind: 'link_reset', target: link });
+    await lab.apply({ kind: 'link_heal', target: link });
     // the router notices and sends dc-a's rooms to dc-b; nothing is promoted
     await waitUntil(
       'dc-a’s room served by dc-b',

@@ -5,6 +5,7 @@
 // once it rejoined, and (active-active) the cross-region duplicates merged and whether every room reads
 // in the same order in both regions. The comparison passes when every arm meets its own expectation.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import {
   otherRegion,
@@ -43,6 +44,8 @@ export interface ArmResult {
   reportDir: string;
   drillVerdict: 'pass' | 'fail';
   killed: RegionName;
+  /** the machine's 1-minute load average when the arm's load started and when it ended */
+  loadAverage: { start: number; end: number };
   messaging: {
     requests: number;
     failed: number;
@@ -159,6 +162,8 @@ async function runArm(
     }
   })();
   let records: RequestRecord[] = [];
+  const loadStart = loadavg()[0]!;
+  let loadEnd = loadStart;
   const report = await runDrill(
     { ...options, scenario: 'region-kill', outDir: reportDir, resetAfter: true },
     lab.env,
@@ -166,6 +171,7 @@ async function runArm(
       log,
       beforeAudit: async (input) => {
         records = input.records;
+        loadEnd = loadavg()[0]!;
         sampling = false; // lag "under load": the load has ended here
       },
     },
@@ -209,6 +215,7 @@ async function runArm(
     reportDir,
     drillVerdict: report.verdict,
     killed,
+    loadAverage: { start: round(loadStart), end: round(loadEnd) },
     messaging: {
       requests: m.requests,
       failed: m.failed,
@@ -371,6 +378,7 @@ export function renderComparison(r: ComparisonReport): string {
   const rows: [string, (a: ArmResult) => string][] = [
     ['verdict (own expectation)', (a) => a.verdict],
     ['region killed', (a) => a.killed],
+    ['load average (1 min) at start → end of load', (a) => `${a.loadAverage.start} → ${a.loadAverage.end}`],
     ['messaging promoted', (a) => (a.messaging.promoted ? 'yes' : 'no')],
     ['messaging RTO', (a) => ms(a.messaging.rtoMs)],
     ['messaging longest stall', (a) => ms(a.messaging.maxStallMs)],
