@@ -231,6 +231,11 @@ export class Controller {
     return this.runtime.get(service)?.lastOutcome ?? null;
   }
 
+  /** The persisted epoch of a service (what every probe's lease is granted at), null if unknown. */
+  epochOf(service: ServiceName): number | null {
+    return this.state.services[service]?.epoch ?? null;
+  }
+
   rpoSuspended(service: ServiceName): boolean {
     return this.runtime.get(service)?.rpoSuspended ?? false;
   }
@@ -334,6 +339,9 @@ export class Controller {
           if (old.failingSince !== null && old.status === 'down')
             steps.probeMs = Math.max(0, old.since - old.failingSince);
           if (rt.downSince !== null) steps.decideMs = Math.max(0, clock.now() - rt.downSince);
+          // The lease first: an old primary that may still be alive has fenced itself once it is over.
+          const leaseWaitMs = await waitUntilWallClock(decision.leaseUntil);
+          if (decision.leaseUntil !== null) steps.leaseMs = leaseWaitMs;
           const waitedMs = await this.waitForAbandonedWrites(service, otherRegion(decision.to));
           steps.writesMs = waitedMs;
           this.emit(
@@ -342,6 +350,7 @@ export class Controller {
             decision.to,
             decision.epoch,
             (decision.rpoZero ? 'standby was synchronous: RPO 0' : 'async standby within lag bound') +
+              (leaseWaitMs > 0 ? `; waited ${leaseWaitMs} ms for the old primary's lease to run out` : '') +
               (waitedMs > 0
                 ? `; waited ${waitedMs} ms for writes sent to the old primary to end or pass their deadline`
                 : ''),
@@ -501,3 +510,16 @@ export class Controller {
 
 /** how often a promotion waiting on writes sent to the old primary looks whether they have ended */
 const WRITES_RECHECK_MS = 20;
+
+/**
+ * Sleeps until `until` (wall-clock ms, like the probe deadlines the lease counts from) has passed;
+ * the ms slept. Strictly past it: the cell fences once now > its lease.
+ */
+async function waitUntilWallClock(until: number | null): Promise<number> {
+  if (until === null) return 0;
+  const started = Date.now();
+  while (Date.now() <= until) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(until - Date.now() + 1, 1_000)));
+  }
+  return Date.now() - started;
+}
