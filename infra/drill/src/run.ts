@@ -10,6 +10,7 @@ import {
   describeTarget,
   directionOf,
   FAULTS,
+  type Fault,
   type LinkFaultChange,
   SERVICES,
   type ServiceName,
@@ -32,8 +33,9 @@ import { buildReport } from './report/build';
 import { writeReport } from './report/write';
 import { SCENARIOS, type ScenarioName } from './scenarios';
 import { waitForEvents } from './scenarios/common';
-import type { ScenarioContext } from './scenarios/scenario';
+import type { AnyPlan, ScenarioContext } from './scenarios/scenario';
 import { routerServices, waitForSteadyState } from './steady-state';
+import { createStepRecorder } from './steps';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -148,6 +150,22 @@ export async function runDrill(
       runTag,
     });
     const paymentsAuditBefore = await paymentsAudit(admin).catch(() => null);
+    let faultMs = Number.POSITIVE_INFINITY;
+    ctx.steps = createStepRecorder({
+      backend,
+      admin,
+      audit: {
+        client: quiet,
+        admin,
+        records,
+        setup,
+        asyncWindowMs: options.asyncWindowMs,
+        paymentsAuditBefore,
+        source: options.load,
+      },
+      firstFaultMs: () => faultMs,
+      log,
+    });
     log(
       `setup: ${setup.state.users.length} users, ${setup.state.users.length} accounts seeded, run ${runTag}`,
     );
@@ -194,7 +212,7 @@ export async function runDrill(
       ...movedBeforePrepare,
       ...(await movedSince(admin, primariesAtLoad).catch(() => [] as string[])),
     ];
-    const faultMs = Date.now();
+    faultMs = Date.now();
     phase = 'fault';
     injecting = true;
     try {
@@ -257,11 +275,12 @@ export async function runDrill(
         kind: plan.fault.kind,
         target: describeTarget(plan.fault.target),
         injectedAtMs: faultMs,
-        ...(FAULTS[plan.fault.kind].scope === 'link'
+        ...(isLinkFault(plan.fault)
           ? { direction: directionOf(plan.fault), attributes: plan.fault.attributes }
           : {}),
       },
       linkFaults,
+      steps: ctx.steps.steps,
       records,
       events,
       audit,
@@ -368,6 +387,10 @@ async function waitUntilServing(admin: AdminApi, timeoutMs: number): Promise<voi
     await sleep(250);
   }
   throw new Error(`the router did not serve every service within ${timeoutMs} ms`);
+}
+
+function isLinkFault(fault: AnyPlan['fault']): fault is Fault {
+  return (fault.kind as string) in FAULTS && FAULTS[(fault as Fault).kind].scope === 'link';
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,7 +1,9 @@
 // Assembles report.json from the measurements. Pure: the drill runner and the tests both call it.
 import {
   type ControllerEvent,
+  type DrillOperation,
   type DrillReport,
+  type DrillStep,
   type FaultAttributes,
   type FaultDirection,
   type FaultKind,
@@ -19,14 +21,14 @@ import { phasesFor } from '../phases';
 import type { RequestRecord } from '../records';
 import { measureRecovery } from '../rto';
 import { BUCKET_MS, percentile, timeline } from '../timeline';
-import { acceptedRpoLoss, type Expectation, judge } from '../verdict';
+import { acceptedRpoLoss, type Expectation, judge, stepReasons } from '../verdict';
 
 export interface ReportInput {
   scenario: string;
   expected: string;
   expectation: Expectation;
   fault: {
-    kind: FaultKind;
+    kind: FaultKind | DrillOperation;
     target: string;
     injectedAtMs: number;
     direction?: FaultDirection;
@@ -34,6 +36,8 @@ export interface ReportInput {
   };
   /** link faults applied or healed during the drill, in order */
   linkFaults?: LinkFaultChange[];
+  /** a drill that chains faults: each one, audited (absent or empty: a single fault) */
+  steps?: readonly DrillStep[];
   records: RequestRecord[];
   events: ControllerEvent[];
   audit: Record<ServiceName, AuditFindings>;
@@ -96,7 +100,10 @@ export function buildReport(input: ReportInput): DrillReport {
       BUCKET_MS,
     );
   }
-  const { verdict, reasons } = judge(input.expectation, services, input.checks);
+  const judged = judge(input.expectation, services, input.checks);
+  const steps = input.steps ?? [];
+  const reasons = [...stepReasons(steps, services), ...judged.reasons];
+  const verdict = reasons.length === 0 ? judged.verdict : 'fail';
   const { startedAtMs, endedAtMs, ...load } = input.load;
   return {
     scenario: input.scenario,
@@ -110,6 +117,7 @@ export function buildReport(input: ReportInput): DrillReport {
       ...(input.fault.direction ? { direction: input.fault.direction } : {}),
       ...(input.fault.attributes ? { attributes: input.fault.attributes } : {}),
     },
+    ...(steps.length > 0 ? { steps: [...steps] } : {}),
     ...(input.linkFaults && input.linkFaults.length > 0 ? { linkFaults: input.linkFaults } : {}),
     services,
     phases,
