@@ -227,8 +227,10 @@ export class Prober {
           this.config.timeoutMs,
         );
       // The deadline is stamped before the request leaves: the cell renews only if it reads the probe by
-      // then, so no lease outlives deadline + leaseMs, answered or not.
-      const lease = this.lease(loop.target.service);
+      // then, so no lease outlives deadline + leaseMs, answered or not. Only a cell whose last probe
+      // answered gets one: every probe sent counts toward the wait before a failover (an unanswered one
+      // may still have arrived in time), so probing a silent cell with leases would push it back forever.
+      const lease = loop.health.consecutiveFailures === 0 ? this.lease(loop.target.service) : null;
       const deadline = started + this.config.timeoutMs;
       const leaseHeaders =
         lease && lease.leaseMs > 0
