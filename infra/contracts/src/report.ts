@@ -129,6 +129,21 @@ const perService = <T extends Parameters<typeof Type.Object>[0][string]>(value: 
 export const CheckSchema = Type.Object({ name: Type.String(), ok: Type.Boolean(), detail: Type.String() });
 export type Check = Static<typeof CheckSchema>;
 
+/**
+ * A row a restore exported from a forked old primary before rebuilding it (docs/fencing.md,
+ * "Quarantine of forked writes"), during the drill. An acknowledged write found only here is lost.
+ */
+export const QuarantinedWriteSchema = Type.Object({
+  service: Type.String(),
+  table: Type.String(),
+  /** the write's identity (a transfer's idempotency key, a message id, …) */
+  key: Type.String(),
+  file: Type.String(),
+  /** the drill's client was told this write succeeded */
+  acknowledged: Type.Boolean(),
+});
+export type QuarantinedWrite = Static<typeof QuarantinedWriteSchema>;
+
 /** One step's read-back of every write acknowledged so far, from the router's primary at that moment. */
 export const StepAuditSchema = Type.Object({
   /** false: the service had no primary serving when the step was audited (nothing read back) */
@@ -172,6 +187,8 @@ export const DrillReportSchema = Type.Object({
   fault: ReportFaultSchema,
   /** absent for a single fault; otherwise every fault in the order applied, each audited after it */
   steps: Type.Optional(Type.Array(DrillStepSchema)),
+  /** rows restores quarantined from forked old primaries while the drill ran (absent: none, or not known) */
+  quarantined: Type.Optional(Type.Array(QuarantinedWriteSchema)),
   services: perService(ServiceReportSchema),
   /** per service that failed over */
   phases: Type.Record(Type.String(), PhasesSchema),

@@ -12,6 +12,7 @@ import {
   FAULTS,
   type Fault,
   type LinkFaultChange,
+  type QuarantinedWrite,
   SERVICES,
   type ServiceName,
 } from '@failover-lab/contracts';
@@ -28,7 +29,7 @@ import { setUpDrill } from './load/setup';
 import { workload } from './load/workload';
 import { ProgressTally } from './progress';
 import { prometheusCrossCheck } from './prometheus';
-import type { RequestRecord } from './records';
+import { isAcknowledgedWrite, type RequestRecord } from './records';
 import { buildReport } from './report/build';
 import { writeReport } from './report/write';
 import { SCENARIOS, type ScenarioName } from './scenarios';
@@ -263,6 +264,7 @@ export async function runDrill(
       source: options.load,
     };
     const audit: Record<ServiceName, AuditFindings> = await auditAll(auditCtx);
+    const quarantined = await quarantinedSince(env.backend, loadStartMs, records, log);
     const prometheus = env.prometheusUrl
       ? await prometheusCrossCheck(env.prometheusUrl, { startMs: loadStartMs, endMs: loadEndMs, faultMs })
       : { available: false, note: 'no Prometheus URL for this backend' };
@@ -281,6 +283,7 @@ export async function runDrill(
       },
       linkFaults,
       steps: ctx.steps.steps,
+      quarantined,
       records,
       events,
       audit,
@@ -387,6 +390,22 @@ async function waitUntilServing(admin: AdminApi, timeoutMs: number): Promise<voi
     await sleep(250);
   }
   throw new Error(`the router did not serve every service within ${timeoutMs} ms`);
+}
+
+/** Rows restores quarantined during the drill, each marked if our client was told it succeeded. */
+async function quarantinedSince(
+  backend: Backend,
+  sinceMs: number,
+  records: RequestRecord[],
+  log: (line: string) => void,
+): Promise<QuarantinedWrite[] | undefined> {
+  if (!backend.quarantined) return undefined;
+  const rows = await backend.quarantined(sinceMs).catch((err: Error) => {
+    log(`warning: quarantine files unreadable: ${err.message}`);
+    return [];
+  });
+  const acked = new Set(records.filter(isAcknowledgedWrite).map((r) => `${r.service}/${r.writeId}`));
+  return rows.map((r) => ({ ...r, acknowledged: acked.has(`${r.service}/${r.key}`) }));
 }
 
 function isLinkFault(fault: AnyPlan['fault']): fault is Fault {

@@ -174,6 +174,36 @@ describe('buildReport', () => {
     expect(renderMarkdown(report)).toMatch(/3\. \*\*restore dc-b\*\*.*payments 2 lost of 40/);
   });
 
+  it('an acknowledged write found only in a quarantine file is named as such; quarantined rows are listed', () => {
+    const input = regionKillInput();
+    input.audit.payments = {
+      ...input.audit.payments,
+      lostAckedWrites: 1,
+      lostSample: ['k-5'],
+      lostIds: ['k-5'],
+    };
+    const file = '/lab/quarantine/payments-dc-a-1.jsonl';
+    input.quarantined = [
+      { service: 'payments', table: 'transfers', key: 'k-5', file, acknowledged: true },
+      { service: 'payments', table: 'transfers', key: 'k-never-acked', file, acknowledged: false },
+    ];
+    const report = buildReport(input);
+    expect(report.verdict).toBe('fail');
+    expect(report.reasons[0]).toBe(
+      `payments: 1 acknowledged write(s) exist only in quarantine (${file}), e.g. k-5`,
+    );
+    expect(report.quarantined).toHaveLength(2);
+    expect(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors)).toBe(true);
+    expect(problemsOf(DrillReportSchema, JSON.parse(JSON.stringify(report)))).toEqual([]);
+    expect(renderMarkdown(report)).toContain(
+      `- payments transfers k-5 (acknowledged to the client): ${file}`,
+    );
+    // a quarantined row nobody was told about fails nothing
+    const clean = regionKillInput();
+    clean.quarantined = [input.quarantined[1]!];
+    expect(buildReport(clean).verdict).toBe('pass');
+  });
+
   it('a flapping link: one failover is allowed (mayFailOver), and every link fault change is on the timeline', () => {
     const linkFault = { kind: 'link_partition' as const, target: 'edge→dc-a', direction: 'both' as const };
     const input = regionKillInput({

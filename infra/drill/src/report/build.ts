@@ -11,6 +11,7 @@ import {
   type LoadSummary,
   type Phases,
   type PrometheusCrossCheck,
+  type QuarantinedWrite,
   type RegionName,
   SERVICES,
   type ServiceName,
@@ -38,6 +39,8 @@ export interface ReportInput {
   linkFaults?: LinkFaultChange[];
   /** a drill that chains faults: each one, audited (absent or empty: a single fault) */
   steps?: readonly DrillStep[];
+  /** rows restores quarantined during the drill (absent: the backend keeps none) */
+  quarantined?: QuarantinedWrite[];
   records: RequestRecord[];
   events: ControllerEvent[];
   audit: Record<ServiceName, AuditFindings>;
@@ -102,7 +105,11 @@ export function buildReport(input: ReportInput): DrillReport {
   }
   const judged = judge(input.expectation, services, input.checks);
   const steps = input.steps ?? [];
-  const reasons = [...stepReasons(steps, services), ...judged.reasons];
+  const reasons = [
+    ...stepReasons(steps, services),
+    ...onlyInQuarantine(input.audit, input.quarantined ?? []),
+    ...judged.reasons,
+  ];
   const verdict = reasons.length === 0 ? judged.verdict : 'fail';
   const { startedAtMs, endedAtMs, ...load } = input.load;
   return {
@@ -118,6 +125,7 @@ export function buildReport(input: ReportInput): DrillReport {
       ...(input.fault.attributes ? { attributes: input.fault.attributes } : {}),
     },
     ...(steps.length > 0 ? { steps: [...steps] } : {}),
+    ...(input.quarantined ? { quarantined: input.quarantined } : {}),
     ...(input.linkFaults && input.linkFaults.length > 0 ? { linkFaults: input.linkFaults } : {}),
     services,
     phases,
@@ -135,4 +143,26 @@ export function buildReport(input: ReportInput): DrillReport {
 
 function promotedAfter(events: ControllerEvent[], service: ServiceName, faultMs: number): boolean {
   return events.some((e) => e.service === service && e.type === 'promoted' && Date.parse(e.at) >= faultMs);
+}
+
+/**
+ * An acknowledged write missing from the primary but in a quarantine file: the fork kept it, the
+ * platform lost it. Named as such (it is also counted lost, which fails the drill already).
+ */
+function onlyInQuarantine(
+  audit: Record<ServiceName, AuditFindings>,
+  quarantined: QuarantinedWrite[],
+): string[] {
+  return SERVICES.flatMap((service) => {
+    const lost = new Set(audit[service].lostIds ?? []);
+    const hits = quarantined.filter((q) => q.service === service && lost.has(q.key));
+    if (hits.length === 0) return [];
+    const files = [...new Set(hits.map((h) => h.file))].join(', ');
+    return [
+      `${service}: ${hits.length} acknowledged write(s) exist only in quarantine (${files}), e.g. ${hits
+        .slice(0, 3)
+        .map((h) => h.key)
+        .join(', ')}`,
+    ];
+  });
 }

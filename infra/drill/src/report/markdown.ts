@@ -84,6 +84,14 @@ export function renderMarkdown(report: DrillReport): string {
     }
     if (prom.note) lines.push('', prom.note);
   }
+  if (report.quarantined && report.quarantined.length > 0) {
+    lines.push('', '## Quarantined rows (exported from forked old primaries)', '');
+    for (const q of report.quarantined) {
+      lines.push(
+        `- ${q.service} ${q.table} ${q.key}${q.acknowledged ? ' (acknowledged to the client)' : ''}: ${q.file}`,
+      );
+    }
+  }
   if (report.checks.length > 0) {
     lines.push('', '## Scenario checks', '');
     for (const c of report.checks) lines.push(`- ${c.ok ? '✔' : '✘'} ${c.name}: ${c.detail}`);
