@@ -60,6 +60,8 @@ interface ServiceRuntime {
   rpoSuspended: boolean;
   /** a promotion's steps so far, completed with routeMs by the `routed` event that ends it */
   pendingSteps: { steps: PromotionSteps; promotedAt: number } | null;
+  /** per region, the last self-fence (its lease ran out) already announced with a `fenced` event */
+  selfFenceSeen: Partial<Record<RegionName, string>>;
   chain: Promise<unknown>;
   tickQueued: boolean;
 }
@@ -93,6 +95,7 @@ export class Controller {
         routedTo: null,
         rpoSuspended: false,
         pendingSteps: null,
+        selfFenceSeen: {},
         chain: Promise.resolve(),
         tickQueued: false,
       });
@@ -255,6 +258,15 @@ export class Controller {
       const status = snapshot.cells[region].status;
       if (status !== 'unknown') {
         this.deps.metrics.cellUp.set({ service, region }, status === 'up' || status === 'suspect' ? 1 : 0);
+      }
+    }
+    // A cell that fenced itself (its lease ran out) did so without us: the event stream still says so.
+    for (const region of REGIONS) {
+      const ready = snapshot.cells[region].lastReady;
+      const at = ready?.selfFencedAt;
+      if (at && ready.fenced && rt.selfFenceSeen[region] !== at) {
+        rt.selfFenceSeen[region] = at;
+        this.emit('fenced', service, region, ready.epoch, `fenced itself at ${at}: its lease ran out`);
       }
     }
     const routeKey = `${snapshot.primary}@${snapshot.epoch}`;
