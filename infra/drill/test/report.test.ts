@@ -204,6 +204,15 @@ describe('buildReport', () => {
     expect(buildReport(clean).verdict).toBe('pass');
   });
 
+  it('a claim (the router re-promoting its own primary at the same epoch) is not a failover', () => {
+    const input = regionKillInput({ expectation: { failsOver: ['payments'], unaffected: [] } });
+    input.events = input.events.map((e) =>
+      e.service !== 'payments' && e.type === 'promoted' ? { ...e, detail: 'claim; promoteMs=12' } : e,
+    );
+    const report = buildReport(input);
+    expect([report.services.payments.failedOver, report.services.login.failedOver]).toEqual([true, false]);
+  });
+
   it('a flapping link: one failover is allowed (mayFailOver), and every link fault change is on the timeline', () => {
     const linkFault = { kind: 'link_partition' as const, target: 'edge→dc-a', direction: 'both' as const };
     const input = regionKillInput({

@@ -141,8 +141,19 @@ export function buildReport(input: ReportInput): DrillReport {
   };
 }
 
+/**
+ * A promotion after the fault that moved the service. A claim (the router re-promoting its own primary
+ * at the same epoch, e.g. after that cell fenced itself when its lease ran out on a starved machine)
+ * moves nothing and is no failover.
+ */
 function promotedAfter(events: ControllerEvent[], service: ServiceName, faultMs: number): boolean {
-  return events.some((e) => e.service === service && e.type === 'promoted' && Date.parse(e.at) >= faultMs);
+  return events.some(
+    (e) =>
+      e.service === service &&
+      e.type === 'promoted' &&
+      !e.detail?.startsWith('claim') &&
+      Date.parse(e.at) >= faultMs,
+  );
 }
 
 /**
