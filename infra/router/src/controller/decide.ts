@@ -350,13 +350,9 @@ export function canRestoreSync(s: ServiceSnapshot): boolean {
   const seen = standbyAsSeenByPrimary(s);
   if (seen?.state !== 'streaming') return false;
   const replyAge = seen.replyAgeMs;
-  // Not older than a commit may wait either: a standby silent for that long is what degraded it, and
-  // its row keeps reading "streaming" well after its link was cut.
-  const maxReplyAge = Math.min(
-    s.policy.syncRestoreMaxReplyAgeMs ?? Number.POSITIVE_INFINITY,
-    s.policy.syncStallMs ?? DEFAULT_SYNC_STALL_MS,
-  );
-  if (replyAge !== null && replyAge !== undefined && replyAge > maxReplyAge) return false;
+  const maxReplyAge = s.policy.syncRestoreMaxReplyAgeMs;
+  if (replyAge !== null && replyAge !== undefined && maxReplyAge !== undefined && replyAge > maxReplyAge)
+    return false;
   const lag = lastKnownStandbyLag(s);
   return lag !== null && lag <= s.policy.syncRestoreMaxLagBytes;
 }
