@@ -111,6 +111,22 @@ async function sql<R extends pg.QueryResultRow>(
   }
 }
 
+/** Statements one after another in one session (ALTER SYSTEM cannot share a transaction). */
+async function sqlSession(name: string, statements: string[]): Promise<void> {
+  const client = new pg.Client({
+    host: join(root, `sock-${name}`),
+    port: 5432,
+    user: 'postgres',
+    database: 'postgres',
+  });
+  await client.connect();
+  try {
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
 const waitReady = (name: string) =>
   waitFor(`${name} to accept queries`, async () => (await sql(name, 'SELECT 1')).length || undefined);
 
@@ -316,6 +332,55 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
     expect(result.status, result.output).toBe(0);
     expect(result.output).toContain('pg_basebackup');
     expect(existsSync(join(fresh, 'standby.signal'))).toBe(true);
+  });
+
+  // freeze dc-a -> failover to dc-b -> thaw dc-a -> kill dc-b's Postgres -> `docker start` dc-b: the
+  // thawed old primary is alive and out of recovery too; rebuilding the newer node from it would
+  // delete every write since the failover. Here the clone above plays the newer node.
+  it('a newer primary that comes back beside a fenced, thawed old primary keeps its data (never rewound from it)', async () => {
+    const fresh = join(root, 'dc-a-fresh');
+    primary = startPostgres('dc-a', fresh, primaryHost);
+    await waitReady('dc-a');
+    await sql('dc-a', 'SELECT pg_promote(true, 30)'); // dc-a's clone is the new primary (timeline 3)
+    await sql('dc-a', "INSERT INTO t VALUES ('acked-on-new-primary')", 'payments');
+    // dc-b, the old primary, still runs out of recovery (thawed); the router's fence reached it
+    await sqlSession('dc-b', [
+      // PostgreSQL 15's ALTER SYSTEM takes a custom setting only once the session knows it (fence.ts)
+      "SET failover_lab.fenced_epoch = ''",
+      "ALTER SYSTEM SET failover_lab.fenced_epoch = '2'",
+      'SELECT pg_reload_conf()',
+    ]);
+    killGroup(primary);
+    await waitFor('the new primary to be gone', async () => (isAlive(primary.pid!) ? undefined : true));
+
+    const env = {
+      PGDATA: fresh,
+      FAILOVER_LAB_REGION: 'dc-a',
+      FAILOVER_LAB_PEER_HOST: standbyHost,
+      FAILOVER_LAB_BOOTSTRAP_ROLE: 'primary',
+      REPLICATOR_PASSWORD: replicatorPassword,
+    };
+    const result = runEntrypoint(env);
+    expect(result.status, result.output).toBe(0);
+    expect(result.output).toContain('keep: the peer is fenced (epoch 2)');
+    expect(result.output).not.toContain('rewinding');
+    expect(existsSync(join(fresh, 'standby.signal'))).toBe(false);
+    primary = startPostgres('dc-a', fresh, primaryHost);
+    await waitReady('dc-a');
+    const rows = (await sql<{ v: string }>('dc-a', 'SELECT v FROM t', 'payments')).map((r) => r.v);
+    expect(rows).toContain('acked-on-new-primary');
+
+    // Without the fence marker nothing says which of two unfenced primaries is the right one, and the
+    // peer is not newer: refuse, never guess.
+    await sqlSession('dc-b', ['ALTER SYSTEM RESET failover_lab.fenced_epoch', 'SELECT pg_reload_conf()']);
+    killGroup(primary);
+    await waitFor('the new primary to be gone again', async () => (isAlive(primary.pid!) ? undefined : true));
+    const refused = runEntrypoint(env);
+    expect(refused.status, refused.output).not.toBe(0);
+    expect(refused.output).toMatch(
+      /refuse: the peer is an unfenced primary on timeline 2 and this node is one on timeline 3/,
+    );
+    expect(existsSync(join(fresh, 'standby.signal'))).toBe(false);
   });
 
   afterAll(() => {

@@ -8,10 +8,19 @@
 #          primary_conninfo application_name=<region> (docs/contracts.md "Data stores")
 #   empty data dir, bootstrap role primary, peer not a primary
 #       -> initdb, then roles, grants and the database (init-primary.sh) on a socket-only setup server
-#   data dir present, not a standby, and the peer IS a primary
-#       -> this is an old primary coming back after a failover (`docker start` = the drill's restore):
-#          pg_rewind from the peer (fresh pg_basebackup if that fails) and rejoin as its standby,
-#          never as a second primary.
+#   data dir present, not a standby, and the peer IS a primary: two nodes out of recovery. "The peer
+#   answers and is not in recovery" does not say which one the router made the primary: after
+#   freeze -> failover -> thaw the old primary is alive and out of recovery too, and rebuilding the
+#   newer node from it deletes every write since the failover (docs/fencing.md). The durable marks
+#   of the control plane decide instead (which_primary):
+#     the peer carries a fence marker (the router or its lease fenced it)
+#       -> the peer is not the primary: start as is, never rebuilt from it;
+#     this node carries a fence marker, or the peer is on a newer timeline (promoted after this
+#     node's last promotion: this is the old primary, killed before a fence reached it)
+#       -> pg_rewind from the peer (fresh pg_basebackup if that fails) and rejoin as its standby;
+#     neither (two unfenced primaries, the peer not newer)
+#       -> refuse to start, and say why: an operator asks the router (GET /admin/status) which
+#          region is the primary and rebuilds the other one.
 #   anything else -> start as is.
 # Settings every node shares live in the data dir's postgresql.conf (written at initdb, copied by
 # pg_basebackup and pg_rewind): pg_rewind's single-user crash recovery reads only that, and without
@@ -44,6 +53,52 @@ as_pg() { $RUN_AS "$@"; }
 # frozen peer accepts the TCP connection and then never answers.
 peer_is_primary() {
   [ "$(timeout 5 psql "$PEER_CONN" -XtAc 'SELECT NOT pg_is_in_recovery()' 2>/dev/null || true)" = "t" ]
+}
+
+# The peer's fence epoch (failover_lab.fenced_epoch, docs/fencing.md), empty when it carries none.
+peer_fence_epoch() {
+  timeout 5 psql "$PEER_CONN" -XtAc "SELECT coalesce(current_setting('failover_lab.fenced_epoch', true), '')" 2>/dev/null || true
+}
+
+# This node's fence epoch from its own data dir (ALTER SYSTEM writes it there; the last line wins).
+own_fence_epoch() {
+  sed -n "s/^failover_lab\.fenced_epoch = '\([0-9]*\)'$/\1/p" "$PGDATA/postgresql.auto.conf" 2>/dev/null | tail -n 1
+}
+
+# The timeline the peer writes on now (IDENTIFY_SYSTEM over a replication connection: current, not the
+# last checkpoint's, which lags a promotion).
+peer_timeline() {
+  timeout 5 psql "$PEER_CONN replication=true" -XtAc IDENTIFY_SYSTEM 2>/dev/null | cut -d'|' -f2 || true
+}
+
+# This node's latest timeline: a promotion writes <timeline>.history into pg_wal at once, before its
+# checkpoint updates the control file.
+own_timeline() {
+  local latest=1 f n
+  for f in "$PGDATA"/pg_wal/*.history; do
+    [ -e "$f" ] || continue
+    n=$((16#$(basename "$f" .history)))
+    [ "$n" -gt "$latest" ] && latest=$n
+  done
+  echo "$latest"
+}
+
+# Two nodes out of recovery: "keep", "rewind", or "refuse: <why>" (see the header).
+which_primary() {
+  local peer_fence own_fence peer_tl own_tl
+  peer_fence="$(peer_fence_epoch)"
+  own_fence="$(own_fence_epoch)"
+  peer_tl="$(peer_timeline)"
+  own_tl="$(own_timeline)"
+  if [ -n "$peer_fence" ]; then
+    echo "keep: the peer is fenced (epoch $peer_fence): it is not the primary, this node is not rebuilt from it"
+  elif [ -n "$own_fence" ]; then
+    echo "rewind: this node is fenced (epoch $own_fence) and the peer is an unfenced primary"
+  elif [ -n "$peer_tl" ] && [ "$peer_tl" -gt "$own_tl" ]; then
+    echo "rewind: the peer was promoted after this node (timeline $peer_tl > $own_tl)"
+  else
+    echo "refuse: the peer is an unfenced primary on timeline ${peer_tl:-unknown} and this node is one on timeline $own_tl; ask the router (GET /admin/status) which region is the primary and rebuild the other"
+  fi
 }
 
 wait_for_peer_primary() {
@@ -157,7 +212,13 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     init_primary
   fi
 elif [ ! -e "$PGDATA/standby.signal" ] && peer_is_primary; then
-  rewind_old_primary
+  verdict="$(which_primary)"
+  log "this node and the peer are both out of recovery: $verdict"
+  case "$verdict" in
+    rewind:*) rewind_old_primary ;;
+    keep:*) ;;
+    *) exit 1 ;;
+  esac
 elif [ -e "$PGDATA/standby.signal" ]; then
   write_passfile
 fi

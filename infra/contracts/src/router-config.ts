@@ -132,6 +132,15 @@ export const PolicyConfigSchema = Type.Object(
       'a primary whose app is gone but whose Postgres still answers is given this long to be restarted in ' +
         'place before it is failed over (a crashed app is not a lost region)',
     ),
+    leaseMs: ms(
+      0,
+      600_000,
+      0,
+      'the lease each health probe grants the primary at the current epoch: a primary that has not had a probe ' +
+        'for this long fences itself, and a failover from a primary the router cannot reach waits until every ' +
+        'lease it may have granted has run out (the last probe deadline + this); 0 (the default) turns leases ' +
+        'off: at load 20 a starved cell read its probes past their deadline and fenced itself (docs/fencing.md)',
+    ),
     standbySteadyMs: ms(
       0,
       ANY,

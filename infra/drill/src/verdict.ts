@@ -1,5 +1,11 @@
 // Expected outcome → verdict. Pure: every reason is a sentence a reader can act on.
-import { REPLICATION_MODE, SERVICES, type ServiceName, type ServiceReport } from '@failover-lab/contracts';
+import {
+  type DrillStep,
+  REPLICATION_MODE,
+  SERVICES,
+  type ServiceName,
+  type ServiceReport,
+} from '@failover-lab/contracts';
 
 export interface Expectation {
   /** services that must fail over (promote the standby) */
@@ -70,6 +76,40 @@ export function judge(
   }
   for (const check of checks) if (!check.ok) reasons.push(`${check.name}: ${check.detail}`);
   return { verdict: reasons.length === 0 ? 'pass' : 'fail', reasons };
+}
+
+/**
+ * A drill that chains faults fails at the first step that lost or duplicated an acknowledged write or
+ * failed a check, even if a later step hides it (the final audit alone would blame the wrong step, or
+ * nothing: a rebuilt region replays the loss as the new truth).
+ */
+export function stepReasons(
+  steps: readonly DrillStep[],
+  services: Record<ServiceName, ServiceReport>,
+): string[] {
+  const reasons: string[] = [];
+  steps.forEach((step, i) => {
+    const where = `step ${i + 1} (${step.name})`;
+    for (const service of SERVICES) {
+      const a = step.audit[service];
+      if (!a.audited) continue;
+      const tolerated = acceptedRpoLoss(service, {
+        failedOver: services[service].failedOver,
+        lostInAsyncWindow: a.lostInAsyncWindow,
+      });
+      if (a.lostAckedWrites > tolerated) {
+        reasons.push(
+          `${where}: ${service} lost ${a.lostAckedWrites} acknowledged write(s)` +
+            (tolerated > 0 ? ` (${tolerated} within the async RPO window)` : '') +
+            `, e.g. ${a.lostSample.slice(0, 3).join(', ')}`,
+        );
+      }
+      if (a.duplicateWrites > 0)
+        reasons.push(`${where}: ${service} applied ${a.duplicateWrites} write(s) more than once`);
+    }
+    for (const check of step.checks) if (!check.ok) reasons.push(`${where}: ${check.name}: ${check.detail}`);
+  });
+  return reasons;
 }
 
 /** "me HTTP_504 ×2, signin ROUTER_ERR_NO_PRIMARY ×1": what a reader needs to tell a cause from a symptom */

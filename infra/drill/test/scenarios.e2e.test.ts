@@ -118,6 +118,20 @@ describe.sequential('drill scenarios on a real lab', () => {
     await expectPass('restore');
   }, 240_000);
 
+  it('switchover: every service moves under load, nothing lost or duplicated; the pause is measured', async () => {
+    const r = await expectPass('switchover');
+    for (const s of ['login', 'payments', 'messaging'] as const) {
+      expect(r.services[s].failedOver).toBe(true);
+      expect(r.services[s].lostAckedWrites).toBe(0);
+      expect(r.services[s].duplicateWrites).toBe(0);
+    }
+    expect(r.checks.filter((c) => c.name.endsWith('switched over (pause)')).map((c) => c.ok)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+  }, 240_000);
+
   it('the audit catches loss: an acked message deleted on the primary fails the drill', async () => {
     let deleted: string | null = null;
     // standby-loss: messaging does not fail over, so no loss of it is excusable.

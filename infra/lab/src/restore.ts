@@ -4,7 +4,7 @@
 // healthy cell (the router's primary, or a standby of it) is left running — killing it would hand the
 // router a failover to race with — and only its dead Redis or app are restarted; a dead cell or a
 // second primary the router does not route to (a fenced old primary) is rebuilt as standby of the
-// router's primary by a fresh pg_basebackup (new slot), Redis following as replica of the current
+// router's primary by pg_rewind (a fresh pg_basebackup when that fails), Redis following as replica of the current
 // master; the router's primary, when its Postgres died, is started again from its own data dir; a
 // node whose timeline is newer than its source's is never rebuilt; and a node that runs but does not
 // answer is never guessed about.
@@ -13,10 +13,11 @@ import { restoreActiveActiveCell } from './active-active';
 import { settleAll, startAppOf, startPostgresNode, startRedisNode, trackPostgres } from './bring-up';
 import { cellOf, type LabContext } from './context';
 import {
-  bootstrapStandby,
+  currentTimeline,
   isInitialized,
   isInRecovery,
   type PostgresNode,
+  rejoinStandby,
   roleOnDisk,
   timelineOnDisk,
 } from './datastores/postgres';
@@ -89,8 +90,8 @@ async function restoreCell(
     observePostgres(ctx, processes.get(componentId(service, other, 'postgres')), there.postgres),
   ]);
   const [hereTimeline, otherTimeline] = await Promise.all([
-    timelineOnDisk(here.postgres).catch(() => null),
-    timelineOnDisk(there.postgres).catch(() => null),
+    timelineOf(here.postgres, hereState),
+    timelineOf(there.postgres, otherState),
   ]);
   const plan = planRestore(
     {
@@ -122,13 +123,22 @@ async function restoreCell(
           : null;
       if (kept?.file) ctx.log(`${service}/${region}: ${kept.rows} forked row(s) quarantined in ${kept.file}`);
       await killCell();
-      await bootstrapStandby(here.postgres, there.postgres, ctx.secrets, trackPostgres(ctx, here.postgres));
+      const joined = await rejoinStandby(
+        here.postgres,
+        there.postgres,
+        ctx.secrets,
+        trackPostgres(ctx, here.postgres),
+      );
+      if (joined.rewindError)
+        ctx.log(`${service}/${region}: pg_rewind failed (${joined.rewindError}); took a base backup instead`);
       await alignRedisMaster(there.redis);
       await startRedisNode(ctx, here.redis, there.redis);
       await startAppOf(ctx, service, region);
-      return kept?.file
-        ? `standby of ${other} (${kept.rows} forked row(s) quarantined in ${kept.file})`
-        : `standby of ${other}`;
+      const notes = [
+        joined.how,
+        ...(kept?.file ? [`${kept.rows} forked row(s) quarantined in ${kept.file}`] : []),
+      ];
+      return `standby of ${other} (${notes.join('; ')})`;
     }
     case 'restart_primary':
       await killCell();
@@ -161,6 +171,19 @@ async function observePostgres(
     if (Date.now() >= deadline) return 'unknown';
     await sleep(250);
   }
+}
+
+/**
+ * A running primary's timeline is the one it writes on: its control file shows the new timeline only
+ * after the checkpoint that follows a promotion (a switchover just before a restore read dc-b as still
+ * on the old timeline, and restore refused to rebuild dc-a from it). Anything else: the control file.
+ */
+async function timelineOf(node: PostgresNode, state: PgObservation): Promise<number | null> {
+  if (state === 'primary') {
+    const live = await currentTimeline(node).catch(() => null);
+    if (live !== null) return live;
+  }
+  return timelineOnDisk(node).catch(() => null);
 }
 
 /** Redis follows Postgres: the master is where the primary is (the cell promotes both). */

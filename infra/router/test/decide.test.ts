@@ -449,3 +449,71 @@ describe('decide() on an operator request: switchover and fence are decisions to
     expect([decision.kind, decision.outcome]).toEqual([kind, outcome]);
   });
 });
+
+describe('decide(): the lease of an old primary the router cannot reach', () => {
+  const base = fixtures.paymentsPrimaryDown();
+  const withOld = (old: Partial<(typeof base.cells)['dc-a']>) => ({
+    ...base,
+    cells: { ...base.cells, 'dc-a': { ...base.cells['dc-a'], ...old } },
+  });
+  it.each([
+    [
+      'unreachable but maybe alive (a freeze, a partition), lease outstanding: promote once it has run out',
+      withOld({ leaseGrantedUntil: base.at + 3_500 }),
+      base.at + 3_500,
+      "promote dc-b for payments, epoch 4 (RPO 0: was in sync), once dc-a's lease has run out (3500 ms)",
+    ],
+    [
+      'its Postgres refused the connection (gone, not slow): no wait',
+      withOld({ leaseGrantedUntil: base.at + 3_500, consecutiveGone: 1 }),
+      null,
+      'promote dc-b for payments, epoch 4 (RPO 0: was in sync)',
+    ],
+    [
+      'the lease ran out already (it failed probes for longer): no wait',
+      withOld({ leaseGrantedUntil: base.at - 1 }),
+      null,
+      'promote dc-b for payments, epoch 4 (RPO 0: was in sync)',
+    ],
+    [
+      'no lease ever granted (leases off): no wait',
+      withOld({ leaseGrantedUntil: null }),
+      null,
+      'promote dc-b for payments, epoch 4 (RPO 0: was in sync)',
+    ],
+  ] as const)('%s', (_name, snapshot, leaseUntil, outcome) => {
+    const d = decide(snapshot);
+    expect(d).toMatchObject({ kind: 'failover', to: 'dc-b', leaseUntil });
+    expect(d.outcome).toBe(outcome);
+  });
+
+  it('every probe sent, answered or not, extends the bound to its deadline + the lease', () => {
+    const h0 = initialHealth(0);
+    const answered: ProbeResult = {
+      ok: true,
+      at: 1_000,
+      ms: 3,
+      ready: ready(),
+      error: null,
+      leaseUntil: 5_500,
+    };
+    const h1 = applyProbe(h0, answered, { fall: 3, rise: 2 });
+    const lost: ProbeResult = {
+      ok: false,
+      at: 1_200,
+      ms: 500,
+      ready: null,
+      error: 'TimeoutError',
+      leaseUntil: 5_700,
+    };
+    const h2 = applyProbe(h1, lost, { fall: 3, rise: 2 });
+    const late: ProbeResult = { ...lost, at: 1_400, inconclusive: true, leaseUntil: 5_900 };
+    const h3 = applyProbe(h2, late, { fall: 3, rise: 2 });
+    expect([h1.leaseGrantedUntil, h2.leaseGrantedUntil, h3.leaseGrantedUntil]).toEqual([5_500, 5_700, 5_900]);
+    // a probe that granted none (leases off) leaves the bound where it was
+    expect(
+      applyProbe(h3, { ...answered, at: 1_600, leaseUntil: undefined }, { fall: 3, rise: 2 })
+        .leaseGrantedUntil,
+    ).toBe(5_900);
+  });
+});

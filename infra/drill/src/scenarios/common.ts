@@ -8,7 +8,7 @@ import {
   type ServiceName,
 } from '@failover-lab/contracts';
 import { routerServices, waitForSteadyState } from '../steady-state';
-import type { Check, Plan, ScenarioContext, VerifyInput } from './scenario';
+import type { AnyPlan, Check, Plan, ScenarioContext, VerifyInput } from './scenario';
 
 export const RESET_TIMEOUT_MS = 90_000;
 
@@ -89,7 +89,7 @@ export async function waitForEvents(
 }
 
 /** After recovery, the moved services are answered by the other region only. */
-export function servedByNewRegion(plan: Plan, input: VerifyInput): Check[] {
+export function servedByNewRegion(plan: AnyPlan, input: VerifyInput): Check[] {
   const old = plan.fault.target.region;
   const moved = [...plan.expectation.failsOver, ...(plan.expectation.movesWithoutPromotion ?? [])];
   return moved.map((service) => {

@@ -3,9 +3,10 @@
 // Nothing may fail over (the primary is healthy); the async services keep serving; payments, which
 // commits synchronously, must degrade or refuse within its bound instead of hanging; the heal brings
 // the standbys back to streaming and payments back to sync.
-import { describeFault } from '@failover-lab/contracts';
+import { type ControllerEvent, describeFault } from '@failover-lab/contracts';
+import { firstEventAfter } from './common';
 import { answeredWithin, healAndSettle, healOf, primaryRegion, sleep } from './links';
-import type { Plan, Scenario, ScenarioContext } from './scenario';
+import type { Check, Plan, Scenario, ScenarioContext } from './scenario';
 
 export const REPLICATION_CUT_HOLD_MS = 12_000;
 /** The drill client's own timeout: a payments request not answered by then hangs. */
@@ -38,8 +39,32 @@ function replicationScenario(name: 'replication-partition' | 'replication-cut'):
     },
     verify: async (_ctx, _p, input) => [
       answeredWithin(input.records, 'payments', input.faultMs, PAYMENTS_ANSWER_BOUND_MS),
+      degradedWithinBound(input.events, input.faultMs),
     ],
     reset: (ctx, p) => healAndSettle(ctx, p.fault),
+  };
+}
+
+/**
+ * The sync-stall detector (docs/fencing.md) noticed the cut: payments' commits stuck waiting for the
+ * standby made the controller degrade it to async (the router's default; strict mode refuses writes
+ * instead and the answer bound above is what proves it). Sync comes back after the heal (the reset
+ * waits for it); when that happened before the load ended, the detail says when.
+ */
+function degradedWithinBound(events: ControllerEvent[], faultMs: number): Check {
+  const degraded = firstEventAfter(events, 'degraded_async', 'payments', faultMs);
+  const restored = degraded
+    ? firstEventAfter(events, 'sync_restored', 'payments', Date.parse(degraded.at))
+    : undefined;
+  return {
+    name: 'payments degraded to async (commits stuck for the standby)',
+    ok: degraded !== undefined,
+    detail: degraded
+      ? `degraded ${Date.parse(degraded.at) - faultMs} ms after the cut (${degraded.detail ?? ''}); ` +
+        (restored
+          ? `sync restored ${Date.parse(restored.at) - faultMs} ms after the cut`
+          : 'sync not restored')
+      : 'no degraded_async event for payments: its commits hung on the cut link unnoticed',
   };
 }
 

@@ -3,7 +3,16 @@
 // exercise exactly the setup the lab runs.
 
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REPLICATION_MODE, type RegionName, type ServiceName } from '@failover-lab/contracts';
 import pg from 'pg';
@@ -184,7 +193,22 @@ export async function initPrimary(node: PostgresNode): Promise<void> {
     ),
   );
   writeOwnedFile(join(node.dataDir, 'pg_hba.conf'), PG_HBA, owner);
+  appendFileSync(join(node.dataDir, 'postgresql.conf'), SHARED_CONF);
 }
+
+/**
+ * Settings every node of a cell pair shares, in the data dir's postgresql.conf (copied by
+ * pg_basebackup and pg_rewind): pg_rewind first runs a killed old primary's crash recovery in
+ * single-user mode, which reads only this file, not the command line. Without wal_log_hints there,
+ * that recovery records it as off and pg_rewind refuses the node (docs/facts.md).
+ */
+const SHARED_CONF = `
+# written by the lab: the same on every node of the cell pair (pg_rewind reads these)
+wal_log_hints = on
+# pg_rewind reads the old primary's own WAL back to the last checkpoint before the fork; the checkpoint
+# that ends its crash recovery would otherwise recycle those segments
+wal_keep_size = 128MB
+`;
 
 /**
  * Per-node settings go on the command line, never in postgresql.conf: pg_rewind copies the conf
@@ -356,6 +380,45 @@ export async function createStandby(standby: PostgresNode, primary: PostgresNode
   followPrimary(standby, primary, secrets);
 }
 
+/**
+ * An old node rejoins as standby of `primary` by pg_rewind: only what changed since the fork is
+ * copied, not the whole cluster. Its rows committed after the fork are discarded (restore quarantines
+ * them first). The node must not be running (killed is fine: pg_rewind runs its crash recovery).
+ * Throws when pg_rewind cannot (a data dir from before wal_log_hints was in its config, WAL gone):
+ * the caller takes a fresh base backup instead.
+ */
+export async function rewindStandby(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
+  const owner = runAsForPostgres();
+  // A just-promoted primary may not have checkpointed yet: its control file would still show the old
+  // timeline, and pg_rewind would answer "no rewind required" and leave the fork in place.
+  await superuserQuery(primary, 'CHECKPOINT', [], { timeoutMs: 60_000 });
+  await resetSlot(primary, standby.region);
+  await superuserQuery(
+    primary,
+    `SELECT pg_create_physical_replication_slot($1, true)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`,
+    [slotName(standby.region)],
+  );
+  // the superuser over the primary's unix socket (0700, the postgres OS user's): pg_rewind reads files
+  // through functions only a superuser may call; the password goes in a passfile, never on argv
+  const pgpass = `*:${primary.port}:*:postgres:${primary.superuserPassword}\n`;
+  await withSecretFile(standby.dataDir, pgpass, (passfile) =>
+    runToCompletion(
+      binary('pg_rewind'),
+      [
+        ...['--target-pgdata', standby.dataDir],
+        ...[
+          '--source-server',
+          `host=${primary.socketDir} port=${primary.port} user=postgres dbname=postgres`,
+        ],
+        '--no-sync',
+      ],
+      { runAs: owner, env: { PATH: process.env.PATH, PGPASSFILE: passfile }, timeoutMs: 120_000 },
+    ),
+  );
+  followPrimary(standby, primary, secrets);
+}
+
 /** Points a standby data dir at a primary (primary_conninfo, slot, standby.signal). */
 export function followPrimary(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
   const owner = runAsForPostgres();
@@ -453,6 +516,39 @@ export async function bootstrapPrimary(
   await waitPostgresReady(node, postmaster);
   await setupPrimaryRoles(node, secrets, syncStandby);
   return postmaster;
+}
+
+/**
+ * A node rejoins as streaming standby of a running primary: an old primary's data dir by pg_rewind,
+ * anything else (or a failed rewind) by a fresh base backup. What it took, and why a rewind failed.
+ */
+export async function rejoinStandby(
+  standby: PostgresNode,
+  primary: PostgresNode,
+  secrets: LabSecrets,
+  onStarted: OnStarted,
+): Promise<{ how: 'rewound' | 'cloned'; rewindError?: string }> {
+  let rewindError: string | undefined;
+  // an old primary's data dir; a standby's goes to a base backup (single-user crash recovery, pg_rewind's
+  // first step, refuses a data dir in standby mode)
+  if (isInitialized(standby) && roleOnDisk(standby) === 'primary') {
+    const rewound = await rewindStandby(standby, primary, secrets).then(
+      () => true,
+      (err: Error) => {
+        rewindError = err.message.split('\n')[0];
+        return false;
+      },
+    );
+    if (rewound) {
+      const postmaster = startPostgres(standby);
+      onStarted(postmaster);
+      await waitPostgresReady(standby, postmaster);
+      await waitStreaming(primary, standby.region);
+      return { how: 'rewound' };
+    }
+  }
+  await bootstrapStandby(standby, primary, secrets, onStarted);
+  return { how: 'cloned', ...(rewindError ? { rewindError } : {}) };
 }
 
 /** Fresh streaming standby of a running primary: base backup, start, wait until streaming. */

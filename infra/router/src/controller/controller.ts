@@ -68,6 +68,8 @@ interface ServiceRuntime {
   rpoSuspended: boolean;
   /** a promotion's steps so far, completed with routeMs by the `routed` event that ends it */
   pendingSteps: { steps: PromotionSteps; promotedAt: number } | null;
+  /** per region, the last self-fence (its lease ran out) already announced with a `fenced` event */
+  selfFenceSeen: Partial<Record<RegionName, string>>;
   chain: Promise<unknown>;
   tickQueued: boolean;
 }
@@ -101,6 +103,7 @@ export class Controller {
         routedTo: null,
         rpoSuspended: false,
         pendingSteps: null,
+        selfFenceSeen: {},
         chain: Promise.resolve(),
         tickQueued: false,
       });
@@ -242,6 +245,11 @@ export class Controller {
     return this.runtime.get(service)?.lastOutcome ?? null;
   }
 
+  /** The persisted epoch of a service (what every probe's lease is granted at), null if unknown. */
+  epochOf(service: ServiceName): number | null {
+    return this.state.services[service]?.epoch ?? null;
+  }
+
   rpoSuspended(service: ServiceName): boolean {
     return this.runtime.get(service)?.rpoSuspended ?? false;
   }
@@ -308,6 +316,15 @@ export class Controller {
       const status = snapshot.cells[region].status;
       if (status !== 'unknown') {
         this.deps.metrics.cellUp.set({ service, region }, status === 'up' || status === 'suspect' ? 1 : 0);
+      }
+    }
+    // A cell that fenced itself (its lease ran out) did so without us: the event stream still says so.
+    for (const region of REGIONS) {
+      const ready = snapshot.cells[region].lastReady;
+      const at = ready?.selfFencedAt;
+      if (at && ready.fenced && rt.selfFenceSeen[region] !== at) {
+        rt.selfFenceSeen[region] = at;
+        this.emit('fenced', service, region, ready.epoch, `fenced itself at ${at}: its lease ran out`);
       }
     }
     const routeKey = `${snapshot.primary}@${snapshot.epoch}`;
@@ -392,6 +409,9 @@ export class Controller {
           if (old.failingSince !== null && old.status === 'down')
             steps.probeMs = Math.max(0, old.since - old.failingSince);
           if (rt.downSince !== null) steps.decideMs = Math.max(0, clock.now() - rt.downSince);
+          // The lease first: an old primary that may still be alive has fenced itself once it is over.
+          const leaseWaitMs = await waitUntilWallClock(decision.leaseUntil);
+          if (decision.leaseUntil !== null) steps.leaseMs = leaseWaitMs;
           const waitedMs = await this.waitForAbandonedWrites(service, otherRegion(decision.to));
           steps.writesMs = waitedMs;
           this.emit(
@@ -400,6 +420,7 @@ export class Controller {
             decision.to,
             decision.epoch,
             (decision.rpoZero ? 'standby was synchronous: RPO 0' : 'async standby within lag bound') +
+              (leaseWaitMs > 0 ? `; waited ${leaseWaitMs} ms for the old primary's lease to run out` : '') +
               (waitedMs > 0
                 ? `; waited ${waitedMs} ms for writes sent to the old primary to end or pass their deadline`
                 : ''),
@@ -565,3 +586,16 @@ export class Controller {
 
 /** how often a promotion waiting on writes sent to the old primary looks whether they have ended */
 const WRITES_RECHECK_MS = 20;
+
+/**
+ * Sleeps until `until` (wall-clock ms, like the probe deadlines the lease counts from) has passed;
+ * the ms slept. Strictly past it: the cell fences once now > its lease.
+ */
+async function waitUntilWallClock(until: number | null): Promise<number> {
+  if (until === null) return 0;
+  const started = Date.now();
+  while (Date.now() <= until) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(until - Date.now() + 1, 1_000)));
+  }
+  return Date.now() - started;
+}

@@ -35,7 +35,16 @@ export type Decision =
   | { kind: 'none'; outcome: string }
   /** the persisted primary does not (yet) hold the persisted epoch: promote it with that epoch */
   | { kind: 'claim'; region: RegionName; epoch: number; outcome: string }
-  | { kind: 'failover'; from: RegionName; to: RegionName; epoch: number; rpoZero: boolean; outcome: string }
+  | {
+      kind: 'failover';
+      from: RegionName;
+      to: RegionName;
+      epoch: number;
+      rpoZero: boolean;
+      /** promote only after this (wall-clock ms): every lease the old primary may hold has run out */
+      leaseUntil: number | null;
+      outcome: string;
+    }
   | { kind: 'refuse_failover'; region: RegionName; reason: string; outcome: string }
   | { kind: 'fence'; region: RegionName; epoch: number; outcome: string }
   /** a cell holds a higher epoch than ours (state lost or older than the cells): follow it */
@@ -166,6 +175,18 @@ function canFailOver(s: ServiceSnapshot): { ok: true; rpoZero: boolean } | { ok:
   return { ok: true, rpoZero: false };
 }
 
+/**
+ * An old primary the router cannot reach may still be alive and writing (a partition, a freeze): it
+ * fences itself once its lease runs out, so the promotion waits until every lease a probe may have
+ * granted it has. No wait when it is surely gone — its Postgres refused the connection (nothing
+ * listens: a dead process, not a slow one) — or when no lease is outstanding.
+ */
+export function oldPrimaryLeaseUntil(old: CellHealth, at: number): number | null {
+  if (old.consecutiveGone > 0) return null;
+  if (old.leaseGrantedUntil === null || old.leaseGrantedUntil <= at) return null;
+  return old.leaseGrantedUntil;
+}
+
 function describeHealthy(s: ServiceSnapshot): string {
   const base = `no action: ${s.primary} primary, healthy`;
   if (s.mode !== 'sync') return base;
@@ -224,13 +245,17 @@ export function decide(s: ServiceSnapshot, request?: OperatorRequest): Decision 
       };
     }
     const epoch = s.epoch + 1;
+    const leaseUntil = oldPrimaryLeaseUntil(p, s.at);
     return {
       kind: 'failover',
       from: primary,
       to: standby,
       epoch,
       rpoZero: verdict.rpoZero,
-      outcome: `promote ${standby} for ${s.service}, epoch ${epoch}${verdict.rpoZero ? ' (RPO 0: was in sync)' : ''}`,
+      leaseUntil,
+      outcome:
+        `promote ${standby} for ${s.service}, epoch ${epoch}${verdict.rpoZero ? ' (RPO 0: was in sync)' : ''}` +
+        (leaseUntil !== null ? `, once ${primary}'s lease has run out (${leaseUntil - s.at} ms)` : ''),
     };
   }
   if (p.status === 'unknown')
