@@ -259,6 +259,19 @@ describe('messaging active-active (lab)', () => {
     expect(events.filter((e) => e.type === 'promoted' || e.type === 'promote_started')).toEqual([]);
     expect(events.some((e) => e.type === 'routed' && e.region === 'dc-b')).toBe(true);
 
+    // Login and payments stay active-passive: restore asks the router for their primary and refuses
+    // while dc-b's promotion is still under way, so wait until both are routed there.
+    await waitUntil(
+      'login and payments routed to dc-b',
+      async () => {
+        const routed = (await adminEvents()).filter(
+          (e) => e.type === 'routed' && e.region === 'dc-b' && Date.parse(e.at) >= killedAt,
+        );
+        return ['login', 'payments'].every((s) => routed.some((e) => e.service === s));
+      },
+      60_000,
+      250,
+    );
     await lab.restore('dc-a');
     await waitUntil(
       'dc-a’s unreplicated tail in dc-b',
