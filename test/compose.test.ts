@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSyn
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REGIONS, REPLICATION_MODE, SERVICES } from '@failover-lab/contracts';
+import { keepsSyncStandby, REGIONS, REPLICATION_MODE, SERVICES } from '@failover-lab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { IMAGE_BUILDS } from '../infra/compose/src/compose-cmd';
@@ -402,7 +402,7 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
       expect(s.healthcheck!.test, name).toEqual(['CMD', 'timeout', '3', 'redis-cli', 'ping']);
   });
 
-  it('dc-b data stores bootstrap as standbys of dc-a; payments alone commits synchronously to dc-b', () => {
+  it('dc-b data stores bootstrap as standbys of dc-a; payments (and login, for revocations) name dc-b their sync standby', () => {
     for (const [name, s] of [...ofComponent('postgres'), ...ofComponent('redis')]) {
       const service = s.labels!['failover-lab.service'] as (typeof SERVICES)[number];
       const region = s.labels!['failover-lab.region'];
@@ -413,7 +413,7 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
         containerName(service, region === 'dc-a' ? 'dc-b' : 'dc-a', component),
       );
       if (component === 'postgres') {
-        const sync = REPLICATION_MODE[service] === 'sync' && region === 'dc-a' ? 'dc-b' : '';
+        const sync = keepsSyncStandby(service) && region === 'dc-a' ? 'dc-b' : '';
         expect(env.FAILOVER_LAB_SYNC_STANDBY, name).toBe(sync);
         // the volume is the postgres home: PGDATA and a standby's .pgpass both live on it
         expect(s.volumes, name).toEqual([`${name}-data:/var/lib/postgresql`]);
@@ -436,13 +436,19 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
       adminToken?: string;
       services: Record<
         string,
-        { mode: string; cells: Record<string, string>; postgres?: Record<string, string> }
+        {
+          mode: string;
+          syncStandby?: boolean;
+          cells: Record<string, string>;
+          postgres?: Record<string, string>;
+        }
       >;
     };
     expect(router.adminToken).toBeUndefined(); // from ADMIN_TOKEN in the environment, never in the file
     expect(Object.keys(router.services).sort()).toEqual([...SERVICES].sort());
     for (const service of SERVICES) {
       expect(router.services[service]!.mode).toBe(REPLICATION_MODE[service]);
+      expect(router.services[service]!.syncStandby).toBe(keepsSyncStandby(service));
       for (const region of REGIONS) {
         const url = new URL(router.services[service]!.cells[region]!);
         expect(compose.services[url.hostname]?.labels?.['failover-lab.component']).toBe('app');

@@ -13,6 +13,7 @@
 //   edge         the third site: router, Prometheus, Grafana, k6, plus every app (the router
 //                proxies to them and Prometheus scrapes them). Losing a region never loses the edge.
 import {
+  keepsSyncStandby,
   otherRegion,
   REGIONS,
   REPLICATION_MODE,
@@ -183,8 +184,9 @@ function postgresService(service: ServiceName, region: RegionName) {
       FAILOVER_LAB_REGION: region,
       FAILOVER_LAB_PEER_HOST: peer,
       FAILOVER_LAB_BOOTSTRAP_ROLE: standby ? 'standby' : 'primary',
-      // payments commits synchronously against the standby region (docs/contracts.md "Data stores").
-      FAILOVER_LAB_SYNC_STANDBY: REPLICATION_MODE[service] === 'sync' && !standby ? otherRegion(region) : '',
+      // payments commits synchronously against the standby region, login its revocations
+      // (docs/contracts.md "Data stores").
+      FAILOVER_LAB_SYNC_STANDBY: keepsSyncStandby(service) && !standby ? otherRegion(region) : '',
     },
     // The postgres home, not just PGDATA (its data/ subdir): a standby's ~/.pgpass lives on the
     // volume too, so a recreated container still has its replication password.
@@ -431,7 +433,12 @@ export function cellAppTargets(): { service: ServiceName; region: RegionName; ta
 export function buildRouterConfig() {
   const services: Record<
     string,
-    { mode: 'sync' | 'async'; cells: Record<string, string>; postgres: Record<string, string> }
+    {
+      mode: 'sync' | 'async';
+      syncStandby: boolean;
+      cells: Record<string, string>;
+      postgres: Record<string, string>;
+    }
   > = {};
   for (const service of SERVICES) {
     const cells: Record<string, string> = {};
@@ -440,7 +447,12 @@ export function buildRouterConfig() {
       cells[region] = `http://${containerName(service, region, 'app')}:${APP_PORT}`;
       postgres[region] = `${containerName(service, region, 'postgres')}:${PG_PORT}`;
     }
-    services[service] = { mode: REPLICATION_MODE[service], cells, postgres };
+    services[service] = {
+      mode: REPLICATION_MODE[service],
+      syncStandby: keepsSyncStandby(service),
+      cells,
+      postgres,
+    };
   }
   return {
     network: 'container',

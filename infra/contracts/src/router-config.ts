@@ -160,6 +160,13 @@ const perRegion = <T extends Parameters<typeof Type.Object>[0][string]>(value: T
 export const ServiceConfigFileSchema = Type.Object(
   {
     mode: ReplicationModeSchema,
+    /**
+     * an async service whose primary still names its standby in synchronous_standby_names because some
+     * of its commits wait for it (login's revocations; vocabulary's SYNC_COMMITS_OF): the router handles
+     * its standby's loss like a sync service's and fails it over automatically only from a standby in
+     * sync. Default: mode === 'sync'.
+     */
+    syncStandby: Type.Optional(Type.Boolean()),
     /** each region's cell app, http://host:port (host rules depend on the network mode) */
     cells: perRegion(Type.String()),
     /**

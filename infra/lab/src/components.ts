@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  keepsSyncStandby,
   type LinksConfigFile,
   REGIONS,
   REPLICATION_MODE,
@@ -160,6 +161,7 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
       service,
       {
         mode: REPLICATION_MODE[service],
+        syncStandby: keepsSyncStandby(service),
         cells: {
           'dc-a': linkedAppUrl(ctx, service, 'dc-a'),
           'dc-b': linkedAppUrl(ctx, service, 'dc-b'),

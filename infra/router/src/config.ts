@@ -34,6 +34,8 @@ export interface HostPort {
 /** A service as the router runs it: the file's entry with its policy resolved. */
 export interface ServiceConfig {
   mode: ReplicationMode;
+  /** the primary names its standby in synchronous_standby_names (some commits wait for it) */
+  syncStandby: boolean;
   cells: Record<RegionName, string>;
   /**
    * where each cell's Postgres listens, for the liveness probe; when absent, the cell URL's host and
@@ -173,6 +175,7 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
     const entry = svc as ServiceConfigFile;
     services[name] = {
       mode: entry.mode,
+      syncStandby: entry.syncStandby ?? entry.mode === 'sync',
       cells,
       ...(postgres ? { postgres } : {}),
       policy: { ...globalPolicy, ...(entry.policy ?? {}) },
