@@ -1,6 +1,13 @@
 // "Healthy" before a drill and after a reset: for every service the router serves from a primary
-// whose standby (the other region) is streaming, and payments replicates synchronously again.
-import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
+// whose standby (the other region) is streaming, and payments (and login, for its revocations)
+// replicates synchronously again.
+import {
+  keepsSyncStandby,
+  otherRegion,
+  type RegionName,
+  SERVICES,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import type { AdminApi } from './admin';
 
 export interface RouterServiceStatus {
@@ -41,7 +48,7 @@ export async function steadyStateProblems(admin: AdminApi): Promise<string[]> {
       const standby = otherRegion(r.primary);
       const link = state.standbys?.find((s) => s.name === standby);
       if (link?.state !== 'streaming') problems.push(`${service}: standby ${standby} not streaming`);
-      if (r.mode === 'sync' && (r.rpoGuaranteeSuspended || link?.syncState !== 'sync')) {
+      if (keepsSyncStandby(service) && (r.rpoGuaranteeSuspended || link?.syncState !== 'sync')) {
         problems.push(`${service}: not replicating synchronously to ${standby}`);
       }
     }),
