@@ -349,7 +349,9 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
       expect(s.environment!.DATABASE_URL, name).toMatch(
         new RegExp(`^postgres://app:\\$\\{APP_DB_PASSWORD:\\?[^}]*\\}@${pg}:5432/${service}$`),
       );
-      expect(s.environment!.REDIS_URL, name).toBe(`redis://${redis}:6379`);
+      expect(s.environment!.REDIS_URL, name).toMatch(
+        new RegExp(`^redis://:\\$\\{REDIS_PASSWORD:\\?[^}]*\\}@${redis}:6379$`),
+      );
       expect(Object.keys(s.depends_on ?? {}).sort(), name).toEqual([pg, redis].sort());
     }
   });
@@ -390,7 +392,7 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
     for (const { image, service } of IMAGE_BUILDS) expect(compose.services[service]!.image).toBe(image);
   });
 
-  it('health checks match readiness: /health/live, pg_isready, redis-cli ping', () => {
+  it('health checks match readiness: /health/live, pg_isready, redis-cli ping (authenticated, PONG only)', () => {
     const contract = readRepoFile('docs', 'contracts.md');
     expect(contract).toContain('`GET /health/live`');
     for (const [name, s] of ofComponent('app'))
@@ -398,8 +400,28 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
     // over TCP: the socket-only setup server of a fresh primary must not count as ready
     for (const [name, s] of ofComponent('postgres'))
       expect(s.healthcheck!.test.slice(0, 4), name).toEqual(['CMD', 'pg_isready', '-h', '127.0.0.1']);
-    for (const [name, s] of ofComponent('redis'))
-      expect(s.healthcheck!.test, name).toEqual(['CMD', 'timeout', '3', 'redis-cli', 'ping']);
+    // redis-cli authenticates with the container's REDISCLI_AUTH, never with -a on the command line
+    for (const [name, s] of ofComponent('redis')) {
+      expect(s.healthcheck!.test, name).toEqual(['CMD-SHELL', 'timeout 3 redis-cli ping | grep -qx PONG']);
+      expect(s.environment!.REDISCLI_AUTH, name).toMatch(/^\$\{REDIS_PASSWORD:\?[^}]+\}$/);
+    }
+  });
+
+  it('no data-store secret on a command line: no interpolated secret in any command, entrypoint or health check; no trust in pg_hba', () => {
+    for (const [name, s] of services) {
+      const argv = JSON.stringify([s.command ?? [], s.entrypoint ?? [], s.healthcheck ?? {}]);
+      expect(argv, name).not.toMatch(/\$\{[A-Z_]*(PASSWORD|TOKEN|JWKS|SIGNING_KEY)/);
+    }
+    const entrypoint = readRepoFile('infra/compose/postgres/postgres-entrypoint.sh');
+    const hba = /cat >"\$PGDATA\/pg_hba\.conf" <<'HBA'\n([\s\S]*?)\nHBA/.exec(entrypoint)![1]!;
+    expect(hba.split('\n')).toEqual([
+      'local all all scram-sha-256',
+      'host all postgres all reject',
+      'host replication replicator all scram-sha-256',
+      'host all all all scram-sha-256',
+    ]);
+    expect(entrypoint).toContain('--auth-local=scram-sha-256 --auth-host=scram-sha-256');
+    expect(entrypoint).not.toMatch(/env PGPASSWORD=|env [^\n]*_PASSWORD=/);
   });
 
   it('dc-b data stores bootstrap as standbys of dc-a; payments (and login, for revocations) name dc-b their sync standby', () => {
