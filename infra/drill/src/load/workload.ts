@@ -46,6 +46,14 @@ export interface WorkloadState {
   revocations: AckedRevocation[];
 }
 
+/**
+ * The built-in load's revoke op (a sign-out or a refresh rotation: login's revocation-class writes,
+ * committed synchronously): its share of the rate is taken from `me`'s, so the total stays the rate
+ * asked. Not in MIX, which k6's plan shares: k6 keeps its tokens to itself, so the audit could not
+ * present its revocations again.
+ */
+export const REVOKE_SHARE = 0.015;
+
 /** Sessions kept for the revoke op: a sign-in tops the pool up to this before it renews a user's token. */
 const REVOCABLE_SESSIONS = 4;
 
@@ -57,9 +65,7 @@ const REVOCABLE_SESSIONS = 4;
 export const MIX = {
   signin: 0.01,
   signup: 0.005,
-  // a sign-out or a refresh rotation: login's revocation-class writes, committed synchronously
-  revoke: 0.015,
-  me: 0.19,
+  me: 0.205,
   transfer: 0.24,
   balance: 0.1,
   send: 0.28,
@@ -118,7 +124,7 @@ export function workload(
     },
     {
       name: 'revoke',
-      ratePerSec: rate(MIX.revoke),
+      ratePerSec: rate(REVOKE_SHARE),
       iterate: async () => {
         const session = state.sessions.shift();
         if (!session) return; // none yet: the next sign-in brings one
@@ -174,7 +180,7 @@ export function workload(
     },
     {
       name: 'me',
-      ratePerSec: rate(MIX.me),
+      ratePerSec: rate(MIX.me - REVOKE_SHARE),
       iterate: async () => {
         const user = pick(random, users);
         await client.call({
