@@ -437,11 +437,11 @@ describe('decide(): login, an async service whose revocations wait for its stand
     });
   });
 
-  it('never automatically to a standby that was not in sync: it may miss a revocation', () => {
-    // within the lag bound an async service would fail over; a lost sign-out would revive a token
+  it('from a standby that was not in sync: by the lag bound, without an RPO 0 claim (sign-in must survive)', () => {
     const s = primaryDown(asLogin(fixtures.paymentsStandbyBackCaughtUp()));
-    expect(decide({ ...s, syncStandby: false }).kind).toBe('failover');
-    expect(decide(s)).toMatchObject({ kind: 'refuse_failover' });
+    expect(decide(s)).toMatchObject({ kind: 'failover', rpoZero: false });
+    // payments, with the same cells, is refused
+    expect(decide({ ...s, mode: 'sync', syncStandby: true })).toMatchObject({ kind: 'refuse_failover' });
   });
 
   it('without syncStandby an async service keeps the lag-bound policy (messaging)', () => {

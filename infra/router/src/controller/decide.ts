@@ -68,8 +68,8 @@ const standbyOf = (s: ServiceSnapshot): RegionName => otherRegion(s.primary);
 
 /**
  * Some of the service's commits wait for its standby: payments (all of them) and login (its
- * revocations). Losing that standby stalls those commits, so it is degraded or refused like payments';
- * and a standby that was not in sync may lack acknowledged ones, so no automatic failover to it.
+ * revocations). Losing that standby stalls those commits, so it is degraded or refused like payments',
+ * and a failover from a standby in sync is RPO 0 for them.
  */
 export function keepsSyncStandby(s: ServiceSnapshot): boolean {
   return s.syncStandby ?? s.mode === 'sync';
@@ -162,8 +162,10 @@ function canFailOver(s: ServiceSnapshot): { ok: true; rpoZero: boolean } | { ok:
   if (wasInSync(s)) return { ok: true, rpoZero: true };
   // A sync service not in sync (degraded to async, or its standby's link broken) may have
   // acknowledged writes the standby lacks: no lag bound makes that safe to do automatically. Login
-  // too: the writes it may lack are revocations, and a lost one revives a signed-out token.
-  if (keepsSyncStandby(s)) {
+  // (async, its revocations synchronous) falls back to the lag bound below: sign-in must survive a
+  // region loss, and a revocation is at risk only if acknowledged while its guarantee was suspended
+  // (refusing here left login down after a region kill whenever a slow revocation had degraded it).
+  if (s.mode === 'sync') {
     return {
       ok: false,
       reason: `RPO 0 suspended: standby ${standby} was not in sync at the last check and may miss acknowledged writes (fail over by hand)`,
