@@ -142,7 +142,8 @@ base_backup() {
   log "pg_basebackup from $FAILOVER_LAB_PEER_HOST (slot $SLOT)"
   empty_data_dir
   ensure_slot_on_peer
-  as_pg env PGPASSWORD="$REPLICATOR_PASSWORD" pg_basebackup -d "$PEER_CONN" -D "$PGDATA" -X stream -S "$SLOT" --checkpoint=fast
+  # PGPASSWORD is exported above: the password travels in the environment, never on argv
+  as_pg pg_basebackup -d "$PEER_CONN" -D "$PGDATA" -X stream -S "$SLOT" --checkpoint=fast
   configure_as_standby
 }
 
@@ -152,7 +153,7 @@ rewind_old_primary() {
   # A just-promoted peer may not have checkpointed yet: its control file would still show the old
   # timeline and pg_rewind would wrongly answer "no rewind required".
   psql "$PEER_CONN" -XqAc CHECKPOINT
-  if as_pg env PGPASSWORD="$REPLICATOR_PASSWORD" pg_rewind --target-pgdata="$PGDATA" --source-server="$PEER_CONN" --progress; then
+  if as_pg pg_rewind --target-pgdata="$PGDATA" --source-server="$PEER_CONN" --progress; then
     log "rewound from $FAILOVER_LAB_PEER_HOST"
     configure_as_standby
   else
@@ -169,7 +170,7 @@ init_primary() {
   pwfile="$(mktemp)"
   printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
   chown postgres: "$pwfile"
-  as_pg initdb -D "$PGDATA" --username=postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  as_pg initdb -D "$PGDATA" --username=postgres --pwfile="$pwfile" --auth-local=scram-sha-256 --auth-host=scram-sha-256 >/dev/null
   rm -f "$pwfile"
   cat >>"$PGDATA/postgresql.conf" <<'CONF'
 # failover-lab (docker compose): the same on every node of the cell pair
@@ -183,11 +184,12 @@ max_slot_wal_keep_size = 1GB
 wal_keep_size = 256MB
 hot_standby = on
 CONF
-  # The superuser only over the unix socket (`docker exec … psql -U postgres`); replication and the
-  # app over the network with scram.
+  # Every role needs its password, on the socket too (no trust line: anything that gets a shell in
+  # the container must still know a password); the superuser only over the socket. The health check's
+  # pg_isready needs no line: the server asks for a password, pg_isready stops there and reports
+  # "accepting connections", and a client leaving at the password prompt is not logged.
   cat >"$PGDATA/pg_hba.conf" <<'HBA'
-local all all trust
-host postgres healthcheck 127.0.0.1/32 trust
+local all all scram-sha-256
 host all postgres all reject
 host replication replicator all scram-sha-256
 host all all all scram-sha-256
@@ -196,9 +198,12 @@ HBA
   mkdir -p "$SOCKET_DIR"
   chown postgres: "$SOCKET_DIR"
   as_pg pg_ctl -D "$PGDATA" -w -t 120 -o "-c listen_addresses='' -c unix_socket_directories=$SOCKET_DIR" start >/dev/null
-  as_pg env PGHOST="$SOCKET_DIR" POSTGRES_DB="$POSTGRES_DB" REPLICATOR_PASSWORD="$REPLICATOR_PASSWORD" \
-    APP_DB_PASSWORD="$APP_DB_PASSWORD" FAILOVER_LAB_SYNC_STANDBY="${FAILOVER_LAB_SYNC_STANDBY:-}" \
-    bash "$(dirname "$(readlink -f "$0")")/init-primary.sh"
+  # Exported, not passed on env's command line: the passwords stay out of every argv.
+  (
+    export PGHOST="$SOCKET_DIR" PGPASSWORD="$POSTGRES_PASSWORD" POSTGRES_DB REPLICATOR_PASSWORD APP_DB_PASSWORD
+    export FAILOVER_LAB_SYNC_STANDBY="${FAILOVER_LAB_SYNC_STANDBY:-}"
+    as_pg bash "$(dirname "$(readlink -f "$0")")/init-primary.sh"
+  )
   as_pg pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 }
 

@@ -175,6 +175,13 @@ export const ServiceConfigFileSchema = Type.Object(
      * that region serves, else to the other, with no promotion
      */
     topology: Type.Optional(ServiceTopologySchema),
+    /**
+     * an async service whose primary still names its standby in synchronous_standby_names because some
+     * of its commits wait for it (login's revocations; vocabulary's SYNC_COMMITS_OF): the router handles
+     * its standby's loss like a sync service's (degrade, strict refusal, restore); its failover stays
+     * the async one (lag bound), RPO 0 from a standby in sync. Default: mode === 'sync'.
+     */
+    syncStandby: Type.Optional(Type.Boolean()),
     /** each region's cell app, http://host:port (host rules depend on the network mode) */
     cells: perRegion(Type.String()),
     /**

@@ -31,6 +31,28 @@ export const REPLICATION_MODE: Readonly<Record<ServiceName, ReplicationMode>> = 
   messaging: 'async',
 };
 
+/**
+ * Which of a service's commits wait for its standby: all of them (sync), none, or only its
+ * revocation class — login's sign-outs, family revocations and refresh rotations, because one lost in
+ * a failover makes a signed-out or stolen token work again on the promoted standby. A service with any
+ * waiting commits keeps its standby in synchronous_standby_names; the rest of its commits say
+ * synchronous_commit=local and do not wait.
+ */
+export const SYNC_COMMITS = ['all', 'revocations', 'none'] as const;
+export type SyncCommits = (typeof SYNC_COMMITS)[number];
+
+export const SYNC_COMMITS_OF: Readonly<Record<ServiceName, SyncCommits>> = {
+  login: 'revocations',
+  payments: 'all',
+  messaging: 'none',
+};
+
+/**
+ * The service's primary names its standby in synchronous_standby_names, so losing the standby stalls
+ * some commits: the router degrades or refuses (strict) for it as for payments, and restores it.
+ */
+export const keepsSyncStandby = (service: ServiceName): boolean => SYNC_COMMITS_OF[service] !== 'none';
+
 /** A cell's own view of itself: fenced wins, else its Postgres decides (in recovery = standby). */
 export const CELL_ROLES = ['primary', 'standby', 'fenced'] as const;
 export type CellRole = (typeof CELL_ROLES)[number];

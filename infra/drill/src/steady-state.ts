@@ -1,6 +1,8 @@
 // "Healthy" before a drill and after a reset: for every service the router serves from a primary
-// whose standby (the other region) is streaming, and payments replicates synchronously again.
+// whose standby (the other region) is streaming, and payments (and login, for its revocations)
+// replicates synchronously again.
 import {
+  keepsSyncStandby,
   otherRegion,
   REGIONS,
   type RegionName,
@@ -56,7 +58,7 @@ export async function steadyStateProblems(admin: AdminApi): Promise<string[]> {
       const standby = otherRegion(r.primary);
       const link = state.standbys?.find((s) => s.name === standby);
       if (link?.state !== 'streaming') problems.push(`${service}: standby ${standby} not streaming`);
-      if (r.mode === 'sync' && (r.rpoGuaranteeSuspended || link?.syncState !== 'sync')) {
+      if (keepsSyncStandby(service) && (r.rpoGuaranteeSuspended || link?.syncState !== 'sync')) {
         problems.push(`${service}: not replicating synchronously to ${standby}`);
       }
     }),

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  keepsSyncStandby,
   type LinksConfigFile,
   REGIONS,
   REPLICATION_MODE,
@@ -168,6 +169,7 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
         ...(serviceTopology(ctx.topo, service) === 'active-active'
           ? { topology: 'active-active' as const }
           : {}),
+        syncStandby: keepsSyncStandby(service),
         cells: {
           'dc-a': linkedAppUrl(ctx, service, 'dc-a'),
           'dc-b': linkedAppUrl(ctx, service, 'dc-b'),

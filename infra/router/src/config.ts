@@ -37,6 +37,8 @@ export interface ServiceConfig {
   mode: ReplicationMode;
   /** absent: active-passive; active-active: both cells take writes, routed by home region (no promotion) */
   topology?: 'active-active';
+  /** the primary names its standby in synchronous_standby_names (some commits wait for it) */
+  syncStandby: boolean;
   cells: Record<RegionName, string>;
   /**
    * where each cell's Postgres listens, for the liveness probe; when absent, the cell URL's host and
@@ -180,6 +182,7 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
     services[name] = {
       mode: entry.mode,
       ...(entry.topology === 'active-active' ? { topology: 'active-active' as const } : {}),
+      syncStandby: entry.syncStandby ?? entry.mode === 'sync',
       cells,
       ...(postgres ? { postgres } : {}),
       policy: { ...globalPolicy, ...(entry.policy ?? {}) },

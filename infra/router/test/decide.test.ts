@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, routeVerdict } from '../src/controller/decide';
+import { decide, routeVerdict, type ServiceSnapshot } from '../src/controller/decide';
 import { applyProbe, initialHealth, type ProbeResult } from '../src/health/cell-health';
 import { fixtures, ready } from './fixtures/snapshots';
 
@@ -390,6 +390,62 @@ describe('decide(): a broken replication link (the standby answers, its WAL rece
     });
     expect(decide(withReplyAge(40_000)).kind).toBe('none');
     expect(decide(withReplyAge(800)).kind).toBe('restore_sync');
+  });
+});
+
+describe('decide(): login, an async service whose revocations wait for its standby', () => {
+  /** a payments-shaped snapshot relabelled as login: mode async, the standby still synchronous */
+  const asLogin = (s: ServiceSnapshot): ServiceSnapshot => ({
+    ...s,
+    service: 'login',
+    mode: 'async',
+    syncStandby: true,
+  });
+  const primaryDown = (s: ServiceSnapshot): ServiceSnapshot => ({
+    ...s,
+    cells: {
+      ...s.cells,
+      'dc-a': { ...s.cells['dc-a'], status: 'down', consecutiveSuccesses: 0, dataTierAlive: false },
+    },
+  });
+
+  it('its sync standby lost: degrade like payments, so a sign-out does not hang', () => {
+    expect(decide(asLogin(fixtures.paymentsStandbyDown()))).toMatchObject({
+      kind: 'degrade_async',
+      outcome: 'degraded login to async on dc-a: standby dc-b down',
+    });
+    const strict = asLogin(fixtures.paymentsStandbyDownStrict());
+    expect(decide(strict).kind).toBe('none');
+    expect(routeVerdict(strict).refuseWrites).toBe(true);
+  });
+
+  it('a revocation stalled past the bound degrades it; the standby back and caught up restores sync', () => {
+    const s = asLogin(fixtures.healthyPayments());
+    const a = s.cells['dc-a'];
+    const stalled = {
+      ...s,
+      cells: { ...s.cells, 'dc-a': { ...a, lastReady: { ...a.lastReady!, syncWaitMs: 2_500 } } },
+    };
+    expect(decide(stalled).kind).toBe('degrade_async');
+    expect(decide(asLogin(fixtures.paymentsStandbyBackCaughtUp())).kind).toBe('restore_sync');
+  });
+
+  it('fails over with RPO 0 for its revocations from a standby in sync', () => {
+    expect(decide(asLogin(fixtures.paymentsPrimaryDown()))).toMatchObject({
+      kind: 'failover',
+      rpoZero: true,
+    });
+  });
+
+  it('from a standby that was not in sync: by the lag bound, without an RPO 0 claim (sign-in must survive)', () => {
+    const s = primaryDown(asLogin(fixtures.paymentsStandbyBackCaughtUp()));
+    expect(decide(s)).toMatchObject({ kind: 'failover', rpoZero: false });
+    // payments, with the same cells, is refused
+    expect(decide({ ...s, mode: 'sync', syncStandby: true })).toMatchObject({ kind: 'refuse_failover' });
+  });
+
+  it('without syncStandby an async service keeps the lag-bound policy (messaging)', () => {
+    expect(decide(fixtures.messagingPrimaryDown())).toMatchObject({ kind: 'failover', rpoZero: false });
   });
 });
 

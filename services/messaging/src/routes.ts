@@ -77,6 +77,12 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
       'Payloads on a room channel that are not what this service publishes (dropped, never delivered)',
       ['reason'],
     );
+    const streamsCut = app.metrics.counter(
+      'messaging_streams_cut_total',
+      'Event streams the cell ended: its client stopped reading (slow_client: the bytes waiting in its ' +
+        'response passed the bound) or the token that opened it expired',
+      ['reason'],
+    );
     const hub = new RoomHub(
       subscriber,
       (error) => app.log.warn({ err: error }, 'room hub error'),
@@ -270,6 +276,7 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
             // expire: docs/security.md "Revoked sessions"); the client reconnects with a fresh one.
             endAt: user.exp * 1000,
             maxBufferedBytes: options.maxBufferedBytes,
+            onCut: (reason) => streamsCut.inc({ reason }),
           });
         } catch (error) {
           release();

@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { REPLICATION_MODE, type RegionName, type ServiceName } from '@failover-lab/contracts';
+import { keepsSyncStandby, type RegionName, type ServiceName } from '@failover-lab/contracts';
 import pg from 'pg';
 import { type OsUser, runAsForPostgres, runToCompletion, spawnGroup, waitUntil } from '../process';
 import type { LabSecrets } from '../secrets';
@@ -304,7 +304,8 @@ export async function isInRecovery(node: PostgresNode, timeoutMs = 2_000): Promi
 
 /**
  * Roles, database and grants exactly as docs/contracts.md "Data stores". Idempotent.
- * `syncStandby`: the standby region a sync service (payments) names in synchronous_standby_names;
+ * `syncStandby`: the standby region a service with waiting commits (payments: all; login: its
+ * revocations; SYNC_COMMITS_OF) names in synchronous_standby_names;
  * undefined when the primary has no standby (a sync commit would otherwise wait forever, docs/facts.md).
  */
 export async function setupPrimaryRoles(node: PostgresNode, secrets: LabSecrets, syncStandby?: RegionName) {
@@ -338,7 +339,7 @@ export async function setupPrimaryRoles(node: PostgresNode, secrets: LabSecrets,
     `GRANT ALTER SYSTEM ON PARAMETER synchronous_standby_names, failover_lab.fenced_epoch TO app;
      GRANT pg_monitor TO app`,
   );
-  const syncNames = REPLICATION_MODE[node.service] === 'sync' && syncStandby ? `"${syncStandby}"` : '';
+  const syncNames = keepsSyncStandby(node.service) && syncStandby ? `"${syncStandby}"` : '';
   await superuserQuery(node, `ALTER SYSTEM SET synchronous_standby_names = '${syncNames}'`);
   await superuserQuery(node, 'SELECT pg_reload_conf()');
 }

@@ -224,6 +224,7 @@ export class Controller {
     return Object.freeze({
       service,
       mode: config.mode,
+      syncStandby: config.syncStandby,
       at: this.deps.clock.now(),
       primary: s.primary,
       epoch: s.epoch,

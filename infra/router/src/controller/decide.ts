@@ -7,6 +7,11 @@ import { type CellHealth, isAnswering } from '../health/cell-health';
 export interface ServiceSnapshot {
   readonly service: ServiceName;
   readonly mode: 'sync' | 'async';
+  /**
+   * the primary names its standby in synchronous_standby_names even if the service is async (login:
+   * its revocations wait for the standby). Absent: mode === 'sync'.
+   */
+  readonly syncStandby?: boolean;
   readonly at: number;
   /** the persisted primary and epoch (the edge's truth) */
   readonly primary: RegionName;
@@ -70,6 +75,15 @@ export interface RouteVerdict {
 
 const standbyOf = (s: ServiceSnapshot): RegionName => otherRegion(s.primary);
 
+/**
+ * Some of the service's commits wait for its standby: payments (all of them) and login (its
+ * revocations). Losing that standby stalls those commits, so it is degraded or refused like payments',
+ * and a failover from a standby in sync is RPO 0 for them.
+ */
+export function keepsSyncStandby(s: ServiceSnapshot): boolean {
+  return s.syncStandby ?? s.mode === 'sync';
+}
+
 export function isConfirmedDown(cell: CellHealth): boolean {
   return cell.status === 'down';
 }
@@ -86,7 +100,7 @@ export function isPrimaryAtEpoch(cell: CellHealth, epoch: number): boolean {
 /** Sync service whose primary's synchronous_standby_names is empty: commits do not wait for anyone. */
 export function isRunningAsync(s: ServiceSnapshot): boolean {
   const ready = s.cells[s.primary].lastReady;
-  if (s.mode !== 'sync' || !ready) return false;
+  if (!keepsSyncStandby(s) || !ready) return false;
   return syncStandbyNamesList(ready.synchronousStandbyNames).length === 0;
 }
 
@@ -114,7 +128,7 @@ export function lastKnownStandbyLag(s: ServiceSnapshot): number | null {
  * WAL receiver was cut off.
  */
 export function wasInSync(s: ServiceSnapshot): boolean {
-  if (s.mode !== 'sync' || isRunningAsync(s) || syncStall(s) !== null) return false;
+  if (!keepsSyncStandby(s) || isRunningAsync(s) || syncStall(s) !== null) return false;
   const seen = standbyAsSeenByPrimary(s);
   return seen?.syncState === 'sync' && seen.state === 'streaming';
 }
@@ -129,7 +143,7 @@ const DEFAULT_SYNC_STALL_MS = 2_000;
  * (a synchronous commit waits forever: docs/facts.md). The reason, or null.
  */
 export function syncStall(s: ServiceSnapshot): string | null {
-  if (s.mode !== 'sync') return null;
+  if (!keepsSyncStandby(s)) return null;
   const waited = s.cells[s.primary].lastReady?.syncWaitMs;
   const bound = s.policy.syncStallMs ?? DEFAULT_SYNC_STALL_MS;
   if (waited === null || waited === undefined || waited < bound) return null;
@@ -156,7 +170,10 @@ function canFailOver(s: ServiceSnapshot): { ok: true; rpoZero: boolean } | { ok:
     return { ok: false, reason: `${standby} is not in role standby (${role ?? 'unknown'})` };
   if (wasInSync(s)) return { ok: true, rpoZero: true };
   // A sync service not in sync (degraded to async, or its standby's link broken) may have
-  // acknowledged writes the standby lacks: no lag bound makes that safe to do automatically.
+  // acknowledged writes the standby lacks: no lag bound makes that safe to do automatically. Login
+  // (async, its revocations synchronous) falls back to the lag bound below: sign-in must survive a
+  // region loss, and a revocation is at risk only if acknowledged while its guarantee was suspended
+  // (refusing here left login down after a region kill whenever a slow revocation had degraded it).
   if (s.mode === 'sync') {
     return {
       ok: false,
@@ -189,7 +206,7 @@ export function oldPrimaryLeaseUntil(old: CellHealth, at: number): number | null
 
 function describeHealthy(s: ServiceSnapshot): string {
   const base = `no action: ${s.primary} primary, healthy`;
-  if (s.mode !== 'sync') return base;
+  if (!keepsSyncStandby(s)) return base;
   if (!isRunningAsync(s)) return base;
   return `${base}, async (RPO guarantee suspended; standby ${standbyOf(s)} ${s.cells[standbyOf(s)].status})`;
 }
@@ -280,7 +297,7 @@ export function decide(s: ServiceSnapshot, request?: OperatorRequest): Decision 
     };
   }
   // 6. Sync services: never let commits hang on a dead standby; put it back once it has caught up.
-  if (s.mode === 'sync' && isPrimaryAtEpoch(p, s.epoch)) {
+  if (keepsSyncStandby(s) && isPrimaryAtEpoch(p, s.epoch)) {
     const async = isRunningAsync(s);
     const lost = async ? null : isConfirmedDown(other) ? `standby ${standby} down` : syncStall(s);
     if (lost !== null) {
@@ -368,9 +385,9 @@ export function routeVerdict(s: ServiceSnapshot): RouteVerdict {
     last.role === 'primary' &&
     !last.fenced &&
     last.epoch === s.epoch;
-  const rpoGuaranteeSuspended = s.mode === 'sync' && serving && isRunningAsync(s);
+  const rpoGuaranteeSuspended = keepsSyncStandby(s) && serving && isRunningAsync(s);
   const syncStandbyLost =
-    s.mode === 'sync' &&
+    keepsSyncStandby(s) &&
     serving &&
     (rpoGuaranteeSuspended || isConfirmedDown(s.cells[standbyOf(s)]) || syncStall(s) !== null);
   return { serving, rpoGuaranteeSuspended, refuseWrites: s.policy.strictSync && syncStandbyLost };
