@@ -14,9 +14,10 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoPath } from './helpers/repo';
@@ -28,6 +29,10 @@ const PATH = `${PG_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 const PG_UID = HAVE_PG ? Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })) : 0;
 const PG_GID = HAVE_PG ? Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) : 0;
 const SUBNET = 100 + Math.floor(Math.random() * 151);
+/** the compose env file's POSTGRES_PASSWORD: the superuser needs it on the socket too */
+const SUPERUSER_PASSWORD = `pg-${Math.random().toString(36).slice(2)}`;
+/** the compose env file's REDIS_PASSWORD (requirepass and masterauth) */
+const REDIS_PASSWORD = `redis-${Math.random().toString(36).slice(2)}`;
 
 const started: ChildProcess[] = [];
 let root: string;
@@ -96,16 +101,39 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   throw new Error(`timed out waiting for ${what}: ${String(lastError)}`);
 }
 
-/** One query as the superuser over the node's unix socket (trust, as in the official image). */
+/** One query as the superuser over the node's unix socket (scram there too: with its password). */
 async function sql<R extends pg.QueryResultRow>(
   name: string,
   text: string,
   database = 'postgres',
+  password = SUPERUSER_PASSWORD,
 ): Promise<R[]> {
-  const client = new pg.Client({ host: join(root, `sock-${name}`), port: 5432, user: 'postgres', database });
+  const client = new pg.Client({
+    host: join(root, `sock-${name}`),
+    port: 5432,
+    user: 'postgres',
+    password,
+    database,
+  });
   await client.connect();
   try {
     return (await client.query<R>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Statements one after another in one session (ALTER SYSTEM cannot share a transaction). */
+async function sqlSession(name: string, statements: string[]): Promise<void> {
+  const client = new pg.Client({
+    host: join(root, `sock-${name}`),
+    port: 5432,
+    user: 'postgres',
+    database: 'postgres',
+  });
+  await client.connect();
+  try {
+    for (const statement of statements) await client.query(statement);
   } finally {
     await client.end();
   }
@@ -152,7 +180,7 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
       FAILOVER_LAB_BOOTSTRAP_ROLE: 'primary',
       FAILOVER_LAB_SOCKET_DIR: join(root, 'sock-dc-a'),
       REPLICATOR_PASSWORD: replicatorPassword,
-      POSTGRES_PASSWORD: `pg-${Math.random().toString(36).slice(2)}`,
+      POSTGRES_PASSWORD: SUPERUSER_PASSWORD,
       POSTGRES_DB: 'payments',
       APP_DB_PASSWORD: appPassword,
       FAILOVER_LAB_SYNC_STANDBY: 'dc-b',
@@ -195,6 +223,13 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
       database: 'postgres',
     });
     await expect(superuser.connect()).rejects.toThrow(/pg_hba\.conf rejects/);
+    // no trust anywhere: on the node's own socket the superuser needs its password as well
+    await expect(sql('dc-a', 'SELECT 1', 'postgres', 'wrong')).rejects.toThrow(
+      /password authentication failed/,
+    );
+    const hba = readFileSync(join(primaryDir, 'pg_hba.conf'), 'utf8');
+    expect(hba).not.toMatch(/\btrust\b/);
+    expect(hba).toMatch(/^local all all scram-sha-256$/m);
   });
 
   it('an empty dc-b data dir becomes a streaming standby: slot dc_b, application_name dc-b, sync', async () => {
@@ -318,6 +353,55 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
     expect(existsSync(join(fresh, 'standby.signal'))).toBe(true);
   });
 
+  // freeze dc-a -> failover to dc-b -> thaw dc-a -> kill dc-b's Postgres -> `docker start` dc-b: the
+  // thawed old primary is alive and out of recovery too; rebuilding the newer node from it would
+  // delete every write since the failover. Here the clone above plays the newer node.
+  it('a newer primary that comes back beside a fenced, thawed old primary keeps its data (never rewound from it)', async () => {
+    const fresh = join(root, 'dc-a-fresh');
+    primary = startPostgres('dc-a', fresh, primaryHost);
+    await waitReady('dc-a');
+    await sql('dc-a', 'SELECT pg_promote(true, 30)'); // dc-a's clone is the new primary (timeline 3)
+    await sql('dc-a', "INSERT INTO t VALUES ('acked-on-new-primary')", 'payments');
+    // dc-b, the old primary, still runs out of recovery (thawed); the router's fence reached it
+    await sqlSession('dc-b', [
+      // PostgreSQL 15's ALTER SYSTEM takes a custom setting only once the session knows it (fence.ts)
+      "SET failover_lab.fenced_epoch = ''",
+      "ALTER SYSTEM SET failover_lab.fenced_epoch = '2'",
+      'SELECT pg_reload_conf()',
+    ]);
+    killGroup(primary);
+    await waitFor('the new primary to be gone', async () => (isAlive(primary.pid!) ? undefined : true));
+
+    const env = {
+      PGDATA: fresh,
+      FAILOVER_LAB_REGION: 'dc-a',
+      FAILOVER_LAB_PEER_HOST: standbyHost,
+      FAILOVER_LAB_BOOTSTRAP_ROLE: 'primary',
+      REPLICATOR_PASSWORD: replicatorPassword,
+    };
+    const result = runEntrypoint(env);
+    expect(result.status, result.output).toBe(0);
+    expect(result.output).toContain('keep: the peer is fenced (epoch 2)');
+    expect(result.output).not.toContain('rewinding');
+    expect(existsSync(join(fresh, 'standby.signal'))).toBe(false);
+    primary = startPostgres('dc-a', fresh, primaryHost);
+    await waitReady('dc-a');
+    const rows = (await sql<{ v: string }>('dc-a', 'SELECT v FROM t', 'payments')).map((r) => r.v);
+    expect(rows).toContain('acked-on-new-primary');
+
+    // Without the fence marker nothing says which of two unfenced primaries is the right one, and the
+    // peer is not newer: refuse, never guess.
+    await sqlSession('dc-b', ['ALTER SYSTEM RESET failover_lab.fenced_epoch', 'SELECT pg_reload_conf()']);
+    killGroup(primary);
+    await waitFor('the new primary to be gone again', async () => (isAlive(primary.pid!) ? undefined : true));
+    const refused = runEntrypoint(env);
+    expect(refused.status, refused.output).not.toBe(0);
+    expect(refused.output).toMatch(
+      /refuse: the peer is an unfenced primary on timeline 2 and this node is one on timeline 3/,
+    );
+    expect(existsSync(join(fresh, 'standby.signal'))).toBe(false);
+  });
+
   afterAll(() => {
     for (const child of [primary, standby]) if (child) killGroup(child);
   });
@@ -336,10 +420,19 @@ describe.skipIf(!HAVE_REDIS)('redis entrypoint (real Redis, no Docker)', () => {
   const masterHost = `127.${SUBNET}.1.3`;
   const replicaHost = `127.${SUBNET}.2.3`;
 
+  /** the password in a config file, as in the containers: never on redis-server's command line */
+  const testConf = () => {
+    const file = join(root, 'redis-test.conf');
+    writeFileSync(file, `requirepass ${REDIS_PASSWORD}\nmasterauth ${REDIS_PASSWORD}\n`, { mode: 0o600 });
+    return file;
+  };
+  const cliEnv = { ...process.env, REDISCLI_AUTH: REDIS_PASSWORD };
+
   function startRedis(host: string, extra: string[] = []): ChildProcess {
     const child = spawn(
       'redis-server',
       [
+        testConf(),
         '--bind',
         host,
         '--port',
@@ -361,8 +454,10 @@ describe.skipIf(!HAVE_REDIS)('redis entrypoint (real Redis, no Docker)', () => {
   }
   const ping = (host: string) =>
     waitFor(`redis at ${host}`, async () =>
-      spawnSync('redis-cli', ['-h', host, '-p', '6379', 'ping'], { encoding: 'utf8' }).stdout.trim() ===
-      'PONG'
+      spawnSync('redis-cli', ['-h', host, '-p', '6379', 'ping'], {
+        encoding: 'utf8',
+        env: cliEnv,
+      }).stdout.trim() === 'PONG'
         ? true
         : undefined,
     );
@@ -377,6 +472,8 @@ describe.skipIf(!HAVE_REDIS)('redis entrypoint (real Redis, no Docker)', () => {
           RUN_AS: 'echo', // print the command the container would exec
           FAILOVER_LAB_PEER_HOST: peer,
           FAILOVER_LAB_BOOTSTRAP_ROLE: role,
+          REDISCLI_AUTH: REDIS_PASSWORD,
+          FAILOVER_LAB_REDIS_CONF: CONF,
         },
         encoding: 'utf8',
         timeout: 15_000,
@@ -394,7 +491,61 @@ describe.skipIf(!HAVE_REDIS)('redis entrypoint (real Redis, no Docker)', () => {
     await ping(replicaHost);
   });
 
-  const SERVER = 'redis-server --protected-mode no';
+  const CONF = join(tmpdir(), `compose-entrypoints-redis-${process.pid}-${SUBNET}`, 'redis.conf');
+  const SERVER = `redis-server ${CONF}`;
+  afterAll(() => rmSync(dirname(CONF), { recursive: true, force: true }));
+
+  it('writes the password into a 0600 config in a 0700 dir of the redis user, never onto the command line', () => {
+    const command = decide('standby', masterHost);
+    expect(command).not.toContain(REDIS_PASSWORD);
+    expect(readFileSync(CONF, 'utf8')).toBe(`requirepass ${REDIS_PASSWORD}\nmasterauth ${REDIS_PASSWORD}\n`);
+    const redisUid = Number(execFileSync('id', ['-u', 'redis'], { encoding: 'utf8' }));
+    expect(statSync(CONF).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(CONF)).mode & 0o777).toBe(0o700);
+    expect(statSync(CONF).uid).toBe(redisUid);
+  });
+
+  it('the command it prints runs: a replica that authenticates to its master, refusing clients without the password', async () => {
+    const host = `127.${SUBNET}.2.5`;
+    const [server, conf, ...rest] = decide('standby', masterHost).split(' ');
+    expect([server, conf]).toEqual(['redis-server', CONF]);
+    // the conf dir belongs to the redis user; this replica runs as root here, so it reads a copy
+    const copy = join(root, 'replica.conf');
+    writeFileSync(copy, readFileSync(CONF), { mode: 0o600 });
+    const child = spawn(
+      'redis-server',
+      [
+        copy,
+        ...rest,
+        '--bind',
+        host,
+        '--port',
+        '6379',
+        '--save',
+        '',
+        '--dir',
+        root,
+        '--dbfilename',
+        'r5.rdb',
+      ],
+      { detached: true, stdio: 'ignore' },
+    );
+    started.push(child);
+    await ping(host);
+    const info = await waitFor('the replica linked to its master', async () => {
+      const out = spawnSync('redis-cli', ['-h', host, 'INFO', 'replication'], {
+        encoding: 'utf8',
+        env: cliEnv,
+      }).stdout;
+      return /master_link_status:up/.test(out) ? out : undefined;
+    });
+    expect(info).toContain(`master_host:${masterHost}`);
+    const anonymous = spawnSync('redis-cli', ['-h', host, 'GET', 'k'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH }, // no REDISCLI_AUTH
+    });
+    expect(anonymous.stdout + anonymous.stderr).toMatch(/NOAUTH/);
+  });
 
   it('a standby region always starts as a replica of its peer', () => {
     expect(decide('standby', masterHost)).toBe(`${SERVER} --replicaof ${masterHost} 6379`);

@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSyn
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REGIONS, REPLICATION_MODE, SERVICES } from '@failover-lab/contracts';
+import { keepsSyncStandby, REGIONS, REPLICATION_MODE, SERVICES } from '@failover-lab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { IMAGE_BUILDS } from '../infra/compose/src/compose-cmd';
@@ -349,7 +349,9 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
       expect(s.environment!.DATABASE_URL, name).toMatch(
         new RegExp(`^postgres://app:\\$\\{APP_DB_PASSWORD:\\?[^}]*\\}@${pg}:5432/${service}$`),
       );
-      expect(s.environment!.REDIS_URL, name).toBe(`redis://${redis}:6379`);
+      expect(s.environment!.REDIS_URL, name).toMatch(
+        new RegExp(`^redis://:\\$\\{REDIS_PASSWORD:\\?[^}]*\\}@${redis}:6379$`),
+      );
       expect(Object.keys(s.depends_on ?? {}).sort(), name).toEqual([pg, redis].sort());
     }
   });
@@ -390,7 +392,7 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
     for (const { image, service } of IMAGE_BUILDS) expect(compose.services[service]!.image).toBe(image);
   });
 
-  it('health checks match readiness: /health/live, pg_isready, redis-cli ping', () => {
+  it('health checks match readiness: /health/live, pg_isready, redis-cli ping (authenticated, PONG only)', () => {
     const contract = readRepoFile('docs', 'contracts.md');
     expect(contract).toContain('`GET /health/live`');
     for (const [name, s] of ofComponent('app'))
@@ -398,11 +400,31 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
     // over TCP: the socket-only setup server of a fresh primary must not count as ready
     for (const [name, s] of ofComponent('postgres'))
       expect(s.healthcheck!.test.slice(0, 4), name).toEqual(['CMD', 'pg_isready', '-h', '127.0.0.1']);
-    for (const [name, s] of ofComponent('redis'))
-      expect(s.healthcheck!.test, name).toEqual(['CMD', 'timeout', '3', 'redis-cli', 'ping']);
+    // redis-cli authenticates with the container's REDISCLI_AUTH, never with -a on the command line
+    for (const [name, s] of ofComponent('redis')) {
+      expect(s.healthcheck!.test, name).toEqual(['CMD-SHELL', 'timeout 3 redis-cli ping | grep -qx PONG']);
+      expect(s.environment!.REDISCLI_AUTH, name).toMatch(/^\$\{REDIS_PASSWORD:\?[^}]+\}$/);
+    }
   });
 
-  it('dc-b data stores bootstrap as standbys of dc-a; payments alone commits synchronously to dc-b', () => {
+  it('no data-store secret on a command line: no interpolated secret in any command, entrypoint or health check; no trust in pg_hba', () => {
+    for (const [name, s] of services) {
+      const argv = JSON.stringify([s.command ?? [], s.entrypoint ?? [], s.healthcheck ?? {}]);
+      expect(argv, name).not.toMatch(/\$\{[A-Z_]*(PASSWORD|TOKEN|JWKS|SIGNING_KEY)/);
+    }
+    const entrypoint = readRepoFile('infra/compose/postgres/postgres-entrypoint.sh');
+    const hba = /cat >"\$PGDATA\/pg_hba\.conf" <<'HBA'\n([\s\S]*?)\nHBA/.exec(entrypoint)![1]!;
+    expect(hba.split('\n')).toEqual([
+      'local all all scram-sha-256',
+      'host all postgres all reject',
+      'host replication replicator all scram-sha-256',
+      'host all all all scram-sha-256',
+    ]);
+    expect(entrypoint).toContain('--auth-local=scram-sha-256 --auth-host=scram-sha-256');
+    expect(entrypoint).not.toMatch(/env PGPASSWORD=|env [^\n]*_PASSWORD=/);
+  });
+
+  it('dc-b data stores bootstrap as standbys of dc-a; payments (and login, for revocations) name dc-b their sync standby', () => {
     for (const [name, s] of [...ofComponent('postgres'), ...ofComponent('redis')]) {
       const service = s.labels!['failover-lab.service'] as (typeof SERVICES)[number];
       const region = s.labels!['failover-lab.region'];
@@ -413,7 +435,7 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
         containerName(service, region === 'dc-a' ? 'dc-b' : 'dc-a', component),
       );
       if (component === 'postgres') {
-        const sync = REPLICATION_MODE[service] === 'sync' && region === 'dc-a' ? 'dc-b' : '';
+        const sync = keepsSyncStandby(service) && region === 'dc-a' ? 'dc-b' : '';
         expect(env.FAILOVER_LAB_SYNC_STANDBY, name).toBe(sync);
         // the volume is the postgres home: PGDATA and a standby's .pgpass both live on it
         expect(s.volumes, name).toEqual([`${name}-data:/var/lib/postgresql`]);
@@ -436,13 +458,19 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
       adminToken?: string;
       services: Record<
         string,
-        { mode: string; cells: Record<string, string>; postgres?: Record<string, string> }
+        {
+          mode: string;
+          syncStandby?: boolean;
+          cells: Record<string, string>;
+          postgres?: Record<string, string>;
+        }
       >;
     };
     expect(router.adminToken).toBeUndefined(); // from ADMIN_TOKEN in the environment, never in the file
     expect(Object.keys(router.services).sort()).toEqual([...SERVICES].sort());
     for (const service of SERVICES) {
       expect(router.services[service]!.mode).toBe(REPLICATION_MODE[service]);
+      expect(router.services[service]!.syncStandby).toBe(keepsSyncStandby(service));
       for (const region of REGIONS) {
         const url = new URL(router.services[service]!.cells[region]!);
         expect(compose.services[url.hostname]?.labels?.['failover-lab.component']).toBe('app');

@@ -22,10 +22,6 @@ CREATE DATABASE :"db" OWNER app;
 -- failover_lab.fenced_epoch: the fence marker the cells keep in postgresql.auto.conf (docs/fencing.md)
 GRANT ALTER SYSTEM ON PARAMETER synchronous_standby_names, failover_lab.fenced_epoch TO app;
 GRANT pg_monitor TO app;
--- a login role for the container's health check, from the container's own loopback only (pg_hba):
--- pg_isready then completes a login instead of leaving a FATAL in the log every few seconds
-CREATE ROLE healthcheck WITH LOGIN;
-
 SELECT format('ALTER SYSTEM SET synchronous_standby_names = %L', '"' || :'sync_standby' || '"')
 WHERE :'sync_standby' <> '' \gexec
 

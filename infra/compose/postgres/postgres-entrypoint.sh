@@ -8,10 +8,19 @@
 #          primary_conninfo application_name=<region> (docs/contracts.md "Data stores")
 #   empty data dir, bootstrap role primary, peer not a primary
 #       -> initdb, then roles, grants and the database (init-primary.sh) on a socket-only setup server
-#   data dir present, not a standby, and the peer IS a primary
-#       -> this is an old primary coming back after a failover (`docker start` = the drill's restore):
-#          pg_rewind from the peer (fresh pg_basebackup if that fails) and rejoin as its standby,
-#          never as a second primary.
+#   data dir present, not a standby, and the peer IS a primary: two nodes out of recovery. "The peer
+#   answers and is not in recovery" does not say which one the router made the primary: after
+#   freeze -> failover -> thaw the old primary is alive and out of recovery too, and rebuilding the
+#   newer node from it deletes every write since the failover (docs/fencing.md). The durable marks
+#   of the control plane decide instead (which_primary):
+#     the peer carries a fence marker (the router or its lease fenced it)
+#       -> the peer is not the primary: start as is, never rebuilt from it;
+#     this node carries a fence marker, or the peer is on a newer timeline (promoted after this
+#     node's last promotion: this is the old primary, killed before a fence reached it)
+#       -> pg_rewind from the peer (fresh pg_basebackup if that fails) and rejoin as its standby;
+#     neither (two unfenced primaries, the peer not newer)
+#       -> refuse to start, and say why: an operator asks the router (GET /admin/status) which
+#          region is the primary and rebuilds the other one.
 #   anything else -> start as is.
 # Settings every node shares live in the data dir's postgresql.conf (written at initdb, copied by
 # pg_basebackup and pg_rewind): pg_rewind's single-user crash recovery reads only that, and without
@@ -44,6 +53,52 @@ as_pg() { $RUN_AS "$@"; }
 # frozen peer accepts the TCP connection and then never answers.
 peer_is_primary() {
   [ "$(timeout 5 psql "$PEER_CONN" -XtAc 'SELECT NOT pg_is_in_recovery()' 2>/dev/null || true)" = "t" ]
+}
+
+# The peer's fence epoch (failover_lab.fenced_epoch, docs/fencing.md), empty when it carries none.
+peer_fence_epoch() {
+  timeout 5 psql "$PEER_CONN" -XtAc "SELECT coalesce(current_setting('failover_lab.fenced_epoch', true), '')" 2>/dev/null || true
+}
+
+# This node's fence epoch from its own data dir (ALTER SYSTEM writes it there; the last line wins).
+own_fence_epoch() {
+  sed -n "s/^failover_lab\.fenced_epoch = '\([0-9]*\)'$/\1/p" "$PGDATA/postgresql.auto.conf" 2>/dev/null | tail -n 1
+}
+
+# The timeline the peer writes on now (IDENTIFY_SYSTEM over a replication connection: current, not the
+# last checkpoint's, which lags a promotion).
+peer_timeline() {
+  timeout 5 psql "$PEER_CONN replication=true" -XtAc IDENTIFY_SYSTEM 2>/dev/null | cut -d'|' -f2 || true
+}
+
+# This node's latest timeline: a promotion writes <timeline>.history into pg_wal at once, before its
+# checkpoint updates the control file.
+own_timeline() {
+  local latest=1 f n
+  for f in "$PGDATA"/pg_wal/*.history; do
+    [ -e "$f" ] || continue
+    n=$((16#$(basename "$f" .history)))
+    [ "$n" -gt "$latest" ] && latest=$n
+  done
+  echo "$latest"
+}
+
+# Two nodes out of recovery: "keep", "rewind", or "refuse: <why>" (see the header).
+which_primary() {
+  local peer_fence own_fence peer_tl own_tl
+  peer_fence="$(peer_fence_epoch)"
+  own_fence="$(own_fence_epoch)"
+  peer_tl="$(peer_timeline)"
+  own_tl="$(own_timeline)"
+  if [ -n "$peer_fence" ]; then
+    echo "keep: the peer is fenced (epoch $peer_fence): it is not the primary, this node is not rebuilt from it"
+  elif [ -n "$own_fence" ]; then
+    echo "rewind: this node is fenced (epoch $own_fence) and the peer is an unfenced primary"
+  elif [ -n "$peer_tl" ] && [ "$peer_tl" -gt "$own_tl" ]; then
+    echo "rewind: the peer was promoted after this node (timeline $peer_tl > $own_tl)"
+  else
+    echo "refuse: the peer is an unfenced primary on timeline ${peer_tl:-unknown} and this node is one on timeline $own_tl; ask the router (GET /admin/status) which region is the primary and rebuild the other"
+  fi
 }
 
 wait_for_peer_primary() {
@@ -87,7 +142,8 @@ base_backup() {
   log "pg_basebackup from $FAILOVER_LAB_PEER_HOST (slot $SLOT)"
   empty_data_dir
   ensure_slot_on_peer
-  as_pg env PGPASSWORD="$REPLICATOR_PASSWORD" pg_basebackup -d "$PEER_CONN" -D "$PGDATA" -X stream -S "$SLOT" --checkpoint=fast
+  # PGPASSWORD is exported above: the password travels in the environment, never on argv
+  as_pg pg_basebackup -d "$PEER_CONN" -D "$PGDATA" -X stream -S "$SLOT" --checkpoint=fast
   configure_as_standby
 }
 
@@ -97,7 +153,7 @@ rewind_old_primary() {
   # A just-promoted peer may not have checkpointed yet: its control file would still show the old
   # timeline and pg_rewind would wrongly answer "no rewind required".
   psql "$PEER_CONN" -XqAc CHECKPOINT
-  if as_pg env PGPASSWORD="$REPLICATOR_PASSWORD" pg_rewind --target-pgdata="$PGDATA" --source-server="$PEER_CONN" --progress; then
+  if as_pg pg_rewind --target-pgdata="$PGDATA" --source-server="$PEER_CONN" --progress; then
     log "rewound from $FAILOVER_LAB_PEER_HOST"
     configure_as_standby
   else
@@ -114,7 +170,7 @@ init_primary() {
   pwfile="$(mktemp)"
   printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
   chown postgres: "$pwfile"
-  as_pg initdb -D "$PGDATA" --username=postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  as_pg initdb -D "$PGDATA" --username=postgres --pwfile="$pwfile" --auth-local=scram-sha-256 --auth-host=scram-sha-256 >/dev/null
   rm -f "$pwfile"
   cat >>"$PGDATA/postgresql.conf" <<'CONF'
 # failover-lab (docker compose): the same on every node of the cell pair
@@ -128,11 +184,12 @@ max_slot_wal_keep_size = 1GB
 wal_keep_size = 256MB
 hot_standby = on
 CONF
-  # The superuser only over the unix socket (`docker exec … psql -U postgres`); replication and the
-  # app over the network with scram.
+  # Every role needs its password, on the socket too (no trust line: anything that gets a shell in
+  # the container must still know a password); the superuser only over the socket. The health check's
+  # pg_isready needs no line: the server asks for a password, pg_isready stops there and reports
+  # "accepting connections", and a client leaving at the password prompt is not logged.
   cat >"$PGDATA/pg_hba.conf" <<'HBA'
-local all all trust
-host postgres healthcheck 127.0.0.1/32 trust
+local all all scram-sha-256
 host all postgres all reject
 host replication replicator all scram-sha-256
 host all all all scram-sha-256
@@ -141,9 +198,12 @@ HBA
   mkdir -p "$SOCKET_DIR"
   chown postgres: "$SOCKET_DIR"
   as_pg pg_ctl -D "$PGDATA" -w -t 120 -o "-c listen_addresses='' -c unix_socket_directories=$SOCKET_DIR" start >/dev/null
-  as_pg env PGHOST="$SOCKET_DIR" POSTGRES_DB="$POSTGRES_DB" REPLICATOR_PASSWORD="$REPLICATOR_PASSWORD" \
-    APP_DB_PASSWORD="$APP_DB_PASSWORD" FAILOVER_LAB_SYNC_STANDBY="${FAILOVER_LAB_SYNC_STANDBY:-}" \
-    bash "$(dirname "$(readlink -f "$0")")/init-primary.sh"
+  # Exported, not passed on env's command line: the passwords stay out of every argv.
+  (
+    export PGHOST="$SOCKET_DIR" PGPASSWORD="$POSTGRES_PASSWORD" POSTGRES_DB REPLICATOR_PASSWORD APP_DB_PASSWORD
+    export FAILOVER_LAB_SYNC_STANDBY="${FAILOVER_LAB_SYNC_STANDBY:-}"
+    as_pg bash "$(dirname "$(readlink -f "$0")")/init-primary.sh"
+  )
   as_pg pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 }
 
@@ -157,7 +217,13 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     init_primary
   fi
 elif [ ! -e "$PGDATA/standby.signal" ] && peer_is_primary; then
-  rewind_old_primary
+  verdict="$(which_primary)"
+  log "this node and the peer are both out of recovery: $verdict"
+  case "$verdict" in
+    rewind:*) rewind_old_primary ;;
+    keep:*) ;;
+    *) exit 1 ;;
+  esac
 elif [ -e "$PGDATA/standby.signal" ]; then
   write_passfile
 fi

@@ -13,6 +13,7 @@
 //   edge         the third site: router, Prometheus, Grafana, k6, plus every app (the router
 //                proxies to them and Prometheus scrapes them). Losing a region never loses the edge.
 import {
+  keepsSyncStandby,
   otherRegion,
   REGIONS,
   REPLICATION_MODE,
@@ -58,6 +59,8 @@ export const REQUIRED_SECRETS = [
   'JWT_JWKS',
   'JWT_SIGNING_KEY',
   'GRAFANA_ADMIN_PASSWORD',
+  // requirepass and masterauth of every Redis (redis-entrypoint.sh writes them into a 0600 config)
+  'REDIS_PASSWORD',
 ] as const;
 
 /** Where the router, the console, Prometheus and Grafana are published: a loopback address (docs/docker.md). */
@@ -135,7 +138,7 @@ function appService(service: ServiceName, region: RegionName) {
     HOST: '0.0.0.0',
     PORT: String(APP_PORT),
     DATABASE_URL: `postgres://app:${secret('APP_DB_PASSWORD')}@${pg}:${PG_PORT}/${service}`,
-    REDIS_URL: `redis://${redis}:${REDIS_PORT}`,
+    REDIS_URL: `redis://:${secret('REDIS_PASSWORD')}@${redis}:${REDIS_PORT}`,
     ADMIN_TOKEN: secret('ADMIN_TOKEN'),
     JWT_JWKS: secret('JWT_JWKS'),
     ...(service === 'login' ? { JWT_SIGNING_KEY: secret('JWT_SIGNING_KEY') } : {}),
@@ -183,8 +186,9 @@ function postgresService(service: ServiceName, region: RegionName) {
       FAILOVER_LAB_REGION: region,
       FAILOVER_LAB_PEER_HOST: peer,
       FAILOVER_LAB_BOOTSTRAP_ROLE: standby ? 'standby' : 'primary',
-      // payments commits synchronously against the standby region (docs/contracts.md "Data stores").
-      FAILOVER_LAB_SYNC_STANDBY: REPLICATION_MODE[service] === 'sync' && !standby ? otherRegion(region) : '',
+      // payments commits synchronously against the standby region, login its revocations
+      // (docs/contracts.md "Data stores").
+      FAILOVER_LAB_SYNC_STANDBY: keepsSyncStandby(service) && !standby ? otherRegion(region) : '',
     },
     // The postgres home, not just PGDATA (its data/ subdir): a standby's ~/.pgpass lives on the
     // volume too, so a recreated container still has its replication password.
@@ -222,11 +226,16 @@ function redisService(service: ServiceName, region: RegionName) {
       FAILOVER_LAB_REGION: region,
       FAILOVER_LAB_PEER_HOST: containerName(service, otherRegion(region), 'redis'),
       FAILOVER_LAB_BOOTSTRAP_ROLE: standby ? 'standby' : 'primary',
+      // redis-cli's own variable (the health check and the entrypoint's peer check authenticate with
+      // it, never with -a on a command line); the entrypoint writes it into the server's 0600 config
+      // as requirepass and masterauth
+      REDISCLI_AUTH: secret('REDIS_PASSWORD'),
     },
     labels: labels(region, 'redis', service),
     networks: [region, REPLICATION_NETWORK],
     healthcheck: {
-      test: ['CMD', 'timeout', '3', 'redis-cli', 'ping'],
+      // only PONG is healthy: a NOAUTH or LOADING error reply is not
+      test: ['CMD-SHELL', 'timeout 3 redis-cli ping | grep -qx PONG'],
       ...HEALTH,
       start_period: '30s',
     },
@@ -431,7 +440,12 @@ export function cellAppTargets(): { service: ServiceName; region: RegionName; ta
 export function buildRouterConfig() {
   const services: Record<
     string,
-    { mode: 'sync' | 'async'; cells: Record<string, string>; postgres: Record<string, string> }
+    {
+      mode: 'sync' | 'async';
+      syncStandby: boolean;
+      cells: Record<string, string>;
+      postgres: Record<string, string>;
+    }
   > = {};
   for (const service of SERVICES) {
     const cells: Record<string, string> = {};
@@ -440,7 +454,12 @@ export function buildRouterConfig() {
       cells[region] = `http://${containerName(service, region, 'app')}:${APP_PORT}`;
       postgres[region] = `${containerName(service, region, 'postgres')}:${PG_PORT}`;
     }
-    services[service] = { mode: REPLICATION_MODE[service], cells, postgres };
+    services[service] = {
+      mode: REPLICATION_MODE[service],
+      syncStandby: keepsSyncStandby(service),
+      cells,
+      postgres,
+    };
   }
   return {
     network: 'container',

@@ -35,7 +35,8 @@ if (existing && !existing.isFile()) {
 }
 // Secrets that no volume remembers can be added to an existing file (an env file made before they
 // existed); the others would lock the apps out of initialised volumes if they changed.
-const ADDABLE = ['CONSOLE_TOKEN'];
+// (Redis keeps no volume: its password can be added too.)
+const ADDABLE = ['CONSOLE_TOKEN', 'REDIS_PASSWORD'];
 if (existing) {
   const text = readFileSync(target, 'utf8');
   const missing = ADDABLE.filter((name) => !new RegExp(`^${name}=`, 'm').test(text));
@@ -70,6 +71,8 @@ const lines = [
   // the console's login token (infra/console/README.md); its own secret, not the router's admin token
   `CONSOLE_TOKEN=${password()}`,
   `GRAFANA_ADMIN_PASSWORD=${password()}`,
+  // requirepass and masterauth of every Redis
+  `REDIS_PASSWORD=${password()}`,
   `JWT_JWKS='${JSON.stringify({ keys: [publicJwk] })}'`,
   `JWT_SIGNING_KEY='${JSON.stringify(privateJwk)}'`,
 ];

@@ -53,9 +53,39 @@ const containerOf = (service: string) =>
     `label=com.docker.compose.service=${service}`,
   );
 
-/** psql as the superuser on a cell Postgres's own socket (pg_hba: trust there, refused over TCP). */
-const psql = (service: string, db: string, sql: string) =>
-  docker('exec', containerOf(service), 'psql', '-U', 'postgres', '-d', db, '-XAtc', sql);
+const secrets = parseEnvFile(readFileSync(stack.envFile, 'utf8'));
+
+/**
+ * psql as the superuser on a cell Postgres's own socket (pg_hba: scram there too, refused over TCP).
+ * The password is named on docker's command line (`-e PGPASSWORD`), its value comes from this
+ * process's environment: never on an argv.
+ */
+function psql(
+  service: string,
+  db: string,
+  sql: string,
+  password: string | null = secrets.POSTGRES_PASSWORD!,
+) {
+  const args = [
+    'exec',
+    '-e',
+    'PGPASSWORD',
+    containerOf(service),
+    'psql',
+    '-U',
+    'postgres',
+    '-d',
+    db,
+    '-XAtc',
+    sql,
+  ];
+  const result = spawnSync('docker', args, {
+    encoding: 'utf8',
+    env: { ...env, PGPASSWORD: password ?? '' },
+  });
+  if (result.status !== 0) throw new Error(`psql on ${service}: ${result.stderr}`);
+  return result.stdout.trim();
+}
 
 async function routerCellsUp(): Promise<Record<string, number>> {
   const text = await (await fetch(`${settings.routerUrl}/metrics`)).text();
@@ -149,6 +179,53 @@ describe('the stack as `up --wait` left it', () => {
         "SELECT sourcefile FROM pg_settings WHERE name = 'wal_log_hints'",
       ),
     ).toBe('/var/lib/postgresql/data/postgresql.conf');
+  });
+});
+
+describe('every data-store role has a secret, and no secret is on a command line', () => {
+  it('Postgres asks for a password on its own socket too; Redis answers nothing without one', () => {
+    expect(psql('payments-dc-a-postgres', 'payments', 'SELECT 1')).toBe('1');
+    expect(() => psql('payments-dc-a-postgres', 'payments', 'SELECT 1', null)).toThrow(
+      /no password supplied|password authentication failed/,
+    );
+    expect(() => psql('payments-dc-a-postgres', 'payments', 'SELECT 1', 'wrong')).toThrow(
+      /password authentication failed/,
+    );
+    const redis = containerOf('login-dc-a-redis');
+    // the container's REDISCLI_AUTH authenticates redis-cli; without it, every command is refused
+    expect(docker('exec', redis, 'redis-cli', 'PING')).toBe('PONG');
+    expect(docker('exec', redis, 'sh', '-c', 'unset REDISCLI_AUTH; redis-cli SET flab-probe 1')).toMatch(
+      /NOAUTH/,
+    );
+    // replication authenticates with masterauth: the dc-b replica is linked
+    expect(docker('exec', containerOf('login-dc-b-redis'), 'redis-cli', 'INFO', 'replication')).toMatch(
+      /master_link_status:up/,
+    );
+  });
+
+  it("no secret in any container's command, entrypoint or health check, nor in the host's process list", () => {
+    const values = Object.entries(secrets)
+      .filter(([name]) => /PASSWORD|TOKEN|SIGNING_KEY/.test(name))
+      .map(([, value]) => value)
+      .filter((value) => value.length >= 16);
+    expect(values.length).toBeGreaterThanOrEqual(6);
+    const ids = docker('ps', '-q', '--filter', `label=com.docker.compose.project=${stack.project}`).split(
+      '\n',
+    );
+    expect(ids.length).toBeGreaterThanOrEqual(18);
+    for (const id of ids) {
+      const visible = docker(
+        'inspect',
+        '-f',
+        '{{json .Config.Cmd}} {{json .Config.Entrypoint}} {{json .Config.Healthcheck}} {{json .Path}} {{json .Args}}',
+        id,
+      );
+      for (const value of values)
+        expect(visible.includes(value), `a secret in the argv of ${id}`).toBe(false);
+    }
+    // every container's processes are processes of this host: what `ps` shows any local user
+    const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
+    for (const value of values) expect(ps.includes(value), 'a secret in the host process list').toBe(false);
   });
 });
 

@@ -1,7 +1,7 @@
 // The environment every cell starts with (docs/contracts.md, "Cell environment"): the lab and
 // docker-compose pass exactly these names; the cell kit reads them with this schema.
 import { Type } from 'typebox';
-import { RegionNameSchema, ServiceNameSchema } from './vocabulary';
+import { RegionNameSchema, ServiceNameSchema, ServiceTopologySchema } from './vocabulary';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -26,6 +26,8 @@ export const CellEnvSchema = Type.Object({
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
     Type.String({ pattern: '^https?://', expected: 'an http(s) URL' }),
   ),
+  /** messaging only: active-passive (default) or active-active (docs/active-active.md) */
+  MESSAGING_TOPOLOGY: Type.Optional(ServiceTopologySchema),
   /** comma-separated IPs, CIDRs or host names whose x-forwarded-for is believed */
   TRUSTED_PROXIES: Type.Optional(Type.String()),
 });

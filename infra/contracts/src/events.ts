@@ -28,6 +28,9 @@ export const PromotionStepsSchema = Type.Object(
   {
     probeMs: StepMs("the primary's first failed probe → confirmed down"),
     decideMs: StepMs('confirmed down → the decision to promote carried out'),
+    leaseMs: StepMs(
+      'waiting until the lease of an old primary the router could not reach has run out (it fenced itself)',
+    ),
     writesMs: StepMs('waiting for writes sent to the old primary to end or pass their deadline'),
     epochMs: StepMs("writing the new epoch to the router's state file"),
     adminMs: StepMs('the promote call to the cell, round trip'),

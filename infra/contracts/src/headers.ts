@@ -9,6 +9,13 @@ export const EPOCH_HEADER = 'x-failover-epoch';
  */
 export const DEADLINE_HEADER = 'x-request-deadline';
 
+/**
+ * Router → cell on every health probe, with the service's epoch and the probe's deadline: the lease,
+ * in ms. A primary at that epoch that got the probe before its deadline may write for this long after
+ * it; once the lease has run out without a renewal it fences itself (docs/fencing.md, "The lease").
+ */
+export const LEASE_HEADER = 'x-failover-lease-ms';
+
 /** Router → client: the region whose cell answered. */
 export const SERVED_BY_HEADER = 'x-served-by';
 

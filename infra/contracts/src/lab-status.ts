@@ -2,7 +2,12 @@
 // test/contracts/lab-status.schema.json (a test checks the lab's real answers against both).
 import { type Static, Type } from 'typebox';
 import { FaultSchema } from './faults';
-import { ControlPlanePlacementSchema, RegionNameSchema, ServiceNameSchema } from './vocabulary';
+import {
+  ControlPlanePlacementSchema,
+  RegionNameSchema,
+  ServiceNameSchema,
+  ServiceTopologySchema,
+} from './vocabulary';
 
 /** What the supervisor sees of a process: running, gone, or stopped by SIGSTOP. */
 export const ProcessStateSchema = Type.Enum(['up', 'down', 'frozen']);
@@ -42,6 +47,8 @@ export type CellStatus = Static<typeof CellStatusSchema>;
 
 export const LabStatusSchema = Type.Object({
   subnet: Type.Integer({ minimum: 0, maximum: 254 }),
+  /** messaging's topology, chosen at the first `lab up` and kept with the lab's state */
+  messagingTopology: Type.Optional(ServiceTopologySchema),
   stateDir: Type.String(),
   supervisor: Type.Object({ pid: Type.Integer(), uptimeMs: Type.Number({ minimum: 0 }) }),
   cells: Type.Array(CellStatusSchema),

@@ -51,5 +51,9 @@ export const CellReadinessSchema = Type.Object({
    */
   syncWaitMs: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
   checks: Type.Object({ postgres: CheckResultSchema, redis: CheckResultSchema }),
+  /** a primary: when its router lease runs out (absent: none granted, or not a primary) */
+  leaseUntil: Type.Optional(Type.String({ format: 'date-time' })),
+  /** when this cell last fenced itself because its lease ran out (absent: never since it started) */
+  selfFencedAt: Type.Optional(Type.String({ format: 'date-time' })),
 });
 export type CellReadiness = Static<typeof CellReadinessSchema>;

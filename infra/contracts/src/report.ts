@@ -53,9 +53,17 @@ export const PhasesSchema = Type.Object({
 });
 export type Phases = Static<typeof PhasesSchema>;
 
+/**
+ * What a drill may do to the platform that is not a fault of the registry: a planned operation it asks
+ * the router for (POST /admin/switchover). It goes in the report where a fault does.
+ */
+export const DRILL_OPERATIONS = ['switchover'] as const;
+export const DrillOperationSchema = Type.Enum(DRILL_OPERATIONS);
+export type DrillOperation = (typeof DRILL_OPERATIONS)[number];
+
 /** A fault as the report records it: what, where (as text), when. */
 export const ReportFaultSchema = Type.Object({
-  kind: FaultKindSchema,
+  kind: Type.Union([FaultKindSchema, DrillOperationSchema]),
   /** dc-a, dc-a/payments, dc-a/payments/postgres */
   target: Type.String(),
   injectedAt: Type.String({ format: 'date-time' }),
@@ -124,6 +132,53 @@ const perService = <T extends Parameters<typeof Type.Object>[0][string]>(value: 
 export const CheckSchema = Type.Object({ name: Type.String(), ok: Type.Boolean(), detail: Type.String() });
 export type Check = Static<typeof CheckSchema>;
 
+/**
+ * A row a restore exported from a forked old primary before rebuilding it (docs/fencing.md,
+ * "Quarantine of forked writes"), during the drill. An acknowledged write found only here is lost.
+ */
+export const QuarantinedWriteSchema = Type.Object({
+  service: Type.String(),
+  table: Type.String(),
+  /** the write's identity (a transfer's idempotency key, a message id, …) */
+  key: Type.String(),
+  file: Type.String(),
+  /** the drill's client was told this write succeeded */
+  acknowledged: Type.Boolean(),
+});
+export type QuarantinedWrite = Static<typeof QuarantinedWriteSchema>;
+
+/** One step's read-back of every write acknowledged so far, from the router's primary at that moment. */
+export const StepAuditSchema = Type.Object({
+  /** false: the service had no primary serving when the step was audited (nothing read back) */
+  audited: Type.Boolean(),
+  ackedWrites: Count,
+  lostAckedWrites: Count,
+  /** of those, acknowledged within the accepted async window before the drill's first fault */
+  lostInAsyncWindow: Count,
+  duplicateWrites: Count,
+  lostSample: Type.Array(Type.String()),
+  notes: Type.Array(Type.String()),
+});
+export type StepAudit = Static<typeof StepAuditSchema>;
+
+/**
+ * One fault of a drill that chains several (freeze → failover → thaw → kill → restore), in order: what
+ * it did, the failover phases it caused (from its own start), the checks made once it had settled,
+ * and an audit of every write acknowledged up to then.
+ */
+export const DrillStepSchema = Type.Object({
+  /** "thaw dc-a", "restore dc-b" */
+  name: Type.String(),
+  fault: ReportFaultSchema,
+  /** when the step had settled and its audit began */
+  settledAt: Type.String({ format: 'date-time' }),
+  /** per service that started a promotion during this step */
+  phases: Type.Record(Type.String(), PhasesSchema),
+  checks: Type.Array(CheckSchema),
+  audit: perService(StepAuditSchema),
+});
+export type DrillStep = Static<typeof DrillStepSchema>;
+
 export const DrillReportSchema = Type.Object({
   scenario: Type.String(),
   verdict: Type.Enum(['pass', 'fail']),
@@ -131,7 +186,12 @@ export const DrillReportSchema = Type.Object({
   reasons: Type.Array(Type.String()),
   /** the expected verdict and why */
   expected: Type.String(),
+  /** the (first) fault; a drill that chains several lists every one, this one first, in `steps` */
   fault: ReportFaultSchema,
+  /** absent for a single fault; otherwise every fault in the order applied, each audited after it */
+  steps: Type.Optional(Type.Array(DrillStepSchema)),
+  /** rows restores quarantined from forked old primaries while the drill ran (absent: none, or not known) */
+  quarantined: Type.Optional(Type.Array(QuarantinedWriteSchema)),
   services: perService(ServiceReportSchema),
   /** per service that failed over */
   phases: Type.Record(Type.String(), PhasesSchema),

@@ -2,7 +2,7 @@
 // infra/compose/router.json is one, the router reads it. Every optional setting has its default
 // here, next to its bounds and what it means.
 import { type Static, Type } from 'typebox';
-import { ReplicationModeSchema } from './vocabulary';
+import { ReplicationModeSchema, ServiceTopologySchema } from './vocabulary';
 
 const ms = (min: number, max: number, fallback: number, description: string) =>
   Type.Integer({ minimum: min, maximum: max, default: fallback, description });
@@ -132,6 +132,15 @@ export const PolicyConfigSchema = Type.Object(
       'a primary whose app is gone but whose Postgres still answers is given this long to be restarted in ' +
         'place before it is failed over (a crashed app is not a lost region)',
     ),
+    leaseMs: ms(
+      0,
+      600_000,
+      0,
+      'the lease each health probe grants the primary at the current epoch: a primary that has not had a probe ' +
+        'for this long fences itself, and a failover from a primary the router cannot reach waits until every ' +
+        'lease it may have granted has run out (the last probe deadline + this); 0 (the default) turns leases ' +
+        'off: at load 20 a starved cell read its probes past their deadline and fenced itself (docs/fencing.md)',
+    ),
     standbySteadyMs: ms(
       0,
       ANY,
@@ -160,6 +169,19 @@ const perRegion = <T extends Parameters<typeof Type.Object>[0][string]>(value: T
 export const ServiceConfigFileSchema = Type.Object(
   {
     mode: ReplicationModeSchema,
+    /**
+     * active-passive (default): one primary, failover promotes the standby. active-active (messaging
+     * only): both cells take writes; each request goes to its room's home region (homeRegion) while
+     * that region serves, else to the other, with no promotion
+     */
+    topology: Type.Optional(ServiceTopologySchema),
+    /**
+     * an async service whose primary still names its standby in synchronous_standby_names because some
+     * of its commits wait for it (login's revocations; vocabulary's SYNC_COMMITS_OF): the router handles
+     * its standby's loss like a sync service's (degrade, strict refusal, restore); its failover stays
+     * the async one (lag bound), RPO 0 from a standby in sync. Default: mode === 'sync'.
+     */
+    syncStandby: Type.Optional(Type.Boolean()),
     /** each region's cell app, http://host:port (host rules depend on the network mode) */
     cells: perRegion(Type.String()),
     /**

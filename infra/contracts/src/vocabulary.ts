@@ -31,6 +31,28 @@ export const REPLICATION_MODE: Readonly<Record<ServiceName, ReplicationMode>> = 
   messaging: 'async',
 };
 
+/**
+ * Which of a service's commits wait for its standby: all of them (sync), none, or only its
+ * revocation class — login's sign-outs, family revocations and refresh rotations, because one lost in
+ * a failover makes a signed-out or stolen token work again on the promoted standby. A service with any
+ * waiting commits keeps its standby in synchronous_standby_names; the rest of its commits say
+ * synchronous_commit=local and do not wait.
+ */
+export const SYNC_COMMITS = ['all', 'revocations', 'none'] as const;
+export type SyncCommits = (typeof SYNC_COMMITS)[number];
+
+export const SYNC_COMMITS_OF: Readonly<Record<ServiceName, SyncCommits>> = {
+  login: 'revocations',
+  payments: 'all',
+  messaging: 'none',
+};
+
+/**
+ * The service's primary names its standby in synchronous_standby_names, so losing the standby stalls
+ * some commits: the router degrades or refuses (strict) for it as for payments, and restores it.
+ */
+export const keepsSyncStandby = (service: ServiceName): boolean => SYNC_COMMITS_OF[service] !== 'none';
+
 /** A cell's own view of itself: fenced wins, else its Postgres decides (in recovery = standby). */
 export const CELL_ROLES = ['primary', 'standby', 'fenced'] as const;
 export type CellRole = (typeof CELL_ROLES)[number];
@@ -60,3 +82,40 @@ export const isServiceName = (value: unknown): value is ServiceName =>
 
 export const isRegionName = (value: unknown): value is RegionName =>
   (REGIONS as readonly unknown[]).includes(value);
+
+/**
+ * How a service's two regions share its writes (docs/active-active.md). active-passive: one primary,
+ * the other region a physical streaming standby promoted on failover. active-active (messaging only):
+ * each region is primary for the writes it takes and receives the other region's through PostgreSQL
+ * logical replication; a region loss moves users to the other region without any promotion.
+ */
+export const SERVICE_TOPOLOGIES = ['active-passive', 'active-active'] as const;
+export type ServiceTopology = (typeof SERVICE_TOPOLOGIES)[number];
+export const ServiceTopologySchema = Type.Enum(SERVICE_TOPOLOGIES);
+export const isServiceTopology = (value: unknown): value is ServiceTopology =>
+  (SERVICE_TOPOLOGIES as readonly unknown[]).includes(value);
+
+/** The services that may run active-active (append-mostly, client-generated ids). */
+export const ACTIVE_ACTIVE_SERVICES: readonly ServiceName[] = ['messaging'];
+
+/**
+ * The home region of a key (active-active: the room a request is about). Sticky and the same in every
+ * router: FNV-1a (32 bit) of the key's UTF-8 bytes, modulo the number of regions, indexes REGIONS.
+ * A room's writes all land in one region while it is up, so the two regions only write the same room
+ * at once around a region loss: that is where conflicts can come from.
+ */
+export function homeRegion(key: string): RegionName {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(key)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return REGIONS[hash % REGIONS.length]!;
+}
+
+/**
+ * Active-active: the logical replication subscription that carries `origin`'s writes to the other
+ * region, named after the origin (also its slot, and its application_name in the origin's
+ * pg_stat_replication).
+ */
+export const subscriptionFrom = (origin: RegionName) => `from_${origin.replace('-', '_')}`;

@@ -82,7 +82,23 @@ export class AdminApi {
     return this.json(`${this.routerUrl}${API.router.status}`);
   }
 
-  private async json<T>(url: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<T> {
+  /**
+   * Planned switchover of one service (POST /admin/switchover): answers once the new primary serves.
+   * It holds the service's traffic while the old primary's writes drain, so it gets the caller's bound.
+   */
+  async switchover(service: ServiceName, to: RegionName, timeoutMs: number): Promise<SwitchoverResult> {
+    return this.json<SwitchoverResult>(`${this.routerUrl}${API.router.switchover}`, {
+      method: 'POST',
+      body: { service, to },
+      timeoutMs,
+    });
+  }
+
+  private async json<T>(
+    url: string,
+    init: { method?: 'GET' | 'POST'; body?: unknown; timeoutMs?: number } = {},
+  ): Promise<T> {
+    const timeoutMs = init.timeoutMs ?? this.timeoutMs;
     assertLoopbackUrl(url);
     const response = await request(url, {
       method: init.method ?? 'GET',
@@ -91,9 +107,9 @@ export class AdminApi {
         ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
       body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-      signal: AbortSignal.timeout(this.timeoutMs),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.body.text();
     if (response.statusCode >= 300) {
@@ -103,6 +119,15 @@ export class AdminApi {
     }
     return (text === '' ? null : JSON.parse(text)) as T;
   }
+}
+
+/** The router's answer to a switchover: `ms` is how long it held the service's traffic. */
+export interface SwitchoverResult {
+  service: ServiceName;
+  from: RegionName;
+  to: RegionName;
+  epoch: number;
+  ms: number;
 }
 
 /** Retries `attempt` until it resolves or `timeoutMs` passes (the lab may still be settling). */

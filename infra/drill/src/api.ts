@@ -32,5 +32,6 @@ export const API = {
   router: {
     events: (since: string) => `/admin/events?since=${encodeURIComponent(since)}`,
     status: '/admin/status',
+    switchover: '/admin/switchover',
   },
 } as const;

@@ -10,6 +10,8 @@ export interface AuditFindings {
   invariants: Record<string, boolean>;
   /** up to 10 lost ids, for the report (ids are client-made, never secrets) */
   lostSample: string[];
+  /** every lost id (the report keeps only the sample; the quarantine check needs all) */
+  lostIds?: string[];
   /** acked writes lost but acknowledged in the async window just before the fault (RPO, not a bug) */
   lostInAsyncWindow: number;
   /** for up to 10 lost writes: how long before the fault each was acknowledged (negative: after it) */
@@ -46,6 +48,7 @@ export function compareAcked(
   | 'lostAckedWrites'
   | 'duplicateWrites'
   | 'lostSample'
+  | 'lostIds'
   | 'lostInAsyncWindow'
   | 'lostAckedBeforeFaultMs'
 > {
@@ -53,11 +56,13 @@ export function compareAcked(
   let duplicates = 0;
   let lostInAsyncWindow = 0;
   const lostSample: string[] = [];
+  const lostIds: string[] = [];
   const lostAckedBeforeFaultMs: number[] = [];
   for (const [id, record] of acked) {
     const count = foundCount(id);
     if (count === 0) {
       lost++;
+      lostIds.push(id);
       if (lostSample.length < 10) {
         lostSample.push(id);
         lostAckedBeforeFaultMs.push(Math.round(options.faultMs - record.endMs));
@@ -72,6 +77,7 @@ export function compareAcked(
     lostAckedWrites: lost,
     duplicateWrites: duplicates,
     lostSample,
+    lostIds,
     lostInAsyncWindow,
     lostAckedBeforeFaultMs,
   };

@@ -14,6 +14,8 @@ import {
 import { ComposeBackend } from './backends/compose';
 import { composeSettings } from './backends/compose-settings';
 import { LocalBackend } from './backends/local';
+import { cellQuery } from './backends/local-cells';
+import { renderComparison, runActiveActiveComparison } from './compare/active-active';
 import type { ArmLab, ArmSetup } from './comparisons/arm-lab';
 import { runControlPlaneComparison } from './comparisons/control-plane';
 import { renderComparisonScorecard } from './comparisons/markdown';
@@ -33,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (argv[0] === 'active-active') return activeActiveComparison(argv.slice(1));
   const options = parseCli(argv);
   if (options.load === 'k6') await assertK6Installed();
   if (!options.outGiven) options.outDir = path.join(REPO_ROOT, options.outDir);
@@ -177,6 +180,81 @@ async function localEnvironment(
       log(`lab stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
     },
   };
+}
+
+/**
+ * `drill active-active`: both arms on labs of their own (under drill-out/, wiped before and after),
+ * on LAB_SUBNET, one after the other. Never touches the lab in LAB_STATE_DIR.
+ */
+async function activeActiveComparison(argv: string[]): Promise<number> {
+  if (argv.includes('--backend')) throw new UsageError('active-active runs on the local lab only');
+  const options = parseCli(['region-kill', ...argv]);
+  const outDir = options.outGiven
+    ? options.outDir
+    : path.join(REPO_ROOT, options.outDir.replace('region-kill-', 'active-active-'));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  ensurePrerequisites(log);
+  const printer = progressPrinter();
+  let current: string | null = null;
+  process.once('SIGINT', () => {
+    printer.done();
+    log('interrupted: cleaning up');
+    (current ? stopLab(current, { wipe: true }) : Promise.resolve()).finally(() => process.exit(130));
+  });
+  const report = await runActiveActiveComparison(
+    options,
+    outDir,
+    async (topology, run) => {
+      const stateDir = path.join(outDir, `lab-${topology}`);
+      current = stateDir;
+      await stopLab(stateDir, { wipe: true });
+      const started = Date.now();
+      const client = await startLab({
+        stateDir,
+        subnet: subnetFromEnv(),
+        ports: portsFromEnv(),
+        messagingTopology: topology,
+        onProgress: (l) => log(`  lab: ${l}`),
+      });
+      log(`lab (${topology}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      try {
+        const secrets = JSON.parse(readFileSync(path.join(stateDir, 'secrets.json'), 'utf8')) as {
+          adminToken: string;
+          appPassword: string;
+        };
+        const topo = client.topo;
+        return await run({
+          env: {
+            backend: new LocalBackend(client, {
+              topo,
+              adminToken: secrets.adminToken,
+              appPassword: secrets.appPassword,
+            }),
+            routerUrl: topo.edge.routerUrl,
+            prometheusUrl: topo.edge.prometheusUrl,
+            adminToken: secrets.adminToken,
+          },
+          query: cellQuery(topo, secrets.appPassword),
+          quarantinedRows: async () =>
+            ((await client.status()).quarantine ?? [])
+              .filter((q) => q.service === 'messaging')
+              .reduce((n, q) => n + q.rows, 0),
+        });
+      } finally {
+        printer.done();
+        await stopLab(stateDir, { wipe: true });
+        current = null;
+      }
+    },
+    (line) => {
+      printer.done();
+      log(line);
+    },
+  );
+  process.stdout.write(
+    `${renderComparison(report)}\nreports in ${path.relative(process.cwd(), outDir) || '.'}\n`,
+  );
+  return report.verdict === 'pass' ? 0 : 1;
 }
 
 async function runningLab(stateDir: string): Promise<LabClient | null> {

@@ -28,14 +28,15 @@ export interface CliOptions extends DrillOptions {
 
 export const USAGE = `usage: npm run drill -- [scenario] [options]
 scenarios: ${SCENARIO_NAMES.join(', ')} (default region-kill)
-comparisons: control-plane — the same region kill with the router, its state and Prometheus inside dc-a
-  (nothing recovers: it passes by staying down) and at the edge (fails over); each arm in a lab of its
-  own, started and wiped here (LAB_SUBNET, else a free subnet of 100-250);
+comparisons (each arm in a lab of its own, started and wiped here, on LAB_SUBNET else a free subnet of 100-250):
+  control-plane — the same region kill with the router, its state and Prometheus inside dc-a (nothing
+    recovers: it passes by staying down) and at the edge (fails over)
   sync-async — the same load and region kill with payments replicating synchronously and asynchronously:
-  p50/p99 of acknowledged transfers and the acknowledged transfers lost, side by side
+    p50/p99 of acknowledged transfers and the acknowledged transfers lost, side by side
+  active-active — region-kill on messaging active-passive, then active-active, side by side
 sweep: the router's probe interval × timeout × fall, one lab per setting; per run a region-freeze (how
   fast a stall is detected) and latency-spikes under stress-ng (false failovers); sweep.md/.json/.svg.
-  Not part of CI: the full grid (8 × 3) runs long on 2 cores; each episode: 4 s warm-up, 16 s after
+  Not part of CI: the full grid (8 × 3) runs long on 2 cores.
   --points <n>         settings of the grid, 1-${SWEEP_GRID.length} (default ${SWEEP_GRID.length}; the default setting is always the first)
   --runs <n>           runs per setting (default 3)
   --stress-cpu <n>     stress-ng CPU workers during each no-fault episode (default 2; 0: no stress)

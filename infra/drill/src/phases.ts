@@ -42,6 +42,7 @@ export function phasesFor(events: ControllerEvent[], service: ServiceName, fault
 export const STEP_LABELS: ReadonlyArray<readonly [keyof PromotionSteps, string]> = [
   ['probeMs', 'probe'],
   ['decideMs', 'decide'],
+  ['leaseMs', 'lease'],
   ['writesMs', 'writes'],
   ['epochMs', 'epoch write'],
   ['pgPromoteMs', 'pg_promote'],

@@ -10,7 +10,9 @@ import {
   describeTarget,
   directionOf,
   FAULTS,
+  type Fault,
   type LinkFaultChange,
+  type QuarantinedWrite,
   SERVICES,
   type ServiceName,
 } from '@failover-lab/contracts';
@@ -27,13 +29,14 @@ import { setUpDrill } from './load/setup';
 import { workload } from './load/workload';
 import { ProgressTally } from './progress';
 import { prometheusCrossCheck } from './prometheus';
-import type { RequestRecord } from './records';
+import { isAcknowledgedWrite, type RequestRecord } from './records';
 import { buildReport } from './report/build';
 import { writeReport } from './report/write';
 import { SCENARIOS, type ScenarioName } from './scenarios';
 import { waitForEvents } from './scenarios/common';
-import type { ScenarioContext } from './scenarios/scenario';
+import type { AnyPlan, ScenarioContext } from './scenarios/scenario';
 import { routerServices, waitForSteadyState } from './steady-state';
+import { createStepRecorder } from './steps';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -148,6 +151,22 @@ export async function runDrill(
       runTag,
     });
     const paymentsAuditBefore = await paymentsAudit(admin).catch(() => null);
+    let faultMs = Number.POSITIVE_INFINITY;
+    ctx.steps = createStepRecorder({
+      backend,
+      admin,
+      audit: {
+        client: quiet,
+        admin,
+        records,
+        setup,
+        asyncWindowMs: options.asyncWindowMs,
+        paymentsAuditBefore,
+        source: options.load,
+      },
+      firstFaultMs: () => faultMs,
+      log,
+    });
     log(
       `setup: ${setup.state.users.length} users, ${setup.state.users.length} accounts seeded, run ${runTag}`,
     );
@@ -194,7 +213,7 @@ export async function runDrill(
       ...movedBeforePrepare,
       ...(await movedSince(admin, primariesAtLoad).catch(() => [] as string[])),
     ];
-    const faultMs = Date.now();
+    faultMs = Date.now();
     phase = 'fault';
     injecting = true;
     try {
@@ -245,6 +264,7 @@ export async function runDrill(
       source: options.load,
     };
     const audit: Record<ServiceName, AuditFindings> = await auditAll(auditCtx);
+    const quarantined = await quarantinedSince(env.backend, loadStartMs, records, log);
     const prometheus = env.prometheusUrl
       ? await prometheusCrossCheck(env.prometheusUrl, { startMs: loadStartMs, endMs: loadEndMs, faultMs })
       : { available: false, note: 'no Prometheus URL for this backend' };
@@ -257,11 +277,13 @@ export async function runDrill(
         kind: plan.fault.kind,
         target: describeTarget(plan.fault.target),
         injectedAtMs: faultMs,
-        ...(FAULTS[plan.fault.kind].scope === 'link'
+        ...(isLinkFault(plan.fault)
           ? { direction: directionOf(plan.fault), attributes: plan.fault.attributes }
           : {}),
       },
       linkFaults,
+      steps: ctx.steps.steps,
+      quarantined,
       records,
       events,
       audit,
@@ -369,6 +391,26 @@ async function waitUntilServing(admin: AdminApi, timeoutMs: number): Promise<voi
     await sleep(250);
   }
   throw new Error(`the router did not serve every service within ${timeoutMs} ms`);
+}
+
+/** Rows restores quarantined during the drill, each marked if our client was told it succeeded. */
+async function quarantinedSince(
+  backend: Backend,
+  sinceMs: number,
+  records: RequestRecord[],
+  log: (line: string) => void,
+): Promise<QuarantinedWrite[] | undefined> {
+  if (!backend.quarantined) return undefined;
+  const rows = await backend.quarantined(sinceMs).catch((err: Error) => {
+    log(`warning: quarantine files unreadable: ${err.message}`);
+    return [];
+  });
+  const acked = new Set(records.filter(isAcknowledgedWrite).map((r) => `${r.service}/${r.writeId}`));
+  return rows.map((r) => ({ ...r, acknowledged: acked.has(`${r.service}/${r.key}`) }));
+}
+
+function isLinkFault(fault: AnyPlan['fault']): fault is Fault {
+  return (fault.kind as string) in FAULTS && FAULTS[(fault as Fault).kind].scope === 'link';
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

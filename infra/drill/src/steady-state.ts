@@ -1,6 +1,15 @@
 // "Healthy" before a drill and after a reset: for every service the router serves from a primary
-// whose standby (the other region) is streaming, and payments replicates synchronously again.
-import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
+// whose standby (the other region) is streaming, and payments (and login, for its revocations)
+// replicates synchronously again.
+import {
+  keepsSyncStandby,
+  otherRegion,
+  REGIONS,
+  type RegionName,
+  SERVICES,
+  type ServiceName,
+  subscriptionFrom,
+} from '@failover-lab/contracts';
 import type { AdminApi } from './admin';
 
 export interface RouterServiceStatus {
@@ -10,6 +19,10 @@ export interface RouterServiceStatus {
   serving: boolean;
   refuseWrites?: boolean;
   rpoGuaranteeSuspended?: boolean;
+  /** absent on routers older than active-active: active-passive */
+  topology?: 'active-passive' | 'active-active';
+  /** active-active: the regions taking traffic now */
+  active?: RegionName[];
 }
 
 export async function routerServices(admin: AdminApi): Promise<Record<ServiceName, RouterServiceStatus>> {
@@ -33,6 +46,10 @@ export async function steadyStateProblems(admin: AdminApi): Promise<string[]> {
         problems.push(`${service}: router not serving`);
         return;
       }
+      if (r.topology === 'active-active') {
+        problems.push(...(await activeActiveProblems(admin, service, r)));
+        return;
+      }
       const state = await admin.cellState(service, r.primary);
       if (state?.role !== 'primary') {
         problems.push(`${service}: ${r.primary} is ${state?.role ?? 'unreachable'}, not primary`);
@@ -41,12 +58,33 @@ export async function steadyStateProblems(admin: AdminApi): Promise<string[]> {
       const standby = otherRegion(r.primary);
       const link = state.standbys?.find((s) => s.name === standby);
       if (link?.state !== 'streaming') problems.push(`${service}: standby ${standby} not streaming`);
-      if (r.mode === 'sync' && (r.rpoGuaranteeSuspended || link?.syncState !== 'sync')) {
+      if (keepsSyncStandby(service) && (r.rpoGuaranteeSuspended || link?.syncState !== 'sync')) {
         problems.push(`${service}: not replicating synchronously to ${standby}`);
       }
     }),
   );
   return problems.sort();
+}
+
+/** Active-active: both regions in the route, each a primary whose origin the other subscribes to. */
+async function activeActiveProblems(
+  admin: AdminApi,
+  service: ServiceName,
+  r: RouterServiceStatus,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const region of REGIONS) {
+    if (!r.active?.includes(region)) problems.push(`${service}: ${region} not in the active-active route`);
+    const state = await admin.cellState(service, region);
+    if (state?.role !== 'primary') {
+      problems.push(`${service}: ${region} is ${state?.role ?? 'unreachable'}, not primary (active-active)`);
+      continue;
+    }
+    const link = state.standbys?.find((s) => s.name === subscriptionFrom(region));
+    if (link?.state !== 'streaming')
+      problems.push(`${service}: ${otherRegion(region)} does not stream ${region}'s writes`);
+  }
+  return problems;
 }
 
 export async function waitForSteadyState(admin: AdminApi, timeoutMs: number): Promise<void> {

@@ -1,5 +1,11 @@
 // Expected outcome → verdict. Pure: every reason is a sentence a reader can act on.
-import { REPLICATION_MODE, SERVICES, type ServiceName, type ServiceReport } from '@failover-lab/contracts';
+import {
+  type DrillStep,
+  REPLICATION_MODE,
+  SERVICES,
+  type ServiceName,
+  type ServiceReport,
+} from '@failover-lab/contracts';
 
 export interface Expectation {
   /** services that must fail over (promote the standby) */
@@ -8,6 +14,11 @@ export interface Expectation {
   mayFailOver?: readonly ServiceName[];
   /** services that must not notice the fault at all (no failed request) */
   unaffected: readonly ServiceName[];
+  /**
+   * active-active services: their users move to the other region with no promotion (one that is
+   * promoted is a bug); they may lose what the lost region acknowledged and had not replicated yet
+   */
+  movesWithoutPromotion?: readonly ServiceName[];
 }
 
 /**
@@ -19,8 +30,11 @@ export interface Expectation {
 export function acceptedRpoLoss(
   service: ServiceName,
   s: Pick<ServiceReport, 'failedOver' | 'lostInAsyncWindow' | 'replication'>,
+  movedWithoutPromotion = false,
 ): number {
-  return (s.replication ?? REPLICATION_MODE[service]) === 'async' && s.failedOver ? s.lostInAsyncWindow : 0;
+  return (s.replication ?? REPLICATION_MODE[service]) === 'async' && (s.failedOver || movedWithoutPromotion)
+    ? s.lostInAsyncWindow
+    : 0;
 }
 
 export function judge(
@@ -34,16 +48,19 @@ export function judge(
     if (s.rtoMs === null)
       reasons.push(`${service} never recovered: requests still failed at the end of the load`);
     const mustFailOver = expectation.failsOver.includes(service);
+    const activeActive = expectation.movesWithoutPromotion?.includes(service) ?? false;
+    if (activeActive && s.failedOver)
+      reasons.push(`${service} is active-active: a region loss must move its users, not promote anything`);
     if (mustFailOver && !s.failedOver)
       reasons.push(`${service} was expected to fail over but no promotion was seen`);
-    if (!mustFailOver && s.failedOver && !expectation.mayFailOver?.includes(service))
+    if (!mustFailOver && !activeActive && s.failedOver && !expectation.mayFailOver?.includes(service))
       reasons.push(`${service} failed over although the fault should not move it`);
     if (expectation.unaffected.includes(service) && s.failed > 0) {
       reasons.push(
         `${service} should be unaffected but ${s.failed} request(s) failed (${topErrors(s.errors)})`,
       );
     }
-    const tolerated = acceptedRpoLoss(service, s);
+    const tolerated = acceptedRpoLoss(service, s, activeActive);
     if (s.lostAckedWrites > tolerated) {
       reasons.push(
         `${service} lost ${s.lostAckedWrites} acknowledged write(s)` +
@@ -59,6 +76,40 @@ export function judge(
   }
   for (const check of checks) if (!check.ok) reasons.push(`${check.name}: ${check.detail}`);
   return { verdict: reasons.length === 0 ? 'pass' : 'fail', reasons };
+}
+
+/**
+ * A drill that chains faults fails at the first step that lost or duplicated an acknowledged write or
+ * failed a check, even if a later step hides it (the final audit alone would blame the wrong step, or
+ * nothing: a rebuilt region replays the loss as the new truth).
+ */
+export function stepReasons(
+  steps: readonly DrillStep[],
+  services: Record<ServiceName, ServiceReport>,
+): string[] {
+  const reasons: string[] = [];
+  steps.forEach((step, i) => {
+    const where = `step ${i + 1} (${step.name})`;
+    for (const service of SERVICES) {
+      const a = step.audit[service];
+      if (!a.audited) continue;
+      const tolerated = acceptedRpoLoss(service, {
+        failedOver: services[service].failedOver,
+        lostInAsyncWindow: a.lostInAsyncWindow,
+      });
+      if (a.lostAckedWrites > tolerated) {
+        reasons.push(
+          `${where}: ${service} lost ${a.lostAckedWrites} acknowledged write(s)` +
+            (tolerated > 0 ? ` (${tolerated} within the async RPO window)` : '') +
+            `, e.g. ${a.lostSample.slice(0, 3).join(', ')}`,
+        );
+      }
+      if (a.duplicateWrites > 0)
+        reasons.push(`${where}: ${service} applied ${a.duplicateWrites} write(s) more than once`);
+    }
+    for (const check of step.checks) if (!check.ok) reasons.push(`${where}: ${check.name}: ${check.detail}`);
+  });
+  return reasons;
 }
 
 /** "me HTTP_504 ×2, signin ROUTER_ERR_NO_PRIMARY ×1": what a reader needs to tell a cause from a symptom */

@@ -49,6 +49,7 @@ describe('compareAcked', () => {
       lostAckedWrites: 2,
       duplicateWrites: 1,
       lostSample: ['old', 'recent'],
+      lostIds: ['old', 'recent'],
       lostInAsyncWindow: 1,
       lostAckedBeforeFaultMs: [8_990, 190],
     });

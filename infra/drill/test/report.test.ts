@@ -8,6 +8,7 @@ import {
   problemsOf,
   SERVICES,
   type ServiceName,
+  type StepAudit,
 } from '@failover-lab/contracts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -144,6 +145,91 @@ describe('buildReport', () => {
     expect(report.reasons.join('\n')).toMatch(/login was expected to fail over/);
     expect(report.reasons.join('\n')).toMatch(/split-brain: dc-a accepted 2 writes/);
     expect(validate(JSON.parse(JSON.stringify(report)))).toBe(true);
+  });
+
+  it('a chain of faults: a step whose audit lost an acknowledged payment fails the drill even if the final audit is clean', () => {
+    const audited = (lost: string[]): StepAudit => ({
+      audited: true,
+      ackedWrites: 40,
+      lostAckedWrites: lost.length,
+      lostInAsyncWindow: 0,
+      duplicateWrites: 0,
+      lostSample: lost,
+      notes: [],
+    });
+    const notRead = { ...audited([]), audited: false, notes: ['no primary serving at this step'] };
+    const step = (name: string, kind: 'region_freeze' | 'component_kill' | 'region_restore', ms: number) => ({
+      name,
+      fault: { kind, target: 'dc-b', injectedAt: at(fault + ms) },
+      settledAt: at(fault + ms + 500),
+      phases: {},
+      checks: [] as { name: string; ok: boolean; detail: string }[],
+      audit: { login: audited([]), payments: audited([]), messaging: audited([]) },
+    });
+    const kill = { ...step("kill dc-b's payments Postgres", 'component_kill', 3_000) };
+    kill.audit = { ...kill.audit, payments: notRead };
+    const restore = step('restore dc-b', 'region_restore', 6_000);
+    restore.audit = { ...restore.audit, payments: audited(['k-3', 'k-9']) };
+    restore.checks = [
+      { name: 'payments still primary in dc-b at its epoch', ok: false, detail: 'dc-a at 2' },
+    ];
+    const clean = buildReport({
+      ...regionKillInput(),
+      steps: [step('freeze dc-a', 'region_freeze', 0), kill],
+    });
+    expect(clean.reasons).toEqual([]);
+    expect(clean.steps).toHaveLength(2);
+    const report = buildReport({
+      ...regionKillInput(),
+      steps: [step('freeze dc-a', 'region_freeze', 0), kill, restore],
+    });
+    expect(report.verdict).toBe('fail');
+    expect(report.reasons).toEqual([
+      'step 3 (restore dc-b): payments lost 2 acknowledged write(s), e.g. k-3, k-9',
+      'step 3 (restore dc-b): payments still primary in dc-b at its epoch: dc-a at 2',
+    ]);
+    expect(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors)).toBe(true);
+    expect(problemsOf(DrillReportSchema, JSON.parse(JSON.stringify(report)))).toEqual([]);
+    expect(renderMarkdown(report)).toMatch(/3\. \*\*restore dc-b\*\*.*payments 2 lost of 40/);
+  });
+
+  it('an acknowledged write found only in a quarantine file is named as such; quarantined rows are listed', () => {
+    const input = regionKillInput();
+    input.audit.payments = {
+      ...input.audit.payments,
+      lostAckedWrites: 1,
+      lostSample: ['k-5'],
+      lostIds: ['k-5'],
+    };
+    const file = '/lab/quarantine/payments-dc-a-1.jsonl';
+    input.quarantined = [
+      { service: 'payments', table: 'transfers', key: 'k-5', file, acknowledged: true },
+      { service: 'payments', table: 'transfers', key: 'k-never-acked', file, acknowledged: false },
+    ];
+    const report = buildReport(input);
+    expect(report.verdict).toBe('fail');
+    expect(report.reasons[0]).toBe(
+      `payments: 1 acknowledged write(s) exist only in quarantine (${file}), e.g. k-5`,
+    );
+    expect(report.quarantined).toHaveLength(2);
+    expect(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors)).toBe(true);
+    expect(problemsOf(DrillReportSchema, JSON.parse(JSON.stringify(report)))).toEqual([]);
+    expect(renderMarkdown(report)).toContain(
+      `- payments transfers k-5 (acknowledged to the client): ${file}`,
+    );
+    // a quarantined row nobody was told about fails nothing
+    const clean = regionKillInput();
+    clean.quarantined = [input.quarantined[1]!];
+    expect(buildReport(clean).verdict).toBe('pass');
+  });
+
+  it('a claim (the router re-promoting its own primary at the same epoch) is not a failover', () => {
+    const input = regionKillInput({ expectation: { failsOver: ['payments'], unaffected: [] } });
+    input.events = input.events.map((e) =>
+      e.service !== 'payments' && e.type === 'promoted' ? { ...e, detail: 'claim; promoteMs=12' } : e,
+    );
+    const report = buildReport(input);
+    expect([report.services.payments.failedOver, report.services.login.failedOver]).toEqual([true, false]);
   });
 
   it('a flapping link: one failover is allowed (mayFailOver), and every link fault change is on the timeline', () => {

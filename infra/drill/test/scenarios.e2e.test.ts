@@ -1,7 +1,7 @@
 // Every scenario end to end on one real lab (Postgres, Redis, apps, router, Prometheus), at a short
 // duration, with its expected verdict asserted; the lab is returned to steady state between drills.
 // Last, the audit is shown to catch loss: an acknowledged message deleted on the primary before the
-// read-back makes the drill fail.
+// read-back, and the load's revocations undone there, make the drill fail.
 
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -89,6 +89,8 @@ describe.sequential('drill scenarios on a real lab', () => {
     expect(r.services.payments.lostAckedWrites).toBe(0);
     expect(r.services.payments.duplicateWrites).toBe(0);
     expect(r.services.payments.ackedWrites).toBeGreaterThan(0);
+    // sign-outs and rotations acknowledged under load, presented again after the failover
+    expect(r.services.login.invariants.everyAckedRevocationInForce).toBe(true);
   }, 180_000);
 
   it('region-freeze: failover, then the thawed old primaries accept no write', async () => {
@@ -118,7 +120,21 @@ describe.sequential('drill scenarios on a real lab', () => {
     await expectPass('restore');
   }, 240_000);
 
-  it('the audit catches loss: an acked message deleted on the primary fails the drill', async () => {
+  it('switchover: every service moves under load, nothing lost or duplicated; the pause is measured', async () => {
+    const r = await expectPass('switchover');
+    for (const s of ['login', 'payments', 'messaging'] as const) {
+      expect(r.services[s].failedOver).toBe(true);
+      expect(r.services[s].lostAckedWrites).toBe(0);
+      expect(r.services[s].duplicateWrites).toBe(0);
+    }
+    expect(r.checks.filter((c) => c.name.endsWith('switched over (pause)')).map((c) => c.ok)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+  }, 240_000);
+
+  it('the audit catches loss: an acked message deleted, revocations undone on the primary fail the drill', async () => {
     let deleted: string | null = null;
     // standby-loss: messaging does not fail over, so no loss of it is excusable.
     const report = await runDrill(short('standby-loss', { outDir: path.join(outRoot, 'loss') }), env, {
@@ -142,11 +158,32 @@ describe.sequential('drill scenarios on a real lab', () => {
         } finally {
           await client.end();
         }
+        // what a failover that lost them would leave: every sign-out and rotation of this drill undone
+        const loginRegion = (await admin.primaryRegion('login'))!;
+        const loginCell = lab.topo.cells.find((c) => c.service === 'login' && c.region === loginRegion)!;
+        const login = new pg.Client({
+          ...loginCell.postgres,
+          user: 'app',
+          password: appPassword,
+          database: 'login',
+        });
+        await login.connect();
+        try {
+          await login.query(
+            `UPDATE session_families SET revoked_at = NULL, revoked_reason = NULL WHERE revoked_at IS NOT NULL;
+             UPDATE refresh_tokens SET rotated_at = NULL WHERE rotated_at IS NOT NULL;
+             DELETE FROM revoked_access_tokens`,
+          );
+        } finally {
+          await login.end();
+        }
       },
     });
     expect(report.verdict).toBe('fail');
     expect(report.services.messaging.lostAckedWrites).toBe(1);
     expect(report.services.messaging.lostSample).toEqual([deleted]);
     expect(report.reasons.join('\n')).toMatch(/messaging lost 1 acknowledged write/);
+    expect(report.services.login.invariants.everyAckedRevocationInForce).toBe(false);
+    expect(report.reasons.join('\n')).toMatch(/login invariant broken: everyAckedRevocationInForce/);
   }, 180_000);
 });

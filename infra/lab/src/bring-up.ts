@@ -11,6 +11,7 @@ import {
   SERVICES,
   type ServiceName,
 } from '@failover-lab/contracts';
+import { ensureSubscriptions } from './active-active';
 import { nodeArgsFor } from './bundles';
 import type { CellNodes } from './cell-nodes';
 import {
@@ -39,6 +40,7 @@ import { type RedisNode, startRedis, waitRedisLinked, waitRedisReady } from './d
 import { spawnGroup, waitUntil } from './process';
 import { componentId } from './processes';
 import type { ReplicationModes } from './replication';
+import { serviceTopology } from './topology';
 
 // An app started through tsx (no current bundle) compiles at start: at load 30 on 2 cores one took over
 // 45 s (LAB_APP_READY_TIMEOUT_MS).
@@ -221,9 +223,17 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
         startPrometheus(ctx, ctx.components),
       ),
       ...SERVICES.map(async (service) => {
-        await upCell(ctx, service, step);
+        const activeActive = serviceTopology(ctx.topo, service) === 'active-active';
+        await (activeActive ? upActiveActiveCell(ctx, service, step) : upCell(ctx, service, step));
         const apps = ctx.components.filter((c) => c.kind === 'app' && c.service === service);
         await settleAll(apps.map((c) => step(c.id, c.logFile, c.url, () => startNodeComponent(ctx, c))));
+        // the publications come with the apps' migrations; the subscriptions need them on both sides
+        if (activeActive && apps.length > 0) {
+          const a = cellOf(ctx, service, 'dc-a');
+          await step(`${service}-logical`, a.postgres.logFile, 'subscriptions both ways', () =>
+            ensureSubscriptions(ctx),
+          );
+        }
       }),
     ]);
     // The router last: started earlier, it would see cells still booting as dead and fail over. The
@@ -237,6 +247,28 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
     await ctx.processes.stopAll();
     throw err;
   }
+}
+
+/** Active-active: both cells are primaries (cold: initdb each; warm: from their own data dirs). */
+async function upActiveActiveCell(ctx: LabContext, service: ServiceName, step: Step) {
+  await settleAll(
+    (['dc-a', 'dc-b'] as const).map(async (region) => {
+      const c = cellOf(ctx, service, region);
+      const cold = !isInitialized(c.postgres);
+      await step(
+        `${service}-${region}-postgres`,
+        c.postgres.logFile,
+        cold ? 'active-active primary (initdb)' : 'active-active primary (warm)',
+        () =>
+          cold
+            ? bootstrapPrimary(c.postgres, ctx.secrets, undefined, trackPostgres(ctx, c.postgres))
+            : startPostgresNode(ctx, c.postgres),
+      );
+      await step(`${service}-${region}-redis`, c.redis.logFile, 'master (own region)', () =>
+        startRedisNode(ctx, c.redis),
+      );
+    }),
+  );
 }
 
 async function upCell(ctx: LabContext, service: ServiceName, step: Step) {

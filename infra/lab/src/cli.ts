@@ -7,6 +7,8 @@ import {
   type FaultKind,
   type FaultResult,
   faultProblems,
+  isServiceTopology,
+  SERVICE_TOPOLOGIES,
 } from '@failover-lab/contracts';
 import { LabClient, LabError } from './client';
 import { launchLab, stopLab } from './lab';
@@ -19,7 +21,9 @@ import { portsFromEnv, subnetFromEnv } from './topology';
 const USAGE = `usage: npm run lab -- <command>
   setup                       check (and as root on Debian/Ubuntu, install) postgres, redis, prometheus,
                               and chromium for the console's browser tests
-  up                          start the lab (warm if .lab/ has data) and wait until it is ready;
+  up [--messaging-topology active-passive|active-active]
+                              start the lab (warm if .lab/ has data) and wait until it is ready;
+                              messaging's topology is chosen at the first up and kept with the state;
                               LAB_CONTROL_PLANE=dc-a places the router, its state and Prometheus inside
                               dc-a, where a kill of dc-a takes them down too (default: edge)
   down [--wipe]               stop every lab process; --wipe also removes all state
@@ -143,10 +147,14 @@ async function main(argv: string[]): Promise<number> {
       ensurePrerequisites(print);
       const t0 = Date.now();
       print(`lab up: state ${stateDir}`);
+      const asked = flag(args, '--messaging-topology');
+      if (asked !== undefined && !isServiceTopology(asked))
+        throw new UsageError(`--messaging-topology is one of ${SERVICE_TOPOLOGIES.join(', ')}`);
       const { client, started } = await launchLab({
         stateDir,
         subnet: subnetFromEnv(),
         ports: portsFromEnv(),
+        ...(asked ? { messagingTopology: asked } : {}),
         console: process.env.LAB_CONSOLE !== '0',
         onProgress: print,
       });

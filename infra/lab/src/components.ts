@@ -18,8 +18,9 @@ import { databaseUrl } from './datastores/postgres';
 import { redisUrl } from './datastores/redis';
 import { type LabPaths, REPO_ROOT } from './paths';
 import { componentId } from './processes';
+import { keepsSyncStandbyIn } from './replication';
 import type { LabSecrets } from './secrets';
-import { edgeLinkHost, labLinks } from './topology';
+import { edgeLinkHost, labLinks, serviceTopology } from './topology';
 
 export interface NodeComponent {
   id: string;
@@ -89,7 +90,12 @@ export function nodeComponents(ctx: ComponentContext): NodeComponent[] {
         entryFile: join(REPO_ROOT, 'services', service, 'src', 'server.ts'),
         url: appUrl(ctx, service, region),
         logFile: paths.log(id),
-        env: cellEnv(cell, topo.ports.app, secrets, edgeLinkHost(region, service, topo.subnet)),
+        env: {
+          ...cellEnv(cell, topo.ports.app, secrets, edgeLinkHost(region, service, topo.subnet)),
+          ...(serviceTopology(topo, service) === 'active-active'
+            ? { MESSAGING_TOPOLOGY: 'active-active' }
+            : {}),
+        },
       };
     }),
   );
@@ -171,6 +177,10 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
       service,
       {
         mode: (ctx.replication ?? REPLICATION_MODE)[service],
+        ...(serviceTopology(ctx.topo, service) === 'active-active'
+          ? { topology: 'active-active' as const }
+          : {}),
+        syncStandby: keepsSyncStandbyIn(ctx.replication, service),
         cells: {
           'dc-a': linkedAppUrl(ctx, service, 'dc-a'),
           'dc-b': linkedAppUrl(ctx, service, 'dc-b'),

@@ -7,7 +7,7 @@ import type { LabPaths } from './paths';
 import type { ProcessTable } from './processes';
 import type { ReplicationModes } from './replication';
 import type { LabSecrets } from './secrets';
-import type { Topology } from './topology';
+import { serviceTopology, type Topology } from './topology';
 
 export interface LabContext {
   readonly paths: LabPaths;
@@ -30,5 +30,8 @@ export function cellOf(
   service: ServiceName,
   region: RegionName,
 ): CellNodes {
-  return cellNodes(ctx.paths, ctx.topo.subnet, ctx.topo.ports, service, region, ctx.secrets);
+  const nodes = cellNodes(ctx.paths, ctx.topo.subnet, ctx.topo.ports, service, region, ctx.secrets);
+  // active-active: the cells replicate to each other by logical replication (docs/active-active.md)
+  if (serviceTopology(ctx.topo, service) === 'active-active') nodes.postgres.walLevel = 'logical';
+  return nodes;
 }

@@ -3,13 +3,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isControlPlanePlacement } from '@failover-lab/contracts';
+import { resolveMessagingTopology } from './active-active';
 import { createControlServer } from './control-server';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { writePidFile } from './process';
 import { probeOverrides, replicationModes } from './replication';
 import { loadOrCreateSecrets } from './secrets';
 import { Supervisor } from './supervisor';
-import { portsFromEnv, subnetFromEnv, topology } from './topology';
+import { messagingTopologyFromEnv, portsFromEnv, subnetFromEnv, topology } from './topology';
 
 export type DaemonMessage =
   | { type: 'progress'; line: string }
@@ -23,7 +24,14 @@ const log = (line: string) => process.stdout.write(`${new Date().toISOString()} 
 
 async function main() {
   const paths = new LabPaths(stateDirFromEnv());
-  const topo = topology(subnetFromEnv(), portsFromEnv());
+  let messaging: ReturnType<typeof resolveMessagingTopology>;
+  try {
+    messaging = resolveMessagingTopology(paths, messagingTopologyFromEnv());
+  } catch (err) {
+    tell({ type: 'failed', message: (err as Error).message });
+    process.exit(1);
+  }
+  const topo = topology(subnetFromEnv(), portsFromEnv(), messaging);
   const supervisor = new Supervisor(paths, topo, log);
   // (the Supervisor has just created or upgraded secrets.json; this reads it back)
   const { controlToken } = loadOrCreateSecrets(paths.secretsFile);

@@ -2,7 +2,12 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ControlPlanePlacement, type ProbeConfig, SERVICES } from '@failover-lab/contracts';
+import {
+  type ControlPlanePlacement,
+  type ProbeConfig,
+  SERVICES,
+  type ServiceTopology,
+} from '@failover-lab/contracts';
 import { ensureBundles, nodeArgsFor } from './bundles';
 import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
@@ -23,6 +28,8 @@ export interface StartLabOptions {
   apps?: boolean;
   /** start the lab console on the edge too (`lab up` does; test labs only when they ask) */
   console?: boolean;
+  /** messaging's topology at the first `up` (a warm lab keeps the one it was made with) */
+  messagingTopology?: ServiceTopology;
   /**
    * where the router (with its state) and Prometheus run: the edge (default), or inside a region, where
    * that region's kill takes them down too (the control-plane drill)
@@ -103,6 +110,7 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
         : (process.env.LAB_REPLICATION ?? ''),
       LAB_ROUTER_PROBE: opts.probe ? JSON.stringify(opts.probe) : (process.env.LAB_ROUTER_PROBE ?? ''),
       LAB_SKIP_APPS: opts.apps === false ? '1' : (process.env.LAB_SKIP_APPS ?? ''),
+      ...(opts.messagingTopology ? { LAB_MESSAGING_TOPOLOGY: opts.messagingTopology } : {}),
     },
   });
   closeSync(logFd);

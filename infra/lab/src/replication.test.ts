@@ -1,6 +1,6 @@
 import { REPLICATION_MODE } from '@failover-lab/contracts';
 import { describe, expect, it } from 'vitest';
-import { probeOverrides, replicationEnv, replicationModes } from './replication';
+import { keepsSyncStandbyIn, probeOverrides, replicationEnv, replicationModes } from './replication';
 
 describe('replicationModes', () => {
   it("is the contract's modes without overrides, and takes service=mode overrides", () => {
@@ -40,4 +40,15 @@ describe('probeOverrides', () => {
       expect(() => probeOverrides(text)).toThrow(/LAB_ROUTER_PROBE/);
     },
   );
+});
+
+describe('keepsSyncStandbyIn', () => {
+  it('follows the contract unless a service is overridden: payments=async keeps no sync standby', () => {
+    expect(keepsSyncStandbyIn(undefined, 'payments')).toBe(true);
+    expect(keepsSyncStandbyIn(replicationModes('payments=async'), 'payments')).toBe(false);
+    // login is async but waits for its revocations: it keeps its sync standby
+    expect(keepsSyncStandbyIn(replicationModes('payments=async'), 'login')).toBe(true);
+    expect(keepsSyncStandbyIn(undefined, 'messaging')).toBe(false);
+    expect(keepsSyncStandbyIn(replicationModes('messaging=sync'), 'messaging')).toBe(true);
+  });
 });

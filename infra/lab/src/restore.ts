@@ -4,18 +4,20 @@
 // healthy cell (the router's primary, or a standby of it) is left running — killing it would hand the
 // router a failover to race with — and only its dead Redis or app are restarted; a dead cell or a
 // second primary the router does not route to (a fenced old primary) is rebuilt as standby of the
-// router's primary by a fresh pg_basebackup (new slot), Redis following as replica of the current
+// router's primary by pg_rewind (a fresh pg_basebackup when that fails), Redis following as replica of the current
 // master; the router's primary, when its Postgres died, is started again from its own data dir; a
 // node whose timeline is newer than its source's is never rebuilt; and a node that runs but does not
 // answer is never guessed about.
 import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
+import { restoreActiveActiveCell } from './active-active';
 import { settleAll, startAppOf, startPostgresNode, startRedisNode, trackPostgres } from './bring-up';
 import { cellOf, type LabContext } from './context';
 import {
-  bootstrapStandby,
+  currentTimeline,
   isInitialized,
   isInRecovery,
   type PostgresNode,
+  rejoinStandby,
   roleOnDisk,
   timelineOnDisk,
 } from './datastores/postgres';
@@ -24,6 +26,7 @@ import { sleep } from './process';
 import { componentId, type Managed } from './processes';
 import { quarantineForkedRows } from './quarantine';
 import { type ControlPlaneView, type PgObservation, planRestore } from './restore-plan';
+import { serviceTopology } from './topology';
 
 /** how long restore keeps asking a running Postgres whether it is in recovery before calling it unknown */
 const RESTORE_OBSERVE_MS = 10_000;
@@ -77,6 +80,7 @@ async function restoreCell(
   region: RegionName,
   control: ControlPlaneView,
 ): Promise<string> {
+  if (serviceTopology(ctx.topo, service) === 'active-active') return restoreActiveActiveCell(ctx, region);
   const { processes } = ctx;
   const other = otherRegion(region);
   const here = cellOf(ctx, service, region);
@@ -86,8 +90,8 @@ async function restoreCell(
     observePostgres(ctx, processes.get(componentId(service, other, 'postgres')), there.postgres),
   ]);
   const [hereTimeline, otherTimeline] = await Promise.all([
-    timelineOnDisk(here.postgres).catch(() => null),
-    timelineOnDisk(there.postgres).catch(() => null),
+    timelineOf(here.postgres, hereState),
+    timelineOf(there.postgres, otherState),
   ]);
   const plan = planRestore(
     {
@@ -119,13 +123,22 @@ async function restoreCell(
           : null;
       if (kept?.file) ctx.log(`${service}/${region}: ${kept.rows} forked row(s) quarantined in ${kept.file}`);
       await killCell();
-      await bootstrapStandby(here.postgres, there.postgres, ctx.secrets, trackPostgres(ctx, here.postgres));
+      const joined = await rejoinStandby(
+        here.postgres,
+        there.postgres,
+        ctx.secrets,
+        trackPostgres(ctx, here.postgres),
+      );
+      if (joined.rewindError)
+        ctx.log(`${service}/${region}: pg_rewind failed (${joined.rewindError}); took a base backup instead`);
       await alignRedisMaster(there.redis);
       await startRedisNode(ctx, here.redis, there.redis);
       await startAppOf(ctx, service, region);
-      return kept?.file
-        ? `standby of ${other} (${kept.rows} forked row(s) quarantined in ${kept.file})`
-        : `standby of ${other}`;
+      const notes = [
+        joined.how,
+        ...(kept?.file ? [`${kept.rows} forked row(s) quarantined in ${kept.file}`] : []),
+      ];
+      return `standby of ${other} (${notes.join('; ')})`;
     }
     case 'restart_primary':
       await killCell();
@@ -158,6 +171,19 @@ async function observePostgres(
     if (Date.now() >= deadline) return 'unknown';
     await sleep(250);
   }
+}
+
+/**
+ * A running primary's timeline is the one it writes on: its control file shows the new timeline only
+ * after the checkpoint that follows a promotion (a switchover just before a restore read dc-b as still
+ * on the old timeline, and restore refused to rebuild dc-a from it). Anything else: the control file.
+ */
+async function timelineOf(node: PostgresNode, state: PgObservation): Promise<number | null> {
+  if (state === 'primary') {
+    const live = await currentTimeline(node).catch(() => null);
+    if (live !== null) return live;
+  }
+  return timelineOnDisk(node).catch(() => null);
 }
 
 /** Redis follows Postgres: the master is where the primary is (the cell promotes both). */

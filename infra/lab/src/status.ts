@@ -33,6 +33,7 @@ export async function labStatus(ctx: LabContext, startedAt: number): Promise<Lab
   const pid = (m: typeof router) => (processes.alive(m) ? m.child.pid! : null);
   return {
     subnet: topo.subnet,
+    messagingTopology: topo.messaging,
     stateDir: ctx.paths.stateDir,
     supervisor: { pid: process.pid, uptimeMs: Date.now() - startedAt },
     cells,
@@ -162,6 +163,7 @@ export function formatStatus(status: LabStatus): string {
         : ''),
     ...(status.quarantine ?? []).map((q) => `quarantine: ${q.rows} forked ${q.service} row(s) in ${q.file}`),
     ...linkLines(status),
+    `messaging topology: ${status.messagingTopology ?? 'active-passive'}`,
     `state dir ${status.stateDir}; supervisor pid ${status.supervisor.pid}, up ${Math.round(status.supervisor.uptimeMs / 1000)} s`,
   ].join('\n');
 }

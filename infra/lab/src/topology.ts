@@ -19,6 +19,8 @@ import {
   readEnv,
   SERVICES,
   type ServiceName,
+  type ServiceTopology,
+  ServiceTopologySchema,
 } from '@failover-lab/contracts';
 import { Type } from 'typebox';
 
@@ -64,6 +66,8 @@ const LabEnvSchema = Type.Object({
   LAB_CONTROL_PORT: port(DEFAULT_PORTS.control),
   LAB_CONSOLE_PORT: port(DEFAULT_PORTS.console),
   LAB_LINKS_PORT: port(DEFAULT_PORTS.links),
+  /** messaging's topology for a lab's first `up` (docs/active-active.md); a warm lab keeps its own */
+  LAB_MESSAGING_TOPOLOGY: Type.Optional(ServiceTopologySchema),
 });
 
 function labEnv(env: NodeJS.ProcessEnv) {
@@ -88,6 +92,11 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): Ports {
 
 export function subnetFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return labEnv(env).LAB_SUBNET;
+}
+
+/** The messaging topology asked for in the environment (LAB_MESSAGING_TOPOLOGY), if any. */
+export function messagingTopologyFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceTopology | undefined {
+  return labEnv(env).LAB_MESSAGING_TOPOLOGY;
 }
 
 export function cellHost(region: RegionName, service: ServiceName, subnet = 0): string {
@@ -155,6 +164,8 @@ export interface CellAddress {
 export interface Topology {
   subnet: number;
   ports: Ports;
+  /** how messaging's two regions share its writes (the other services are always active-passive) */
+  messaging: ServiceTopology;
   edge: {
     host: string;
     routerUrl: string;
@@ -166,7 +177,11 @@ export interface Topology {
   cells: CellAddress[];
 }
 
-export function topology(subnet = 0, ports: Ports = DEFAULT_PORTS): Topology {
+export function topology(
+  subnet = 0,
+  ports: Ports = DEFAULT_PORTS,
+  messaging: ServiceTopology = 'active-passive',
+): Topology {
   const edge = edgeHost(subnet);
   const cells: CellAddress[] = [];
   for (const service of SERVICES) {
@@ -185,6 +200,7 @@ export function topology(subnet = 0, ports: Ports = DEFAULT_PORTS): Topology {
   return {
     subnet,
     ports,
+    messaging,
     edge: {
       host: edge,
       routerUrl: `http://${edge}:${ports.router}`,
@@ -201,4 +217,9 @@ export function findCell(topo: Topology, service: ServiceName, region: RegionNam
   const cell = topo.cells.find((c) => c.service === service && c.region === region);
   if (!cell) throw new Error(`no cell ${region}/${service}`);
   return cell;
+}
+
+/** The service's topology in this lab. */
+export function serviceTopology(topo: Pick<Topology, 'messaging'>, service: ServiceName): ServiceTopology {
+  return service === 'messaging' ? topo.messaging : 'active-passive';
 }

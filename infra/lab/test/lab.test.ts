@@ -322,10 +322,11 @@ describe('faults', () => {
       ),
     );
     const result = await lab.restore('dc-a');
+    // killed old primaries: rewound (wal_log_hints is in their data dirs' postgresql.conf), not re-cloned
     expect(Object.values(result.roles ?? {})).toEqual([
-      'standby of dc-b',
-      'standby of dc-b',
-      'standby of dc-b',
+      'standby of dc-b (rewound)',
+      'standby of dc-b (rewound)',
+      'standby of dc-b (rewound)',
     ]);
     const restored = await lab.status();
     expect(validateStatus(restored)).toBe(true);
@@ -345,7 +346,7 @@ describe('faults', () => {
     const result = await lab.restore('dc-a');
     expect(result.roles).toEqual({
       login: 'standby of dc-b (healthy, kept)',
-      payments: 'standby of dc-b',
+      payments: 'standby of dc-b (cloned)', // a standby's data dir: a base backup, not pg_rewind
       messaging: 'standby of dc-b (healthy, kept)',
     });
     const after = await lab.status();

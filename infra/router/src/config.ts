@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import {
+  ACTIVE_ACTIVE_SERVICES,
   isServiceName,
   NETWORK_MODES,
   type NetworkMode,
@@ -34,6 +35,10 @@ export interface HostPort {
 /** A service as the router runs it: the file's entry with its policy resolved. */
 export interface ServiceConfig {
   mode: ReplicationMode;
+  /** absent: active-passive; active-active: both cells take writes, routed by home region (no promotion) */
+  topology?: 'active-active';
+  /** the primary names its standby in synchronous_standby_names (some commits wait for it) */
+  syncStandby: boolean;
   cells: Record<RegionName, string>;
   /**
    * where each cell's Postgres listens, for the liveness probe; when absent, the cell URL's host and
@@ -171,8 +176,13 @@ export function parseRouterConfig(raw: unknown, env: NodeJS.ProcessEnv = process
       }
     }
     const entry = svc as ServiceConfigFile;
+    if (entry.topology === 'active-active' && !ACTIVE_ACTIVE_SERVICES.includes(name)) {
+      problems.push(`${where}.topology: active-active is for ${ACTIVE_ACTIVE_SERVICES.join(', ')} only`);
+    }
     services[name] = {
       mode: entry.mode,
+      ...(entry.topology === 'active-active' ? { topology: 'active-active' as const } : {}),
+      syncStandby: entry.syncStandby ?? entry.mode === 'sync',
       cells,
       ...(postgres ? { postgres } : {}),
       policy: { ...globalPolicy, ...(entry.policy ?? {}) },

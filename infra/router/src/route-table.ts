@@ -10,6 +10,11 @@ export interface Route {
   refuseWrites: boolean;
   /** bumped on every change; a request that failed on generation g waits for a later one */
   generation: number;
+  /**
+   * active-active only: every region that takes this service's traffic now (the data plane picks each
+   * request's home region among them, proxy/home-region.ts); absent: everything goes to `primary`
+   */
+  active?: readonly RegionName[];
 }
 
 type Waiter = { after: number; resolve: (route: Route | null) => void; timer: NodeJS.Timeout };
@@ -38,7 +43,8 @@ export class RouteTable {
       current.primary === next.primary &&
       current.epoch === next.epoch &&
       current.serving === next.serving &&
-      current.refuseWrites === next.refuseWrites
+      current.refuseWrites === next.refuseWrites &&
+      (current.active ?? []).join() === (next.active ?? []).join()
     ) {
       return false;
     }

@@ -133,6 +133,11 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
     startupGraceMs: config.probe.startupGraceMs,
   });
   await controller.init();
+  prober.grantLeases((service) => {
+    const epoch = controller.epochOf(service);
+    const leaseMs = config.services[service]?.policy.leaseMs ?? 0;
+    return epoch === null ? null : { epoch, leaseMs };
+  });
   prober.onTransition((target, previous, next) => controller.onHealthTransition(target, previous, next));
   app.decorate('router', { controller, prober, routes, events, metrics });
 

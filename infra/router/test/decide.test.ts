@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, routeVerdict } from '../src/controller/decide';
+import { decide, routeVerdict, type ServiceSnapshot } from '../src/controller/decide';
 import { applyProbe, initialHealth, type ProbeResult } from '../src/health/cell-health';
 import { fixtures, ready } from './fixtures/snapshots';
 
@@ -393,6 +393,62 @@ describe('decide(): a broken replication link (the standby answers, its WAL rece
   });
 });
 
+describe('decide(): login, an async service whose revocations wait for its standby', () => {
+  /** a payments-shaped snapshot relabelled as login: mode async, the standby still synchronous */
+  const asLogin = (s: ServiceSnapshot): ServiceSnapshot => ({
+    ...s,
+    service: 'login',
+    mode: 'async',
+    syncStandby: true,
+  });
+  const primaryDown = (s: ServiceSnapshot): ServiceSnapshot => ({
+    ...s,
+    cells: {
+      ...s.cells,
+      'dc-a': { ...s.cells['dc-a'], status: 'down', consecutiveSuccesses: 0, dataTierAlive: false },
+    },
+  });
+
+  it('its sync standby lost: degrade like payments, so a sign-out does not hang', () => {
+    expect(decide(asLogin(fixtures.paymentsStandbyDown()))).toMatchObject({
+      kind: 'degrade_async',
+      outcome: 'degraded login to async on dc-a: standby dc-b down',
+    });
+    const strict = asLogin(fixtures.paymentsStandbyDownStrict());
+    expect(decide(strict).kind).toBe('none');
+    expect(routeVerdict(strict).refuseWrites).toBe(true);
+  });
+
+  it('a revocation stalled past the bound degrades it; the standby back and caught up restores sync', () => {
+    const s = asLogin(fixtures.healthyPayments());
+    const a = s.cells['dc-a'];
+    const stalled = {
+      ...s,
+      cells: { ...s.cells, 'dc-a': { ...a, lastReady: { ...a.lastReady!, syncWaitMs: 2_500 } } },
+    };
+    expect(decide(stalled).kind).toBe('degrade_async');
+    expect(decide(asLogin(fixtures.paymentsStandbyBackCaughtUp())).kind).toBe('restore_sync');
+  });
+
+  it('fails over with RPO 0 for its revocations from a standby in sync', () => {
+    expect(decide(asLogin(fixtures.paymentsPrimaryDown()))).toMatchObject({
+      kind: 'failover',
+      rpoZero: true,
+    });
+  });
+
+  it('from a standby that was not in sync: by the lag bound, without an RPO 0 claim (sign-in must survive)', () => {
+    const s = primaryDown(asLogin(fixtures.paymentsStandbyBackCaughtUp()));
+    expect(decide(s)).toMatchObject({ kind: 'failover', rpoZero: false });
+    // payments, with the same cells, is refused
+    expect(decide({ ...s, mode: 'sync', syncStandby: true })).toMatchObject({ kind: 'refuse_failover' });
+  });
+
+  it('without syncStandby an async service keeps the lag-bound policy (messaging)', () => {
+    expect(decide(fixtures.messagingPrimaryDown())).toMatchObject({ kind: 'failover', rpoZero: false });
+  });
+});
+
 describe('decide() on an operator request: switchover and fence are decisions too', () => {
   it.each([
     [
@@ -447,5 +503,73 @@ describe('decide() on an operator request: switchover and fence are decisions to
   ] as const)('%s', (_name, snapshot, request, kind, outcome) => {
     const decision = decide(snapshot, request);
     expect([decision.kind, decision.outcome]).toEqual([kind, outcome]);
+  });
+});
+
+describe('decide(): the lease of an old primary the router cannot reach', () => {
+  const base = fixtures.paymentsPrimaryDown();
+  const withOld = (old: Partial<(typeof base.cells)['dc-a']>) => ({
+    ...base,
+    cells: { ...base.cells, 'dc-a': { ...base.cells['dc-a'], ...old } },
+  });
+  it.each([
+    [
+      'unreachable but maybe alive (a freeze, a partition), lease outstanding: promote once it has run out',
+      withOld({ leaseGrantedUntil: base.at + 3_500 }),
+      base.at + 3_500,
+      "promote dc-b for payments, epoch 4 (RPO 0: was in sync), once dc-a's lease has run out (3500 ms)",
+    ],
+    [
+      'its Postgres refused the connection (gone, not slow): no wait',
+      withOld({ leaseGrantedUntil: base.at + 3_500, consecutiveGone: 1 }),
+      null,
+      'promote dc-b for payments, epoch 4 (RPO 0: was in sync)',
+    ],
+    [
+      'the lease ran out already (it failed probes for longer): no wait',
+      withOld({ leaseGrantedUntil: base.at - 1 }),
+      null,
+      'promote dc-b for payments, epoch 4 (RPO 0: was in sync)',
+    ],
+    [
+      'no lease ever granted (leases off): no wait',
+      withOld({ leaseGrantedUntil: null }),
+      null,
+      'promote dc-b for payments, epoch 4 (RPO 0: was in sync)',
+    ],
+  ] as const)('%s', (_name, snapshot, leaseUntil, outcome) => {
+    const d = decide(snapshot);
+    expect(d).toMatchObject({ kind: 'failover', to: 'dc-b', leaseUntil });
+    expect(d.outcome).toBe(outcome);
+  });
+
+  it('every probe sent, answered or not, extends the bound to its deadline + the lease', () => {
+    const h0 = initialHealth(0);
+    const answered: ProbeResult = {
+      ok: true,
+      at: 1_000,
+      ms: 3,
+      ready: ready(),
+      error: null,
+      leaseUntil: 5_500,
+    };
+    const h1 = applyProbe(h0, answered, { fall: 3, rise: 2 });
+    const lost: ProbeResult = {
+      ok: false,
+      at: 1_200,
+      ms: 500,
+      ready: null,
+      error: 'TimeoutError',
+      leaseUntil: 5_700,
+    };
+    const h2 = applyProbe(h1, lost, { fall: 3, rise: 2 });
+    const late: ProbeResult = { ...lost, at: 1_400, inconclusive: true, leaseUntil: 5_900 };
+    const h3 = applyProbe(h2, late, { fall: 3, rise: 2 });
+    expect([h1.leaseGrantedUntil, h2.leaseGrantedUntil, h3.leaseGrantedUntil]).toEqual([5_500, 5_700, 5_900]);
+    // a probe that granted none (leases off) leaves the bound where it was
+    expect(
+      applyProbe(h3, { ...answered, at: 1_600, leaseUntil: undefined }, { fall: 3, rise: 2 })
+        .leaseGrantedUntil,
+    ).toBe(5_900);
   });
 });

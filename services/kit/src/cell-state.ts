@@ -31,6 +31,15 @@ export class CellState {
   inRecovery: boolean | null = null;
   replicationLagBytes: number | null = null;
   lastRefreshOk = false;
+  /**
+   * The router's lease (docs/fencing.md, "The lease"): until when this primary may write without
+   * hearing from the router again. null: none granted (no router, or not a primary at its epoch yet).
+   */
+  leaseUntil: number | null = null;
+  /** when the lease last ran out and the cell fenced itself */
+  selfFencedAt: number | null = null;
+  /** records a self-fence in the data tier (set by the cell-role plugin: it holds the admin pool) */
+  onLeaseExpired: ((epoch: number) => Promise<void>) | null = null;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
 
@@ -53,6 +62,38 @@ export class CellState {
     this.fenced = false;
     this.fenceEpoch = null;
     this.fencesLiftedUpTo = epoch;
+    // the next probe grants a lease at the new epoch; until then the promotion itself is the router's word
+    this.leaseUntil = null;
+  }
+
+  /**
+   * A health probe from the router granting `leaseMs` at `epoch`. Only a probe that arrives before its
+   * own deadline renews: one held back by a freeze or a slow link would extend a lease past what the
+   * router counts on (it waits for its last probe's deadline + the lease before promoting elsewhere).
+   * Only the unfenced primary at the router's epoch holds a lease: an old primary probed with a newer
+   * epoch gets none, and fences itself when the one it had runs out.
+   */
+  renewLease(epoch: number, leaseMs: number, deadlineMs: number, now = Date.now()): boolean {
+    if (now > deadlineMs || epoch !== this.epoch || this.role() !== 'primary') return false;
+    if (leaseMs <= 0) {
+      this.leaseUntil = null;
+      return false;
+    }
+    this.leaseUntil = Math.max(this.leaseUntil ?? 0, now + leaseMs);
+    return true;
+  }
+
+  /**
+   * Fences the cell when its lease has run out: at once in memory (the next write is refused), and in
+   * the data tier through onLeaseExpired (grants and marker, like the router's fence). True if it did.
+   */
+  checkLease(now = Date.now()): boolean {
+    if (this.leaseUntil === null || now <= this.leaseUntil || this.fenced) return false;
+    this.leaseUntil = null;
+    this.fence(this.epoch);
+    this.selfFencedAt = now;
+    void this.onLeaseExpired?.(this.epoch).catch(() => {});
+    return true;
   }
 
   role(): CellRole {
@@ -115,7 +156,10 @@ export class CellState {
   }
 
   start(intervalMs = 250): void {
-    this.timer = setInterval(() => void this.refresh(), intervalMs);
+    this.timer = setInterval(() => {
+      this.checkLease();
+      void this.refresh();
+    }, intervalMs);
     this.timer.unref();
   }
 
@@ -131,6 +175,8 @@ export class CellState {
    */
   assertWritable(request: FastifyRequest): void {
     assertBeforeDeadline(request, this.errors);
+    // a thawed process may serve a request before its timer notices the lease ran out
+    this.checkLease();
     if (this.fenced) throw this.errors.make('FENCED', `cell ${this.region} is fenced`);
     if (this.inRecovery !== false) {
       throw this.errors.make('FENCED', `cell ${this.region} is a standby (Postgres in recovery)`);

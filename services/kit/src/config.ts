@@ -32,6 +32,8 @@ export interface CellConfig {
    * nobody, so request.ip is the socket's address. Names are resolved by the cell (trusted-proxies.ts).
    */
   trustedProxies?: string[];
+  /** messaging: active-active when MESSAGING_TOPOLOGY says so (docs/active-active.md); absent: active-passive */
+  topology?: 'active-active';
 }
 
 export class ConfigError extends Error {
@@ -120,6 +122,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CellConfig {
     );
   }
 
+  if (vars.MESSAGING_TOPOLOGY === 'active-active' && vars.SERVICE_NAME !== 'messaging') {
+    problems.push('MESSAGING_TOPOLOGY=active-active is for the messaging service only');
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     service: vars.SERVICE_NAME,
@@ -134,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CellConfig {
     logLevel: vars.LOG_LEVEL,
     ...(otlpEndpoint ? { otlpEndpoint } : {}),
     trustedProxies,
+    ...(vars.MESSAGING_TOPOLOGY === 'active-active' ? { topology: 'active-active' as const } : {}),
   };
 }
 

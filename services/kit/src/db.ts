@@ -1,7 +1,7 @@
 // Postgres access: pool settings, transactions with an explicit durability level, and migrations.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { REPLICATION_MODE, type ServiceName } from '@failover-lab/contracts';
+import { REPLICATION_MODE, type ServiceName, SYNC_COMMITS_OF } from '@failover-lab/contracts';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import pg from 'pg';
 import { assertTransactionBeforeDeadline, currentDeadlineMs, deadlineExceededAtCommit } from './deadline';
@@ -14,6 +14,15 @@ export type SynchronousCommit = 'on' | 'local' | 'remote_apply' | 'off';
  */
 export function commitFor(service: ServiceName): { synchronousCommit: SynchronousCommit } {
   return { synchronousCommit: REPLICATION_MODE[service] === 'sync' ? 'on' : 'local' };
+}
+
+/**
+ * A revocation (sign-out, family revocation, refresh rotation) waits for the standby wherever the
+ * service keeps one for them (SYNC_COMMITS_OF): committed only locally, it could be missing on the
+ * promoted standby, and the token it revoked would work again there.
+ */
+export function revocationCommitFor(service: ServiceName): { synchronousCommit: SynchronousCommit } {
+  return { synchronousCommit: SYNC_COMMITS_OF[service] === 'none' ? 'local' : 'on' };
 }
 
 export interface PoolOptions {

@@ -14,6 +14,7 @@ export {
   createPool,
   isConnectionError,
   READ_ONLY_SQLSTATE,
+  revocationCommitFor,
   type SynchronousCommit,
   withTransaction,
 } from './db';

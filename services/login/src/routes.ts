@@ -1,6 +1,12 @@
 // Routes under /login. Writes are refused on a fenced/standby cell before any expensive work (scrypt).
 import { randomUUID } from 'node:crypto';
-import { bearerToken, commitFor, errorResponses, withTransaction } from '@failover-lab/cell-kit';
+import {
+  bearerToken,
+  commitFor,
+  errorResponses,
+  revocationCommitFor,
+  withTransaction,
+} from '@failover-lab/cell-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
@@ -21,6 +27,10 @@ import {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const COMMIT = commitFor('login');
+// Sign-out, family revocation and refresh rotation wait for the synchronous standby: lost in a failover,
+// they would make a signed-out or stolen token work again on the promoted standby (docs/security.md).
+// Sign-ups and sign-ins stay local: losing one costs the user a retry, not a revived session.
+const REVOCATION = revocationCommitFor('login');
 
 export interface LoginRouteDeps {
   signer: AccessTokenSigner;
@@ -135,7 +145,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
       async (request) => {
         app.cell.assertWritable(request);
         const presented = hashRefreshToken(request.body.refreshToken);
-        const outcome = await withTransaction(app.pg, COMMIT, async (db) => {
+        const outcome = await withTransaction(app.pg, REVOCATION, async (db) => {
           const row = await repo.findRefreshTokenForUpdate(db, presented);
           if (!row || row.family_revoked_at || row.expires_at.getTime() <= Date.now()) {
             return { kind: 'invalid' as const };
@@ -164,7 +174,7 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         app.cell.assertWritable(request);
         const { familyId, expiresAt } = request.tokenSession!;
-        await withTransaction(app.pg, COMMIT, async (db) => {
+        await withTransaction(app.pg, REVOCATION, async (db) => {
           await repo.revokeAccessToken(db, { jti: request.user!.jti, userId: request.user!.sub, expiresAt });
           if (familyId) await repo.revokeSessionFamily(db, familyId, 'signed_out');
         });

@@ -19,6 +19,7 @@ let signer: TestSigner;
 let dcA: FastifyInstance;
 let dcB: FastifyInstance;
 let frozen = false;
+let receiverPid: number | undefined;
 
 beforeAll(async () => {
   tier = await startTier({ service: 'login', standby: true });
@@ -33,6 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   if (frozen) tier.primary.kill('SIGCONT');
+  if (receiverPid !== undefined) process.kill(receiverPid, 'SIGCONT');
   await Promise.allSettled([dcA?.close(), dcB?.close()]);
   await tier?.stop();
 });
@@ -44,6 +46,82 @@ const json = (res: { body: string }) => JSON.parse(res.body);
 const admin = () => ({ authorization: `Bearer ${tier.secrets.adminToken}` });
 const signUp = (app: FastifyInstance, username: string, headers: Record<string, string> = {}) =>
   app.inject({ method: 'POST', url: '/login/users', headers, payload: { username, password: PASSWORD } });
+
+describe('revocations wait for the standby, so a failover cannot undo them', () => {
+  const settledFlag = <T>(p: Promise<T>) => {
+    const flag = { settled: false };
+    void p.then(
+      () => (flag.settled = true),
+      () => (flag.settled = true),
+    );
+    return flag;
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const signIn = async (username: string) => {
+    const res = await dcA.inject({
+      method: 'POST',
+      url: '/login/sessions',
+      payload: { username, password: PASSWORD },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    return json(res) as { accessToken: string; refreshToken: string };
+  };
+
+  it('a sign-out and a refresh rotation are acknowledged only once the standby has them; a sign-in is not held', async () => {
+    const username = uniqueUsername('rev');
+    expect((await signUp(dcA, username)).statusCode).toBe(201);
+    const signedOut = await signIn(username);
+    const rotated = await signIn(username);
+    const state = async () => json(await dcA.inject({ url: '/admin/state', headers: admin() }));
+    expect((await state()).synchronousStandbyNames).toBe('"dc-b"');
+
+    // The standby's WAL receiver stops (its app and Postgres still answer): what a cut replication
+    // link looks like from the primary, and the window in which a local commit could be lost.
+    const [row] = await tier.standby!.query<{ pid: number }>('SELECT pid FROM pg_stat_wal_receiver');
+    receiverPid = row!.pid;
+    process.kill(receiverPid, 'SIGSTOP');
+    try {
+      // not a revocation: committed locally, answered while the standby hears nothing
+      await signIn(username);
+      const signOut = dcA.inject({
+        method: 'DELETE',
+        url: '/login/sessions/current',
+        headers: { authorization: `Bearer ${signedOut.accessToken}` },
+      });
+      const rotate = dcA.inject({
+        method: 'POST',
+        url: '/login/sessions/refresh',
+        payload: { refreshToken: rotated.refreshToken },
+      });
+      const signOutFlag = settledFlag(signOut);
+      const rotateFlag = settledFlag(rotate);
+      await sleep(1_500);
+      expect(signOutFlag.settled, 'a sign-out acknowledged without the standby').toBe(false);
+      expect(rotateFlag.settled, 'a refresh rotation acknowledged without the standby').toBe(false);
+      // the router sees the wait (readiness syncWaitMs) and degrades login past policy.syncStallMs
+      expect((await state()).syncWaitMs).toBeGreaterThanOrEqual(1_000);
+
+      process.kill(receiverPid, 'SIGCONT');
+      receiverPid = undefined;
+      expect((await signOut).statusCode).toBe(204);
+      expect((await rotate).statusCode).toBe(200);
+    } finally {
+      if (receiverPid !== undefined) process.kill(receiverPid, 'SIGCONT');
+      receiverPid = undefined;
+    }
+    // acknowledged means on the standby: a promoted dc-b refuses both old credentials
+    await waitFor('the revocations on the standby', async () => {
+      const [r] = await tier.standby!.query<{ revoked: boolean; rotated: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM session_families f JOIN users u ON u.id = f.user_id
+                         WHERE u.username = $1 AND f.revoked_reason = 'signed_out') AS revoked,
+                EXISTS (SELECT 1 FROM refresh_tokens t JOIN users u ON u.id = t.user_id
+                         WHERE u.username = $1 AND t.rotated_at IS NOT NULL) AS rotated`,
+        [username],
+      );
+      return r!.revoked && r!.rotated;
+    });
+  }, 60_000);
+});
 
 describe('failover dc-a → dc-b (login)', () => {
   it('promotes dc-b, which takes writes; thawed dc-a refuses writes with the new epoch', async () => {

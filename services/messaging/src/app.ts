@@ -6,6 +6,7 @@ import { messagingErrors } from './errors';
 import { type MessagingRouteOptions, messagingRoutes } from './routes';
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
+const MIGRATIONS_ACTIVE_ACTIVE = fileURLToPath(new URL('./migrations-active-active', import.meta.url));
 
 export interface BuildMessagingCellOptions extends MessagingRouteOptions {
   logStream?: NodeJS.WritableStream;
@@ -16,11 +17,12 @@ export function buildMessagingCell(
   config: CellConfig,
   opts: BuildMessagingCellOptions = {},
 ): Promise<FastifyInstance> {
+  const activeActive = config.topology === 'active-active';
   return buildCell({
     config,
-    migrationsDir: MIGRATIONS,
+    migrationsDir: activeActive ? MIGRATIONS_ACTIVE_ACTIVE : MIGRATIONS,
     errors: messagingErrors,
-    routes: messagingRoutes(opts),
+    routes: messagingRoutes(activeActive ? { ...opts, activeActive: { region: config.region } } : opts),
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
     ...(opts.poolMax ? { poolMax: opts.poolMax } : {}),
   });

@@ -2,9 +2,11 @@
 // delivery and unread counters, both best effort: a message committed while Redis is down is still
 // acknowledged and readable, it just is not pushed live.
 import type { ServerResponse } from 'node:http';
+import type { CellConfig } from '@failover-lab/cell-kit';
 import { commitFor, errorResponses, withTransaction } from '@failover-lab/cell-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { startConflictResolver, startReplicatedDelivery } from './active-active';
 import { decodeCursor, encodeCursor } from './cursor';
 import { messagingErrors } from './errors';
 import * as repo from './repository';
@@ -21,6 +23,7 @@ import {
 } from './schemas';
 import { streamRoom } from './sse';
 import { markRoomRead, recordPosted, unreadCount } from './unread';
+import { markRoomReadActiveActive, unreadCountActiveActive } from './unread-active-active';
 
 // Messaging is async-replicated: its RPO is measured by the drills, not hidden.
 const COMMIT = commitFor('messaging');
@@ -46,6 +49,8 @@ export interface MessagingRouteOptions {
   maxStreams?: number;
   /** bytes waiting in one stream's response before it is ended (default 256 KiB) */
   maxBufferedBytes?: number;
+  /** active-active (docs/active-active.md): this cell writes its own origin's table, with HLC seqs */
+  activeActive?: { region: CellConfig['region'] };
 }
 
 export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPluginAsyncTypebox {
@@ -72,6 +77,12 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
       'Payloads on a room channel that are not what this service publishes (dropped, never delivered)',
       ['reason'],
     );
+    const streamsCut = app.metrics.counter(
+      'messaging_streams_cut_total',
+      'Event streams the cell ended: its client stopped reading (slow_client: the bytes waiting in its ' +
+        'response passed the bound) or the token that opened it expired',
+      ['reason'],
+    );
     const hub = new RoomHub(
       subscriber,
       (error) => app.log.warn({ err: error }, 'room hub error'),
@@ -81,6 +92,18 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
       },
     );
     app.addHook('onClose', async () => hub.close());
+    if (options.activeActive) {
+      const stopDelivery = startReplicatedDelivery(
+        app,
+        (message) => publishMessage(app.redis, message),
+        toLive,
+      );
+      const stopResolver = startConflictResolver(app, options.activeActive.region);
+      app.addHook('onClose', async () => {
+        stopResolver();
+        await stopDelivery();
+      });
+    }
     // Open streams would keep server.close() waiting forever: end them first, clients reconnect with
     // Last-Event-ID (to the other region, after a failover).
     const openStreams = new Set<ServerResponse>();
@@ -106,7 +129,13 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
         const { room } = request.params;
         const author = request.user!.sub;
         const { row, created } = await withTransaction(app.pg, COMMIT, (db) =>
-          repo.insertMessageOnce(db, { id: request.body.id, room, author, body: request.body.body }),
+          options.activeActive
+            ? repo.insertMessageOnceActiveActive(
+                db,
+                { id: request.body.id, room, author, body: request.body.body },
+                options.activeActive.region,
+              )
+            : repo.insertMessageOnce(db, { id: request.body.id, room, author, body: request.body.body }),
         );
         if (!created) {
           const sameMessage = row.room === room && row.author === author && row.body === request.body.body;
@@ -117,7 +146,10 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
         messagesTotal.inc({ outcome: 'created' });
         await Promise.all([
           bestEffort('publish', publishMessage(app.redis, toLive(row))),
-          bestEffort('unread', recordPosted(app.redis, room, author)),
+          // active-active: unread counts come from Postgres (your own messages never count)
+          options.activeActive
+            ? Promise.resolve()
+            : bestEffort('unread', recordPosted(app.redis, room, author)),
         ]);
         return reply.code(201).send(toMessage(row));
       },
@@ -139,7 +171,12 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
         const afterSeq = after === undefined ? null : decodeCursor(after);
         if (after !== undefined && afterSeq === null) throw messagingErrors.make('INVALID_CURSOR');
         const rows = await repo.listMessages(app.pg, room, afterSeq, limit ?? DEFAULT_PAGE_SIZE);
-        await bestEffort('mark_read', markRoomRead(app.redis, room, request.user!.sub));
+        await bestEffort(
+          'mark_read',
+          options.activeActive
+            ? markRoomReadActiveActive(app.pg, room, request.user!.sub, options.activeActive.region)
+            : markRoomRead(app.redis, room, request.user!.sub),
+        );
         const last = rows.at(-1);
         return { messages: rows.map(toMessage), nextCursor: last ? encodeCursor(last.seq) : (after ?? null) };
       },
@@ -166,7 +203,11 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
       },
       async (request) => {
         const { room } = request.params;
-        return { room, unread: await unreadCount(app.redis, room, request.user!.sub) };
+        const reader = request.user!.sub;
+        const unread = options.activeActive
+          ? await unreadCountActiveActive(app.pg, room, reader)
+          : await unreadCount(app.redis, room, reader);
+        return { room, unread };
       },
     );
 
@@ -235,6 +276,7 @@ export function messagingRoutes(options: MessagingRouteOptions = {}): FastifyPlu
             // expire: docs/security.md "Revoked sessions"); the client reconnects with a fresh one.
             endAt: user.exp * 1000,
             maxBufferedBytes: options.maxBufferedBytes,
+            onCut: (reason) => streamsCut.inc({ reason }),
           });
         } catch (error) {
           release();

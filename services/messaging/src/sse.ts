@@ -25,7 +25,11 @@ export interface StreamOptions {
   endAt?: number;
   /** a client that does not read: past this many bytes waiting in the response, the stream is ended */
   maxBufferedBytes?: number;
+  /** the stream was ended by the cell: its client stopped reading, or its token expired */
+  onCut?: (reason: StreamCutReason) => void;
 }
+
+export type StreamCutReason = 'slow_client' | 'token_expired';
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024;
 
@@ -55,6 +59,7 @@ export async function streamRoom(opts: StreamOptions): Promise<void> {
     // Backpressure: a client that stops reading would otherwise grow this process's memory by every
     // message. End its stream instead; it reconnects with Last-Event-ID and replays from Postgres.
     if (raw.writableLength > (opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)) {
+      opts.onCut?.('slow_client');
       raw.destroy();
       close();
       return;
@@ -85,7 +90,13 @@ export async function streamRoom(opts: StreamOptions): Promise<void> {
   const expiry =
     opts.endAt === undefined
       ? undefined
-      : setTimeout(() => raw.end(), Math.min(2 ** 31 - 1, Math.max(0, opts.endAt - Date.now())));
+      : setTimeout(
+          () => {
+            opts.onCut?.('token_expired');
+            raw.end();
+          },
+          Math.min(2 ** 31 - 1, Math.max(0, opts.endAt - Date.now())),
+        );
   const close = () => {
     if (closed) return;
     closed = true;

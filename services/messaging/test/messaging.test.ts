@@ -1,6 +1,7 @@
 // Messaging against a real Postgres + Redis (startTestDataTier): every endpoint's success and failure paths.
 
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import type { TestSigner } from '@failover-lab/cell-kit/testing';
 import { type TestDataTier, waitUntil } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
@@ -363,6 +364,77 @@ describe('live delivery (SSE)', () => {
       await bounded.close();
     }
   });
+
+  it('cuts and counts the stream of a client that stops reading, instead of buffering for it without bound', async () => {
+    const MAX_BUFFERED = 64 * 1024;
+    const tight = await buildTestMessagingCell(tier, tier.primary, signer, {
+      maxBufferedBytes: MAX_BUFFERED,
+    });
+    await tight.listen({ host: tier.primary.host, port: 0 });
+    const port = (tight.server.address() as { port: number }).port;
+    const room = uniqueRoom();
+    // A raw socket, so the test decides when to read: after the first bytes it reads nothing more.
+    const socket = connect({ host: tier.primary.host, port });
+    const publisher = new Redis(tier.primary.redisUrl);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.once('connect', resolve);
+      });
+      socket.write(
+        `GET /messaging/rooms/${room}/stream HTTP/1.1\r\nhost: cell\r\nauthorization: Bearer ${bob}\r\n\r\n`,
+      );
+      let head = '';
+      await new Promise<void>((resolve) => {
+        const onData = (chunk: Buffer) => {
+          head += chunk.toString('utf8');
+          if (!head.includes(': connected')) return;
+          socket.off('data', onData);
+          socket.pause();
+          resolve();
+        };
+        socket.on('data', onData);
+      });
+      expect(head).toMatch(/^HTTP\/1\.1 200/);
+      const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+
+      // 12 MB of well-formed live messages, far past what loopback socket buffers absorb (a few MB),
+      // published on the room's channel the way the cell's own posts are, to make them quickly.
+      const body = 'x'.repeat(4000);
+      const channel = roomChannel(room);
+      for (let batch = 0; batch < 30; batch++) {
+        const pipeline = publisher.pipeline();
+        for (let i = 0; i < 100; i++) {
+          const seq = String(batch * 100 + i + 1);
+          pipeline.publish(
+            channel,
+            JSON.stringify({ seq, id: `m${seq}`, room, author: ALICE, body, createdAt: 'now' }),
+          );
+        }
+        await pipeline.exec();
+      }
+      const cut = async () => {
+        const metrics = (await tight.inject({ method: 'GET', url: '/metrics' })).body;
+        return Number(
+          /messaging_streams_cut_total\{[^}]*reason="slow_client"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0,
+        );
+      };
+      await waitUntil('the slow stream cut', async () => (await cut()) === 1, 15_000);
+
+      // Reading again, the client gets what was already on its way, then the end: not 12 MB.
+      let received = head.length;
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+      });
+      socket.resume();
+      await ended;
+      expect(received).toBeLessThan(12 * 1024 * 1024);
+    } finally {
+      socket.destroy();
+      publisher.disconnect();
+      await tight.close();
+    }
+  }, 60_000);
 
   it('ends a stream when the token that opened it expires', async () => {
     const shortLived = await signer.sign(BOB, { expiresIn: '3s' });

@@ -32,6 +32,10 @@ export interface RouterService {
   serving: boolean;
   refuseWrites: boolean;
   rpoGuaranteeSuspended: boolean;
+  /** absent from routers that predate it: active-passive */
+  topology?: 'active-passive' | 'active-active';
+  /** active-active: the regions taking traffic now */
+  active?: RegionName[];
   cells: Record<RegionName, RouterCell>;
 }
 
@@ -51,6 +55,7 @@ export interface LabCell {
 
 export interface LabStatus {
   subnet: number;
+  messagingTopology?: 'active-passive' | 'active-active';
   cells: LabCell[];
   edge: {
     host: string;

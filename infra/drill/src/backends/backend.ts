@@ -38,10 +38,20 @@ export interface CellAccess {
   cellUrl(service: ServiceName, region: RegionName): string | null;
 }
 
+/** A row a restore quarantined, as its file holds it (docs/fencing.md). */
+export interface QuarantinedRow {
+  service: string;
+  table: string;
+  key: string;
+  file: string;
+}
+
 export interface Backend {
   readonly name: 'local' | 'compose';
   readonly faults: FaultInjector;
   readonly cells: CellAccess;
+  /** rows restores quarantined since `sinceMs` (absent: the backend keeps no quarantine) */
+  quarantined?(sinceMs: number): Promise<QuarantinedRow[]>;
 }
 
 /** The cell's answer body as text, for error messages (never carries the token: it is only sent). */

@@ -62,8 +62,8 @@ export function parseCellFetchOutput(stdout: string): CellAnswer {
 
 /**
  * `docker exec` arguments for the split-brain count: psql as `app` on the container's own socket.
- * The postgres image's initdb trusts that socket (and 127.0.0.1), so the password is forwarded only
- * for a pg_hba that asks for it — named, never given.
+ * pg_hba asks for the password on the socket too (scram, no trust line): it is forwarded by name
+ * (`-e PGPASSWORD`, the value from docker's own environment), never given on a command line.
  */
 export function cellCountArgs(containerId: string, service: ServiceName, since: Date): string[] {
   return [

@@ -1,13 +1,14 @@
 // Before the load: drill users signed up and signed in, a payments account seeded for each (admin
-// seed endpoint on the payments primary cell), and one session revoked (the login audit checks it
-// stays revoked through the fault). Setup requests are not part of the measured load.
+// seed endpoint on the payments primary cell), one session revoked (the login audit checks it
+// stays revoked through the fault), and two sessions of their own for the load's revoke op. Setup
+// requests are not part of the measured load.
 import { randomBytes } from 'node:crypto';
 import { type AdminApi, retrying } from '../admin';
 import { API } from '../api';
 import { mapLimit } from '../concurrency';
 import { seededRandom } from '../random';
 import type { RecordingClient } from './http';
-import { type DrillUser, passwordFor, type WorkloadState } from './workload';
+import { type DrillUser, passwordFor, type RevocableSession, type WorkloadState } from './workload';
 
 export const SEED_BALANCE = 10_000;
 
@@ -78,6 +79,17 @@ export async function setUpDrill(
   });
 
   let revoked: RevokedSession | null = null;
+  // the revoke op's first sessions (sign-ins during the load add more): two scrypts, run alongside
+  const sessions: RevocableSession[] = [];
+  const revocable = Promise.all(
+    users.slice(1, 3).map(async (u) => {
+      try {
+        sessions.push(await signIn(client, u.username, u.password));
+      } catch (err) {
+        notes.push(`could not prepare a session to revoke under load: ${(err as Error).message}`);
+      }
+    }),
+  );
   try {
     const victim = users[0]!;
     const session = await signIn(client, victim.username, victim.password);
@@ -94,6 +106,7 @@ export async function setUpDrill(
   } catch (err) {
     notes.push(`could not prepare a revoked session: ${(err as Error).message}`);
   }
+  await revocable;
 
   return {
     state: {
@@ -102,6 +115,8 @@ export async function setUpDrill(
       rooms: Array.from({ length: options.rooms }, (_, i) => `${options.runTag}-room${i}`),
       random: seededRandom(options.seed),
       passwordSecret,
+      sessions,
+      revocations: [],
     },
     seededTotal: accounts.length * SEED_BALANCE,
     revoked,

@@ -19,6 +19,21 @@ export interface DrillUser {
   accountId: string;
 }
 
+/** A session of its own for the revoke op (never a drill user's working token). Memory only. */
+export interface RevocableSession {
+  accessToken: string;
+  refreshToken: string;
+}
+
+/**
+ * A revocation the client was told succeeded: a sign-out (its access and refresh token) or a refresh
+ * rotation (the refresh token it replaced). The login audit presents each after recovery: every one
+ * must still be refused. Memory only: tokens never reach a record or a report.
+ */
+export type AckedRevocation =
+  | { kind: 'signout'; writeId: string; accessToken: string; refreshToken: string }
+  | { kind: 'rotation'; writeId: string; refreshToken: string };
+
 export interface WorkloadState {
   runTag: string;
   users: DrillUser[];
@@ -26,7 +41,21 @@ export interface WorkloadState {
   random: Random;
   /** random per run, kept in memory only: drill users' passwords derive from it */
   passwordSecret: string;
+  /** sessions the revoke op rotates and signs out; fed by setup and by sign-ins */
+  sessions: RevocableSession[];
+  revocations: AckedRevocation[];
 }
+
+/**
+ * The built-in load's revoke op (a sign-out or a refresh rotation: login's revocation-class writes,
+ * committed synchronously): its share of the rate is taken from `me`'s, so the total stays the rate
+ * asked. Not in MIX, which k6's plan shares: k6 keeps its tokens to itself, so the audit could not
+ * present its revocations again.
+ */
+export const REVOKE_SHARE = 0.015;
+
+/** Sessions kept for the revoke op: a sign-in tops the pool up to this before it renews a user's token. */
+const REVOCABLE_SESSIONS = 4;
 
 /**
  * Share of the total rate per op: token checks and reads dominate, as in real traffic. Sign-in and
@@ -70,6 +99,7 @@ export function workload(
   const retryMessages: PendingMessage[] = [];
   const retrySignups: string[] = [];
   let signupSeq = 0;
+  let revokeSeq = 0;
   const auth = (u: DrillUser) => ({ authorization: `Bearer ${u.accessToken}` });
   const rate = (share: number) => totalRatePerSec * share;
 
@@ -86,8 +116,50 @@ export function workload(
           okStatuses: API.login.signin.ok,
           body: { username: user.username, password: user.password },
         });
-        const token = (body as { accessToken?: unknown } | null)?.accessToken;
-        if (record.ok && typeof token === 'string') user.accessToken = token;
+        const { accessToken, refreshToken } = (body ?? {}) as Record<string, unknown>;
+        if (!record.ok || typeof accessToken !== 'string' || typeof refreshToken !== 'string') return;
+        if (state.sessions.length < REVOCABLE_SESSIONS) state.sessions.push({ accessToken, refreshToken });
+        else user.accessToken = accessToken;
+      },
+    },
+    {
+      name: 'revoke',
+      ratePerSec: rate(REVOKE_SHARE),
+      iterate: async () => {
+        const session = state.sessions.shift();
+        if (!session) return; // none yet: the next sign-in brings one
+        const writeId = `${state.runTag}-r${revokeSeq++}`;
+        // Sign out now and then, while sessions remain to rotate; otherwise rotate.
+        if (state.sessions.length > 0 && random() < 0.3) {
+          const { record } = await client.call({
+            service: 'login',
+            op: 'revoke',
+            ...API.login.signout,
+            okStatuses: API.login.signout.ok,
+            headers: { authorization: `Bearer ${session.accessToken}` },
+            writeId,
+            detail: { kind: 'signout' },
+          });
+          // without an answer the sign-out may or may not have happened: the session is not used again
+          if (record.ok) state.revocations.push({ kind: 'signout', writeId, ...session });
+          return;
+        }
+        const { body, record } = await client.call({
+          service: 'login',
+          op: 'revoke',
+          ...API.login.refresh,
+          okStatuses: API.login.refresh.ok,
+          body: { refreshToken: session.refreshToken },
+          writeId,
+          detail: { kind: 'rotation' },
+        });
+        const next = (body ?? {}) as Record<string, unknown>;
+        // Without an answer the rotation may have happened: presenting the old token again would trip
+        // reuse detection, so the session is dropped.
+        if (!record.ok || typeof next.accessToken !== 'string' || typeof next.refreshToken !== 'string')
+          return;
+        state.revocations.push({ kind: 'rotation', writeId, refreshToken: session.refreshToken });
+        state.sessions.push({ accessToken: next.accessToken, refreshToken: next.refreshToken });
       },
     },
     {
@@ -108,7 +180,7 @@ export function workload(
     },
     {
       name: 'me',
-      ratePerSec: rate(MIX.me),
+      ratePerSec: rate(MIX.me - REVOKE_SHARE),
       iterate: async () => {
         const user = pick(random, users);
         await client.call({

@@ -1,7 +1,9 @@
 // Assembles report.json from the measurements. Pure: the drill runner and the tests both call it.
 import {
   type ControllerEvent,
+  type DrillOperation,
   type DrillReport,
+  type DrillStep,
   type FaultAttributes,
   type FaultDirection,
   type FaultKind,
@@ -9,6 +11,7 @@ import {
   type LoadSummary,
   type Phases,
   type PrometheusCrossCheck,
+  type QuarantinedWrite,
   type RegionName,
   type ReplicationMode,
   SERVICES,
@@ -20,14 +23,14 @@ import { phasesFor } from '../phases';
 import type { RequestRecord } from '../records';
 import { measureRecovery } from '../rto';
 import { BUCKET_MS, percentile, timeline } from '../timeline';
-import { acceptedRpoLoss, type Expectation, judge } from '../verdict';
+import { acceptedRpoLoss, type Expectation, judge, stepReasons } from '../verdict';
 
 export interface ReportInput {
   scenario: string;
   expected: string;
   expectation: Expectation;
   fault: {
-    kind: FaultKind;
+    kind: FaultKind | DrillOperation;
     target: string;
     injectedAtMs: number;
     direction?: FaultDirection;
@@ -35,6 +38,10 @@ export interface ReportInput {
   };
   /** link faults applied or healed during the drill, in order */
   linkFaults?: LinkFaultChange[];
+  /** a drill that chains faults: each one, audited (absent or empty: a single fault) */
+  steps?: readonly DrillStep[];
+  /** rows restores quarantined during the drill (absent: the backend keeps none) */
+  quarantined?: QuarantinedWrite[];
   records: RequestRecord[];
   events: ControllerEvent[];
   audit: Record<ServiceName, AuditFindings>;
@@ -88,7 +95,11 @@ export function buildReport(input: ReportInput): DrillReport {
       lostInAsyncWindow: audit.lostInAsyncWindow,
       rpoLostWrites: Math.min(
         audit.lostAckedWrites,
-        acceptedRpoLoss(service, { failedOver, ...audit, ...(replication ? { replication } : {}) }),
+        acceptedRpoLoss(
+          service,
+          { failedOver, ...audit, ...(replication ? { replication } : {}) },
+          input.expectation.movesWithoutPromotion?.includes(service) ?? false,
+        ),
       ),
       lostSample: audit.lostSample,
       lostAckedBeforeFaultMs: audit.lostAckedBeforeFaultMs,
@@ -104,7 +115,14 @@ export function buildReport(input: ReportInput): DrillReport {
       BUCKET_MS,
     );
   }
-  const { verdict, reasons } = judge(input.expectation, services, input.checks);
+  const judged = judge(input.expectation, services, input.checks);
+  const steps = input.steps ?? [];
+  const reasons = [
+    ...stepReasons(steps, services),
+    ...onlyInQuarantine(input.audit, input.quarantined ?? []),
+    ...judged.reasons,
+  ];
+  const verdict = reasons.length === 0 ? judged.verdict : 'fail';
   const { startedAtMs, endedAtMs, ...load } = input.load;
   return {
     scenario: input.scenario,
@@ -118,6 +136,8 @@ export function buildReport(input: ReportInput): DrillReport {
       ...(input.fault.direction ? { direction: input.fault.direction } : {}),
       ...(input.fault.attributes ? { attributes: input.fault.attributes } : {}),
     },
+    ...(steps.length > 0 ? { steps: [...steps] } : {}),
+    ...(input.quarantined ? { quarantined: input.quarantined } : {}),
     ...(input.linkFaults && input.linkFaults.length > 0 ? { linkFaults: input.linkFaults } : {}),
     services,
     phases,
@@ -133,6 +153,39 @@ export function buildReport(input: ReportInput): DrillReport {
   };
 }
 
+/**
+ * A promotion after the fault that moved the service. A claim (the router re-promoting its own primary
+ * at the same epoch, e.g. after that cell fenced itself when its lease ran out on a starved machine)
+ * moves nothing and is no failover.
+ */
 function promotedAfter(events: ControllerEvent[], service: ServiceName, faultMs: number): boolean {
-  return events.some((e) => e.service === service && e.type === 'promoted' && Date.parse(e.at) >= faultMs);
+  return events.some(
+    (e) =>
+      e.service === service &&
+      e.type === 'promoted' &&
+      !e.detail?.startsWith('claim') &&
+      Date.parse(e.at) >= faultMs,
+  );
+}
+
+/**
+ * An acknowledged write missing from the primary but in a quarantine file: the fork kept it, the
+ * platform lost it. Named as such (it is also counted lost, which fails the drill already).
+ */
+function onlyInQuarantine(
+  audit: Record<ServiceName, AuditFindings>,
+  quarantined: QuarantinedWrite[],
+): string[] {
+  return SERVICES.flatMap((service) => {
+    const lost = new Set(audit[service].lostIds ?? []);
+    const hits = quarantined.filter((q) => q.service === service && lost.has(q.key));
+    if (hits.length === 0) return [];
+    const files = [...new Set(hits.map((h) => h.file))].join(', ');
+    return [
+      `${service}: ${hits.length} acknowledged write(s) exist only in quarantine (${files}), e.g. ${hits
+        .slice(0, 3)
+        .map((h) => h.key)
+        .join(', ')}`,
+    ];
+  });
 }

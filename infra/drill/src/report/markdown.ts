@@ -19,6 +19,7 @@ export function renderMarkdown(report: DrillReport): string {
       );
     }
   }
+  if (report.steps && report.steps.length > 0) lines.push('', ...stepLines(report));
   const l = report.load;
   lines.push(
     `Load (${l.source}, backend ${l.backend}): ${l.ratePerSec} req/s for ${ms(l.durationMs)} after ${ms(l.warmupMs)} warm-up, ` +
@@ -83,6 +84,14 @@ export function renderMarkdown(report: DrillReport): string {
     }
     if (prom.note) lines.push('', prom.note);
   }
+  if (report.quarantined && report.quarantined.length > 0) {
+    lines.push('', '## Quarantined rows (exported from forked old primaries)', '');
+    for (const q of report.quarantined) {
+      lines.push(
+        `- ${q.service} ${q.table} ${q.key}${q.acknowledged ? ' (acknowledged to the client)' : ''}: ${q.file}`,
+      );
+    }
+  }
   if (report.checks.length > 0) {
     lines.push('', '## Scenario checks', '');
     for (const c of report.checks) lines.push(`- ${c.ok ? '✔' : '✘'} ${c.name}: ${c.detail}`);
@@ -97,4 +106,30 @@ export function renderMarkdown(report: DrillReport): string {
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One line per step of a chained drill, then its checks and any loss its audit found. */
+function stepLines(report: DrillReport): string[] {
+  const faultMs = Date.parse(report.fault.injectedAt);
+  const lines = ['## Steps (each audited once it had settled)', ''];
+  report.steps!.forEach((step, i) => {
+    const took = Date.parse(step.settledAt) - Date.parse(step.fault.injectedAt);
+    const audit = SERVICES.map((s) => {
+      const a = step.audit[s];
+      return a.audited ? `${s} ${a.lostAckedWrites} lost of ${a.ackedWrites}` : `${s} not read (no primary)`;
+    }).join(', ');
+    const promoted = Object.entries(step.phases)
+      .filter(([, p]) => p.promoteMs !== null)
+      .map(([s]) => s);
+    lines.push(
+      `${i + 1}. **${step.name}** (\`${step.fault.kind}\` ${step.fault.target}, +${Date.parse(step.fault.injectedAt) - faultMs} ms, ` +
+        `settled in ${ms(took)})${promoted.length > 0 ? `; promoted: ${promoted.join(', ')}` : ''}; audit: ${audit}`,
+    );
+    for (const c of step.checks) lines.push(`   - ${c.ok ? '✔' : '✘'} ${c.name}: ${c.detail}`);
+    for (const s of SERVICES) {
+      const a = step.audit[s];
+      if (a.lostSample.length > 0) lines.push(`   - ${s} lost: ${a.lostSample.join(', ')}`);
+    }
+  });
+  return lines;
 }

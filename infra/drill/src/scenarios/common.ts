@@ -8,7 +8,7 @@ import {
   type ServiceName,
 } from '@failover-lab/contracts';
 import { routerServices, waitForSteadyState } from '../steady-state';
-import type { Check, Plan, ScenarioContext, VerifyInput } from './scenario';
+import type { AnyPlan, Check, Plan, ScenarioContext, VerifyInput } from './scenario';
 
 export const RESET_TIMEOUT_MS = 90_000;
 
@@ -17,14 +17,22 @@ export async function primaries(ctx: ScenarioContext): Promise<Record<ServiceNam
   return Object.fromEntries(SERVICES.map((s) => [s, router[s].primary])) as Record<ServiceName, RegionName>;
 }
 
-/** A region loss: the region holding payments' primary; every service whose primary is there moves. */
+/**
+ * A region loss: the region holding payments' primary; every service whose primary is there moves
+ * (an active-active service moves its users there without a promotion).
+ */
 export async function regionPlan(ctx: ScenarioContext, kind: FaultKind): Promise<Plan> {
-  const where = await primaries(ctx);
-  const region = where.payments;
-  const failsOver = SERVICES.filter((s) => where[s] === region);
+  const router = await routerServices(ctx.admin);
+  const region = router.payments.primary;
+  const activeActive = SERVICES.filter((s) => router[s].topology === 'active-active');
+  const failsOver = SERVICES.filter((s) => router[s].primary === region && !activeActive.includes(s));
   return {
     fault: { kind, target: { region } },
-    expectation: { failsOver, unaffected: SERVICES.filter((s) => !failsOver.includes(s)) },
+    expectation: {
+      failsOver,
+      unaffected: SERVICES.filter((s) => !failsOver.includes(s) && !activeActive.includes(s)),
+      ...(activeActive.length > 0 ? { movesWithoutPromotion: activeActive } : {}),
+    },
   };
 }
 
@@ -81,9 +89,10 @@ export async function waitForEvents(
 }
 
 /** After recovery, the moved services are answered by the other region only. */
-export function servedByNewRegion(plan: Plan, input: VerifyInput): Check[] {
+export function servedByNewRegion(plan: AnyPlan, input: VerifyInput): Check[] {
   const old = plan.fault.target.region;
-  return plan.expectation.failsOver.map((service) => {
+  const moved = [...plan.expectation.failsOver, ...(plan.expectation.movesWithoutPromotion ?? [])];
+  return moved.map((service) => {
     const promoted = firstEventAfter(input.events, 'routed', service, input.faultMs);
     if (!promoted)
       return { name: `${service} routed to ${otherRegion(old)}`, ok: false, detail: 'no routed event' };

@@ -8,11 +8,13 @@ import { regionFreeze } from './region-freeze';
 import { regionKill } from './region-kill';
 import { replicationCut, replicationPartition } from './replication-partition';
 import { restore } from './restore';
-import type { Scenario, ScenarioName } from './scenario';
+import type { AnyPlan, Scenario, ScenarioName } from './scenario';
+import { restoreAfterThaw, sequence } from './sequence';
 import { standbyLoss } from './standby-loss';
+import { switchover } from './switchover';
 import { wanLatency } from './wan-latency';
 
-export const SCENARIOS: Record<ScenarioName, Scenario> = {
+export const SCENARIOS: Record<ScenarioName, Scenario<AnyPlan>> = {
   'region-kill': regionKill,
   'region-freeze': regionFreeze,
   'db-kill': dbKill,
@@ -26,6 +28,9 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   'replication-cut': replicationCut,
   asymmetric,
   flapping,
+  'restore-after-thaw': restoreAfterThaw,
+  switchover,
+  sequence,
   'latency-spikes': latencySpikes,
 };
 

@@ -1,8 +1,9 @@
 // The contract of a drill scenario (Toxiproxy style: one small contract, one file per fault).
-import type { ControllerEvent, Fault } from '@failover-lab/contracts';
+import type { ControllerEvent, DrillOperation, Fault, FaultTarget } from '@failover-lab/contracts';
 import type { AdminApi } from '../admin';
 import type { Backend } from '../backends/backend';
 import type { RequestRecord } from '../records';
+import type { StepRecorder } from '../steps';
 import type { Expectation } from '../verdict';
 
 export const SCENARIO_NAMES = [
@@ -19,6 +20,9 @@ export const SCENARIO_NAMES = [
   'replication-cut',
   'asymmetric',
   'flapping',
+  'restore-after-thaw',
+  'switchover',
+  'sequence',
   'latency-spikes',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -33,11 +37,24 @@ export interface ScenarioContext {
   backend: Backend;
   admin: AdminApi;
   log: (line: string) => void;
+  /** set by the runner once the load is seeded: a drill that chains faults records each one here */
+  steps?: StepRecorder;
 }
 
-export interface Plan {
-  fault: Fault;
+/** A planned operation the drill asks the router for instead of breaking something (switchover). */
+export interface Operation {
+  kind: DrillOperation;
+  target: FaultTarget;
+}
+
+/** What the runner needs of any plan: the thing it injects (a fault, or an operation) and the verdict. */
+export interface AnyPlan {
+  fault: Fault | Operation;
   expectation: Expectation;
+}
+
+export interface Plan extends AnyPlan {
+  fault: Fault;
 }
 
 export interface LoadWindow {
@@ -51,22 +68,22 @@ export interface VerifyInput {
   faultMs: number;
 }
 
-export interface Scenario {
+export interface Scenario<P extends AnyPlan = Plan> {
   name: ScenarioName;
   /** one line: what is broken */
   summary: string;
   /** the expected verdict and why, for the report and the README */
   expected: string;
   /** decides the target from the current state (primaries move between drills) */
-  plan(ctx: ScenarioContext): Promise<Plan>;
+  plan(ctx: ScenarioContext): Promise<P>;
   /** before the load starts (not measured) */
-  prepare?(ctx: ScenarioContext, plan: Plan): Promise<void>;
+  prepare?(ctx: ScenarioContext, plan: P): Promise<void>;
   /** the fault itself, at the end of the warm-up */
-  inject(ctx: ScenarioContext, plan: Plan): Promise<void>;
+  inject(ctx: ScenarioContext, plan: P): Promise<void>;
   /** while the load still runs after the fault (e.g. thaw a frozen region) */
-  whileLoaded?(ctx: ScenarioContext, plan: Plan, window: LoadWindow): Promise<void>;
+  whileLoaded?(ctx: ScenarioContext, plan: P, window: LoadWindow): Promise<void>;
   /** scenario-specific checks after the load (split-brain, sync restored, app restarted) */
-  verify?(ctx: ScenarioContext, plan: Plan, input: VerifyInput): Promise<Check[]>;
+  verify?(ctx: ScenarioContext, plan: P, input: VerifyInput): Promise<Check[]>;
   /** back to steady state: every service with a primary and a streaming standby */
-  reset(ctx: ScenarioContext, plan: Plan): Promise<void>;
+  reset(ctx: ScenarioContext, plan: P): Promise<void>;
 }

@@ -3,7 +3,16 @@
 // exercise exactly the setup the lab runs.
 
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   REPLICATION_MODE,
@@ -13,6 +22,7 @@ import {
 } from '@failover-lab/contracts';
 import pg from 'pg';
 import { type OsUser, runAsForPostgres, runToCompletion, spawnGroup, waitUntil } from '../process';
+import { keepsSyncStandbyIn } from '../replication';
 import type { LabSecrets } from '../secrets';
 
 export interface PostgresNode {
@@ -31,6 +41,8 @@ export interface PostgresNode {
   logFile: string;
   /** the `postgres` superuser's password (scram over the socket; no host rule lets it in over TCP) */
   superuserPassword: string;
+  /** logical: the node publishes and subscribes (messaging active-active); default replica */
+  walLevel?: 'replica' | 'logical';
 }
 
 export type PostgresRole = 'primary' | 'standby';
@@ -143,6 +155,8 @@ const PG_HBA = `# written by the lab (docs/security.md)
 local   all           postgres                   scram-sha-256
 local   replication   postgres                   scram-sha-256
 host    replication   replicator   127.0.0.0/8   scram-sha-256
+# messaging active-active: the other region's subscription (docs/active-active.md)
+host    messaging     replicator   127.0.0.0/8   scram-sha-256
 host    all           app          127.0.0.0/8   scram-sha-256
 `;
 
@@ -185,7 +199,22 @@ export async function initPrimary(node: PostgresNode): Promise<void> {
     ),
   );
   writeOwnedFile(join(node.dataDir, 'pg_hba.conf'), PG_HBA, owner);
+  appendFileSync(join(node.dataDir, 'postgresql.conf'), SHARED_CONF);
 }
+
+/**
+ * Settings every node of a cell pair shares, in the data dir's postgresql.conf (copied by
+ * pg_basebackup and pg_rewind): pg_rewind first runs a killed old primary's crash recovery in
+ * single-user mode, which reads only this file, not the command line. Without wal_log_hints there,
+ * that recovery records it as off and pg_rewind refuses the node (docs/facts.md).
+ */
+const SHARED_CONF = `
+# written by the lab: the same on every node of the cell pair (pg_rewind reads these)
+wal_log_hints = on
+# pg_rewind reads the old primary's own WAL back to the last checkpoint before the fork; the checkpoint
+# that ends its crash recovery would otherwise recycle those segments
+wal_keep_size = 128MB
+`;
 
 /**
  * Per-node settings go on the command line, never in postgresql.conf: pg_rewind copies the conf
@@ -200,7 +229,7 @@ function serverArgs(node: PostgresNode): string[] {
     cluster_name: `${node.service}-${node.region}`,
     shared_buffers: '32MB',
     max_connections: '60',
-    wal_level: 'replica',
+    wal_level: node.walLevel ?? 'replica',
     max_wal_senders: '10',
     max_replication_slots: '10',
     // an inactive slot of a dead standby must not fill the disk
@@ -281,7 +310,8 @@ export async function isInRecovery(node: PostgresNode, timeoutMs = 2_000): Promi
 
 /**
  * Roles, database and grants exactly as docs/contracts.md "Data stores". Idempotent.
- * `syncStandby`: the standby region a sync service (payments) names in synchronous_standby_names;
+ * `syncStandby`: the standby region a service with waiting commits (payments: all; login: its
+ * revocations; SYNC_COMMITS_OF) names in synchronous_standby_names;
  * undefined when the primary has no standby (a sync commit would otherwise wait forever, docs/facts.md).
  * `mode`: the service's replication in this lab (the sync/async comparison runs payments async).
  */
@@ -321,7 +351,10 @@ export async function setupPrimaryRoles(
     `GRANT ALTER SYSTEM ON PARAMETER synchronous_standby_names, failover_lab.fenced_epoch TO app;
      GRANT pg_monitor TO app`,
   );
-  const syncNames = mode === 'sync' && syncStandby ? `"${syncStandby}"` : '';
+  const syncNames =
+    keepsSyncStandbyIn({ ...REPLICATION_MODE, [node.service]: mode }, node.service) && syncStandby
+      ? `"${syncStandby}"`
+      : '';
   await superuserQuery(node, `ALTER SYSTEM SET synchronous_standby_names = '${syncNames}'`);
   await superuserQuery(node, 'SELECT pg_reload_conf()');
 }
@@ -356,6 +389,45 @@ export async function createStandby(standby: PostgresNode, primary: PostgresNode
         ...['-h', source, '-p', String(primary.port), '-U', 'replicator', '-D', standby.dataDir],
         ...['-X', 'stream', '--checkpoint=fast', '-S', slotName(standby.region), '-C', '--no-sync'],
         '--no-password',
+      ],
+      { runAs: owner, env: { PATH: process.env.PATH, PGPASSFILE: passfile }, timeoutMs: 120_000 },
+    ),
+  );
+  followPrimary(standby, primary, secrets);
+}
+
+/**
+ * An old node rejoins as standby of `primary` by pg_rewind: only what changed since the fork is
+ * copied, not the whole cluster. Its rows committed after the fork are discarded (restore quarantines
+ * them first). The node must not be running (killed is fine: pg_rewind runs its crash recovery).
+ * Throws when pg_rewind cannot (a data dir from before wal_log_hints was in its config, WAL gone):
+ * the caller takes a fresh base backup instead.
+ */
+export async function rewindStandby(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
+  const owner = runAsForPostgres();
+  // A just-promoted primary may not have checkpointed yet: its control file would still show the old
+  // timeline, and pg_rewind would answer "no rewind required" and leave the fork in place.
+  await superuserQuery(primary, 'CHECKPOINT', [], { timeoutMs: 60_000 });
+  await resetSlot(primary, standby.region);
+  await superuserQuery(
+    primary,
+    `SELECT pg_create_physical_replication_slot($1, true)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`,
+    [slotName(standby.region)],
+  );
+  // the superuser over the primary's unix socket (0700, the postgres OS user's): pg_rewind reads files
+  // through functions only a superuser may call; the password goes in a passfile, never on argv
+  const pgpass = `*:${primary.port}:*:postgres:${primary.superuserPassword}\n`;
+  await withSecretFile(standby.dataDir, pgpass, (passfile) =>
+    runToCompletion(
+      binary('pg_rewind'),
+      [
+        ...['--target-pgdata', standby.dataDir],
+        ...[
+          '--source-server',
+          `host=${primary.socketDir} port=${primary.port} user=postgres dbname=postgres`,
+        ],
+        '--no-sync',
       ],
       { runAs: owner, env: { PATH: process.env.PATH, PGPASSFILE: passfile }, timeoutMs: 120_000 },
     ),
@@ -461,6 +533,39 @@ export async function bootstrapPrimary(
   await waitPostgresReady(node, postmaster);
   await setupPrimaryRoles(node, secrets, syncStandby, mode);
   return postmaster;
+}
+
+/**
+ * A node rejoins as streaming standby of a running primary: an old primary's data dir by pg_rewind,
+ * anything else (or a failed rewind) by a fresh base backup. What it took, and why a rewind failed.
+ */
+export async function rejoinStandby(
+  standby: PostgresNode,
+  primary: PostgresNode,
+  secrets: LabSecrets,
+  onStarted: OnStarted,
+): Promise<{ how: 'rewound' | 'cloned'; rewindError?: string }> {
+  let rewindError: string | undefined;
+  // an old primary's data dir; a standby's goes to a base backup (single-user crash recovery, pg_rewind's
+  // first step, refuses a data dir in standby mode)
+  if (isInitialized(standby) && roleOnDisk(standby) === 'primary') {
+    const rewound = await rewindStandby(standby, primary, secrets).then(
+      () => true,
+      (err: Error) => {
+        rewindError = err.message.split('\n')[0];
+        return false;
+      },
+    );
+    if (rewound) {
+      const postmaster = startPostgres(standby);
+      onStarted(postmaster);
+      await waitPostgresReady(standby, postmaster);
+      await waitStreaming(primary, standby.region);
+      return { how: 'rewound' };
+    }
+  }
+  await bootstrapStandby(standby, primary, secrets, onStarted);
+  return { how: 'cloned', ...(rewindError ? { rewindError } : {}) };
 }
 
 /** Fresh streaming standby of a running primary: base backup, start, wait until streaming. */

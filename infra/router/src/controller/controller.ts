@@ -24,7 +24,15 @@ import {
   type ServiceState,
   type StateStore,
 } from '../state/state-store';
-import { type Decision, decide, type OperatorRequest, routeVerdict, type ServiceSnapshot } from './decide';
+import {
+  activeRegions,
+  type Decision,
+  decide,
+  decideActiveActive,
+  type OperatorRequest,
+  routeVerdict,
+  type ServiceSnapshot,
+} from './decide';
 import { controllerStatus } from './status';
 import { type ControllerOps, runOperatorFence, runSwitchover } from './switchover';
 
@@ -60,6 +68,8 @@ interface ServiceRuntime {
   rpoSuspended: boolean;
   /** a promotion's steps so far, completed with routeMs by the `routed` event that ends it */
   pendingSteps: { steps: PromotionSteps; promotedAt: number } | null;
+  /** per region, the last self-fence (its lease ran out) already announced with a `fenced` event */
+  selfFenceSeen: Partial<Record<RegionName, string>>;
   chain: Promise<unknown>;
   tickQueued: boolean;
 }
@@ -93,6 +103,7 @@ export class Controller {
         routedTo: null,
         rpoSuspended: false,
         pendingSteps: null,
+        selfFenceSeen: {},
         chain: Promise.resolve(),
         tickQueued: false,
       });
@@ -161,7 +172,10 @@ export class Controller {
     if (next.status === 'down') {
       this.emit('confirmed_down', service, region, epoch, next.lastError ?? undefined);
       const rt = this.runtime.get(service)!;
-      if (region === this.state.services[service]?.primary) {
+      if (this.activeActive(service)) {
+        // no promotion to wait for: reads stuck on the lost region go to the other one now
+        this.deps.routes.abortInFlight(service, region, `${region} confirmed down`);
+      } else if (region === this.state.services[service]?.primary) {
         rt.downSince = this.deps.clock.now();
         // Reads stuck on a frozen or dead primary: let the data plane resend them to the new primary.
         this.deps.routes.abortInFlight(service, region, `${region} confirmed down`);
@@ -191,7 +205,7 @@ export class Controller {
     if (this.stopped) return 'stopped';
     const snapshot = this.observe(service);
     this.applyVerdict(snapshot);
-    const decision = decide(snapshot);
+    const decision = this.activeActive(service) ? decideActiveActive(snapshot) : decide(snapshot);
     const outcome = await this.act(snapshot, decision);
     this.applyVerdict(this.observe(service));
     const rt = this.runtime.get(service)!;
@@ -210,6 +224,7 @@ export class Controller {
     return Object.freeze({
       service,
       mode: config.mode,
+      syncStandby: config.syncStandby,
       at: this.deps.clock.now(),
       primary: s.primary,
       epoch: s.epoch,
@@ -231,13 +246,65 @@ export class Controller {
     return this.runtime.get(service)?.lastOutcome ?? null;
   }
 
+  /** The persisted epoch of a service (what every probe's lease is granted at), null if unknown. */
+  epochOf(service: ServiceName): number | null {
+    return this.state.services[service]?.epoch ?? null;
+  }
+
   rpoSuspended(service: ServiceName): boolean {
     return this.runtime.get(service)?.rpoSuspended ?? false;
+  }
+
+  activeActive(service: ServiceName): boolean {
+    return this.deps.services[service]?.topology === 'active-active';
+  }
+
+  /**
+   * Active-active: the route is every region that serves; a `routed` event each time that set
+   * changes (a region lost or back), which is the whole of an active-active "failover".
+   */
+  private applyActiveActiveVerdict(snapshot: ServiceSnapshot): void {
+    const { service } = snapshot;
+    const active = activeRegions(snapshot);
+    this.deps.routes.set(service, {
+      primary: snapshot.primary,
+      epoch: snapshot.epoch,
+      serving: active.length > 0,
+      refuseWrites: false,
+      active,
+    });
+    for (const region of REGIONS) {
+      const status = snapshot.cells[region].status;
+      if (status !== 'unknown') {
+        this.deps.metrics.cellUp.set({ service, region }, status === 'up' || status === 'suspect' ? 1 : 0);
+      }
+    }
+    const rt = this.runtime.get(service)!;
+    const routeKey = `${active.join('+')}@${snapshot.epoch}`;
+    if (active.length > 0 && rt.routedTo !== routeKey) {
+      const previous = rt.routedTo;
+      rt.routedTo = routeKey;
+      const lost = REGIONS.filter((r) => !active.includes(r));
+      this.emit(
+        'routed',
+        service,
+        active[0]!,
+        snapshot.epoch,
+        lost.length === 0
+          ? `active-active: ${active.join(' + ')} serving`
+          : `active-active: ${active.join(' + ')} serving, ${lost.join(' + ')} lost (no promotion)` +
+              (previous === null ? '' : `; was ${previous.split('@')[0]}`),
+      );
+    }
   }
 
   /** Route table, gauges and the routed / degraded_async / sync_restored events follow the snapshot. */
   private applyVerdict(snapshot: ServiceSnapshot): void {
     const { service } = snapshot;
+    if (this.activeActive(service)) {
+      this.applyActiveActiveVerdict(snapshot);
+      return;
+    }
     const verdict = routeVerdict(snapshot);
     const rt = this.runtime.get(service)!;
     this.deps.routes.set(service, {
@@ -250,6 +317,15 @@ export class Controller {
       const status = snapshot.cells[region].status;
       if (status !== 'unknown') {
         this.deps.metrics.cellUp.set({ service, region }, status === 'up' || status === 'suspect' ? 1 : 0);
+      }
+    }
+    // A cell that fenced itself (its lease ran out) did so without us: the event stream still says so.
+    for (const region of REGIONS) {
+      const ready = snapshot.cells[region].lastReady;
+      const at = ready?.selfFencedAt;
+      if (at && ready.fenced && rt.selfFenceSeen[region] !== at) {
+        rt.selfFenceSeen[region] = at;
+        this.emit('fenced', service, region, ready.epoch, `fenced itself at ${at}: its lease ran out`);
       }
     }
     const routeKey = `${snapshot.primary}@${snapshot.epoch}`;
@@ -334,6 +410,9 @@ export class Controller {
           if (old.failingSince !== null && old.status === 'down')
             steps.probeMs = Math.max(0, old.since - old.failingSince);
           if (rt.downSince !== null) steps.decideMs = Math.max(0, clock.now() - rt.downSince);
+          // The lease first: an old primary that may still be alive has fenced itself once it is over.
+          const leaseWaitMs = await waitUntilWallClock(decision.leaseUntil);
+          if (decision.leaseUntil !== null) steps.leaseMs = leaseWaitMs;
           const waitedMs = await this.waitForAbandonedWrites(service, otherRegion(decision.to));
           steps.writesMs = waitedMs;
           this.emit(
@@ -342,6 +421,7 @@ export class Controller {
             decision.to,
             decision.epoch,
             (decision.rpoZero ? 'standby was synchronous: RPO 0' : 'async standby within lag bound') +
+              (leaseWaitMs > 0 ? `; waited ${leaseWaitMs} ms for the old primary's lease to run out` : '') +
               (waitedMs > 0
                 ? `; waited ${waitedMs} ms for writes sent to the old primary to end or pass their deadline`
                 : ''),
@@ -485,6 +565,12 @@ export class Controller {
     request: OperatorRequest,
     expected: K,
   ): Extract<Decision, { kind: K }> {
+    if (this.activeActive(service)) {
+      throw new RouterError(
+        'ROUTER_ERR_CONFLICT',
+        `${service} is active-active: every region already takes writes, there is nothing to switch over or fence`,
+      );
+    }
     const decision = decide(this.observe(service), request);
     this.deps.log(`${service}: ${decision.outcome}`);
     if (decision.kind !== expected) {
@@ -501,3 +587,16 @@ export class Controller {
 
 /** how often a promotion waiting on writes sent to the old primary looks whether they have ended */
 const WRITES_RECHECK_MS = 20;
+
+/**
+ * Sleeps until `until` (wall-clock ms, like the probe deadlines the lease counts from) has passed;
+ * the ms slept. Strictly past it: the cell fences once now > its lease.
+ */
+async function waitUntilWallClock(until: number | null): Promise<number> {
+  if (until === null) return 0;
+  const started = Date.now();
+  while (Date.now() <= until) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(until - Date.now() + 1, 1_000)));
+  }
+  return Date.now() - started;
+}

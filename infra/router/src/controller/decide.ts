@@ -1,12 +1,17 @@
 // The failover policy: one pure function from an immutable snapshot of a service to one decision.
 // Everything it knows is in the snapshot; everything it wants done is in the decision (act() does it).
-import { otherRegion, type RegionName, type ServiceName } from '@failover-lab/contracts';
+import { otherRegion, REGIONS, type RegionName, type ServiceName } from '@failover-lab/contracts';
 import { syncStandbyNamesList } from '../cell-types';
 import { type CellHealth, isAnswering } from '../health/cell-health';
 
 export interface ServiceSnapshot {
   readonly service: ServiceName;
   readonly mode: 'sync' | 'async';
+  /**
+   * the primary names its standby in synchronous_standby_names even if the service is async (login:
+   * its revocations wait for the standby). Absent: mode === 'sync'.
+   */
+  readonly syncStandby?: boolean;
   readonly at: number;
   /** the persisted primary and epoch (the edge's truth) */
   readonly primary: RegionName;
@@ -35,7 +40,16 @@ export type Decision =
   | { kind: 'none'; outcome: string }
   /** the persisted primary does not (yet) hold the persisted epoch: promote it with that epoch */
   | { kind: 'claim'; region: RegionName; epoch: number; outcome: string }
-  | { kind: 'failover'; from: RegionName; to: RegionName; epoch: number; rpoZero: boolean; outcome: string }
+  | {
+      kind: 'failover';
+      from: RegionName;
+      to: RegionName;
+      epoch: number;
+      rpoZero: boolean;
+      /** promote only after this (wall-clock ms): every lease the old primary may hold has run out */
+      leaseUntil: number | null;
+      outcome: string;
+    }
   | { kind: 'refuse_failover'; region: RegionName; reason: string; outcome: string }
   | { kind: 'fence'; region: RegionName; epoch: number; outcome: string }
   /** a cell holds a higher epoch than ours (state lost or older than the cells): follow it */
@@ -61,6 +75,15 @@ export interface RouteVerdict {
 
 const standbyOf = (s: ServiceSnapshot): RegionName => otherRegion(s.primary);
 
+/**
+ * Some of the service's commits wait for its standby: payments (all of them) and login (its
+ * revocations). Losing that standby stalls those commits, so it is degraded or refused like payments',
+ * and a failover from a standby in sync is RPO 0 for them.
+ */
+export function keepsSyncStandby(s: ServiceSnapshot): boolean {
+  return s.syncStandby ?? s.mode === 'sync';
+}
+
 export function isConfirmedDown(cell: CellHealth): boolean {
   return cell.status === 'down';
 }
@@ -77,7 +100,7 @@ export function isPrimaryAtEpoch(cell: CellHealth, epoch: number): boolean {
 /** Sync service whose primary's synchronous_standby_names is empty: commits do not wait for anyone. */
 export function isRunningAsync(s: ServiceSnapshot): boolean {
   const ready = s.cells[s.primary].lastReady;
-  if (s.mode !== 'sync' || !ready) return false;
+  if (!keepsSyncStandby(s) || !ready) return false;
   return syncStandbyNamesList(ready.synchronousStandbyNames).length === 0;
 }
 
@@ -105,7 +128,7 @@ export function lastKnownStandbyLag(s: ServiceSnapshot): number | null {
  * WAL receiver was cut off.
  */
 export function wasInSync(s: ServiceSnapshot): boolean {
-  if (s.mode !== 'sync' || isRunningAsync(s) || syncStall(s) !== null) return false;
+  if (!keepsSyncStandby(s) || isRunningAsync(s) || syncStall(s) !== null) return false;
   const seen = standbyAsSeenByPrimary(s);
   return seen?.syncState === 'sync' && seen.state === 'streaming';
 }
@@ -120,7 +143,7 @@ const DEFAULT_SYNC_STALL_MS = 2_000;
  * (a synchronous commit waits forever: docs/facts.md). The reason, or null.
  */
 export function syncStall(s: ServiceSnapshot): string | null {
-  if (s.mode !== 'sync') return null;
+  if (!keepsSyncStandby(s)) return null;
   const waited = s.cells[s.primary].lastReady?.syncWaitMs;
   const bound = s.policy.syncStallMs ?? DEFAULT_SYNC_STALL_MS;
   if (waited === null || waited === undefined || waited < bound) return null;
@@ -147,7 +170,10 @@ function canFailOver(s: ServiceSnapshot): { ok: true; rpoZero: boolean } | { ok:
     return { ok: false, reason: `${standby} is not in role standby (${role ?? 'unknown'})` };
   if (wasInSync(s)) return { ok: true, rpoZero: true };
   // A sync service not in sync (degraded to async, or its standby's link broken) may have
-  // acknowledged writes the standby lacks: no lag bound makes that safe to do automatically.
+  // acknowledged writes the standby lacks: no lag bound makes that safe to do automatically. Login
+  // (async, its revocations synchronous) falls back to the lag bound below: sign-in must survive a
+  // region loss, and a revocation is at risk only if acknowledged while its guarantee was suspended
+  // (refusing here left login down after a region kill whenever a slow revocation had degraded it).
   if (s.mode === 'sync') {
     return {
       ok: false,
@@ -166,9 +192,21 @@ function canFailOver(s: ServiceSnapshot): { ok: true; rpoZero: boolean } | { ok:
   return { ok: true, rpoZero: false };
 }
 
+/**
+ * An old primary the router cannot reach may still be alive and writing (a partition, a freeze): it
+ * fences itself once its lease runs out, so the promotion waits until every lease a probe may have
+ * granted it has. No wait when it is surely gone — its Postgres refused the connection (nothing
+ * listens: a dead process, not a slow one) — or when no lease is outstanding.
+ */
+export function oldPrimaryLeaseUntil(old: CellHealth, at: number): number | null {
+  if (old.consecutiveGone > 0) return null;
+  if (old.leaseGrantedUntil === null || old.leaseGrantedUntil <= at) return null;
+  return old.leaseGrantedUntil;
+}
+
 function describeHealthy(s: ServiceSnapshot): string {
   const base = `no action: ${s.primary} primary, healthy`;
-  if (s.mode !== 'sync') return base;
+  if (!keepsSyncStandby(s)) return base;
   if (!isRunningAsync(s)) return base;
   return `${base}, async (RPO guarantee suspended; standby ${standbyOf(s)} ${s.cells[standbyOf(s)].status})`;
 }
@@ -224,13 +262,17 @@ export function decide(s: ServiceSnapshot, request?: OperatorRequest): Decision 
       };
     }
     const epoch = s.epoch + 1;
+    const leaseUntil = oldPrimaryLeaseUntil(p, s.at);
     return {
       kind: 'failover',
       from: primary,
       to: standby,
       epoch,
       rpoZero: verdict.rpoZero,
-      outcome: `promote ${standby} for ${s.service}, epoch ${epoch}${verdict.rpoZero ? ' (RPO 0: was in sync)' : ''}`,
+      leaseUntil,
+      outcome:
+        `promote ${standby} for ${s.service}, epoch ${epoch}${verdict.rpoZero ? ' (RPO 0: was in sync)' : ''}` +
+        (leaseUntil !== null ? `, once ${primary}'s lease has run out (${leaseUntil - s.at} ms)` : ''),
     };
   }
   if (p.status === 'unknown')
@@ -255,7 +297,7 @@ export function decide(s: ServiceSnapshot, request?: OperatorRequest): Decision 
     };
   }
   // 6. Sync services: never let commits hang on a dead standby; put it back once it has caught up.
-  if (s.mode === 'sync' && isPrimaryAtEpoch(p, s.epoch)) {
+  if (keepsSyncStandby(s) && isPrimaryAtEpoch(p, s.epoch)) {
     const async = isRunningAsync(s);
     const lost = async ? null : isConfirmedDown(other) ? `standby ${standby} down` : syncStall(s);
     if (lost !== null) {
@@ -343,10 +385,65 @@ export function routeVerdict(s: ServiceSnapshot): RouteVerdict {
     last.role === 'primary' &&
     !last.fenced &&
     last.epoch === s.epoch;
-  const rpoGuaranteeSuspended = s.mode === 'sync' && serving && isRunningAsync(s);
+  const rpoGuaranteeSuspended = keepsSyncStandby(s) && serving && isRunningAsync(s);
   const syncStandbyLost =
-    s.mode === 'sync' &&
+    keepsSyncStandby(s) &&
     serving &&
     (rpoGuaranteeSuspended || isConfirmedDown(s.cells[standbyOf(s)]) || syncStall(s) !== null);
   return { serving, rpoGuaranteeSuspended, refuseWrites: s.policy.strictSync && syncStandbyLost };
+}
+
+// ── active-active (docs/active-active.md) ──────────────────────────────────────────────────────────
+// Both cells are primaries for their own writes. Nothing is ever promoted or fenced for a lost region:
+// its users go to the other region, which already has every write the lost one replicated. The only
+// decision is to confirm each answering cell at the service's epoch (a cell starts fenced, and a
+// restored one comes back so), and the route is every region that serves.
+
+/** The regions whose cell answers as an unfenced primary at the service's epoch, in REGIONS order. */
+export function activeRegions(s: ServiceSnapshot): RegionName[] {
+  return REGIONS.filter((region) => {
+    const cell = s.cells[region];
+    const last = cell.lastReady;
+    return (
+      (cell.status === 'up' || cell.status === 'suspect') &&
+      last !== null &&
+      last.role === 'primary' &&
+      !last.fenced &&
+      last.epoch === s.epoch
+    );
+  });
+}
+
+export function decideActiveActive(s: ServiceSnapshot): Decision {
+  for (const region of REGIONS) {
+    const cell = s.cells[region];
+    // a fenced cell answers role 'fenced': what matters is that its Postgres takes writes (no recovery)
+    if (!isAnswering(cell) || cell.lastReady!.inRecovery || cell.lastReady!.role === 'standby') continue;
+    const { epoch, fenced } = cell.lastReady!;
+    // A cell that knows a newer epoch than ours: our state is older than the cells; follow it.
+    if (epoch > s.epoch)
+      return {
+        kind: 'adopt',
+        region: s.primary,
+        epoch,
+        outcome: `adopted epoch ${epoch} for ${s.service} from ${region} (active-active)`,
+      };
+    if (fenced || epoch < s.epoch)
+      return {
+        kind: 'claim',
+        region,
+        epoch: s.epoch,
+        outcome: `claimed ${region} for ${s.service}, epoch ${s.epoch} (active-active: no promotion)`,
+      };
+  }
+  const active = activeRegions(s);
+  const lost = REGIONS.filter((r) => !active.includes(r));
+  if (active.length === 0) return { kind: 'none', outcome: `no action: no region of ${s.service} serves` };
+  return {
+    kind: 'none',
+    outcome:
+      lost.length === 0
+        ? `no action: active-active, ${active.join(' + ')} serving`
+        : `no action: active-active, ${active.join(' + ')} serving (${lost.map((r) => `${r} ${s.cells[r].status}`).join(', ')}; its users go to ${active.join(' + ')})`,
+  };
 }

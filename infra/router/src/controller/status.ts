@@ -36,6 +36,9 @@ export function controllerStatus(
           primary,
           epoch,
           mode: deps.services[service]!.mode,
+          topology: deps.services[service]!.topology ?? 'active-passive',
+          // active-active: the regions taking traffic now (each room goes to its home region among them)
+          ...(route?.active ? { active: [...route.active] } : {}),
           serving: route?.serving ?? false,
           refuseWrites: route?.refuseWrites ?? false,
           rpoGuaranteeSuspended: controller.rpoSuspended(service),

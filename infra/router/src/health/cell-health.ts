@@ -19,6 +19,12 @@ export interface ProbeResult {
   error: string | null;
   /** the router itself was too slow to judge (its timer fired late): counts neither way */
   inconclusive?: boolean;
+  /**
+   * The probe granted a lease (it carried the epoch and the lease): the latest moment that lease can
+   * run out, its deadline + the lease, whether or not it was answered (an unanswered probe may still
+   * have reached the cell in time).
+   */
+  leaseUntil?: number;
   /** app unreachable: did the cell's Postgres answer a protocol probe? (checked from the 2nd failure on) */
   dataTierAlive?: boolean;
   /**
@@ -54,6 +60,8 @@ export interface CellHealth {
    * Postgres itself answers; false when the app reports it down or it does not answer; null: not known.
    */
   dataTierAlive: boolean | null;
+  /** the latest moment a lease granted by any probe sent to this cell can run out; null: none granted */
+  leaseGrantedUntil: number | null;
 }
 
 export function initialHealth(now: number): CellHealth {
@@ -70,6 +78,7 @@ export function initialHealth(now: number): CellHealth {
     failingSince: null,
     consecutiveGone: 0,
     dataTierAlive: null,
+    leaseGrantedUntil: null,
   };
 }
 
@@ -81,10 +90,20 @@ export interface HealthRules {
 }
 
 export function applyProbe(health: CellHealth, result: ProbeResult, rules: HealthRules): CellHealth {
+  const leaseGrantedUntil =
+    result.leaseUntil === undefined
+      ? health.leaseGrantedUntil
+      : Math.max(health.leaseGrantedUntil ?? 0, result.leaseUntil);
   if (result.inconclusive)
-    return { ...health, lastProbeMs: result.ms, lastError: `${result.error} (inconclusive)` };
+    return {
+      ...health,
+      leaseGrantedUntil,
+      lastProbeMs: result.ms,
+      lastError: `${result.error} (inconclusive)`,
+    };
   const next: CellHealth = {
     ...health,
+    leaseGrantedUntil,
     lastProbeMs: result.ms,
     lastError: result.error,
     lastReady: result.ok && result.ready ? result.ready : health.lastReady,

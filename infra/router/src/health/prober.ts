@@ -1,6 +1,12 @@
 // Active health probes of every cell's /health/ready, one loop per cell, plus re-probe bursts when the
 // data plane sees a refused/reset connection or a timeout (a passive signal).
-import type { RegionName, ServiceName } from '@failover-lab/contracts';
+import {
+  DEADLINE_HEADER,
+  EPOCH_HEADER,
+  LEASE_HEADER,
+  type RegionName,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import { Agent, request } from 'undici';
 import { readReadiness } from '../cell-types';
 import type { ProbeConfig } from '../config';
@@ -26,7 +32,15 @@ export interface ProbeTarget {
   postgres?: { host: string; port: number };
 }
 
-export type ProbeFn = (url: string, timeoutMs: number) => Promise<ProbeResult>;
+/** `headers`: the lease the probe grants (LEASE_HEADER with the epoch and the probe's deadline). */
+export type ProbeFn = (
+  url: string,
+  timeoutMs: number,
+  headers?: Record<string, string>,
+) => Promise<ProbeResult>;
+
+/** The lease a probe of this service grants: the router's epoch for it and the lease (0: none). */
+export type LeaseSource = (service: ServiceName) => { epoch: number; leaseMs: number } | null;
 
 export type TransitionListener = (target: ProbeTarget, previous: CellHealth, next: CellHealth) => void;
 
@@ -41,13 +55,14 @@ interface CellLoop {
 }
 
 export function httpProbe(agent: Agent): ProbeFn {
-  return async (url, timeoutMs) => {
+  return async (url, timeoutMs, headers) => {
     const started = performance.now();
     const at = Date.now();
     try {
       const res = await request(`${url}/health/ready`, {
         dispatcher: agent,
         method: 'GET',
+        ...(headers ? { headers } : {}),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         signal: AbortSignal.timeout(timeoutMs),
@@ -92,6 +107,7 @@ export class Prober {
   private running = false;
   private readonly agent: Agent | null;
   private readonly probe: ProbeFn;
+  private lease: LeaseSource = () => null;
 
   constructor(
     targets: ProbeTarget[],
@@ -122,6 +138,11 @@ export class Prober {
         probeWaiters: [],
       });
     }
+  }
+
+  /** From now on every probe grants the lease `source` gives for its service (the controller's epoch). */
+  grantLeases(source: LeaseSource): void {
+    this.lease = source;
   }
 
   onTransition(listener: TransitionListener): void {
@@ -205,14 +226,29 @@ export class Prober {
           loop.target.postgres?.port ?? this.config.postgresPort,
           this.config.timeoutMs,
         );
-      const [probed, asked] = await Promise.all([
-        this.probe(loop.target.url, this.config.timeoutMs),
+      // The deadline is stamped before the request leaves: the cell renews only if it reads the probe by
+      // then, so no lease outlives deadline + leaseMs, answered or not. Only a cell whose last probe
+      // answered gets one: every probe sent counts toward the wait before a failover (an unanswered one
+      // may still have arrived in time), so probing a silent cell with leases would push it back forever.
+      const lease = loop.health.consecutiveFailures === 0 ? this.lease(loop.target.service) : null;
+      const deadline = started + this.config.timeoutMs;
+      const leaseHeaders =
+        lease && lease.leaseMs > 0
+          ? {
+              [EPOCH_HEADER]: String(lease.epoch),
+              [LEASE_HEADER]: String(lease.leaseMs),
+              [DEADLINE_HEADER]: String(deadline),
+            }
+          : undefined;
+      const [sent, asked] = await Promise.all([
+        this.probe(loop.target.url, this.config.timeoutMs, leaseHeaders),
         askPostgres ? postgres() : Promise.resolve(undefined),
       ]);
       // A first failure that looks like a gone process (refused, reset, or the app saying its database
       // is unreachable) asks the Postgres at once: a refusal answers in well under a millisecond, and
       // it is the evidence that lets a dead region be confirmed without waiting for `fall` probes.
       // A timeout does not (a slow link must not be judged faster than `fall` probes allow).
+      const probed: ProbeResult = leaseHeaders ? { ...sent, leaseUntil: deadline + lease!.leaseMs } : sent;
       const postgresVerdict = asked ?? (appLooksGone(probed) ? await postgres() : undefined);
       const result: ProbeResult =
         postgresVerdict === undefined || probed.ok

@@ -18,6 +18,7 @@ import type { LookupFn } from '../health/name-cache';
 import type { Prober } from '../health/prober';
 import type { RequestOutcome, RouterMetrics } from '../metrics';
 import type { Route, RouteTable } from '../route-table';
+import { pickRegion } from './home-region';
 import { ABORTED_CELL_DOWN, nextStep, type Situation, type Step } from './retry-policy';
 import { endToEndHeaders, isRetrySafe, isWrite, wantsEventStream } from './retry-safety';
 
@@ -83,10 +84,11 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   const forward = async (
     service: ServiceName,
     route: Route,
+    region: RegionName,
     request: FastifyRequest,
     body: Buffer | undefined,
   ): Promise<Attempt> => {
-    const origin = config.services[service]!.cells[route.primary];
+    const origin = config.services[service]!.cells[region];
     const controller = new AbortController();
     const headers = endToEndHeaders(request.headers as Record<string, string | string[] | undefined>, [
       'host',
@@ -103,7 +105,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     // write that may still sit in this cell is past it (RouteTable.writesMayLandUntil).
     const untrack = routes.track(
       service,
-      route.primary,
+      region,
       controller,
       isWrite(request.method) ? deadlineMs : undefined,
     );
@@ -171,8 +173,8 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       if (route) reply.header(EPOCH_HEADER, String(route.epoch));
       return reply.code(status).send(errorBody(step.code, step.message));
     };
-    const served = (route: Route) =>
-      reply.header(SERVED_BY_HEADER, route.primary).header(EPOCH_HEADER, String(route.epoch));
+    const served = (route: Route, region: RegionName) =>
+      reply.header(SERVED_BY_HEADER, region).header(EPOCH_HEADER, String(route.epoch));
 
     // A request that failed on route generation g is only resent on a later one (or to the same cell
     // once a re-probe shows it answering).
@@ -213,12 +215,14 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       }
       if (step.do === 'fail') return fail(step, 'none');
       const sent = route!;
+      // active-active: the request's home region, or the other one while its home is lost
+      const region = sent.active ? (pickRegion(sent.active, path) ?? sent.primary) : sent.primary;
 
-      const result = await forward(service, sent, request, body);
+      const result = await forward(service, sent, region, request, body);
       const lastTry = attempt >= MAX_ATTEMPTS || Date.now() >= holdDeadline;
 
       if (result.kind === 'error') {
-        prober.signal(service, sent.primary);
+        prober.signal(service, region);
         step = nextStep({
           at: 'error',
           safe,
@@ -227,11 +231,11 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
           code: result.code,
           lastTry,
         });
-        if (step.do === 'fail') return fail(step, sent.primary);
+        if (step.do === 'fail') return fail(step, region);
         if (step.do === 'recheck') {
           step = nextStep({
             at: 'recheck',
-            verdict: await prober.recheck(service, sent.primary),
+            verdict: await prober.recheck(service, region),
             after: 'error',
           });
         }
@@ -245,20 +249,20 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       if (step.do === 'recheck') {
         const buffered = await readAll(result.body).catch(() => null);
         result.done();
-        const verdict = await prober.recheck(service, sent.primary);
+        const verdict = await prober.recheck(service, region);
         step = nextStep({ at: 'recheck', verdict, after: 'response', bodyLost: buffered === null });
         if (step.do === 'resend') {
           afterGeneration = sent.generation;
           continue;
         }
-        finish(sent.primary, 'upstream_5xx');
+        finish(region, 'upstream_5xx');
         reply.code(result.status).headers(result.headers);
-        return served(sent).send(buffered);
+        return served(sent, region).send(buffered);
       }
 
-      finish(sent.primary, result.status >= 500 ? 'upstream_5xx' : 'ok');
+      finish(region, result.status >= 500 ? 'upstream_5xx' : 'ok');
       reply.code(result.status).headers(result.headers);
-      served(sent);
+      served(sent, region);
       if (request.method === 'HEAD') {
         result.body.destroy();
         return reply.send();

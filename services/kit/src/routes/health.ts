@@ -1,7 +1,15 @@
 // /health/live and /health/ready (docs/contracts.md, "Cell HTTP surface"). /admin/state reuses
 // readiness(). Health queries use their own small pool so a saturated app pool cannot make a
 // healthy cell look dead, and every check is bounded by a timeout (a frozen Postgres never answers).
-import type { CellReadiness, CheckResult, StandbyView } from '@failover-lab/contracts';
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  type CellReadiness,
+  type CheckResult,
+  DEADLINE_HEADER,
+  EPOCH_HEADER,
+  LEASE_HEADER,
+  type StandbyView,
+} from '@failover-lab/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -123,12 +131,28 @@ export async function readiness(cell: CellState, healthPool: pg.Pool, redis: Red
     synchronousStandbyNames: facts ? facts.syncNames : null,
     syncWaitMs: facts?.syncWaitMs ?? null,
     checks: { postgres: pgResult.check, redis: redisResult.check },
+    ...(cell.leaseUntil !== null ? { leaseUntil: new Date(cell.leaseUntil).toISOString() } : {}),
+    ...(cell.selfFencedAt !== null ? { selfFencedAt: new Date(cell.selfFencedAt).toISOString() } : {}),
   };
+}
+
+/** The router's probe carries its epoch, the lease and its own deadline; anything else renews nothing. */
+function renewLeaseFromProbe(cell: CellState, headers: IncomingHttpHeaders): void {
+  const read = (name: string) => {
+    const value = headers[name];
+    return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : null;
+  };
+  const epoch = read(EPOCH_HEADER);
+  const leaseMs = read(LEASE_HEADER);
+  const deadline = read(DEADLINE_HEADER);
+  if (epoch === null || leaseMs === null || deadline === null) return;
+  cell.renewLease(epoch, leaseMs, deadline);
 }
 
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/health/live', async () => ({ status: 'live' }));
-  app.get('/health/ready', async (_request, reply) => {
+  app.get('/health/ready', async (request, reply) => {
+    renewLeaseFromProbe(app.cell, request.headers);
     const body = await readiness(app.cell, app.healthPool, app.redis);
     return reply.code(body.status === 'ready' ? 200 : 503).send(body);
   });

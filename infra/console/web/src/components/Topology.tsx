@@ -40,8 +40,10 @@ function Cell(props: {
   lab: LabCell | undefined;
   router: RouterCell | undefined;
   isPrimary: boolean;
+  activeActive: boolean;
 }) {
   const { lab, router, region, service } = props;
+  const roleWord = props.activeActive ? (props.isPrimary ? 'own writes' : 'not routed') : null;
   const health = router?.status ?? 'unknown';
   return (
     <section
@@ -52,7 +54,7 @@ function Cell(props: {
       <header>
         <strong>{region}</strong>
         <span class={`badge tone-${props.isPrimary ? 'good' : 'info'}`}>
-          {props.isPrimary ? 'primary' : 'standby'}
+          {roleWord ?? (props.isPrimary ? 'primary' : 'standby')}
         </span>
         <span class={`badge tone-${tone(health)}`} title="the router's health view of this cell">
           {health}
@@ -86,6 +88,22 @@ function Cell(props: {
 function Route(props: { service: ServiceName; status: RouterService | undefined }) {
   const s = props.status;
   if (!s) return <div class="route tone-unknown">no route</div>;
+  if (s.topology === 'active-active') {
+    const active = s.active ?? [];
+    return (
+      <div class={`route tone-${s.serving ? 'good' : 'bad'}`}>
+        <div class="service-name">{props.service}</div>
+        <div class="arrow" aria-hidden="true">
+          {active.includes('dc-a') ? '◀━' : ''}
+          {active.includes('dc-b') ? '━▶' : ''}
+        </div>
+        <div>
+          to <strong data-testid={`route-${props.service}`}>{active.join(' + ') || 'nowhere'}</strong>
+        </div>
+        <div class="small">active-active · each room to its home region · epoch {s.epoch}</div>
+      </div>
+    );
+  }
   const arrow = s.primary === 'dc-a' ? '◀' : '▶';
   return (
     <div class={`route tone-${s.serving ? 'good' : 'bad'}`}>
@@ -122,7 +140,12 @@ export function Topology(props: { router: RouterStatus | null; lab: LabStatus | 
               region={region}
               lab={props.lab?.cells.find((c) => c.service === service && c.region === region)}
               router={status?.cells[region]}
-              isPrimary={status?.primary === region}
+              isPrimary={
+                status?.topology === 'active-active'
+                  ? (status.active ?? []).includes(region)
+                  : status?.primary === region
+              }
+              activeActive={status?.topology === 'active-active'}
             />
           ));
           return [a, <Route key={`${service}-route`} service={service} status={status} />, b];

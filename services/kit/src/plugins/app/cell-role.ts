@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { CellState } from '../../cell-state';
 import { applyMigrations } from '../../db';
 import type { ErrorTable } from '../../errors';
+import { fenceDataTier } from '../../fence';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,6 +55,15 @@ export const cellRolePlugin = fp<CellRoleOptions>(
       { namespace: 'kit', dir: KIT_MIGRATIONS },
       { namespace: opts.service, dir: opts.migrationsDir },
     ];
+    // A lease that ran out fences the data tier as the router's fence does (the app already refuses).
+    cell.onLeaseExpired = async (epoch) => {
+      app.log.warn({ epoch }, 'lease expired without a probe from the router: fencing itself');
+      const tier = await fenceDataTier(app.adminPool, epoch).catch((err: Error) => {
+        app.log.error({ err, epoch }, 'self-fence: the data tier could not record it (the app is fenced)');
+        return null;
+      });
+      if (tier) app.log.warn({ epoch, ...tier }, 'fenced itself');
+    };
     app.decorate('cell', cell);
     app.decorate('errors', opts.errors);
     app.decorate('applyMigrations', (on: pg.Pool) => applyMigrations(on, migrationSets));
