@@ -67,6 +67,13 @@ export const ComparisonArmSchema = Type.Object({
   report: Type.Optional(Type.String()),
   /** the machine's 1-minute load average when the arm started and ended */
   loadAverage: Type.Object({ start: Type.Number(), end: Type.Number() }),
+  /**
+   * the arm did not finish (its lab did not come up, or its drill stopped before the fault): why. Its
+   * figures are empty, it does not meet its expectation, and the other arms still run.
+   */
+  error: Type.Optional(Type.String()),
+  /** the arm's lab logs, kept (relative to the comparison's directory) when the arm did not finish */
+  labLogs: Type.Optional(Type.String()),
 });
 export type ComparisonArm = Static<typeof ComparisonArmSchema>;
 

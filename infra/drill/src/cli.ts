@@ -1,6 +1,7 @@
 // `npm run drill -- [scenario] [options]`: runs one drill, prints the scorecard, exits 0 only on pass.
 // On the local backend it starts the lab when none is running and stops it afterwards.
 import { readFileSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -99,6 +100,7 @@ async function comparison(
     log(`lab ${JSON.stringify(setup)} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return {
       env: labEnvironment(client, client.stateDir),
+      keepLogs: (dest) => cp(path.join(client.stateDir, 'logs'), dest, { recursive: true }),
       stop: async () => {
         await stopLab(client, { wipe: true });
         current = null;

@@ -9,6 +9,7 @@ import {
 } from '@failover-lab/contracts';
 import { describe, expect, it } from 'vitest';
 import type { AuditFindings } from '../src/audit';
+import { type ArmLab, withArm } from '../src/comparisons/arm-lab';
 import {
   armFromDrillReport,
   judgeComparison,
@@ -203,5 +204,56 @@ describe('the comparison', () => {
     expect(md).toContain('| payments: RTO | never | 2400 ms |');
     expect(md).toContain(`| watched until | ${at(fault + 30_000)} |`);
     expect(md).toMatch(/What an operator has to do[\s\S]*1\. Notice the outage from outside/);
+  });
+});
+
+describe('an arm that cannot finish', () => {
+  const plan = {
+    name: 'payments async',
+    dir: 'payments-async',
+    controlPlane: 'edge' as const,
+    expected: 'recovers' as const,
+    why: 'faster, may lose the last instant',
+  };
+
+  it('is reported with its error and its lab logs, its lab stopped, and the next arm still runs', async () => {
+    const calls: string[] = [];
+    const lab = {
+      env: {} as ArmLab['env'],
+      keepLogs: async (dest: string) => {
+        calls.push(`keep ${dest}`);
+      },
+      stop: async () => {
+        calls.push('stop');
+      },
+    };
+    const arm = await withArm(
+      async () => lab,
+      { controlPlane: 'edge' },
+      { ...plan, outDir: '/out' },
+      () => Promise.reject(new Error('setup: signup of drill user 3 timed out (HTTP 504)')),
+    );
+    expect(calls).toEqual(['keep /out/payments-async/lab-logs', 'stop']);
+    expect(arm.met).toBe(false);
+    expect(arm.error).toBe('setup: signup of drill user 3 timed out (HTTP 504)');
+    expect(arm.labLogs).toBe('payments-async/lab-logs');
+    expect(arm.reasons).toEqual(['did not finish: setup: signup of drill user 3 timed out (HTTP 504)']);
+
+    const noLab = await withArm(
+      () => Promise.reject(new Error('the lab did not come up')),
+      { controlPlane: 'edge' },
+      { ...plan, outDir: '/out' },
+      () => Promise.reject(new Error('never called')),
+    );
+    expect(noLab.error).toBe('the lab did not come up');
+    expect(noLab.labLogs).toBeUndefined();
+
+    const report = judgeComparison('sync-async', [edgeReport(2_400), arm], window);
+    expect(report.verdict).toBe('fail');
+    expect(report.reasons[0]).toMatch(/^payments async: did not finish: setup/);
+    expect(problemsOf(ComparisonReportSchema, JSON.parse(JSON.stringify(report)))).toEqual([]);
+    const md = renderComparisonMarkdown(report);
+    expect(md).toContain('| met | yes | NO (did not finish) |');
+    expect(md).toContain('**Did not finish**: setup: signup of drill user 3 timed out (HTTP 504).');
   });
 });

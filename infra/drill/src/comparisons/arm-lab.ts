@@ -4,7 +4,6 @@
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import type {
-  ArmOutcome,
   ComparisonArm,
   ControlPlanePlacement,
   ProbeConfig,
@@ -13,7 +12,7 @@ import type {
 } from '@failover-lab/contracts';
 import type { RequestRecord } from '../records';
 import { type DrillEnvironment, type DrillHooks, type DrillOptions, runDrill } from '../run';
-import { armFromDrillReport } from './arms';
+import { type ArmPlan, armFromDrillReport, unfinishedArm } from './arms';
 
 export interface ArmSetup {
   controlPlane: ControlPlanePlacement;
@@ -26,21 +25,47 @@ export interface ArmSetup {
 /** A lab for one arm, set up as asked; `stop` tears it down (and wipes it). */
 export interface ArmLab {
   env: DrillEnvironment;
+  /** copies the lab's logs to `dest` (before `stop` wipes them), for an arm that did not finish */
+  keepLogs?(dest: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 export type StartArm = (setup: ArmSetup) => Promise<ArmLab>;
 
+/**
+ * Runs one arm in a lab of its own. An arm that cannot finish (its lab does not come up, its drill
+ * stops in set-up) is reported as such, with the lab's logs kept under `<outDir>/<dir>/lab-logs`, and
+ * the comparison goes on with its other arms: one overloaded start must not throw away the rest.
+ */
 export async function withArm(
   startArm: StartArm,
   setup: ArmSetup,
+  plan: ArmPlan & { outDir: string; log?: (line: string) => void },
   run: (lab: ArmLab) => Promise<ComparisonArm>,
 ): Promise<ComparisonArm> {
-  const lab = await startArm(setup);
+  const loadStart = load1m();
+  let lab: ArmLab | null = null;
   try {
+    lab = await startArm(setup);
     return await run(lab);
+  } catch (err) {
+    const error = (err as Error).message;
+    plan.log?.(`arm ${plan.name} did not finish: ${error}`);
+    let labLogs: string | undefined;
+    if (lab?.keepLogs) {
+      labLogs = `${plan.dir}/lab-logs`;
+      await lab.keepLogs(path.join(plan.outDir, labLogs)).catch(() => {
+        labLogs = undefined;
+      });
+    }
+    return unfinishedArm(plan, {
+      error,
+      atMs: Date.now(),
+      loadAverage: { start: loadStart, end: load1m() },
+      ...(labLogs ? { labLogs } : {}),
+    });
   } finally {
-    await lab.stop();
+    await lab?.stop();
   }
 }
 
@@ -51,7 +76,7 @@ export async function drillArm(
   lab: ArmLab,
   drill: DrillOptions,
   hooks: DrillHooks,
-  arm: { name: string; dir: string; controlPlane: ControlPlanePlacement; expected: ArmOutcome; why: string },
+  arm: ArmPlan,
 ): Promise<ComparisonArm> {
   const loadStart = load1m();
   let records: RequestRecord[] = [];

@@ -163,6 +163,55 @@ export function staysDownArm(m: StaysDownMeasurement): ComparisonArm {
   };
 }
 
+/** What an arm is before it runs: enough to report it when it cannot finish. */
+export interface ArmPlan {
+  name: string;
+  /** its folder under the comparison's directory */
+  dir: string;
+  controlPlane: ControlPlanePlacement;
+  expected: ArmOutcome;
+  why: string;
+}
+
+/** An arm that did not finish: no figures, not met, the error as its reason. */
+export function unfinishedArm(
+  plan: ArmPlan,
+  input: { error: string; atMs: number; loadAverage: { start: number; end: number }; labLogs?: string },
+): ComparisonArm {
+  const empty: ArmService = {
+    requests: 0,
+    failed: 0,
+    afterFault: 0,
+    okAfterFault: 0,
+    rtoMs: null,
+    failedOver: false,
+    ackedWrites: 0,
+    lostAckedWrites: 0,
+    auditedOn: 'nowhere: the arm did not finish',
+    ackedWriteLatency: null,
+  };
+  const at = new Date(input.atMs).toISOString();
+  return {
+    name: plan.name,
+    controlPlane: plan.controlPlane,
+    expected: plan.expected,
+    why: plan.why,
+    // nothing was measured, so nothing recovered
+    observed: 'stays-down',
+    met: false,
+    reasons: [`did not finish: ${input.error}`],
+    fault: { kind: 'none', target: '', injectedAt: at },
+    watchedUntil: at,
+    watchedMs: 0,
+    services: { login: empty, payments: empty, messaging: empty },
+    checks: [],
+    operatorSteps: [],
+    loadAverage: input.loadAverage,
+    error: input.error,
+    ...(input.labLogs ? { labLogs: input.labLogs } : {}),
+  };
+}
+
 /** The comparison passes when every arm meets its own expectation. */
 export function judgeComparison(
   comparison: string,

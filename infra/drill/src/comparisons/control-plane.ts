@@ -28,7 +28,7 @@ import type { RequestRecord } from '../records';
 import type { DrillEnvironment, DrillHooks, DrillOptions } from '../run';
 import { waitForSteadyState } from '../steady-state';
 import { type ArmLab, drillArm, load1m, type StartArm, withArm } from './arm-lab';
-import { judgeComparison, staysDownArm } from './arms';
+import { type ArmPlan, judgeComparison, staysDownArm } from './arms';
 import { renderComparisonMarkdown } from './markdown';
 
 /** The failed region of both arms: where every primary starts, and where the Kakao arm's control plane sits. */
@@ -53,6 +53,22 @@ export function operatorSteps(failed: RegionName): string[] {
   ];
 }
 
+const KAKAO_ARM: ArmPlan = {
+  name: `control plane inside ${FAILED_REGION}`,
+  dir: 'kakao',
+  controlPlane: FAILED_REGION,
+  expected: 'stays-down',
+  why: `the router, its state and Prometheus burned with ${FAILED_REGION}: nobody is left to detect, promote or route, so every service stays down until a person rebuilds the control plane`,
+};
+
+const EDGE_ARM: ArmPlan = {
+  name: 'control plane at the edge',
+  dir: 'edge',
+  controlPlane: 'edge',
+  expected: 'recovers',
+  why: `the router and its state outlive ${FAILED_REGION}: it detects the loss, promotes ${otherRegion(FAILED_REGION)} and routes there by itself`,
+};
+
 export async function runControlPlaneComparison(
   options: ControlPlaneOptions,
   startArm: StartArm,
@@ -65,9 +81,17 @@ export async function runControlPlaneComparison(
   const arms: ComparisonArm[] = [];
 
   log(`arm 1/2: control plane inside ${FAILED_REGION} (the Kakao placement)`);
-  arms.push(await withArm(startArm, { controlPlane: FAILED_REGION }, (lab) => kakaoArm(options, lab, hooks)));
+  arms.push(
+    await withArm(startArm, { controlPlane: FAILED_REGION }, { ...KAKAO_ARM, outDir, log }, (lab) =>
+      kakaoArm(options, lab, hooks),
+    ),
+  );
   log(`arm 2/2: control plane at the edge`);
-  arms.push(await withArm(startArm, { controlPlane: 'edge' }, (lab) => edgeArm(options, lab, hooks)));
+  arms.push(
+    await withArm(startArm, { controlPlane: 'edge' }, { ...EDGE_ARM, outDir, log }, (lab) =>
+      edgeArm(options, lab, hooks),
+    ),
+  );
 
   const report = judgeComparison('control-plane', arms, { startedAtMs, endedAtMs: Date.now() });
   await writeFile(path.join(outDir, 'comparison.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -76,13 +100,7 @@ export async function runControlPlaneComparison(
 }
 
 function edgeArm(options: ControlPlaneOptions, lab: ArmLab, hooks: DrillHooks): Promise<ComparisonArm> {
-  return drillArm(lab, { ...options.drill, scenario: 'region-kill' }, hooks, {
-    name: 'control plane at the edge',
-    dir: 'edge',
-    controlPlane: 'edge',
-    expected: 'recovers',
-    why: `the router and its state outlive ${FAILED_REGION}: it detects the loss, promotes ${otherRegion(FAILED_REGION)} and routes there by itself`,
-  });
+  return drillArm(lab, { ...options.drill, scenario: 'region-kill' }, hooks, EDGE_ARM);
 }
 
 /**
@@ -178,9 +196,9 @@ async function kakaoArm(
       ...audit.checks,
     ];
     return staysDownArm({
-      name: `control plane inside ${FAILED_REGION}`,
+      name: KAKAO_ARM.name,
       controlPlane: FAILED_REGION,
-      why: `the router, its state and Prometheus burned with ${FAILED_REGION}: nobody is left to detect, promote or route, so every service stays down until a person rebuilds the control plane`,
+      why: KAKAO_ARM.why,
       fault: { kind: fault.kind, target: FAILED_REGION },
       faultMs,
       injectedMs,

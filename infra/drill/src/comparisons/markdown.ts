@@ -20,7 +20,7 @@ function table(report: ComparisonReport): string[] {
   const rows = [
     row('expected', (a) => outcomeWords[a.expected]),
     row('observed', (a) => outcomeWords[a.observed]),
-    row('met', (a) => (a.met ? 'yes' : 'NO')),
+    row('met', (a) => (a.met ? 'yes' : a.error ? 'NO (did not finish)' : 'NO')),
     row('fault', (a) => `${a.fault.kind} ${a.fault.target}`),
     row('replication', (a) =>
       SERVICES.map((s) => `${s} ${a.services[s].replication ?? REPLICATION_MODE[s]}`).join(', '),
@@ -60,6 +60,11 @@ export function renderComparisonMarkdown(report: ComparisonReport): string {
       `Expected to ${arm.expected === 'recovers' ? 'recover' : 'stay down'}: ${arm.why}.`,
       '',
     );
+    if (arm.error)
+      out.push(
+        `**Did not finish**: ${arm.error}. Its figures above are empty.${arm.labLogs ? ` Its lab's logs: [${arm.labLogs}](${arm.labLogs}).` : ''}`,
+        '',
+      );
     if (arm.report) out.push(`Its full drill report: [${arm.report}](${arm.report}).`, '');
     for (const c of arm.checks) out.push(`- ${c.ok ? 'ok' : '**FAIL**'} ${c.name}: ${c.detail}`);
     for (const r of arm.reasons) out.push(`- reason: ${r}`);

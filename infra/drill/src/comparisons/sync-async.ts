@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ComparisonArm, ComparisonReport } from '@failover-lab/contracts';
 import type { DrillHooks, DrillOptions } from '../run';
 import { drillArm, type StartArm, withArm } from './arm-lab';
-import { judgeComparison } from './arms';
+import { type ArmPlan, judgeComparison } from './arms';
 import { renderComparisonMarkdown } from './markdown';
 
 export async function runSyncAsyncComparison(
@@ -22,30 +22,36 @@ export async function runSyncAsyncComparison(
   await mkdir(drill.outDir, { recursive: true });
   const options = { ...drill, scenario: 'region-kill' as const };
   const arms: ComparisonArm[] = [];
-  log('arm 1/2: payments replicating synchronously');
-  arms.push(
-    await withArm(startArm, { controlPlane: 'edge', replication: { payments: 'sync' } }, (lab) =>
-      drillArm(lab, options, hooks, {
-        name: 'payments sync',
-        dir: 'payments-sync',
-        controlPlane: 'edge',
-        expected: 'recovers',
-        why: 'a transfer is acknowledged only once the dc-b standby has it: the kill may cost time, never an acknowledged transfer',
-      }),
-    ),
-  );
-  log('arm 2/2: payments replicating asynchronously');
-  arms.push(
-    await withArm(startArm, { controlPlane: 'edge', replication: { payments: 'async' } }, (lab) =>
-      drillArm(lab, options, hooks, {
-        name: 'payments async',
-        dir: 'payments-async',
-        controlPlane: 'edge',
-        expected: 'recovers',
-        why: `a transfer is acknowledged once dc-a has it: faster, and the kill may lose what was acknowledged within ${drill.asyncWindowMs} ms before it (never older)`,
-      }),
-    ),
-  );
+  const modes = [
+    {
+      mode: 'sync',
+      adverb: 'synchronously',
+      why: 'a transfer is acknowledged only once the dc-b standby has it: the kill may cost time, never an acknowledged transfer',
+    },
+    {
+      mode: 'async',
+      adverb: 'asynchronously',
+      why: `a transfer is acknowledged once dc-a has it: faster, and the kill may lose what was acknowledged within ${drill.asyncWindowMs} ms before it (never older)`,
+    },
+  ] as const;
+  for (const [i, { mode, adverb, why }] of modes.entries()) {
+    const plan: ArmPlan = {
+      name: `payments ${mode}`,
+      dir: `payments-${mode}`,
+      controlPlane: 'edge',
+      expected: 'recovers',
+      why,
+    };
+    log(`arm ${i + 1}/${modes.length}: payments replicating ${adverb}`);
+    arms.push(
+      await withArm(
+        startArm,
+        { controlPlane: 'edge', replication: { payments: mode } },
+        { ...plan, outDir: drill.outDir, log },
+        (lab) => drillArm(lab, options, hooks, plan),
+      ),
+    );
+  }
   const report = judgeComparison('sync-async', arms, { startedAtMs, endedAtMs: Date.now() });
   await writeFile(path.join(drill.outDir, 'comparison.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(path.join(drill.outDir, 'comparison.md'), renderComparisonMarkdown(report));
