@@ -18,7 +18,10 @@ export const SweepRunSchema = Type.Object({
   detectMs: NullableMs,
   /** stall: fault → payments served again; null: never */
   rtoMs: NullableMs,
-  /** no-fault episode: services promoted although nothing was lost */
+  /**
+   * services promoted with no fault: in the no-fault episode, and during the stall episode's set-up
+   * and warm-up (before its fault), where an eager setting under load already fails over
+   */
   falseFailovers: Type.Integer({ minimum: 0 }),
   /** each episode's drill verdict and report directory, relative to the sweep's */
   stall: Type.Object({ verdict: Type.Enum(['pass', 'fail']), report: Type.String() }),
@@ -26,6 +29,11 @@ export const SweepRunSchema = Type.Object({
   loadAverage: Type.Number(),
   /** the run could not finish (a drill's setup or reset failed): its figures are left out of the point's */
   error: Type.Optional(Type.String()),
+  /**
+   * with `error`: the stall episode did finish (its reset or the no-fault episode did not), so its
+   * detection, RTO and false failovers count in the point's figures (the false failovers as a floor)
+   */
+  partial: Type.Optional(Type.Boolean()),
 });
 export type SweepRun = Static<typeof SweepRunSchema>;
 

@@ -1,5 +1,11 @@
 // The detection sweep's pure parts: the grid, a point's summary, the frontier, the table and the plot.
-import { problemsOf, SweepReportSchema, type SweepRun } from '@failover-lab/contracts';
+import {
+  type DrillReport,
+  problemsOf,
+  type SweepReport,
+  SweepReportSchema,
+  type SweepRun,
+} from '@failover-lab/contracts';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_KNOBS,
@@ -10,6 +16,7 @@ import {
   sweepGrid,
 } from '../src/sweep/analysis';
 import { niceTicks, renderSweepSvg } from '../src/sweep/plot';
+import { promotedBeforeFault, sweepRun } from '../src/sweep/run';
 
 const run = (detectMs: number | null, falseFailovers: number, rtoMs: number | null = 900): SweepRun => ({
   detectMs,
@@ -126,5 +133,69 @@ describe('the outputs', () => {
     expect(niceTicks(6_100)).toEqual([0, 2000, 4000, 6000, 8000]);
     expect(niceTicks(1.5)).toEqual([0, 0.5, 1, 1.5]);
     expect(niceTicks(0)).toEqual([0, 1]);
+  });
+});
+
+describe("a run's figures from its drill reports", () => {
+  const faultAt = '2026-11-26T12:24:41.530Z';
+  /** the parts of a drill report a run reads */
+  const report = (opts: { promotedBefore?: string[]; failedOver?: string[]; detectMs?: number | null }) =>
+    ({
+      verdict: 'fail',
+      fault: { kind: 'region_freeze', target: 'dc-a', injectedAt: faultAt },
+      phases: { login: { detectMs: opts.detectMs ?? 300 }, payments: { detectMs: 200 } },
+      services: Object.fromEntries(
+        ['login', 'payments', 'messaging'].map((s) => [
+          s,
+          { failedOver: opts.failedOver?.includes(s) ?? false, rtoMs: s === 'payments' ? 6_600 : 900 },
+        ]),
+      ),
+      events: (opts.promotedBefore ?? []).flatMap((service) => [
+        { at: '2026-11-26T12:24:37.995Z', type: 'promote_started', service, region: 'dc-b', epoch: 2 },
+        { at: '2026-11-26T12:24:39.056Z', type: 'promoted', service, region: 'dc-b', epoch: 2 },
+      ]),
+    }) as unknown as DrillReport;
+  const dirs = { stall: 'x/stall', noFault: 'x/no-fault' };
+
+  it('counts a failover in the stall episode before its fault as a false one, beside the no-fault episode', () => {
+    const stall = report({ promotedBefore: ['messaging'], failedOver: ['login', 'payments', 'messaging'] });
+    expect(promotedBeforeFault(stall)).toEqual(['messaging']);
+    const r = sweepRun(stall, report({ failedOver: ['login'] }), dirs, 17);
+    expect(r.falseFailovers).toBe(2);
+    expect(r.detectMs).toBe(300);
+    expect(r.rtoMs).toBe(6_600);
+    // the no-fault episode did not run: what the stall saw is a floor
+    expect(sweepRun(stall, null, dirs, 17)).toMatchObject({
+      falseFailovers: 1,
+      noFault: { verdict: 'fail' },
+    });
+  });
+
+  it("keeps a partial run's stall figures in the point, and says which runs were partial", () => {
+    const partial: SweepRun = {
+      ...run(250, 1, null),
+      error: 'after its report: not in steady state after 90000 ms (the no-fault episode did not run)',
+      partial: true,
+    };
+    const p = summarizePoint({ intervalMs: 100, timeoutMs: 200, fall: 2 }, [
+      partial,
+      { ...run(null, 0), error: 'the lab did not come up' },
+    ]);
+    expect(p.detectMedianMs).toBe(250);
+    expect(p.falseFailoverRate).toBe(1);
+    const report: SweepReport = {
+      startedAt: '2026-11-26T12:00:00.000Z',
+      endedAt: '2026-11-26T12:10:00.000Z',
+      stall: 's',
+      noFault: 'n',
+      runsPerPoint: 2,
+      points: markFrontier([p]),
+    };
+    expect(problemsOf(SweepReportSchema, report)).toEqual([]);
+    const md = renderSweepMarkdown(report);
+    expect(md).toContain('| 2 (2 did not finish, 1 of them after the stall) |');
+    expect(md).toContain(
+      '- 100/200/2 run 1 did not finish (its stall episode did, and counts): after its report',
+    );
   });
 });

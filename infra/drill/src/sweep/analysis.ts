@@ -56,7 +56,8 @@ function median(values: number[]): number | null {
 
 /** One point from its runs (frontier not yet decided). */
 export function summarizePoint(knobs: SweepKnobs, runs: SweepRun[]): SweepPoint {
-  const finished = runs.filter((r) => r.error === undefined);
+  // a partial run's stall episode finished: what it measured counts
+  const finished = runs.filter((r) => r.error === undefined || r.partial === true);
   const measured = (pick: (r: SweepRun) => number | null) =>
     finished.map(pick).filter((v): v is number => v !== null);
   return {
@@ -115,7 +116,9 @@ export function renderSweepTable(report: SweepReport): string {
 
 function runsCell(runs: SweepRun[]): string {
   const failed = runs.filter((r) => r.error !== undefined).length;
-  return failed === 0 ? String(runs.length) : `${runs.length} (${failed} did not finish)`;
+  const partial = runs.filter((r) => r.error !== undefined && r.partial).length;
+  if (failed === 0) return String(runs.length);
+  return `${runs.length} (${failed} did not finish${partial > 0 ? `, ${partial} of them after the stall` : ''})`;
 }
 
 export function renderSweepMarkdown(report: SweepReport): string {
@@ -135,7 +138,11 @@ export function renderSweepMarkdown(report: SweepReport): string {
     '',
     ...report.points.flatMap((p) =>
       p.runs.flatMap((r, i) =>
-        r.error ? [`- ${describeKnobs(p.knobs)} run ${i + 1} did not finish: ${r.error}`] : [],
+        r.error
+          ? [
+              `- ${describeKnobs(p.knobs)} run ${i + 1} did not finish${r.partial ? ' (its stall episode did, and counts)' : ''}: ${r.error}`,
+            ]
+          : [],
       ),
     ),
     '',

@@ -4,7 +4,7 @@
 // false one). Writes sweep.json (the contract's SweepReport), sweep.md and sweep.svg; each drill's own
 // report stays in its folder. A command people run, not part of CI: 8 points × 3 runs is long.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type DrillReport,
@@ -16,7 +16,7 @@ import {
 import type { StartArm } from '../comparisons/arm-lab';
 import { load1m } from '../comparisons/arm-lab';
 import { ms } from '../report/format';
-import { type DrillHooks, type DrillOptions, runDrill } from '../run';
+import { type DrillEnvironment, type DrillHooks, type DrillOptions, runDrill } from '../run';
 import { SCENARIOS } from '../scenarios';
 import {
   describeKnobs,
@@ -31,6 +31,13 @@ import { renderSweepSvg } from './plot';
 /** Each episode's load: a short warm-up, then long enough for the slowest setting and every spike. */
 export const SWEEP_WARMUP_MS = 4_000;
 export const SWEEP_DURATION_MS = 16_000;
+
+/**
+ * After this many runs of a point did not finish, the point stops: a setting that cannot even hold
+ * steady state on this machine (a probe timeout under the probes' own latency at this load) would
+ * otherwise spend the sweep's time on fresh labs.
+ */
+export const MAX_FAILED_RUNS_PER_POINT = 2;
 
 export interface SweepOptions {
   drill: DrillOptions;
@@ -63,53 +70,45 @@ export async function runSweep(
   for (const [i, knobs] of grid.entries()) {
     log(`point ${i + 1}/${grid.length}: interval/timeout/fall ${describeKnobs(knobs)}`);
     const runs: SweepRun[] = [];
-    let lab: Awaited<ReturnType<StartArm>>;
+    let lab: Awaited<ReturnType<StartArm>> | null = null;
+    let failures = 0;
     try {
-      lab = await startArm({ controlPlane: 'edge', probe: knobs });
-    } catch (err) {
-      const error = `the lab did not come up: ${(err as Error).message}`;
-      log(`  ${error}`);
-      points.push(summarizePoint(knobs, [unfinishedRun(error, { stall: '', noFault: '' }, load1m())]));
-      continue;
-    }
-    try {
-      for (let run = 1; run <= options.runs; run++) {
+      for (let run = 1; run <= options.runs && failures < MAX_FAILED_RUNS_PER_POINT; run++) {
         const dir = `${describeKnobs(knobs).replaceAll('/', '-')}/run${run}`;
+        const reports = { stall: `${dir}/stall`, noFault: `${dir}/no-fault` };
         const loadAverage = load1m();
-        try {
-          const stall = await runDrill(episode('region-freeze', `${dir}/stall`), lab.env, hooks);
-          const stress =
-            options.stressCpus > 0
-              ? startStress(options.stressCpus, SWEEP_WARMUP_MS + SWEEP_DURATION_MS + 30_000)
-              : null;
-          let noFault: DrillReport;
+        if (!lab) {
           try {
-            noFault = await runDrill(episode('latency-spikes', `${dir}/no-fault`), lab.env, hooks);
-          } finally {
-            await stress?.stop();
+            lab = await startArm({ controlPlane: 'edge', probe: knobs });
+          } catch (err) {
+            const error = `the lab did not come up: ${(err as Error).message}`;
+            log(`  run ${run}: ${error}`);
+            runs.push(unfinishedRun(error, reports, loadAverage));
+            failures++;
+            continue;
           }
-          const result = sweepRun(
-            stall,
-            noFault,
-            { stall: `${dir}/stall`, noFault: `${dir}/no-fault` },
-            loadAverage,
-          );
-          log(
-            `  run ${run}: detect ${ms(result.detectMs)}, payments RTO ${ms(result.rtoMs)}, ` +
-              `${result.falseFailovers} false failover(s), load ${loadAverage}`,
-          );
-          runs.push(result);
-        } catch (err) {
-          // A drill that cannot set up or reset leaves this lab in a state the next run cannot start
-          // from: the point keeps what it has, the sweep goes on with the next setting in a fresh lab.
-          const error = (err as Error).message;
-          log(`  run ${run} did not finish: ${error}`);
-          runs.push(unfinishedRun(error, { stall: `${dir}/stall`, noFault: `${dir}/no-fault` }, loadAverage));
-          break;
         }
+        const result = await sweepEpisodes(lab.env, episode, reports, options.stressCpus, hooks);
+        const measured = { ...result.run, loadAverage };
+        runs.push(measured);
+        if (measured.error === undefined) {
+          log(
+            `  run ${run}: detect ${ms(measured.detectMs)}, payments RTO ${ms(measured.rtoMs)}, ` +
+              `${measured.falseFailovers} false failover(s), load ${loadAverage}`,
+          );
+          continue;
+        }
+        // A drill that could not set up or reset leaves this lab in a state the next run cannot start
+        // from: the next run gets a fresh lab with the same setting.
+        log(
+          `  run ${run} did not finish${measured.partial ? ' (its stall episode did)' : ''}: ${measured.error}`,
+        );
+        failures++;
+        await lab.stop();
+        lab = null;
       }
     } finally {
-      await lab.stop();
+      await lab?.stop();
     }
     points.push(summarizePoint(knobs, runs));
   }
@@ -128,6 +127,67 @@ export async function runSweep(
   return report;
 }
 
+/**
+ * One run's two episodes in the same lab. Whatever the stall episode measured counts even when its
+ * reset or the no-fault episode fails afterwards (the run is then partial): that an eager setting
+ * cannot get back to steady state is itself its finding.
+ */
+async function sweepEpisodes(
+  env: DrillEnvironment,
+  episode: (scenario: DrillOptions['scenario'], dir: string) => DrillOptions,
+  reports: { stall: string; noFault: string },
+  stressCpus: number,
+  hooks: DrillHooks,
+): Promise<{ run: Omit<SweepRun, 'loadAverage'> }> {
+  const stall = await episodeReport(episode('region-freeze', reports.stall), env, hooks);
+  if (!stall.report) return { run: omitLoad(unfinishedRun(stall.error!, reports, 0)) };
+  if (stall.error) {
+    return {
+      run: omitLoad({
+        ...sweepRun(stall.report, null, reports, 0),
+        error: `${stall.error} (the no-fault episode did not run)`,
+        partial: true,
+      }),
+    };
+  }
+  const stress =
+    stressCpus > 0 ? startStress(stressCpus, SWEEP_WARMUP_MS + SWEEP_DURATION_MS + 30_000) : null;
+  let noFault: Awaited<ReturnType<typeof episodeReport>>;
+  try {
+    noFault = await episodeReport(episode('latency-spikes', reports.noFault), env, hooks);
+  } finally {
+    await stress?.stop();
+  }
+  const run = sweepRun(stall.report, noFault.report, reports, 0);
+  return { run: omitLoad(noFault.error ? { ...run, error: noFault.error, partial: true } : run) };
+}
+
+const omitLoad = ({ loadAverage: _, ...run }: SweepRun) => run;
+
+/**
+ * A drill episode's report, also when the drill threw after writing it (its reset failed): the
+ * report.json in its folder is this episode's, since every episode has a folder of its own.
+ */
+async function episodeReport(
+  options: DrillOptions,
+  env: DrillEnvironment,
+  hooks: DrillHooks,
+): Promise<{ report: DrillReport | null; error: string | null }> {
+  try {
+    return { report: await runDrill(options, env, hooks), error: null };
+  } catch (err) {
+    const error = (err as Error).message;
+    try {
+      const report = JSON.parse(
+        await readFile(path.join(options.outDir, 'report.json'), 'utf8'),
+      ) as DrillReport;
+      return { report, error: `after its report: ${error}` };
+    } catch {
+      return { report: null, error };
+    }
+  }
+}
+
 function unfinishedRun(
   error: string,
   reports: { stall: string; noFault: string },
@@ -144,10 +204,13 @@ function unfinishedRun(
   };
 }
 
-/** One run's figures from its two drill reports. */
+/**
+ * One run's figures from its two drill reports (the no-fault one null when it did not run). A
+ * failover before the stall's fault is as false as one in the no-fault episode: both count.
+ */
 export function sweepRun(
   stall: DrillReport,
-  noFault: DrillReport,
+  noFault: DrillReport | null,
   reports: { stall: string; noFault: string },
   loadAverage: number,
 ): SweepRun {
@@ -155,14 +218,25 @@ export function sweepRun(
   const detected = Object.values(stall.phases)
     .map((p) => p.detectMs)
     .filter((v): v is number => v !== null);
+  const falseInNoFault = noFault ? SERVICES.filter((s) => noFault.services[s].failedOver) : [];
   return {
     detectMs: detected.length > 0 ? Math.max(...detected) : null,
     rtoMs: stall.services.payments.rtoMs,
-    falseFailovers: SERVICES.filter((s) => noFault.services[s].failedOver).length,
+    falseFailovers: falseInNoFault.length + promotedBeforeFault(stall).length,
     stall: { verdict: stall.verdict, report: reports.stall },
-    noFault: { verdict: noFault.verdict, report: reports.noFault },
+    noFault: { verdict: noFault?.verdict ?? 'fail', report: reports.noFault },
     loadAverage,
   };
+}
+
+/** Services the router promoted during the episode's set-up and warm-up, before its fault. */
+export function promotedBeforeFault(report: DrillReport): string[] {
+  const faultMs = Date.parse(report.fault.injectedAt);
+  return [
+    ...new Set(
+      report.events.filter((e) => e.type === 'promoted' && Date.parse(e.at) < faultMs).map((e) => e.service),
+    ),
+  ];
 }
 
 /** The CPU stress needs stress-ng (Debian package stress-ng; infra/lab/scripts/install-os-packages.sh). */
