@@ -1,4 +1,4 @@
-import { REPLICATION_MODE } from '@failover-lab/contracts';
+import { keepsSyncStandbyWhen, REPLICATION_MODE } from '@failover-lab/contracts';
 import { describe, expect, it } from 'vitest';
 import { keepsSyncStandbyIn, probeOverrides, replicationEnv, replicationModes } from './replication';
 
@@ -50,5 +50,14 @@ describe('keepsSyncStandbyIn', () => {
     expect(keepsSyncStandbyIn(replicationModes('payments=async'), 'login')).toBe(true);
     expect(keepsSyncStandbyIn(undefined, 'messaging')).toBe(false);
     expect(keepsSyncStandbyIn(replicationModes('messaging=sync'), 'messaging')).toBe(true);
+  });
+});
+
+describe('keepsSyncStandbyWhen (the drill judges steady state by the mode the router runs)', () => {
+  it('payments async keeps no sync standby; login async keeps its revocations one', () => {
+    expect(keepsSyncStandbyWhen('payments', 'async')).toBe(false);
+    expect(keepsSyncStandbyWhen('payments', 'sync')).toBe(true);
+    expect(keepsSyncStandbyWhen('login', 'async')).toBe(true);
+    expect(keepsSyncStandbyWhen('messaging', 'async')).toBe(false);
   });
 });

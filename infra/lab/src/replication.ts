@@ -3,7 +3,7 @@
 // payments both ways on the same cell pair) and the router's probe knobs (the detection sweep).
 import {
   isServiceName,
-  keepsSyncStandby,
+  keepsSyncStandbyWhen,
   type ProbeConfig,
   ProbeConfigSchema,
   problemsOf,
@@ -63,13 +63,7 @@ export function probeOverrides(text: string | undefined): Partial<ProbeConfig> {
   return value as Partial<ProbeConfig>;
 }
 
-/**
- * Whether the service's primary names its standby in synchronous_standby_names in this lab: a service
- * overridden to async (payments=async) keeps none, one overridden to sync keeps one, the rest as the
- * contract says (login keeps one for its revocations while its other commits are async).
- */
+/** Whether the service's primary names its standby in synchronous_standby_names in this lab. */
 export function keepsSyncStandbyIn(modes: ReplicationModes | undefined, service: ServiceName): boolean {
-  const mode = modes?.[service] ?? REPLICATION_MODE[service];
-  if (mode === REPLICATION_MODE[service]) return keepsSyncStandby(service);
-  return mode === 'sync';
+  return keepsSyncStandbyWhen(service, modes?.[service] ?? REPLICATION_MODE[service]);
 }
