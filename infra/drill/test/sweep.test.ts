@@ -129,6 +129,22 @@ describe('the outputs', () => {
     expect(svg).not.toMatch(/<script|<link|@import|href=/);
   });
 
+  it('moves a label that would overlap a neighbour up a line', () => {
+    const close = markFrontier([
+      summarizePoint({ intervalMs: 100, timeoutMs: 200, fall: 2 }, [run(556, 3)]),
+      summarizePoint({ intervalMs: 200, timeoutMs: 300, fall: 2 }, [run(786, 3)]),
+      summarizePoint({ intervalMs: 100, timeoutMs: 300, fall: 3 }, [run(1_014, 3)]),
+      summarizePoint({ intervalMs: 5_000, timeoutMs: 300, fall: 3 }, [run(7_000, 3)]),
+    ]);
+    const ys = [...renderSweepSvg(close).matchAll(/<text x="[\d.]+" y="([\d.]+)"[^>]*>\d+\/\d+\/\d+/g)].map(
+      (m) => Number(m[1]),
+    );
+    expect(ys).toHaveLength(4);
+    // the three close ones on three lines; the far one back on the first
+    expect(new Set(ys.slice(0, 3)).size).toBe(3);
+    expect(ys[3]).toBe(ys[0]);
+  });
+
   it('axis ticks are round and cover the data', () => {
     expect(niceTicks(6_100)).toEqual([0, 2000, 4000, 6000, 8000]);
     expect(niceTicks(1.5)).toEqual([0, 0.5, 1, 1.5]);

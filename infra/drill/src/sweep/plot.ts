@@ -21,6 +21,10 @@ export function niceTicks(max: number, count = 5): number[] {
   return ticks;
 }
 
+/** label line height and the width of one character at font-size 12, for the labels' layout */
+const LINE = 14;
+const CHAR_W = 7;
+
 export function renderSweepSvg(points: SweepPoint[]): string {
   const plotted = points.filter((p) => p.detectMedianMs !== null);
   const xTicks = niceTicks(Math.max(0, ...plotted.map((p) => p.detectMedianMs!)));
@@ -60,10 +64,20 @@ export function renderSweepSvg(points: SweepPoint[]): string {
       `<polyline class="frontier" points="${path}" fill="none" stroke="#2a7" stroke-width="2" stroke-dasharray="6 4"/>`,
     );
   }
-  for (const p of plotted) {
+  // Settings often land close together (same false-failover count, similar detection): a label that
+  // would overlap one already placed moves up a line, so every setting stays readable.
+  const placed: { x1: number; x2: number; y: number }[] = [];
+  const labelY = (x1: number, x2: number, y0: number) => {
+    let ly = y0;
+    while (placed.some((b) => x1 < b.x2 && b.x1 < x2 && Math.abs(b.y - ly) < LINE)) ly -= LINE;
+    placed.push({ x1, x2, y: ly });
+    return ly;
+  };
+  for (const p of [...plotted].sort((a, b) => a.detectMedianMs! - b.detectMedianMs!)) {
     const cx = x(p.detectMedianMs!);
     const cy = y(p.falseFailoverRate);
     const label = `${describeKnobs(p.knobs)}${p.isDefault ? ' (default)' : ''}`;
+    const ly = labelY(cx + 8, cx + 8 + label.length * CHAR_W, cy - 8);
     out.push(
       `<circle class="point${p.onFrontier ? ' on-frontier' : ''}" cx="${cx}" cy="${cy}" r="5" fill="${p.onFrontier ? '#2a7' : '#888'}"><title>${escapeHtml(label)}</title></circle>`,
     );
@@ -72,7 +86,7 @@ export function renderSweepSvg(points: SweepPoint[]): string {
         `<circle class="default" cx="${cx}" cy="${cy}" r="10" fill="none" stroke="#c33" stroke-width="2"/>`,
       );
     out.push(
-      `<text x="${cx + 8}" y="${cy - 8}"${p.isDefault ? ' fill="#c33" font-weight="bold"' : ''}>${escapeHtml(label)}</text>`,
+      `<text x="${cx + 8}" y="${ly}"${p.isDefault ? ' fill="#c33" font-weight="bold"' : ''}>${escapeHtml(label)}</text>`,
     );
   }
   const missing = points.filter((p) => p.detectMedianMs === null);
