@@ -67,9 +67,12 @@ export function renderSweepSvg(points: SweepPoint[]): string {
   // Settings often land close together (same false-failover count, similar detection): a label that
   // would overlap one already placed moves up a line, so every setting stays readable.
   const placed: { x1: number; x2: number; y: number }[] = [];
-  const labelY = (x1: number, x2: number, y0: number) => {
-    let ly = y0;
-    while (placed.some((b) => x1 < b.x2 && b.x1 < x2 && Math.abs(b.y - ly) < LINE)) ly -= LINE;
+  // (above the plot's top a label would run into the title: it goes below the point instead)
+  const labelY = (x1: number, x2: number, cy: number) => {
+    const free = (ly: number) => !placed.some((b) => x1 < b.x2 && b.x1 < x2 && Math.abs(b.y - ly) < LINE);
+    let ly = cy - 8;
+    while (!free(ly) && ly - LINE >= PAD.top) ly -= LINE;
+    if (!free(ly)) for (ly = cy + 20; !free(ly); ly += LINE);
     placed.push({ x1, x2, y: ly });
     return ly;
   };
@@ -77,7 +80,7 @@ export function renderSweepSvg(points: SweepPoint[]): string {
     const cx = x(p.detectMedianMs!);
     const cy = y(p.falseFailoverRate);
     const label = `${describeKnobs(p.knobs)}${p.isDefault ? ' (default)' : ''}`;
-    const ly = labelY(cx + 8, cx + 8 + label.length * CHAR_W, cy - 8);
+    const ly = labelY(cx + 8, cx + 8 + label.length * CHAR_W, cy);
     out.push(
       `<circle class="point${p.onFrontier ? ' on-frontier' : ''}" cx="${cx}" cy="${cy}" r="5" fill="${p.onFrontier ? '#2a7' : '#888'}"><title>${escapeHtml(label)}</title></circle>`,
     );
