@@ -129,6 +129,7 @@ async function sqlSession(name: string, statements: string[]): Promise<void> {
     host: join(root, `sock-${name}`),
     port: 5432,
     user: 'postgres',
+    password: SUPERUSER_PASSWORD,
     database: 'postgres',
   });
   await client.connect();
