@@ -241,11 +241,13 @@ check_topology() {
 # 0 whatever happens, since the postmaster takes any other exit of a child for a crashed backend.
 subscribe_when_ready() {
   set +e
-  local sub pub here there
+  local sub pub here there own_slot
+  # the slot the other region's subscription makes here (named after this region, its origin)
+  own_slot="from_${FAILOVER_LAB_REGION//-/_}"
   sub="$(sed -n 's/^CREATE SUBSCRIPTION \([a-z_]*\) .*/\1/p' <<<"$FAILOVER_LAB_SUBSCRIPTION_SQL")"
   pub="$(sed -n 's/.* PUBLICATION \([a-z_]*\)$/\1/p' <<<"$FAILOVER_LAB_SUBSCRIPTION_SQL")"
   [ -n "$sub" ] && [ -n "$pub" ] || { log "FAILOVER_LAB_SUBSCRIPTION_SQL is not a subscription"; exit 0; }
-  local_psql() { PGPASSWORD="$POSTGRES_PASSWORD" timeout 30 psql -h "$SOCKET_DIR" -U postgres -d messaging -XtAq "$@"; }
+  local_psql() { PGPASSWORD="$POSTGRES_PASSWORD" timeout 90 psql -h "$SOCKET_DIR" -U postgres -d messaging -XtAq "$@"; }
   while :; do
     sleep 2
     here="$(local_psql -c "SELECT (SELECT count(*) FROM pg_subscription WHERE subname = '$sub') || ' ' || (SELECT count(*) FROM pg_publication WHERE pubname = '$pub')" 2>/dev/null)"
@@ -256,7 +258,16 @@ subscribe_when_ready() {
     esac
     there="$(timeout 5 psql "host=$FAILOVER_LAB_PEER_HOST port=$PEER_PORT user=replicator dbname=messaging connect_timeout=2" -XtAc "SELECT count(*) FROM pg_publication WHERE pubname = '$pub'" 2>/dev/null)"
     [ "$there" = 1 ] || continue
-    if local_psql -v ON_ERROR_STOP=1 -c "$FAILOVER_LAB_SUBSCRIPTION_SQL" >/dev/null; then
+    # One region at a time, dc-a first: CREATE SUBSCRIPTION holds a transaction open while it makes
+    # its slot on the peer, and making a slot waits for every transaction open there. Both at once,
+    # each waits for the other's forever (seen here). dc-b goes once dc-a's slot exists on it.
+    if [ "$FAILOVER_LAB_BOOTSTRAP_ROLE" != primary ] &&
+      [ "$(local_psql -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$own_slot'" 2>/dev/null)" != 1 ]; then
+      continue
+    fi
+    # a statement still waiting on the peer is cancelled server-side by statement_timeout, not by
+    # killing psql; the next round tries again
+    if PGOPTIONS='-c statement_timeout=60s' local_psql -v ON_ERROR_STOP=1 -c "$FAILOVER_LAB_SUBSCRIPTION_SQL" >/dev/null; then
       log "subscribed to $FAILOVER_LAB_PEER_HOST ($sub, publication $pub)"
       exit 0
     fi
