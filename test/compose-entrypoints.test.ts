@@ -18,9 +18,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { leaseSubnet } from '@failover-lab/lab/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leaseSubnet } from '@failover-lab/lab/testing';
 import { repoPath } from './helpers/repo';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -407,6 +407,55 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
     expect(existsSync(join(fresh, 'standby.signal'))).toBe(false);
   });
 
+  it('messaging active-active: initdb with wal_level logical, started as it is beside an unfenced primary, the other topology refused', async () => {
+    const aaHost = `127.${SUBNET}.1.5`;
+    const dir = join(root, 'aa', 'data');
+    const env = {
+      PGDATA: dir,
+      FAILOVER_LAB_REGION: 'dc-b',
+      FAILOVER_LAB_PEER_HOST: aaHost,
+      FAILOVER_LAB_BOOTSTRAP_ROLE: 'standby', // what the compose file says for dc-b; active-active overrides it
+      FAILOVER_LAB_TOPOLOGY: 'active-active',
+      // not a subscription: the background subscriber gives up at once (this test has no migrations)
+      FAILOVER_LAB_SUBSCRIPTION_SQL: 'none',
+      FAILOVER_LAB_SOCKET_DIR: join(root, 'sock-aa'),
+      REPLICATOR_PASSWORD: replicatorPassword,
+      POSTGRES_PASSWORD: SUPERUSER_PASSWORD,
+      POSTGRES_DB: 'messaging',
+      APP_DB_PASSWORD: appPassword,
+      FAILOVER_LAB_SYNC_STANDBY: '',
+    };
+    const fresh = runEntrypoint(env);
+    expect(fresh.status, fresh.output).toBe(0);
+    expect(fresh.output).toContain('initdb'); // a dc-b node, but never a base backup: it is a primary
+    expect(readFileSync(join(dir, 'postgresql.conf'), 'utf8')).toMatch(/^wal_level = logical$/m);
+    expect(readFileSync(join(root, 'aa', 'topology'), 'utf8').trim()).toBe('active-active');
+    // the subscription's replication password: in a 0600 passfile of the postgres user
+    const passfile = join(root, 'aa', '.pgpass');
+    expect(statSync(passfile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(passfile, 'utf8')).toBe(`${aaHost}:5432:*:replicator:${replicatorPassword}\n`);
+    const node = startPostgres('aa', dir, aaHost);
+    try {
+      await waitReady('aa');
+      const [level] = await sql<{ wal_level: string }>('aa', 'SHOW wal_level');
+      expect(level!.wal_level).toBe('logical');
+      // a restored region beside a primary that answers (here: itself, unfenced, out of recovery):
+      // active-passive would rewind or refuse; active-active starts as it is, its tail intact
+      const again = runEntrypoint(env);
+      expect(again.status, again.output).toBe(0);
+      expect(again.output).not.toMatch(/rewind|refuse|pg_basebackup|initdb/);
+      expect(existsSync(join(dir, 'standby.signal'))).toBe(false);
+      const other = runEntrypoint({ ...env, FAILOVER_LAB_TOPOLOGY: 'active-passive' });
+      expect(other.status, other.output).not.toBe(0);
+      expect(other.output).toMatch(/this volume's data is active-active; it cannot start active-passive/);
+      const bad = runEntrypoint({ ...env, FAILOVER_LAB_TOPOLOGY: 'both' });
+      expect(bad.status).not.toBe(0);
+      expect(bad.output).toMatch(/must be active-passive or active-active/);
+    } finally {
+      killGroup(node);
+    }
+  });
+
   afterAll(() => {
     for (const child of [primary, standby]) if (child) killGroup(child);
   });
@@ -467,7 +516,7 @@ describe.skipIf(!HAVE_REDIS)('redis entrypoint (real Redis, no Docker)', () => {
         : undefined,
     );
   /** The command line the entrypoint would exec as the redis user. */
-  function decide(role: 'primary' | 'standby', peer: string): string {
+  function decide(role: 'primary' | 'standby', peer: string, topology = 'active-passive'): string {
     const result = spawnSync(
       'sh',
       [repoPath('infra', 'compose', 'redis', 'redis-entrypoint.sh'), 'redis-server'],
@@ -477,6 +526,7 @@ describe.skipIf(!HAVE_REDIS)('redis entrypoint (real Redis, no Docker)', () => {
           RUN_AS: 'echo', // print the command the container would exec
           FAILOVER_LAB_PEER_HOST: peer,
           FAILOVER_LAB_BOOTSTRAP_ROLE: role,
+          FAILOVER_LAB_TOPOLOGY: topology,
           REDISCLI_AUTH: REDIS_PASSWORD,
           FAILOVER_LAB_REDIS_CONF: CONF,
         },
@@ -561,6 +611,11 @@ describe.skipIf(!HAVE_REDIS)('redis entrypoint (real Redis, no Docker)', () => {
     expect(decide('primary', replicaHost)).toBe(SERVER);
     expect(decide('primary', `127.${SUBNET}.9.9`)).toBe(SERVER);
     expect(decide('primary', masterHost)).toBe(`${SERVER} --replicaof ${masterHost} 6379`);
+  });
+
+  it('messaging active-active: every region is a master, whatever its bootstrap role or its peer', () => {
+    expect(decide('standby', masterHost, 'active-active')).toBe(SERVER);
+    expect(decide('primary', masterHost, 'active-active')).toBe(SERVER);
   });
 
   it('a frozen peer (docker pause) does not hang the start: it counts as unreachable', () => {

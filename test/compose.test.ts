@@ -6,7 +6,13 @@ import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSyn
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { keepsSyncStandby, REGIONS, REPLICATION_MODE, SERVICES } from '@failover-lab/contracts';
+import {
+  keepsSyncStandby,
+  REGIONS,
+  REPLICATION_MODE,
+  SERVICES,
+  subscriptionStatement,
+} from '@failover-lab/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { IMAGE_BUILDS } from '../infra/compose/src/compose-cmd';
@@ -186,6 +192,45 @@ describe('docker-compose.yml is generated from the topology', () => {
   it('matches what infra/compose/src/generate.ts writes (no hand edits, no drift)', () => {
     expect(COMPOSE_TEXT).toBe(renderComposeFile());
     expect(readRepoFile('infra', 'compose', 'router.json')).toBe(renderRouterConfig());
+    expect(readRepoFile('infra', 'compose', 'router.active-active.json')).toBe(
+      renderRouterConfig('active-active'),
+    );
+  });
+
+  it("messaging's topology is one env-file variable: apps, both data tiers and the router's config follow it", () => {
+    const topology = ['${', 'MESSAGING_TOPOLOGY:-active-passive}'].join(''); // compose's interpolation, literally
+    for (const [name, s] of cells) {
+      const service = s.labels!['failover-lab.service'];
+      const component = s.labels!['failover-lab.component'];
+      const own =
+        component === 'app' ? s.environment?.MESSAGING_TOPOLOGY : s.environment?.FAILOVER_LAB_TOPOLOGY;
+      // only messaging can be active-active (login and payments must not write in two places)
+      expect(own, name).toBe(service === 'messaging' ? topology : undefined);
+      if (service === 'messaging' && component === 'postgres') {
+        const region = s.labels!['failover-lab.region'] as (typeof REGIONS)[number];
+        const other = region === 'dc-a' ? 'dc-b' : 'dc-a';
+        // the lab's statement (contracts' subscriptionStatement), aimed at the other region's node
+        expect(s.environment!.FAILOVER_LAB_SUBSCRIPTION_SQL, name).toBe(
+          subscriptionStatement(region, {
+            host: containerName('messaging', other, 'postgres'),
+            port: 5432,
+            passfile: '/var/lib/postgresql/.pgpass',
+          }),
+        );
+      }
+    }
+    const router = compose.services.router!;
+    expect(router.environment!.ROUTER_CONFIG).toBe(`/etc/failover-lab/router.${topology}.json`);
+    for (const chosen of ['active-passive', 'active-active'] as const) {
+      const file = chosen === 'active-passive' ? 'router.json' : 'router.active-active.json';
+      expect(router.volumes).toContain(`./infra/compose/${file}:/etc/failover-lab/router.${chosen}.json:ro`);
+      const config = parseRouterConfig(JSON.parse(readRepoFile('infra', 'compose', file)), {
+        ADMIN_TOKEN: 'x'.repeat(32),
+      });
+      expect(config.services.messaging!.topology ?? 'active-passive', file).toBe(chosen);
+      expect(config.services.payments!.topology ?? 'active-passive', file).toBe('active-passive');
+      expect(config.services.login!.topology ?? 'active-passive', file).toBe('active-passive');
+    }
   });
 
   it('has no top-level `name:` (docker-compose 1.29 rejects it)', () => {

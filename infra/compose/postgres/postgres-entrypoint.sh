@@ -22,6 +22,12 @@
 #       -> refuse to start, and say why: an operator asks the router (GET /admin/status) which
 #          region is the primary and rebuilds the other one.
 #   anything else -> start as is.
+# Messaging active-active (FAILOVER_LAB_TOPOLOGY=active-active, docs/active-active.md): both regions
+# are primaries, each for its own origin's table; an empty data dir is initdb'd (wal_level logical),
+# a present one starts as it is (a restored region keeps its unreplicated tail, which the other
+# region's subscription then replays). Once both regions' migrations made their publications, this
+# node runs FAILOVER_LAB_SUBSCRIPTION_SQL (the statement the lab runs too) to receive the other
+# region's writes. The topology is recorded on the volume: the other one is refused on the same data.
 # Settings every node shares live in the data dir's postgresql.conf (written at initdb, copied by
 # pg_basebackup and pg_rewind): pg_rewind's single-user crash recovery reads only that, and without
 # wal_log_hints there it refuses to rewind.
@@ -45,6 +51,8 @@ PASSFILE="${FAILOVER_LAB_PASSFILE:-$(dirname "$PGDATA")/.pgpass}"
 SLOT="${FAILOVER_LAB_REGION//-/_}" # dc-b -> dc_b: slot names allow only [a-z0-9_]
 export PGPASSWORD="$REPLICATOR_PASSWORD"
 PEER_CONN="host=$FAILOVER_LAB_PEER_HOST port=$PEER_PORT user=replicator dbname=postgres connect_timeout=2"
+TOPOLOGY="${FAILOVER_LAB_TOPOLOGY:-active-passive}"
+TOPOLOGY_FILE="$(dirname "$PGDATA")/topology"
 
 log() { echo "failover-lab postgres-entrypoint [$FAILOVER_LAB_REGION]: $*" >&2; }
 as_pg() { $RUN_AS "$@"; }
@@ -184,6 +192,9 @@ max_slot_wal_keep_size = 1GB
 wal_keep_size = 256MB
 hot_standby = on
 CONF
+  if [ "$TOPOLOGY" = active-active ]; then
+    echo 'wal_level = logical' >>"$PGDATA/postgresql.conf"
+  fi
   # Every role needs its password, on the socket too (no trust line: anything that gets a shell in
   # the container must still know a password); the superuser only over the socket. The health check's
   # pg_isready needs no line: the server asks for a password, pg_isready stops there and reports
@@ -207,6 +218,75 @@ HBA
   as_pg pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 }
 
+# The topology this data was made with; asking for the other one on it is refused (`down -v` first).
+check_topology() {
+  case "$TOPOLOGY" in active-passive | active-active) ;; *)
+    log "FAILOVER_LAB_TOPOLOGY must be active-passive or active-active, got '$TOPOLOGY'"
+    exit 1
+    ;;
+  esac
+  if [ -s "$PGDATA/PG_VERSION" ]; then
+    local made
+    # data made before the topology was recorded is active-passive
+    made="$(cat "$TOPOLOGY_FILE" 2>/dev/null || echo active-passive)"
+    if [ "$made" != "$TOPOLOGY" ]; then
+      log "this volume's data is $made; it cannot start $TOPOLOGY (docker compose down -v first)"
+      exit 1
+    fi
+  fi
+}
+
+# Active-active: subscribe to the other region once both regions' migrations ran (the app makes the
+# publications). In the background of the server it starts, and a child of it once exec'd: it exits
+# 0 whatever happens, since the postmaster takes any other exit of a child for a crashed backend.
+subscribe_when_ready() {
+  set +e
+  local sub pub here there own_slot
+  # the slot the other region's subscription makes here (named after this region, its origin)
+  own_slot="from_${FAILOVER_LAB_REGION//-/_}"
+  sub="$(sed -n 's/^CREATE SUBSCRIPTION \([a-z_]*\) .*/\1/p' <<<"$FAILOVER_LAB_SUBSCRIPTION_SQL")"
+  pub="$(sed -n 's/.* PUBLICATION \([a-z_]*\)$/\1/p' <<<"$FAILOVER_LAB_SUBSCRIPTION_SQL")"
+  [ -n "$sub" ] && [ -n "$pub" ] || { log "FAILOVER_LAB_SUBSCRIPTION_SQL is not a subscription"; exit 0; }
+  local_psql() { PGPASSWORD="$POSTGRES_PASSWORD" timeout 90 psql -h "$SOCKET_DIR" -U postgres -d messaging -XtAq "$@"; }
+  while :; do
+    sleep 2
+    here="$(local_psql -c "SELECT (SELECT count(*) FROM pg_subscription WHERE subname = '$sub') || ' ' || (SELECT count(*) FROM pg_publication WHERE pubname = '$pub')" 2>/dev/null)"
+    case "$here" in
+      "1 "*) log "subscription $sub is in place"; exit 0 ;;
+      "0 1") ;;
+      *) continue ;; # not up yet, or this region's migrations have not run
+    esac
+    there="$(timeout 5 psql "host=$FAILOVER_LAB_PEER_HOST port=$PEER_PORT user=replicator dbname=messaging connect_timeout=2" -XtAc "SELECT count(*) FROM pg_publication WHERE pubname = '$pub'" 2>/dev/null)"
+    [ "$there" = 1 ] || continue
+    # One region at a time, dc-a first: CREATE SUBSCRIPTION holds a transaction open while it makes
+    # its slot on the peer, and making a slot waits for every transaction open there. Both at once,
+    # each waits for the other's forever (seen here). dc-b goes once dc-a's slot exists on it.
+    if [ "$FAILOVER_LAB_BOOTSTRAP_ROLE" != primary ] &&
+      [ "$(local_psql -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$own_slot'" 2>/dev/null)" != 1 ]; then
+      continue
+    fi
+    # a statement still waiting on the peer is cancelled server-side by statement_timeout, not by
+    # killing psql; the next round tries again
+    if PGOPTIONS='-c statement_timeout=60s' local_psql -v ON_ERROR_STOP=1 -c "$FAILOVER_LAB_SUBSCRIPTION_SQL" >/dev/null; then
+      log "subscribed to $FAILOVER_LAB_PEER_HOST ($sub, publication $pub)"
+      exit 0
+    fi
+  done
+}
+
+check_topology
+if [ "$TOPOLOGY" = active-active ]; then
+  [ -s "$PGDATA/PG_VERSION" ] || init_primary
+  echo active-active >"$TOPOLOGY_FILE"
+  # the subscription's replication password (host:port:db:user:password, 0600)
+  write_passfile
+  : "${FAILOVER_LAB_SUBSCRIPTION_SQL:?}" "${POSTGRES_PASSWORD:?}"
+  (subscribe_when_ready; exit 0) &
+  mkdir -p "$SOCKET_DIR"
+  chown postgres: "$SOCKET_DIR"
+  exec ${FAILOVER_LAB_EXEC:-$RUN_AS} "$@"
+fi
+
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ "$FAILOVER_LAB_BOOTSTRAP_ROLE" = standby ]; then
     wait_for_peer_primary
@@ -228,6 +308,7 @@ elif [ -e "$PGDATA/standby.signal" ]; then
   write_passfile
 fi
 
+[ -s "$PGDATA/PG_VERSION" ] && echo active-passive >"$TOPOLOGY_FILE"
 mkdir -p "$SOCKET_DIR"
 chown postgres: "$SOCKET_DIR"
 exec ${FAILOVER_LAB_EXEC:-$RUN_AS} "$@"

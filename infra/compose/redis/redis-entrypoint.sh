@@ -3,6 +3,8 @@
 # A standby region always starts as a replica of its peer. A primary region starts as a replica
 # too when its peer is already a master: that is an old primary coming back after a failover
 # (`docker start`), and a second master would be a split-brain window.
+# Messaging active-active (FAILOVER_LAB_TOPOLOGY=active-active): both regions' Redis are masters, each
+# its own cell's pub/sub and limits; nothing replicates between them (docs/active-active.md).
 # Known gap: a promoted dc-b Redis that is itself restarted comes back as a replica of dc-a; the
 # router's next promotion (REPLICAOF NO ONE through the cell's admin API) is what fixes it.
 # Every Redis has a password (requirepass, and masterauth for replication): REDISCLI_AUTH, from
@@ -34,6 +36,10 @@ unset REDISCLI_AUTH # the server reads its config file; nothing it starts needs 
 server="$1"
 shift
 set -- "$server" "$CONF" "$@"
+if [ "${FAILOVER_LAB_TOPOLOGY:-active-passive}" = active-active ]; then
+  echo "failover-lab redis-entrypoint: master (messaging active-active: every region writes)" >&2
+  exec $RUN_AS "$@"
+fi
 if [ "$FAILOVER_LAB_BOOTSTRAP_ROLE" = standby ] || [ "$peer_role" = master ]; then
   echo "failover-lab redis-entrypoint: replica of $FAILOVER_LAB_PEER_HOST (peer role: ${peer_role:-unreachable})" >&2
   exec $RUN_AS "$@" --replicaof "$FAILOVER_LAB_PEER_HOST" "$PEER_PORT"

@@ -20,6 +20,8 @@ import {
   type RegionName,
   SERVICES,
   type ServiceName,
+  type ServiceTopology,
+  subscriptionStatement,
 } from '@failover-lab/contracts';
 
 /**
@@ -62,6 +64,19 @@ export const REQUIRED_SECRETS = [
   // requirepass and masterauth of every Redis (redis-entrypoint.sh writes them into a 0600 config)
   'REDIS_PASSWORD',
 ] as const;
+
+/**
+ * Messaging's topology (docs/active-active.md), chosen in the env file the stack starts with
+ * (`MESSAGING_TOPOLOGY=active-active`; default active-passive). One variable reaches every place
+ * that differs: the messaging apps, both messaging data tiers (each region a primary with its own
+ * origin table, its Redis a master) and the router's config file. The Postgres entrypoint records
+ * it on the volume and refuses the other one on the same data (`down -v` first), as the lab does.
+ */
+export const MESSAGING_TOPOLOGY_VAR = 'MESSAGING_TOPOLOGY';
+const messagingTopology = () => `\${${MESSAGING_TOPOLOGY_VAR}:-active-passive}`;
+
+/** A messaging Postgres's replication password file (postgres-entrypoint.sh writes it on the volume). */
+const PG_PASSFILE = '/var/lib/postgresql/.pgpass';
 
 /** Where the router, the console, Prometheus and Grafana are published: a loopback address (docs/docker.md). */
 export const PUBLISH_ADDRESS_VAR = 'FAILOVER_LAB_PUBLISH_ADDRESS';
@@ -147,6 +162,7 @@ function appService(service: ServiceName, region: RegionName) {
     // re-resolves it, so a recreated router (new container address) stays trusted, and no subnet
     // has to be pinned for it.
     TRUSTED_PROXIES: ROUTER_SERVICE,
+    ...(service === 'messaging' ? { MESSAGING_TOPOLOGY: messagingTopology() } : {}),
   };
   return {
     build: NODE_BUILD,
@@ -189,6 +205,18 @@ function postgresService(service: ServiceName, region: RegionName) {
       // payments commits synchronously against the standby region, login its revocations
       // (docs/contracts.md "Data stores").
       FAILOVER_LAB_SYNC_STANDBY: keepsSyncStandby(service) && !standby ? otherRegion(region) : '',
+      ...(service === 'messaging'
+        ? {
+            FAILOVER_LAB_TOPOLOGY: messagingTopology(),
+            // active-active only: run once both regions' migrations made their publications (the
+            // lab runs the same statement, infra/lab/src/active-active.ts)
+            FAILOVER_LAB_SUBSCRIPTION_SQL: subscriptionStatement(region, {
+              host: peer,
+              port: PG_PORT,
+              passfile: PG_PASSFILE,
+            }),
+          }
+        : {}),
     },
     // The postgres home, not just PGDATA (its data/ subdir): a standby's ~/.pgpass lives on the
     // volume too, so a recreated container still has its replication password.
@@ -226,6 +254,8 @@ function redisService(service: ServiceName, region: RegionName) {
       FAILOVER_LAB_REGION: region,
       FAILOVER_LAB_PEER_HOST: containerName(service, otherRegion(region), 'redis'),
       FAILOVER_LAB_BOOTSTRAP_ROLE: standby ? 'standby' : 'primary',
+      // active-active: each region's messaging Redis is a master (pub/sub and limits are per cell)
+      ...(service === 'messaging' ? { FAILOVER_LAB_TOPOLOGY: messagingTopology() } : {}),
       // redis-cli's own variable (the health check and the entrypoint's peer check authenticate with
       // it, never with -a on a command line); the entrypoint writes it into the server's 0600 config
       // as requirepass and masterauth
@@ -249,13 +279,15 @@ function edgeServices() {
       image: NODE_IMAGE,
       command: ['node', '--enable-source-maps', 'infra/router/src/server.bundle.mjs'],
       environment: {
-        ROUTER_CONFIG: '/etc/failover-lab/router.json',
+        // one config file per messaging topology, both mounted: the env file's choice picks one
+        ROUTER_CONFIG: `/etc/failover-lab/router.${messagingTopology()}.json`,
         // Preferred over a token in the config file (docs/contracts.md "Router").
         ADMIN_TOKEN: secret('ADMIN_TOKEN'),
         LOG_LEVEL: envOr('LOG_LEVEL', 'info'),
       },
       volumes: [
-        './infra/compose/router.json:/etc/failover-lab/router.json:ro',
+        './infra/compose/router.json:/etc/failover-lab/router.active-passive.json:ro',
+        './infra/compose/router.active-active.json:/etc/failover-lab/router.active-active.json:ro',
         // Epochs and primaries survive a router restart (neither forgets nor flaps).
         'router-state:/var/lib/failover-lab',
       ],
@@ -437,11 +469,12 @@ export function cellAppTargets(): { service: ServiceName; region: RegionName; ta
  * databases by compose DNS name (a cell's Postgres is its own container, not the app's address). No
  * adminToken in the file: the router reads ADMIN_TOKEN from its environment.
  */
-export function buildRouterConfig() {
+export function buildRouterConfig(messaging: ServiceTopology = 'active-passive') {
   const services: Record<
     string,
     {
       mode: 'sync' | 'async';
+      topology?: 'active-active';
       syncStandby: boolean;
       cells: Record<string, string>;
       postgres: Record<string, string>;
@@ -456,6 +489,9 @@ export function buildRouterConfig() {
     }
     services[service] = {
       mode: REPLICATION_MODE[service],
+      ...(service === 'messaging' && messaging === 'active-active'
+        ? { topology: 'active-active' as const }
+        : {}),
       syncStandby: keepsSyncStandby(service),
       cells,
       postgres,

@@ -1,4 +1,5 @@
-// Writes docker-compose.yml and infra/compose/router.json from compose-file.ts:
+// Writes docker-compose.yml and the router's two config files (one per messaging topology) from
+// compose-file.ts:
 //   npx tsx infra/compose/src/generate.ts
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +7,8 @@ import { renderComposeFile, renderRouterConfig } from './render';
 
 const outputs: [string, string][] = [
   ['../../../docker-compose.yml', renderComposeFile()],
-  ['../router.json', renderRouterConfig()],
+  ['../router.json', renderRouterConfig('active-passive')],
+  ['../router.active-active.json', renderRouterConfig('active-active')],
 ];
 for (const [relative, text] of outputs) {
   const target = fileURLToPath(new URL(relative, import.meta.url));

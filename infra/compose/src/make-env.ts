@@ -3,6 +3,8 @@
 // the passwords of initialised Postgres volumes would lock the apps out (it only adds secrets that
 // a file made by an older version lacks and no volume depends on).
 //   npx tsx infra/compose/src/make-env.ts [target]   (default .lab/compose.env)
+//   MESSAGING_TOPOLOGY=active-active npx tsx infra/compose/src/make-env.ts   (messaging's topology,
+//   default active-passive: kept with the secrets, since the volumes are made for one of the two)
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import {
   closeSync,
@@ -56,6 +58,14 @@ if (existing) {
   process.exit(0);
 }
 
+const topology = process.env.MESSAGING_TOPOLOGY || 'active-passive';
+if (topology !== 'active-passive' && topology !== 'active-active') {
+  console.error(
+    `MESSAGING_TOPOLOGY must be active-passive or active-active, got ${JSON.stringify(topology)}`,
+  );
+  process.exit(2);
+}
+
 const password = () => randomBytes(24).toString('base64url');
 const kid = `compose-${randomUUID().slice(0, 8)}`;
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -75,6 +85,8 @@ const lines = [
   `REDIS_PASSWORD=${password()}`,
   `JWT_JWKS='${JSON.stringify({ keys: [publicJwk] })}'`,
   `JWT_SIGNING_KEY='${JSON.stringify(privateJwk)}'`,
+  // docs/active-active.md; the stack's volumes are made for this one (docker compose down -v to change)
+  `MESSAGING_TOPOLOGY=${topology}`,
 ];
 mkdirSync(dirname(target), { recursive: true });
 try {
@@ -86,4 +98,4 @@ try {
   console.error(`${target} exists; delete it (and the compose volumes) to start over`);
   process.exit(1);
 }
-console.log(`wrote ${target} (mode 0600; secrets not printed)`);
+console.log(`wrote ${target} (mode 0600; secrets not printed; messaging ${topology})`);

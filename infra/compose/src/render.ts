@@ -1,4 +1,6 @@
 // Text of the generated files (shared by the generator and the drift test).
+
+import type { ServiceTopology } from '@failover-lab/contracts';
 import { stringify } from 'yaml';
 import { buildComposeFile, buildRouterConfig } from './compose-file';
 
@@ -13,6 +15,7 @@ export function renderComposeFile(): string {
   return HEADER + stringify(buildComposeFile(), { lineWidth: 0, version: '1.1' });
 }
 
-export function renderRouterConfig(): string {
-  return `${JSON.stringify(buildRouterConfig(), null, 2)}\n`;
+/** infra/compose/router.json (messaging active-passive) or router.active-active.json. */
+export function renderRouterConfig(messaging: ServiceTopology = 'active-passive'): string {
+  return `${JSON.stringify(buildRouterConfig(messaging), null, 2)}\n`;
 }

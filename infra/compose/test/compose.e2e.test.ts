@@ -114,6 +114,16 @@ describe('the stack as `up --wait` left it', () => {
     expect(settings.routerUrl).toBe(`http://${stack.address}:8080`);
   });
 
+  it("the router's status shows messaging in the env file's topology (MESSAGING_TOPOLOGY)", async () => {
+    const res = await fetch(`${settings.routerUrl}/admin/status`, {
+      headers: { authorization: `Bearer ${settings.adminToken}` },
+    });
+    expect(res.status).toBe(200);
+    const status = (await res.json()) as { services: Record<string, { topology: string }> };
+    expect(status.services.messaging!.topology).toBe(secrets.MESSAGING_TOPOLOGY);
+    expect(status.services.payments!.topology).toBe('active-passive');
+  });
+
   it('Prometheus scrapes the router with its own region labels (no region="edge")', async () => {
     const series = await until('cell_up in Prometheus', async () => {
       const res = await fetch(`${settings.prometheusUrl}/api/v1/query?query=cell_up`);

@@ -128,3 +128,36 @@ export function homeRegion(key: string): RegionName {
  * pg_stat_replication).
  */
 export const subscriptionFrom = (origin: RegionName) => `from_${origin.replace('-', '_')}`;
+
+/** Active-active: the publication of `origin`'s own tables (services/messaging/src/migrations-active-active). */
+export const publicationOf = (origin: RegionName) => `messages_${origin.replace('-', '_')}`;
+
+/** Where a region's subscription reaches the other region's Postgres, and the 0600 passfile it reads. */
+export interface SubscriptionSource {
+  host: string;
+  port: number;
+  passfile: string;
+}
+
+/**
+ * The one statement that makes `region` receive the other region's writes (the lab and the compose
+ * Postgres entrypoint both run exactly this). The replicator's password stays in the passfile, never
+ * in the catalog or a logged statement. Identifiers come from the closed list of regions; host and
+ * passfile from the caller's own topology, never from a request.
+ */
+export function subscriptionStatement(region: RegionName, source: SubscriptionSource): string {
+  const origin = otherRegion(region);
+  const name = subscriptionFrom(origin);
+  for (const value of [source.host, source.passfile])
+    if (!/^[\w./-]+$/.test(value)) throw new Error(`not a plain host or path: ${JSON.stringify(value)}`);
+  const conninfo = [
+    `host=${source.host}`,
+    `port=${source.port}`,
+    'dbname=messaging',
+    'user=replicator',
+    `passfile=${source.passfile}`,
+    `application_name=${name}`,
+    'connect_timeout=2',
+  ].join(' ');
+  return `CREATE SUBSCRIPTION ${name} CONNECTION '${conninfo}' PUBLICATION ${publicationOf(origin)}`;
+}

@@ -13,6 +13,7 @@ import {
   REGIONS,
   RouterConfigFileSchema,
   resetOf,
+  subscriptionStatement,
 } from '../src/index';
 
 const readiness = {
@@ -182,5 +183,27 @@ describe('fault registry', () => {
         attributes: { latency_ms: 300 },
       }),
     ).toBe('link_latency edge→dc-a/payments direction=to latency_ms=300');
+  });
+});
+
+describe('subscriptionStatement (the lab and the compose entrypoint run exactly this)', () => {
+  it("subscribes a region to the other region's publication through a passfile, no password in it", () => {
+    expect(
+      subscriptionStatement('dc-b', {
+        host: 'messaging-dc-a-postgres',
+        port: 5432,
+        passfile: '/var/lib/postgresql/.pgpass',
+      }),
+    ).toBe(
+      "CREATE SUBSCRIPTION from_dc_a CONNECTION 'host=messaging-dc-a-postgres port=5432 dbname=messaging " +
+        "user=replicator passfile=/var/lib/postgresql/.pgpass application_name=from_dc_a connect_timeout=2' " +
+        'PUBLICATION messages_dc_a',
+    );
+  });
+
+  it('refuses a host or passfile that could break out of the conninfo or the statement', () => {
+    for (const bad of ["x' password='p", 'a b', 'h;DROP'])
+      expect(() => subscriptionStatement('dc-a', { host: bad, port: 5432, passfile: '/p' })).toThrow(/plain/);
+    expect(() => subscriptionStatement('dc-a', { host: 'h', port: 5432, passfile: "/p'" })).toThrow(/plain/);
   });
 });

@@ -10,6 +10,7 @@ import {
   type RegionName,
   type ServiceTopology,
   subscriptionFrom,
+  subscriptionStatement,
 } from '@failover-lab/contracts';
 import { startAppOf, startPostgresNode, startRedisNode } from './bring-up';
 import { cellOf, type LabContext } from './context';
@@ -46,8 +47,6 @@ export function resolveMessagingTopology(
   return chosen;
 }
 
-const publicationName = (origin: RegionName) => `messages_${origin.replace('-', '_')}`;
-
 function passfileOf(node: PostgresNode): string {
   return join(dirname(node.dataDir), 'subscription.pgpass');
 }
@@ -79,19 +78,9 @@ export async function ensureSubscriptions(ctx: LabContext): Promise<string[]> {
       database: 'messaging',
     });
     if (existing.length > 0) continue;
-    const conninfo = [
-      `host=${source}`,
-      `port=${there.port}`,
-      'dbname=messaging',
-      'user=replicator',
-      `passfile=${passfile}`,
-      `application_name=${name}`,
-      'connect_timeout=2',
-    ].join(' ');
-    // Identifiers and conninfo come from the closed list of regions and the lab's own paths.
     await superuserQuery(
       here,
-      `CREATE SUBSCRIPTION ${name} CONNECTION '${conninfo}' PUBLICATION ${publicationName(otherRegion(region))}`,
+      subscriptionStatement(region, { host: source, port: there.port, passfile }),
       [],
       { database: 'messaging', timeoutMs: 30_000 },
     );
