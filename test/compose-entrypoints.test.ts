@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leaseSubnet } from '@failover-lab/lab/testing';
 import { repoPath } from './helpers/repo';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -28,7 +29,9 @@ const HAVE_REDIS = spawnSync('sh', ['-c', 'command -v redis-server']).status ===
 const PATH = `${PG_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 const PG_UID = HAVE_PG ? Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })) : 0;
 const PG_GID = HAVE_PG ? Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) : 0;
-const SUBNET = 100 + Math.floor(Math.random() * 151);
+// leased, not only random: a lab test of another run may hold the same 127.<subnet>.x.y addresses
+const subnetLease = await leaseSubnet();
+const SUBNET = subnetLease.subnet;
 /** the compose env file's POSTGRES_PASSWORD: the superuser needs it on the socket too */
 const SUPERUSER_PASSWORD = `pg-${Math.random().toString(36).slice(2)}`;
 /** the compose env file's REDIS_PASSWORD (requirepass and masterauth) */
@@ -51,6 +54,7 @@ afterAll(() => {
     }
   }
   rmSync(root, { recursive: true, force: true });
+  subnetLease.release();
 }, 60_000); // removing data dirs on a busy disk takes more than the default 10 s
 
 function startPostgres(name: string, dataDir: string, host: string): ChildProcess {
@@ -129,6 +133,7 @@ async function sqlSession(name: string, statements: string[]): Promise<void> {
     host: join(root, `sock-${name}`),
     port: 5432,
     user: 'postgres',
+    password: SUPERUSER_PASSWORD,
     database: 'postgres',
   });
   await client.connect();

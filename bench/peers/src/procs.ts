@@ -1,7 +1,7 @@
 // Every process the benchmark starts, and how it dies. All of them get this run's own root directory
 // (a fresh temp dir) in their argv — data dir, config file, Redis's proc title — so a final sweep can
 // find anything the bookkeeping missed without ever touching a process someone else started.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
@@ -15,72 +15,21 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  isRunning,
+  type OsUser,
+  postgresUser,
+  processFamilies,
+  processState,
+  procTable,
+  signalFamilies,
+  waitGone,
+} from '@failover-lab/lab/testing';
+
+export { type OsUser, postgresUser, processState };
 
 export const ROOT_PREFIX = 'flab-peers-';
 const KEPT_MARKER = 'kept';
-
-export interface OsUser {
-  uid: number;
-  gid: number;
-}
-
-export function postgresUser(): OsUser {
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
-}
-
-interface ProcEntry {
-  pid: number;
-  ppid: number;
-  pgrp: number;
-  state: string;
-}
-
-function procTable(): ProcEntry[] {
-  const table: ProcEntry[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // after the ')' that closes the command name: state ppid pgrp …
-      const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      table.push({ pid: Number(entry), ppid: Number(ppid), pgrp: Number(pgrp), state: state! });
-    } catch {
-      // exited while we read
-    }
-  }
-  return table;
-}
-
-/**
- * The processes of a group leader and of its descendants. The group alone misses Postgres backends
- * (each calls setsid()) and a backend outliving its postmaster still takes writes for a while — the
- * same walk as the lab's `kill` (infra/lab/src/process.ts), which this folder does not import.
- */
-export function processFamily(leaders: readonly number[]): number[] {
-  const table = procTable().filter((p) => p.state !== 'Z');
-  const roots = new Set(leaders);
-  const family = new Set(table.filter((p) => roots.has(p.pid) || roots.has(p.pgrp)).map((p) => p.pid));
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const p of table) {
-      if (!family.has(p.pid) && family.has(p.ppid)) {
-        family.add(p.pid);
-        grew = true;
-      }
-    }
-  }
-  return [...family];
-}
-
-function signal(pid: number, sig: NodeJS.Signals) {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
 
 /** Start time in clock ticks since boot: with the pid, it names one process even after pid reuse. */
 export function startTime(pid: number): number | undefined {
@@ -90,42 +39,6 @@ export function startTime(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The one-letter state from /proc/<pid>/stat (R, S, T = stopped, Z, …); undefined when gone. */
-export function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
-}
-
-export function isRunning(pid: number): boolean {
-  const state = processState(pid);
-  return state !== undefined && state !== 'Z';
-}
-
-/**
- * SIGKILL to several families at once. The leaders are stopped first so none can fork a child the
- * scan would miss, and the scan happens before any dies (a dead postmaster's children are
- * re-parented and no longer found by ancestry).
- */
-export function killFamilies(leaders: readonly number[]): number[] {
-  for (const pid of leaders) signal(pid, 'SIGSTOP');
-  const family = processFamily(leaders);
-  for (const pid of family) signal(pid, 'SIGKILL');
-  return family;
-}
-
-export async function waitGone(pids: readonly number[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (pids.some(isRunning)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
 }
 
 function cmdline(pid: number): string {
@@ -142,7 +55,7 @@ export function processesUnder(dir: string): number[] {
   const roots = procTable()
     .filter((p) => p.pid !== mine && p.state !== 'Z' && cmdline(p.pid).includes(dir))
     .map((p) => p.pid);
-  return roots.length ? processFamily(roots).filter((pid) => pid !== mine) : [];
+  return roots.length ? processFamilies(roots).filter((pid) => pid !== mine) : [];
 }
 
 /**
@@ -216,7 +129,7 @@ export class Processes {
    * postmaster); resolves once they are gone.
    */
   async kill(pids: readonly number[]): Promise<number[]> {
-    const killed = killFamilies(this.stillOurs(pids));
+    const killed = signalFamilies(this.stillOurs(pids), 'SIGKILL');
     for (const pid of pids) {
       this.leaders.delete(pid);
       this.killed.add(pid);
@@ -233,10 +146,10 @@ export class Processes {
 
   /** For signal handlers and exit hooks, where nothing can be awaited. */
   killAllSync(): void {
-    killFamilies(this.stillOurs([...this.leaders.keys()]));
+    signalFamilies(this.stillOurs([...this.leaders.keys()]), 'SIGKILL');
     this.leaders.clear();
     const stray = processesUnder(this.root);
-    if (stray.length) killFamilies(stray);
+    if (stray.length) signalFamilies(stray, 'SIGKILL');
   }
 
   /** Leaves the root for a post-mortem; a later run's sweep will not delete it. */
@@ -263,7 +176,7 @@ export async function sweepAbandonedRoots(): Promise<string[]> {
     if (owner > 0 && isRunning(owner)) continue;
     const stray = processesUnder(dir);
     if (stray.length) {
-      killFamilies(stray);
+      signalFamilies(stray, 'SIGKILL');
       await waitGone(stray, 5_000);
     }
     if (existsSync(join(dir, KEPT_MARKER))) continue; // kept on purpose (--keep-state)

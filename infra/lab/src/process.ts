@@ -100,14 +100,15 @@ export function runToCompletion(
 
 export const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 
-interface ProcEntry {
+export interface ProcEntry {
   pid: number;
   ppid: number;
   pgrp: number;
   state: string;
 }
 
-function procTable(): ProcEntry[] {
+/** Every process on the machine, from one read of /proc. */
+export function procTable(): ProcEntry[] {
   const table: ProcEntry[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -129,12 +130,14 @@ function procTable(): ProcEntry[] {
  * postmaster died still accepts writes for a while (docs/facts.md). Zombies are left out.
  */
 export function processFamily(leader: number): number[] {
-  return familyIn(leader, procTable());
+  return processFamilies([leader]);
 }
 
-function familyIn(leader: number, fullTable: ProcEntry[]): number[] {
-  const table = fullTable.filter((p) => p.state !== 'Z');
-  const family = new Set(table.filter((p) => p.pid === leader || p.pgrp === leader).map((p) => p.pid));
+/** The families of several leaders from one scan of /proc (a scan costs tens of ms on a busy machine). */
+export function processFamilies(leaders: readonly number[]): number[] {
+  const table = procTable().filter((p) => p.state !== 'Z');
+  const roots = new Set(leaders);
+  const family = new Set(table.filter((p) => roots.has(p.pid) || roots.has(p.pgrp)).map((p) => p.pid));
   let grew = true;
   while (grew) {
     grew = false;
@@ -178,10 +181,9 @@ export function signalFamily(leader: number, signal: NodeJS.Signals): number[] {
  * spread a region's death over a second, which no real fire does (and which the detection time of a
  * region kill would then measure).
  */
-export function signalFamilies(leaders: number[], signal: 'SIGKILL' | 'SIGSTOP'): number[] {
+export function signalFamilies(leaders: readonly number[], signal: 'SIGKILL' | 'SIGSTOP'): number[] {
   for (const leader of leaders) trySignal(leader, 'SIGSTOP');
-  const table = procTable();
-  const pids = [...new Set(leaders.flatMap((leader) => familyIn(leader, table)))];
+  const pids = processFamilies(leaders);
   for (const pid of pids) trySignal(pid, signal);
   return pids;
 }
