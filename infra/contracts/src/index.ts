@@ -1,6 +1,7 @@
 // @failover-lab/contracts: the bottom of the dependency graph. Every other workspace may import it;
 // it imports nothing of theirs. What is said here is said once.
 export * from './cell-env';
+export * from './comparison';
 export * from './env';
 export * from './error-body';
 export * from './events';
@@ -12,4 +13,5 @@ export * from './problems';
 export * from './readiness';
 export * from './report';
 export * from './router-config';
+export * from './sweep';
 export * from './vocabulary';

@@ -2,7 +2,12 @@
 // test/contracts/lab-status.schema.json (a test checks the lab's real answers against both).
 import { type Static, Type } from 'typebox';
 import { FaultSchema } from './faults';
-import { RegionNameSchema, ServiceNameSchema, ServiceTopologySchema } from './vocabulary';
+import {
+  ControlPlanePlacementSchema,
+  RegionNameSchema,
+  ServiceNameSchema,
+  ServiceTopologySchema,
+} from './vocabulary';
 
 /** What the supervisor sees of a process: running, gone, or stopped by SIGSTOP. */
 export const ProcessStateSchema = Type.Enum(['up', 'down', 'frozen']);
@@ -58,6 +63,11 @@ export const LabStatusSchema = Type.Object({
   ),
   edge: Type.Object({
     host: Type.String(),
+    /**
+     * where the router (its state) and Prometheus run: `edge`, or inside a region whose kill takes them
+     * down too (the control-plane drill's "Kakao" arm); absent: edge
+     */
+    controlPlane: Type.Optional(ControlPlanePlacementSchema),
     router: Type.Object({
       state: Type.Enum(['up', 'down', 'frozen', 'absent']),
       url: Type.String(),

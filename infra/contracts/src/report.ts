@@ -3,6 +3,7 @@
 import { type Static, Type } from 'typebox';
 import { ControllerEventSchema, PromotionStepsSchema } from './events';
 import { FaultAttributesSchema, FaultDirectionSchema, FaultKindSchema } from './faults';
+import { ReplicationModeSchema } from './vocabulary';
 
 const NullableMs = Type.Union([Type.Number(), Type.Null()]);
 const Count = Type.Integer({ minimum: 0 });
@@ -32,6 +33,8 @@ export const ServiceReportSchema = Type.Object({
   /** per lostSample entry: ms between its acknowledgement and the fault (negative: acked after it) */
   lostAckedBeforeFaultMs: Type.Array(Type.Number()),
   notes: Type.Array(Type.String()),
+  /** how the service replicated during the drill, as the router said at its start (absent: REPLICATION_MODE) */
+  replication: Type.Optional(ReplicationModeSchema),
 });
 export type ServiceReport = Static<typeof ServiceReportSchema>;
 

@@ -53,10 +53,31 @@ export const SYNC_COMMITS_OF: Readonly<Record<ServiceName, SyncCommits>> = {
  */
 export const keepsSyncStandby = (service: ServiceName): boolean => SYNC_COMMITS_OF[service] !== 'none';
 
+/**
+ * The same for a lab that runs the service in `mode` (LAB_REPLICATION, the sync/async comparison): a
+ * service switched to async (payments=async) keeps no sync standby, one switched to sync keeps one,
+ * one left as it is keeps what the contract says (login: its revocations, while its other commits are
+ * async).
+ */
+export const keepsSyncStandbyWhen = (service: ServiceName, mode: ReplicationMode): boolean =>
+  mode === REPLICATION_MODE[service] ? keepsSyncStandby(service) : mode === 'sync';
+
 /** A cell's own view of itself: fenced wins, else its Postgres decides (in recovery = standby). */
 export const CELL_ROLES = ['primary', 'standby', 'fenced'] as const;
 export type CellRole = (typeof CELL_ROLES)[number];
 export const CellRoleSchema = Type.Enum(CELL_ROLES);
+
+/**
+ * Where the control plane (router + failover controller, its persisted state, Prometheus) runs: at the
+ * edge, outside every region (the design), or inside a region, sharing its fate (a region kill takes
+ * it down too).
+ */
+export const CONTROL_PLANE_PLACEMENTS = ['edge', ...REGIONS] as const;
+export type ControlPlanePlacement = (typeof CONTROL_PLANE_PLACEMENTS)[number];
+export const ControlPlanePlacementSchema = Type.Enum(CONTROL_PLANE_PLACEMENTS);
+
+export const isControlPlanePlacement = (value: unknown): value is ControlPlanePlacement =>
+  (CONTROL_PLANE_PLACEMENTS as readonly unknown[]).includes(value);
 
 /** At start every service's primary is here. */
 export const INITIAL_PRIMARY: RegionName = 'dc-a';

@@ -130,16 +130,28 @@ export interface SwitchoverResult {
   ms: number;
 }
 
-/** Retries `attempt` until it resolves or `timeoutMs` passes (the lab may still be settling). */
-export async function retrying<T>(what: string, timeoutMs: number, attempt: () => Promise<T>): Promise<T> {
+/**
+ * Retries `attempt` until it resolves or `timeoutMs` passes (the lab may still be settling).
+ * `pauseMs(n)`: the pause after the n-th failed attempt (default 250 ms each).
+ */
+export async function retrying<T>(
+  what: string,
+  timeoutMs: number,
+  attempt: () => Promise<T>,
+  pauseMs: (failures: number) => number = () => 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
+  let failures = 0;
   while (Date.now() < deadline) {
     try {
       return await attempt();
     } catch (err) {
       lastError = err;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      failures++;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, Math.min(pauseMs(failures), deadline - Date.now()))),
+      );
     }
   }
   throw new Error(

@@ -1,6 +1,7 @@
 // `npm run drill -- [scenario] [options]`: runs one drill, prints the scorecard, exits 0 only on pass.
 // On the local backend it starts the lab when none is running and stops it afterwards.
 import { readFileSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -16,11 +17,17 @@ import { composeSettings } from './backends/compose-settings';
 import { LocalBackend } from './backends/local';
 import { cellQuery } from './backends/local-cells';
 import { renderComparison, runActiveActiveComparison } from './compare/active-active';
+import type { ArmLab, ArmSetup } from './comparisons/arm-lab';
+import { runControlPlaneComparison } from './comparisons/control-plane';
+import { renderComparisonScorecard } from './comparisons/markdown';
+import { runSyncAsyncComparison } from './comparisons/sync-async';
 import { assertK6Installed } from './load/k6-runner';
 import { parseCli, USAGE, UsageError } from './options';
 import { progressPrinter } from './progress';
 import { renderScorecard } from './report/scorecard';
 import { type DrillEnvironment, runDrill } from './run';
+import { renderSweepTable } from './sweep/analysis';
+import { assertStressInstalled, runSweep } from './sweep/run';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -34,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
   if (options.load === 'k6') await assertK6Installed();
   if (!options.outGiven) options.outDir = path.join(REPO_ROOT, options.outDir);
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (options.comparison !== null) return comparison(options, log);
   const { env, cleanup, startedHere } =
     options.backend === 'local'
       ? await localEnvironment(log)
@@ -63,6 +71,84 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A comparison: each arm in a lab of its own (the control plane's placement and the replication modes
+ * are chosen at `up`), in a fresh temp state dir, on LAB_SUBNET when set (else a free test subnet),
+ * wiped after the arm.
+ */
+async function comparison(
+  options: ReturnType<typeof parseCli>,
+  log: (line: string) => void,
+): Promise<number> {
+  ensurePrerequisites(log);
+  let current: LabClient | null = null;
+  process.once('SIGINT', () => {
+    log('interrupted: stopping the arm lab');
+    (current ? stopLab(current, { wipe: true }) : Promise.resolve()).finally(() => process.exit(130));
+  });
+  const startArm = async (setup: ArmSetup): Promise<ArmLab> => {
+    const started = Date.now();
+    const client = await startLab({
+      ...(process.env.LAB_SUBNET ? { subnet: subnetFromEnv() } : {}),
+      ports: portsFromEnv(),
+      controlPlane: setup.controlPlane,
+      ...(setup.replication ? { replication: setup.replication } : {}),
+      ...(setup.probe ? { probe: setup.probe } : {}),
+      onProgress: (l) => log(`  lab: ${l}`),
+    });
+    current = client;
+    log(`lab ${JSON.stringify(setup)} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return {
+      env: labEnvironment(client, client.stateDir),
+      keepLogs: (dest) => cp(path.join(client.stateDir, 'logs'), dest, { recursive: true }),
+      stop: async () => {
+        await stopLab(client, { wipe: true });
+        current = null;
+      },
+    };
+  };
+  if (options.comparison === 'sweep') {
+    if (options.stressCpus > 0) assertStressInstalled();
+    const sweep = await runSweep(
+      { drill: options, points: options.points, runs: options.runs, stressCpus: options.stressCpus },
+      startArm,
+      { log },
+    );
+    process.stdout.write(
+      `\n${renderSweepTable(sweep)}\nreport: ${path.relative(process.cwd(), options.outDir) || '.'}/sweep.md\n`,
+    );
+    // a measurement, not a verdict: it succeeds when every point was measured
+    return 0;
+  }
+  const report =
+    options.comparison === 'control-plane'
+      ? await runControlPlaneComparison({ drill: options, watchMs: options.watchMs }, startArm, { log })
+      : await runSyncAsyncComparison(options, startArm, { log });
+  process.stdout.write(
+    renderComparisonScorecard(report, path.relative(process.cwd(), options.outDir) || '.'),
+  );
+  return report.verdict === 'pass' ? 0 : 1;
+}
+
+/** The drill's view of a running lab: its local backend, router, Prometheus and admin token. */
+function labEnvironment(client: LabClient, stateDir: string): DrillEnvironment {
+  const secrets = JSON.parse(readFileSync(path.join(stateDir, 'secrets.json'), 'utf8')) as {
+    adminToken: string;
+    appPassword: string;
+  };
+  const topo = client.topo;
+  return {
+    backend: new LocalBackend(client, {
+      topo,
+      adminToken: secrets.adminToken,
+      appPassword: secrets.appPassword,
+    }),
+    routerUrl: topo.edge.routerUrl,
+    prometheusUrl: topo.edge.prometheusUrl,
+    adminToken: secrets.adminToken,
+  };
+}
+
 /** The lab from LAB_STATE_DIR (default .lab/): used if running, else started here and stopped after. */
 async function localEnvironment(
   log: (line: string) => void,
@@ -85,21 +171,7 @@ async function localEnvironment(
     startedHere = true;
     log(`lab ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
-  const secrets = JSON.parse(readFileSync(path.join(stateDir, 'secrets.json'), 'utf8')) as {
-    adminToken: string;
-    appPassword: string;
-  };
-  const topo = client.topo;
-  const env: DrillEnvironment = {
-    backend: new LocalBackend(client, {
-      topo,
-      adminToken: secrets.adminToken,
-      appPassword: secrets.appPassword,
-    }),
-    routerUrl: topo.edge.routerUrl,
-    prometheusUrl: topo.edge.prometheusUrl,
-    adminToken: secrets.adminToken,
-  };
+  const env = labEnvironment(client, stateDir);
   return {
     env,
     startedHere,

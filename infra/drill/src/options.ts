@@ -3,8 +3,24 @@ import { readEnv } from '@failover-lab/contracts';
 import { Type } from 'typebox';
 import { DEFAULT_OPTIONS, type DrillOptions } from './run';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios/scenario';
+import { SWEEP_GRID } from './sweep/analysis';
+
+/** Drills that run one fault on several set-ups and compare them (comparisons/). */
+/** (and the detection sweep, which also starts a lab per setting and reports several side by side) */
+export const COMPARISON_NAMES = ['control-plane', 'sync-async', 'sweep'] as const;
+export type ComparisonName = (typeof COMPARISON_NAMES)[number];
+
+/** control-plane: how long the arm whose control plane died is watched after the kill */
+export const DEFAULT_WATCH_MS = 60_000;
 
 export interface CliOptions extends DrillOptions {
+  /** a comparison instead of a single scenario (its arms run `scenario`'s fault) */
+  comparison: ComparisonName | null;
+  watchMs: number;
+  /** sweep: grid points, runs per point, stress-ng CPU workers in the no-fault episode */
+  points: number;
+  runs: number;
+  stressCpus: number;
   backend: 'local' | 'compose';
   /** the user gave --out (else a timestamped dir under drill-out/) */
   outGiven: boolean;
@@ -12,8 +28,19 @@ export interface CliOptions extends DrillOptions {
 
 export const USAGE = `usage: npm run drill -- [scenario] [options]
 scenarios: ${SCENARIO_NAMES.join(', ')} (default region-kill)
-  active-active        region-kill on messaging active-passive, then active-active, side by side (local lab
-                       only; each arm on a lab of its own under the report dir, on LAB_SUBNET)
+comparisons (each arm in a lab of its own, started and wiped here, on LAB_SUBNET else a free subnet of 100-250):
+  control-plane — the same region kill with the router, its state and Prometheus inside dc-a (nothing
+    recovers: it passes by staying down) and at the edge (fails over)
+  sync-async — the same load and region kill with payments replicating synchronously and asynchronously:
+    p50/p99 of acknowledged transfers and the acknowledged transfers lost, side by side
+  active-active — region-kill on messaging active-passive, then active-active, side by side
+sweep: the router's probe interval × timeout × fall, one lab per setting; per run a region-freeze (how
+  fast a stall is detected) and latency-spikes under stress-ng (false failovers); sweep.md/.json/.svg.
+  Not part of CI: the full grid (8 × 3) runs long on 2 cores.
+  --points <n>         settings of the grid, 1-${SWEEP_GRID.length} (default ${SWEEP_GRID.length}; the default setting is always the first)
+  --runs <n>           runs per setting (default 3)
+  --stress-cpu <n>     stress-ng CPU workers during each no-fault episode (default 2; 0: no stress)
+  --watch <time>       control-plane: how long the dead arm is watched after the kill (default ${DEFAULT_WATCH_MS / 1000}s)
   --duration <time>    load after the fault (default ${DEFAULT_OPTIONS.durationMs / 1000}s; 30s, 1500ms, 2m)
   --warmup <time>      load before the fault (default ${DEFAULT_OPTIONS.warmupMs / 1000}s)
   --rate <n>           requests per second, all services together (default ${DEFAULT_OPTIONS.ratePerSec})
@@ -44,20 +71,30 @@ function positiveInt(text: string, name: string, max: number): number {
 export function parseCli(argv: string[], now = new Date()): CliOptions {
   const args = [...argv];
   let scenario: ScenarioName = 'region-kill';
+  let comparison: ComparisonName | null = null;
   if (args[0] && !args[0].startsWith('--')) {
     const name = args.shift()!;
-    if (!SCENARIO_NAMES.includes(name as ScenarioName)) {
-      throw new UsageError(`unknown scenario ${JSON.stringify(name)}; one of ${SCENARIO_NAMES.join(', ')}`);
-    }
-    scenario = name as ScenarioName;
+    if (COMPARISON_NAMES.includes(name as ComparisonName)) comparison = name as ComparisonName;
+    else if (SCENARIO_NAMES.includes(name as ScenarioName)) scenario = name as ScenarioName;
+    else
+      throw new UsageError(
+        `unknown scenario ${JSON.stringify(name)}; one of ${[...SCENARIO_NAMES, ...COMPARISON_NAMES].join(', ')}`,
+      );
   }
   const options: CliOptions = {
     ...DEFAULT_OPTIONS,
     scenario,
-    outDir: `drill-out/${scenario}-${now.toISOString().replace(/[:.]/g, '-')}`,
+    comparison,
+    watchMs: DEFAULT_WATCH_MS,
+    points: SWEEP_GRID.length,
+    runs: 3,
+    stressCpus: 2,
+    outDir: `drill-out/${comparison ?? scenario}-${now.toISOString().replace(/[:.]/g, '-')}`,
     outGiven: false,
     backend: 'local',
   };
+  let watchGiven = false;
+  let sweepGiven = false;
   while (args.length > 0) {
     const flag = args.shift()!;
     const value = args.shift();
@@ -65,6 +102,22 @@ export function parseCli(argv: string[], now = new Date()): CliOptions {
     switch (flag) {
       case '--duration':
         options.durationMs = parseDuration(value, flag);
+        break;
+      case '--watch':
+        options.watchMs = parseDuration(value, flag);
+        watchGiven = true;
+        break;
+      case '--points':
+        options.points = positiveInt(value, flag, SWEEP_GRID.length);
+        sweepGiven = true;
+        break;
+      case '--runs':
+        options.runs = positiveInt(value, flag, 10);
+        sweepGiven = true;
+        break;
+      case '--stress-cpu':
+        options.stressCpus = value === '0' ? 0 : positiveInt(value, flag, 16);
+        sweepGiven = true;
         break;
       case '--warmup':
         options.warmupMs = parseDuration(value, flag);
@@ -94,6 +147,14 @@ export function parseCli(argv: string[], now = new Date()): CliOptions {
       default:
         throw new UsageError(`unknown option ${flag}`);
     }
+  }
+  if (sweepGiven && comparison !== 'sweep')
+    throw new UsageError('--points, --runs and --stress-cpu belong to the sweep');
+  if (watchGiven && comparison !== 'control-plane')
+    throw new UsageError('--watch belongs to the control-plane comparison');
+  if (comparison !== null && (options.backend !== 'local' || options.load !== 'builtin')) {
+    // the arms place the control plane by starting labs of their own, and watch with the built-in load
+    throw new UsageError(`${comparison} runs on the local lab with the built-in load only`);
   }
   if (options.users < 2) throw new UsageError('--users must be at least 2 (transfers need two accounts)');
   if (options.load === 'k6' && options.backend === 'compose') {

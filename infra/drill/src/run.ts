@@ -303,6 +303,7 @@ export async function runDrill(
         maxInFlight: summary.maxInFlight,
       },
       prometheus,
+      modes: Object.fromEntries(SERVICES.map((s) => [s, primariesAtPlan[s].mode])),
     });
     await writeReport(report, options.outDir, records);
     if (options.resetAfter) {

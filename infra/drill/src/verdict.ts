@@ -29,10 +29,10 @@ export interface Expectation {
  */
 export function acceptedRpoLoss(
   service: ServiceName,
-  s: Pick<ServiceReport, 'failedOver' | 'lostInAsyncWindow'>,
+  s: Pick<ServiceReport, 'failedOver' | 'lostInAsyncWindow' | 'replication'>,
   movedWithoutPromotion = false,
 ): number {
-  return REPLICATION_MODE[service] === 'async' && (s.failedOver || movedWithoutPromotion)
+  return (s.replication ?? REPLICATION_MODE[service]) === 'async' && (s.failedOver || movedWithoutPromotion)
     ? s.lostInAsyncWindow
     : 0;
 }

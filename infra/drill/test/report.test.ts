@@ -109,6 +109,25 @@ describe('buildReport', () => {
     expect(problemsOf(DrillReportSchema, JSON.parse(JSON.stringify(report)))).toEqual([]);
   });
 
+  it('a service that ran async (as the router said) may lose its async window, and the report says how it replicated', () => {
+    const input = regionKillInput({ modes: { payments: 'async' } });
+    input.audit.payments = {
+      ...input.audit.payments,
+      lostAckedWrites: 1,
+      lostInAsyncWindow: 1,
+      lostSample: ['k-1'],
+      lostAckedBeforeFaultMs: [120],
+    };
+    const report = buildReport(input);
+    expect(report.services.payments.replication).toBe('async');
+    expect(report.services.payments.rpoLostWrites).toBe(1);
+    expect(report.verdict).toBe('pass');
+    expect(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors)).toBe(true);
+    // the same loss from payments replicating synchronously (the contract's mode) is a bug
+    const { modes: _modes, ...asContract } = input;
+    expect(buildReport(asContract).verdict).toBe('fail');
+  });
+
   it('fails with a reason for a lost payment, a broken invariant, a missing failover, a failed check', () => {
     const input = regionKillInput();
     input.audit.payments = {

@@ -14,6 +14,8 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 # the lab console's end-to-end tests drive Debian's Chromium (playwright cannot download a browser)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# the detection sweep (`npm run drill -- sweep`) stresses the CPU during its no-fault episodes
+command -v stress-ng >/dev/null 2>&1 || need+=(stress-ng)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "OS packages present (postgres: $pg_bin, $(redis-server --version | cut -d' ' -f3), $(prometheus --version 2>&1 | head -1 | cut -d' ' -f3))"

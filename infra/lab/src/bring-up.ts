@@ -1,13 +1,21 @@
 // Starting the lab's processes: the whole lab at `up` (cold from initdb, or warm from the data dirs
 // the last run left), and single components for restore.
 import type { ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
+import {
+  type ControlPlanePlacement,
+  type ProbeConfig,
+  REPLICATION_MODE,
+  type RegionName,
+  SERVICES,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import { ensureSubscriptions } from './active-active';
 import { nodeArgsFor } from './bundles';
 import type { CellNodes } from './cell-nodes';
 import {
+  controlPlaneRegion,
   linksComponent,
   linksStateFile,
   type NodeComponent,
@@ -31,6 +39,7 @@ import {
 import { type RedisNode, startRedis, waitRedisLinked, waitRedisReady } from './datastores/redis';
 import { spawnGroup, waitUntil } from './process';
 import { componentId } from './processes';
+import type { ReplicationModes } from './replication';
 import { serviceTopology } from './topology';
 
 // An app started through tsx (no current bundle) compiles at start: at load 30 on 2 cores one took over
@@ -133,17 +142,24 @@ async function startPrometheus(ctx: LabContext, scraped: NodeComponent[]): Promi
   const configFile = join(paths.edgeDir, 'prometheus.yml');
   writeFileSync(configFile, prometheusConfig(scraped));
   const logFile = paths.log('prometheus');
+  const dataDir = paths.controlPlaneDir(ctx.controlPlane);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const child = spawnGroup({
     command: 'prometheus',
     args: [
       `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(paths.edgeDir, 'prometheus-data')}`,
+      `--storage.tsdb.path=${join(dataDir, 'prometheus-data')}`,
       `--web.listen-address=${topo.edge.host}:${topo.ports.prometheus}`,
       '--web.enable-remote-write-receiver',
     ],
     logFile,
   });
-  const entry = ctx.processes.track('prometheus', 'prometheus', child, { logFile });
+  // inside a region, the region's kill reaches it (and, like every data store there, it stays dead)
+  const region = controlPlaneRegion(ctx);
+  const entry = ctx.processes.track('prometheus', 'prometheus', child, {
+    logFile,
+    ...(region ? { region } : {}),
+  });
   await waitUntil(
     'prometheus /-/ready',
     async () =>
@@ -161,6 +177,12 @@ export interface BringUpOptions {
   apps: boolean;
   /** the lab console on the edge too (`lab up` asks for it; test labs only when they need it) */
   console: boolean;
+  /** where the router and Prometheus run (default the edge); see ControlPlanePlacement */
+  controlPlane?: ControlPlanePlacement;
+  /** how each service replicates (default the contract's REPLICATION_MODE) */
+  replication?: ReplicationModes;
+  /** the router's probe knobs (default the router's own) */
+  probe?: Partial<ProbeConfig>;
 }
 
 /** Brings the whole lab up; on any failure stops what it started and throws ComponentFailure. */
@@ -175,6 +197,18 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
     progress(`  ok  ${id.padEnd(24)} ${detail.padEnd(30)} +${Date.now() - t0} ms`);
   };
   try {
+    ctx.controlPlane = opts.controlPlane ?? 'edge';
+    if (opts.replication) ctx.replication = opts.replication;
+    if (opts.probe) ctx.probe = opts.probe;
+    if (Object.keys(ctx.probe).length > 0)
+      progress(`  --  ${'router probe'.padEnd(24)} ${JSON.stringify(ctx.probe)}`);
+    for (const service of SERVICES)
+      if (ctx.replication[service] !== REPLICATION_MODE[service])
+        progress(`  --  ${`${service} replication`.padEnd(24)} ${ctx.replication[service].padEnd(30)}`);
+    if (ctx.controlPlane !== 'edge')
+      progress(
+        `  --  ${'control plane'.padEnd(24)} ${`inside ${ctx.controlPlane}: dies with it`.padEnd(30)}`,
+      );
     ctx.components = opts.apps ? nodeComponents(ctx).filter((c) => c.kind !== 'console' || opts.console) : [];
     if (!opts.apps)
       progress(`  --  ${'apps and router'.padEnd(24)} ${'skipped (data tier only)'.padEnd(30)}`);
@@ -249,7 +283,13 @@ async function upCell(ctx: LabContext, service: ServiceName, step: Step) {
     // Cold: dc-a primary, dc-b streaming standby; each Redis alongside its Postgres.
     await settleAll([
       pgStep(a, 'primary (initdb)', () =>
-        bootstrapPrimary(a.postgres, ctx.secrets, 'dc-b', trackPostgres(ctx, a.postgres)),
+        bootstrapPrimary(
+          a.postgres,
+          ctx.secrets,
+          'dc-b',
+          trackPostgres(ctx, a.postgres),
+          ctx.replication[service],
+        ),
       ),
       redisStep(a, 'master', () => startRedisNode(ctx, a.redis)),
     ]);

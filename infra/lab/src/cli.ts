@@ -23,7 +23,9 @@ const USAGE = `usage: npm run lab -- <command>
                               and chromium for the console's browser tests
   up [--messaging-topology active-passive|active-active]
                               start the lab (warm if .lab/ has data) and wait until it is ready;
-                              messaging's topology is chosen at the first up and kept with the state
+                              messaging's topology is chosen at the first up and kept with the state;
+                              LAB_CONTROL_PLANE=dc-a places the router, its state and Prometheus inside
+                              dc-a, where a kill of dc-a takes them down too (default: edge)
   down [--wipe]               stop every lab process; --wipe also removes all state
   status [--json]             roles, lag and state of every cell and of the edge
   fault <kind> <region> [--service <name>] [--component postgres|redis|app]

@@ -1,10 +1,9 @@
 // The node components the lab runs (every app and the router): how each starts, with which
 // environment, and the config files they read (the router's, Prometheus').
 
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  keepsSyncStandby,
   type LinksConfigFile,
   REGIONS,
   REPLICATION_MODE,
@@ -19,6 +18,7 @@ import { databaseUrl } from './datastores/postgres';
 import { redisUrl } from './datastores/redis';
 import { type LabPaths, REPO_ROOT } from './paths';
 import { componentId } from './processes';
+import { keepsSyncStandbyIn } from './replication';
 import type { LabSecrets } from './secrets';
 import { edgeLinkHost, labLinks, serviceTopology } from './topology';
 
@@ -64,11 +64,16 @@ function cellEnv(cell: CellNodes, port: number, secrets: LabSecrets, edgeLink: s
 }
 
 /** What the components are made from (a LabContext has it). */
-export type ComponentContext = Pick<LabContext, 'paths' | 'topo' | 'secrets'>;
+export type ComponentContext = Pick<LabContext, 'paths' | 'topo' | 'secrets'> &
+  Partial<Pick<LabContext, 'controlPlane' | 'replication' | 'probe'>>;
 
 export function routerConfigFile(paths: LabPaths) {
   return join(paths.edgeDir, 'router.json');
 }
+
+/** The region the control plane shares its fate with, if it is placed inside one. */
+export const controlPlaneRegion = (ctx: Pick<ComponentContext, 'controlPlane'>): RegionName | undefined =>
+  ctx.controlPlane === undefined || ctx.controlPlane === 'edge' ? undefined : ctx.controlPlane;
 
 /** Every app, the router and the console. */
 export function nodeComponents(ctx: ComponentContext): NodeComponent[] {
@@ -98,12 +103,18 @@ export function nodeComponents(ctx: ComponentContext): NodeComponent[] {
   const router: NodeComponent = {
     id: 'router',
     kind: 'router',
+    // placed in a region, the supervisor counts it among that region's processes: a region kill or
+    // freeze reaches it, and a killed router is not restarted (nobody is left to restart it)
+    region: controlPlaneRegion(ctx),
     entryFile: join(REPO_ROOT, 'infra', 'router', 'src', 'server.ts'),
     url: topo.edge.routerUrl,
     logFile: paths.log('router'),
     // the admin token travels in the environment, never in a file others may read
     env: { ...baseEnv(), ROUTER_CONFIG: configFile, ADMIN_TOKEN: secrets.adminToken, LOG_LEVEL: 'info' },
-    prepare: () => writeFileSync(configFile, `${JSON.stringify(routerConfig(ctx), null, 2)}\n`),
+    prepare: () => {
+      mkdirSync(ctx.paths.controlPlaneDir(ctx.controlPlane ?? 'edge'), { recursive: true, mode: 0o700 });
+      writeFileSync(configFile, `${JSON.stringify(routerConfig(ctx), null, 2)}\n`);
+    },
   };
   const labConsole: NodeComponent = {
     id: 'console',
@@ -165,11 +176,11 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
     SERVICES.map((service) => [
       service,
       {
-        mode: REPLICATION_MODE[service],
+        mode: (ctx.replication ?? REPLICATION_MODE)[service],
         ...(serviceTopology(ctx.topo, service) === 'active-active'
           ? { topology: 'active-active' as const }
           : {}),
-        syncStandby: keepsSyncStandby(service),
+        syncStandby: keepsSyncStandbyIn(ctx.replication, service),
         cells: {
           'dc-a': linkedAppUrl(ctx, service, 'dc-a'),
           'dc-b': linkedAppUrl(ctx, service, 'dc-b'),
@@ -179,12 +190,13 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
   );
   return {
     listen: { host: ctx.topo.edge.host, port: ctx.topo.ports.router },
-    stateFile: join(ctx.paths.edgeDir, 'router-state.json'),
+    stateFile: join(ctx.paths.controlPlaneDir(ctx.controlPlane ?? 'edge'), 'router-state.json'),
     services,
     // Each proxied attempt carries x-request-deadline = now + this; a failover away from a frozen
     // region waits for the deadlines of the writes it holds, so this bounds that wait. Below the drill
     // client's 5 s timeout (a held write still gets its answer) and well above a sign-in's p99 (~2 s).
     proxy: { requestTimeoutMs: 3_000 },
+    ...(ctx.probe && Object.keys(ctx.probe).length > 0 ? { probe: ctx.probe } : {}),
   };
 }
 

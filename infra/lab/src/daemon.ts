@@ -2,10 +2,12 @@
 // serves the control API on the edge address. Progress goes to the parent over IPC while it waits.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isControlPlanePlacement } from '@failover-lab/contracts';
 import { resolveMessagingTopology } from './active-active';
 import { createControlServer } from './control-server';
 import { LabPaths, stateDirFromEnv } from './paths';
 import { writePidFile } from './process';
+import { probeOverrides, replicationModes } from './replication';
 import { loadOrCreateSecrets } from './secrets';
 import { Supervisor } from './supervisor';
 import { messagingTopologyFromEnv, portsFromEnv, subnetFromEnv, topology } from './topology';
@@ -88,7 +90,16 @@ async function main() {
   try {
     // LAB_SKIP_APPS=1 (startLab({apps: false})): the data tier and Prometheus only; LAB_CONSOLE=1
     // (`lab up`): the console too
-    const opts = { apps: process.env.LAB_SKIP_APPS !== '1', console: process.env.LAB_CONSOLE === '1' };
+    const placement = process.env.LAB_CONTROL_PLANE || 'edge';
+    if (!isControlPlanePlacement(placement))
+      throw new Error(`LAB_CONTROL_PLANE must be edge, dc-a or dc-b (got ${JSON.stringify(placement)})`);
+    const opts = {
+      apps: process.env.LAB_SKIP_APPS !== '1',
+      console: process.env.LAB_CONSOLE === '1',
+      controlPlane: placement,
+      replication: replicationModes(process.env.LAB_REPLICATION),
+      probe: probeOverrides(process.env.LAB_ROUTER_PROBE),
+    };
     await supervisor.up(opts, (line) => {
       log(line);
       tell({ type: 'progress', line });

@@ -2,12 +2,18 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICES, type ServiceTopology } from '@failover-lab/contracts';
+import {
+  type ControlPlanePlacement,
+  type ProbeConfig,
+  SERVICES,
+  type ServiceTopology,
+} from '@failover-lab/contracts';
 import { ensureBundles, nodeArgsFor } from './bundles';
 import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
 import { LabPaths, REPO_ROOT } from './paths';
 import { isAlive, killFamily, livePidFromFile, sleep } from './process';
+import { type ReplicationModes, replicationEnv } from './replication';
 import { leaseSubnet, releaseSubnet } from './subnet-lease';
 import { makeTempStateDir } from './test-data-tier';
 import { DEFAULT_PORTS, type Ports, topology } from './topology';
@@ -24,6 +30,15 @@ export interface StartLabOptions {
   console?: boolean;
   /** messaging's topology at the first `up` (a warm lab keeps the one it was made with) */
   messagingTopology?: ServiceTopology;
+  /**
+   * where the router (with its state) and Prometheus run: the edge (default), or inside a region, where
+   * that region's kill takes them down too (the control-plane drill)
+   */
+  controlPlane?: ControlPlanePlacement;
+  /** replication overrides (the sync/async comparison: payments async); default the contract's */
+  replication?: Partial<ReplicationModes>;
+  /** the router's probe knobs (the detection sweep); default the router's own */
+  probe?: Partial<ProbeConfig>;
   onProgress?: (line: string) => void;
 }
 
@@ -89,6 +104,11 @@ export async function launchLab(opts: StartLabOptions = {}): Promise<StartedLab>
       LAB_CONSOLE_PORT: String(ports.console),
       LAB_LINKS_PORT: String(ports.links),
       LAB_CONSOLE: opts.console ? '1' : '',
+      LAB_CONTROL_PLANE: opts.controlPlane ?? process.env.LAB_CONTROL_PLANE ?? 'edge',
+      LAB_REPLICATION: opts.replication
+        ? replicationEnv(opts.replication)
+        : (process.env.LAB_REPLICATION ?? ''),
+      LAB_ROUTER_PROBE: opts.probe ? JSON.stringify(opts.probe) : (process.env.LAB_ROUTER_PROBE ?? ''),
       LAB_SKIP_APPS: opts.apps === false ? '1' : (process.env.LAB_SKIP_APPS ?? ''),
       ...(opts.messagingTopology ? { LAB_MESSAGING_TOPOLOGY: opts.messagingTopology } : {}),
     },

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RegionName, ServiceName } from '@failover-lab/contracts';
+import type { ControlPlanePlacement, RegionName, ServiceName } from '@failover-lab/contracts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -46,6 +46,13 @@ export class LabPaths {
   }
   get edgeDir() {
     return join(this.stateDir, 'edge');
+  }
+  /**
+   * Where the router's state and Prometheus' data live: the edge dir, or a region's own dir when the
+   * control plane is placed inside that region (it is that region's disk that would burn with it).
+   */
+  controlPlaneDir(placement: ControlPlanePlacement) {
+    return placement === 'edge' ? this.edgeDir : join(this.stateDir, 'regions', placement, 'control-plane');
   }
   get supervisorPidFile() {
     return join(this.runDir, 'supervisor.pid');

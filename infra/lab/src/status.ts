@@ -40,6 +40,7 @@ export async function labStatus(ctx: LabContext, startedAt: number): Promise<Lab
     quarantine: listQuarantine(ctx.paths.quarantineDir),
     edge: {
       host: topo.edge.host,
+      controlPlane: ctx.controlPlane,
       router: {
         state: ctx.components.some((c) => c.kind === 'router') ? processes.state(router) : 'absent',
         url: topo.edge.routerUrl,

@@ -2,7 +2,13 @@
 // the detached daemon (daemon.ts); the CLI and LabClient talk to it over HTTP (control-server.ts).
 // Each job has its own file: processes.ts (the table, crash restarts), bring-up.ts (up), faults/
 // (apply and reset, one file per fault), restore.ts, status.ts.
-import type { Fault, FaultResult, LabStatus, LinkFaults } from '@failover-lab/contracts';
+import {
+  type Fault,
+  type FaultResult,
+  type LabStatus,
+  type LinkFaults,
+  REPLICATION_MODE,
+} from '@failover-lab/contracts';
 import { type BringUpOptions, bringUp } from './bring-up';
 import type { LabContext } from './context';
 import { LAB_FAULTS, type Outcome } from './faults';
@@ -27,6 +33,9 @@ export class Supervisor {
       secrets: loadOrCreateSecrets(paths.secretsFile),
       processes: new ProcessTable(paths, log),
       components: [],
+      controlPlane: 'edge',
+      replication: { ...REPLICATION_MODE },
+      probe: {},
       log,
     };
   }

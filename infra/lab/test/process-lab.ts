@@ -2,7 +2,12 @@
 // shell sleeping in its own process group, one child below it, like a postmaster and a backend), so
 // a fault's real signals land on real processes without a data tier to start.
 import { rmSync } from 'node:fs';
-import type { ComponentName, RegionName, ServiceName } from '@failover-lab/contracts';
+import {
+  type ComponentName,
+  REPLICATION_MODE,
+  type RegionName,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import { afterEach, beforeEach } from 'vitest';
 import type { LabContext } from '../src/context';
 import { LabPaths } from '../src/paths';
@@ -37,6 +42,9 @@ export function processLab(): ProcessLab {
     secrets: loadOrCreateSecrets(paths.secretsFile),
     processes,
     components: [],
+    controlPlane: 'edge',
+    replication: { ...REPLICATION_MODE },
+    probe: {},
     log: () => {},
   };
   // Stops on SIGTERM, and on SIGINT (a Postgres' fast shutdown), taking its child with it.

@@ -12,6 +12,18 @@ import { type DrillUser, passwordFor, type RevocableSession, type WorkloadState 
 
 export const SEED_BALANCE = 10_000;
 
+/**
+ * Sign-ups and sign-ins each cost login a scrypt (~110 ms of a core idle, seconds at load 15-20), and
+ * a timed-out attempt is not cancelled: login finishes its hash anyway. Re-sent every 250 ms after the
+ * router's 3 s deadline, every retry added one more hash to the pile, which then never drained within
+ * the setup's budget (sign-ups 504 for 30 s at load 17-21). Backing off lets the earlier attempt land,
+ * so the retry is a cheap "taken" (sign-up) or finds login idle again (sign-in).
+ */
+export const hashBackoffMs = (failures: number) => Math.min(500 * 2 ** (failures - 1), 8_000);
+
+/** Users set up at once: two cores, and each one is a scrypt on login. */
+const SETUP_CONCURRENCY = 2;
+
 export interface RevokedSession {
   refreshToken: string;
   accessToken: string;
@@ -36,26 +48,31 @@ export async function setUpDrill(
   const users: DrillUser[] = new Array(options.users);
   await mapLimit(
     Array.from({ length: options.users }, (_, index) => index),
-    4,
+    SETUP_CONCURRENCY,
     async (index) => {
       const username = `${options.runTag}-u${index}`;
       const password = passwordFor(passwordSecret, username);
       let attempts = 0;
-      const created = await retrying(`sign-up of ${username}`, 30_000, async () => {
-        attempts++;
-        const r = await client.call({
-          service: 'login',
-          op: 'signup',
-          ...API.login.signup,
-          okStatuses: API.login.signup.ok,
-          body: { username, password },
-        });
-        // A retry answered "taken" means our earlier attempt landed but its answer was lost (a slow
-        // scrypt past the client timeout, seen on a busy machine): the user is ours, read its id below.
-        if (r.status === 409 && attempts > 1) return null;
-        if (!r.record.ok) throw new Error(`status ${r.status} ${r.record.error}`);
-        return r.body as { id: string };
-      });
+      const created = await retrying(
+        `sign-up of ${username}`,
+        60_000,
+        async () => {
+          attempts++;
+          const r = await client.call({
+            service: 'login',
+            op: 'signup',
+            ...API.login.signup,
+            okStatuses: API.login.signup.ok,
+            body: { username, password },
+          });
+          // A retry answered "taken" means our earlier attempt landed but its answer was lost (a slow
+          // scrypt past the client timeout, seen on a busy machine): the user is ours, read its id below.
+          if (r.status === 409 && attempts > 1) return null;
+          if (!r.record.ok) throw new Error(`status ${r.status} ${r.record.error}`);
+          return r.body as { id: string };
+        },
+        hashBackoffMs,
+      );
       const token = await signIn(client, username, password);
       const id = created?.id ?? (await userIdOf(client, token.accessToken));
       users[index] = {
@@ -125,17 +142,22 @@ export async function setUpDrill(
 }
 
 export async function signIn(client: RecordingClient, username: string, password: string) {
-  return retrying(`sign-in of ${username}`, 20_000, async () => {
-    const r = await client.call({
-      service: 'login',
-      op: 'signin',
-      ...API.login.signin,
-      okStatuses: API.login.signin.ok,
-      body: { username, password },
-    });
-    if (r.status !== 201) throw new Error(`status ${r.status} ${r.record.error}`);
-    return r.body as { accessToken: string; refreshToken: string };
-  });
+  return retrying(
+    `sign-in of ${username}`,
+    45_000,
+    async () => {
+      const r = await client.call({
+        service: 'login',
+        op: 'signin',
+        ...API.login.signin,
+        okStatuses: API.login.signin.ok,
+        body: { username, password },
+      });
+      if (r.status !== 201) throw new Error(`status ${r.status} ${r.record.error}`);
+      return r.body as { accessToken: string; refreshToken: string };
+    },
+    hashBackoffMs,
+  );
 }
 
 async function userIdOf(client: RecordingClient, accessToken: string): Promise<string> {

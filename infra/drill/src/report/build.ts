@@ -13,6 +13,7 @@ import {
   type PrometheusCrossCheck,
   type QuarantinedWrite,
   type RegionName,
+  type ReplicationMode,
   SERVICES,
   type ServiceName,
   type ServiceReport,
@@ -47,6 +48,8 @@ export interface ReportInput {
   checks: { name: string; ok: boolean; detail: string }[];
   load: Omit<LoadSummary, 'startedAt' | 'endedAt'> & { startedAtMs: number; endedAtMs: number };
   prometheus: PrometheusCrossCheck;
+  /** how each service replicated, as the router said (absent: the contract's REPLICATION_MODE) */
+  modes?: Partial<Record<ServiceName, ReplicationMode>>;
 }
 
 export function buildReport(input: ReportInput): DrillReport {
@@ -69,6 +72,7 @@ export function buildReport(input: ReportInput): DrillReport {
     }
     const audit = input.audit[service];
     const failedOver = promotedAfter(input.events, service, faultMs);
+    const replication = input.modes?.[service];
     services[service] = {
       requests: recovery.requests,
       failed: recovery.failed,
@@ -93,13 +97,14 @@ export function buildReport(input: ReportInput): DrillReport {
         audit.lostAckedWrites,
         acceptedRpoLoss(
           service,
-          { failedOver, ...audit },
+          { failedOver, ...audit, ...(replication ? { replication } : {}) },
           input.expectation.movesWithoutPromotion?.includes(service) ?? false,
         ),
       ),
       lostSample: audit.lostSample,
       lostAckedBeforeFaultMs: audit.lostAckedBeforeFaultMs,
       notes: audit.notes,
+      ...(replication ? { replication } : {}),
     };
     // Up to the end of the scheduled load: after it only stragglers finish, no new arrivals.
     const scheduledEndMs = input.load.startedAtMs + input.load.warmupMs + input.load.durationMs;

@@ -1,8 +1,9 @@
 import { appCrash } from './app-crash';
 import { asymmetric } from './asymmetric';
-import { dbKill } from './db-kill';
+import { dbKill, loginDbKill } from './db-kill';
 import { edgePartition } from './edge-partition';
 import { flapping } from './flapping';
+import { latencySpikes } from './latency-spikes';
 import { regionFreeze } from './region-freeze';
 import { regionKill } from './region-kill';
 import { replicationCut, replicationPartition } from './replication-partition';
@@ -17,6 +18,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario<AnyPlan>> = {
   'region-kill': regionKill,
   'region-freeze': regionFreeze,
   'db-kill': dbKill,
+  'login-db-kill': loginDbKill,
   'standby-loss': standbyLoss,
   'app-crash': appCrash,
   restore,
@@ -29,6 +31,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario<AnyPlan>> = {
   'restore-after-thaw': restoreAfterThaw,
   switchover,
   sequence,
+  'latency-spikes': latencySpikes,
 };
 
 export { SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenario';

@@ -10,6 +10,7 @@ export const SCENARIO_NAMES = [
   'region-kill',
   'region-freeze',
   'db-kill',
+  'login-db-kill',
   'standby-loss',
   'app-crash',
   'restore',
@@ -22,6 +23,7 @@ export const SCENARIO_NAMES = [
   'restore-after-thaw',
   'switchover',
   'sequence',
+  'latency-spikes',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

@@ -14,9 +14,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { keepsSyncStandby, type RegionName, type ServiceName } from '@failover-lab/contracts';
+import {
+  REPLICATION_MODE,
+  type RegionName,
+  type ReplicationMode,
+  type ServiceName,
+} from '@failover-lab/contracts';
 import pg from 'pg';
 import { type OsUser, runAsForPostgres, runToCompletion, spawnGroup, waitUntil } from '../process';
+import { keepsSyncStandbyIn } from '../replication';
 import type { LabSecrets } from '../secrets';
 
 export interface PostgresNode {
@@ -307,8 +313,14 @@ export async function isInRecovery(node: PostgresNode, timeoutMs = 2_000): Promi
  * `syncStandby`: the standby region a service with waiting commits (payments: all; login: its
  * revocations; SYNC_COMMITS_OF) names in synchronous_standby_names;
  * undefined when the primary has no standby (a sync commit would otherwise wait forever, docs/facts.md).
+ * `mode`: the service's replication in this lab (the sync/async comparison runs payments async).
  */
-export async function setupPrimaryRoles(node: PostgresNode, secrets: LabSecrets, syncStandby?: RegionName) {
+export async function setupPrimaryRoles(
+  node: PostgresNode,
+  secrets: LabSecrets,
+  syncStandby?: RegionName,
+  mode: ReplicationMode = REPLICATION_MODE[node.service],
+) {
   await superuserQuery(
     node,
     `DO $$ BEGIN
@@ -339,7 +351,10 @@ export async function setupPrimaryRoles(node: PostgresNode, secrets: LabSecrets,
     `GRANT ALTER SYSTEM ON PARAMETER synchronous_standby_names, failover_lab.fenced_epoch TO app;
      GRANT pg_monitor TO app`,
   );
-  const syncNames = keepsSyncStandby(node.service) && syncStandby ? `"${syncStandby}"` : '';
+  const syncNames =
+    keepsSyncStandbyIn({ ...REPLICATION_MODE, [node.service]: mode }, node.service) && syncStandby
+      ? `"${syncStandby}"`
+      : '';
   await superuserQuery(node, `ALTER SYSTEM SET synchronous_standby_names = '${syncNames}'`);
   await superuserQuery(node, 'SELECT pg_reload_conf()');
 }
@@ -510,12 +525,13 @@ export async function bootstrapPrimary(
   secrets: LabSecrets,
   syncStandby: RegionName | undefined,
   onStarted: OnStarted,
+  mode: ReplicationMode = REPLICATION_MODE[node.service],
 ) {
   await initPrimary(node);
   const postmaster = startPostgres(node);
   onStarted(postmaster);
   await waitPostgresReady(node, postmaster);
-  await setupPrimaryRoles(node, secrets, syncStandby);
+  await setupPrimaryRoles(node, secrets, syncStandby, mode);
   return postmaster;
 }
 

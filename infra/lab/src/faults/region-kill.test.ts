@@ -3,7 +3,8 @@
 // needs a data tier: test/lab.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { useProcessLab } from '../../test/process-lab';
-import { sleep } from '../process';
+import { nodeComponents } from '../components';
+import { sleep, spawnGroup } from '../process';
 import { regionKill } from './region-kill';
 
 const current = useProcessLab();
@@ -20,5 +21,34 @@ describe('region_kill', () => {
     expect(lab.running(standby)).toBe(true);
     await sleep(600); // longer than the first restart backoff (250 ms)
     expect(lab.entry('dc-a', 'payments', 'app')).toBe(app);
+  });
+
+  it.each([
+    ['dc-a', 'dies with the region and is not restarted'],
+    ['edge', 'outlives the region'],
+  ] as const)('a router placed at %s %s', async (placement, _outcome) => {
+    const lab = current();
+    lab.ctx.controlPlane = placement;
+    // the router as the lab describes it, run as a harmless stand-in that the supervisor restarts on a crash
+    const router = nodeComponents(lab.ctx).find((c) => c.kind === 'router')!;
+    const sleeper = () =>
+      spawnGroup({ command: 'sleep', args: ['600'], logFile: lab.ctx.paths.log('router') });
+    const entry = lab.ctx.processes.track('router', 'router', sleeper(), {
+      ...(router.region ? { region: router.region } : {}),
+      logFile: router.logFile,
+      respawn: sleeper,
+    });
+    const pg = lab.start('dc-a', 'payments', 'postgres');
+    const outcome = await regionKill.apply(lab.ctx, { region: 'dc-a' });
+    await lab.exited(pg);
+    await sleep(600); // longer than the first restart backoff (250 ms)
+    if (placement === 'edge') {
+      expect(outcome.affected).toEqual(['payments-dc-a-postgres']);
+      expect(lab.ctx.processes.state(entry)).toBe('up');
+    } else {
+      expect(outcome.affected.sort()).toEqual(['payments-dc-a-postgres', 'router']);
+      expect(lab.ctx.processes.state(lab.ctx.processes.get('router'))).toBe('down');
+      expect(lab.ctx.processes.get('router')).toBe(entry);
+    }
   });
 });
