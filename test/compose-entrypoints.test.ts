@@ -18,9 +18,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { leaseSubnet } from '@failover-lab/lab/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leaseSubnet } from '@failover-lab/lab/testing';
 import { repoPath } from './helpers/repo';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
