@@ -25,6 +25,11 @@ export const StandbyViewSchema = Type.Object({
   lagBytes: Nullable(Type.Number()),
   /** ms since the standby last replied (pg_stat_replication.reply_time); stale: its receiver stalled */
   replyAgeMs: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
+  /**
+   * the WAL position the standby last confirmed flushed (pg_stat_replication.flush_lsn): it moves only
+   * when WAL crossed the link and the standby's reply came back
+   */
+  flushLsn: Type.Optional(Nullable(Type.String())),
 });
 export type StandbyView = Static<typeof StandbyViewSchema>;
 

@@ -135,11 +135,13 @@ export const PolicyConfigSchema = Type.Object(
     leaseMs: ms(
       0,
       600_000,
-      0,
-      'the lease each health probe grants the primary at the current epoch: a primary that has not had a probe ' +
-        'for this long fences itself, and a failover from a primary the router cannot reach waits until every ' +
-        'lease it may have granted has run out (the last probe deadline + this); 0 (the default) turns leases ' +
-        'off: at load 20 a starved cell read its probes past their deadline and fenced itself (docs/fencing.md)',
+      3_000,
+      'the lease each health probe grants the primary at the current epoch: a primary holds it until the ' +
+        'deadline of the latest probe it read + this, and fences itself once that has passed; a failover from a ' +
+        'primary the router cannot reach (not proved gone) waits until every lease it may have granted has run ' +
+        'out (the deadline of the probe that confirmed it down + this). Keep it at most proxy.requestTimeoutMs (3 s ' +
+        'in the lab): a promotion under load waits that long for the writes in flight anyway; 0 turns leases ' +
+        'off (docs/fencing.md, "The lease")',
     ),
     standbySteadyMs: ms(
       0,

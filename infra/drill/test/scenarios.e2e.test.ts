@@ -91,12 +91,32 @@ describe.sequential('drill scenarios on a real lab', () => {
     expect(r.services.payments.ackedWrites).toBeGreaterThan(0);
     // sign-outs and rotations acknowledged under load, presented again after the failover
     expect(r.services.login.invariants.everyAckedRevocationInForce).toBe(true);
+    // its Postgres refused the connection: gone, not slow, so no lease to wait out
+    expect(r.phases.payments?.steps?.leaseMs).toBeUndefined();
   }, 180_000);
 
   it('region-freeze: failover, then the thawed old primaries accept no write', async () => {
     const r = await expectPass('region-freeze', { durationMs: 10_000 });
     expect(r.checks.some((c) => c.name.startsWith('split-brain: payments'))).toBe(true);
+    // a frozen region may still be alive: the promotion waited out the lease it may hold (on by default)
+    expect(r.phases.payments?.steps?.leaseMs).toBeGreaterThan(0);
   }, 180_000);
+
+  it('edge-partition: the cut-off old primaries fence themselves (lease) before the router promotes', async () => {
+    const r = await expectPass('edge-partition', { durationMs: 12_000 });
+    const lease = r.checks.filter((c) => c.name.includes('fenced itself (lease) before the promotion'));
+    expect(lease.map((c) => c.ok)).toEqual([true, true, true]);
+    expect(r.phases.payments?.steps?.leaseMs).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('replication-cut: payments degrades to async within its bound, and sync stays off until the heal', async () => {
+    const r = await expectPass('replication-cut', { durationMs: 16_000 });
+    expect(Object.values(r.services).every((s) => !s.failedOver)).toBe(true);
+    expect(r.events.some((e) => e.type === 'degraded_async' && e.service === 'payments')).toBe(true);
+    expect(r.checks.find((c) => c.name === 'payments sync not restored while the link is cut')?.ok).toBe(
+      true,
+    );
+  }, 240_000);
 
   it('db-kill: payments moves alone', async () => {
     const r = await expectPass('db-kill');
@@ -133,6 +153,31 @@ describe.sequential('drill scenarios on a real lab', () => {
       true,
     ]);
   }, 240_000);
+
+  // The issue's sequence, with an audit after every step; it covers restore-after-thaw (the same chain
+  // up to "restore B"), which runs by itself under `npm run drill -- restore-after-thaw`.
+  it('sequence: freeze → failover → thaw → kill the new primary database → restore both, audited at each step', async () => {
+    const r = await expectPass('sequence');
+    expect(r.steps?.map((s) => s.fault.kind)).toEqual([
+      'region_freeze',
+      'region_thaw',
+      'component_kill',
+      'region_restore',
+      'region_restore',
+    ]);
+    for (const step of r.steps!) {
+      expect(step.audit.payments.lostAckedWrites, step.name).toBe(0);
+      expect(
+        step.checks.every((c) => c.ok),
+        JSON.stringify(step.checks),
+      ).toBe(true);
+    }
+    // the restores (steps 4 and 5) read every acknowledged payment back from the router's primary
+    expect([r.steps![3]!.audit.payments.audited, r.steps![4]!.audit.payments.audited]).toEqual([true, true]);
+    expect(r.steps![4]!.audit.payments.ackedWrites).toBeGreaterThan(0);
+    expect(r.services.payments.lostAckedWrites).toBe(0);
+    expect(r.services.payments.ackedWrites).toBeGreaterThan(0);
+  }, 420_000);
 
   it('the audit catches loss: an acked message deleted, revocations undone on the primary fail the drill', async () => {
     let deleted: string | null = null;

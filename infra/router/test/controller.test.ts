@@ -19,7 +19,7 @@ class SlowStore extends MemoryStateStore {
   }
 }
 
-function rig(services: ServiceName[]) {
+function rig(services: ServiceName[], mode: 'sync' | 'async' = 'async') {
   const config = parseRouterConfig(
     {
       listen: { host: '127.0.0.1', port: 0 },
@@ -28,7 +28,7 @@ function rig(services: ServiceName[]) {
         services.map((s, i) => [
           s,
           {
-            mode: 'async',
+            mode,
             cells: { 'dc-a': `http://127.0.1.${i + 1}:3000`, 'dc-b': `http://127.0.2.${i + 1}:3000` },
           },
         ]),
@@ -166,6 +166,37 @@ describe('controller', () => {
     for (const s of services) expect(store.state?.services[s]).toMatchObject({ primary: 'dc-b', epoch: 2 });
     // one save per service would be 3; whichever arrive during the first one ride on the second
     expect(store.saves - before).toBeLessThanOrEqual(2);
+  });
+
+  it('sync returns once the standby flushed past where the primary was when first seen async', async () => {
+    const { controller, set, calls } = rig(['payments'], 'sync');
+    await controller.init();
+    const degraded = (walLsn: string, flushLsn: string) =>
+      cell(
+        'up',
+        ready({
+          role: 'primary',
+          epoch: 1,
+          walLsn,
+          synchronousStandbyNames: '',
+          standbys: [
+            { name: 'dc-b', state: 'streaming', syncState: 'async', lagBytes: 0, replyAgeMs: 200, flushLsn },
+          ],
+        }),
+      );
+    set('payments', 'dc-b', cell('up', standby(1)));
+    // just degraded (the primary at 0/3000000), the link still cut: its row looks fine but flush lags
+    set('payments', 'dc-a', degraded('0/3000000', '0/2FFFF80'));
+    expect(await controller.tick('payments')).toBe(
+      'no action: dc-a primary, healthy, async (RPO guarantee suspended; standby dc-b up)',
+    );
+    // async writes moved the primary on; the mark stays where it was first seen async
+    set('payments', 'dc-a', degraded('0/3000800', '0/2FFFF80'));
+    await controller.tick('payments');
+    expect(calls).toEqual([]);
+    set('payments', 'dc-a', degraded('0/3000800', '0/3000100'));
+    expect(await controller.tick('payments')).toBe('restored sync for payments: dc-b follows dc-a');
+    expect(calls).toEqual(['sync http://127.0.1.1:3000 dc-b']);
   });
 
   it('a restart with a state file neither promotes nor flips', async () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { decide, routeVerdict, type ServiceSnapshot } from '../src/controller/decide';
-import { applyProbe, initialHealth, type ProbeResult } from '../src/health/cell-health';
+import {
+  applyProbe,
+  type CellHealth,
+  grantsLease,
+  initialHealth,
+  type ProbeResult,
+} from '../src/health/cell-health';
 import { fixtures, ready } from './fixtures/snapshots';
 
 describe('decide(): failover policy over named snapshots', () => {
@@ -374,6 +380,38 @@ describe('decide(): a broken replication link (the standby answers, its WAL rece
     expect(decide(down)).toMatchObject({ kind: 'refuse_failover' });
   });
 
+  it.each([
+    // the primary was at 0/3000000 when the router first saw it async (the stuck commit is below that)
+    [
+      'still cut: the row reads streaming, replied 300 ms ago, lag small, flush behind the degrade',
+      '0/2FFFF80',
+      'none',
+    ],
+    ['no flush position reported', null, 'none'],
+    ['the link carries WAL again: flushed up to the degrade', '0/3000000', 'restore_sync'],
+    ['flushed past it', '0/3000400', 'restore_sync'],
+  ] as const)('sync returns only once the standby flushed past the degrade: %s', (_name, flushLsn, kind) => {
+    const s = fixtures.paymentsStandbyBackCaughtUp();
+    const a = s.cells['dc-a'];
+    const snapshot = {
+      ...s,
+      asyncSinceLsn: '0/3000000',
+      policy: { ...s.policy, syncRestoreMaxReplyAgeMs: 15_000 },
+      cells: {
+        ...s.cells,
+        'dc-a': {
+          ...a,
+          lastReady: {
+            ...a.lastReady!,
+            walLsn: '0/3000400',
+            standbys: a.lastReady!.standbys.map((v) => ({ ...v, replyAgeMs: 300, flushLsn })),
+          },
+        },
+      },
+    };
+    expect(decide(snapshot).kind).toBe(kind);
+  });
+
   it('sync is restored only to a standby that replied recently (a cut link can still read "streaming")', () => {
     const s = fixtures.paymentsStandbyBackCaughtUp();
     const a = s.cells['dc-a'];
@@ -541,6 +579,68 @@ describe('decide(): the lease of an old primary the router cannot reach', () => 
     const d = decide(snapshot);
     expect(d).toMatchObject({ kind: 'failover', to: 'dc-b', leaseUntil });
     expect(d.outcome).toBe(outcome);
+  });
+
+  it.each([
+    ['up: granted', { status: 'up', consecutiveFailures: 0 }, true],
+    ['not judged yet (router just started): granted', { status: 'unknown', consecutiveFailures: 0 }, true],
+    [
+      'suspected (a slow, starved cell): still granted, or it fences itself while still routed to',
+      { status: 'suspect', consecutiveFailures: 2 },
+      true,
+    ],
+    [
+      'failing before any verdict: granted until confirmed',
+      { status: 'unknown', consecutiveFailures: 2 },
+      true,
+    ],
+    [
+      'confirmed down: none, so the bound a failover waits out stops moving',
+      { status: 'down', consecutiveFailures: 3 },
+      false,
+    ],
+    [
+      'confirmed down but its last probe answered (rising again): granted',
+      { status: 'down', consecutiveFailures: 0 },
+      true,
+    ],
+  ] as const)('the next probe grants a lease when %s', (_name, state, granted) => {
+    expect(grantsLease({ ...initialHealth(0), ...state } as CellHealth)).toBe(granted);
+  });
+
+  it('a frozen primary: leases up to the probe that confirms it down, then the failover waits that out', () => {
+    // probes every 500 ms (each one times out at its 500 ms deadline), lease 3 000 ms, fall 3
+    const rules = { fall: 3, rise: 2 };
+    const leaseMs = 3_000;
+    const probeAt = (h: CellHealth, at: number, ok: boolean): CellHealth =>
+      applyProbe(
+        h,
+        {
+          ok,
+          at,
+          ms: ok ? 3 : 500,
+          ready: ok ? ready() : null,
+          error: ok ? null : 'TimeoutError',
+          ...(grantsLease(h) ? { leaseUntil: at + 500 + leaseMs } : {}),
+        },
+        rules,
+      );
+    let h = probeAt(initialHealth(0), 1_000, true);
+    h = probeAt(h, 1_500, false); // the freeze: suspected, still granted
+    h = probeAt(h, 2_000, false);
+    h = probeAt(h, 2_500, false); // confirmed down by this one, sent while suspected
+    expect([h.status, h.leaseGrantedUntil]).toEqual(['down', 2_500 + 500 + leaseMs]);
+    h = probeAt(h, 3_000, false); // probes of a cell confirmed down grant nothing
+    h = probeAt(h, 3_500, false);
+    expect(h.leaseGrantedUntil).toBe(6_000);
+    const base = fixtures.paymentsPrimaryDown();
+    // what it last said while healthy (in sync) is the fixture's
+    const old = { ...h, lastReady: base.cells['dc-a'].lastReady };
+    const d = decide({ ...base, at: 3_600, cells: { ...base.cells, 'dc-a': old } });
+    expect(d).toMatchObject({ kind: 'failover', to: 'dc-b', leaseUntil: 6_000 });
+    expect(d.outcome).toBe(
+      "promote dc-b for payments, epoch 4 (RPO 0: was in sync), once dc-a's lease has run out (2400 ms)",
+    );
   });
 
   it('every probe sent, answered or not, extends the bound to its deadline + the lease', () => {

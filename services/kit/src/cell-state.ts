@@ -67,19 +67,25 @@ export class CellState {
   }
 
   /**
-   * A health probe from the router granting `leaseMs` at `epoch`. Only a probe that arrives before its
-   * own deadline renews: one held back by a freeze or a slow link would extend a lease past what the
-   * router counts on (it waits for its last probe's deadline + the lease before promoting elsewhere).
+   * A health probe from the router granting `leaseMs` at `epoch`: the lease now runs to the probe's
+   * deadline + `leaseMs`, whenever the probe is read. That is exactly the bound the router keeps for
+   * every probe it sent (docs/fencing.md, "The lease") and waits out before it promotes elsewhere, so
+   * no renewal can outlast it, however late the probe arrives; a starved cell reading its probes past
+   * their deadline keeps its lease as long as the router does. A probe read after that bound means
+   * the router may already have waited it out: a primary holding no later lease (just promoted) takes
+   * it anyway, already over, and fences itself at the next check.
    * Only the unfenced primary at the router's epoch holds a lease: an old primary probed with a newer
    * epoch gets none, and fences itself when the one it had runs out.
    */
-  renewLease(epoch: number, leaseMs: number, deadlineMs: number, now = Date.now()): boolean {
-    if (now > deadlineMs || epoch !== this.epoch || this.role() !== 'primary') return false;
+  renewLease(epoch: number, leaseMs: number, deadlineMs: number): boolean {
+    if (epoch !== this.epoch || this.role() !== 'primary') return false;
     if (leaseMs <= 0) {
       this.leaseUntil = null;
       return false;
     }
-    this.leaseUntil = Math.max(this.leaseUntil ?? 0, now + leaseMs);
+    const until = deadlineMs + leaseMs;
+    if (this.leaseUntil !== null && until <= this.leaseUntil) return false;
+    this.leaseUntil = until;
     return true;
   }
 

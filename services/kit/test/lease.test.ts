@@ -10,6 +10,8 @@ import { startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing'
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CellState } from '../src/cell-state';
+import { defineErrors } from '../src/errors';
 import { createTestSigner, type TestSigner, testCellConfig } from '../src/testing';
 import { buildProbeCell } from './fixtures/probe-service';
 
@@ -82,12 +84,15 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
 describe('the lease', () => {
   let epoch: number;
 
-  it('is granted only by a probe at the cell’s epoch that arrives before its deadline', async () => {
+  it('is granted by a probe at the cell’s epoch, to its deadline + the lease, however late it is read', async () => {
     epoch = (await cell.inject('/health/ready')).json().epoch;
     expect((await probe(epoch + 1, 60_000, Date.now() + 500)).leaseUntil).toBeUndefined(); // a newer epoch: replaced
-    expect((await probe(epoch, 60_000, Date.now() - 1)).leaseUntil).toBeUndefined(); // held back past its deadline
-    const granted = await probe(epoch, 800, Date.now() + 500);
-    expect(Date.parse(granted.leaseUntil)).toBeGreaterThan(Date.now() + 500);
+    // read 300 ms past its deadline (a starved cell): the router counts deadline + lease all the same
+    const deadline = Date.now() - 300;
+    const granted = await probe(epoch, 1_000, deadline);
+    expect(granted).toMatchObject({ fenced: false, leaseUntil: new Date(deadline + 1_000).toISOString() });
+    // an older probe read later never shortens it
+    expect((await probe(epoch, 1_000, deadline - 200)).leaseUntil).toBe(granted.leaseUntil);
     expect((await write()).statusCode).toBe(201);
   });
 
@@ -121,5 +126,59 @@ describe('the lease', () => {
     expect(res.statusCode, res.body).toBe(200);
     expect((await write()).statusCode).toBe(201);
     expect(await directWrite()).toBe('committed');
+  });
+});
+
+describe('the renew rule (CellState.renewLease): never past what the router waits out', () => {
+  // The router's bound for a probe is its deadline + the lease, whether or when the probe arrives.
+  const now = 1_000_000;
+  const errors = defineErrors('PROBE', {});
+  const state = (overrides: Partial<CellState>) => {
+    // renewLease reads only the cell's epoch and role, never its Postgres
+    const s = new CellState('messaging', 'dc-a', null as unknown as pg.Pool, errors);
+    Object.assign(s, { epoch: 4, inRecovery: false, ...overrides });
+    return s;
+  };
+  it.each([
+    ['read before its deadline', {}, [4, 3_000, now + 400], now + 3_400],
+    [
+      'read 2 s past its deadline (a starved cell): still its deadline + the lease',
+      {},
+      [4, 3_000, now - 2_000],
+      now + 1_000,
+    ],
+    [
+      'an older probe read after a newer one: no shorter',
+      { leaseUntil: now + 3_400 },
+      [4, 3_000, now - 100],
+      now + 3_400,
+    ],
+    ['a probe at a newer epoch (the cell was replaced): none', {}, [5, 3_000, now + 400], null],
+    ['a probe at an older epoch: none', {}, [3, 3_000, now + 400], null],
+    ['a standby: none', { inRecovery: true }, [4, 3_000, now + 400], null],
+    [
+      'fenced: none, and the old lease is left to run out',
+      { fenced: true, leaseUntil: now + 10 },
+      [4, 3_000, now + 400],
+      now + 10,
+    ],
+    ['leases off (0): none held any more', { leaseUntil: now + 10 }, [4, 0, now + 400], null],
+    [
+      'read after deadline + lease by a primary holding none: taken, already over, so it fences',
+      {},
+      [4, 3_000, now - 4_000],
+      now - 1_000,
+    ],
+  ] as const)('%s', (_name, overrides, [epoch, leaseMs, deadline], leaseUntil) => {
+    const s = state(overrides);
+    s.renewLease(epoch, leaseMs, deadline);
+    expect(s.leaseUntil).toBe(leaseUntil);
+  });
+
+  it('a lease already over fences the cell at its next check', () => {
+    const s = state({});
+    s.renewLease(4, 3_000, now - 4_000);
+    expect(s.checkLease(now)).toBe(true);
+    expect([s.fenced, s.selfFencedAt, s.role()]).toEqual([true, now, 'fenced']);
   });
 });

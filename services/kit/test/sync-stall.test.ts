@@ -2,7 +2,8 @@
 // (SIGSTOP: its app and Postgres still answer), a synchronous commit waits forever, and the primary's
 // readiness says for how long (`syncWaitMs`, from pg_stat_activity's SyncRep waits). The router
 // degrades the service to async past its bound (decide(): syncStall); dropping the standby from
-// synchronous_standby_names releases the waiting commit.
+// synchronous_standby_names releases the waiting commit. Sync may come back only once the standby's
+// confirmed flush position passes where the primary was at the degrade: never while the link is cut.
 
 import { startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
@@ -37,6 +38,11 @@ afterAll(async () => {
 const admin = () => ({ authorization: `Bearer ${tier.secrets.adminToken}` });
 const state = async () => (await primary.inject({ url: '/admin/state', headers: admin() })).json();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** a Postgres LSN ("16/B374D848") as a comparable number; -1 when absent */
+const lsn = (value: string | null | undefined) => {
+  const m = /^([0-9A-F]+)\/([0-9A-F]+)$/i.exec(value ?? '');
+  return m ? Number((BigInt(`0x${m[1]}`) << 32n) + BigInt(`0x${m[2]}`)) : -1;
+};
 
 describe('a stalled sync standby, seen from the primary', () => {
   it('reports how long the oldest sync commit has waited; dropping the standby releases it', async () => {
@@ -75,9 +81,29 @@ describe('a stalled sync standby, seen from the primary', () => {
       });
       expect(degraded.statusCode).toBe(200);
       await commit;
-      expect((await state()).syncWaitMs).toBeNull();
-    } finally {
+      const released = await state();
+      expect(released.syncWaitMs).toBeNull();
+
+      // The evidence sync may come back on (decide(): canRestoreSync): the standby's confirmed flush
+      // position passes where the primary was at the degrade. On the still-cut link it does not, though
+      // the row still reads "streaming" and the primary goes on committing.
+      const mark = lsn(released.walLsn);
+      expect(released.standbys[0]).toMatchObject({ name: 'dc-b', state: 'streaming' });
+      await client.query('INSERT INTO stall_probe VALUES (2)');
+      await sleep(1_000);
+      const cut = (await state()).standbys[0];
+      expect(lsn(cut.flushLsn)).toBeLessThan(mark);
       process.kill(receiverPid, 'SIGCONT');
+      receiverPid = undefined;
+      const deadline = Date.now() + 15_000;
+      let flushed = lsn(cut.flushLsn);
+      while (flushed < mark && Date.now() < deadline) {
+        await sleep(100);
+        flushed = lsn((await state()).standbys[0]?.flushLsn);
+      }
+      expect(flushed).toBeGreaterThanOrEqual(mark);
+    } finally {
+      if (receiverPid !== undefined) process.kill(receiverPid, 'SIGCONT');
       receiverPid = undefined;
       await client.end();
     }

@@ -24,6 +24,8 @@ async function plan(ctx: ScenarioContext): Promise<Plan> {
 }
 
 function replicationScenario(name: 'replication-partition' | 'replication-cut'): Scenario {
+  /** when this run healed the link (set just before the heal; one drill runs at a time) */
+  let healingAtMs: number | null = null;
   return {
     name,
     summary: `blackhole the replication link between the regions (both ways) for ${REPLICATION_CUT_HOLD_MS / 1000} s; both regions still answer the router`,
@@ -38,6 +40,7 @@ function replicationScenario(name: 'replication-partition' | 'replication-cut'):
         Math.min(window.faultMs + REPLICATION_CUT_HOLD_MS, window.loadEndsAtMs - 2_000) - Date.now(),
       );
       ctx.log(`healing: ${describeFault(p.fault)}`);
+      healingAtMs = Date.now();
       await ctx.backend.faults.apply(healOf(p.fault));
     },
     verify: async (_ctx, _p, input) => [
@@ -46,6 +49,7 @@ function replicationScenario(name: 'replication-partition' | 'replication-cut'):
       // login degrades only when a revocation was in flight during the cut, so only payments' degrade
       // (its every transfer waits for the standby) is required
       degradedWithinBound(input.events, input.faultMs),
+      noSyncOnCutLink(input.events, input.faultMs, healingAtMs),
     ],
     reset: (ctx, p) => healAndSettle(ctx, p.fault),
   };
@@ -71,6 +75,29 @@ function degradedWithinBound(events: ControllerEvent[], faultMs: number): Check 
           ? `sync restored ${Date.parse(restored.at) - faultMs} ms after the cut`
           : 'sync not restored')
       : 'no degraded_async event for payments: its commits hung on the cut link unnoticed',
+  };
+}
+
+/**
+ * Sync is not put back while the link is still cut: a walsender row can read "streaming" with a recent
+ * reply and a small lag for a while after the cut, and sync restored on it hangs every commit again
+ * until the next degrade (docs/fencing.md, "RPO 0 again").
+ */
+function noSyncOnCutLink(events: ControllerEvent[], faultMs: number, healingAtMs: number | null): Check {
+  const until = healingAtMs ?? Number.POSITIVE_INFINITY;
+  const during = events.filter(
+    (e) => e.service === 'payments' && Date.parse(e.at) >= faultMs && Date.parse(e.at) < until,
+  );
+  const restored = during.filter((e) => e.type === 'sync_restored');
+  const degrades = during.filter((e) => e.type === 'degraded_async').length;
+  return {
+    name: 'payments sync not restored while the link is cut',
+    ok: restored.length === 0,
+    detail:
+      restored.length === 0
+        ? `${degrades} degrade(s), no sync_restored before the heal`
+        : `sync restored ${restored.map((e) => `${Date.parse(e.at) - faultMs} ms`).join(', ')} after the cut, ` +
+          `before the heal (${degrades} degrades: commits hung again each time)`,
   };
 }
 

@@ -11,9 +11,10 @@ import {
   type ServiceName,
 } from '@failover-lab/contracts';
 import type { CellAdmin } from '../cell-admin';
+import { syncStandbyNamesList } from '../cell-types';
 import type { ServiceConfig } from '../config';
 import { RouterError } from '../errors';
-import type { CellHealth } from '../health/cell-health';
+import { type CellHealth, isAnswering } from '../health/cell-health';
 import type { ProbeTarget } from '../health/prober';
 import type { RouterMetrics } from '../metrics';
 import type { RouteTable } from '../route-table';
@@ -68,6 +69,11 @@ interface ServiceRuntime {
   rpoSuspended: boolean;
   /** a promotion's steps so far, completed with routeMs by the `routed` event that ends it */
   pendingSteps: { steps: PromotionSteps; promotedAt: number } | null;
+  /**
+   * A sync service's primary seen running async: its route (primary@epoch) and its WAL position at the
+   * first answer that showed it (decide's asyncSinceLsn); null while it runs sync.
+   */
+  asyncSince: { route: string; lsn: string | null } | null;
   /** per region, the last self-fence (its lease ran out) already announced with a `fenced` event */
   selfFenceSeen: Partial<Record<RegionName, string>>;
   chain: Promise<unknown>;
@@ -103,6 +109,7 @@ export class Controller {
         routedTo: null,
         rpoSuspended: false,
         pendingSteps: null,
+        asyncSince: null,
         selfFenceSeen: {},
         chain: Promise.resolve(),
         tickQueued: false,
@@ -221,6 +228,7 @@ export class Controller {
     const s = this.state.services[service]!;
     const cells = {} as Record<RegionName, CellHealth>;
     for (const region of REGIONS) cells[region] = this.deps.health.health(service, region);
+    const asyncSince = this.trackAsyncSince(service, s.primary, s.epoch, cells[s.primary]);
     return Object.freeze({
       service,
       mode: config.mode,
@@ -230,6 +238,7 @@ export class Controller {
       epoch: s.epoch,
       cells: Object.freeze(cells),
       inStartupGrace: this.deps.clock.now() - this.startedAt < (this.deps.startupGraceMs ?? 0),
+      ...(asyncSince ? { asyncSinceLsn: asyncSince.lsn } : {}),
       policy: Object.freeze({
         maxFailoverLagBytes: config.policy.maxFailoverLagBytes,
         syncRestoreMaxLagBytes: config.policy.syncRestoreMaxLagBytes,
@@ -240,6 +249,27 @@ export class Controller {
         standbySteadyMs: config.policy.standbySteadyMs,
       }),
     });
+  }
+
+  /**
+   * Marks where a sync service's primary was when the router first saw it commit without its standby:
+   * sync comes back only once the standby has flushed past that mark (decide's canRestoreSync).
+   */
+  private trackAsyncSince(
+    service: ServiceName,
+    primary: RegionName,
+    epoch: number,
+    health: CellHealth,
+  ): ServiceRuntime['asyncSince'] {
+    const rt = this.runtime.get(service)!;
+    const config = this.deps.services[service]!;
+    const ready = health.lastReady;
+    const keepsSync = config.syncStandby ?? config.mode === 'sync';
+    if (!keepsSync || !ready || !isAnswering(health)) return rt.asyncSince;
+    const route = `${primary}@${epoch}`;
+    if (syncStandbyNamesList(ready.synchronousStandbyNames).length > 0) rt.asyncSince = null;
+    else if (rt.asyncSince?.route !== route) rt.asyncSince = { route, lsn: ready.walLsn };
+    return rt.asyncSince?.route === route ? rt.asyncSince : null;
   }
 
   lastOutcome(service: ServiceName): string | null {

@@ -1,7 +1,7 @@
 // The failover policy: one pure function from an immutable snapshot of a service to one decision.
 // Everything it knows is in the snapshot; everything it wants done is in the decision (act() does it).
 import { otherRegion, REGIONS, type RegionName, type ServiceName } from '@failover-lab/contracts';
-import { syncStandbyNamesList } from '../cell-types';
+import { parseLsn, syncStandbyNamesList } from '../cell-types';
 import { type CellHealth, isAnswering } from '../health/cell-health';
 
 export interface ServiceSnapshot {
@@ -19,6 +19,12 @@ export interface ServiceSnapshot {
   readonly cells: Readonly<Record<RegionName, Readonly<CellHealth>>>;
   /** the router started moments ago: it does not yet trust a "down" verdict enough to fail over */
   readonly inStartupGrace?: boolean;
+  /**
+   * Sync services running async: the primary's WAL position (walLsn) at the first answer the router
+   * saw it so, i.e. just after the degrade. Every commit that was stuck waiting for the standby is at
+   * or below it. Absent: not running async, or not tracked (sync then returns on the other rules).
+   */
+  readonly asyncSinceLsn?: string | null;
   readonly policy: Readonly<{
     maxFailoverLagBytes: number;
     syncRestoreMaxLagBytes: number;
@@ -360,12 +366,24 @@ function decideRequest(s: ServiceSnapshot, request: OperatorRequest): Decision {
   };
 }
 
-/** The standby is healthy, in role standby, streaming from the current primary and caught up. */
+/**
+ * The standby is healthy, in role standby, streaming from the current primary and caught up, and the
+ * link carries WAL now: the standby confirmed flushing past the primary's position at the degrade
+ * (asyncSinceLsn). A walsender row keeps reading "streaming", with a recent reply and a small lag, for
+ * a while after its link was cut; a flush position past the degrade can only come from a reply sent
+ * after WAL crossed the link since, so it is never a stale row (and a link that was never cut shows it
+ * as soon as the standby has caught up: no wait at load).
+ */
 export function canRestoreSync(s: ServiceSnapshot): boolean {
   const standby = s.cells[standbyOf(s)];
   if (standby.status !== 'up' || standby.lastReady?.role !== 'standby') return false;
   const seen = standbyAsSeenByPrimary(s);
   if (seen?.state !== 'streaming') return false;
+  if (s.asyncSinceLsn !== undefined && s.asyncSinceLsn !== null) {
+    const mark = parseLsn(s.asyncSinceLsn);
+    const flushed = parseLsn(seen.flushLsn);
+    if (mark !== null && (flushed === null || flushed < mark)) return false;
+  }
   const replyAge = seen.replyAgeMs;
   const maxReplyAge = s.policy.syncRestoreMaxReplyAgeMs;
   if (replyAge !== null && replyAge !== undefined && maxReplyAge !== undefined && replyAge > maxReplyAge)

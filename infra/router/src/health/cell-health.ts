@@ -142,6 +142,18 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
   return next;
 }
 
+/**
+ * Does the next probe to this cell grant a lease? Yes until the cell is confirmed down: a suspected
+ * primary that is merely slow (a starved machine, a probe read past its deadline) must keep its lease,
+ * or it fences itself while the router still routes to it and would have to be claimed back. Once it is
+ * confirmed down the probes that keep going to it grant none, so the bound a failover waits out
+ * (`leaseGrantedUntil`) stops at the probe that confirmed it instead of moving on with every retry;
+ * a confirmed-down cell that answers again is granted one again from its next probe.
+ */
+export function grantsLease(health: CellHealth): boolean {
+  return health.status !== 'down' || health.consecutiveFailures === 0;
+}
+
 /** Reachable now: the last probe answered (even if the cell is still suspected or rising from down). */
 export function isAnswering(health: CellHealth): boolean {
   return health.consecutiveSuccesses > 0 && health.lastReady !== null;

@@ -10,7 +10,7 @@ import {
 import { Agent, request } from 'undici';
 import { readReadiness } from '../cell-types';
 import type { ProbeConfig } from '../config';
-import { applyProbe, type CellHealth, initialHealth, type ProbeResult } from './cell-health';
+import { applyProbe, type CellHealth, grantsLease, initialHealth, type ProbeResult } from './cell-health';
 import type { LookupFn } from './name-cache';
 import { type PostgresVerdict, probePostgres } from './postgres-probe';
 
@@ -141,8 +141,19 @@ export class Prober {
   }
 
   /** From now on every probe grants the lease `source` gives for its service (the controller's epoch). */
-  grantLeases(source: LeaseSource): void {
+  grantLeases(source: LeaseSource, now = Date.now()): void {
     this.lease = source;
+    // What a previous run of the router granted is not known (leases are not persisted): count a lease
+    // granted by a probe sent right now, so no failover from an unreachable primary comes before it.
+    for (const loop of this.loops.values()) {
+      const lease = source(loop.target.service);
+      if (!lease || lease.leaseMs <= 0) continue;
+      const until = now + this.config.timeoutMs + lease.leaseMs;
+      loop.health = {
+        ...loop.health,
+        leaseGrantedUntil: Math.max(loop.health.leaseGrantedUntil ?? 0, until),
+      };
+    }
   }
 
   onTransition(listener: TransitionListener): void {
@@ -226,11 +237,11 @@ export class Prober {
           loop.target.postgres?.port ?? this.config.postgresPort,
           this.config.timeoutMs,
         );
-      // The deadline is stamped before the request leaves: the cell renews only if it reads the probe by
-      // then, so no lease outlives deadline + leaseMs, answered or not. Only a cell whose last probe
-      // answered gets one: every probe sent counts toward the wait before a failover (an unanswered one
-      // may still have arrived in time), so probing a silent cell with leases would push it back forever.
-      const lease = loop.health.consecutiveFailures === 0 ? this.lease(loop.target.service) : null;
+      // The deadline is stamped before the request leaves and the cell renews to deadline + leaseMs
+      // whenever it reads the probe, so every probe sent counts toward the wait before a failover,
+      // answered or not. Granted until the cell is confirmed down (grantsLease): probing a dead cell with
+      // leases would push that wait back forever.
+      const lease = grantsLease(loop.health) ? this.lease(loop.target.service) : null;
       const deadline = started + this.config.timeoutMs;
       const leaseHeaders =
         lease && lease.leaseMs > 0

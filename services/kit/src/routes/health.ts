@@ -59,10 +59,12 @@ async function readPostgres(pool: pg.Pool): Promise<PgFacts> {
       sync_state: string;
       lag: string | null;
       reply_age_ms: number | null;
+      flush_lsn: string | null;
     }>(
       `SELECT application_name AS name, state, sync_state,
               pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS lag,
-              (extract(epoch FROM clock_timestamp() - reply_time) * 1000)::float8 AS reply_age_ms
+              (extract(epoch FROM clock_timestamp() - reply_time) * 1000)::float8 AS reply_age_ms,
+              flush_lsn::text AS flush_lsn
          FROM pg_stat_replication ORDER BY application_name`,
     );
     standbys = rep.rows.map((r) => ({
@@ -71,6 +73,7 @@ async function readPostgres(pool: pg.Pool): Promise<PgFacts> {
       syncState: r.sync_state,
       lagBytes: r.lag === null ? null : Number(r.lag),
       replyAgeMs: r.reply_age_ms === null ? null : Math.max(0, Math.round(r.reply_age_ms)),
+      flushLsn: r.flush_lsn,
     }));
     // Commits waiting for the synchronous standby (seen through pg_monitor): the one signal that is
     // certain to rise when its WAL receiver is gone or cut off, however the walsender row looks.
