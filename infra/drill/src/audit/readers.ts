@@ -280,10 +280,18 @@ async function auditRevocations(ctx: AuditContext, notes: string[]): Promise<Rec
 
 // ---- helpers ----------------------------------------------------------------------------------
 
+/**
+ * How long one read-back keeps retrying transport errors and 5xx. A read that never succeeds counts
+ * against the audit (conservative), so a busy machine must not turn "slow" into "lost": right after a
+ * failover at load 20+, reads through the router were seen to fail for tens of seconds.
+ */
+const READ_BACK_BUDGET_MS = 30_000;
+
 /** A read-back through the router, retried on transport errors and 5xx (the system just recovered). */
 async function readBack(ctx: AuditContext, path: string, authorization: string | null, body?: unknown) {
   let last = { status: 0, body: null as unknown };
-  for (let attempt = 0; attempt < 5; attempt++) {
+  const deadline = Date.now() + READ_BACK_BUDGET_MS;
+  for (let attempt = 0; ; attempt++) {
     const r = await ctx.client.call({
       service: 'login',
       op: 'read',
@@ -295,7 +303,8 @@ async function readBack(ctx: AuditContext, path: string, authorization: string |
     });
     last = { status: r.status, body: r.body };
     if (r.status !== 0 && r.status < 500) return last;
-    await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+    const pauseMs = Math.min(2_000, 200 * (attempt + 1));
+    if (Date.now() + pauseMs >= deadline) return last;
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
-  return last;
 }
