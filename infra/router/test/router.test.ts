@@ -51,7 +51,8 @@ async function makeRig(
       role: 'primary',
       epoch: 0,
       synchronousStandbyNames: '"dc-b"',
-      standbys: [{ name: 'dc-b', state: 'streaming', syncState: 'sync', lagBytes: 0 }],
+      // caught up: it confirmed flushing the primary's whole WAL (the fake's walLsn)
+      standbys: [{ name: 'dc-b', state: 'streaming', syncState: 'sync', lagBytes: 0, flushLsn: '0/1000' }],
     },
     TOKEN,
   );

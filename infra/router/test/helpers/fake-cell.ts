@@ -10,7 +10,8 @@ export interface FakeCellState {
   fenced: boolean;
   pgOk: boolean;
   synchronousStandbyNames: string;
-  standbys: { name: string; state: string; syncState: string; lagBytes: number }[];
+  /** flushLsn: what the standby confirmed flushing (sync returns only once it passes the degrade's mark) */
+  standbys: { name: string; state: string; syncState: string; lagBytes: number; flushLsn?: string }[];
   walLsn: string;
   /** answer ready probes after this many ms (slow-but-alive) */
   readyDelayMs: number;
