@@ -130,12 +130,17 @@ async function comparison(
   return report.verdict === 'pass' ? 0 : 1;
 }
 
-/** The drill's view of a running lab: its local backend, router, Prometheus and admin token. */
-function labEnvironment(client: LabClient, stateDir: string): DrillEnvironment {
-  const secrets = JSON.parse(readFileSync(path.join(stateDir, 'secrets.json'), 'utf8')) as {
+/** The secrets a lab wrote at its start (0600 in its state dir): the router's admin token, the app role's password. */
+function labSecrets(stateDir: string): { adminToken: string; appPassword: string } {
+  return JSON.parse(readFileSync(path.join(stateDir, 'secrets.json'), 'utf8')) as {
     adminToken: string;
     appPassword: string;
   };
+}
+
+/** The drill's view of a running lab: its local backend, router, Prometheus and admin token. */
+function labEnvironment(client: LabClient, stateDir: string): DrillEnvironment {
+  const secrets = labSecrets(stateDir);
   const topo = client.topo;
   return {
     backend: new LocalBackend(client, {
@@ -220,23 +225,9 @@ async function activeActiveComparison(argv: string[]): Promise<number> {
       });
       log(`lab (${topology}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       try {
-        const secrets = JSON.parse(readFileSync(path.join(stateDir, 'secrets.json'), 'utf8')) as {
-          adminToken: string;
-          appPassword: string;
-        };
-        const topo = client.topo;
         return await run({
-          env: {
-            backend: new LocalBackend(client, {
-              topo,
-              adminToken: secrets.adminToken,
-              appPassword: secrets.appPassword,
-            }),
-            routerUrl: topo.edge.routerUrl,
-            prometheusUrl: topo.edge.prometheusUrl,
-            adminToken: secrets.adminToken,
-          },
-          query: cellQuery(topo, secrets.appPassword),
+          env: labEnvironment(client, stateDir),
+          query: cellQuery(client.topo, labSecrets(stateDir).appPassword),
           quarantinedRows: async () =>
             ((await client.status()).quarantine ?? [])
               .filter((q) => q.service === 'messaging')
