@@ -3,7 +3,7 @@
 // production dependency). Why: under tsx every start compiles the app again (~5 s of CPU measured in a
 // container, ~4.8 s here), and a restart in place (app-crash) or a region's three apps starting at
 // once (restore) then starved the serving region of a busy 2-core host. The bundles start in a
-// fraction of that. npm packages stay external (node_modules as installed); only the workspaces'
+// fraction of that. npm packages stay external (node_modules as installed), but for INLINED below; the workspaces'
 // TypeScript is bundled. Each file keeps its own import.meta.url, so paths such as a service's
 // migrations directory resolve exactly as from source.
 //
@@ -19,7 +19,8 @@ import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const BUNDLER = fileURLToPath(import.meta.url);
+const REPO_ROOT = resolve(dirname(BUNDLER), '../../..');
 
 const IMAGE_ENTRIES = [
   'services/login/src/server.ts',
@@ -29,12 +30,22 @@ const IMAGE_ENTRIES = [
   'infra/console/src/server.ts',
 ];
 
+// npm packages bundled in rather than imported at start. typebox ships ~700 small ES modules, and
+// Node 20's ESM loader resolves, opens and compiles each one: importing typebox/compile cost 0.7–0.9 s
+// of CPU per process here (a --cpu-prof of the import was all loader work), in every app, the router,
+// the links and the lab daemon. Bundled, it is one module. The type provider comes with it, so there
+// is one typebox in the process (its Kind symbols must be the ones our schemas were built with).
+const INLINED = ['typebox', '@fastify/type-provider-typebox'];
+const inlined = (path) => INLINED.some((name) => path === name || path.startsWith(`${name}/`));
+
 const keepFileUrls = {
   name: 'keep-file-urls',
   setup(b) {
     // bare imports (npm packages, node: builtins) stay imports; the workspaces' own code is bundled
     b.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@failover-lab/') ? undefined : { path: args.path, external: true },
+      args.path.startsWith('@failover-lab/') || inlined(args.path)
+        ? undefined
+        : { path: args.path, external: true },
     );
     b.onLoad({ filter: /\.ts$/ }, async (args) => ({
       contents: (await readFile(args.path, 'utf8')).replaceAll(
@@ -81,6 +92,8 @@ async function bundle(entry) {
       return [relative(REPO_ROOT, path), sha256(path)];
     }),
   );
+  // the bundler is an input too: a bundle made under other rules (what is inlined) is stale
+  inputs[relative(REPO_ROOT, BUNDLER)] = sha256(BUNDLER);
   // Written aside and renamed: two labs bundling at once must never start half a file.
   const suffix = `.${process.pid}.tmp`;
   writeFileSync(bundleOf(entry) + suffix, result.outputFiles[0].contents);

@@ -1,8 +1,8 @@
 // The lab's bundles: used only while every source that went into one hashes the same.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureBundles, freshBundle, nodeArgsFor } from '../src/bundles';
 
@@ -28,5 +28,23 @@ describe('bundles', () => {
     expect(nodeArgsFor(entry)).toEqual(['--import', 'tsx', entry]);
     ensureBundles([entry]);
     expect(run(nodeArgsFor(entry))).toBe('second');
+  });
+
+  it('typebox is inside the bundle, and the bundler is one of its inputs', () => {
+    // ~700 ES modules that Node would otherwise resolve and compile one by one at every start
+    const server = resolve(__dirname, '../../../services/payments/src/server.ts');
+    ensureBundles([server]);
+    const bundle = freshBundle(server);
+    expect(bundle).not.toBeNull();
+    const imports = [...readFileSync(bundle as string, 'utf8').matchAll(/^import .* from "([^"]+)";$/gm)].map(
+      (m) => m[1],
+    );
+    expect(imports).toContain('fastify');
+    expect(imports.filter((m) => m === 'typebox' || m?.startsWith('typebox/'))).toEqual([]);
+    expect(imports).not.toContain('@fastify/type-provider-typebox');
+    const { inputs } = JSON.parse(readFileSync(server.replace(/\.ts$/, '.bundle.inputs.json'), 'utf8')) as {
+      inputs: Record<string, string>;
+    };
+    expect(Object.keys(inputs)).toContain('infra/compose/node/bundle.mjs');
   });
 });
