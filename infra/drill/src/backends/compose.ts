@@ -146,8 +146,18 @@ const thaw: DockerFault = async (docker, { target }) => {
   await docker.act(['unpause', ...(await docker.containers(target, ['--filter', 'status=paused']))]);
 };
 
-/** How long a restore waits for the region's data tier to be healthy before it starts the apps anyway. */
+/** How long a restore waits for the region's data tier, then for each app, to be healthy. */
 const DATA_TIER_HEALTHY_TIMEOUT_MS = 120_000;
+const APP_HEALTHY_TIMEOUT_MS = 90_000;
+
+/**
+ * The CPU weight of a container while a restore brings it back (Docker's default is 1024; the router
+ * and the links container weigh 8192). A starting region — initdb or pg_rewind, node loading its
+ * bundle, the apps' migrations — is work that can wait a little; the regions serving meanwhile
+ * cannot. Set back to the default once the container is healthy (docs/docker.md, "restore").
+ */
+export const RESTORING_CPU_SHARES = 128;
+const DEFAULT_CPU_SHARES = 1024;
 
 /** Every container healthy (or without a health check), by `docker inspect`. */
 async function allHealthy(docker: Docker, ids: string[]): Promise<boolean> {
@@ -163,16 +173,31 @@ async function allHealthy(docker: Docker, ids: string[]): Promise<boolean> {
     .every((status) => status.trim() === 'healthy' || status.trim() === 'running');
 }
 
+async function waitHealthy(docker: Docker, ids: string[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (ids.length > 0 && Date.now() < deadline) {
+    if (await allHealthy(docker, ids).catch(() => false)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return ids.length === 0;
+}
+
 /**
- * Brings the region back as standby of the current primaries, the way `docker compose up` orders it:
- * first the data tier (Postgres and Redis, in parallel: `docker start a b …` would go one by one,
- * seconds each on a busy host), then — once it is healthy — the apps. Started together, the apps came
- * up before their databases, crashed and were restarted by the restart policy: more container starts
- * while dockerd was already the bottleneck of every service's path (docs/docker.md, "restore").
+ * Brings the region back as standby of the current primaries, gently, because the other region is
+ * serving every request meanwhile on the same (busy, 2-core) host. A restore once failed with 17
+ * client timeouts in the serving region while the restored region's three apps started together
+ * (load ~20, docs/docker.md): so
+ *   - every restored container starts at a low CPU weight (RESTORING_CPU_SHARES) and gets the default
+ *     back once healthy: its start-up waits for CPU, the serving path does not;
+ *   - first the data tier (Postgres and Redis, in parallel: `docker start a b …` would go one by one,
+ *     seconds each on a busy host), then — once it is healthy, as `up` orders them — the apps ONE AT A
+ *     TIME, each once the one before is healthy: never three node start-ups at once. (Started with
+ *     their databases, the apps crashed and were restarted by the restart policy: more work for
+ *     dockerd, which every container's name lookups go through.)
  * Killed containers are started; running ones (a thawed, fenced region) are restarted, so their
  * entrypoints rejoin as standby like the killed ones do (see README). A paused one is unpaused first.
- * If the data tier is not healthy in time the apps start anyway: the drill's steady-state check says
- * what did not come back.
+ * What is not healthy in time is left to the drill's steady-state check, which says what did not come
+ * back; the weights are set back whatever happens.
  */
 const restore: DockerFault = async (docker, { target: { region } }) => {
   const all = await docker.containers({ region }, []);
@@ -182,16 +207,22 @@ const restore: DockerFault = async (docker, { target: { region } }) => {
   const apps = new Set(await docker.containers({ region, component: 'app' }, []).catch(() => []));
   const bringBack = (ids: string[]) =>
     Promise.all(ids.map((id) => docker.act(exited.has(id) ? ['start', id] : ['restart', '-t', '10', id])));
-  const dataTier = all.filter((id) => !apps.has(id));
-  await bringBack(dataTier);
-  const deadline = Date.now() + DATA_TIER_HEALTHY_TIMEOUT_MS;
-  while (
-    dataTier.length > 0 &&
-    Date.now() < deadline &&
-    !(await allHealthy(docker, dataTier).catch(() => false))
-  )
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  await bringBack(all.filter((id) => apps.has(id)));
+  const weigh = (ids: string[], shares: number) =>
+    ids.length === 0 ? Promise.resolve() : docker.act(['update', '--cpu-shares', String(shares), ...ids]);
+  await weigh(all, RESTORING_CPU_SHARES);
+  try {
+    const dataTier = all.filter((id) => !apps.has(id));
+    await bringBack(dataTier);
+    await waitHealthy(docker, dataTier, DATA_TIER_HEALTHY_TIMEOUT_MS);
+    await weigh(dataTier, DEFAULT_CPU_SHARES);
+    for (const app of all.filter((id) => apps.has(id))) {
+      await bringBack([app]);
+      await waitHealthy(docker, [app], APP_HEALTHY_TIMEOUT_MS);
+      await weigh([app], DEFAULT_CPU_SHARES);
+    }
+  } finally {
+    await weigh(all, DEFAULT_CPU_SHARES).catch(() => {});
+  }
 };
 
 const nothingToUndo: DockerFault = async () => {};
