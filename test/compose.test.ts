@@ -30,6 +30,7 @@ import {
   REQUIRED_SECRETS,
 } from '../infra/compose/src/compose-file';
 import { renderComposeFile, renderLinksConfig, renderRouterConfig } from '../infra/compose/src/render';
+import { LINKS_CONTROL_PORT as DRILL_LINKS_CONTROL_PORT } from '../infra/drill/src/backends/compose';
 import { parseRouterConfig } from '../infra/router/src/config';
 import { loadConfig as loadCellConfig } from '../services/kit/src/config';
 import { cellEnvironmentContract } from './helpers/contracts';
@@ -559,7 +560,8 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
     // the token from the env file, never a literal and never on the command line
     expect(s.environment!.LINKS_TOKEN).toMatch(/^\$\{LINKS_TOKEN:\?[^}]+\}$/);
     expect(s.command!.join(' ')).not.toMatch(/TOKEN/);
-    expect(links.control.port).toBe(7071);
+    // the drill's compose backend knows the port without importing infra/compose (layering)
+    expect(links.control.port).toBe(DRILL_LINKS_CONTROL_PORT);
     expect(compose.services.router!.depends_on).toHaveProperty('links');
   });
 
