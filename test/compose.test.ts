@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   keepsSyncStandby,
+  type LinksConfigFile,
+  LinksConfigFileSchema,
+  problemsOf,
   REGIONS,
   REPLICATION_MODE,
   SERVICES,
@@ -26,7 +29,8 @@ import {
   REDIS_IMAGE,
   REQUIRED_SECRETS,
 } from '../infra/compose/src/compose-file';
-import { renderComposeFile, renderRouterConfig } from '../infra/compose/src/render';
+import { renderComposeFile, renderLinksConfig, renderRouterConfig } from '../infra/compose/src/render';
+import { LINKS_CONTROL_PORT as DRILL_LINKS_CONTROL_PORT } from '../infra/drill/src/backends/compose';
 import { parseRouterConfig } from '../infra/router/src/config';
 import { loadConfig as loadCellConfig } from '../services/kit/src/config';
 import { cellEnvironmentContract } from './helpers/contracts';
@@ -55,6 +59,7 @@ interface ComposeFile {
 }
 
 const COMPOSE_TEXT = readRepoFile('docker-compose.yml');
+const links = JSON.parse(readRepoFile('infra', 'compose', 'links.json')) as LinksConfigFile;
 // docker-compose 1.29 reads YAML 1.1 (PyYAML): parse the same way, so `no` would show up as false.
 const compose = parse(COMPOSE_TEXT, { version: '1.1' }) as ComposeFile;
 const services = Object.entries(compose.services);
@@ -148,7 +153,7 @@ describe('docker-compose (v1.29) config', () => {
         expect(config, name).toMatchObject({
           service: s.labels['failover-lab.service'],
           region: s.labels['failover-lab.region'],
-          trustedProxies: ['router'],
+          trustedProxies: ['links'],
         });
       }
       routerEnv = resolved.services.router!.environment!;
@@ -195,6 +200,7 @@ describe('docker-compose.yml is generated from the topology', () => {
     expect(readRepoFile('infra', 'compose', 'router.active-active.json')).toBe(
       renderRouterConfig('active-active'),
     );
+    expect(readRepoFile('infra', 'compose', 'links.json')).toBe(renderLinksConfig());
   });
 
   it("messaging's topology is one env-file variable: apps, both data tiers and the router's config follow it", () => {
@@ -247,16 +253,18 @@ describe('networks and exposure', () => {
     }
   });
 
-  it('publishes only the router, the console, Prometheus and Grafana, on a loopback address (127.0.0.1 unless set)', () => {
+  it('publishes only the router, the console, the links control API, Prometheus and Grafana, on a loopback address (127.0.0.1 unless set)', () => {
     const published = services.filter(([, s]) => (s.ports ?? []).length > 0).map(([n]) => n);
-    expect(published.sort()).toEqual(['console', 'grafana', 'prometheus', 'router']);
+    expect(published.sort()).toEqual(['console', 'grafana', 'links', 'prometheus', 'router']);
+    const publishAddress = ['${', 'FAILOVER_LAB_PUBLISH_ADDRESS:-127.0.0.1}'].join(''); // compose's interpolation, literally
+    expect(compose.services.links!.ports).toEqual([`${publishAddress}:7071:7071`]);
     for (const [name, s] of services) {
       for (const port of s.ports ?? [])
         expect(port, name).toMatch(/^\$\{FAILOVER_LAB_PUBLISH_ADDRESS:-127\.0\.0\.1\}:\d+:\d+$/);
     }
   });
 
-  it('cells reach only their region, replication joins data stores and the router, the edge holds apps and edge services', () => {
+  it('cells reach only their region, replication joins data stores and the links, the edge holds apps and edge services', () => {
     for (const [name, s] of services) {
       const region = s.labels!['failover-lab.region']!;
       const component = s.labels!['failover-lab.component']!;
@@ -264,19 +272,20 @@ describe('networks and exposure', () => {
       if (component === 'app') expect(nets, name).toEqual([region, 'edge'].sort());
       else if (component === 'postgres' || component === 'redis')
         expect(nets, name).toEqual([region, 'replication'].sort());
-      // the router probes each cell's Postgres directly (router.json "postgres") over the replication link
-      else if (component === 'router') expect(nets, name).toEqual(['edge', 'replication']);
+      // the router probes each cell's Postgres through the links container (router.json "postgres"),
+      // which reaches it over the replication network; the router itself reaches no cell directly
+      else if (component === 'links') expect(nets, name).toEqual(['edge', 'replication']);
       else expect(nets, name).toEqual(['edge']);
     }
   });
 
-  it("the serving path (apps, router) waits 1 s, not glibc's 5 s, for a DNS query dockerd dropped; the router outweighs other containers for CPU", () => {
-    const serving = [...ofComponent('app'), ...ofComponent('router')];
-    expect(serving.length).toBe(7);
+  it("the serving path (apps, router, links) waits 1 s, not glibc's 5 s, for a DNS query dockerd dropped; the router and the links outweigh other containers for CPU", () => {
+    const serving = [...ofComponent('app'), ...ofComponent('router'), ...ofComponent('links')];
+    expect(serving.length).toBe(8);
     for (const [name, s] of serving) expect(s.dns_opt, name).toEqual(['timeout:1', 'attempts:3']);
-    const [[, router]] = ofComponent('router') as [[string, ComposeService]];
-    expect(router.cpu_shares).toBeGreaterThan(1024);
-    for (const [name, s] of services) if (s !== router) expect(s.cpu_shares, name).toBeUndefined();
+    const heavy = [...ofComponent('router'), ...ofComponent('links')].map(([, s]) => s);
+    for (const s of heavy) expect(s.cpu_shares).toBeGreaterThan(1024);
+    for (const [name, s] of services) if (!heavy.includes(s)) expect(s.cpu_shares, name).toBeUndefined();
   });
 
   it('region networks and the replication link are internal', () => {
@@ -291,6 +300,7 @@ describe('labels the drill selects by', () => {
     'redis',
     'app',
     'router',
+    'links',
     'console',
     'prometheus',
     'grafana',
@@ -322,8 +332,8 @@ describe('labels the drill selects by', () => {
     }
   });
 
-  it('each of router, console, Prometheus, Grafana and k6 appears once on the edge; the upstream images only under profiles', () => {
-    for (const component of ['router', 'console', 'prometheus', 'grafana', 'k6'])
+  it('each of router, links, console, Prometheus, Grafana and k6 appears once on the edge; the upstream images only under profiles', () => {
+    for (const component of ['router', 'links', 'console', 'prometheus', 'grafana', 'k6'])
       expect(ofComponent(component), component).toHaveLength(1);
     expect(compose.services.k6!.profiles).toEqual(['load']);
     expect(compose.services.grafana!.profiles).toEqual(['grafana']);
@@ -371,13 +381,13 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
     }
   });
 
-  it('apps believe x-forwarded-for from the router only, by its compose DNS name (no pinned subnet)', () => {
-    const [routerName, router] = ofComponent('router')[0]!;
+  it("apps believe x-forwarded-for from the links container only — the router's traffic arrives through it — by its compose DNS name (no pinned subnet)", () => {
+    const [linksName, links] = ofComponent('links')[0]!;
     for (const [name, s] of ofComponent('app')) {
-      expect(s.environment!.TRUSTED_PROXIES, name).toBe(routerName);
+      expect(s.environment!.TRUSTED_PROXIES, name).toBe(linksName);
       // the name resolves from the app: Docker's DNS answers service names on a shared network
       expect(
-        networksOf(s).filter((n) => networksOf(router).includes(n)),
+        networksOf(s).filter((n) => networksOf(links).includes(n)),
         name,
       ).toEqual(['edge']);
     }
@@ -498,7 +508,7 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
     }
   });
 
-  it('the router config lists every cell by its compose DNS name, with the lab replication modes', () => {
+  it('the router reaches every cell (app and Postgres) through its edge link in the links container, with the lab replication modes', () => {
     const router = JSON.parse(readRepoFile('infra', 'compose', 'router.json')) as {
       adminToken?: string;
       services: Record<
@@ -517,16 +527,42 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
       expect(router.services[service]!.mode).toBe(REPLICATION_MODE[service]);
       expect(router.services[service]!.syncStandby).toBe(keepsSyncStandby(service));
       for (const region of REGIONS) {
+        const link = links.links.find((l) => l.from === 'edge' && l.to === region && l.service === service);
+        expect(link, `edge→${region}/${service}`).toBeDefined();
+        const through = (port: number) => link!.ports.find((p) => p.listen === port)?.target;
         const url = new URL(router.services[service]!.cells[region]!);
-        expect(compose.services[url.hostname]?.labels?.['failover-lab.component']).toBe('app');
-        expect(url.port).toBe('3000');
+        expect(url.hostname).toBe('links');
+        const app = through(Number(url.port))!;
+        expect(compose.services[app.host]?.labels?.['failover-lab.component']).toBe('app');
+        expect(compose.services[app.host]?.labels?.['failover-lab.service']).toBe(service);
+        expect(compose.services[app.host]?.labels?.['failover-lab.region']).toBe(region);
+        expect(app.port).toBe(3000);
         const [pgHost, pgPort] = router.services[service]!.postgres![region]!.split(':');
-        expect(compose.services[pgHost!]?.labels?.['failover-lab.component']).toBe('postgres');
-        expect(compose.services[pgHost!]?.labels?.['failover-lab.service']).toBe(service);
-        expect(compose.services[pgHost!]?.labels?.['failover-lab.region']).toBe(region);
-        expect(pgPort).toBe('5432');
+        expect(pgHost).toBe('links');
+        const pg = through(Number(pgPort))!;
+        expect(compose.services[pg.host]?.labels?.['failover-lab.component']).toBe('postgres');
+        expect(compose.services[pg.host]?.labels?.['failover-lab.service']).toBe(service);
+        expect(compose.services[pg.host]?.labels?.['failover-lab.region']).toBe(region);
+        expect(pg.port).toBe(5432);
       }
     }
+    // every listening port is one link's, once
+    const ports = links.links.flatMap((l) => l.ports.map((p) => p.listen));
+    expect(new Set(ports).size).toBe(ports.length);
+  });
+
+  it("links.json is the contract's LinksConfigFile, mounted where the links container reads it; only edge links", () => {
+    expect(problemsOf(LinksConfigFileSchema, links)).toEqual([]);
+    expect(links.links.map((l) => l.from)).toEqual(Array(SERVICES.length * REGIONS.length).fill('edge'));
+    const s = compose.services.links!;
+    expect(s.volumes).toContain('./infra/compose/links.json:/etc/failover-lab/links.json:ro');
+    expect(s.environment!.LINKS_CONFIG).toBe('/etc/failover-lab/links.json');
+    // the token from the env file, never a literal and never on the command line
+    expect(s.environment!.LINKS_TOKEN).toMatch(/^\$\{LINKS_TOKEN:\?[^}]+\}$/);
+    expect(s.command!.join(' ')).not.toMatch(/TOKEN/);
+    // the drill's compose backend knows the port without importing infra/compose (layering)
+    expect(links.control.port).toBe(DRILL_LINKS_CONTROL_PORT);
+    expect(compose.services.router!.depends_on).toHaveProperty('links');
   });
 
   it('Prometheus scrapes every app', () => {

@@ -39,11 +39,11 @@ describe('make-env.ts', () => {
 
   it('refuses an existing complete file and leaves it as it was', () => {
     const target = join(dir, 'compose.env');
-    writeFileSync(target, 'KEEP=1\nCONSOLE_TOKEN=t\nREDIS_PASSWORD=t\n');
+    writeFileSync(target, 'KEEP=1\nCONSOLE_TOKEN=t\nREDIS_PASSWORD=t\nLINKS_TOKEN=t\n');
     const run = makeEnv(target);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('exists');
-    expect(readFileSync(target, 'utf8')).toBe('KEEP=1\nCONSOLE_TOKEN=t\nREDIS_PASSWORD=t\n');
+    expect(readFileSync(target, 'utf8')).toBe('KEEP=1\nCONSOLE_TOKEN=t\nREDIS_PASSWORD=t\nLINKS_TOKEN=t\n');
   });
 
   it('never writes through a symlink planted at the target, not even a dangling one', () => {

@@ -1,6 +1,6 @@
-// Compiles Node entry points (by default the image's: the three services, the router and the console) into one ES
-// module each, next to its .ts as <name>.bundle.mjs, with esbuild (tsx's own compiler, already a
-// production dependency). Why: under tsx every start compiles the app again (~5 s of CPU measured in a
+// Compiles Node entry points (by default the image's: the three services, the router, the console and
+// the links) into one ES module each, next to its .ts as <name>.bundle.mjs, with esbuild (tsx's own
+// compiler, already a production dependency). Why: under tsx every start compiles the app again (~5 s of CPU measured in a
 // container, ~4.8 s here), and a restart in place (app-crash) or a region's three apps starting at
 // once (restore) then starved the serving region of a busy 2-core host. The bundles start in a
 // fraction of that. npm packages stay external (node_modules as installed), but for INLINED below; the workspaces'
@@ -28,6 +28,7 @@ const IMAGE_ENTRIES = [
   'services/messaging/src/server.ts',
   'infra/router/src/server.ts',
   'infra/console/src/server.ts',
+  'infra/links/src/server.ts',
 ];
 
 // npm packages bundled in rather than imported at start. typebox ships ~700 small ES modules, and

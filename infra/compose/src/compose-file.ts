@@ -7,13 +7,17 @@
 //   dc-a, dc-b   one per region; a cell's app, Postgres and Redis talk only inside their region.
 //   replication  the WAN link between the regions: the data stores that replicate (every Postgres
 //                and Redis) sit on it, so dc-b's stores can stream from dc-a's (and back, after a
-//                failover). Apps are not on it: a cell never reaches another cell's stores. The router
-//                is: from the third site it asks a cell's Postgres directly when the cell's app stops
+//                failover). Apps are not on it: a cell never reaches another cell's stores. The links
+//                container is: the router asks a cell's Postgres through it when the cell's app stops
 //                answering (a crashed app with a live database is restarted, not failed over).
-//   edge         the third site: router, Prometheus, Grafana, k6, plus every app (the router
-//                proxies to them and Prometheus scrapes them). Losing a region never loses the edge.
+//   edge         the third site: router, links, Prometheus, Grafana, k6, plus every app (the
+//                router proxies to them through the links container, Prometheus scrapes them
+//                directly). Losing a region never loses the edge.
+//   The router reaches the cells only through `links` (the lab's link proxy): the links container is
+//   on edge and replication (for the cells' Postgres), the router on edge alone.
 import {
   keepsSyncStandby,
+  type LinksConfigFile,
   otherRegion,
   REGIONS,
   REPLICATION_MODE,
@@ -51,6 +55,31 @@ export const EDGE_NETWORK = 'edge';
  */
 export const ROUTER_SERVICE = 'router';
 
+/**
+ * The link proxy (infra/links, the lab's own): every connection from the router to a cell — proxied
+ * requests, probes, admin calls, the direct Postgres probe — crosses it, so "router → dc-a" is a link
+ * that link faults (latency, partition, heal, …) act on by the lab's names. One container serves every
+ * edge link, told apart by port (LINK_PORTS); the apps see the router's traffic coming from it.
+ */
+export const LINKS_SERVICE = 'links';
+/** The links control API, published on loopback like the router (the drill drives faults through it). */
+export const LINKS_CONTROL_PORT = 7071;
+
+/**
+ * The port the links container listens on for the edge link to `region`'s cell of `service`: app
+ * 30<r><s>, Postgres 54<r><s> (r: dc-a 1, dc-b 2; s: login 1, payments 2, messaging 3), so a port
+ * names its link the way the lab's address does (docs/docker.md, "Links").
+ */
+export function edgeLinkPort(
+  component: 'app' | 'postgres',
+  service: ServiceName,
+  region: RegionName,
+): number {
+  const r = REGIONS.indexOf(region) + 1;
+  const s = SERVICES.indexOf(service) + 1;
+  return (component === 'app' ? 3000 : 5400) + r * 10 + s;
+}
+
 /** Secrets come from the environment (`--env-file .lab/compose.env`, see docs/docker.md); never committed. */
 export const REQUIRED_SECRETS = [
   'POSTGRES_PASSWORD',
@@ -63,6 +92,9 @@ export const REQUIRED_SECRETS = [
   'GRAFANA_ADMIN_PASSWORD',
   // requirepass and masterauth of every Redis (redis-entrypoint.sh writes them into a 0600 config)
   'REDIS_PASSWORD',
+  // the links container's control API (faults on the router's links to the regions); the drill reads
+  // it from the env file, as it reads ADMIN_TOKEN
+  'LINKS_TOKEN',
 ] as const;
 
 /**
@@ -158,10 +190,11 @@ function appService(service: ServiceName, region: RegionName) {
     JWT_JWKS: secret('JWT_JWKS'),
     ...(service === 'login' ? { JWT_SIGNING_KEY: secret('JWT_SIGNING_KEY') } : {}),
     LOG_LEVEL: envOr('LOG_LEVEL', 'info'),
-    // Login's per-IP sign-in limit believes x-forwarded-for from the router only. By name: the kit
-    // re-resolves it, so a recreated router (new container address) stays trusted, and no subnet
-    // has to be pinned for it.
-    TRUSTED_PROXIES: ROUTER_SERVICE,
+    // Login's per-IP sign-in limit believes x-forwarded-for from the router only, and the router's
+    // requests arrive through the links container (the TCP proxy passes the router's header
+    // through unchanged). By name: the kit re-resolves it, so a recreated links container (new
+    // address) stays trusted, and no subnet has to be pinned for it.
+    TRUSTED_PROXIES: LINKS_SERVICE,
     ...(service === 'messaging' ? { MESSAGING_TOPOLOGY: messagingTopology() } : {}),
   };
   return {
@@ -292,8 +325,9 @@ function edgeServices() {
         'router-state:/var/lib/failover-lab',
       ],
       labels: labels('edge', 'router'),
-      // edge: proxying to the apps; replication: the Postgres liveness probe (router.json "postgres")
-      networks: [EDGE_NETWORK, REPLICATION_NETWORK],
+      // edge only: it reaches the apps and their Postgres through the links container (router.json),
+      // never directly, so a partitioned link cuts the router off for real
+      networks: [EDGE_NETWORK],
       dns_opt: [...SERVING_DNS_OPTIONS],
       // Every service's requests pass through this one process. Each container weighs 1024 by
       // default: while a restore starts a region's apps and databases on a busy host, the router got
@@ -303,12 +337,40 @@ function edgeServices() {
       // Its first start waits for every app: a router that starts probing while tsx still compiles
       // the apps would fail cells over at birth. depends_on counts only for `up`: a router restarted
       // by Docker later (dc-a gone, say) starts at once and routes to dc-b.
-      depends_on: Object.fromEntries(
-        SERVICES.flatMap((service) =>
-          REGIONS.map((region) => [containerName(service, region, 'app'), { condition: 'service_healthy' }]),
+      depends_on: {
+        [LINKS_SERVICE]: { condition: 'service_healthy' },
+        ...Object.fromEntries(
+          SERVICES.flatMap((service) =>
+            REGIONS.map((region) => [
+              containerName(service, region, 'app'),
+              { condition: 'service_healthy' },
+            ]),
+          ),
         ),
-      ),
+      },
       healthcheck: httpHealthcheck('/health/live', 8080),
+      restart: 'unless-stopped',
+    },
+    [LINKS_SERVICE]: {
+      build: NODE_BUILD,
+      image: NODE_IMAGE,
+      command: ['node', '--enable-source-maps', 'infra/links/src/server.bundle.mjs'],
+      environment: {
+        LINKS_CONFIG: '/etc/failover-lab/links.json',
+        // the control token: from the env file into the environment, never in argv (server.ts)
+        LINKS_TOKEN: secret('LINKS_TOKEN'),
+      },
+      volumes: ['./infra/compose/links.json:/etc/failover-lab/links.json:ro'],
+      labels: labels('edge', 'links'),
+      // edge: the router's side and the apps; replication: the cells' Postgres (the router's probe)
+      networks: [EDGE_NETWORK, REPLICATION_NETWORK],
+      dns_opt: [...SERVING_DNS_OPTIONS],
+      // every request of every service crosses it, as it crosses the router
+      cpu_shares: ROUTER_CPU_SHARES,
+      ports: [published(LINKS_CONTROL_PORT)],
+      healthcheck: { ...httpHealthcheck('/health/live', LINKS_CONTROL_PORT), start_period: '60s' },
+      // a restart keeps the faults a drill holds (its state file is in the container's own layer);
+      // a recreate (`down`, `up`) starts healed
       restart: 'unless-stopped',
     },
     // The lab console (infra/console/README.md "Under docker compose"): read-only towards Docker — no
@@ -483,9 +545,10 @@ export function buildRouterConfig(messaging: ServiceTopology = 'active-passive')
   for (const service of SERVICES) {
     const cells: Record<string, string> = {};
     const postgres: Record<string, string> = {};
+    // through the edge link to the region (buildLinksConfig), never to the cell directly
     for (const region of REGIONS) {
-      cells[region] = `http://${containerName(service, region, 'app')}:${APP_PORT}`;
-      postgres[region] = `${containerName(service, region, 'postgres')}:${PG_PORT}`;
+      cells[region] = `http://${LINKS_SERVICE}:${edgeLinkPort('app', service, region)}`;
+      postgres[region] = `${LINKS_SERVICE}:${edgeLinkPort('postgres', service, region)}`;
     }
     services[service] = {
       mode: REPLICATION_MODE[service],
@@ -510,5 +573,39 @@ export function buildRouterConfig(messaging: ServiceTopology = 'active-passive')
     // turned an app crash into a failover (seen at load ~35).
     probe: { timeoutMs: 1_000 },
     services,
+  };
+}
+
+/**
+ * infra/compose/links.json (the contract's LinksConfigFile): the edge links, router → each region's
+ * cells (app and Postgres), one listening port each in the one links container; no `source`, the
+ * container's own address is what the cells see. The replication links (dc-a ⇄ dc-b) are not here
+ * yet: the compose backend refuses their faults by name.
+ */
+export function buildLinksConfig(): LinksConfigFile {
+  return {
+    control: { host: '0.0.0.0', port: LINKS_CONTROL_PORT },
+    // the container's own layer: a restart keeps the faults, a recreate starts healed
+    stateFile: '/var/lib/failover-lab/links-faults.json',
+    links: REGIONS.flatMap((region) =>
+      SERVICES.map((service) => ({
+        from: 'edge' as const,
+        to: region,
+        service,
+        host: '0.0.0.0',
+        ports: [
+          {
+            name: 'app',
+            listen: edgeLinkPort('app', service, region),
+            target: { host: containerName(service, region, 'app'), port: APP_PORT },
+          },
+          {
+            name: 'postgres',
+            listen: edgeLinkPort('postgres', service, region),
+            target: { host: containerName(service, region, 'postgres'), port: PG_PORT },
+          },
+        ],
+      })),
+    ),
   };
 }

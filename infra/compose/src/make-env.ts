@@ -37,8 +37,8 @@ if (existing && !existing.isFile()) {
 }
 // Secrets that no volume remembers can be added to an existing file (an env file made before they
 // existed); the others would lock the apps out of initialised volumes if they changed.
-// (Redis keeps no volume: its password can be added too.)
-const ADDABLE = ['CONSOLE_TOKEN', 'REDIS_PASSWORD'];
+// (Redis keeps no volume: its password can be added too; the links token is in no volume either.)
+const ADDABLE = ['CONSOLE_TOKEN', 'REDIS_PASSWORD', 'LINKS_TOKEN'];
 if (existing) {
   const text = readFileSync(target, 'utf8');
   const missing = ADDABLE.filter((name) => !new RegExp(`^${name}=`, 'm').test(text));
@@ -83,6 +83,8 @@ const lines = [
   `GRAFANA_ADMIN_PASSWORD=${password()}`,
   // requirepass and masterauth of every Redis
   `REDIS_PASSWORD=${password()}`,
+  // the links container's control API (link faults); its own secret
+  `LINKS_TOKEN=${password()}`,
   `JWT_JWKS='${JSON.stringify({ keys: [publicJwk] })}'`,
   `JWT_SIGNING_KEY='${JSON.stringify(privateJwk)}'`,
   // docs/active-active.md; the stack's volumes are made for this one (docker compose down -v to change)

@@ -1,7 +1,8 @@
 // docker-compose.yml under a real Docker engine (infra/compose/test/global-setup.ts brought it up):
 // the compose backend's every call against real containers, an app crash restarted by Docker's own
 // restart policy, a dc-b standby recreated with its volume still streaming, Prometheus keeping the
-// router's region labels, and a region-kill drill through `npm run drill -- --backend compose`.
+// router's region labels, and two drills through `npm run drill -- --backend compose`: wan-latency
+// (a link fault through the links container) and region-kill.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -292,25 +293,49 @@ describe('the compose backend against real containers', () => {
   });
 });
 
+/** `npm run drill -- <scenario> --backend compose` against the stack; its report and exit code. */
+async function drill(scenario: string): Promise<{ report: DrillReport; code: number }> {
+  const out = join(outDir, scenario);
+  const started = Date.now();
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'infra/drill/src/cli.ts', scenario, '--backend', 'compose', '--out', out],
+      {
+        cwd: REPO_ROOT,
+        env,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    child.once('error', reject);
+    child.once('exit', (c) => resolve(c ?? 1));
+  });
+  process.stdout.write(`compose e2e: ${scenario} drill: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return { report: JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as DrillReport, code };
+}
+
+// Before region-kill, on the stack as `up` left it (primaries in dc-a): the router reaches every cell
+// through the links container, and the drill slows router → dc-a through its control API.
+describe('npm run drill -- wan-latency --backend compose (the links container)', () => {
+  it('passes: 300 ms on router → dc-a for 20 s, no failover, nothing fails, the latency shows in p99', async () => {
+    const { report, code } = await drill('wan-latency');
+    expect(report.load.backend).toBe('compose');
+    expect(report.linkFaults?.map((f) => `${f.kind} ${f.target}`)).toEqual(
+      expect.arrayContaining(['link_latency edge→dc-a', 'link_heal edge→dc-a']),
+    );
+    for (const [service, s] of Object.entries(report.services)) {
+      expect(s.failedOver, service).toBe(false);
+      expect(s.lostAckedWrites, service).toBe(0);
+      expect(s.duplicateWrites, service).toBe(0);
+    }
+    expect(report.verdict, report.reasons.join('; ')).toBe('pass');
+    expect(code).toBe(0);
+  });
+});
+
 describe('npm run drill -- region-kill --backend compose', () => {
   it('passes: dc-a killed under load, every service on dc-b, no acknowledged write lost or duplicated', async () => {
-    const out = join(outDir, 'region-kill');
-    const started = Date.now();
-    const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'infra/drill/src/cli.ts', 'region-kill', '--backend', 'compose', '--out', out],
-        {
-          cwd: REPO_ROOT,
-          env,
-          stdio: ['ignore', 'inherit', 'inherit'],
-        },
-      );
-      child.once('error', reject);
-      child.once('exit', (c) => resolve(c ?? 1));
-    });
-    process.stdout.write(`compose e2e: region-kill drill: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as DrillReport;
+    const { report, code } = await drill('region-kill');
     expect(report.load.backend).toBe('compose');
     for (const [service, s] of Object.entries(report.services)) {
       expect(s.lostAckedWrites, service).toBe(0);

@@ -269,8 +269,14 @@ function composeEnvironment(): { env: DrillEnvironment; cleanup: () => Promise<v
   return {
     env: {
       backend: new ComposeBackend(
-        { adminToken: settings.adminToken, appPassword: settings.appPassword },
+        {
+          adminToken: settings.adminToken,
+          appPassword: settings.appPassword,
+          ...(settings.linksToken ? { linksToken: settings.linksToken } : {}),
+        },
         settings.project,
+        undefined,
+        settings.linksUrl,
       ),
       routerUrl: settings.routerUrl,
       prometheusUrl: settings.prometheusUrl,

@@ -1,5 +1,5 @@
 // Where the compose backend finds its secrets and the stack's published addresses. The secrets are
-// read from the environment (ADMIN_TOKEN, APP_DB_PASSWORD) or else from the env file compose itself
+// read from the environment (ADMIN_TOKEN, APP_DB_PASSWORD, LINKS_TOKEN) or else from the env file compose itself
 // was started with (COMPOSE_ENV_FILE, default .lab/compose.env): the drill never needs them typed in
 // or passed on a command line.
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,10 +9,14 @@ import { UsageError } from '../options';
 export interface ComposeSettings {
   adminToken: string;
   appPassword: string;
+  /** LINKS_TOKEN: the links container's control API; absent, link faults refuse by name */
+  linksToken?: string;
   /** COMPOSE_PROJECT_NAME: only this project's containers are touched (unset: every stack's) */
   project?: string;
   routerUrl: string;
   prometheusUrl: string;
+  /** the links container's control API (link faults) */
+  linksUrl: string;
 }
 
 /** KEY=value lines as compose's --env-file reads them (a value may be wrapped in ' or "). */
@@ -47,11 +51,14 @@ export function composeSettings(env: NodeJS.ProcessEnv, repoRoot: string): Compo
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address))
     throw new UsageError(`FAILOVER_LAB_PUBLISH_ADDRESS must be a 127.x.y.z address, got ${address}`);
   const project = env.COMPOSE_PROJECT_NAME || fromFile.COMPOSE_PROJECT_NAME || undefined;
+  const linksToken = env.LINKS_TOKEN || fromFile.LINKS_TOKEN || undefined;
   return {
     adminToken,
     appPassword,
+    ...(linksToken ? { linksToken } : {}),
     ...(project ? { project } : {}),
     routerUrl: env.DRILL_ROUTER_URL || `http://${address}:8080`,
     prometheusUrl: env.DRILL_PROMETHEUS_URL || `http://${address}:9090`,
+    linksUrl: `http://${address}:7071`,
   };
 }

@@ -5,7 +5,9 @@
 // never go through a shell on this side. Tested against a real engine: infra/compose/test/.
 import { execFile } from 'node:child_process';
 import {
+  describeFault,
   describeTarget,
+  type errorBody,
   type Fault,
   type FaultKind,
   type FaultTarget,
@@ -54,7 +56,18 @@ export interface ComposeSecrets {
   adminToken: string;
   /** APP_DB_PASSWORD: the `app` role's password, for the split-brain count */
   appPassword: string;
+  /** LINKS_TOKEN: the links container's control API (absent: link faults refuse, naming it) */
+  linksToken?: string;
 }
+
+/** The links container's control API as docker-compose.yml publishes it (docs/docker.md, "Links"). */
+export interface LinksControl {
+  url: string;
+  token: string | undefined;
+}
+
+/** docker-compose.yml publishes the links control API on this port (infra/compose/src/compose-file.ts) */
+export const LINKS_CONTROL_PORT = 7071;
 
 /** kill, pause, start: seconds each for the daemon on a busy host (network and cgroup work) */
 const DOCKER_ACTION_TIMEOUT_MS = 180_000;
@@ -95,9 +108,11 @@ interface Docker {
   exec: Exec;
   containers(target: FaultTarget, extra: string[]): Promise<string[]>;
   act(args: string[]): Promise<unknown>;
+  /** where the edge links take their faults */
+  links: LinksControl;
 }
 
-type DockerFault = (docker: Docker, target: FaultTarget) => Promise<void>;
+type DockerFault = (docker: Docker, fault: Fault) => Promise<void>;
 
 /**
  * A region or a data store: `docker kill` (the fire). Docker marks such a container as stopped by
@@ -105,7 +120,7 @@ type DockerFault = (docker: Docker, target: FaultTarget) => Promise<void>;
  * its node process is SIGKILLed inside the container, the image's tini exits 137 and Docker's restart
  * policy restarts it in place, as the lab's supervisor does.
  */
-const kill: DockerFault = async (docker, target) => {
+const kill: DockerFault = async (docker, { target }) => {
   const ids = await docker.containers(target, ['--filter', 'status=running']);
   if (target.component === 'app') {
     // The exec's own shell dies with the container, so its exit status says nothing: what counts is
@@ -123,16 +138,26 @@ const kill: DockerFault = async (docker, target) => {
   await docker.act(['kill', '--signal', 'KILL', ...ids]);
 };
 
-const freeze: DockerFault = async (docker, target) => {
+const freeze: DockerFault = async (docker, { target }) => {
   await docker.act(['pause', ...(await docker.containers(target, ['--filter', 'status=running']))]);
 };
 
-const thaw: DockerFault = async (docker, target) => {
+const thaw: DockerFault = async (docker, { target }) => {
   await docker.act(['unpause', ...(await docker.containers(target, ['--filter', 'status=paused']))]);
 };
 
-/** How long a restore waits for the region's data tier to be healthy before it starts the apps anyway. */
+/** How long a restore waits for the region's data tier, then for each app, to be healthy. */
 const DATA_TIER_HEALTHY_TIMEOUT_MS = 120_000;
+const APP_HEALTHY_TIMEOUT_MS = 90_000;
+
+/**
+ * The CPU weight of a container while a restore brings it back (Docker's default is 1024; the router
+ * and the links container weigh 8192). A starting region — initdb or pg_rewind, node loading its
+ * bundle, the apps' migrations — is work that can wait a little; the regions serving meanwhile
+ * cannot. Set back to the default once the container is healthy (docs/docker.md, "restore").
+ */
+export const RESTORING_CPU_SHARES = 128;
+const DEFAULT_CPU_SHARES = 1024;
 
 /** Every container healthy (or without a health check), by `docker inspect`. */
 async function allHealthy(docker: Docker, ids: string[]): Promise<boolean> {
@@ -148,18 +173,33 @@ async function allHealthy(docker: Docker, ids: string[]): Promise<boolean> {
     .every((status) => status.trim() === 'healthy' || status.trim() === 'running');
 }
 
+async function waitHealthy(docker: Docker, ids: string[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (ids.length > 0 && Date.now() < deadline) {
+    if (await allHealthy(docker, ids).catch(() => false)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return ids.length === 0;
+}
+
 /**
- * Brings the region back as standby of the current primaries, the way `docker compose up` orders it:
- * first the data tier (Postgres and Redis, in parallel: `docker start a b …` would go one by one,
- * seconds each on a busy host), then — once it is healthy — the apps. Started together, the apps came
- * up before their databases, crashed and were restarted by the restart policy: more container starts
- * while dockerd was already the bottleneck of every service's path (docs/docker.md, "restore").
+ * Brings the region back as standby of the current primaries, gently, because the other region is
+ * serving every request meanwhile on the same (busy, 2-core) host. A restore once failed with 17
+ * client timeouts in the serving region while the restored region's three apps started together
+ * (load ~20, docs/docker.md): so
+ *   - every restored container starts at a low CPU weight (RESTORING_CPU_SHARES) and gets the default
+ *     back once healthy: its start-up waits for CPU, the serving path does not;
+ *   - first the data tier (Postgres and Redis, in parallel: `docker start a b …` would go one by one,
+ *     seconds each on a busy host), then — once it is healthy, as `up` orders them — the apps ONE AT A
+ *     TIME, each once the one before is healthy: never three node start-ups at once. (Started with
+ *     their databases, the apps crashed and were restarted by the restart policy: more work for
+ *     dockerd, which every container's name lookups go through.)
  * Killed containers are started; running ones (a thawed, fenced region) are restarted, so their
  * entrypoints rejoin as standby like the killed ones do (see README). A paused one is unpaused first.
- * If the data tier is not healthy in time the apps start anyway: the drill's steady-state check says
- * what did not come back.
+ * What is not healthy in time is left to the drill's steady-state check, which says what did not come
+ * back; the weights are set back whatever happens.
  */
-const restore: DockerFault = async (docker, { region }) => {
+const restore: DockerFault = async (docker, { target: { region } }) => {
   const all = await docker.containers({ region }, []);
   const paused = await docker.containers({ region }, ['--filter', 'status=paused']).catch(() => []);
   if (paused.length > 0) await docker.act(['unpause', ...paused]);
@@ -167,27 +207,75 @@ const restore: DockerFault = async (docker, { region }) => {
   const apps = new Set(await docker.containers({ region, component: 'app' }, []).catch(() => []));
   const bringBack = (ids: string[]) =>
     Promise.all(ids.map((id) => docker.act(exited.has(id) ? ['start', id] : ['restart', '-t', '10', id])));
-  const dataTier = all.filter((id) => !apps.has(id));
-  await bringBack(dataTier);
-  const deadline = Date.now() + DATA_TIER_HEALTHY_TIMEOUT_MS;
-  while (
-    dataTier.length > 0 &&
-    Date.now() < deadline &&
-    !(await allHealthy(docker, dataTier).catch(() => false))
-  )
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  await bringBack(all.filter((id) => apps.has(id)));
+  const weigh = (ids: string[], shares: number) =>
+    ids.length === 0 ? Promise.resolve() : docker.act(['update', '--cpu-shares', String(shares), ...ids]);
+  await weigh(all, RESTORING_CPU_SHARES);
+  try {
+    const dataTier = all.filter((id) => !apps.has(id));
+    await bringBack(dataTier);
+    await waitHealthy(docker, dataTier, DATA_TIER_HEALTHY_TIMEOUT_MS);
+    await weigh(dataTier, DEFAULT_CPU_SHARES);
+    for (const app of all.filter((id) => apps.has(id))) {
+      await bringBack([app]);
+      await waitHealthy(docker, [app], APP_HEALTHY_TIMEOUT_MS);
+      await weigh([app], DEFAULT_CPU_SHARES);
+    }
+  } finally {
+    await weigh(all, DEFAULT_CPU_SHARES).catch(() => {});
+  }
 };
 
 const nothingToUndo: DockerFault = async () => {};
 
-/** docker-compose.yml has no link proxy yet: a link fault fails loudly instead of doing nothing. */
-const noLinksYet: DockerFault = async (_docker, target) => {
-  throw new Error(
-    `link faults (${describeTarget(target)}) need the links proxy in docker-compose.yml, which compose does not run yet`,
-  );
-};
-const linkFault = { apply: noLinksYet, reset: noLinksYet };
+/**
+ * The edge links (router → each region's cells) run in the links container, the lab's own link proxy
+ * (docker-compose.yml): a link fault is one call to its control API, with the lab's names and shapes.
+ * The replication links (dc-a ⇄ dc-b) are not in compose yet: their faults fail loudly, by name,
+ * instead of doing nothing.
+ */
+export async function linksCall(links: LinksControl, fault: Fault): Promise<void> {
+  if (fault.target.from !== 'edge') {
+    throw new Error(
+      `${describeFault(fault)}: compose runs only the edge links (router → a region's cells); the ` +
+        'replication link between the regions is not in docker-compose.yml yet (the local lab runs it)',
+    );
+  }
+  if (!links.token) {
+    throw new Error(
+      `${describeFault(fault)} needs LINKS_TOKEN (the links container's control token): in the ` +
+        'environment or in the env file the stack was started with',
+    );
+  }
+  const res = await fetch(`${links.url}/faults`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${links.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(fault),
+    signal: AbortSignal.timeout(10_000),
+  }).catch((err: Error) => {
+    throw new Error(
+      `${describeFault(fault)}: the links container did not answer at ${links.url}: ${err.message}`,
+    );
+  });
+  if (!res.ok) {
+    const payload = (await res.json().catch(() => ({}))) as Partial<ReturnType<typeof errorBody>>;
+    throw new Error(
+      `${describeFault(fault)}: links answered ${res.status} ${payload.error?.code ?? ''} ${payload.error?.message ?? ''}`.trim(),
+    );
+  }
+}
+
+const linkApply: DockerFault = (docker, fault) => linksCall(docker.links, fault);
+/** Every link fault is undone by link_heal on its link (both directions, every service on it). */
+const linkHeal: DockerFault = (docker, { target }) =>
+  linksCall(docker.links, {
+    kind: 'link_heal',
+    target: {
+      from: target.from,
+      region: target.region,
+      ...(target.service ? { service: target.service } : {}),
+    } as FaultTarget,
+  });
+const linkFault = { apply: linkApply, reset: linkHeal };
 
 /** Every fault of the contract's registry, in docker's words, with its reset. */
 export const COMPOSE_FAULTS: Readonly<Record<FaultKind, { apply: DockerFault; reset: DockerFault }>> = {
@@ -214,15 +302,18 @@ export class ComposeBackend implements Backend {
     /** the compose project (COMPOSE_PROJECT_NAME); every container outside it is left alone */
     project?: string,
     exec: Exec = execDocker,
+    /** the links container's control API (default: published on 127.0.0.1) */
+    linksUrl = `http://127.0.0.1:${LINKS_CONTROL_PORT}`,
   ) {
     const docker: Docker = {
       exec,
       containers: (target, extra) => containers(exec, project, target, extra),
       act: (args) => exec('docker', args, { timeoutMs: DOCKER_ACTION_TIMEOUT_MS }),
+      links: { url: linksUrl, token: secrets.linksToken },
     };
     this.faults = {
-      apply: (fault: Fault) => COMPOSE_FAULTS[fault.kind].apply(docker, fault.target),
-      reset: (fault: Fault) => COMPOSE_FAULTS[fault.kind].reset(docker, fault.target),
+      apply: (fault: Fault) => COMPOSE_FAULTS[fault.kind].apply(docker, fault),
+      reset: (fault: Fault) => COMPOSE_FAULTS[fault.kind].reset(docker, fault),
       status: async () => {
         const { stdout } = await exec('docker', [
           'ps',
