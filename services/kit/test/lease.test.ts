@@ -129,6 +129,56 @@ describe('the lease', () => {
   });
 });
 
+describe('a promotion carries the lease', () => {
+  const promote = async (body: Record<string, unknown>) => {
+    const res = await cell.inject({
+      method: 'POST',
+      url: '/admin/promote',
+      headers: { authorization: `Bearer ${tier.secrets.adminToken}` },
+      payload: body,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  };
+  const ready = async () => (await cell.inject('/health/ready')).json();
+
+  it('leased from the moment it is primary: no probe ever arrives, and it fences itself when the lease runs out', async () => {
+    const epoch = (await ready()).epoch;
+    const before = Date.now();
+    await promote({ epoch, lease: { ms: 1_500, deadline: Date.now() + 15_000 } });
+    const after = Date.now();
+    // min(the moment it became primary, the deadline) + the lease: within what the router counts
+    const leaseUntil = Date.parse((await ready()).leaseUntil);
+    expect(leaseUntil).toBeGreaterThanOrEqual(before + 1_500);
+    expect(leaseUntil).toBeLessThanOrEqual(after + 1_500);
+    expect((await write()).statusCode).toBe(201);
+    const fenced = await until('the promoted cell fenced itself', async () => {
+      const r = await ready();
+      return r.fenced ? r : undefined;
+    });
+    expect(Date.parse(fenced.selfFencedAt)).toBeGreaterThan(leaseUntil);
+    expect((await write()).statusCode).toBe(503);
+    expect(
+      await until('writes revoked', async () => ((await directWrite()) === '42501' ? true : undefined)),
+    ).toBe(true);
+  });
+
+  it('a promotion finished after its deadline takes a lease already over: fenced at once', async () => {
+    const epoch = (await ready()).epoch;
+    await promote({ epoch, lease: { ms: 1_000, deadline: Date.now() - 2_000 } });
+    const res = await write();
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('PROBE_ERR_FENCED');
+  });
+
+  it('without a lease (leases off) the new primary holds none and does not fence itself', async () => {
+    const epoch = (await ready()).epoch;
+    await promote({ epoch });
+    expect((await ready()).leaseUntil).toBeUndefined();
+    expect((await write()).statusCode).toBe(201);
+    expect(await directWrite()).toBe('committed');
+  });
+});
+
 describe('the renew rule (CellState.renewLease): never past what the router waits out', () => {
   // The router's bound for a probe is its deadline + the lease, whether or when the probe arrives.
   const now = 1_000_000;
