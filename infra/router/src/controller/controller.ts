@@ -40,6 +40,8 @@ import { type ControllerOps, runOperatorFence, runSwitchover } from './switchove
 export interface HealthSource {
   health(service: ServiceName, region: RegionName): CellHealth;
   probeNow(service: ServiceName, region: RegionName): Promise<CellHealth>;
+  /** counts a lease a promotion grants (Prober.countPromotionLease); the result lowers it once answered */
+  countPromotionLease(service: ServiceName, region: RegionName, until: number): (answered: number) => void;
 }
 
 export interface Clock {
@@ -101,6 +103,7 @@ export class Controller {
       emit: (type, service, region, epoch, detail, steps) =>
         this.emit(type, service, region, epoch, detail, steps),
       reroute: (service) => this.applyVerdict(this.observe(service)),
+      promote: (service, region, epoch) => this.promote(service, region, epoch),
     };
     for (const service of this.serviceNames()) {
       this.runtime.set(service, {
@@ -421,7 +424,7 @@ export class Controller {
           await this.persist(service, decision.region, decision.epoch);
           return decision.outcome;
         case 'claim': {
-          const result = await this.deps.admin.promote(url(decision.region), decision.epoch);
+          const result = await this.promote(service, decision.region, decision.epoch);
           this.emit(
             'promoted',
             service,
@@ -461,7 +464,7 @@ export class Controller {
           await this.persist(service, decision.to, decision.epoch);
           steps.epochMs = clock.now() - t0;
           t0 = clock.now();
-          const result = await this.deps.admin.promote(url(decision.to), decision.epoch);
+          const result = await this.promote(service, decision.to, decision.epoch);
           steps.adminMs = clock.now() - t0;
           Object.assign(steps, result.steps);
           rt.pendingSteps = { steps, promotedAt: clock.now() };
@@ -493,6 +496,24 @@ export class Controller {
     } catch (err) {
       return `${decision.kind} failed: ${(err as Error).message}`;
     }
+  }
+
+  /**
+   * Every promotion carries the lease (docs/fencing.md, "The lease"): the new primary is leased from the
+   * moment it becomes primary, so cut off from us before our first probe reaches it, it still fences
+   * itself. The grant is counted before the call leaves (deadline + lease: the cell may take it however
+   * late it answers) and lowered to the answer's moment + lease once it answers.
+   */
+  private async promote(service: ServiceName, region: RegionName, epoch: number) {
+    const config = this.deps.services[service]!;
+    const leaseMs = config.policy.leaseMs;
+    if (leaseMs <= 0) return this.deps.admin.promote(config.cells[region], epoch);
+    // wall-clock, like the probes' deadlines: the cell compares it with its own Date.now()
+    const deadline = Date.now() + config.policy.adminTimeoutMs;
+    const answered = this.deps.health.countPromotionLease(service, region, deadline + leaseMs);
+    const result = await this.deps.admin.promote(config.cells[region], epoch, { ms: leaseMs, deadline });
+    answered(Math.min(deadline, Date.now()) + leaseMs);
+    return result;
   }
 
   /**
