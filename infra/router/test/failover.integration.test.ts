@@ -72,6 +72,9 @@ const waitForPrimary = (service: Svc, region: string, timeoutMs = 30_000) =>
     timeoutMs,
     50,
   );
+/** The lab's supervisor has restarted the router (it had restarted it `before` times). */
+const routerRestarted = (before: number) =>
+  waitFor('router restarted', async () => (await lab.status()).edge.router.restarts > before, 30_000, 100);
 const metricsText = async () => (await request(`${routerUrl}/metrics`)).body.text();
 
 beforeAll(async () => {
@@ -214,12 +217,7 @@ describe.sequential('failover on the real lab', () => {
     const t0 = Date.now();
     // The router is a process this test's lab started; it leads its own process group.
     process.kill(-edge.pid!, 'SIGKILL');
-    await waitFor(
-      'router restarted',
-      async () => (await lab.status()).edge.router.restarts > edge.restarts,
-      30_000,
-      100,
-    );
+    await routerRestarted(edge.restarts);
     await waitFor(
       'router live',
       async () => (await request(`${routerUrl}/health/live`)).statusCode === 200,
@@ -291,12 +289,7 @@ describe.sequential('failover on the real lab', () => {
     }
     const killedAt = Date.now();
     const allFencedMs = killedAt - t0;
-    await waitFor(
-      'router restarted',
-      async () => (await lab.status()).edge.router.restarts > edge.restarts,
-      30_000,
-      100,
-    );
+    await routerRestarted(edge.restarts);
     // No manual step: the restarted router claims each self-fenced primary at its epoch, then routes.
     await waitFor(
       'router serving every service again',
