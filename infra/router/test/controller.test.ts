@@ -1,7 +1,7 @@
 // The controller loop with injected fakes (no network): act() order, persistence, one-line outcomes.
 import type { PromoteRequest, RegionName, ServiceName } from '@failover-lab/contracts';
 import { describe, expect, it } from 'vitest';
-import type { CellAdmin } from '../src/cell-admin';
+import { type CellAdmin, CellAdminError } from '../src/cell-admin';
 import { parseRouterConfig } from '../src/config';
 import { Controller } from '../src/controller/controller';
 import type { CellHealth } from '../src/health/cell-health';
@@ -165,6 +165,25 @@ describe('controller', () => {
     expect(await controller.tick('login')).toBe('claim failed: ETIMEDOUT');
     expect(leases).toHaveLength(1);
     expect(leases[0]!.counted).toHaveLength(1);
+  });
+
+  it('a promotion the cell refuses (4xx) took no lease: its grant is dropped', async () => {
+    const { controller, set, leases, admin } = rig(['login']);
+    await controller.init();
+    set('login', 'dc-a', cell('up', ready({ epoch: 0 })));
+    set('login', 'dc-b', cell('up', standby(0)));
+    admin.promote = async () => {
+      throw new CellAdminError(
+        'POST /admin/promote: HTTP 409 ADMIN_ERR_STALE_EPOCH',
+        409,
+        'ADMIN_ERR_STALE_EPOCH',
+      );
+    };
+    const before = Date.now();
+    expect(await controller.tick('login')).toMatch(/^claim failed: .*409/);
+    expect(leases[0]!.counted).toHaveLength(2);
+    expect(leases[0]!.counted[1]).toBeGreaterThanOrEqual(before);
+    expect(leases[0]!.counted[1]).toBeLessThanOrEqual(Date.now());
   });
 
   it("a failover's promoted and routed events carry its steps, the cell's own among them", async () => {

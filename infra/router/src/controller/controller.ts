@@ -10,7 +10,7 @@ import {
   type RegionName,
   type ServiceName,
 } from '@failover-lab/contracts';
-import type { CellAdmin } from '../cell-admin';
+import { type CellAdmin, CellAdminError } from '../cell-admin';
 import { syncStandbyNamesList } from '../cell-types';
 import type { ServiceConfig } from '../config';
 import { RouterError } from '../errors';
@@ -511,9 +511,17 @@ export class Controller {
     // wall-clock, like the probes' deadlines: the cell compares it with its own Date.now()
     const deadline = Date.now() + config.policy.adminTimeoutMs;
     const answered = this.deps.health.countPromotionLease(service, region, deadline + leaseMs);
-    const result = await this.deps.admin.promote(config.cells[region], epoch, { ms: leaseMs, deadline });
-    answered(Math.min(deadline, Date.now()) + leaseMs);
-    return result;
+    try {
+      const result = await this.deps.admin.promote(config.cells[region], epoch, { ms: leaseMs, deadline });
+      answered(Math.min(deadline, Date.now()) + leaseMs);
+      return result;
+    } catch (err) {
+      // A 4xx is the cell refusing the promotion before it changed anything: no lease was taken. Any
+      // other failure (a timeout, a 5xx) may come after it was: the grant stays counted.
+      if (err instanceof CellAdminError && err.status !== null && err.status >= 400 && err.status < 500)
+        answered(Date.now());
+      throw err;
+    }
   }
 
   /**
