@@ -46,6 +46,31 @@ export const PromotionStepsSchema = Type.Object(
 );
 export type PromotionSteps = Static<typeof PromotionStepsSchema>;
 
+/**
+ * The body of POST /admin/promote on a cell. `lease`: the router grants the new primary a lease with the
+ * promotion itself (docs/fencing.md, "The lease"), so it is leased from the moment it becomes primary,
+ * not from its first probe. The cell holds it until min(the moment it became primary, `deadline`) + `ms`;
+ * the router counts `deadline` + `ms` until the cell answers, then the moment of the answer + `ms`.
+ * Absent: no lease (leases off, or an operator's call).
+ */
+export const PromoteRequestSchema = Type.Object(
+  {
+    epoch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    lease: Type.Optional(
+      Type.Object(
+        {
+          ms: Type.Integer({ minimum: 1, maximum: 600_000 }),
+          /** unix ms: the router gives up on the promotion then (its admin timeout) */
+          deadline: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type PromoteRequest = Static<typeof PromoteRequestSchema>;
+
 /** The answer of POST /admin/promote on a cell. */
 export const PromoteResponseSchema = Type.Object({
   role: Type.String(),

@@ -1,6 +1,6 @@
 // The controller's only way to change a cell: its admin API (docs/contracts.md, "Cell HTTP surface").
 
-import type { CellReadiness, PromotionSteps } from '@failover-lab/contracts';
+import type { CellReadiness, PromoteRequest, PromotionSteps } from '@failover-lab/contracts';
 import { Agent, request } from 'undici';
 import { readReadiness } from './cell-types';
 import type { LookupFn } from './health/name-cache';
@@ -34,7 +34,8 @@ const CELL_STEPS = [
 ] as const;
 
 export interface CellAdmin {
-  promote(url: string, epoch: number): Promise<PromoteResult>;
+  /** `lease`: the lease the promotion grants (docs/fencing.md, "The lease"); the caller counts it */
+  promote(url: string, epoch: number, lease?: PromoteRequest['lease']): Promise<PromoteResult>;
   fence(url: string, epoch: number): Promise<void>;
   sync(url: string, standbys: string[]): Promise<void>;
   state(url: string): Promise<CellReadiness>;
@@ -56,8 +57,9 @@ export class HttpCellAdmin implements CellAdmin {
     });
   }
 
-  async promote(url: string, epoch: number) {
-    const body = (await this.call(url, 'POST', '/admin/promote', { epoch })) as Record<string, unknown>;
+  async promote(url: string, epoch: number, lease?: PromoteRequest['lease']) {
+    const request: PromoteRequest = lease ? { epoch, lease } : { epoch };
+    const body = (await this.call(url, 'POST', '/admin/promote', request)) as Record<string, unknown>;
     // An older cell may answer without steps: take what is there and is a number.
     const reported = (body.steps ?? {}) as Record<string, unknown>;
     const steps: PromotionSteps = {};

@@ -135,8 +135,10 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
   await controller.init();
   prober.grantLeases((service) => {
     const epoch = controller.epochOf(service);
-    const leaseMs = config.services[service]?.policy.leaseMs ?? 0;
-    return epoch === null ? null : { epoch, leaseMs };
+    const policy = config.services[service]?.policy;
+    return epoch === null
+      ? null
+      : { epoch, leaseMs: policy?.leaseMs ?? 0, promoteTimeoutMs: policy?.adminTimeoutMs ?? 0 };
   });
   prober.onTransition((target, previous, next) => controller.onHealthTransition(target, previous, next));
   app.decorate('router', { controller, prober, routes, events, metrics });

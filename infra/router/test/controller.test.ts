@@ -1,7 +1,7 @@
 // The controller loop with injected fakes (no network): act() order, persistence, one-line outcomes.
-import type { RegionName, ServiceName } from '@failover-lab/contracts';
+import type { PromoteRequest, RegionName, ServiceName } from '@failover-lab/contracts';
 import { describe, expect, it } from 'vitest';
-import type { CellAdmin } from '../src/cell-admin';
+import { type CellAdmin, CellAdminError } from '../src/cell-admin';
 import { parseRouterConfig } from '../src/config';
 import { Controller } from '../src/controller/controller';
 import type { CellHealth } from '../src/health/cell-health';
@@ -41,8 +41,12 @@ function rig(services: ServiceName[], mode: 'sync' | 'async' = 'async') {
     health.set(`${service}/${region}`, h);
   const calls: string[] = [];
   const store = new SlowStore();
+  /** what each promotion carried and what the router counted for it (countPromotionLease) */
+  const leases: Array<{ url: string; sent: PromoteRequest['lease']; counted: number[] }> = [];
   const admin: CellAdmin = {
-    promote: async (url, epoch) => {
+    promote: async (url, epoch, lease) => {
+      const grant = leases.at(-1);
+      if (lease && grant?.url === '') Object.assign(grant, { url, sent: lease });
       calls.push(
         `promote ${url} ${epoch} (persisted epochs: ${JSON.stringify(Object.values(store.state?.services ?? {}).map((s) => s.epoch))})`,
       );
@@ -64,6 +68,19 @@ function rig(services: ServiceName[], mode: 'sync' | 'async' = 'async') {
     health: {
       health: (service, region) => health.get(`${service}/${region}`)!,
       probeNow: async (service, region) => health.get(`${service}/${region}`)!,
+      countPromotionLease: (service, region, until) => {
+        const grant = { url: '', sent: undefined, counted: [until] };
+        leases.push(grant);
+        const apply = (bound: number) => {
+          const h = health.get(`${service}/${region}`);
+          if (h) set(service, region, { ...h, promotionLeaseUntil: bound });
+        };
+        apply(until);
+        return (answered) => {
+          grant.counted.push(answered);
+          apply(answered);
+        };
+      },
     },
     admin,
     routes,
@@ -73,7 +90,7 @@ function rig(services: ServiceName[], mode: 'sync' | 'async' = 'async') {
     clock: { now: () => Date.now() },
     log: (line) => lines.push(line),
   });
-  return { controller, set, calls, store, lines, routes, events };
+  return { controller, set, calls, store, lines, routes, events, leases, admin };
 }
 
 const primaryListing = (epoch: number) =>
@@ -111,6 +128,62 @@ describe('controller', () => {
     expect(await controller.tick('login')).toBe('promoted dc-b for login, epoch 2');
     expect(calls).toEqual(['promote http://127.0.2.1:3000 2 (persisted epochs: [2])']);
     expect(store.state?.services.login).toMatchObject({ primary: 'dc-b', epoch: 2 });
+  });
+
+  it('every promotion carries the lease: counted as deadline + lease before the call, answer + lease after', async () => {
+    const { controller, set, leases } = rig(['login']);
+    await controller.init();
+    set('login', 'dc-a', cell('up', ready({ epoch: 0 })));
+    set('login', 'dc-b', cell('up', standby(0)));
+    const t0 = Date.now();
+    await controller.tick('login'); // claim dc-a at epoch 1
+    set('login', 'dc-a', cell('down', primaryListing(1)));
+    set('login', 'dc-b', cell('up', standby(1)));
+    await controller.tick('login'); // fail over to dc-b at epoch 2
+    const t1 = Date.now();
+    expect(leases.map((l) => l.url)).toEqual(['http://127.0.1.1:3000', 'http://127.0.2.1:3000']);
+    for (const { sent, counted } of leases) {
+      // policy defaults: leaseMs 3 000, adminTimeoutMs 15 000 (the promotion's deadline)
+      expect(sent?.ms).toBe(3_000);
+      expect(sent!.deadline).toBeGreaterThanOrEqual(t0 + 15_000);
+      expect(sent!.deadline).toBeLessThanOrEqual(t1 + 15_000);
+      expect(counted[0]).toBe(sent!.deadline + 3_000);
+      // answered: lowered to the answer's moment + the lease (the cell took its lease before answering)
+      expect(counted[1]).toBeGreaterThanOrEqual(t0 + 3_000);
+      expect(counted[1]).toBeLessThanOrEqual(t1 + 3_000);
+    }
+  });
+
+  it('a promotion that fails keeps its grant counted at deadline + lease', async () => {
+    const { controller, set, leases, admin } = rig(['login']);
+    await controller.init();
+    set('login', 'dc-a', cell('up', ready({ epoch: 0 })));
+    set('login', 'dc-b', cell('up', standby(0)));
+    admin.promote = async () => {
+      throw new Error('ETIMEDOUT');
+    };
+    expect(await controller.tick('login')).toBe('claim failed: ETIMEDOUT');
+    expect(leases).toHaveLength(1);
+    expect(leases[0]!.counted).toHaveLength(1);
+  });
+
+  it('a promotion the cell refuses (4xx) took no lease: its grant is dropped', async () => {
+    const { controller, set, leases, admin } = rig(['login']);
+    await controller.init();
+    set('login', 'dc-a', cell('up', ready({ epoch: 0 })));
+    set('login', 'dc-b', cell('up', standby(0)));
+    admin.promote = async () => {
+      throw new CellAdminError(
+        'POST /admin/promote: HTTP 409 ADMIN_ERR_STALE_EPOCH',
+        409,
+        'ADMIN_ERR_STALE_EPOCH',
+      );
+    };
+    const before = Date.now();
+    expect(await controller.tick('login')).toMatch(/^claim failed: .*409/);
+    expect(leases[0]!.counted).toHaveLength(2);
+    expect(leases[0]!.counted[1]).toBeGreaterThanOrEqual(before);
+    expect(leases[0]!.counted[1]).toBeLessThanOrEqual(Date.now());
   });
 
   it("a failover's promoted and routed events carry its steps, the cell's own among them", async () => {

@@ -575,6 +575,30 @@ describe('decide(): the lease of an old primary the router cannot reach', () => 
       null,
       'promote dc-b for payments, epoch 4 (RPO 0: was in sync)',
     ],
+    [
+      'promoted, then cut off before any probe reached it: the promotion’s own lease is waited out',
+      withOld({ leaseGrantedUntil: null, promotionLeaseUntil: base.at + 2_800 }),
+      base.at + 2_800,
+      "promote dc-b for payments, epoch 4 (RPO 0: was in sync), once dc-a's lease has run out (2800 ms)",
+    ],
+    [
+      'a promotion still unanswered counts its deadline + the lease, beyond every probe’s',
+      withOld({ leaseGrantedUntil: base.at + 1_000, promotionLeaseUntil: base.at + 17_000 }),
+      base.at + 17_000,
+      "promote dc-b for payments, epoch 4 (RPO 0: was in sync), once dc-a's lease has run out (17000 ms)",
+    ],
+    [
+      'probes granted later than the promotion: theirs is waited out',
+      withOld({ leaseGrantedUntil: base.at + 3_500, promotionLeaseUntil: base.at + 900 }),
+      base.at + 3_500,
+      "promote dc-b for payments, epoch 4 (RPO 0: was in sync), once dc-a's lease has run out (3500 ms)",
+    ],
+    [
+      'a promotion’s lease does not hold back the failover from a gone primary',
+      withOld({ promotionLeaseUntil: base.at + 2_800, consecutiveGone: 1 }),
+      null,
+      'promote dc-b for payments, epoch 4 (RPO 0: was in sync)',
+    ],
   ] as const)('%s', (_name, snapshot, leaseUntil, outcome) => {
     const d = decide(snapshot);
     expect(d).toMatchObject({ kind: 'failover', to: 'dc-b', leaseUntil });

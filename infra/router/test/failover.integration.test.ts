@@ -72,6 +72,9 @@ const waitForPrimary = (service: Svc, region: string, timeoutMs = 30_000) =>
     timeoutMs,
     50,
   );
+/** The lab's supervisor has restarted the router (it had restarted it `before` times). */
+const routerRestarted = (before: number) =>
+  waitFor('router restarted', async () => (await lab.status()).edge.router.restarts > before, 30_000, 100);
 const metricsText = async () => (await request(`${routerUrl}/metrics`)).body.text();
 
 beforeAll(async () => {
@@ -214,12 +217,7 @@ describe.sequential('failover on the real lab', () => {
     const t0 = Date.now();
     // The router is a process this test's lab started; it leads its own process group.
     process.kill(-edge.pid!, 'SIGKILL');
-    await waitFor(
-      'router restarted',
-      async () => (await lab.status()).edge.router.restarts > edge.restarts,
-      30_000,
-      100,
-    );
+    await routerRestarted(edge.restarts);
     await waitFor(
       'router live',
       async () => (await request(`${routerUrl}/health/live`)).statusCode === 200,
@@ -255,6 +253,76 @@ describe.sequential('failover on the real lab', () => {
     expect(new Set(traffic.since(readyAt, 'login').map((r) => r.servedBy))).toEqual(new Set(['dc-a']));
     // Let the restarted router's start-up grace run out so the next scenario measures a plain failover.
     await sleep(Math.max(0, readyAt + DEFAULT_PROBE.startupGraceMs - Date.now()));
+  }, 120_000);
+
+  it('a router outage longer than the lease: every primary fences itself, the restarted router claims them back by itself', async () => {
+    const before = await status();
+    const primaries = (['login', 'payments', 'messaging'] as const).map((s) => ({
+      service: s,
+      region: before[s].primary,
+      epoch: before[s].epoch,
+    }));
+    const edge = (await lab.status()).edge.router;
+    // Stopped, not killed: no probe leaves it, so no lease is renewed (the supervisor restarts only exits).
+    process.kill(-edge.pid!, 'SIGSTOP');
+    const t0 = Date.now();
+    let fenced: Array<{ fenced: boolean; selfFencedAt?: string }>;
+    try {
+      fenced = await waitFor(
+        'every primary fenced itself',
+        async () => {
+          const cells = await Promise.all(
+            primaries.map(async (p) => {
+              // a probe without the lease headers renews nothing
+              const res = await request(`${cellUrl(p.service, p.region)}/health/ready`);
+              return (await res.body.json()) as { fenced: boolean; selfFencedAt?: string };
+            }),
+          );
+          return cells.every((c) => c.fenced && c.selfFencedAt) ? cells : null;
+        },
+        30_000,
+        100,
+      );
+    } finally {
+      // a stopped router is killed either way: the lab restarts it, and nothing is left stopped
+      process.kill(-edge.pid!, 'SIGKILL');
+    }
+    const killedAt = Date.now();
+    const allFencedMs = killedAt - t0;
+    await routerRestarted(edge.restarts);
+    // No manual step: the restarted router claims each self-fenced primary at its epoch, then routes.
+    await waitFor(
+      'router serving every service again',
+      async () => {
+        const res = await request(`${routerUrl}/health/ready`).catch(() => null);
+        return res?.statusCode === 200;
+      },
+      60_000,
+      50,
+    );
+    const servingAt = Date.now();
+    const after = await status();
+    const events = await eventsSince(killedAt);
+    console.log(
+      `router outage: every primary fenced itself ${allFencedMs} ms after the router stopped; serving again ${servingAt - killedAt} ms after its restart; events ${events.map((e) => `${e.type}:${e.service}:${e.region}`).join(' ')}`,
+    );
+    expect(fenced.map((c) => c.fenced)).toEqual([true, true, true]);
+    for (const p of primaries) {
+      expect({ primary: after[p.service].primary, epoch: after[p.service].epoch }).toEqual({
+        primary: p.region,
+        epoch: p.epoch,
+      });
+      expect(
+        events.find((e) => e.type === 'promoted' && e.service === p.service && e.detail?.startsWith('claim')),
+        `${p.service} claimed back`,
+      ).toMatchObject({ region: p.region, epoch: p.epoch });
+    }
+    expect(events.filter((e) => e.type === 'promote_started')).toEqual([]);
+    // Bounded: a restart, one probe and a claim per service; generous for a machine at load 20.
+    expect(servingAt - killedAt).toBeLessThan(30_000);
+    await sleep(500);
+    expect(traffic.failures(servingAt)).toEqual([]);
+    await sleep(Math.max(0, servingAt + DEFAULT_PROBE.startupGraceMs - Date.now()));
   }, 120_000);
 
   it('kill dc-a moves all three services to dc-b with no failed request', async () => {

@@ -165,3 +165,35 @@ describe('hard evidence (hardFall)', () => {
     expect(p.health('messaging', 'dc-a').status).toBe('suspect');
   });
 });
+
+describe('Prober: the leases of promotions', () => {
+  const target = { service: 'messaging', region: 'dc-a', url: 'http://127.0.0.1:1' } as const;
+  const idle = async () => new Promise<ProbeResult>(() => {});
+
+  it('counts a promotion’s grant until it is answered, then the answer’s bound, never below another grant', () => {
+    // not started: only the bookkeeping, no probes
+    const p = new Prober([target], CONFIG, idle, async () => 'refused');
+    const now = Date.now();
+    const first = p.countPromotionLease('messaging', 'dc-a', now + 18_000);
+    expect(p.health('messaging', 'dc-a').promotionLeaseUntil).toBe(now + 18_000);
+    const second = p.countPromotionLease('messaging', 'dc-a', now + 19_000);
+    second(now + 3_100);
+    // the first is still unanswered: the cell may still take it
+    expect(p.health('messaging', 'dc-a').promotionLeaseUntil).toBe(now + 18_000);
+    first(now + 3_050);
+    expect(p.health('messaging', 'dc-a').promotionLeaseUntil).toBe(now + 3_100);
+    // an answer never raises a bound
+    first(now + 50_000);
+    expect(p.health('messaging', 'dc-a').promotionLeaseUntil).toBe(now + 3_100);
+  });
+
+  it('a router that starts counts a promotion its previous run may still have in flight', () => {
+    const p = new Prober([target], CONFIG, idle, async () => 'refused');
+    const now = 1_000_000;
+    p.grantLeases(() => ({ epoch: 4, leaseMs: 3_000, promoteTimeoutMs: 15_000 }), now);
+    expect(p.health('messaging', 'dc-a').leaseGrantedUntil).toBe(now + 15_000 + 3_000);
+    const q = new Prober([target], CONFIG, idle, async () => 'refused');
+    q.grantLeases(() => ({ epoch: 4, leaseMs: 3_000 }), now);
+    expect(q.health('messaging', 'dc-a').leaseGrantedUntil).toBe(now + CONFIG.timeoutMs + 3_000);
+  });
+});

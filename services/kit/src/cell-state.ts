@@ -40,6 +40,11 @@ export class CellState {
   selfFencedAt: number | null = null;
   /** records a self-fence in the data tier (set by the cell-role plugin: it holds the admin pool) */
   onLeaseExpired: ((epoch: number) => Promise<void>) | null = null;
+  /**
+   * The data-tier half of the last self-fence, until it has finished: a promotion waits for it, or its
+   * REVOKE could land after the promotion's GRANT (or collide with it: "tuple concurrently updated").
+   */
+  selfFenceRecorded: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
 
@@ -62,7 +67,7 @@ export class CellState {
     this.fenced = false;
     this.fenceEpoch = null;
     this.fencesLiftedUpTo = epoch;
-    // the next probe grants a lease at the new epoch; until then the promotion itself is the router's word
+    // the promotion's own lease (grantPromotionLease) or the next probe's replaces any earlier one
     this.leaseUntil = null;
   }
 
@@ -90,6 +95,19 @@ export class CellState {
   }
 
   /**
+   * The lease a promotion carries (PromoteRequest.lease), taken at the moment the cell became primary
+   * (`now`): until min(now, deadline) + leaseMs. The router counts deadline + leaseMs until the cell
+   * answers and the moment of the answer + leaseMs after, both at least this, so a new primary is leased
+   * from its first write on and never past what a failover from it waits out. A promotion finished after
+   * its deadline (the router gave up on it) takes a lease that is already over: it fences itself, and
+   * the router's claim promotes it again with a fresh one.
+   */
+  grantPromotionLease(leaseMs: number, deadlineMs: number, now = Date.now()): void {
+    if (this.role() !== 'primary' || leaseMs <= 0) return;
+    this.leaseUntil = Math.min(now, deadlineMs) + leaseMs;
+  }
+
+  /**
    * Fences the cell when its lease has run out: at once in memory (the next write is refused), and in
    * the data tier through onLeaseExpired (grants and marker, like the router's fence). True if it did.
    */
@@ -98,7 +116,7 @@ export class CellState {
     this.leaseUntil = null;
     this.fence(this.epoch);
     this.selfFencedAt = now;
-    void this.onLeaseExpired?.(this.epoch).catch(() => {});
+    this.selfFenceRecorded = (this.onLeaseExpired?.(this.epoch) ?? Promise.resolve()).catch(() => {});
     return true;
   }
 

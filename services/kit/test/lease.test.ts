@@ -3,52 +3,21 @@
 // itself the way the router's fence does: writes refused at once, and in its Postgres (grants revoked,
 // marker in postgresql.auto.conf). A promotion at its epoch (the router's claim) lifts it.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DEADLINE_HEADER, EPOCH_HEADER, LEASE_HEADER } from '@failover-lab/contracts';
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing';
-import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { CellState } from '../src/cell-state';
 import { defineErrors } from '../src/errors';
-import { createTestSigner, type TestSigner, testCellConfig } from '../src/testing';
-import { buildProbeCell } from './fixtures/probe-service';
+import { fenceRig } from './fixtures/fence-rig';
 
-let tier: TestDataTier;
-let signer: TestSigner;
-let cell: FastifyInstance;
-
-beforeAll(async () => {
-  tier = await startTestDataTier({ service: 'messaging' });
-  signer = await createTestSigner();
-  cell = await buildProbeCell(
-    testCellConfig({
-      service: 'messaging',
-      stores: tier.primary,
-      adminToken: tier.secrets.adminToken,
-      jwks: signer.jwks,
-    }),
-  );
-});
-
-afterAll(async () => {
-  await cell?.close();
-  await tier?.stop();
-});
-
-const write = async () =>
-  cell.inject({
-    method: 'POST',
-    url: '/probe/items',
-    headers: { authorization: `Bearer ${await signer.sign('user-1')}` },
-    payload: { value: 'lease-test' },
-  });
+const rig = fenceRig('lease-test');
+const write = () => rig.write();
+const { directWrite } = rig;
 
 /** A probe as the router sends it: its epoch, the lease, and its own deadline. */
 const probe = async (epoch: number, leaseMs: number, deadline: number) =>
   (
-    await cell.inject({
+    await rig.cell.inject({
       url: '/health/ready',
       headers: {
         [EPOCH_HEADER]: String(epoch),
@@ -57,19 +26,6 @@ const probe = async (epoch: number, leaseMs: number, deadline: number) =>
       },
     })
   ).json();
-
-async function directWrite(): Promise<string> {
-  const client = new pg.Client({ connectionString: tier.primary.databaseUrl });
-  await client.connect();
-  try {
-    await client.query(`INSERT INTO probe_items (value) VALUES ('direct')`);
-    return 'committed';
-  } catch (err) {
-    return (err as { code: string }).code;
-  } finally {
-    await client.end();
-  }
-}
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -85,7 +41,7 @@ describe('the lease', () => {
   let epoch: number;
 
   it('is granted by a probe at the cell’s epoch, to its deadline + the lease, however late it is read', async () => {
-    epoch = (await cell.inject('/health/ready')).json().epoch;
+    epoch = (await rig.cell.inject('/health/ready')).json().epoch;
     expect((await probe(epoch + 1, 60_000, Date.now() + 500)).leaseUntil).toBeUndefined(); // a newer epoch: replaced
     // read 300 ms past its deadline (a starved cell): the router counts deadline + lease all the same
     const deadline = Date.now() - 300;
@@ -98,7 +54,7 @@ describe('the lease', () => {
 
   it('runs out without a renewal: the cell fences itself, in the app and in its Postgres', async () => {
     const fenced = await until('the cell fenced itself', async () => {
-      const ready = (await cell.inject('/health/ready')).json();
+      const ready = (await rig.cell.inject('/health/ready')).json();
       return ready.fenced ? ready : undefined;
     });
     expect(fenced).toMatchObject({ role: 'fenced', fenced: true, epoch });
@@ -110,20 +66,69 @@ describe('the lease', () => {
     expect(
       await until('writes revoked', async () => ((await directWrite()) === '42501' ? true : undefined)),
     ).toBe(true);
-    const autoConf = readFileSync(join(tier.primary.postgres.dataDir, 'postgresql.auto.conf'), 'utf8');
-    expect(autoConf).toMatch(new RegExp(`^failover_lab\\.fenced_epoch = '${epoch}'$`, 'm'));
+    expect(rig.autoConf()).toMatch(new RegExp(`^failover_lab\\.fenced_epoch = '${epoch}'$`, 'm'));
     // a late probe does not unfence it: only a promotion does
     expect((await probe(epoch, 60_000, Date.now() + 500)).fenced).toBe(true);
   });
 
   it('a promotion at its epoch (the router claiming it back) lifts the self-fence', async () => {
-    const res = await cell.inject({
+    const res = await rig.cell.inject({
       method: 'POST',
       url: '/admin/promote',
-      headers: { authorization: `Bearer ${tier.secrets.adminToken}` },
+      headers: { authorization: `Bearer ${rig.tier.secrets.adminToken}` },
       payload: { epoch },
     });
     expect(res.statusCode, res.body).toBe(200);
+    expect((await write()).statusCode).toBe(201);
+    expect(await directWrite()).toBe('committed');
+  });
+});
+
+describe('a promotion carries the lease', () => {
+  const promote = async (body: Record<string, unknown>) => {
+    const res = await rig.cell.inject({
+      method: 'POST',
+      url: '/admin/promote',
+      headers: { authorization: `Bearer ${rig.tier.secrets.adminToken}` },
+      payload: body,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  };
+  const ready = async () => (await rig.cell.inject('/health/ready')).json();
+
+  it('leased from the moment it is primary: no probe ever arrives, and it fences itself when the lease runs out', async () => {
+    const epoch = (await ready()).epoch;
+    const before = Date.now();
+    await promote({ epoch, lease: { ms: 1_500, deadline: Date.now() + 15_000 } });
+    const after = Date.now();
+    // min(the moment it became primary, the deadline) + the lease: within what the router counts
+    const leaseUntil = Date.parse((await ready()).leaseUntil);
+    expect(leaseUntil).toBeGreaterThanOrEqual(before + 1_500);
+    expect(leaseUntil).toBeLessThanOrEqual(after + 1_500);
+    expect((await write()).statusCode).toBe(201);
+    const fenced = await until('the promoted cell fenced itself', async () => {
+      const r = await ready();
+      return r.fenced ? r : undefined;
+    });
+    expect(Date.parse(fenced.selfFencedAt)).toBeGreaterThan(leaseUntil);
+    expect((await write()).statusCode).toBe(503);
+    expect(
+      await until('writes revoked', async () => ((await directWrite()) === '42501' ? true : undefined)),
+    ).toBe(true);
+  });
+
+  it('a promotion finished after its deadline takes a lease already over: fenced at once', async () => {
+    const epoch = (await ready()).epoch;
+    await promote({ epoch, lease: { ms: 1_000, deadline: Date.now() - 2_000 } });
+    const res = await write();
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('PROBE_ERR_FENCED');
+  });
+
+  it('without a lease (leases off) the new primary holds none and does not fence itself', async () => {
+    const epoch = (await ready()).epoch;
+    await promote({ epoch });
+    expect((await ready()).leaseUntil).toBeUndefined();
     expect((await write()).statusCode).toBe(201);
     expect(await directWrite()).toBe('committed');
   });

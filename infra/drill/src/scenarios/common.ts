@@ -110,3 +110,69 @@ export function servedByNewRegion(plan: AnyPlan, input: VerifyInput): Check[] {
     };
   });
 }
+
+/** The wording of the old-primary checks: after a thaw (a freeze) or after the heal (a partition). */
+const AFTER = {
+  thaw: { fenced: 'fenced after thaw', rows: 'writes', promotion: 'promotion', done: 'written' },
+  heal: { fenced: 'fenced after the heal', rows: 'commits', promotion: 'the promotion', done: 'committed' },
+} as const;
+
+/**
+ * A region lost its primaries to a failover and is back (thawed, healed): each old primary of `service`
+ * is fenced or no longer a primary, and not one row committed in its Postgres at or after `promotedAt`
+ * (null: no promotion seen, nothing to count from). `between`: checks that read the same
+ * /admin/state, reported between those two.
+ */
+export async function oldPrimaryChecks(
+  ctx: ScenarioContext,
+  service: ServiceName,
+  old: RegionName,
+  promotedAt: Date | null,
+  after: keyof typeof AFTER,
+  between: (state: Awaited<ReturnType<ScenarioContext['admin']['cellState']>>) => Check[] = () => [],
+): Promise<Check[]> {
+  const words = AFTER[after];
+  const state = await ctx.admin.cellState(service, old);
+  const fenced: Check = {
+    name: `${service} old primary ${old} ${words.fenced}`,
+    ok: state === null || state.fenced || state.role !== 'primary',
+    detail: state ? `role ${state.role}, fenced ${state.fenced}, epoch ${state.epoch}` : 'not answering',
+  };
+  if (promotedAt === null) return [fenced, ...between(state)];
+  const written = await ctx.backend.cells
+    .countCellWrites(service, old, promotedAt)
+    .catch((err: Error) => err);
+  return [
+    fenced,
+    ...between(state),
+    {
+      name: `split-brain: ${service} ${words.rows} in ${old} after ${words.promotion}`,
+      ok: written === 0,
+      detail:
+        written instanceof Error
+          ? `could not read ${old} Postgres: ${written.message}`
+          : `${written} row(s) ${words.done} in ${old} at or after ${promotedAt.toISOString()} (promoted ${otherRegion(old)})`,
+    },
+  ];
+}
+
+/**
+ * A fault's `whileLoaded`: wait until every service it moves has been routed elsewhere (or until
+ * `undoUnderLoadMs` before the load ends), then undo the fault, so the old region spends that long
+ * back under load — its chance to misbehave — before the checks.
+ */
+export async function failOverThenUndo(
+  ctx: ScenarioContext,
+  plan: AnyPlan,
+  window: { faultMs: number; loadEndsAtMs: number },
+  how: { undoUnderLoadMs: number; affected: string; undoing: string; undo: () => Promise<void> },
+): Promise<void> {
+  const latest = window.loadEndsAtMs - how.undoUnderLoadMs;
+  const routed = await waitForEvents(ctx, 'routed', plan.expectation.failsOver, window.faultMs, latest);
+  ctx.log(
+    routed
+      ? `every ${how.affected} service failed over; ${how.undoing}`
+      : `not every service failed over; ${how.undoing} anyway`,
+  );
+  await how.undo();
+}

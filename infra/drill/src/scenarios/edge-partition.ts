@@ -5,7 +5,13 @@
 // down: each fences itself when the lease the router's probes granted runs out, and the router waits
 // that lease out before it promotes (docs/fencing.md, "The lease").
 import { otherRegion } from '@failover-lab/contracts';
-import { firstEventAfter, restoreAndSettle, servedByNewRegion, waitForEvents } from './common';
+import {
+  failOverThenUndo,
+  firstEventAfter,
+  oldPrimaryChecks,
+  restoreAndSettle,
+  servedByNewRegion,
+} from './common';
 import { healOf, primaryRegion } from './links';
 import type { Check, Scenario } from './scenario';
 
@@ -27,52 +33,37 @@ export const edgePartition: Scenario = {
     };
   },
   inject: (ctx, plan) => ctx.backend.faults.apply(plan.fault),
-  whileLoaded: async (ctx, plan, window) => {
-    const latestHeal = window.loadEndsAtMs - HEALED_UNDER_LOAD_MS;
-    const routed = await waitForEvents(ctx, 'routed', plan.expectation.failsOver, window.faultMs, latestHeal);
-    ctx.log(
-      routed
-        ? 'every cut service failed over; healing the link'
-        : 'not every service failed over; healing anyway',
-    );
-    await ctx.backend.faults.apply(healOf(plan.fault));
-  },
+  whileLoaded: (ctx, plan, window) =>
+    failOverThenUndo(ctx, plan, window, {
+      undoUnderLoadMs: HEALED_UNDER_LOAD_MS,
+      affected: 'cut',
+      undoing: 'healing the link',
+      undo: () => ctx.backend.faults.apply(healOf(plan.fault)),
+    }),
   verify: async (ctx, plan, input) => {
     const old = plan.fault.target.region;
     const checks: Check[] = [...servedByNewRegion(plan, input)];
     for (const service of plan.expectation.failsOver) {
       const promoted = firstEventAfter(input.events, 'promoted', service, input.faultMs);
       if (!promoted) continue; // servedByNewRegion already failed it
-      const state = await ctx.admin.cellState(service, old);
-      checks.push({
-        name: `${service} old primary ${old} fenced after the heal`,
-        ok: state === null || state.fenced || state.role !== 'primary',
-        detail: state ? `role ${state.role}, fenced ${state.fenced}, epoch ${state.epoch}` : 'not answering',
-      });
-      // Nobody could tell it: when the router waited out a lease (leases on), the old primary fenced
-      // itself when it ran out, before the other region was promoted.
-      if (promoted.steps?.leaseMs !== undefined) {
-        const selfFenced = state?.selfFencedAt ? Date.parse(state.selfFencedAt) : null;
-        checks.push({
-          name: `${service} old primary ${old} fenced itself (lease) before the promotion`,
-          ok: selfFenced !== null && selfFenced <= Date.parse(promoted.at),
-          detail:
-            selfFenced === null
-              ? 'no self-fence recorded: the old primary never noticed it was cut off'
-              : `fenced itself ${Date.parse(promoted.at) - selfFenced} ms before ${otherRegion(old)} was promoted`,
-        });
-      }
-      const written = await ctx.backend.cells
-        .countCellWrites(service, old, new Date(promoted.at))
-        .catch((err: Error) => err);
-      checks.push({
-        name: `split-brain: ${service} commits in ${old} after the promotion`,
-        ok: written === 0,
-        detail:
-          written instanceof Error
-            ? `could not read ${old} Postgres: ${written.message}`
-            : `${written} row(s) committed in ${old} at or after ${promoted.at} (promoted ${otherRegion(old)})`,
-      });
+      checks.push(
+        ...(await oldPrimaryChecks(ctx, service, old, new Date(promoted.at), 'heal', (state) => {
+          // Nobody could tell it: when the router waited out a lease (leases on), the old primary
+          // fenced itself when it ran out, before the other region was promoted.
+          if (promoted.steps?.leaseMs === undefined) return [];
+          const selfFenced = state?.selfFencedAt ? Date.parse(state.selfFencedAt) : null;
+          return [
+            {
+              name: `${service} old primary ${old} fenced itself (lease) before the promotion`,
+              ok: selfFenced !== null && selfFenced <= Date.parse(promoted.at),
+              detail:
+                selfFenced === null
+                  ? 'no self-fence recorded: the old primary never noticed it was cut off'
+                  : `fenced itself ${Date.parse(promoted.at) - selfFenced} ms before ${otherRegion(old)} was promoted`,
+            },
+          ];
+        })),
+      );
     }
     return checks;
   },

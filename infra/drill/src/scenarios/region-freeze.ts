@@ -1,7 +1,13 @@
 // region-freeze: SIGSTOP the primary region (a hang that keeps connections open, like a partition),
 // let the router fail over, then thaw it: the old region must not accept a single write any more.
-import { otherRegion } from '@failover-lab/contracts';
-import { firstEventAfter, regionPlan, restoreAndSettle, servedByNewRegion, waitForEvents } from './common';
+import {
+  failOverThenUndo,
+  firstEventAfter,
+  oldPrimaryChecks,
+  regionPlan,
+  restoreAndSettle,
+  servedByNewRegion,
+} from './common';
 import type { Check, Scenario } from './scenario';
 
 /** How long the old region stays thawed under load before the checks (its chance to misbehave). */
@@ -15,46 +21,20 @@ export const regionFreeze: Scenario = {
     'accepted there after the promotion (checked in their Postgres and /admin/state), nothing acked is lost in payments',
   plan: (ctx) => regionPlan(ctx, 'region_freeze'),
   inject: (ctx, plan) => ctx.backend.faults.apply(plan.fault),
-  whileLoaded: async (ctx, plan, window) => {
-    const latestThaw = window.loadEndsAtMs - THAWED_UNDER_LOAD_MS;
-    const promoted = await waitForEvents(
-      ctx,
-      'routed',
-      plan.expectation.failsOver,
-      window.faultMs,
-      latestThaw,
-    );
-    ctx.log(
-      promoted
-        ? 'every frozen service failed over; thawing'
-        : 'not every service failed over; thawing anyway',
-    );
-    await ctx.backend.faults.reset(plan.fault);
-  },
+  whileLoaded: (ctx, plan, window) =>
+    failOverThenUndo(ctx, plan, window, {
+      undoUnderLoadMs: THAWED_UNDER_LOAD_MS,
+      affected: 'frozen',
+      undoing: 'thawing',
+      undo: () => ctx.backend.faults.reset(plan.fault),
+    }),
   verify: async (ctx, plan, input) => {
     const old = plan.fault.target.region;
     const checks: Check[] = [...servedByNewRegion(plan, input)];
     for (const service of plan.expectation.failsOver) {
       const promoted = firstEventAfter(input.events, 'promoted', service, input.faultMs);
       if (!promoted) continue; // servedByNewRegion already failed it
-      const promotedAt = new Date(promoted.at);
-      const state = await ctx.admin.cellState(service, old);
-      checks.push({
-        name: `${service} old primary ${old} fenced after thaw`,
-        ok: state === null || state.fenced || state.role !== 'primary',
-        detail: state ? `role ${state.role}, fenced ${state.fenced}, epoch ${state.epoch}` : 'not answering',
-      });
-      const written = await ctx.backend.cells
-        .countCellWrites(service, old, promotedAt)
-        .catch((err: Error) => err);
-      checks.push({
-        name: `split-brain: ${service} writes in ${old} after promotion`,
-        ok: written === 0,
-        detail:
-          written instanceof Error
-            ? `could not read ${old} Postgres: ${written.message}`
-            : `${written} row(s) written in ${old} at or after ${promoted.at} (promoted ${otherRegion(old)})`,
-      });
+      checks.push(...(await oldPrimaryChecks(ctx, service, old, new Date(promoted.at), 'thaw')));
     }
     return checks;
   },

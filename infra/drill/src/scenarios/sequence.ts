@@ -19,6 +19,7 @@ import { routerServices, steadyStateProblems } from '../steady-state';
 import type { StepRecorder } from '../steps';
 import {
   firstEventAfter,
+  oldPrimaryChecks,
   RESET_TIMEOUT_MS,
   regionPlan,
   restoreAndSettle,
@@ -199,25 +200,10 @@ async function oldPrimariesFenced(
 ): Promise<Check[]> {
   const checks: Check[] = [];
   for (const service of moved) {
-    const state = await ctx.admin.cellState(service, old);
-    checks.push({
-      name: `${service} old primary ${old} fenced after thaw`,
-      ok: state === null || state.fenced || state.role !== 'primary',
-      detail: state ? `role ${state.role}, fenced ${state.fenced}, epoch ${state.epoch}` : 'not answering',
-    });
     const since = promotedAt.get(service);
-    if (since === undefined) continue;
-    const written = await ctx.backend.cells
-      .countCellWrites(service, old, new Date(since))
-      .catch((e: Error) => e);
-    checks.push({
-      name: `split-brain: ${service} writes in ${old} after promotion`,
-      ok: written === 0,
-      detail:
-        written instanceof Error
-          ? `could not read ${old} Postgres: ${written.message}`
-          : `${written} row(s) written in ${old} since ${new Date(since).toISOString()}`,
-    });
+    checks.push(
+      ...(await oldPrimaryChecks(ctx, service, old, since === undefined ? null : new Date(since), 'thaw')),
+    );
   }
   return checks;
 }

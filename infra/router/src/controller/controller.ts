@@ -10,7 +10,7 @@ import {
   type RegionName,
   type ServiceName,
 } from '@failover-lab/contracts';
-import type { CellAdmin } from '../cell-admin';
+import { type CellAdmin, CellAdminError } from '../cell-admin';
 import { syncStandbyNamesList } from '../cell-types';
 import type { ServiceConfig } from '../config';
 import { RouterError } from '../errors';
@@ -40,6 +40,8 @@ import { type ControllerOps, runOperatorFence, runSwitchover } from './switchove
 export interface HealthSource {
   health(service: ServiceName, region: RegionName): CellHealth;
   probeNow(service: ServiceName, region: RegionName): Promise<CellHealth>;
+  /** counts a lease a promotion grants (Prober.countPromotionLease); the result lowers it once answered */
+  countPromotionLease(service: ServiceName, region: RegionName, until: number): (answered: number) => void;
 }
 
 export interface Clock {
@@ -101,6 +103,7 @@ export class Controller {
       emit: (type, service, region, epoch, detail, steps) =>
         this.emit(type, service, region, epoch, detail, steps),
       reroute: (service) => this.applyVerdict(this.observe(service)),
+      promote: (service, region, epoch) => this.promote(service, region, epoch),
     };
     for (const service of this.serviceNames()) {
       this.runtime.set(service, {
@@ -421,7 +424,7 @@ export class Controller {
           await this.persist(service, decision.region, decision.epoch);
           return decision.outcome;
         case 'claim': {
-          const result = await this.deps.admin.promote(url(decision.region), decision.epoch);
+          const result = await this.promote(service, decision.region, decision.epoch);
           this.emit(
             'promoted',
             service,
@@ -461,7 +464,7 @@ export class Controller {
           await this.persist(service, decision.to, decision.epoch);
           steps.epochMs = clock.now() - t0;
           t0 = clock.now();
-          const result = await this.deps.admin.promote(url(decision.to), decision.epoch);
+          const result = await this.promote(service, decision.to, decision.epoch);
           steps.adminMs = clock.now() - t0;
           Object.assign(steps, result.steps);
           rt.pendingSteps = { steps, promotedAt: clock.now() };
@@ -492,6 +495,32 @@ export class Controller {
       }
     } catch (err) {
       return `${decision.kind} failed: ${(err as Error).message}`;
+    }
+  }
+
+  /**
+   * Every promotion carries the lease (docs/fencing.md, "The lease"): the new primary is leased from the
+   * moment it becomes primary, so cut off from us before our first probe reaches it, it still fences
+   * itself. The grant is counted before the call leaves (deadline + lease: the cell may take it however
+   * late it answers) and lowered to the answer's moment + lease once it answers.
+   */
+  private async promote(service: ServiceName, region: RegionName, epoch: number) {
+    const config = this.deps.services[service]!;
+    const leaseMs = config.policy.leaseMs;
+    if (leaseMs <= 0) return this.deps.admin.promote(config.cells[region], epoch);
+    // wall-clock, like the probes' deadlines: the cell compares it with its own Date.now()
+    const deadline = Date.now() + config.policy.adminTimeoutMs;
+    const answered = this.deps.health.countPromotionLease(service, region, deadline + leaseMs);
+    try {
+      const result = await this.deps.admin.promote(config.cells[region], epoch, { ms: leaseMs, deadline });
+      answered(Math.min(deadline, Date.now()) + leaseMs);
+      return result;
+    } catch (err) {
+      // A 4xx is the cell refusing the promotion before it changed anything: no lease was taken. Any
+      // other failure (a timeout, a 5xx) may come after it was: the grant stays counted.
+      if (err instanceof CellAdminError && err.status !== null && err.status >= 400 && err.status < 500)
+        answered(Date.now());
+      throw err;
     }
   }
 

@@ -200,14 +200,16 @@ function canFailOver(s: ServiceSnapshot): { ok: true; rpoZero: boolean } | { ok:
 
 /**
  * An old primary the router cannot reach may still be alive and writing (a partition, a freeze): it
- * fences itself once its lease runs out, so the promotion waits until every lease a probe may have
- * granted it has. No wait when it is surely gone — its Postgres refused the connection (nothing
- * listens: a dead process, not a slow one) — or when no lease is outstanding.
+ * fences itself once its lease runs out, so the promotion waits until every lease a probe or its own
+ * promotion may have granted it has. No wait when it is surely gone — its Postgres refused the
+ * connection (nothing listens: a dead process, not a slow one) — or when no lease is outstanding.
  */
 export function oldPrimaryLeaseUntil(old: CellHealth, at: number): number | null {
   if (old.consecutiveGone > 0) return null;
-  if (old.leaseGrantedUntil === null || old.leaseGrantedUntil <= at) return null;
-  return old.leaseGrantedUntil;
+  // a promotion's lease counts like a probe's (a new primary is leased from the moment it is promoted)
+  const granted = Math.max(old.leaseGrantedUntil ?? 0, old.promotionLeaseUntil ?? 0);
+  if (granted <= at) return null;
+  return granted;
 }
 
 function describeHealthy(s: ServiceSnapshot): string {

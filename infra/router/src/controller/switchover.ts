@@ -1,7 +1,7 @@
 // Carrying out what an operator asked for, once decide() has said yes: a planned switchover and a
 // fence. Both run serialized with the service's ticks (Controller.serialized).
 import type { EventType, PromotionSteps, RegionName, ServiceName } from '@failover-lab/contracts';
-import { CellAdminError } from '../cell-admin';
+import { CellAdminError, type PromoteResult } from '../cell-admin';
 import { parseLsn } from '../cell-types';
 import { RouterError } from '../errors';
 import type { ControllerDeps } from './controller';
@@ -22,6 +22,8 @@ export interface ControllerOps {
   ): void;
   /** the route table, gauges and routed events follow the persisted state again */
   reroute(service: ServiceName): void;
+  /** POST /admin/promote with the lease it grants, counted (Controller.promote) */
+  promote(service: ServiceName, region: RegionName, epoch: number): Promise<PromoteResult>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -56,14 +58,14 @@ export async function runSwitchover(
     ops.emit('promote_started', service, to, epoch, 'switchover');
     await ops.persist(service, to, epoch);
   } catch (err) {
-    if (fenced) await deps.admin.promote(cells[from], previousEpoch).catch(() => {});
+    if (fenced) await ops.promote(service, from, previousEpoch).catch(() => {});
     deps.routes.release(service);
     if (err instanceof RouterError) throw err;
     if (err instanceof CellAdminError) throw new RouterError('ROUTER_ERR_CELL_UNREACHABLE', err.message);
     throw err;
   }
   try {
-    const result = await deps.admin.promote(cells[to], epoch);
+    const result = await ops.promote(service, to, epoch);
     ops.emit('promoted', service, to, epoch, `switchover; promoteMs=${result.promoteMs ?? 0}`);
     await deps.health.probeNow(service, to);
   } finally {

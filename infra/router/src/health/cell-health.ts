@@ -62,6 +62,12 @@ export interface CellHealth {
   dataTierAlive: boolean | null;
   /** the latest moment a lease granted by any probe sent to this cell can run out; null: none granted */
   leaseGrantedUntil: number | null;
+  /**
+   * The same for the leases promotions of this cell granted (Prober.countPromotionLease): the deadline
+   * + the lease while a promotion is unanswered, the answer's moment + the lease once answered. Kept
+   * apart from the probes' bound because the answer lowers it.
+   */
+  promotionLeaseUntil: number | null;
 }
 
 export function initialHealth(now: number): CellHealth {
@@ -79,6 +85,7 @@ export function initialHealth(now: number): CellHealth {
     consecutiveGone: 0,
     dataTierAlive: null,
     leaseGrantedUntil: null,
+    promotionLeaseUntil: null,
   };
 }
 

@@ -39,8 +39,13 @@ export type ProbeFn = (
   headers?: Record<string, string>,
 ) => Promise<ProbeResult>;
 
-/** The lease a probe of this service grants: the router's epoch for it and the lease (0: none). */
-export type LeaseSource = (service: ServiceName) => { epoch: number; leaseMs: number } | null;
+/**
+ * The lease a probe of this service grants: the router's epoch for it and the lease (0: none), and how
+ * long a promotion of it may run (its deadline is that far after it was sent: the admin timeout).
+ */
+export type LeaseSource = (
+  service: ServiceName,
+) => { epoch: number; leaseMs: number; promoteTimeoutMs?: number } | null;
 
 export type TransitionListener = (target: ProbeTarget, previous: CellHealth, next: CellHealth) => void;
 
@@ -49,6 +54,8 @@ interface CellLoop {
   health: CellHealth;
   burstRemaining: number;
   wake: (() => void) | null;
+  /** the bound of each promotion lease granted and not yet over (countPromotionLease) */
+  promotionGrants: Set<{ until: number }>;
   /** `after`: only a probe started at or after this mark (performance.now()) may answer 'up' */
   verdictWaiters: Array<{ after: number; resolve: (status: 'up' | 'down') => void }>;
   probeWaiters: Array<{ after: number; resolve: (health: CellHealth) => void }>;
@@ -133,6 +140,7 @@ export class Prober {
         target,
         health: initialHealth(now),
         burstRemaining: 0,
+        promotionGrants: new Set(),
         wake: null,
         verdictWaiters: [],
         probeWaiters: [],
@@ -144,16 +152,43 @@ export class Prober {
   grantLeases(source: LeaseSource, now = Date.now()): void {
     this.lease = source;
     // What a previous run of the router granted is not known (leases are not persisted): count a lease
-    // granted by a probe sent right now, so no failover from an unreachable primary comes before it.
+    // granted by a probe sent right now, or by a promotion sent just before it stopped (the cell may
+    // still be running it), so no failover from an unreachable primary comes before it.
     for (const loop of this.loops.values()) {
       const lease = source(loop.target.service);
       if (!lease || lease.leaseMs <= 0) continue;
-      const until = now + this.config.timeoutMs + lease.leaseMs;
+      const until = now + Math.max(this.config.timeoutMs, lease.promoteTimeoutMs ?? 0) + lease.leaseMs;
       loop.health = {
         ...loop.health,
         leaseGrantedUntil: Math.max(loop.health.leaseGrantedUntil ?? 0, until),
       };
     }
+  }
+
+  /**
+   * A promotion of this cell grants a lease that may run until `until` (its deadline + the lease): counted
+   * from now on, before the call leaves. The function it returns lowers the bound to `answered` (the
+   * moment the cell answered + the lease: the cell took its lease before it answered) — never below what
+   * other grants, probes or promotions, still count.
+   */
+  countPromotionLease(service: ServiceName, region: RegionName, until: number): (answered: number) => void {
+    const loop = this.loop(service, region);
+    const grant = { until };
+    loop.promotionGrants.add(grant);
+    this.updatePromotionBound(loop);
+    return (answered) => {
+      grant.until = Math.min(grant.until, answered);
+      this.updatePromotionBound(loop);
+    };
+  }
+
+  private updatePromotionBound(loop: CellLoop, now = Date.now()): void {
+    let bound: number | null = null;
+    for (const grant of loop.promotionGrants) {
+      if (grant.until < now) loop.promotionGrants.delete(grant);
+      else bound = Math.max(bound ?? 0, grant.until);
+    }
+    loop.health = { ...loop.health, promotionLeaseUntil: bound };
   }
 
   onTransition(listener: TransitionListener): void {

@@ -1,6 +1,11 @@
 // The cell admin API (docs/contracts.md, "Cell HTTP surface" → Admin). Every route needs the admin
 // token; the service may add its own admin routes (payments: seed, audit) under the same guard.
-import type { PromoteResponse, PromotionSteps } from '@failover-lab/contracts';
+import {
+  type PromoteRequest,
+  PromoteRequestSchema,
+  type PromoteResponse,
+  type PromotionSteps,
+} from '@failover-lab/contracts';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { bearerToken, isAdminToken } from '../auth';
@@ -64,8 +69,8 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
 
     app.get('/admin/state', async () => readiness(app.cell, app.healthPool, app.redis));
 
-    app.post('/admin/promote', { schema: { body: EpochBody } }, async (request) => {
-      const { epoch } = request.body as { epoch: number };
+    app.post('/admin/promote', { schema: { body: PromoteRequestSchema } }, async (request) => {
+      const { epoch, lease } = request.body as PromoteRequest;
       const cell = app.cell;
       await cell.refresh();
       if (epoch < cell.epoch) {
@@ -76,6 +81,7 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
       if (fenceEpoch !== null && epoch < fenceEpoch) {
         throw adminErrors.make('STALE_EPOCH', `epoch ${epoch} < this node's fence epoch ${fenceEpoch}`);
       }
+      await cell.selfFenceRecorded;
       const started = performance.now();
       const steps: PromotionSteps = {};
       const timed = async <T>(step: keyof PromotionSteps, work: () => Promise<T>): Promise<T> => {
@@ -144,6 +150,8 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
       cell.epoch = stored;
       cell.liftFence(stored);
       cell.inRecovery = false;
+      // Leased from this moment: cut off from the router before its first probe, it still fences itself.
+      if (lease) cell.grantPromotionLease(lease.ms, lease.deadline);
       const promoteMs = Math.round(performance.now() - started);
       request.log.info({ epoch: stored, wasStandby, promoteMs }, 'promoted');
       const response: PromoteResponse = {
