@@ -35,6 +35,15 @@ const MAX_ATTEMPTS = 4;
 /** Upstream error bodies are small JSON; bigger ones are streamed through rather than held for a retry. */
 const MAX_BUFFERED_ERROR_BYTES = 64 * 1024;
 
+/** set by the router itself (or by undici) on the way to the cell, never taken from the client */
+const REQUEST_HEADERS_NOT_FORWARDED: readonly string[] = [
+  'host',
+  'content-length',
+  EPOCH_HEADER,
+  'expect',
+  DEADLINE_HEADER, // only the router says when it gives up
+];
+
 /** Connection never established: the request cannot have reached the cell, so any request may be resent. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -90,13 +99,10 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   ): Promise<Attempt> => {
     const origin = config.services[service]!.cells[region];
     const controller = new AbortController();
-    const headers = endToEndHeaders(request.headers as Record<string, string | string[] | undefined>, [
-      'host',
-      'content-length',
-      EPOCH_HEADER,
-      'expect',
-      DEADLINE_HEADER, // only the router says when it gives up
-    ]);
+    const headers = endToEndHeaders(
+      request.headers as Record<string, string | string[] | undefined>,
+      REQUEST_HEADERS_NOT_FORWARDED,
+    );
     headers[EPOCH_HEADER] = String(route.epoch);
     // Computed before dispatch, so it is never later than the headers timeout below actually fires.
     const deadlineMs = Date.now() + config.proxy.requestTimeoutMs;
@@ -260,13 +266,35 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         return served(sent, region).send(buffered);
       }
 
-      finish(region, result.status >= 500 ? 'upstream_5xx' : 'ok');
-      reply.code(result.status).headers(result.headers);
-      served(sent, region);
       if (request.method === 'HEAD') {
+        finish(region, result.status >= 500 ? 'upstream_5xx' : 'ok');
+        reply.code(result.status).headers(result.headers);
+        served(sent, region);
         result.body.destroy();
         return reply.send();
       }
+      // (a 304's Content-Length describes a body it does not carry: it passes through untouched)
+      if (bufferable && result.status !== 304 && result.status !== 204) {
+        // A small body with a known length is read whole and sent in one write with the headers:
+        // piping it as a stream costs the router more CPU per request (pipe, end-of-stream and
+        // unpipe bookkeeping, a write per chunk) than the rest of the proxying. Bigger bodies and
+        // event streams still flow through as they come.
+        const whole = await readAll(result.body).catch(() => null);
+        result.done();
+        if (whole === null) {
+          // the cell's answer broke off mid-body: the client's answer breaks off too, as when streamed
+          finish(region, 'connection_error');
+          reply.hijack();
+          reply.raw.destroy();
+          return reply;
+        }
+        finish(region, result.status >= 500 ? 'upstream_5xx' : 'ok');
+        reply.code(result.status).headers(result.headers);
+        return served(sent, region).send(whole);
+      }
+      finish(region, result.status >= 500 ? 'upstream_5xx' : 'ok');
+      reply.code(result.status).headers(result.headers);
+      served(sent, region);
       return reply.send(result.body);
     }
   };
@@ -278,6 +306,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  // undici's body collects its chunks itself, without the async iterator's promise per chunk
+  const body = stream as NodeJS.ReadableStream & { arrayBuffer?: () => Promise<ArrayBuffer> };
+  if (typeof body.arrayBuffer === 'function') return Buffer.from(await body.arrayBuffer());
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks);
