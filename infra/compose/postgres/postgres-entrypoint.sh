@@ -185,7 +185,7 @@ init_primary() {
 listen_addresses = '*'
 wal_log_hints = on
 # promotion after the primary's death in ~0.1 s instead of 5 s
-wal_retrieve_retry_interval = 50ms
+wal_retrieve_retry_interval = 200ms
 max_slot_wal_keep_size = 1GB
 # pg_rewind reads this node's own WAL back to the last checkpoint before the fork; the checkpoint that
 # ends its crash recovery would otherwise recycle those segments ("could not find previous WAL record")

@@ -66,15 +66,10 @@ async function alterSystem(client: pg.PoolClient, discard: () => void, change: s
 
 /** A promotion: the write privileges back, the marker gone. Postgres must be out of recovery. */
 export async function unfenceDataTier(pool: pg.Pool): Promise<void> {
-  // A standby whose primary died unfenced (a region loss) has every grant already. GRANT rewrites the
-  // catalog rows all the same and commits them with an fsync: 50-150 ms of a promotion under load,
-  // against one read here.
-  if (!(await writesGranted(pool))) {
-    await withTransaction(pool, { synchronousCommit: 'local' }, async (client) => {
-      await client.query(`GRANT ${TABLE_WRITES} ON ALL TABLES IN SCHEMA public TO CURRENT_USER`);
-      await client.query(`GRANT ${SEQUENCE_WRITES} ON ALL SEQUENCES IN SCHEMA public TO CURRENT_USER`);
-    });
-  }
+  await withTransaction(pool, { synchronousCommit: 'local' }, async (client) => {
+    await client.query(`GRANT ${TABLE_WRITES} ON ALL TABLES IN SCHEMA public TO CURRENT_USER`);
+    await client.query(`GRANT ${SEQUENCE_WRITES} ON ALL SEQUENCES IN SCHEMA public TO CURRENT_USER`);
+  });
   await withClient(pool, async (client, discard) => {
     const { rows } = await client.query<{ value: string | null }>(
       `SELECT current_setting('${FENCE_SETTING}', true) AS value`,
@@ -82,25 +77,6 @@ export async function unfenceDataTier(pool: pg.Pool): Promise<void> {
     if (parseFenceEpoch(rows[0]?.value) === null) return;
     await alterSystem(client, discard, `RESET ${FENCE_SETTING}`);
   });
-}
-
-/**
- * Does the app role hold every write privilege on everything `GRANT … ON ALL TABLES / SEQUENCES IN
- * SCHEMA public` covers? (has_*_privilege with a list means any of them, hence one call per privilege.)
- */
-export async function writesGranted(pool: pg.Pool): Promise<boolean> {
-  const each = (fn: string, list: string) =>
-    list
-      .split(', ')
-      .map((privilege) => `${fn}(c.oid, '${privilege}')`)
-      .join(' AND ');
-  const { rows } = await pool.query<{ granted: boolean }>(
-    `SELECT coalesce(bool_and(CASE WHEN c.relkind = 'S' THEN ${each('has_sequence_privilege', SEQUENCE_WRITES)}
-                                   ELSE ${each('has_table_privilege', TABLE_WRITES)} END), true) AS granted
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')`,
-  );
-  return rows[0]!.granted;
 }
 
 /** The fence epoch this node's data directory carries, or null. */

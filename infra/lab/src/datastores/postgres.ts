@@ -240,7 +240,7 @@ function serverArgs(node: PostgresNode): string[] {
     wal_log_hints: 'on',
     // promotion after the primary dies waits this long between WAL retries (default 5 s; docs/facts.md,
     // "Promotion after the primary died")
-    wal_retrieve_retry_interval: '50ms',
+    wal_retrieve_retry_interval: '200ms',
     wal_receiver_status_interval: '1s',
     logging_collector: 'off',
     log_line_prefix: '%m [%p] %q%u@%d ',
