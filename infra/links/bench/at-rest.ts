@@ -1,11 +1,13 @@
 // What a healthy link costs a request through the router: the same stand-in cell reached by one
 // router directly and by another through a link proxy (the links process, spawned as the lab runs
 // it), GET /payments/echo interleaved at a fixed rate; several runs, the median of the per-run p50
-// differences. The issue's bound: at most 0.2 ms at p50.
-// Usage: npm run bench -- links [--runs 5] [--rate 100] [--seconds 5]
+// differences, and the CPU the proxy process spent per request. The issue's bound: at most 0.2 ms at p50.
+// `--proxy haproxy` puts HAProxy (mode tcp, the Debian package the peers bench installs) in the links
+// process's place: the cost of one more user-space hop on this machine with a proxy written in C.
+// Usage: npm run bench -- links [--runs 5] [--rate 100] [--seconds 5] [--proxy links|haproxy]
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect as netConnect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +23,13 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '5' },
+    proxy: { type: 'string', default: 'links' },
   },
 });
+if (values.proxy !== 'links' && values.proxy !== 'haproxy') {
+  console.error("--proxy is links (the lab's link proxy) or haproxy (the floor)");
+  process.exit(2);
+}
 const RUNS = Number(values.runs);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
@@ -57,19 +64,55 @@ const linksConfig: LinksConfigFile = {
   ],
 };
 writeFileSync(join(dir, 'links.json'), JSON.stringify(linksConfig));
-const links: ChildProcess = spawn(
-  process.execPath,
-  ['--import', 'tsx', join(REPO, 'infra/links/src/server.ts')],
-  {
-    cwd: join(REPO, 'infra/links'),
-    env: { ...process.env, LINKS_CONFIG: join(dir, 'links.json'), LINKS_TOKEN },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  },
+writeFileSync(
+  join(dir, 'haproxy.cfg'),
+  [
+    'defaults',
+    '  mode tcp',
+    '  timeout connect 5s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    'listen link',
+    `  bind ${linkHost}:${cellPort}`,
+    `  server cell ${cellHost}:${cellPort} source ${linkHost}`,
+    '',
+  ].join('\n'),
 );
-await new Promise<void>((resolveStarted, reject) => {
-  links.stdout!.once('data', () => resolveStarted());
-  links.once('exit', (code) => reject(new Error(`links exited (${code})`)));
-});
+const links: ChildProcess =
+  values.proxy === 'haproxy'
+    ? spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, ['--import', 'tsx', join(REPO, 'infra/links/src/server.ts')], {
+        cwd: join(REPO, 'infra/links'),
+        env: { ...process.env, LINKS_CONFIG: join(dir, 'links.json'), LINKS_TOKEN },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+if (values.proxy === 'haproxy') {
+  // HAProxy prints nothing when it is up: wait for its listener instead
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const up = await new Promise<boolean>((r) => {
+      const s = netConnect({ host: linkHost, port: cellPort }, () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (up) break;
+    if (Date.now() > until || links.exitCode !== null) throw new Error('haproxy did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+} else {
+  await new Promise<void>((resolveStarted, reject) => {
+    links.stdout!.once('data', () => resolveStarted());
+    links.once('exit', (code) => reject(new Error(`links exited (${code})`)));
+  });
+}
+/** CPU the proxy process has used, in ms (utime + stime from /proc, clock ticks of 10 ms) */
+const proxyCpuMs = () => {
+  const stat = readFileSync(`/proc/${links.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
 
 async function startRouter(name: string, cellUrl: string) {
   const config = parseRouterConfig(
@@ -121,23 +164,29 @@ async function run(): Promise<Record<Kind, number[]>> {
 }
 
 console.log(
-  `links at rest: GET /payments/echo through a router, direct vs through a link proxy; ${RUNS} runs of ${SECONDS} s at ${RATE} req/s each way`,
+  `links at rest: GET /payments/echo through a router, direct vs through ${values.proxy === 'haproxy' ? "HAProxy (mode tcp) in the link proxy's place" : 'a link proxy'}; ${RUNS} runs of ${SECONDS} s at ${RATE} req/s each way`,
 );
 console.log(`load average before: ${load()}`);
 await run(); // warm-up: connections, JIT
 const added: number[] = [];
+const cpu: number[] = [];
 for (let i = 1; i <= RUNS; i++) {
+  const cpuBefore = proxyCpuMs();
   const latency = await run();
+  const cpuPerRequest = (proxyCpuMs() - cpuBefore) / latency.link.length;
+  cpu.push(cpuPerRequest);
   const delta = q(latency.link, 0.5) - q(latency.direct, 0.5);
   added.push(delta);
   console.log(
     `  run ${i}: p50 direct ${q(latency.direct, 0.5).toFixed(3)} ms, link ${q(latency.link, 0.5).toFixed(3)} ms, added ${delta.toFixed(3)} ms; ` +
-      `p99 direct ${q(latency.direct, 0.99).toFixed(2)} ms, link ${q(latency.link, 0.99).toFixed(2)} ms  (load ${load()})`,
+      `p99 direct ${q(latency.direct, 0.99).toFixed(2)} ms, link ${q(latency.link, 0.99).toFixed(2)} ms; ` +
+      `proxy CPU ${cpuPerRequest.toFixed(3)} ms/request  (load ${load()})`,
   );
 }
 const median = q(added, 0.5);
 console.log(
-  `added at p50, median of ${RUNS} runs: ${median.toFixed(3)} ms (bound 0.2 ms: ${median <= 0.2 ? 'within' : 'OVER'})`,
+  `added at p50, median of ${RUNS} runs: ${median.toFixed(3)} ms (bound 0.2 ms: ${median <= 0.2 ? 'within' : 'OVER'}); ` +
+    `proxy CPU ${q(cpu, 0.5).toFixed(3)} ms/request`,
 );
 console.log(`load average after: ${load()}`);
 

@@ -3,7 +3,9 @@
 // through the router vs straight at the stand-in, interleaved at a fixed open-model rate. Several runs;
 // prints each run's p50/p99 both ways and the added latency with the load average, then the medians.
 // Separates the proxy's cost from the cells' and the machine's (see failover.ts for the real lab).
-// Usage: npm run bench -- router [--rate 200] [--seconds 10] [--runs 5] [--in-process]
+// Usage: npm run bench -- router [--rate 200] [--seconds 10] [--runs 5] [--in-process] [--cpu-prof DIR] [--bare]
+// --cpu-prof writes the router process's V8 CPU profile into DIR (`npx tsx bench/cpu-profile.ts FILE`
+// prints its self time by function).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,10 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     /** the router in this process, as the first version of this bench ran it: no scheduler hop */
     'in-process': { type: 'boolean', default: false },
+    /** a directory: the router process writes its V8 CPU profile there when it exits */
+    'cpu-prof': { type: 'string' },
+    /** instead of the router, bare-proxy.ts: node:http + an undici Pool, the floor on this machine */
+    bare: { type: 'boolean', default: false },
   },
 });
 const RATE = Number(values.rate);
@@ -39,7 +45,7 @@ const loadAverage1m = () => Number(readFileSync('/proc/loadavg', 'utf8').split('
 const cpuMsOf = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
 };
 const subnet = 100 + Math.floor(Math.random() * 151);
 const dir = mkdtempSync(join(tmpdir(), 'router-bench-'));
@@ -66,9 +72,20 @@ async function startRouter(): Promise<{ url: string; pid: number | null; stop: (
     await app.listen({ host, port });
     return { url: `http://${host}:${port}`, pid: null, stop: () => app.close() };
   }
-  ensureBundles([ENTRY]);
-  const child = spawn(process.execPath, nodeArgsFor(ENTRY), {
-    env: { ...process.env, ROUTER_CONFIG: configFile, ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn' },
+  const bare = values.bare
+    ? ['--import', 'tsx', resolve(fileURLToPath(import.meta.url), '../bare-proxy.ts')]
+    : null;
+  if (!bare) ensureBundles([ENTRY]);
+  const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`] : [];
+  const child = spawn(process.execPath, [...profile, ...(bare ?? nodeArgsFor(ENTRY))], {
+    env: {
+      ...process.env,
+      ROUTER_CONFIG: configFile,
+      ADMIN_TOKEN: TOKEN,
+      LOG_LEVEL: 'warn',
+      BARE_LISTEN: `${host}:${port}`,
+      BARE_TARGET: a.url,
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return {
@@ -86,7 +103,9 @@ const agent = new Agent({ connections: 16 });
 try {
   const until = Date.now() + 60_000;
   for (;;) {
-    const ready = await request(`${routerUrl}/health/ready`, { dispatcher: agent })
+    const ready = await request(`${routerUrl}/${values.bare ? 'payments/echo' : 'health/ready'}`, {
+      dispatcher: agent,
+    })
       .then(async (res) => {
         await res.body.dump();
         return res.statusCode === 200;
@@ -110,18 +129,20 @@ try {
 
   const q = (xs: number[], p: number) =>
     [...xs].sort((x, y) => x - y)[Math.max(0, Math.ceil(p * xs.length) - 1)]!;
-  const cpuText = (ms: number) =>
-    Number.isNaN(ms) ? 'not measured (same process)' : `${ms.toFixed(3)} ms/request`;
+  const cpuText = (ms: number, system: number) =>
+    Number.isNaN(ms)
+      ? 'not measured (same process)'
+      : `${ms.toFixed(3)} ms/request (${system.toFixed(3)} of it in the kernel)`;
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
-  const added = { p50: [] as number[], p99: [] as number[], cpu: [] as number[] };
+  const added = { p50: [] as number[], p99: [] as number[], cpu: [] as number[], system: [] as number[] };
   console.log(
     `GET /payments/echo on a stand-in cell, ${RATE} req/s each way (interleaved) for ${SECONDS} s, ${RUNS} runs, ` +
-      `router ${values['in-process'] ? 'in this process' : 'in its own process'}:`,
+      `${values.bare ? 'bare node:http + undici proxy (the floor), not the router' : `router ${values['in-process'] ? 'in this process' : 'in its own process'}`}:`,
   );
   for (let run = 1; run <= RUNS; run++) {
     const latency = { direct: [] as number[], router: [] as number[] };
     const load = loadAverage1m();
-    const cpuBefore = router.pid === null ? 0 : cpuMsOf(router.pid);
+    const cpuBefore = router.pid === null ? null : cpuMsOf(router.pid);
     const pending: Promise<void>[] = [];
     await new Promise<void>((done) => {
       let n = 0;
@@ -138,9 +159,12 @@ try {
     });
     await Promise.all(pending);
     // includes its probes of the two stand-ins (every 200 ms), a small share at this rate
-    const cpuPerRequest =
-      router.pid === null ? Number.NaN : (cpuMsOf(router.pid) - cpuBefore) / latency.router.length;
+    const cpuAfter = router.pid === null ? null : cpuMsOf(router.pid);
+    const perRequest = (k: 'user' | 'system') =>
+      cpuBefore && cpuAfter ? (cpuAfter[k] - cpuBefore[k]) / latency.router.length : Number.NaN;
+    const cpuPerRequest = perRequest('user') + perRequest('system');
     added.cpu.push(cpuPerRequest);
+    added.system.push(perRequest('system'));
     const p50 = q(latency.router, 0.5) - q(latency.direct, 0.5);
     const p99 = q(latency.router, 0.99) - q(latency.direct, 0.99);
     added.p50.push(p50);
@@ -148,13 +172,13 @@ try {
     console.log(
       `  run ${run} (load ${load.toFixed(1)}): direct p50 ${q(latency.direct, 0.5).toFixed(2)} p99 ${q(latency.direct, 0.99).toFixed(2)} ms, ` +
         `router p50 ${q(latency.router, 0.5).toFixed(2)} p99 ${q(latency.router, 0.99).toFixed(2)} ms → ` +
-        `added p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms; router CPU ${cpuText(cpuPerRequest)} ` +
+        `added p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms; router CPU ${cpuText(cpuPerRequest, perRequest('system'))} ` +
         `(n=${latency.router.length} each)`,
     );
   }
   console.log(
     `  median of ${RUNS}: added p50 ${median(added.p50).toFixed(2)} ms, p99 ${median(added.p99).toFixed(2)} ms, ` +
-      `router CPU ${cpuText(median(added.cpu))}`,
+      `router CPU ${cpuText(median(added.cpu), median(added.system))}`,
   );
 } finally {
   await router.stop();

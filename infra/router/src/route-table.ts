@@ -1,6 +1,11 @@
 // Where each service's traffic goes right now, and the waiting room for requests held during a failover.
 import type { RegionName, ServiceName } from '@failover-lab/contracts';
 
+/** what cuts an in-flight request loose (an AbortController, or the proxy's lighter Cancel) */
+export interface Abortable {
+  abort(reason?: unknown): void;
+}
+
 export interface Route {
   primary: RegionName;
   epoch: number;
@@ -25,7 +30,7 @@ export class RouteTable {
   /** per service: a planned switchover holds the route regardless of health */
   private readonly holds = new Map<ServiceName, number>();
   /** per cell: requests in flight, with the deadline of each write (undefined for reads) */
-  private readonly inFlight = new Map<string, Map<AbortController, number | undefined>>();
+  private readonly inFlight = new Map<string, Map<Abortable, number | undefined>>();
   /** per cell: the latest deadline of the writes the router gave up on without learning their fate */
   private readonly abandonedWritesUntil = new Map<string, number>();
 
@@ -100,11 +105,11 @@ export class RouteTable {
   track(
     service: ServiceName,
     region: RegionName,
-    controller: AbortController,
+    controller: Abortable,
     writeDeadlineMs?: number,
   ): (mayStillLand: boolean) => void {
     const k = `${service}/${region}`;
-    const map = this.inFlight.get(k) ?? new Map<AbortController, number | undefined>();
+    const map = this.inFlight.get(k) ?? new Map<Abortable, number | undefined>();
     this.inFlight.set(k, map);
     map.set(controller, writeDeadlineMs);
     return (mayStillLand) => {

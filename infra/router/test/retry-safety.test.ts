@@ -51,6 +51,22 @@ describe('which requests may be sent twice', () => {
       ),
     ).toEqual({ 'x-keep': 'y' });
   });
+
+  it('a plain Connection value names nothing; one that names headers drops them on that call only', () => {
+    const alsoDrop = ['host'];
+    expect(endToEndHeaders({ connection: 'Keep-Alive', 'x-a': '1', host: 'h' }, alsoDrop)).toEqual({
+      'x-a': '1',
+    });
+    expect(endToEndHeaders({ connection: 'Keep-Alive, X-A', 'x-a': '1', 'x-b': '2' }, alsoDrop)).toEqual({
+      'x-b': '2',
+    });
+    // the names dropped for the call before are not remembered for the next
+    expect(endToEndHeaders({ 'x-a': '1', 'x-b': '2', host: 'h' }, alsoDrop)).toEqual({
+      'x-a': '1',
+      'x-b': '2',
+    });
+    expect(endToEndHeaders({ connection: ['close', 'x-b'] as unknown as string, 'x-b': '2' })).toEqual({});
+  });
 });
 
 describe('the retry-safety table the docs show', () => {

@@ -357,6 +357,23 @@ describe('router data plane', () => {
     rig.a.state.frozen = false;
   });
 
+  it('frozen primary: a read in flight to it is cut loose once it is confirmed down and answered by dc-b', async () => {
+    // The request timeout is far off: only the abort on `confirmed_down` can answer the read in time.
+    await closeRig();
+    rig = await makeRig({ holdMs: 30_000, requestTimeoutMs: 30_000 });
+    await waitFor('payments served', () => rig.router.router.routes.get('payments')?.serving);
+    rig.a.state.frozen = true;
+    const started = Date.now();
+    const read = get(`${rig.url}/payments/echo`);
+    await waitFor('the read reached dc-a', () => rig.a.arrivals.find((a) => a.path === '/payments/echo'));
+    const res = await read;
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-served-by']).toBe('dc-b');
+    await res.body.dump();
+    expect(Date.now() - started).toBeLessThan(15_000);
+    rig.a.state.frozen = false;
+  });
+
   it("primary's database dies under a write: the app's late 503 ends the promotion's wait for it", async () => {
     // The write's deadline is far off, so a promotion that waited for it would show. The app answers
     // 503 only after dc-a is confirmed down: that answer, not the deadline, must release the promotion.

@@ -2,6 +2,8 @@
 // A request not yet sent waits (bounded) through a failover and goes to the new primary; one that may
 // have reached a primary which then failed is resent only when its route is safe to repeat
 // (RETRY_SAFE_ROUTES), the rest get their error.
+
+import { EventEmitter } from 'node:events';
 import {
   DEADLINE_HEADER,
   EPOCH_HEADER,
@@ -35,8 +37,33 @@ const MAX_ATTEMPTS = 4;
 /** Upstream error bodies are small JSON; bigger ones are streamed through rather than held for a retry. */
 const MAX_BUFFERED_ERROR_BYTES = 64 * 1024;
 
+/** set by the router itself (or by undici) on the way to the cell, never taken from the client */
+const REQUEST_HEADERS_NOT_FORWARDED: readonly string[] = [
+  'host',
+  'content-length',
+  EPOCH_HEADER,
+  'expect',
+  DEADLINE_HEADER, // only the router says when it gives up
+];
+
 /** Connection never established: the request cannot have reached the cell, so any request may be resent. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * A request's abort switch (RouteTable.abortInFlight cuts reads to a cell confirmed down). undici takes
+ * an EventEmitter as a request's signal; an AbortController costs several times more per request
+ * (its AbortSignal and the EventTarget listeners undici adds and removes on it and on the body).
+ */
+class Cancel extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+  abort(reason?: unknown) {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
 
 type Attempt =
   | {
@@ -89,14 +116,11 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     body: Buffer | undefined,
   ): Promise<Attempt> => {
     const origin = config.services[service]!.cells[region];
-    const controller = new AbortController();
-    const headers = endToEndHeaders(request.headers as Record<string, string | string[] | undefined>, [
-      'host',
-      'content-length',
-      EPOCH_HEADER,
-      'expect',
-      DEADLINE_HEADER, // only the router says when it gives up
-    ]);
+    const controller = new Cancel();
+    const headers = endToEndHeaders(
+      request.headers as Record<string, string | string[] | undefined>,
+      REQUEST_HEADERS_NOT_FORWARDED,
+    );
     headers[EPOCH_HEADER] = String(route.epoch);
     // Computed before dispatch, so it is never later than the headers timeout below actually fires.
     const deadlineMs = Date.now() + config.proxy.requestTimeoutMs;
@@ -120,7 +144,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         headersTimeout: config.proxy.requestTimeoutMs,
         // An event stream stays open as long as the client wants it: no body timeout there.
         bodyTimeout: sse ? 0 : config.proxy.bodyTimeoutMs,
-        signal: controller.signal,
+        signal: controller,
       });
       // The cell answered: whatever the write did there is done.
       const done = () => untrack(false);
@@ -135,7 +159,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       };
     } catch (err) {
       const e = err as Error & { code?: string };
-      const code = controller.signal.aborted ? ABORTED_CELL_DOWN : (e.code ?? e.name ?? 'UNKNOWN');
+      const code = controller.aborted ? ABORTED_CELL_DOWN : (e.code ?? e.name ?? 'UNKNOWN');
       // Given up on without an answer: a frozen cell may still run the write until its deadline.
       // (A refused or dropped connection means the cell is not holding it.)
       untrack(code === 'UND_ERR_HEADERS_TIMEOUT' || code === ABORTED_CELL_DOWN);
@@ -260,13 +284,35 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         return served(sent, region).send(buffered);
       }
 
-      finish(region, result.status >= 500 ? 'upstream_5xx' : 'ok');
-      reply.code(result.status).headers(result.headers);
-      served(sent, region);
       if (request.method === 'HEAD') {
+        finish(region, result.status >= 500 ? 'upstream_5xx' : 'ok');
+        reply.code(result.status).headers(result.headers);
+        served(sent, region);
         result.body.destroy();
         return reply.send();
       }
+      // (a 304's Content-Length describes a body it does not carry: it passes through untouched)
+      if (bufferable && result.status !== 304 && result.status !== 204) {
+        // A small body with a known length is read whole and sent in one write with the headers:
+        // piping it as a stream costs the router more CPU per request (pipe, end-of-stream and
+        // unpipe bookkeeping, a write per chunk) than the rest of the proxying. Bigger bodies and
+        // event streams still flow through as they come.
+        const whole = await readAll(result.body).catch(() => null);
+        result.done();
+        if (whole === null) {
+          // the cell's answer broke off mid-body: the client's answer breaks off too, as when streamed
+          finish(region, 'connection_error');
+          reply.hijack();
+          reply.raw.destroy();
+          return reply;
+        }
+        finish(region, result.status >= 500 ? 'upstream_5xx' : 'ok');
+        reply.code(result.status).headers(result.headers);
+        return served(sent, region).send(whole);
+      }
+      finish(region, result.status >= 500 ? 'upstream_5xx' : 'ok');
+      reply.code(result.status).headers(result.headers);
+      served(sent, region);
       return reply.send(result.body);
     }
   };
@@ -278,6 +324,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  // undici's body collects its chunks itself, without the async iterator's promise per chunk
+  const body = stream as NodeJS.ReadableStream & { arrayBuffer?: () => Promise<ArrayBuffer> };
+  if (typeof body.arrayBuffer === 'function') return Buffer.from(await body.arrayBuffer());
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks);

@@ -121,18 +121,35 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Drop hop-by-hop headers, including any the Connection header names (RFC 9110 §7.6.1). */
+/** Connection values that name no header to drop: the set of hop-by-hop headers is then a constant. */
+const PLAIN_CONNECTION = /^\s*(keep-alive|close)?\s*$/i;
+const dropSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+const NO_EXTRA: readonly string[] = [];
+
+/**
+ * Drop hop-by-hop headers, including any the Connection header names (RFC 9110 §7.6.1). Runs twice
+ * per proxied request: the set of names to drop is built once per `alsoDrop` list, not per call.
+ */
 export function endToEndHeaders(
   headers: Record<string, string | string[] | undefined>,
-  alsoDrop: readonly string[] = [],
+  alsoDrop: readonly string[] = NO_EXTRA,
 ): Record<string, string | string[]> {
-  const named = String(headers.connection ?? '')
-    .split(',')
-    .map((h) => h.trim().toLowerCase())
-    .filter(Boolean);
-  const drop = new Set([...HOP_BY_HOP, ...named, ...alsoDrop]);
+  let drop = dropSets.get(alsoDrop);
+  if (!drop) {
+    drop = new Set([...HOP_BY_HOP, ...alsoDrop.map((h) => h.toLowerCase())]);
+    dropSets.set(alsoDrop, drop);
+  }
+  const connection = headers.connection;
+  if (connection !== undefined && !(typeof connection === 'string' && PLAIN_CONNECTION.test(connection))) {
+    const named = String(connection)
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean);
+    drop = new Set([...drop, ...named]);
+  }
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || drop.has(name.toLowerCase())) continue;
     out[name] = value;
   }
