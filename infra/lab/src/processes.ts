@@ -149,11 +149,15 @@ export class ProcessTable {
     const family = this.alive(m) ? processFamily(m.child.pid!) : [];
     const t0 = Date.now();
     if (family.length) {
-      signalPids(family, 'SIGCONT'); // a frozen process cannot act on SIGTERM
+      // SIGKILL reaches a frozen process as it is: resuming it first would let a stale primary
+      // commit for an instant. Anything politer needs it resumed (a frozen process cannot act on it).
       if (signal === 'SIGKILL') signalFamily(m.child.pid!, 'SIGKILL');
-      // Postgres: SIGINT to the postmaster alone = fast shutdown (it tells its backends).
-      else if (m.kind === 'postgres') m.child.kill('SIGINT');
-      else signalPids(family, signal);
+      else {
+        signalPids(family, 'SIGCONT');
+        // Postgres: SIGINT to the postmaster alone = fast shutdown (it tells its backends).
+        if (m.kind === 'postgres') m.child.kill('SIGINT');
+        else signalPids(family, signal);
+      }
       if (!(await waitGone(family, m.kind === 'postgres' ? 15_000 : 5_000))) {
         signalPids(family, 'SIGKILL');
         await waitGone(family, 5_000);

@@ -1,14 +1,23 @@
 // Writes that exist only on a stale primary. After freeze → failover → thaw, the old primary may hold
 // rows it committed after the fork (before its fence reached it) that the new primary never got.
 // Rebuilding it as a standby erases them; no peer keeps them (docs/fencing.md, "Quarantine"). So
-// before restore rebuilds a running stale primary, the rows the router's primary lacks are exported,
+// before restore rebuilds a stale primary, the rows the router's primary lacks are exported,
 // per service, to a quarantine file in the lab's state dir: an operator (and the drill's audit) can
 // see what was never acknowledged by the surviving history, and an acknowledged write found only
 // there is a lost write.
+
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceName } from '@failover-lab/contracts';
-import { type PostgresNode, superuserQuery } from './datastores/postgres';
+import {
+  type OnStarted,
+  type PostgresNode,
+  startPostgresPrivately,
+  stopPostgresFast,
+  superuserQuery,
+  waitPostgresReady,
+} from './datastores/postgres';
 
 /** What identifies a write, per service: a row whose key the current primary lacks is forked. */
 export const FORK_KEYS: Record<ServiceName, { table: string; key: string }[]> = {
@@ -76,6 +85,38 @@ export async function quarantineForkedRows(
   const file = join(dir, `${stale.service}-${stale.region}-${now.toISOString().replace(/[:.]/g, '-')}.jsonl`);
   writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
   return { file, rows: lines.length, byTable };
+}
+
+/** how long a stopped old primary may take to start privately (its crash recovery, at load) */
+const PRIVATE_START_TIMEOUT_MS = 90_000;
+
+/**
+ * quarantineForkedRows for a stale primary that is not running (killed, or frozen and then killed):
+ * a region kill takes an async service's last acknowledged writes, or everything after a cut
+ * replication link, down with it, and its standby never got them. It is started privately
+ * (startPostgresPrivately: no TCP, a socket only this call knows; its crash recovery runs there),
+ * read exactly as a running one, and shut down fast, ready for pg_rewind. `onStarted`/`stop` let the
+ * lab track the postmaster meanwhile and stop it its own way.
+ */
+export async function quarantineStoppedPrimary(
+  stale: PostgresNode,
+  current: PostgresNode,
+  dir: string,
+  hooks: {
+    onStarted?: OnStarted;
+    /** `node`: the private server's address (its socket dir) */
+    stop?: (postmaster: ChildProcess, node: PostgresNode) => Promise<void>;
+  } = {},
+  now = new Date(),
+): Promise<QuarantineResult> {
+  const { node, postmaster } = startPostgresPrivately(stale);
+  hooks.onStarted?.(postmaster);
+  try {
+    await waitPostgresReady(node, postmaster, PRIVATE_START_TIMEOUT_MS);
+    return await quarantineForkedRows(node, current, dir, now);
+  } finally {
+    await (hooks.stop ? hooks.stop(postmaster, node) : stopPostgresFast(postmaster));
+  }
 }
 
 /** The quarantine files in `dir`, for `lab status`: which service, how many rows. */

@@ -24,7 +24,7 @@ import {
 import { type RedisNode, redisCommand, redisReplicationInfo } from './datastores/redis';
 import { sleep } from './process';
 import { componentId, type Managed } from './processes';
-import { quarantineForkedRows } from './quarantine';
+import { type QuarantineResult, quarantineForkedRows, quarantineStoppedPrimary } from './quarantine';
 import { type ControlPlaneView, type PgObservation, planRestore } from './restore-plan';
 import { serviceTopology } from './topology';
 
@@ -93,11 +93,12 @@ async function restoreCell(
     timelineOf(here.postgres, hereState),
     timelineOf(there.postgres, otherState),
   ]);
+  const hereOnDisk = isInitialized(here.postgres) ? roleOnDisk(here.postgres) : null;
   const plan = planRestore(
     {
       here: hereState,
       other: otherState,
-      hereOnDisk: isInitialized(here.postgres) ? roleOnDisk(here.postgres) : null,
+      hereOnDisk,
       control,
       hereTimeline,
       otherTimeline,
@@ -106,6 +107,27 @@ async function restoreCell(
   );
   const killCell = () =>
     settleAll(processes.reachedBy({ region, service }).map((m) => processes.stop(m, 'SIGKILL')));
+  /** A stopped stale primary's forked rows, read privately (quarantineStoppedPrimary). */
+  const readStopped = async (): Promise<{ kept: QuarantineResult | null; note: string }> => {
+    const t0 = Date.now();
+    try {
+      const kept = await quarantineStoppedPrimary(here.postgres, there.postgres, ctx.paths.quarantineDir, {
+        onStarted: trackPostgres(ctx, here.postgres),
+        stop: () => processes.stop(processes.get(componentId(service, region, 'postgres'))),
+      });
+      const took = `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+      ctx.log(`${service}/${region}: read the stopped old primary privately in ${took}`);
+      return { kept, note: `read while stopped in ${took}` };
+    } catch (err) {
+      // Said loudly, in the answer and the log, rather than refusing: a data dir that cannot even
+      // start may still be rewound or cloned, and the operator decides with the reason in hand.
+      const reason = (err as Error).message.split('\n')[0];
+      ctx.log(
+        `${service}/${region}: the stopped old primary could NOT be read (${reason}); its forked rows are lost`,
+      );
+      return { kept: null, note: `its forked rows could NOT be read: ${reason}` };
+    }
+  };
   switch (plan.kind) {
     case 'refuse':
       throw new Error(`${service}: ${plan.reason}`);
@@ -116,13 +138,18 @@ async function restoreCell(
       await startAppOf(ctx, service, region);
       return plan.as === 'primary' ? 'primary (healthy, kept)' : `standby of ${other} (healthy, kept)`;
     case 'rebuild_standby': {
-      // a running stale primary may hold writes the router's primary never got: keep them first
+      // A stale primary may hold writes the router's primary never got: keep them first. A running
+      // one is read as it runs. A down one, or a frozen one (killed with its cell: thawing is the
+      // drill's job, and a thawed one could take writes), is started privately to be read.
       const kept =
         hereState === 'primary'
           ? await quarantineForkedRows(here.postgres, there.postgres, ctx.paths.quarantineDir)
           : null;
-      if (kept?.file) ctx.log(`${service}/${region}: ${kept.rows} forked row(s) quarantined in ${kept.file}`);
       await killCell();
+      const read = hereState !== 'primary' && hereOnDisk === 'primary' ? await readStopped() : null;
+      const quarantined = kept ?? read?.kept;
+      if (quarantined?.file)
+        ctx.log(`${service}/${region}: ${quarantined.rows} forked row(s) quarantined in ${quarantined.file}`);
       const joined = await rejoinStandby(
         here.postgres,
         there.postgres,
@@ -136,7 +163,10 @@ async function restoreCell(
       await startAppOf(ctx, service, region);
       const notes = [
         joined.how,
-        ...(kept?.file ? [`${kept.rows} forked row(s) quarantined in ${kept.file}`] : []),
+        ...(read ? [read.note] : []),
+        ...(quarantined?.file
+          ? [`${quarantined.rows} forked row(s) quarantined in ${quarantined.file}`]
+          : []),
       ];
       return `standby of ${other} (${notes.join('; ')})`;
     }

@@ -9,10 +9,12 @@ import {
   chownSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   REPLICATION_MODE,
@@ -21,7 +23,16 @@ import {
   type ServiceName,
 } from '@failover-lab/contracts';
 import pg from 'pg';
-import { type OsUser, runAsForPostgres, runToCompletion, spawnGroup, waitUntil } from '../process';
+import {
+  hasExited,
+  type OsUser,
+  runAsForPostgres,
+  runToCompletion,
+  signalFamily,
+  sleep,
+  spawnGroup,
+  waitUntil,
+} from '../process';
 import { keepsSyncStandbyIn } from '../replication';
 import type { LabSecrets } from '../secrets';
 
@@ -221,7 +232,7 @@ wal_keep_size = 128MB
  * files from the source node. The command line also outranks ALTER SYSTEM, so nothing here may be
  * a setting the cells change at runtime (synchronous_standby_names lives in postgresql.auto.conf).
  */
-function serverArgs(node: PostgresNode): string[] {
+function serverArgs(node: PostgresNode, overrides: Record<string, string> = {}): string[] {
   const settings: Record<string, string> = {
     listen_addresses: node.host,
     port: String(node.port),
@@ -244,6 +255,7 @@ function serverArgs(node: PostgresNode): string[] {
     wal_receiver_status_interval: '1s',
     logging_collector: 'off',
     log_line_prefix: '%m [%p] %q%u@%d ',
+    ...overrides,
   };
   return ['-D', node.dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
 }
@@ -259,6 +271,45 @@ export function startPostgres(node: PostgresNode): ChildProcess {
     runAs: owner,
     env: { PATH: process.env.PATH, LANG: 'C', LC_ALL: 'C' },
   });
+}
+
+/**
+ * Starts a stopped node where nothing but the caller can reach it, to read it before it is rebuilt:
+ * no TCP listen address (no app, router or standby gets in), its socket in a fresh 0700 dir only
+ * the caller knows, every session read-only by default. Its data dir is not touched beyond what the
+ * server itself does (a killed node's crash recovery runs at this start), so a durable fence in it
+ * stays. Answers the node as reachable there (superuserQuery works on it) and its postmaster.
+ */
+export function startPostgresPrivately(node: PostgresNode): { node: PostgresNode; postmaster: ChildProcess } {
+  const owner = runAsForPostgres();
+  // in tmpdir: short enough for a unix socket path whatever the state dir's length
+  const socketDir = mkdtempSync(join(tmpdir(), 'flab-pgq-'));
+  chmodSync(socketDir, 0o700);
+  chownTo(socketDir, owner);
+  const postmaster = spawnGroup({
+    command: binary('postgres'),
+    args: serverArgs(node, {
+      listen_addresses: '',
+      unix_socket_directories: socketDir,
+      default_transaction_read_only: 'on',
+    }),
+    logFile: node.logFile,
+    runAs: owner,
+    env: { PATH: process.env.PATH, LANG: 'C', LC_ALL: 'C' },
+  });
+  postmaster.once('exit', () => rmSync(socketDir, { recursive: true, force: true }));
+  return { node: { ...node, socketDir }, postmaster };
+}
+
+/** Fast shutdown (SIGINT to the postmaster alone: it tells its backends); SIGKILL after timeoutMs. */
+export async function stopPostgresFast(postmaster: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  if (hasExited(postmaster)) return;
+  const exited = new Promise<void>((resolve) => postmaster.once('exit', () => resolve()));
+  postmaster.kill('SIGINT');
+  const timer = sleep(timeoutMs).then(() => 'late' as const);
+  if ((await Promise.race([exited, timer])) !== 'late') return;
+  signalFamily(postmaster.pid!, 'SIGKILL');
+  await exited;
 }
 
 /** A short-lived superuser connection through the node's unix socket. */
