@@ -1,14 +1,16 @@
 // The lab's data tier end to end, on one shared lab (no apps/router, so nothing else reacts to the
-// faults): replication, second up, freeze/thaw, kill, hand promotion + restore, down.
+// faults): replication, second up, freeze/thaw, kill, hand promotion + restore (with a write that only
+// the killed old primary holds, quarantined before the rewind), down.
 
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type CellStatus,
   type LabStatus,
   LabStatusSchema,
   problemsOf,
+  REGIONS,
   type RegionName,
   SERVICES,
   type ServiceName,
@@ -22,6 +24,8 @@ import { LabPaths, REPO_ROOT } from '../src/paths';
 import { isAlive, isRunning, processFamily, processState, sleep, waitUntil } from '../src/process';
 import { loadOrCreateSecrets } from '../src/secrets';
 import { makeTempStateDir } from '../src/test-data-tier';
+
+const MESSAGES_MIGRATION = join(REPO_ROOT, 'services/messaging/src/migrations/001_messages.sql');
 
 const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'test/contracts/lab-status.schema.json'), 'utf8'));
 const validateStatus = new Ajv2020({ strict: false }).compile(schema);
@@ -288,8 +292,32 @@ describe('faults', () => {
     );
   });
 
+  /** a message dc-a's messaging primary acknowledged after its standby was cut off (set below) */
+  let forkedMessage: string;
+
   it('kill dc-a leaves no dc-a process alive within 1 s and dc-b untouched', async () => {
     const before = await lab.status();
+    // The fork the restore below must not erase silently: messaging's replication link is cut, a
+    // message is committed on dc-a that dc-b never gets, and then the whole region dies with it.
+    await withApp(before, 'messaging', 'dc-a', (c) => c.query(readFileSync(MESSAGES_MIGRATION, 'utf8')));
+    await expectRowToReplicate(before, 'messaging', 'dc-a', 'dc-b');
+    await lab.apply({
+      kind: 'link_partition',
+      target: { from: 'dc-a', region: 'dc-b', service: 'messaging' },
+      direction: 'both',
+    });
+    forkedMessage = await withApp(before, 'messaging', 'dc-a', async (c) => {
+      const { rows } = await c.query<{ id: string }>(
+        `INSERT INTO messages (id, room, author, body) VALUES (gen_random_uuid(), 'fork', 'lab-test', 'only on dc-a')
+         RETURNING id::text`,
+      );
+      return rows[0]!.id;
+    });
+    await sleep(500);
+    const onStandby = await withApp(before, 'messaging', 'dc-b', (c) =>
+      c.query('SELECT 1 FROM messages WHERE id = $1', [forkedMessage]),
+    );
+    expect(onStandby.rowCount).toBe(0);
     const dcA = regionLeaders(before, 'dc-a').flatMap(processFamily);
     const dcB = regionLeaders(before, 'dc-b').flatMap(processFamily);
     expect(dcA.length).toBeGreaterThan(12);
@@ -321,15 +349,41 @@ describe('faults', () => {
         withApp(status, service, 'dc-b', (c) => c.query('SELECT pg_promote(true, 30)')),
       ),
     );
+    // healed only now: the blackholed link delivers what it held, which a standby must not replay
+    await lab.healLinks();
+    const t0 = Date.now();
     const result = await lab.restore('dc-a');
-    // killed old primaries: rewound (wal_log_hints is in their data dirs' postgresql.conf), not re-cloned
-    expect(Object.values(result.roles ?? {})).toEqual([
-      'standby of dc-b (rewound)',
-      'standby of dc-b (rewound)',
-      'standby of dc-b (rewound)',
-    ]);
+    // what the private reads cost, for docs/fencing.md
+    console.info(
+      `restore dc-a in ${Date.now() - t0} ms at load ${loadavg()[0]!.toFixed(1)}: ${JSON.stringify(result.roles)}`,
+    );
+    // killed old primaries: read privately first, then rewound (wal_log_hints is in their data dirs'
+    // postgresql.conf), not re-cloned; only messaging's holds a row dc-b lacks
+    const read = String.raw`rewound; read while stopped in \d+\.\d s`;
+    expect(result.roles).toEqual({
+      login: expect.stringMatching(new RegExp(`^standby of dc-b \\(${read}\\)$`)),
+      payments: expect.stringMatching(new RegExp(`^standby of dc-b \\(${read}\\)$`)),
+      messaging: expect.stringMatching(
+        new RegExp(`^standby of dc-b \\(${read}; 1 forked row\\(s\\) quarantined in .+\\.jsonl\\)$`),
+      ),
+    });
     const restored = await lab.status();
     expect(validateStatus(restored)).toBe(true);
+    // the message is in the quarantine file `lab status` lists, and gone from both regions
+    expect(restored.quarantine).toEqual([{ file: expect.any(String), service: 'messaging', rows: 1 }]);
+    const [line] = readFileSync(restored.quarantine![0]!.file, 'utf8').trim().split('\n');
+    expect(JSON.parse(line!)).toMatchObject({
+      service: 'messaging',
+      table: 'messages',
+      key: forkedMessage,
+      row: { id: forkedMessage, body: 'only on dc-a' },
+    });
+    for (const region of REGIONS) {
+      const there = await withApp(restored, 'messaging', region, (c) =>
+        c.query('SELECT 1 FROM messages WHERE id = $1', [forkedMessage]),
+      );
+      expect(there.rowCount).toBe(0);
+    }
     for (const service of SERVICES) {
       expect(cellOf(restored, service, 'dc-a').postgres.role).toBe('standby');
       expect(cellOf(restored, service, 'dc-b').postgres.role).toBe('primary');
@@ -393,6 +447,43 @@ describe('faults', () => {
     const status = await warmRestart();
     expectPrimaryIn(status, 'dc-a', 'dc-b');
     await expectRowToReplicate(status, 'messaging', 'dc-a', 'dc-b');
+  });
+
+  it('restore of a frozen old primary kills it, reads it privately, quarantines its forked row and rewinds it', async () => {
+    const before = await lab.status();
+    expectPrimaryIn(before, 'dc-a', 'dc-b');
+    await lab.apply({
+      kind: 'link_partition',
+      target: { from: 'dc-a', region: 'dc-b', service: 'messaging' },
+      direction: 'both',
+    });
+    const id = await withApp(before, 'messaging', 'dc-a', async (c) => {
+      const { rows } = await c.query<{ id: string }>(
+        `INSERT INTO messages (id, room, author, body) VALUES (gen_random_uuid(), 'fork', 'lab-test', 'frozen on dc-a')
+         RETURNING id::text`,
+      );
+      return rows[0]!.id;
+    });
+    await lab.freeze('dc-a');
+    await Promise.all(
+      SERVICES.map((service) =>
+        withApp(before, service, 'dc-b', (c) => c.query('SELECT pg_promote(true, 30)')),
+      ),
+    );
+    await lab.healLinks();
+    const result = await lab.restore('dc-a');
+    expect(result.roles?.messaging).toMatch(
+      /^standby of dc-b \(rewound; read while stopped in \d+\.\d s; 1 forked row\(s\) quarantined in .+\.jsonl\)$/,
+    );
+    expect(result.roles?.payments).toMatch(/^standby of dc-b \(rewound; read while stopped in \d+\.\d s\)$/);
+    const after = await lab.status();
+    expectPrimaryIn(after, 'dc-b', 'dc-a');
+    const newest = after.quarantine!.at(-1)!;
+    expect(newest).toMatchObject({ service: 'messaging', rows: 1 });
+    expect(JSON.parse(readFileSync(newest.file, 'utf8'))).toMatchObject({
+      key: id,
+      row: { body: 'frozen on dc-a' },
+    });
   });
 
   it('down leaves nothing running', async () => {
