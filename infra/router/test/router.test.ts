@@ -137,9 +137,15 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** A promotion as the cell sees it: the epoch, and the lease it holds from then on (the default 3 s). */
+const promoteCall = (epoch: number) => ({
+  path: '/admin/promote',
+  body: { epoch, lease: { ms: 3_000, deadline: expect.any(Number) } },
+});
+
 describe('router data plane', () => {
   it('first start claims dc-a at epoch 1 and forwards with the epoch both ways', async () => {
-    expect(rig.a.calls).toContainEqual({ path: '/admin/promote', body: { epoch: 1 } });
+    expect(rig.a.calls).toContainEqual(promoteCall(1));
     expect(rig.b.calls.filter((c) => c.path === '/admin/promote')).toHaveLength(0);
     // node:http, because undici will not send a Connection header naming other headers
     const sentAt = Date.now();
@@ -241,7 +247,7 @@ describe('router data plane', () => {
     expect(w.headers['x-served-by']).toBe('dc-b');
     await w.body.dump();
 
-    expect(rig.b.calls).toContainEqual({ path: '/admin/promote', body: { epoch: 2 } });
+    expect(rig.b.calls).toContainEqual(promoteCall(2));
     const types = eventTypes();
     const from = types.indexOf('confirmed_down:dc-a:1');
     expect(from).toBeGreaterThan(-1);
