@@ -84,7 +84,9 @@ export async function withClient<T>(
  * transaction that outlived the router's patience — say its process was frozen mid-request — is
  * rolled back with DEADLINE_EXCEEDED instead of committing after another region took over. The same
  * deadline goes to Postgres (`SET LOCAL failover_lab.deadline_ms`), whose commit guard checks it again
- * when COMMIT arrives: a process frozen between its own check and the COMMIT cannot commit late.
+ * when COMMIT arrives: a process frozen between its own check and the COMMIT cannot commit late. The
+ * rest of the deadline is also the transaction's lock_timeout, and a request whose deadline passed
+ * while it waited for a connection does not begin at all.
  */
 export async function withTransaction<T>(
   pool: pg.Pool,
@@ -96,14 +98,29 @@ export async function withTransaction<T>(
     span.setAttribute('db.synchronous_commit', options.synchronousCommit);
     try {
       return await withClient(pool, async (client, discard) => {
+        // A request that used up its deadline waiting for a connection gives up before any lock.
+        assertTransactionBeforeDeadline();
         try {
           // One round trip (simple protocol). The level is from a closed set and the deadline an
-          // integer parsed from its header (deadline.ts), so neither is user text.
+          // integer parsed from its header (deadline.ts), so neither is user text. lock_timeout is
+          // what is left of the deadline: a request that cannot commit in time anyway stops waiting
+          // for a hot row then, instead of taking the lock, doing its work while the rows stay
+          // locked and failing at COMMIT. Behind a burst (the requests held during a failover) those
+          // doomed holders are what kept the queue from draining.
           const deadlineMs = currentDeadlineMs();
           const guard =
-            deadlineMs === undefined ? '' : `; SET LOCAL failover_lab.deadline_ms TO '${deadlineMs}'`;
+            deadlineMs === undefined
+              ? ''
+              : `; SET LOCAL failover_lab.deadline_ms TO '${deadlineMs}'; SET LOCAL lock_timeout TO ${Math.max(1, Math.ceil(deadlineMs - Date.now()))}`;
           await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}${guard}`);
-          const result = await fn(client);
+          let result: T;
+          try {
+            result = await fn(client);
+          } catch (err) {
+            throw deadlineMs !== undefined && (err as { code?: string }).code === LOCK_TIMEOUT_SQLSTATE
+              ? deadlineExceededAtCommit(err)
+              : err;
+          }
           assertTransactionBeforeDeadline(); // throws → ROLLBACK below
           try {
             await client.query('COMMIT');
@@ -187,6 +204,9 @@ export async function applyMigrations(
 
 /** Raised by the commit guard (migrations/001_commit_guard.sql): the deadline passed before COMMIT. */
 export const COMMIT_GUARD_SQLSTATE = 'FL001';
+
+/** lock_not_available: a lock wait outlived lock_timeout, which withTransaction sets to the deadline. */
+export const LOCK_TIMEOUT_SQLSTATE = '55P03';
 
 /** SQLSTATEs that mean "this node cannot take writes right now". */
 export const READ_ONLY_SQLSTATE = '25006';

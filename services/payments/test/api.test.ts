@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { errorCodesInSource, undocumentedCodes } from '@failover-lab/cell-kit/testing';
+import { DEADLINE_HEADER } from '@failover-lab/contracts';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TRANSFER_AMOUNT, paymentErrors } from '../src/index';
 import { type PaymentsFixture, startPayments, uniqueKey } from './helpers';
@@ -281,6 +283,37 @@ describe('POST /payments/transfers', () => {
       ledgerImbalance: 0,
       transfers: before.transfers + completed,
     });
+  });
+
+  it('a transfer stuck behind a locked account gives up at its deadline, not when the lock is freed', async () => {
+    // Behind a burst of held requests (a failover), a request that cannot commit in time must not
+    // wait for a hot row, take it and then fail at COMMIT: every such doomed holder delays the rest.
+    await f.seed(f.dcA, [
+      { id: 'hot-src', owner: 'hot', balance: 100 },
+      { id: 'hot-dst', owner: 'cold', balance: 0 },
+    ]);
+    const before = await f.audit();
+    const holder = new pg.Client({ connectionString: f.tier.primary.databaseUrl });
+    await holder.connect();
+    const key = uniqueKey('hot');
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT 1 FROM accounts WHERE id = 'hot-dst' FOR UPDATE");
+      // the row stays locked until this answer is in: it can only come from the lock wait ending
+      const res = await f.transfer(f.dcA, 'hot', { from: 'hot-src', to: 'hot-dst', amount: 5 }, key, {
+        [DEADLINE_HEADER]: String(Date.now() + 1_000),
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe('PAY_ERR_DEADLINE_EXCEEDED');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+    }
+    expect(await f.audit()).toEqual(before);
+    // nothing was decided for the key: sent again once the row is free, it completes
+    const again = await f.transfer(f.dcA, 'hot', { from: 'hot-src', to: 'hot-dst', amount: 5 }, key);
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replay']).toBeUndefined();
   });
 
   it('concurrent requests with one key apply once and all answer the same', async () => {
