@@ -144,6 +144,57 @@ export async function withTransaction<T>(
   });
 }
 
+/**
+ * A whole transaction in one round trip, for rows so hot that a lock held across a round trip to
+ * this process costs the service its write rate: `sql` CALLs a procedure (outside any transaction
+ * block) whose first three parameters are what withTransaction would SET LOCAL — synchronous_commit,
+ * the request's deadline (unix ms, text, for the commit guard) and the rest of it as lock_timeout (ms)
+ * — the last two NULL without a deadline; the procedure does its work and COMMITs itself, so its locks
+ * are released inside Postgres. The same deadline rules as withTransaction: not begun once the deadline
+ * passed, and the commit guard or the lock timeout answer DEADLINE_EXCEEDED. Returns the CALL's row
+ * (the procedure's INOUT parameters).
+ */
+export async function callTransaction<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  options: { synchronousCommit: SynchronousCommit },
+  sql: string,
+  values: unknown[],
+): Promise<R> {
+  return tracer.startActiveSpan('db.transaction', async (span) => {
+    span.setAttribute('db.system', 'postgresql');
+    span.setAttribute('db.synchronous_commit', options.synchronousCommit);
+    try {
+      return await withClient(pool, async (client) => {
+        assertTransactionBeforeDeadline();
+        const deadlineMs = currentDeadlineMs();
+        const settings =
+          deadlineMs === undefined
+            ? [options.synchronousCommit, null, null]
+            : [
+                options.synchronousCommit,
+                String(deadlineMs),
+                Math.max(1, Math.ceil(deadlineMs - Date.now())),
+              ];
+        try {
+          const { rows } = await client.query<R>(sql, [...settings, ...values]);
+          return rows[0]!;
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          throw code === COMMIT_GUARD_SQLSTATE || (deadlineMs !== undefined && code === LOCK_TIMEOUT_SQLSTATE)
+            ? deadlineExceededAtCommit(err)
+            : err;
+        }
+      });
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
 const MIGRATION_FILE = /^\d{3}_[a-z0-9_]+\.sql$/;
 
 async function migrationFiles(dir: string): Promise<string[]> {

@@ -5,9 +5,10 @@
 //   2. row locks on both accounts in id order (SELECT … ORDER BY id FOR UPDATE) — no deadlocks
 //      between opposite transfers;
 //   3. the idempotency record and the two ledger rows, written together or not at all.
-// All three happen in one statement, payments_transfer() (migrations/003_transfer_function.sql).
+// All three happen in one round trip, committed inside Postgres: CALL payments_transfer_commit()
+// (migrations/003_transfer_function.sql).
 import { createHash } from 'node:crypto';
-import { commitFor, withTransaction } from '@failover-lab/cell-kit';
+import { callTransaction, commitFor } from '@failover-lab/cell-kit';
 import type pg from 'pg';
 import { paymentErrors } from './errors';
 
@@ -46,33 +47,32 @@ interface TransferRow {
 export async function executeTransfer(pool: pg.Pool, input: TransferInput): Promise<TransferResult> {
   if (input.from === input.to) throw paymentErrors.make('SAME_ACCOUNT');
   const hash = requestHash(input);
-  return withTransaction(pool, commitFor('payments'), async (client) => {
-    // One statement (migrations/003_transfer_function.sql): the hot account rows stay locked only
-    // inside Postgres, never across a round trip to this process. Keys are per caller
-    // (002_caller_scoped_keys.sql); the advisory lock too, as JSON so no caller/key pair can collide
-    // with another's by concatenation.
-    const { rows } = await client.query<TransferRow>(
-      'SELECT kind, outcome, request_hash, status_code, response FROM payments_transfer($1, $2, $3, $4, $5, $6, $7, $8)',
-      [
-        JSON.stringify(['transfer', input.caller, input.idempotencyKey]),
-        input.caller,
-        input.idempotencyKey,
-        hash,
-        input.from,
-        input.to,
-        input.amount,
-        paymentErrors.codeOf('INSUFFICIENT_FUNDS'),
-      ],
-    );
-    const row = rows[0]!;
-    // The same answer as GET /payments/accounts/:id for a missing or someone else's account, and one
-    // answer for either side: the body must not tell which account is missing or whose it is.
-    if (row.kind === 'not_found') throw paymentErrors.make('ACCOUNT_NOT_FOUND');
-    const replayed = row.kind === 'replayed';
-    if (replayed && row.request_hash !== hash) throw paymentErrors.make('IDEMPOTENCY_MISMATCH');
-    // Insufficient funds is a decision about this key too: a retry gets the same answer.
-    return { statusCode: row.status_code, body: row.response, outcome: row.outcome, replayed };
-  });
+  // One round trip (migrations/003_transfer_function.sql): the hot account rows are locked and
+  // released inside Postgres, never across a round trip to this process. Keys are per caller
+  // (002_caller_scoped_keys.sql); the advisory lock too, as JSON so no caller/key pair can collide
+  // with another's by concatenation.
+  const row = await callTransaction<TransferRow>(
+    pool,
+    commitFor('payments'),
+    'CALL payments_transfer_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+    [
+      JSON.stringify(['transfer', input.caller, input.idempotencyKey]),
+      input.caller,
+      input.idempotencyKey,
+      hash,
+      input.from,
+      input.to,
+      input.amount,
+      paymentErrors.codeOf('INSUFFICIENT_FUNDS'),
+    ],
+  );
+  // The same answer as GET /payments/accounts/:id for a missing or someone else's account, and one
+  // answer for either side: the body must not tell which account is missing or whose it is.
+  if (row.kind === 'not_found') throw paymentErrors.make('ACCOUNT_NOT_FOUND');
+  const replayed = row.kind === 'replayed';
+  if (replayed && row.request_hash !== hash) throw paymentErrors.make('IDEMPOTENCY_MISMATCH');
+  // Insufficient funds is a decision about this key too: a retry gets the same answer.
+  return { statusCode: row.status_code, body: row.response, outcome: row.outcome, replayed };
 }
 
 export interface TransferRecordRow {

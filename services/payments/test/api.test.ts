@@ -316,6 +316,42 @@ describe('POST /payments/transfers', () => {
     expect(again.headers['idempotent-replay']).toBeUndefined();
   });
 
+  it('the transfer commits inside Postgres under the commit guard: a deadline past at COMMIT rolls it back', async () => {
+    await f.seed(f.dcA, [
+      { id: 'guard-src', owner: 'guard', balance: 100 },
+      { id: 'guard-dst', owner: 'sink', balance: 0 },
+    ]);
+    const before = await f.audit();
+    const client = new pg.Client({ connectionString: f.tier.primary.databaseUrl });
+    await client.connect();
+    try {
+      const key = uniqueKey('guard');
+      const call = (deadline: string | null) =>
+        client.query('CALL payments_transfer_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
+          'on',
+          deadline,
+          deadline === null ? null : 1_000,
+          JSON.stringify(['transfer', 'guard', key]),
+          'guard',
+          key,
+          'hash',
+          'guard-src',
+          'guard-dst',
+          7,
+          'PAY_ERR_INSUFFICIENT_FUNDS',
+        ]);
+      // the procedure's own COMMIT runs the guard, with the deadline it was given
+      await expect(call(String(Date.now() - 1_000))).rejects.toMatchObject({ code: 'FL001' });
+      expect(await f.audit()).toEqual(before);
+      // the session is usable and nothing is left open: the same call without a deadline commits
+      const { rows } = await call(null);
+      expect(rows[0]).toMatchObject({ kind: 'decided', outcome: 'completed', status_code: 201 });
+      expect((await f.audit()).transfers).toBe(before.transfers + 1);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('concurrent requests with one key apply once and all answer the same', async () => {
     const key = uniqueKey('same');
     const body = { from: 'alice-1', to: 'carol-1', amount: 3 };

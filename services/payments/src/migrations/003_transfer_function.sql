@@ -92,3 +92,39 @@ BEGIN
   UPDATE transfers SET response = body WHERE id = t_id;
   RETURN QUERY SELECT 'decided'::text, 'completed'::text, p_hash, 201, body;
 END $$;
+
+-- The whole transaction in one round trip: called with CALL outside a transaction block, it takes the
+-- settings the app's transactions SET LOCAL (synchronous_commit, the request's deadline for the commit
+-- guard, the rest of that deadline as lock_timeout; NULLs when the request carries no deadline), runs
+-- payments_transfer() and COMMITs itself. The locks are released by that COMMIT, inside Postgres:
+-- nothing waits for the app between the last row written and the commit (callTransaction in the kit).
+CREATE OR REPLACE PROCEDURE payments_transfer_commit(
+  p_synchronous_commit text,
+  p_deadline_ms text,
+  p_lock_timeout_ms integer,
+  p_lock_key text,
+  p_caller text,
+  p_key text,
+  p_hash text,
+  p_from text,
+  p_to text,
+  p_amount bigint,
+  p_insufficient_code text,
+  INOUT kind text DEFAULT NULL,
+  INOUT outcome text DEFAULT NULL,
+  INOUT request_hash text DEFAULT NULL,
+  INOUT status_code integer DEFAULT NULL,
+  INOUT response jsonb DEFAULT NULL
+)
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('synchronous_commit', p_synchronous_commit, true);
+  IF p_deadline_ms IS NOT NULL THEN
+    PERFORM set_config('failover_lab.deadline_ms', p_deadline_ms, true);
+    PERFORM set_config('lock_timeout', p_lock_timeout_ms::text, true);
+  END IF;
+  SELECT t.kind, t.outcome, t.request_hash, t.status_code, t.response
+    INTO kind, outcome, request_hash, status_code, response
+    FROM payments_transfer(p_lock_key, p_caller, p_key, p_hash, p_from, p_to, p_amount, p_insufficient_code) t;
+  COMMIT;
+END $$;
