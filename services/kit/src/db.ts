@@ -84,7 +84,9 @@ export async function withClient<T>(
  * transaction that outlived the router's patience — say its process was frozen mid-request — is
  * rolled back with DEADLINE_EXCEEDED instead of committing after another region took over. The same
  * deadline goes to Postgres (`SET LOCAL failover_lab.deadline_ms`), whose commit guard checks it again
- * when COMMIT arrives: a process frozen between its own check and the COMMIT cannot commit late.
+ * when COMMIT arrives: a process frozen between its own check and the COMMIT cannot commit late. The
+ * rest of the deadline is also the transaction's lock_timeout, and a request whose deadline passed
+ * while it waited for a connection does not begin at all.
  */
 export async function withTransaction<T>(
   pool: pg.Pool,
@@ -96,14 +98,29 @@ export async function withTransaction<T>(
     span.setAttribute('db.synchronous_commit', options.synchronousCommit);
     try {
       return await withClient(pool, async (client, discard) => {
+        // A request that used up its deadline waiting for a connection gives up before any lock.
+        assertTransactionBeforeDeadline();
         try {
           // One round trip (simple protocol). The level is from a closed set and the deadline an
-          // integer parsed from its header (deadline.ts), so neither is user text.
+          // integer parsed from its header (deadline.ts), so neither is user text. lock_timeout is
+          // what is left of the deadline: a request that cannot commit in time anyway stops waiting
+          // for a hot row then, instead of taking the lock, doing its work while the rows stay
+          // locked and failing at COMMIT. Behind a burst (the requests held during a failover) those
+          // doomed holders are what kept the queue from draining.
           const deadlineMs = currentDeadlineMs();
           const guard =
-            deadlineMs === undefined ? '' : `; SET LOCAL failover_lab.deadline_ms TO '${deadlineMs}'`;
+            deadlineMs === undefined
+              ? ''
+              : `; SET LOCAL failover_lab.deadline_ms TO '${deadlineMs}'; SET LOCAL lock_timeout TO ${Math.max(1, Math.ceil(deadlineMs - Date.now()))}`;
           await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}${guard}`);
-          const result = await fn(client);
+          let result: T;
+          try {
+            result = await fn(client);
+          } catch (err) {
+            throw deadlineMs !== undefined && (err as { code?: string }).code === LOCK_TIMEOUT_SQLSTATE
+              ? deadlineExceededAtCommit(err)
+              : err;
+          }
           assertTransactionBeforeDeadline(); // throws → ROLLBACK below
           try {
             await client.query('COMMIT');
@@ -121,6 +138,57 @@ export async function withTransaction<T>(
           throw err;
         }
       });
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/**
+ * A whole transaction in one round trip, for rows so hot that a lock held across a round trip to
+ * this process costs the service its write rate: `sql` CALLs a procedure (outside any transaction
+ * block) whose first three parameters are what withTransaction would SET LOCAL — synchronous_commit,
+ * the request's deadline (unix ms, text, for the commit guard) and the rest of it as lock_timeout (ms)
+ * — the last two NULL without a deadline; the procedure does its work and COMMITs itself, so its locks
+ * are released inside Postgres. The same deadline rules as withTransaction: not begun once the deadline
+ * passed, and the commit guard or the lock timeout answer DEADLINE_EXCEEDED. Returns the CALL's row
+ * (the procedure's INOUT parameters).
+ */
+export async function callTransaction<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  options: { synchronousCommit: SynchronousCommit },
+  sql: string,
+  values: unknown[],
+): Promise<R> {
+  return tracer.startActiveSpan('db.transaction', async (span) => {
+    span.setAttribute('db.system', 'postgresql');
+    span.setAttribute('db.synchronous_commit', options.synchronousCommit);
+    try {
+      return await withClient(pool, async (client) => {
+        assertTransactionBeforeDeadline();
+        const deadlineMs = currentDeadlineMs();
+        const settings =
+          deadlineMs === undefined
+            ? [options.synchronousCommit, null, null]
+            : [
+                options.synchronousCommit,
+                String(deadlineMs),
+                Math.max(1, Math.ceil(deadlineMs - Date.now())),
+              ];
+        try {
+          const { rows } = await client.query<R>(sql, [...settings, ...values]);
+          return rows[0]!;
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          throw code === COMMIT_GUARD_SQLSTATE || (deadlineMs !== undefined && code === LOCK_TIMEOUT_SQLSTATE)
+            ? deadlineExceededAtCommit(err)
+            : err;
+        }
+      });
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
     } finally {
       span.end();
     }
@@ -187,6 +255,9 @@ export async function applyMigrations(
 
 /** Raised by the commit guard (migrations/001_commit_guard.sql): the deadline passed before COMMIT. */
 export const COMMIT_GUARD_SQLSTATE = 'FL001';
+
+/** lock_not_available: a lock wait outlived lock_timeout, which withTransaction sets to the deadline. */
+export const LOCK_TIMEOUT_SQLSTATE = '55P03';
 
 /** SQLSTATEs that mean "this node cannot take writes right now". */
 export const READ_ONLY_SQLSTATE = '25006';

@@ -10,6 +10,7 @@ export {
 } from './config';
 export {
   applyMigrations,
+  callTransaction,
   commitFor,
   createPool,
   isConnectionError,

@@ -1,7 +1,9 @@
 // Payments throughput against one real cell process (src/server.ts, as the lab starts it) on its own
 // random subnet, with a synchronous standby (every transfer waits for dc-b's flush):
-//   npx tsx services/payments/bench/throughput.ts     (BENCH_DURATION_S default 10, BENCH_CONNECTIONS 16)
-// Prints transfers/s and GET account/s with p50/p99 latency, then checks the audit (money conserved).
+//   npx tsx services/payments/bench/throughput.ts     (BENCH_DURATION_S default 10, BENCH_CONNECTIONS 16,
+//   BENCH_HOT_ACCOUNTS 4)
+// Prints transfers/s (spread over 200 accounts, then around a ring of a few hot ones) and GET
+// account/s with p50/p99 latency, then checks the audit (money conserved).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +14,7 @@ import autocannon from 'autocannon';
 const duration = Number(process.env.BENCH_DURATION_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ACCOUNTS = 200;
+const HOT_ACCOUNTS = Number(process.env.BENCH_HOT_ACCOUNTS ?? 4);
 const serverPath = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 
 async function waitReady(url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
@@ -102,6 +105,33 @@ try {
       },
     ],
   });
+  // The drill's and the peers bench's shape: every transfer moves money around a ring of a few
+  // accounts, so each one locks two of the same rows and they run one after another. What limits
+  // this is how long a transfer holds its rows, not the machine's throughput.
+  const hot = await autocannon({
+    url,
+    duration,
+    connections,
+    requests: [
+      {
+        method: 'POST',
+        path: '/payments/transfers',
+        setupRequest: (req) => {
+          const i = n++;
+          const from = i % HOT_ACCOUNTS;
+          return {
+            ...req,
+            headers: { ...auth, 'idempotency-key': `bench-${run}-${i}` },
+            body: JSON.stringify({
+              from: `bench-${from}`,
+              to: `bench-${(from + 1) % HOT_ACCOUNTS}`,
+              amount: 1,
+            }),
+          };
+        },
+      },
+    ],
+  });
   const reads = await autocannon({
     url: `${url}/payments/accounts/bench-7`,
     duration,
@@ -120,6 +150,7 @@ try {
   );
   console.table([
     row('POST /payments/transfers', transfers),
+    row(`POST /payments/transfers (${HOT_ACCOUNTS} hot accounts)`, hot),
     row('GET /payments/accounts/:id', reads),
     row('GET /health/live (baseline)', live),
   ]);

@@ -5,8 +5,10 @@
 //   2. row locks on both accounts in id order (SELECT … ORDER BY id FOR UPDATE) — no deadlocks
 //      between opposite transfers;
 //   3. the idempotency record and the two ledger rows, written together or not at all.
+// All three happen in one round trip, committed inside Postgres: CALL payments_transfer_commit()
+// (migrations/003_transfer_function.sql).
 import { createHash } from 'node:crypto';
-import { commitFor, withTransaction } from '@failover-lab/cell-kit';
+import { callTransaction, commitFor } from '@failover-lab/cell-kit';
 import type pg from 'pg';
 import { paymentErrors } from './errors';
 
@@ -34,109 +36,43 @@ export function requestHash(input: TransferInput): string {
     .digest('hex');
 }
 
-interface StoredTransfer {
-  request_hash: string;
+interface TransferRow {
+  kind: 'replayed' | 'not_found' | 'decided';
   outcome: TransferOutcome;
+  request_hash: string | null;
   status_code: number;
   response: unknown;
-}
-
-async function findByKey(
-  client: pg.PoolClient,
-  caller: string,
-  key: string,
-): Promise<StoredTransfer | undefined> {
-  const { rows } = await client.query<StoredTransfer>(
-    'SELECT request_hash, outcome, status_code, response FROM transfers WHERE caller = $1 AND idempotency_key = $2',
-    [caller, key],
-  );
-  return rows[0];
-}
-
-function replay(stored: StoredTransfer, hash: string): TransferResult {
-  if (stored.request_hash !== hash) throw paymentErrors.make('IDEMPOTENCY_MISMATCH');
-  return { statusCode: stored.status_code, body: stored.response, outcome: stored.outcome, replayed: true };
 }
 
 export async function executeTransfer(pool: pg.Pool, input: TransferInput): Promise<TransferResult> {
   if (input.from === input.to) throw paymentErrors.make('SAME_ACCOUNT');
   const hash = requestHash(input);
-  return withTransaction(pool, commitFor('payments'), async (client) => {
-    // Keys are per caller (002_caller_scoped_keys.sql); the lock too, as JSON so no caller/key pair
-    // can collide with another's by concatenation.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+  // One round trip (migrations/003_transfer_function.sql): the hot account rows are locked and
+  // released inside Postgres, never across a round trip to this process. Keys are per caller
+  // (002_caller_scoped_keys.sql); the advisory lock too, as JSON so no caller/key pair can collide
+  // with another's by concatenation.
+  const row = await callTransaction<TransferRow>(
+    pool,
+    commitFor('payments'),
+    'CALL payments_transfer_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+    [
       JSON.stringify(['transfer', input.caller, input.idempotencyKey]),
-    ]);
-    const stored = await findByKey(client, input.caller, input.idempotencyKey);
-    if (stored) return replay(stored, hash);
-
-    const { rows: accounts } = await client.query<{ id: string; owner: string; balance: string }>(
-      'SELECT id, owner, balance FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
-      [[input.from, input.to]],
-    );
-    const from = accounts.find((a) => a.id === input.from);
-    const to = accounts.find((a) => a.id === input.to);
-    // The same answer as GET /payments/accounts/:id for a missing or someone else's account, and one
-    // answer for either side: the body must not tell which account is missing or whose it is.
-    if (!from || from.owner !== input.caller || !to) throw paymentErrors.make('ACCOUNT_NOT_FOUND');
-
-    // Insufficient funds is a decision about this key too: a retry gets the same answer.
-    const sufficient = Number(from.balance) >= input.amount;
-    const outcome: TransferOutcome = sufficient ? 'completed' : 'insufficient_funds';
-    const statusCode = sufficient ? 201 : 409;
-    // The decision, both ledger rows and both balances in one statement (fewer round trips while
-    // the account rows are locked); the CHECK (balance >= 0) still guards every row.
-    const { rows } = await client.query<{ id: string; created_at: Date }>(
-      `WITH t AS (
-         INSERT INTO transfers
-           (idempotency_key, request_hash, caller, from_account, to_account, amount, outcome, status_code, response)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{}'::jsonb)
-         RETURNING id, created_at
-       ), ledger AS (
-         INSERT INTO ledger_entries (transfer_id, account_id, amount)
-         SELECT t.id, e.account_id, e.amount
-           FROM t, (VALUES ($4::text, -$6::bigint), ($5::text, $6::bigint)) AS e(account_id, amount)
-          WHERE $9::boolean
-       ), balances AS (
-         UPDATE accounts SET balance = balance + CASE WHEN id = $4 THEN -$6::bigint ELSE $6::bigint END
-          WHERE id IN ($4, $5) AND $9::boolean
-       )
-       SELECT id, created_at FROM t`,
-      [
-        input.idempotencyKey,
-        hash,
-        input.caller,
-        input.from,
-        input.to,
-        input.amount,
-        outcome,
-        statusCode,
-        sufficient,
-      ],
-    );
-    const transferId = Number(rows[0]!.id);
-    const body = sufficient
-      ? {
-          id: transferId,
-          idempotencyKey: input.idempotencyKey,
-          from: input.from,
-          to: input.to,
-          amount: input.amount,
-          status: 'completed' as const,
-          createdAt: rows[0]!.created_at.toISOString(),
-        }
-      : {
-          error: {
-            code: paymentErrors.codeOf('INSUFFICIENT_FUNDS'),
-            message: `account ${input.from} has ${from.balance}, transfer needs ${input.amount}`,
-          },
-        };
-    await client.query('UPDATE transfers SET response = $2 WHERE id = $1', [
-      transferId,
-      JSON.stringify(body),
-    ]);
-    return { statusCode, body, outcome, replayed: false };
-  });
+      input.caller,
+      input.idempotencyKey,
+      hash,
+      input.from,
+      input.to,
+      input.amount,
+      paymentErrors.codeOf('INSUFFICIENT_FUNDS'),
+    ],
+  );
+  // The same answer as GET /payments/accounts/:id for a missing or someone else's account, and one
+  // answer for either side: the body must not tell which account is missing or whose it is.
+  if (row.kind === 'not_found') throw paymentErrors.make('ACCOUNT_NOT_FOUND');
+  const replayed = row.kind === 'replayed';
+  if (replayed && row.request_hash !== hash) throw paymentErrors.make('IDEMPOTENCY_MISMATCH');
+  // Insufficient funds is a decision about this key too: a retry gets the same answer.
+  return { statusCode: row.status_code, body: row.response, outcome: row.outcome, replayed };
 }
 
 export interface TransferRecordRow {

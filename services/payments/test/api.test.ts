@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { errorCodesInSource, undocumentedCodes } from '@failover-lab/cell-kit/testing';
+import { DEADLINE_HEADER } from '@failover-lab/contracts';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TRANSFER_AMOUNT, paymentErrors } from '../src/index';
 import { type PaymentsFixture, startPayments, uniqueKey } from './helpers';
@@ -281,6 +283,73 @@ describe('POST /payments/transfers', () => {
       ledgerImbalance: 0,
       transfers: before.transfers + completed,
     });
+  });
+
+  it('a transfer stuck behind a locked account gives up at its deadline, not when the lock is freed', async () => {
+    // Behind a burst of held requests (a failover), a request that cannot commit in time must not
+    // wait for a hot row, take it and then fail at COMMIT: every such doomed holder delays the rest.
+    await f.seed(f.dcA, [
+      { id: 'hot-src', owner: 'hot', balance: 100 },
+      { id: 'hot-dst', owner: 'cold', balance: 0 },
+    ]);
+    const before = await f.audit();
+    const holder = new pg.Client({ connectionString: f.tier.primary.databaseUrl });
+    await holder.connect();
+    const key = uniqueKey('hot');
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT 1 FROM accounts WHERE id = 'hot-dst' FOR UPDATE");
+      // the row stays locked until this answer is in: it can only come from the lock wait ending
+      const res = await f.transfer(f.dcA, 'hot', { from: 'hot-src', to: 'hot-dst', amount: 5 }, key, {
+        [DEADLINE_HEADER]: String(Date.now() + 1_000),
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe('PAY_ERR_DEADLINE_EXCEEDED');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+    }
+    expect(await f.audit()).toEqual(before);
+    // nothing was decided for the key: sent again once the row is free, it completes
+    const again = await f.transfer(f.dcA, 'hot', { from: 'hot-src', to: 'hot-dst', amount: 5 }, key);
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replay']).toBeUndefined();
+  });
+
+  it('the transfer commits inside Postgres under the commit guard: a deadline past at COMMIT rolls it back', async () => {
+    await f.seed(f.dcA, [
+      { id: 'guard-src', owner: 'guard', balance: 100 },
+      { id: 'guard-dst', owner: 'sink', balance: 0 },
+    ]);
+    const before = await f.audit();
+    const client = new pg.Client({ connectionString: f.tier.primary.databaseUrl });
+    await client.connect();
+    try {
+      const key = uniqueKey('guard');
+      const call = (deadline: string | null) =>
+        client.query('CALL payments_transfer_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
+          'on',
+          deadline,
+          deadline === null ? null : 1_000,
+          JSON.stringify(['transfer', 'guard', key]),
+          'guard',
+          key,
+          'hash',
+          'guard-src',
+          'guard-dst',
+          7,
+          'PAY_ERR_INSUFFICIENT_FUNDS',
+        ]);
+      // the procedure's own COMMIT runs the guard, with the deadline it was given
+      await expect(call(String(Date.now() - 1_000))).rejects.toMatchObject({ code: 'FL001' });
+      expect(await f.audit()).toEqual(before);
+      // the session is usable and nothing is left open: the same call without a deadline commits
+      const { rows } = await call(null);
+      expect(rows[0]).toMatchObject({ kind: 'decided', outcome: 'completed', status_code: 201 });
+      expect((await f.audit()).transfers).toBe(before.transfers + 1);
+    } finally {
+      await client.end();
+    }
   });
 
   it('concurrent requests with one key apply once and all answer the same', async () => {
