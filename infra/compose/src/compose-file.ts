@@ -16,6 +16,7 @@
 //   The router reaches the cells only through `links` (the lab's link proxy): the links container is
 //   on edge and replication (for the cells' Postgres), the router on edge alone.
 import {
+  FORK_KEYS,
   keepsSyncStandby,
   type LinksConfigFile,
   otherRegion,
@@ -219,6 +220,11 @@ function appService(service: ServiceName, region: RegionName) {
   };
 }
 
+/** FORK_KEYS of one service as the Postgres entrypoint reads it: `table:key` words. */
+export function forkKeysSpec(service: ServiceName): string {
+  return FORK_KEYS[service].map(({ table, key }) => `${table}:${key}`).join(' ');
+}
+
 function postgresService(service: ServiceName, region: RegionName) {
   const standby = region !== REGIONS[0];
   const peer = containerName(service, otherRegion(region), 'postgres');
@@ -238,6 +244,9 @@ function postgresService(service: ServiceName, region: RegionName) {
       // payments commits synchronously against the standby region, login its revocations
       // (docs/contracts.md "Data stores").
       FAILOVER_LAB_SYNC_STANDBY: keepsSyncStandby(service) && !standby ? otherRegion(region) : '',
+      // what identifies a write (`table:key …`, the contract's FORK_KEYS): before an old primary is
+      // rewound, its rows whose keys the new primary lacks go to quarantine (docs/docker.md)
+      FAILOVER_LAB_FORK_KEYS: forkKeysSpec(service),
       ...(service === 'messaging'
         ? {
             FAILOVER_LAB_TOPOLOGY: messagingTopology(),

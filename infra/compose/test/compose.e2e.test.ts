@@ -4,6 +4,7 @@
 // router's region labels, and two drills through `npm run drill -- --backend compose`: wan-latency
 // (a link fault through the links container) and region-kill.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -346,4 +347,118 @@ describe('npm run drill -- region-kill --backend compose', () => {
     expect(report.verdict, report.reasons.join('; ')).toBe('pass');
     expect(code).toBe(0);
   });
+});
+
+// After region-kill, on whichever region now holds messaging's primary. Compose has no replication
+// link to cut, so the standby's Postgres is paused instead: a message acknowledged meanwhile is on the
+// primary only, the primary's Postgres is killed, the router fails messaging over, and the old
+// primary's `docker start` must export that message to quarantine before pg_rewind erases it.
+describe('quarantine: a killed old primary is read before its rewind (postgres entrypoint)', () => {
+  it.skipIf(secrets.MESSAGING_TOPOLOGY === 'active-active')(
+    "a message acknowledged while the standby was paused is in the quarantine file the backend's status and report read",
+    async () => {
+      const started = Date.now();
+      const auth = { authorization: `Bearer ${settings.adminToken}` };
+      const primaryOf = async () => {
+        const res = await fetch(`${settings.routerUrl}/admin/status`, { headers: auth });
+        const body = (await res.json()) as {
+          services: Record<string, { primary: string; serving: boolean }>;
+        };
+        return body.services.messaging!;
+      };
+      const from = (await primaryOf()).primary;
+      const to = from === 'dc-a' ? 'dc-b' : 'dc-a';
+      const oldPrimary = containerOf(`messaging-${from}-postgres`);
+      const standby = containerOf(`messaging-${to}-postgres`);
+      await until('the standby streaming', async () =>
+        psql(
+          `messaging-${from}-postgres`,
+          'postgres',
+          "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
+        ) === '1'
+          ? true
+          : undefined,
+      );
+
+      // a user and a session, through the router like any client
+      const username = `quarantine-${Date.now()}`;
+      const password = 'quarantine-password-0123';
+      const json = { 'content-type': 'application/json' };
+      const signup = await fetch(`${settings.routerUrl}/login/users`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ username, password }),
+      });
+      expect(signup.status).toBe(201);
+      const { accessToken } = (await until('a session', async () => {
+        const res = await fetch(`${settings.routerUrl}/login/sessions`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ username, password }),
+        });
+        return res.status === 201 ? ((await res.json()) as { accessToken: string }) : undefined;
+      })) as { accessToken: string };
+
+      const id = randomUUID();
+      docker('pause', standby);
+      try {
+        const posted = await fetch(`${settings.routerUrl}/messaging/rooms/quarantine/messages`, {
+          method: 'POST',
+          headers: { ...json, authorization: `Bearer ${accessToken}` },
+          body: JSON.stringify({ id, body: 'committed on the old primary only' }),
+        });
+        expect(posted.status).toBe(201); // acknowledged: async, the paused standby never got it
+        docker('kill', '--signal', 'KILL', oldPrimary);
+      } finally {
+        docker('unpause', standby);
+      }
+      await until(
+        `messaging failed over to ${to}`,
+        async () => {
+          const s = await primaryOf();
+          return s.primary === to && s.serving ? true : undefined;
+        },
+        120_000,
+      );
+
+      const restartAt = Date.now();
+      docker('start', oldPrimary);
+      await until(
+        'the old primary back, healthy',
+        async () =>
+          docker('inspect', '-f', '{{.State.Health.Status}}', oldPrimary) === 'healthy' ? true : undefined,
+        240_000,
+      );
+      process.stdout.write(
+        `compose e2e: old primary read, quarantined and rewound in ${((Date.now() - restartAt) / 1000).toFixed(1)} s\n`,
+      );
+      const log = docker('logs', oldPrimary);
+      const line = log.split('\n').find((l) => l.includes('read privately in'));
+      process.stdout.write(`compose e2e: ${line}\n`);
+      expect(line).toMatch(/read privately in \d+ s: 1 forked row\(s\) quarantined in \S+ \(messages 1\)/);
+      expect(log).toContain('rewound from');
+
+      const rows = await backend.quarantined(started);
+      expect(rows).toEqual([
+        {
+          service: 'messaging',
+          table: 'messages',
+          key: id,
+          file: expect.stringMatching(/:\/var\/lib\/postgresql\/quarantine\/messaging-[\w-]+\.jsonl$/),
+        },
+      ]);
+      const status = (await backend.faults.status()) as {
+        containers: unknown[];
+        quarantine: { file: string; service: string; rows: number }[];
+      };
+      expect(status.containers.length).toBeGreaterThanOrEqual(18);
+      expect(status.quarantine).toContainEqual({ file: rows[0]!.file, service: 'messaging', rows: 1 });
+      // the rewind erased it from the old primary, now a standby of the new one, which never had it
+      expect(psql(`messaging-${from}-postgres`, 'postgres', 'SELECT pg_is_in_recovery()')).toBe('t');
+      expect(
+        psql(`messaging-${to}-postgres`, 'messaging', `SELECT count(*) FROM messages WHERE id = '${id}'`),
+      ).toBe('0');
+    },
+    420_000,
+  );
 });
