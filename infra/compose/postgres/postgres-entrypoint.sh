@@ -17,7 +17,9 @@
 #       -> the peer is not the primary: start as is, never rebuilt from it;
 #     this node carries a fence marker, or the peer is on a newer timeline (promoted after this
 #     node's last promotion: this is the old primary, killed before a fence reached it)
-#       -> pg_rewind from the peer (fresh pg_basebackup if that fails) and rejoin as its standby;
+#       -> its forked rows (committed after the fork, keys the peer lacks) exported to quarantine
+#          from a private start (quarantine_forked_rows), then pg_rewind from the peer (fresh
+#          pg_basebackup if that fails) and rejoin as its standby;
 #     neither (two unfenced primaries, the peer not newer)
 #       -> refuse to start, and say why: an operator asks the router (GET /admin/status) which
 #          region is the primary and rebuilds the other one.
@@ -33,8 +35,10 @@
 # wal_log_hints there it refuses to rewind.
 # Env: FAILOVER_LAB_REGION, FAILOVER_LAB_PEER_HOST, FAILOVER_LAB_BOOTSTRAP_ROLE (primary|standby),
 #      REPLICATOR_PASSWORD, and for initdb POSTGRES_PASSWORD, POSTGRES_DB, APP_DB_PASSWORD,
-#      FAILOVER_LAB_SYNC_STANDBY. RUN_AS, FAILOVER_LAB_SOCKET_DIR, FAILOVER_LAB_PASSFILE and
-#      FAILOVER_LAB_EXEC exist so the script can run outside a container (test/compose-entrypoints.test.ts).
+#      FAILOVER_LAB_SYNC_STANDBY; for the quarantine FAILOVER_LAB_FORK_KEYS (`table:key …`, the
+#      contract's FORK_KEYS), POSTGRES_DB, POSTGRES_PASSWORD, APP_DB_PASSWORD. RUN_AS,
+#      FAILOVER_LAB_SOCKET_DIR, FAILOVER_LAB_PASSFILE, FAILOVER_LAB_QUARANTINE_DIR and FAILOVER_LAB_EXEC
+#      exist so the script can run outside a container (test/compose-entrypoints.test.ts).
 set -euo pipefail
 
 : "${PGDATA:=/var/lib/postgresql/data}"

@@ -350,12 +350,14 @@ describe('npm run drill -- region-kill --backend compose', () => {
 });
 
 // After region-kill, on whichever region now holds messaging's primary. Compose has no replication
-// link to cut, so the standby's Postgres is paused instead: a message acknowledged meanwhile is on the
-// primary only, the primary's Postgres is killed, the router fails messaging over, and the old
-// primary's `docker start` must export that message to quarantine before pg_rewind erases it.
+// link fault yet, so the standby's Postgres is taken off the replication network: a message
+// acknowledged meanwhile is on the primary only, the primary's Postgres is killed, the router fails
+// messaging over, and the old primary's `docker start` must export that message to quarantine
+// before pg_rewind erases it. (`docker pause` of the standby does not fork: its kernel still takes
+// the WAL into the socket's buffer, and the walreceiver writes it as soon as it is unpaused.)
 describe('quarantine: a killed old primary is read before its rewind (postgres entrypoint)', () => {
   it.skipIf(secrets.MESSAGING_TOPOLOGY === 'active-active')(
-    "a message acknowledged while the standby was paused is in the quarantine file the backend's status and report read",
+    "a message acknowledged while the standby was cut off is in the quarantine file the backend's status and report read",
     async () => {
       const started = Date.now();
       const auth = { authorization: `Bearer ${settings.adminToken}` };
@@ -400,17 +402,19 @@ describe('quarantine: a killed old primary is read before its rewind (postgres e
       })) as { accessToken: string };
 
       const id = randomUUID();
-      docker('pause', standby);
+      const replication = `${stack.project}_replication`;
+      docker('network', 'disconnect', replication, standby);
       try {
         const posted = await fetch(`${settings.routerUrl}/messaging/rooms/quarantine/messages`, {
           method: 'POST',
           headers: { ...json, authorization: `Bearer ${accessToken}` },
           body: JSON.stringify({ id, body: 'committed on the old primary only' }),
         });
-        expect(posted.status).toBe(201); // acknowledged: async, the paused standby never got it
+        expect(posted.status).toBe(201); // acknowledged: async, the cut-off standby never got it
         docker('kill', '--signal', 'KILL', oldPrimary);
       } finally {
-        docker('unpause', standby);
+        // back under its compose service name, which the other region's entrypoint resolves
+        docker('network', 'connect', '--alias', `messaging-${to}-postgres`, replication, standby);
       }
       await until(
         `messaging failed over to ${to}`,
@@ -432,7 +436,9 @@ describe('quarantine: a killed old primary is read before its rewind (postgres e
       process.stdout.write(
         `compose e2e: old primary read, quarantined and rewound in ${((Date.now() - restartAt) / 1000).toFixed(1)} s\n`,
       );
-      const log = docker('logs', oldPrimary);
+      // the entrypoint logs on stderr, which `docker logs` hands back on its own stderr
+      const logs = spawnSync('docker', ['logs', oldPrimary], { encoding: 'utf8', env });
+      const log = `${logs.stdout}${logs.stderr}`;
       const line = log.split('\n').find((l) => l.includes('read privately in'));
       process.stdout.write(`compose e2e: ${line}\n`);
       expect(line).toMatch(/read privately in \d+ s: 1 forked row\(s\) quarantined in \S+ \(messages 1\)/);
