@@ -468,3 +468,22 @@ describe('quarantine: a killed old primary is read before its rewind (postgres e
     420_000,
   );
 });
+
+// The replication links run in the links container too: the lab's replication-partition drill, by
+// its name, on every standby's stream (dc-a ⇄ dc-b blackholed both ways, then healed).
+describe('npm run drill -- replication-partition --backend compose (the replication links)', () => {
+  it('passes: no failover, payments degrades or refuses within its bound, the heal restores sync', async () => {
+    const { report, code } = await drill('replication-partition');
+    expect(report.load.backend).toBe('compose');
+    expect(report.linkFaults?.map((f) => f.kind)).toEqual(
+      expect.arrayContaining(['link_partition', 'link_heal']),
+    );
+    for (const [service, s] of Object.entries(report.services)) {
+      expect(s.failedOver, service).toBe(false);
+      expect(s.lostAckedWrites, service).toBe(0);
+      expect(s.duplicateWrites, service).toBe(0);
+    }
+    expect(report.verdict, report.reasons.join('; ')).toBe('pass');
+    expect(code).toBe(0);
+  });
+});

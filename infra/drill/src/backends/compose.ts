@@ -229,18 +229,12 @@ const restore: DockerFault = async (docker, { target: { region } }) => {
 const nothingToUndo: DockerFault = async () => {};
 
 /**
- * The edge links (router → each region's cells) run in the links container, the lab's own link proxy
- * (docker-compose.yml): a link fault is one call to its control API, with the lab's names and shapes.
- * The replication links (dc-a ⇄ dc-b) are not in compose yet: their faults fail loudly, by name,
- * instead of doing nothing.
+ * Every link runs in the links container, the lab's own link proxy (docker-compose.yml): the edge
+ * links (router → each region's cells) and the replication links (dc-a ⇄ dc-b, every standby's
+ * Postgres and Redis stream). A link fault is one call to its control API, with the lab's names and
+ * shapes; a link it does not know is refused there, by name.
  */
 export async function linksCall(links: LinksControl, fault: Fault): Promise<void> {
-  if (fault.target.from !== 'edge') {
-    throw new Error(
-      `${describeFault(fault)}: compose runs only the edge links (router → a region's cells); the ` +
-        'replication link between the regions is not in docker-compose.yml yet (the local lab runs it)',
-    );
-  }
   if (!links.token) {
     throw new Error(
       `${describeFault(fault)} needs LINKS_TOKEN (the links container's control token): in the ` +
