@@ -11,6 +11,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -21,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { leaseSubnet } from '@failover-lab/lab/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forkKeysSpec } from '../infra/compose/src/compose-file';
 import { repoPath } from './helpers/repo';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -36,6 +38,9 @@ const SUBNET = subnetLease.subnet;
 const SUPERUSER_PASSWORD = `pg-${Math.random().toString(36).slice(2)}`;
 /** the compose env file's REDIS_PASSWORD (requirepass and masterauth) */
 const REDIS_PASSWORD = `redis-${Math.random().toString(36).slice(2)}`;
+
+/** a forked transfer's key: quotes, a backslash, a dollar and a colon are data, not SQL or shell */
+const FORKED_KEY = `k-forked-'"\\$x:1`;
 
 const started: ChildProcess[] = [];
 let root: string;
@@ -278,6 +283,14 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
 
     // a synchronous commit on the primary returns (the standby acknowledges) and is readable on dc-b
     await sql('dc-a', "CREATE TABLE t (v text); INSERT INTO t VALUES ('before-failover')", 'payments');
+    // the table and key the quarantine compares by (FORK_KEYS), owned by app as the migrations make it
+    await sql(
+      'dc-a',
+      `CREATE TABLE transfers (idempotency_key text PRIMARY KEY, amount int NOT NULL);
+       ALTER TABLE transfers OWNER TO app;
+       INSERT INTO transfers VALUES ('k-before', 1)`,
+      'payments',
+    );
     const [row] = await waitFor('the row on dc-b', async () => {
       const rows = await sql<{ v: string }>('dc-b', 'SELECT v FROM t', 'payments').catch(() => []);
       return rows.length > 0 ? rows : undefined;
@@ -285,16 +298,19 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
     expect(row!.v).toBe('before-failover');
   });
 
-  it('a killed old primary that comes back (docker start) rewinds and rejoins as standby of dc-b', async () => {
+  it('a killed old primary that comes back (docker start) quarantines its forked rows, rewinds and rejoins as standby of dc-b', async () => {
     await sql('dc-b', 'SELECT pg_promote(true, 30)');
-    // the old primary diverges: a local-only commit the new primary never saw, then the fire
+    // the old primary diverges: local-only commits the new primary never saw, then the fire. The
+    // forked key carries quotes, a backslash and a dollar: it is data, never part of a statement.
     await sql(
       'dc-a',
-      "SET synchronous_commit = local; INSERT INTO t VALUES ('diverged-on-old-primary')",
+      `SET synchronous_commit = local; INSERT INTO t VALUES ('diverged-on-old-primary');
+       INSERT INTO transfers VALUES (${pg.escapeLiteral(FORKED_KEY)}, 7)`,
       'payments',
     );
     killGroup(primary);
     await sql('dc-b', "INSERT INTO t VALUES ('after-failover')", 'payments');
+    await sql('dc-b', "INSERT INTO transfers VALUES ('k-after-failover', 2)", 'payments');
     await waitFor('the old postmaster to be gone', async () =>
       existsSync(join(primaryDir, 'postmaster.pid')) && isAlive(primary.pid!) ? undefined : true,
     );
@@ -305,8 +321,34 @@ describe.skipIf(!HAVE_PG)('postgres entrypoint (real PostgreSQL 15, no Docker)',
       FAILOVER_LAB_PEER_HOST: standbyHost,
       FAILOVER_LAB_BOOTSTRAP_ROLE: 'primary',
       REPLICATOR_PASSWORD: replicatorPassword,
+      POSTGRES_PASSWORD: SUPERUSER_PASSWORD,
+      POSTGRES_DB: 'payments',
+      APP_DB_PASSWORD: appPassword,
+      FAILOVER_LAB_FORK_KEYS: forkKeysSpec('payments'),
     });
     expect(result.status, result.output).toBe(0);
+    // read before the rewind: exactly the transfer only the old primary holds, in the lab's format
+    const quarantine = join(root, 'dc-a', 'quarantine');
+    const [file, ...more] = readdirSync(quarantine);
+    expect(more).toEqual([]);
+    expect(file).toMatch(/^payments-dc-a-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.jsonl$/);
+    expect(result.output).toMatch(
+      new RegExp(
+        `read privately in \\d+ s: 1 forked row\\(s\\) quarantined in ${join(quarantine, file!)} \\(transfers 1\\)`,
+      ),
+    );
+    expect(statSync(join(quarantine, file!)).mode & 0o777).toBe(0o600);
+    const lines = readFileSync(join(quarantine, file!), 'utf8').trim().split('\n');
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      {
+        service: 'payments',
+        table: 'transfers',
+        key: FORKED_KEY,
+        row: { idempotency_key: FORKED_KEY, amount: 7 },
+      },
+    ]);
+    for (const secret of [SUPERUSER_PASSWORD, appPassword, replicatorPassword])
+      expect(result.output).not.toContain(secret);
     expect(result.output).toContain('rewinding');
     expect(result.output).toContain('rewound from'); // not the full base backup fallback
     expect(result.output).not.toContain('pg_rewind failed');

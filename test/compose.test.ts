@@ -28,6 +28,7 @@ import {
   PROMETHEUS_IMAGE,
   REDIS_IMAGE,
   REQUIRED_SECRETS,
+  replicationLinkPort,
 } from '../infra/compose/src/compose-file';
 import { renderComposeFile, renderLinksConfig, renderRouterConfig } from '../infra/compose/src/render';
 import { LINKS_CONTROL_PORT as DRILL_LINKS_CONTROL_PORT } from '../infra/drill/src/backends/compose';
@@ -216,10 +217,11 @@ describe('docker-compose.yml is generated from the topology', () => {
         const region = s.labels!['failover-lab.region'] as (typeof REGIONS)[number];
         const other = region === 'dc-a' ? 'dc-b' : 'dc-a';
         // the lab's statement (contracts' subscriptionStatement), aimed at the other region's node
+        // through the replication link towards it
         expect(s.environment!.FAILOVER_LAB_SUBSCRIPTION_SQL, name).toBe(
           subscriptionStatement(region, {
-            host: containerName('messaging', other, 'postgres'),
-            port: 5432,
+            host: 'links',
+            port: replicationLinkPort('postgres', 'messaging', other),
             passfile: '/var/lib/postgresql/.pgpass',
           }),
         );
@@ -486,9 +488,23 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
       const component = s.labels!['failover-lab.component'] as 'postgres' | 'redis';
       const env = s.environment!;
       expect(env.FAILOVER_LAB_BOOTSTRAP_ROLE, name).toBe(region === 'dc-a' ? 'primary' : 'standby');
-      expect(env.FAILOVER_LAB_PEER_HOST, name).toBe(
-        containerName(service, region === 'dc-a' ? 'dc-b' : 'dc-a', component),
-      );
+      // the peer is reached through the replication link towards it, in the links container
+      const peer = region === 'dc-a' ? 'dc-b' : 'dc-a';
+      expect(env.FAILOVER_LAB_PEER_HOST, name).toBe('links');
+      const port = Number(env.FAILOVER_LAB_PEER_PORT);
+      expect(port, name).toBe(replicationLinkPort(component, service, peer));
+      const link = links.links.find((l) => l.from === region && l.to === peer && l.service === service);
+      expect(
+        link?.ports.find((p) => p.listen === port),
+        name,
+      ).toEqual({
+        name: component,
+        listen: port,
+        target: {
+          host: containerName(service, peer, component),
+          port: component === 'postgres' ? 5432 : 6379,
+        },
+      });
       if (component === 'postgres') {
         const sync = keepsSyncStandby(service) && region === 'dc-a' ? 'dc-b' : '';
         expect(env.FAILOVER_LAB_SYNC_STANDBY, name).toBe(sync);
@@ -551,9 +567,16 @@ describe('topology matches the contract (@failover-lab/contracts)', () => {
     expect(new Set(ports).size).toBe(ports.length);
   });
 
-  it("links.json is the contract's LinksConfigFile, mounted where the links container reads it; only edge links", () => {
+  it("links.json is the contract's LinksConfigFile, mounted where the links container reads it; edge and replication links", () => {
     expect(problemsOf(LinksConfigFileSchema, links)).toEqual([]);
-    expect(links.links.map((l) => l.from)).toEqual(Array(SERVICES.length * REGIONS.length).fill('edge'));
+    const cells = SERVICES.length * REGIONS.length;
+    // one edge link per cell (router → cell), one replication link per cell (other region → its stores)
+    expect(links.links.map((l) => (l.from === 'edge' ? 'edge' : 'replication'))).toEqual([
+      ...Array(cells).fill('edge'),
+      ...Array(cells).fill('replication'),
+    ]);
+    const ports = links.links.flatMap((l) => l.ports.map((p) => p.listen));
+    expect(new Set(ports).size).toBe(ports.length);
     const s = compose.services.links!;
     expect(s.volumes).toContain('./infra/compose/links.json:/etc/failover-lab/links.json:ro');
     expect(s.environment!.LINKS_CONFIG).toBe('/etc/failover-lab/links.json');

@@ -17,7 +17,9 @@
 #       -> the peer is not the primary: start as is, never rebuilt from it;
 #     this node carries a fence marker, or the peer is on a newer timeline (promoted after this
 #     node's last promotion: this is the old primary, killed before a fence reached it)
-#       -> pg_rewind from the peer (fresh pg_basebackup if that fails) and rejoin as its standby;
+#       -> its forked rows (committed after the fork, keys the peer lacks) exported to quarantine
+#          from a private start (quarantine_forked_rows), then pg_rewind from the peer (fresh
+#          pg_basebackup if that fails) and rejoin as its standby;
 #     neither (two unfenced primaries, the peer not newer)
 #       -> refuse to start, and say why: an operator asks the router (GET /admin/status) which
 #          region is the primary and rebuilds the other one.
@@ -33,8 +35,10 @@
 # wal_log_hints there it refuses to rewind.
 # Env: FAILOVER_LAB_REGION, FAILOVER_LAB_PEER_HOST, FAILOVER_LAB_BOOTSTRAP_ROLE (primary|standby),
 #      REPLICATOR_PASSWORD, and for initdb POSTGRES_PASSWORD, POSTGRES_DB, APP_DB_PASSWORD,
-#      FAILOVER_LAB_SYNC_STANDBY. RUN_AS, FAILOVER_LAB_SOCKET_DIR, FAILOVER_LAB_PASSFILE and
-#      FAILOVER_LAB_EXEC exist so the script can run outside a container (test/compose-entrypoints.test.ts).
+#      FAILOVER_LAB_SYNC_STANDBY; for the quarantine FAILOVER_LAB_FORK_KEYS (`table:key …`, the
+#      contract's FORK_KEYS), POSTGRES_DB, POSTGRES_PASSWORD, APP_DB_PASSWORD. RUN_AS,
+#      FAILOVER_LAB_SOCKET_DIR, FAILOVER_LAB_PASSFILE, FAILOVER_LAB_QUARANTINE_DIR and FAILOVER_LAB_EXEC
+#      exist so the script can run outside a container (test/compose-entrypoints.test.ts).
 set -euo pipefail
 
 : "${PGDATA:=/var/lib/postgresql/data}"
@@ -153,6 +157,120 @@ base_backup() {
   # PGPASSWORD is exported above: the password travels in the environment, never on argv
   as_pg pg_basebackup -d "$PEER_CONN" -D "$PGDATA" -X stream -S "$SLOT" --checkpoint=fast
   configure_as_standby
+}
+
+# Where an old primary's forked rows go: on the volume beside the data dir (a recreated container
+# keeps them; `down -v` removes them with the data), one JSON line per row as the lab writes them
+# ({service, table, key, row}, infra/lab/src/quarantine.ts). The drill's compose backend lists them
+# with `docker exec`; the container's log names each file.
+QUARANTINE_DIR="${FAILOVER_LAB_QUARANTINE_DIR:-$(dirname "$PGDATA")/quarantine}"
+
+# The rows of one FAILOVER_LAB_FORK_KEYS table that this node (served privately on $1) holds and the
+# peer lacks, as JSON lines on stdout. The peer's keys are read as `app` (it owns the tables), this
+# node's rows as the superuser on the private socket; the comparison runs on the private server.
+forked_rows_of() {
+  local private="$1" table="$2" key="$3" tmp="$4"
+  PGPASSWORD="$APP_DB_PASSWORD" timeout 120 psql \
+    "host=$FAILOVER_LAB_PEER_HOST port=$PEER_PORT user=app dbname=$POSTGRES_DB connect_timeout=5" \
+    -XtAq -v ON_ERROR_STOP=1 -v tbl="$table" -v key="$key" >"$tmp/peer-keys" <<'SQL' || return 1
+SELECT to_regclass(:'tbl') IS NOT NULL AS present \gset
+\if :present
+SELECT coalesce(json_agg(k), '[]') FROM (SELECT :"key"::text AS k FROM :"tbl") s;
+\else
+SELECT '[]';
+\endif
+SQL
+  PGPASSWORD="$POSTGRES_PASSWORD" timeout 120 psql -h "$private" -U postgres -d "$POSTGRES_DB" \
+    -XtAq -v ON_ERROR_STOP=1 -v svc="$POSTGRES_DB" -v tbl="$table" -v key="$key" \
+    -v peerfile="$tmp/peer-keys" <<'SQL'
+SELECT to_regclass(:'tbl') IS NOT NULL AS present \gset
+\if :present
+\set peer `cat :'peerfile'`
+SELECT json_build_object('service', :'svc', 'table', :'tbl', 'key', t.k, 'row', t.r)
+FROM (SELECT x.:"key"::text AS k, to_jsonb(x) AS r FROM :"tbl" x) t
+WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(:'peer'::jsonb) p(k) WHERE p.k = t.k)
+ORDER BY t.k;
+\endif
+SQL
+}
+
+# Every table of FAILOVER_LAB_FORK_KEYS; prints one line for the log, fails with the reason.
+export_forked_rows() {
+  local private="$1" tmp spec table key n total=0 counts="" file
+  tmp="$(mktemp -d)"
+  : >"$tmp/rows"
+  for spec in $FAILOVER_LAB_FORK_KEYS; do
+    # identifiers, interpolated as such: only what the compose file generates
+    if ! [[ "$spec" =~ ^[a-z_]+:[a-z_]+$ ]]; then
+      echo "FAILOVER_LAB_FORK_KEYS has '$spec', not table:key"
+      rm -rf "$tmp"
+      return 1
+    fi
+    table="${spec%%:*}" key="${spec#*:}"
+    if ! forked_rows_of "$private" "$table" "$key" "$tmp" >"$tmp/table" 2>"$tmp/err"; then
+      echo "$table: $(tr '\n' ' ' <"$tmp/err")"
+      rm -rf "$tmp"
+      return 1
+    fi
+    n="$(grep -c . "$tmp/table" || true)"
+    cat "$tmp/table" >>"$tmp/rows"
+    total=$((total + n)) counts="$counts${counts:+, }$table $n"
+  done
+  if [ "$total" -eq 0 ]; then
+    echo "no forked rows ($counts)"
+  else
+    mkdir -p "$QUARANTINE_DIR"
+    chmod 0700 "$QUARANTINE_DIR"
+    # the lab's name: <service>-<region>-<ISO time with : and . as ->.jsonl
+    file="$QUARANTINE_DIR/$POSTGRES_DB-$FAILOVER_LAB_REGION-$(date -u +%Y-%m-%dT%H-%M-%S-%3NZ).jsonl"
+    (umask 077 && cp "$tmp/rows" "$file")
+    echo "$total forked row(s) quarantined in $file ($counts)"
+  fi
+  rm -rf "$tmp"
+}
+
+# Before an old primary is rewound (or re-cloned), the rows it committed after the fork that the
+# peer (the new primary) lacks are exported to quarantine: the rewind erases them and no other node
+# keeps them (docs/fencing.md, "Quarantine of forked writes"; the lab's restore does the same). This
+# node is started where nothing but this script reaches it — no TCP listen address (no app, router or
+# standby gets in), its socket in a fresh 0700 dir, every session read-only — and its crash recovery
+# runs at that start; nothing else in the data dir changes, so a fence marker stays. Then a fast
+# shutdown, ready for pg_rewind. A node that cannot be read is no reason to keep the region down: the
+# rewind goes on, and the log says why the rows were not read.
+quarantine_forked_rows() {
+  if [ -z "${FAILOVER_LAB_FORK_KEYS:-}" ] || [ -z "${POSTGRES_DB:-}" ] ||
+    [ -z "${POSTGRES_PASSWORD:-}" ] || [ -z "${APP_DB_PASSWORD:-}" ]; then
+    log "its forked rows could NOT be read: FAILOVER_LAB_FORK_KEYS, POSTGRES_DB, POSTGRES_PASSWORD and APP_DB_PASSWORD are needed"
+    return 0
+  fi
+  local started=$SECONDS private result ours=no stale_pid
+  # a killed container leaves its postmaster.pid behind, naming PID 1 (this script, now): never signal it
+  stale_pid="$(head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null || true)"
+  private="$(mktemp -d /tmp/flab-pgq-XXXXXX)"
+  chown postgres: "$private"
+  chmod 0700 "$private"
+  if as_pg pg_ctl -D "$PGDATA" -w -t 120 -l "$private/server.log" \
+    -o "-c listen_addresses='' -c unix_socket_directories=$private -c default_transaction_read_only=on" \
+    start >/dev/null; then
+    ours=yes
+    if result="$(export_forked_rows "$private")"; then
+      log "read privately in $((SECONDS - started)) s: $result"
+    else
+      log "its forked rows could NOT be read: $result"
+    fi
+  else
+    log "its forked rows could NOT be read: the private start failed: $(tail -n 5 "$private/server.log" 2>/dev/null | tr '\n' ' ')"
+  fi
+  # a start that timed out may still be running: stop the server it started, whatever happened above
+  if [ "$ours" = no ] && [ -e "$PGDATA/postmaster.pid" ] &&
+    [ "$(head -n 1 "$PGDATA/postmaster.pid")" != "$stale_pid" ]; then
+    ours=yes
+  fi
+  if [ "$ours" = yes ]; then
+    as_pg pg_ctl -D "$PGDATA" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+      as_pg pg_ctl -D "$PGDATA" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$private"
 }
 
 rewind_old_primary() {
@@ -300,7 +418,10 @@ elif [ ! -e "$PGDATA/standby.signal" ] && peer_is_primary; then
   verdict="$(which_primary)"
   log "this node and the peer are both out of recovery: $verdict"
   case "$verdict" in
-    rewind:*) rewind_old_primary ;;
+    rewind:*)
+      quarantine_forked_rows
+      rewind_old_primary
+      ;;
     keep:*) ;;
     *) exit 1 ;;
   esac

@@ -16,6 +16,7 @@
 //   The router reaches the cells only through `links` (the lab's link proxy): the links container is
 //   on edge and replication (for the cells' Postgres), the router on edge alone.
 import {
+  FORK_KEYS,
   keepsSyncStandby,
   type LinksConfigFile,
   otherRegion,
@@ -78,6 +79,22 @@ export function edgeLinkPort(
   const r = REGIONS.indexOf(region) + 1;
   const s = SERVICES.indexOf(service) + 1;
   return (component === 'app' ? 3000 : 5400) + r * 10 + s;
+}
+
+/**
+ * The port the links container listens on for the replication link towards `to`'s store of
+ * `service` (the link `<other region> → to`, the lab's replication link): Postgres 55<r><s>, Redis
+ * 63<r><s>, r and s as in edgeLinkPort. dc-b's standby streams from dc-a's primary through
+ * `links:55<1><s>`, and after a failover dc-a's from dc-b's through `links:55<2><s>`.
+ */
+export function replicationLinkPort(
+  component: 'postgres' | 'redis',
+  service: ServiceName,
+  to: RegionName,
+): number {
+  const r = REGIONS.indexOf(to) + 1;
+  const s = SERVICES.indexOf(service) + 1;
+  return (component === 'postgres' ? 5500 : 6300) + r * 10 + s;
 }
 
 /** Secrets come from the environment (`--env-file .lab/compose.env`, see docs/docker.md); never committed. */
@@ -219,9 +236,15 @@ function appService(service: ServiceName, region: RegionName) {
   };
 }
 
+/** FORK_KEYS of one service as the Postgres entrypoint reads it: `table:key` words. */
+export function forkKeysSpec(service: ServiceName): string {
+  return FORK_KEYS[service].map(({ table, key }) => `${table}:${key}`).join(' ');
+}
+
 function postgresService(service: ServiceName, region: RegionName) {
   const standby = region !== REGIONS[0];
-  const peer = containerName(service, otherRegion(region), 'postgres');
+  // the other region's Postgres, through the replication link (the links container)
+  const peerPort = replicationLinkPort('postgres', service, otherRegion(region));
   return {
     build: build('infra/compose/postgres'),
     image: POSTGRES_IMAGE,
@@ -233,19 +256,23 @@ function postgresService(service: ServiceName, region: RegionName) {
       REPLICATOR_PASSWORD: secret('REPLICATOR_PASSWORD'),
       APP_DB_PASSWORD: secret('APP_DB_PASSWORD'),
       FAILOVER_LAB_REGION: region,
-      FAILOVER_LAB_PEER_HOST: peer,
+      FAILOVER_LAB_PEER_HOST: LINKS_SERVICE,
+      FAILOVER_LAB_PEER_PORT: String(peerPort),
       FAILOVER_LAB_BOOTSTRAP_ROLE: standby ? 'standby' : 'primary',
       // payments commits synchronously against the standby region, login its revocations
       // (docs/contracts.md "Data stores").
       FAILOVER_LAB_SYNC_STANDBY: keepsSyncStandby(service) && !standby ? otherRegion(region) : '',
+      // what identifies a write (`table:key …`, the contract's FORK_KEYS): before an old primary is
+      // rewound, its rows whose keys the new primary lacks go to quarantine (docs/docker.md)
+      FAILOVER_LAB_FORK_KEYS: forkKeysSpec(service),
       ...(service === 'messaging'
         ? {
             FAILOVER_LAB_TOPOLOGY: messagingTopology(),
             // active-active only: run once both regions' migrations made their publications (the
             // lab runs the same statement, infra/lab/src/active-active.ts)
             FAILOVER_LAB_SUBSCRIPTION_SQL: subscriptionStatement(region, {
-              host: peer,
-              port: PG_PORT,
+              host: LINKS_SERVICE,
+              port: peerPort,
               passfile: PG_PASSFILE,
             }),
           }
@@ -285,7 +312,9 @@ function redisService(service: ServiceName, region: RegionName) {
     ],
     environment: {
       FAILOVER_LAB_REGION: region,
-      FAILOVER_LAB_PEER_HOST: containerName(service, otherRegion(region), 'redis'),
+      // the other region's Redis, through the replication link (the links container)
+      FAILOVER_LAB_PEER_HOST: LINKS_SERVICE,
+      FAILOVER_LAB_PEER_PORT: String(replicationLinkPort('redis', service, otherRegion(region))),
       FAILOVER_LAB_BOOTSTRAP_ROLE: standby ? 'standby' : 'primary',
       // active-active: each region's messaging Redis is a master (pub/sub and limits are per cell)
       ...(service === 'messaging' ? { FAILOVER_LAB_TOPOLOGY: messagingTopology() } : {}),
@@ -577,10 +606,12 @@ export function buildRouterConfig(messaging: ServiceTopology = 'active-passive')
 }
 
 /**
- * infra/compose/links.json (the contract's LinksConfigFile): the edge links, router → each region's
- * cells (app and Postgres), one listening port each in the one links container; no `source`, the
- * container's own address is what the cells see. The replication links (dc-a ⇄ dc-b) are not here
- * yet: the compose backend refuses their faults by name.
+ * infra/compose/links.json (the contract's LinksConfigFile), one listening port per link end in the
+ * one links container; no `source`, the container's own address is what the far end sees:
+ *   - the edge links, router → each region's cells (app and Postgres);
+ *   - the replication links, the other region → each region's stores (Postgres and Redis): every
+ *     standby streams from its primary through them, so the lab's replication faults
+ *     (replication-partition, asymmetric) act on the same bytes here.
  */
 export function buildLinksConfig(): LinksConfigFile {
   return {
@@ -588,8 +619,8 @@ export function buildLinksConfig(): LinksConfigFile {
     // the container's own layer: a restart keeps the faults, a recreate starts healed
     stateFile: '/var/lib/failover-lab/links-faults.json',
     links: REGIONS.flatMap((region) =>
-      SERVICES.map((service) => ({
-        from: 'edge' as const,
+      SERVICES.map((service): LinksConfigFile['links'][number] => ({
+        from: 'edge',
         to: region,
         service,
         host: '0.0.0.0',
@@ -606,6 +637,27 @@ export function buildLinksConfig(): LinksConfigFile {
           },
         ],
       })),
+    ).concat(
+      REGIONS.flatMap((region) =>
+        SERVICES.map((service) => ({
+          from: otherRegion(region),
+          to: region,
+          service,
+          host: '0.0.0.0',
+          ports: [
+            {
+              name: 'postgres',
+              listen: replicationLinkPort('postgres', service, region),
+              target: { host: containerName(service, region, 'postgres'), port: PG_PORT },
+            },
+            {
+              name: 'redis',
+              listen: replicationLinkPort('redis', service, region),
+              target: { host: containerName(service, region, 'redis'), port: REDIS_PORT },
+            },
+          ],
+        })),
+      ),
     ),
   };
 }

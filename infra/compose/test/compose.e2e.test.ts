@@ -4,6 +4,7 @@
 // router's region labels, and two drills through `npm run drill -- --backend compose`: wan-latency
 // (a link fault through the links container) and region-kill.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -342,6 +343,145 @@ describe('npm run drill -- region-kill --backend compose', () => {
       expect(s.duplicateWrites, service).toBe(0);
       expect(s.failedOver, service).toBe(true);
       expect(s.ackedWrites, service).toBeGreaterThan(0);
+    }
+    expect(report.verdict, report.reasons.join('; ')).toBe('pass');
+    expect(code).toBe(0);
+  });
+});
+
+// After region-kill, on whichever region now holds messaging's primary. Compose has no replication
+// link fault yet, so the standby's Postgres is taken off the replication network: a message
+// acknowledged meanwhile is on the primary only, the primary's Postgres is killed, the router fails
+// messaging over, and the old primary's `docker start` must export that message to quarantine
+// before pg_rewind erases it. (`docker pause` of the standby does not fork: its kernel still takes
+// the WAL into the socket's buffer, and the walreceiver writes it as soon as it is unpaused.)
+describe('quarantine: a killed old primary is read before its rewind (postgres entrypoint)', () => {
+  it.skipIf(secrets.MESSAGING_TOPOLOGY === 'active-active')(
+    "a message acknowledged while the standby was cut off is in the quarantine file the backend's status and report read",
+    async () => {
+      const started = Date.now();
+      const auth = { authorization: `Bearer ${settings.adminToken}` };
+      const primaryOf = async () => {
+        const res = await fetch(`${settings.routerUrl}/admin/status`, { headers: auth });
+        const body = (await res.json()) as {
+          services: Record<string, { primary: string; serving: boolean }>;
+        };
+        return body.services.messaging!;
+      };
+      const from = (await primaryOf()).primary;
+      const to = from === 'dc-a' ? 'dc-b' : 'dc-a';
+      const oldPrimary = containerOf(`messaging-${from}-postgres`);
+      const standby = containerOf(`messaging-${to}-postgres`);
+      await until('the standby streaming', async () =>
+        psql(
+          `messaging-${from}-postgres`,
+          'postgres',
+          "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
+        ) === '1'
+          ? true
+          : undefined,
+      );
+
+      // a user and a session, through the router like any client
+      const username = `quarantine-${Date.now()}`;
+      const password = 'quarantine-password-0123';
+      const json = { 'content-type': 'application/json' };
+      const signup = await fetch(`${settings.routerUrl}/login/users`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ username, password }),
+      });
+      expect(signup.status).toBe(201);
+      const { accessToken } = (await until('a session', async () => {
+        const res = await fetch(`${settings.routerUrl}/login/sessions`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ username, password }),
+        });
+        return res.status === 201 ? ((await res.json()) as { accessToken: string }) : undefined;
+      })) as { accessToken: string };
+
+      const id = randomUUID();
+      const replication = `${stack.project}_replication`;
+      docker('network', 'disconnect', replication, standby);
+      try {
+        const posted = await fetch(`${settings.routerUrl}/messaging/rooms/quarantine/messages`, {
+          method: 'POST',
+          headers: { ...json, authorization: `Bearer ${accessToken}` },
+          body: JSON.stringify({ id, body: 'committed on the old primary only' }),
+        });
+        expect(posted.status).toBe(201); // acknowledged: async, the cut-off standby never got it
+        docker('kill', '--signal', 'KILL', oldPrimary);
+      } finally {
+        // back under its compose service name, which the other region's entrypoint resolves
+        docker('network', 'connect', '--alias', `messaging-${to}-postgres`, replication, standby);
+      }
+      await until(
+        `messaging failed over to ${to}`,
+        async () => {
+          const s = await primaryOf();
+          return s.primary === to && s.serving ? true : undefined;
+        },
+        120_000,
+      );
+
+      const restartAt = Date.now();
+      docker('start', oldPrimary);
+      await until(
+        'the old primary back, healthy',
+        async () =>
+          docker('inspect', '-f', '{{.State.Health.Status}}', oldPrimary) === 'healthy' ? true : undefined,
+        240_000,
+      );
+      process.stdout.write(
+        `compose e2e: old primary read, quarantined and rewound in ${((Date.now() - restartAt) / 1000).toFixed(1)} s\n`,
+      );
+      // the entrypoint logs on stderr, which `docker logs` hands back on its own stderr
+      const logs = spawnSync('docker', ['logs', oldPrimary], { encoding: 'utf8', env });
+      const log = `${logs.stdout}${logs.stderr}`;
+      const line = log.split('\n').find((l) => l.includes('read privately in'));
+      process.stdout.write(`compose e2e: ${line}\n`);
+      expect(line).toMatch(/read privately in \d+ s: 1 forked row\(s\) quarantined in \S+ \(messages 1\)/);
+      expect(log).toContain('rewound from');
+
+      const rows = await backend.quarantined(started);
+      expect(rows).toEqual([
+        {
+          service: 'messaging',
+          table: 'messages',
+          key: id,
+          file: expect.stringMatching(/:\/var\/lib\/postgresql\/quarantine\/messaging-[\w-]+\.jsonl$/),
+        },
+      ]);
+      const status = (await backend.faults.status()) as {
+        containers: unknown[];
+        quarantine: { file: string; service: string; rows: number }[];
+      };
+      expect(status.containers.length).toBeGreaterThanOrEqual(18);
+      expect(status.quarantine).toContainEqual({ file: rows[0]!.file, service: 'messaging', rows: 1 });
+      // the rewind erased it from the old primary, now a standby of the new one, which never had it
+      expect(psql(`messaging-${from}-postgres`, 'postgres', 'SELECT pg_is_in_recovery()')).toBe('t');
+      expect(
+        psql(`messaging-${to}-postgres`, 'messaging', `SELECT count(*) FROM messages WHERE id = '${id}'`),
+      ).toBe('0');
+    },
+    420_000,
+  );
+});
+
+// The replication links run in the links container too: the lab's replication-partition drill, by
+// its name, on every standby's stream (dc-a ⇄ dc-b blackholed both ways, then healed).
+describe('npm run drill -- replication-partition --backend compose (the replication links)', () => {
+  it('passes: no failover, payments degrades or refuses within its bound, the heal restores sync', async () => {
+    const { report, code } = await drill('replication-partition');
+    expect(report.load.backend).toBe('compose');
+    expect(report.linkFaults?.map((f) => f.kind)).toEqual(
+      expect.arrayContaining(['link_partition', 'link_heal']),
+    );
+    for (const [service, s] of Object.entries(report.services)) {
+      expect(s.failedOver, service).toBe(false);
+      expect(s.lostAckedWrites, service).toBe(0);
+      expect(s.duplicateWrites, service).toBe(0);
     }
     expect(report.verdict, report.reasons.join('; ')).toBe('pass');
     expect(code).toBe(0);

@@ -62,6 +62,22 @@ export const keepsSyncStandby = (service: ServiceName): boolean => SYNC_COMMITS_
 export const keepsSyncStandbyWhen = (service: ServiceName, mode: ReplicationMode): boolean =>
   mode === REPLICATION_MODE[service] ? keepsSyncStandby(service) : mode === 'sync';
 
+/**
+ * What identifies one write, per service: the table and its key column. A stale primary's row whose
+ * key the current primary lacks is a forked write, exported to quarantine before that node is rebuilt
+ * (docs/fencing.md, "Quarantine of forked writes") — by the lab's restore and by the compose Postgres
+ * entrypoint alike, which both read this list.
+ */
+export const FORK_KEYS: Readonly<Record<ServiceName, readonly { table: string; key: string }[]>> = {
+  payments: [{ table: 'transfers', key: 'idempotency_key' }],
+  messaging: [{ table: 'messages', key: 'id' }],
+  login: [
+    { table: 'users', key: 'id' },
+    { table: 'session_families', key: 'family_id' },
+    { table: 'revoked_access_tokens', key: 'jti' },
+  ],
+};
+
 /** A cell's own view of itself: fenced wins, else its Postgres decides (in recovery = standby). */
 export const CELL_ROLES = ['primary', 'standby', 'fenced'] as const;
 export type CellRole = (typeof CELL_ROLES)[number];

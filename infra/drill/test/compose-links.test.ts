@@ -1,7 +1,7 @@
 // The compose backend's link faults against the real links process (infra/links: the proxy and its
 // control API, as the links container runs them), on loopback: the drill's fault reaches the link by
-// the lab's names, slows real traffic, heals; the links compose does not run (the replication link)
-// and a missing token are refused by name, with no call made. No Docker is involved in a link fault:
+// the lab's names, slows real traffic, heals, on an edge link and on a replication link; a missing
+// token is refused by name, with no call made. No Docker is involved in a link fault:
 // the backend's docker calls fail the test if any is made.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +21,7 @@ let links: Links;
 let control: FastifyInstance;
 let controlUrl: string;
 let linkPort: number;
+let replicationPort: number;
 
 async function freePort(): Promise<number> {
   const probe = createServer();
@@ -34,7 +35,16 @@ beforeAll(async () => {
   cell = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((resolve) => cell.listen(0, '127.0.0.1', resolve));
   linkPort = await freePort();
+  replicationPort = await freePort();
+  const target = { host: '127.0.0.1', port: (cell.address() as AddressInfo).port };
   links = new Links([
+    {
+      from: 'dc-b',
+      to: 'dc-a',
+      service: 'payments',
+      host: '127.0.0.1',
+      ports: [{ name: 'postgres', listen: replicationPort, target }],
+    },
     {
       from: 'edge',
       to: 'dc-a',
@@ -113,17 +123,23 @@ describe('compose backend: link faults through the links control API', () => {
     expect(await active()).toEqual([]);
   });
 
-  it('refuses a fault on the replication link by name, and changes nothing', async () => {
+  it('a partition of the replication link (dc-a ⇄ dc-b) holds its traffic, and its reset heals it', async () => {
     const cut: Fault = {
       kind: 'link_partition',
-      target: { from: 'dc-b', region: 'dc-a' },
+      target: { from: 'dc-a', region: 'dc-b' },
       direction: 'both',
     };
-    await expect(backend(TOKEN).faults.apply(cut)).rejects.toThrow(
-      /link_partition dc-b→dc-a.*replication link between the regions is not in docker-compose\.yml/,
-    );
-    await expect(backend(TOKEN).faults.reset(cut)).rejects.toThrow(/replication link/);
+    const compose = backend(TOKEN);
+    await compose.faults.apply(cut);
+    expect(await active()).toEqual([cut]);
+    // a blackhole: the connection hangs, nothing answers
+    await expect(
+      fetch(`http://127.0.0.1:${replicationPort}/`, { signal: AbortSignal.timeout(1_000) }),
+    ).rejects.toThrow();
+    await compose.faults.reset(cut);
     expect(await active()).toEqual([]);
+    const res = await fetch(`http://127.0.0.1:${replicationPort}/`, { headers: { connection: 'close' } });
+    expect(await res.text()).toBe('ok');
   });
 
   it('without LINKS_TOKEN it says so and makes no call; with a wrong one it reports the 401 code', async () => {

@@ -9,7 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServiceName } from '@failover-lab/contracts';
+import { FORK_KEYS } from '@failover-lab/contracts';
 import {
   type OnStarted,
   type PostgresNode,
@@ -19,16 +19,8 @@ import {
   waitPostgresReady,
 } from './datastores/postgres';
 
-/** What identifies a write, per service: a row whose key the current primary lacks is forked. */
-export const FORK_KEYS: Record<ServiceName, { table: string; key: string }[]> = {
-  payments: [{ table: 'transfers', key: 'idempotency_key' }],
-  messaging: [{ table: 'messages', key: 'id' }],
-  login: [
-    { table: 'users', key: 'id' },
-    { table: 'session_families', key: 'family_id' },
-    { table: 'revoked_access_tokens', key: 'jti' },
-  ],
-};
+/** What identifies a write, per service (the contract's, shared with the compose entrypoint). */
+export { FORK_KEYS };
 
 export interface QuarantineResult {
   /** null when nothing was forked (no file is written) */

@@ -4,6 +4,7 @@
 // per-cell call goes through `docker exec` into the cell's container (compose-cells.ts). Commands
 // never go through a shell on this side. Tested against a real engine: infra/compose/test/.
 import { execFile } from 'node:child_process';
+import { basename, dirname } from 'node:path';
 import {
   describeFault,
   describeTarget,
@@ -14,7 +15,7 @@ import {
   type RegionName,
   type ServiceName,
 } from '@failover-lab/contracts';
-import type { Backend, CellAccess, CellAnswer, CellCall, FaultInjector } from './backend';
+import type { Backend, CellAccess, CellAnswer, CellCall, FaultInjector, QuarantinedRow } from './backend';
 import { cellCountArgs, cellFetchArgs, parseCellFetchOutput, parseCount } from './compose-cells';
 
 export const LABEL = {
@@ -228,18 +229,12 @@ const restore: DockerFault = async (docker, { target: { region } }) => {
 const nothingToUndo: DockerFault = async () => {};
 
 /**
- * The edge links (router → each region's cells) run in the links container, the lab's own link proxy
- * (docker-compose.yml): a link fault is one call to its control API, with the lab's names and shapes.
- * The replication links (dc-a ⇄ dc-b) are not in compose yet: their faults fail loudly, by name,
- * instead of doing nothing.
+ * Every link runs in the links container, the lab's own link proxy (docker-compose.yml): the edge
+ * links (router → each region's cells) and the replication links (dc-a ⇄ dc-b, every standby's
+ * Postgres and Redis stream). A link fault is one call to its control API, with the lab's names and
+ * shapes; a link it does not know is refused there, by name.
  */
 export async function linksCall(links: LinksControl, fault: Fault): Promise<void> {
-  if (fault.target.from !== 'edge') {
-    throw new Error(
-      `${describeFault(fault)}: compose runs only the edge links (router → a region's cells); the ` +
-        'replication link between the regions is not in docker-compose.yml yet (the local lab runs it)',
-    );
-  }
   if (!links.token) {
     throw new Error(
       `${describeFault(fault)} needs LINKS_TOKEN (the links container's control token): in the ` +
@@ -292,10 +287,79 @@ export const COMPOSE_FAULTS: Readonly<Record<FaultKind, { apply: DockerFault; re
   link_heal: linkFault,
 };
 
+/**
+ * Where the Postgres image's entrypoint writes an old primary's forked rows before it rewinds it
+ * (infra/compose/postgres/postgres-entrypoint.sh): on the container's volume, one JSON line per row as
+ * the lab writes them (`{service, table, key, row}`).
+ */
+export const QUARANTINE_DIR = '/var/lib/postgresql/quarantine';
+
+/** One quarantine file as `docker exec` read it; `file` is `<container name>:<path>`. */
+export interface ComposeQuarantineFile {
+  file: string;
+  service: string;
+  mtimeMs: number;
+  lines: string[];
+}
+
+/**
+ * Every quarantine file on the project's running Postgres containers (a stopped one is read once it
+ * runs again: the files are on its volume). Two `docker exec` per file set, no shell on either side.
+ */
+export async function composeQuarantine(exec: Exec, project?: string): Promise<ComposeQuarantineFile[]> {
+  const { stdout } = await exec('docker', [
+    'ps',
+    ...(project ? ['--filter', `label=${LABEL.project}=${project}`] : []),
+    '--filter',
+    `label=${LABEL.component}=postgres`,
+    '--filter',
+    'status=running',
+    '--format',
+    '{{.ID}} {{.Names}}',
+  ]);
+  const found: ComposeQuarantineFile[] = [];
+  for (const line of stdout.split('\n').filter((l) => l.trim() !== '')) {
+    const [id, name] = line.trim().split(' ') as [string, string];
+    // from the postgres home, which always exists (the quarantine dir only once a row was forked)
+    const listed = await exec(
+      'docker',
+      [
+        'exec',
+        id,
+        'find',
+        dirname(QUARANTINE_DIR),
+        '-maxdepth',
+        '2',
+        '-path',
+        `${QUARANTINE_DIR}/*.jsonl`,
+        '-printf',
+        '%T@ %p\\n',
+      ],
+      { timeoutMs: CELL_EXEC_TIMEOUT_MS },
+    );
+    for (const entry of listed.stdout.split('\n').filter((l) => l.trim() !== '')) {
+      const [mtime, path] = [entry.slice(0, entry.indexOf(' ')), entry.slice(entry.indexOf(' ') + 1)];
+      const { stdout: text } = await exec('docker', ['exec', id, 'cat', path], {
+        timeoutMs: CELL_EXEC_TIMEOUT_MS,
+      });
+      found.push({
+        file: `${name}:${path}`,
+        // the entrypoint's (and the lab's) name: <service>-<region>-<time>.jsonl
+        service: basename(path).split('-')[0]!,
+        mtimeMs: Number(mtime) * 1000,
+        lines: text.split('\n').filter((l) => l.trim() !== ''),
+      });
+    }
+  }
+  return found.sort((a, b) => a.mtimeMs - b.mtimeMs);
+}
+
 export class ComposeBackend implements Backend {
   readonly name = 'compose' as const;
   readonly faults: FaultInjector;
   readonly cells: CellAccess;
+  private readonly exec: Exec;
+  private readonly project: string | undefined;
 
   constructor(
     secrets: ComposeSecrets,
@@ -311,9 +375,12 @@ export class ComposeBackend implements Backend {
       act: (args) => exec('docker', args, { timeoutMs: DOCKER_ACTION_TIMEOUT_MS }),
       links: { url: linksUrl, token: secrets.linksToken },
     };
+    this.exec = exec;
+    this.project = project;
     this.faults = {
       apply: (fault: Fault) => COMPOSE_FAULTS[fault.kind].apply(docker, fault),
       reset: (fault: Fault) => COMPOSE_FAULTS[fault.kind].reset(docker, fault),
+      /** the containers as `docker ps` sees them, and the quarantine files as `lab status` lists them */
       status: async () => {
         const { stdout } = await exec('docker', [
           'ps',
@@ -324,13 +391,32 @@ export class ComposeBackend implements Backend {
           '--format',
           '{{json .}}',
         ]);
-        return stdout
+        const containers = stdout
           .split('\n')
           .filter((line) => line.trim() !== '')
           .map((line) => JSON.parse(line) as unknown);
+        const quarantine = (await composeQuarantine(exec, project)).map(({ file, service, lines }) => ({
+          file,
+          service,
+          rows: lines.length,
+        }));
+        return { containers, quarantine };
       },
     };
     this.cells = new ComposeCells(secrets, docker);
+  }
+
+  /** The rows the Postgres entrypoints quarantined since `sinceMs` (files on the running containers). */
+  async quarantined(sinceMs: number): Promise<QuarantinedRow[]> {
+    const rows: QuarantinedRow[] = [];
+    for (const { file, mtimeMs, lines } of await composeQuarantine(this.exec, this.project)) {
+      if (mtimeMs < sinceMs) continue;
+      for (const line of lines) {
+        const { service, table, key } = JSON.parse(line) as Omit<QuarantinedRow, 'file'>;
+        rows.push({ service: String(service), table: String(table), key: String(key), file });
+      }
+    }
+    return rows;
   }
 }
 
