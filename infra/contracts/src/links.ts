@@ -46,6 +46,17 @@ export const LinksConfigFileSchema = Type.Object(
     /** the active faults survive a restart of the links process here */
     stateFile: Type.String({ minLength: 1 }),
     links: Type.Array(LinkSchema, { minItems: 1 }),
+    /**
+     * A link with no fault is forwarded by the kernel (iptables nat DNAT + SNAT to the link's source
+     * address) in chains `<chain>-O` and `<chain>-P`, and moves to the proxy when a fault touches it.
+     * Needs root, iptables and `ss -K`; without them every link stays on the proxy. Absent: proxy only.
+     */
+    kernel: Type.Optional(
+      Type.Object(
+        { chain: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]{0,22}$' }) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -56,6 +67,16 @@ export const LinkFaultsSchema = Type.Object({
   faults: Type.Array(FaultSchema),
   /** open connections per link, `from→to/service` */
   connections: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  /** how links at rest are forwarded: `kernel` (iptables nat) or `proxy` (and why not the kernel) */
+  forwarding: Type.Optional(
+    Type.Object({
+      mode: Type.Union([Type.Literal('kernel'), Type.Literal('proxy')]),
+      /** `proxy`: why the kernel path is off */
+      reason: Type.Optional(Type.String()),
+      /** links the kernel forwards right now (no fault on them), `from→to/service` */
+      kernelLinks: Type.Array(Type.String()),
+    }),
+  ),
 });
 export type LinkFaults = Static<typeof LinkFaultsSchema>;
 
