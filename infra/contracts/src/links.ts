@@ -62,21 +62,22 @@ export const LinksConfigFileSchema = Type.Object(
 );
 export type LinksConfigFile = Static<typeof LinksConfigFileSchema>;
 
+/** How links at rest are forwarded: `kernel` (iptables nat) or `proxy` (and why not the kernel). */
+export const LinkForwardingSchema = Type.Object({
+  mode: Type.Union([Type.Literal('kernel'), Type.Literal('proxy')]),
+  /** `proxy`: why the kernel path is off */
+  reason: Type.Optional(Type.String()),
+  /** links the kernel forwards right now (no fault on them), `from→to/service` */
+  kernelLinks: Type.Array(Type.String()),
+});
+export type LinkForwarding = Static<typeof LinkForwardingSchema>;
+
 /** GET /faults, and the answer of POST /faults and POST /reset: every fault active now. */
 export const LinkFaultsSchema = Type.Object({
   faults: Type.Array(FaultSchema),
   /** open connections per link, `from→to/service` */
   connections: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
-  /** how links at rest are forwarded: `kernel` (iptables nat) or `proxy` (and why not the kernel) */
-  forwarding: Type.Optional(
-    Type.Object({
-      mode: Type.Union([Type.Literal('kernel'), Type.Literal('proxy')]),
-      /** `proxy`: why the kernel path is off */
-      reason: Type.Optional(Type.String()),
-      /** links the kernel forwards right now (no fault on them), `from→to/service` */
-      kernelLinks: Type.Array(Type.String()),
-    }),
-  ),
+  forwarding: Type.Optional(LinkForwardingSchema),
 });
 export type LinkFaults = Static<typeof LinkFaultsSchema>;
 

@@ -7,6 +7,7 @@ import type { LabClient } from '../src/client';
 import { cellOf } from '../src/context';
 import { superuserQuery } from '../src/datastores/postgres';
 import { redisCommand } from '../src/datastores/redis';
+import { linksCall } from '../src/faults/link';
 import { launchLab, stopLab } from '../src/lab';
 import { LabPaths } from '../src/paths';
 import { loadOrCreateSecrets } from '../src/secrets';
@@ -22,6 +23,8 @@ function signIn(url: string, localAddress: string, forwardedFor?: string): Promi
       {
         method: 'POST',
         localAddress,
+        // a connection of its own each time: which path it takes is what the tests look at
+        agent: false,
         headers: {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
@@ -107,5 +110,51 @@ describe('links in the lab', () => {
     expect(await count(client)).toBe(1);
     expect(await count('203.0.113.8')).toBe(0);
     expect(await count(edgeLinkHost('dc-a', 'login', subnet))).toBe(0);
+  });
+
+  it('forwards a link at rest in the kernel (the cell sees the link, the proxy holds nothing); a fault moves it to the proxy and the heal back', async () => {
+    const subnet = lab.topo.subnet;
+    const name = 'edge→dc-a/login';
+    const link = edgeLinkHost('dc-a', 'login', subnet);
+    const login = cellOf(ctx(), 'login', 'dc-a');
+    const count = async () =>
+      Number((await redisCommand(login.redis, 'GET', [`login:ratelimit:ip:${link}`])) ?? 0);
+    const timedSignIn = async () => {
+      const t0 = performance.now();
+      expect(await signIn(`http://${link}:3000/login/sessions`, '127.0.0.1')).toBe(401);
+      return performance.now() - t0;
+    };
+    const links = () => linksCall(ctx(), '/faults');
+
+    const atRest = await links();
+    expect(atRest.forwarding?.mode).toBe('kernel');
+    expect(atRest.forwarding?.kernelLinks).toContain(name);
+    expect((await lab.status()).edge.links?.forwarding?.mode).toBe('kernel');
+    // the router probes and proxies to this cell through the link, yet the proxy holds no connection
+    expect(atRest.connections[name]).toBe(0);
+    // with no x-forwarded-for, the cell counts the attempt against the address it sees: the link's
+    const before = await count();
+    await timedSignIn();
+    expect(await count()).toBe(before + 1);
+    expect((await links()).connections[name]).toBe(0);
+
+    await lab.apply({
+      kind: 'link_latency',
+      target: { from: 'edge', region: 'dc-a', service: 'login' },
+      attributes: { latency_ms: 250 },
+    });
+    const faulted = await links();
+    expect(faulted.forwarding?.kernelLinks).not.toContain(name);
+    expect(await timedSignIn()).toBeGreaterThanOrEqual(245);
+    expect((await links()).connections[name]).toBeGreaterThanOrEqual(1);
+    expect(await count()).toBe(before + 2);
+
+    await lab.apply({ kind: 'link_heal', target: { from: 'edge', region: 'dc-a', service: 'login' } });
+    const healed = await links();
+    expect(healed.forwarding?.kernelLinks).toContain(name);
+    expect(await timedSignIn()).toBeLessThan(200);
+    // the new connection took the kernel: the proxy holds no more than it did (its own may close)
+    expect((await links()).connections[name]).toBeLessThanOrEqual(healed.connections[name]!);
+    expect(await count()).toBe(before + 3);
   });
 });
