@@ -53,7 +53,16 @@ export const LinksConfigFileSchema = Type.Object(
      */
     kernel: Type.Optional(
       Type.Object(
-        { chain: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]{0,22}$' }) },
+        {
+          chain: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]{0,22}$' }),
+          /**
+           * `edge` (default): only the edge links (router → cells). A fault first closes the
+           * kernel-forwarded connections of its link, so a one-way cut of a replication link would
+           * reach only a reconnecting standby (whose handshake then hangs), never the long-lived
+           * stream it is meant to cut one way: replication links stay on the proxy unless `all`.
+           */
+          scope: Type.Optional(Type.Union([Type.Literal('edge'), Type.Literal('all')])),
+        },
         { additionalProperties: false },
       ),
     ),

@@ -3,11 +3,13 @@
 // is (HAProxy measured the same), and a link at rest may cost at most 0.2 ms. So while no fault
 // touches a link, an OUTPUT DNAT sends connections for its address:port straight to the target and a
 // POSTROUTING SNAT gives them the link's source address (a cell still sees which link its traffic
-// came through: X-Forwarded-For trust, replication identity). When a fault touches the link, its DNAT
+// came through: X-Forwarded-For trust). When a fault touches the link, its DNAT
 // goes and its kernel-forwarded connections are closed with `ss -K` (an RST to both ends, at once —
 // deleting the conntrack entry instead would leave a connection waiting for a response to hang), so
 // every new or reconnected connection lands on the proxy, which applies the fault. The heal puts the
-// DNAT back; connections already on the proxy stay there.
+// DNAT back; connections already on the proxy stay there. By default only the edge links take this
+// path (the contract's `kernel.scope`): a fault starts with a reset, which a one-way cut of a
+// long-lived replication stream must not.
 //
 // The rules live in two chains of their own, named by the lab (per subnet), so labs running side by
 // side never touch each other's rules, and `sweep` removes every trace of one lab.
@@ -61,13 +63,18 @@ export class KernelPath {
   private forwarded = new Set<Link>();
   private queue: Promise<void> = Promise.resolve();
 
+  private readonly links: readonly Link[];
+
   constructor(
-    private readonly links: readonly Link[],
+    all: readonly Link[],
     private readonly chain: string | undefined,
+    scope: 'edge' | 'all',
     /** the client ports of the connections the proxy holds for a link: `ss -K` spares them */
     private readonly proxied: (link: Link) => number[],
     private readonly log: (line: string) => void = () => {},
-  ) {}
+  ) {
+    this.links = scope === 'all' ? all : all.filter((link) => link.from === 'edge');
+  }
 
   forwarding(): Forwarding {
     return { ...this.state, kernelLinks: [...this.forwarded].map(linkName) };
@@ -76,6 +83,7 @@ export class KernelPath {
   /** Sets the chains up; on any failure every link stays on the proxy, and forwarding() says why. */
   async open(faults: readonly Fault[]): Promise<void> {
     if (!this.chain) return this.proxyOnly('kernel forwarding not configured');
+    if (this.links.length === 0) return this.proxyOnly("no link in the kernel path's scope");
     if (process.getuid?.() !== 0) return this.proxyOnly('not root: iptables needs root');
     await sweep(this.chain);
     const snat = this.links.flatMap((link) =>

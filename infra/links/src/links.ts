@@ -25,12 +25,13 @@ export class Links {
     readonly links: readonly Link[],
     private readonly onChange: (faults: Fault[]) => void = () => {},
     /** the lab's iptables chain for links at rest (kernel.ts); absent: every byte crosses the proxy */
-    kernel?: { chain: string; log?: (line: string) => void },
+    kernel?: { chain: string; scope?: 'edge' | 'all'; log?: (line: string) => void },
   ) {
     for (const link of links) this.open.set(linkName(link), new Set());
     this.kernel = new KernelPath(
       links,
       kernel?.chain,
+      kernel?.scope ?? 'edge',
       (link) => [...this.open.get(linkName(link))!].map((c) => c.client.remotePort ?? 0),
       kernel?.log,
     );
