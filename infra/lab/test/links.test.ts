@@ -1,7 +1,9 @@
 // The lab's links, end to end: replication and the router's traffic cross them from the links' own
 // addresses, link faults go through the supervisor and show in the status, and a cell believes
 // x-forwarded-for only from the edge link its router traffic arrives through.
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabClient } from '../src/client';
 import { cellOf } from '../src/context';
@@ -45,6 +47,7 @@ function signIn(url: string, localAddress: string, forwardedFor?: string): Promi
 describe('links in the lab', () => {
   let lab: LabClient;
   let stateDir: string;
+  const sockets: Socket[] = [];
 
   beforeAll(async () => {
     stateDir = makeTempStateDir('flab-links-');
@@ -52,6 +55,7 @@ describe('links in the lab', () => {
   }, 240_000);
 
   afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
     if (stateDir) await stopLab(stateDir, { wipe: true });
   }, 60_000);
 
@@ -119,42 +123,48 @@ describe('links in the lab', () => {
     const login = cellOf(ctx(), 'login', 'dc-a');
     const count = async () =>
       Number((await redisCommand(login.redis, 'GET', [`login:ratelimit:ip:${link}`])) ?? 0);
-    const timedSignIn = async () => {
-      const t0 = performance.now();
-      expect(await signIn(`http://${link}:3000/login/sessions`, '127.0.0.1')).toBe(401);
-      return performance.now() - t0;
-    };
     const links = () => linksCall(ctx(), '/faults');
+    /** a connection held open to the cell's app through the link, while `check` runs */
+    const holding = async <T>(check: () => Promise<T>): Promise<T> => {
+      const socket = connect({ host: link, port: 3000 });
+      sockets.push(socket);
+      socket.on('error', () => {});
+      await once(socket, 'connect');
+      try {
+        return await check();
+      } finally {
+        socket.destroy();
+      }
+    };
+    const onProxy = async () => (await links()).connections[name]!;
 
     const atRest = await links();
     expect(atRest.forwarding?.mode).toBe('kernel');
     expect(atRest.forwarding?.kernelLinks).toContain(name);
     expect((await lab.status()).edge.links?.forwarding?.mode).toBe('kernel');
-    // the router probes and proxies to this cell through the link, yet the proxy holds no connection
-    expect(atRest.connections[name]).toBe(0);
-    // with no x-forwarded-for, the cell counts the attempt against the address it sees: the link's
+    // the router probes and proxies to this cell through the link, and so do we, yet the proxy holds nothing
+    expect(await holding(onProxy)).toBe(0);
+    // with no x-forwarded-for, the cell counts a sign-in against the address it sees: the link's
     const before = await count();
-    await timedSignIn();
+    expect(await signIn(`http://${link}:3000/login/sessions`, '127.0.0.1')).toBe(401);
     expect(await count()).toBe(before + 1);
-    expect((await links()).connections[name]).toBe(0);
 
-    await lab.apply({
-      kind: 'link_latency',
-      target: { from: 'edge', region: 'dc-a', service: 'login' },
-      attributes: { latency_ms: 250 },
-    });
-    const faulted = await links();
-    expect(faulted.forwarding?.kernelLinks).not.toContain(name);
-    expect(await timedSignIn()).toBeGreaterThanOrEqual(245);
-    expect((await links()).connections[name]).toBeGreaterThanOrEqual(1);
+    const target = { from: 'edge', region: 'dc-a', service: 'login' } as const;
+    await lab.apply({ kind: 'link_latency', target, attributes: { latency_ms: 250 } });
+    expect((await links()).forwarding?.kernelLinks).not.toContain(name);
+    expect(await holding(onProxy)).toBeGreaterThanOrEqual(1);
+    const t0 = performance.now();
+    expect((await fetch(`http://${link}:3000/health/live`)).status).toBe(200);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(245);
+    expect(await signIn(`http://${link}:3000/login/sessions`, '127.0.0.1')).toBe(401);
     expect(await count()).toBe(before + 2);
 
-    await lab.apply({ kind: 'link_heal', target: { from: 'edge', region: 'dc-a', service: 'login' } });
-    const healed = await links();
-    expect(healed.forwarding?.kernelLinks).toContain(name);
-    expect(await timedSignIn()).toBeLessThan(200);
-    // the new connection took the kernel: the proxy holds no more than it did (its own may close)
-    expect((await links()).connections[name]).toBeLessThanOrEqual(healed.connections[name]!);
+    await lab.apply({ kind: 'link_heal', target });
+    expect((await links()).forwarding?.kernelLinks).toContain(name);
+    // a new connection takes the kernel: the proxy holds no more than before it (its own may close)
+    const proxied = await onProxy();
+    expect(await holding(onProxy)).toBeLessThanOrEqual(proxied);
+    expect(await signIn(`http://${link}:3000/login/sessions`, '127.0.0.1')).toBe(401);
     expect(await count()).toBe(before + 3);
   });
 });
