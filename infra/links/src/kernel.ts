@@ -142,6 +142,19 @@ export class KernelPath {
 
   private async syncNow(faults: readonly Fault[]) {
     if (this.state.mode !== 'kernel') return;
+    try {
+      await this.moveLinks(faults);
+    } catch (err) {
+      // A fault must never be left unapplied on a link the kernel still forwards: give up the
+      // kernel path altogether (every link on the proxy from now on) and say why.
+      const stranded = [...this.forwarded];
+      await sweep(this.chain!);
+      this.proxyOnly(`gave up the kernel path: ${firstLine(err)}`);
+      await this.kill(stranded).catch(() => {});
+    }
+  }
+
+  private async moveLinks(faults: readonly Fault[]) {
     const wanted = new Set(this.links.filter((link) => !touched(faults, link)));
     const leaving = [...this.forwarded].filter((link) => !wanted.has(link));
     if (leaving.length === 0 && wanted.size === this.forwarded.size) return;
