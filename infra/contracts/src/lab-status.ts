@@ -2,6 +2,7 @@
 // test/contracts/lab-status.schema.json (a test checks the lab's real answers against both).
 import { type Static, Type } from 'typebox';
 import { FaultSchema } from './faults';
+import { LinkForwardingSchema } from './links';
 import {
   ControlPlanePlacementSchema,
   RegionNameSchema,
@@ -83,6 +84,7 @@ export const LabStatusSchema = Type.Object({
         url: Type.String(),
         pid: Pid,
         faults: Type.Array(FaultSchema),
+        forwarding: Type.Optional(LinkForwardingSchema),
       }),
     ),
     /** the lab console; `absent` when the lab was started without it */

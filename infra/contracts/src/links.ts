@@ -46,16 +46,47 @@ export const LinksConfigFileSchema = Type.Object(
     /** the active faults survive a restart of the links process here */
     stateFile: Type.String({ minLength: 1 }),
     links: Type.Array(LinkSchema, { minItems: 1 }),
+    /**
+     * A link with no fault is forwarded by the kernel (iptables nat DNAT + SNAT to the link's source
+     * address) in chains `<chain>-O` and `<chain>-P`, and moves to the proxy when a fault touches it.
+     * Needs root, iptables and `ss -K`; without them every link stays on the proxy. Absent: proxy only.
+     */
+    kernel: Type.Optional(
+      Type.Object(
+        {
+          chain: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]{0,22}$' }),
+          /**
+           * `edge` (default): only the edge links (router → cells). A fault first closes the
+           * kernel-forwarded connections of its link, so a one-way cut of a replication link would
+           * reach only a reconnecting standby (whose handshake then hangs), never the long-lived
+           * stream it is meant to cut one way: replication links stay on the proxy unless `all`.
+           */
+          scope: Type.Optional(Type.Union([Type.Literal('edge'), Type.Literal('all')])),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 export type LinksConfigFile = Static<typeof LinksConfigFileSchema>;
+
+/** How links at rest are forwarded: `kernel` (iptables nat) or `proxy` (and why not the kernel). */
+export const LinkForwardingSchema = Type.Object({
+  mode: Type.Union([Type.Literal('kernel'), Type.Literal('proxy')]),
+  /** `proxy`: why the kernel path is off */
+  reason: Type.Optional(Type.String()),
+  /** links the kernel forwards right now (no fault on them), `from→to/service` */
+  kernelLinks: Type.Array(Type.String()),
+});
+export type LinkForwarding = Static<typeof LinkForwardingSchema>;
 
 /** GET /faults, and the answer of POST /faults and POST /reset: every fault active now. */
 export const LinkFaultsSchema = Type.Object({
   faults: Type.Array(FaultSchema),
   /** open connections per link, `from→to/service` */
   connections: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  forwarding: Type.Optional(LinkForwardingSchema),
 });
 export type LinkFaults = Static<typeof LinkFaultsSchema>;
 

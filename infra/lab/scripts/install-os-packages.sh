@@ -16,6 +16,10 @@ command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 # the detection sweep (`npm run drill -- sweep`) stresses the CPU during its no-fault episodes
 command -v stress-ng >/dev/null 2>&1 || need+=(stress-ng)
+# links at rest are forwarded by the kernel (infra/links/src/kernel.ts): iptables' nat table, and
+# iproute2's `ss -K` to close a link's kernel-forwarded connections when a fault moves it to the proxy
+command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
+command -v ss >/dev/null 2>&1 || need+=(iproute2)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "OS packages present (postgres: $pg_bin, $(redis-server --version | cut -d' ' -f3), $(prometheus --version 2>&1 | head -1 | cut -d' ' -f3))"

@@ -37,6 +37,7 @@ import {
   waitStreaming,
 } from './datastores/postgres';
 import { type RedisNode, startRedis, waitRedisLinked, waitRedisReady } from './datastores/redis';
+import { sweepKernelRules } from './link-rules';
 import { spawnGroup, waitUntil } from './process';
 import { componentId } from './processes';
 import type { ReplicationModes } from './replication';
@@ -215,6 +216,8 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
     // The links first: standbys replicate through them, and the router reaches cells through them.
     // A fresh `up` starts with every link healthy; only a crash restart keeps the faults it held.
     rmSync(linksStateFile(ctx.paths), { force: true });
+    // rules a killed links process of this subnet left behind would forward past the new proxy
+    await sweepKernelRules(ctx.topo.subnet);
     const links = linksComponent(ctx);
     await step(links.id, links.logFile, links.url, () => startNodeComponent(ctx, links));
     // Each service's apps start as soon as its own data tier is ready; Prometheus needs nothing.

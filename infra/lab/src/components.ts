@@ -16,6 +16,7 @@ import type { CellNodes } from './cell-nodes';
 import { cellOf, type LabContext } from './context';
 import { databaseUrl } from './datastores/postgres';
 import { redisUrl } from './datastores/redis';
+import { kernelChain, kernelForwardingWanted } from './link-rules';
 import { type LabPaths, REPO_ROOT } from './paths';
 import { componentId } from './processes';
 import { keepsSyncStandbyIn } from './replication';
@@ -157,6 +158,7 @@ export function linksComponent(ctx: ComponentContext): NodeComponent {
     control: { host: topo.edge.host, port: topo.ports.links },
     stateFile: linksStateFile(paths),
     links: labLinks(topo.subnet, topo.ports),
+    ...(kernelForwardingWanted() ? { kernel: { chain: kernelChain(topo.subnet) } } : {}),
   };
   return {
     id: 'links',

@@ -11,6 +11,7 @@ import {
 import { ensureBundles, nodeArgsFor } from './bundles';
 import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
+import { sweepKernelRules } from './link-rules';
 import { LabPaths, REPO_ROOT } from './paths';
 import { isAlive, killFamily, livePidFromFile, sleep } from './process';
 import { type ReplicationModes, replicationEnv } from './replication';
@@ -158,7 +159,11 @@ export async function stopLab(stateDirOrClient: string | LabClient, opts: { wipe
     await client.down().catch(() => {});
   }
   const leftovers = await killFromPidFiles(paths);
-  if (lastRun) releaseSubnet(lastRun.subnet, lastRun.pid);
+  if (lastRun) {
+    // a links process killed above had no chance to remove its iptables rules
+    await sweepKernelRules(lastRun.subnet);
+    releaseSubnet(lastRun.subnet, lastRun.pid);
+  }
   if (opts.wipe) {
     rmSync(stateDir, { recursive: true, force: true });
     for (const dir of paths.socketFallbackDirs()) rmSync(dir, { recursive: true, force: true });

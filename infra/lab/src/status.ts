@@ -25,11 +25,9 @@ export async function labStatus(ctx: LabContext, startedAt: number): Promise<Lab
   const prometheus = processes.get('prometheus');
   const labConsole = processes.get('console');
   const links = processes.get('links');
-  const linkFaults = processes.alive(links)
-    ? await linksCall(ctx, '/faults')
-        .then((answer) => answer.faults)
-        .catch(() => [])
-    : [];
+  const linkAnswer = processes.alive(links)
+    ? await linksCall(ctx, '/faults').catch(() => undefined)
+    : undefined;
   const pid = (m: typeof router) => (processes.alive(m) ? m.child.pid! : null);
   return {
     subnet: topo.subnet,
@@ -49,7 +47,13 @@ export async function labStatus(ctx: LabContext, startedAt: number): Promise<Lab
       },
       prometheus: { state: processes.state(prometheus), url: topo.edge.prometheusUrl, pid: pid(prometheus) },
       control: { url: topo.edge.controlUrl },
-      links: { state: processes.state(links), url: topo.edge.linksUrl, pid: pid(links), faults: linkFaults },
+      links: {
+        state: processes.state(links),
+        url: topo.edge.linksUrl,
+        pid: pid(links),
+        faults: linkAnswer?.faults ?? [],
+        ...(linkAnswer?.forwarding ? { forwarding: linkAnswer.forwarding } : {}),
+      },
       console: {
         state: ctx.components.some((c) => c.kind === 'console') ? processes.state(labConsole) : 'absent',
         url: topo.edge.consoleUrl,
@@ -114,8 +118,14 @@ function linkLines(status: LabStatus): string[] {
   const links = status.edge.links;
   if (!links) return [];
   const faults = links.faults.map((f) => `  ${describeFault(f)}`);
+  const f = links.forwarding;
+  const atRest = !f
+    ? ''
+    : f.mode === 'kernel'
+      ? `; at rest: kernel-forwarded (iptables nat), ${f.kernelLinks.length} link(s) now`
+      : `; at rest: through the proxy (${f.reason ?? 'no reason given'})`;
   return [
-    `links ${links.state} (${links.url}): ${faults.length === 0 ? 'no link fault' : `${faults.length} link fault(s)`}`,
+    `links ${links.state} (${links.url}): ${faults.length === 0 ? 'no link fault' : `${faults.length} link fault(s)`}${atRest}`,
     ...faults,
   ];
 }

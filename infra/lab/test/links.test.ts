@@ -1,12 +1,15 @@
 // The lab's links, end to end: replication and the router's traffic cross them from the links' own
 // addresses, link faults go through the supervisor and show in the status, and a cell believes
 // x-forwarded-for only from the edge link its router traffic arrives through.
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabClient } from '../src/client';
 import { cellOf } from '../src/context';
 import { superuserQuery } from '../src/datastores/postgres';
 import { redisCommand } from '../src/datastores/redis';
+import { linksCall } from '../src/faults/link';
 import { launchLab, stopLab } from '../src/lab';
 import { LabPaths } from '../src/paths';
 import { loadOrCreateSecrets } from '../src/secrets';
@@ -22,6 +25,8 @@ function signIn(url: string, localAddress: string, forwardedFor?: string): Promi
       {
         method: 'POST',
         localAddress,
+        // a connection of its own each time: which path it takes is what the tests look at
+        agent: false,
         headers: {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
@@ -42,6 +47,7 @@ function signIn(url: string, localAddress: string, forwardedFor?: string): Promi
 describe('links in the lab', () => {
   let lab: LabClient;
   let stateDir: string;
+  const sockets: Socket[] = [];
 
   beforeAll(async () => {
     stateDir = makeTempStateDir('flab-links-');
@@ -49,6 +55,7 @@ describe('links in the lab', () => {
   }, 240_000);
 
   afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
     if (stateDir) await stopLab(stateDir, { wipe: true });
   }, 60_000);
 
@@ -107,5 +114,57 @@ describe('links in the lab', () => {
     expect(await count(client)).toBe(1);
     expect(await count('203.0.113.8')).toBe(0);
     expect(await count(edgeLinkHost('dc-a', 'login', subnet))).toBe(0);
+  });
+
+  it('forwards a link at rest in the kernel (the cell sees the link, the proxy holds nothing); a fault moves it to the proxy and the heal back', async () => {
+    const subnet = lab.topo.subnet;
+    const name = 'edge→dc-a/login';
+    const link = edgeLinkHost('dc-a', 'login', subnet);
+    const login = cellOf(ctx(), 'login', 'dc-a');
+    const count = async () =>
+      Number((await redisCommand(login.redis, 'GET', [`login:ratelimit:ip:${link}`])) ?? 0);
+    const links = () => linksCall(ctx(), '/faults');
+    /** a connection held open to the cell's app through the link, while `check` runs */
+    const holding = async <T>(check: () => Promise<T>): Promise<T> => {
+      const socket = connect({ host: link, port: 3000 });
+      sockets.push(socket);
+      socket.on('error', () => {});
+      await once(socket, 'connect');
+      try {
+        return await check();
+      } finally {
+        socket.destroy();
+      }
+    };
+    const onProxy = async () => (await links()).connections[name]!;
+
+    const atRest = await links();
+    expect(atRest.forwarding?.mode).toBe('kernel');
+    expect(atRest.forwarding?.kernelLinks).toContain(name);
+    expect((await lab.status()).edge.links?.forwarding?.mode).toBe('kernel');
+    // the router probes and proxies to this cell through the link, and so do we, yet the proxy holds nothing
+    expect(await holding(onProxy)).toBe(0);
+    // with no x-forwarded-for, the cell counts a sign-in against the address it sees: the link's
+    const before = await count();
+    expect(await signIn(`http://${link}:3000/login/sessions`, '127.0.0.1')).toBe(401);
+    expect(await count()).toBe(before + 1);
+
+    const target = { from: 'edge', region: 'dc-a', service: 'login' } as const;
+    await lab.apply({ kind: 'link_latency', target, attributes: { latency_ms: 250 } });
+    expect((await links()).forwarding?.kernelLinks).not.toContain(name);
+    expect(await holding(onProxy)).toBeGreaterThanOrEqual(1);
+    const t0 = performance.now();
+    expect((await fetch(`http://${link}:3000/health/live`)).status).toBe(200);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(245);
+    expect(await signIn(`http://${link}:3000/login/sessions`, '127.0.0.1')).toBe(401);
+    expect(await count()).toBe(before + 2);
+
+    await lab.apply({ kind: 'link_heal', target });
+    expect((await links()).forwarding?.kernelLinks).toContain(name);
+    // a new connection takes the kernel: the proxy holds no more than before it (its own may close)
+    const proxied = await onProxy();
+    expect(await holding(onProxy)).toBeLessThanOrEqual(proxied);
+    expect(await signIn(`http://${link}:3000/login/sessions`, '127.0.0.1')).toBe(401);
+    expect(await count()).toBe(before + 3);
   });
 });

@@ -11,7 +11,11 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export function buildControl(links: Links, token: string): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 10_000 });
   const expected = digest(token);
-  const answer = (): LinkFaults => ({ faults: links.active(), connections: links.connections() });
+  const answer = (): LinkFaults => ({
+    faults: links.active(),
+    connections: links.connections(),
+    forwarding: links.forwarding(),
+  });
 
   app.get('/health/live', async () => ({ state: 'ready', links: links.links.length }));
 
@@ -36,12 +40,12 @@ export function buildControl(links: Links, token: string): FastifyInstance {
     if (problems.length > 0) {
       return reply.code(400).send(errorBody('LINKS_ERR_VALIDATION', problems.join('; ')));
     }
-    links.apply(fault);
+    await links.apply(fault);
     return answer();
   });
 
   app.post('/reset', async () => {
-    links.healAll();
+    await links.healAll();
     return answer();
   });
 

@@ -4,6 +4,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { type Fault, type Link, linkName } from '@failover-lab/contracts';
 import { type Impairment, impairmentOf, type Leg, withFault } from './impairment';
+import { type Forwarding, KernelPath } from './kernel';
 import { Pipe } from './pipe';
 
 interface Connection {
@@ -18,12 +19,22 @@ export class Links {
   private faults: Fault[] = [];
   private readonly servers: Server[] = [];
   private readonly open = new Map<string, Set<Connection>>();
+  private readonly kernel: KernelPath;
 
   constructor(
     readonly links: readonly Link[],
     private readonly onChange: (faults: Fault[]) => void = () => {},
+    /** the lab's iptables chain for links at rest (kernel.ts); absent: every byte crosses the proxy */
+    kernel?: { chain: string; scope?: 'edge' | 'all'; log?: (line: string) => void },
   ) {
     for (const link of links) this.open.set(linkName(link), new Set());
+    this.kernel = new KernelPath(
+      links,
+      kernel?.chain,
+      kernel?.scope ?? 'edge',
+      (link) => [...this.open.get(linkName(link))!].map((c) => c.client.remotePort ?? 0),
+      kernel?.log,
+    );
   }
 
   async listen(): Promise<void> {
@@ -44,11 +55,18 @@ export class Links {
         this.servers.push(server);
       }
     }
+    // the proxy listens first: a link taken off the kernel path has somewhere to land
+    await this.kernel.open(this.faults);
   }
 
   async close(): Promise<void> {
+    await this.kernel.close();
     for (const set of this.open.values()) for (const c of set) this.destroy(c, false);
     await Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+
+  forwarding(): Forwarding {
+    return this.kernel.forwarding();
   }
 
   active(): Fault[] {
@@ -61,17 +79,23 @@ export class Links {
     this.changed();
   }
 
-  apply(fault: Fault): Fault[] {
-    if (fault.kind === 'link_reset') this.resetConnections(fault);
+  /** Resolves once the fault holds for every new connection (its link is off the kernel path). */
+  async apply(fault: Fault): Promise<Fault[]> {
+    if (fault.kind === 'link_reset') {
+      this.resetConnections(fault);
+      await this.kernel.reset((link) => this.resets(fault, link));
+    }
     this.faults = withFault(this.faults, fault);
     this.changed();
+    await this.kernel.sync(this.faults);
     return this.active();
   }
 
   /** `lab reset`: every link healthy. */
-  healAll(): Fault[] {
+  async healAll(): Promise<Fault[]> {
     this.faults = [];
     this.changed();
+    await this.kernel.sync(this.faults);
     return [];
   }
 
@@ -164,11 +188,15 @@ export class Links {
     for (const set of this.open.values()) set.delete(conn);
   }
 
+  private resets(fault: Fault, link: Link): boolean {
+    const ends = [link.from, link.to].sort().join('|');
+    if (ends !== [fault.target.from, fault.target.region].sort().join('|')) return false;
+    return fault.target.service === undefined || fault.target.service === link.service;
+  }
+
   private resetConnections(fault: Fault) {
     for (const link of this.links) {
-      const ends = [link.from, link.to].sort().join('|');
-      if (ends !== [fault.target.from, fault.target.region].sort().join('|')) continue;
-      if (fault.target.service !== undefined && fault.target.service !== link.service) continue;
+      if (!this.resets(fault, link)) continue;
       for (const conn of this.open.get(linkName(link))!) this.destroy(conn, true);
     }
   }

@@ -2,7 +2,7 @@
 // Starts every link of the file, reloads the faults a previous run left in its state file (a restart
 // of this process must not heal a partition a drill is holding), and serves the control API.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { type Fault, LinksConfigFileSchema, problemsOf } from '@failover-lab/contracts';
+import { type Fault, type LinksConfigFile, LinksConfigFileSchema, problemsOf } from '@failover-lab/contracts';
 import closeWithGrace from 'close-with-grace';
 import { buildControl } from './control';
 import { Links } from './links';
@@ -20,20 +20,16 @@ async function main() {
   const config = JSON.parse(readFileSync(file, 'utf8')) as unknown;
   const problems = problemsOf(LinksConfigFileSchema, config);
   if (problems.length > 0) fail(`invalid links config ${file}:\n  - ${problems.join('\n  - ')}`);
-  const {
-    links: table,
-    control,
-    stateFile,
-  } = config as {
-    links: ConstructorParameters<typeof Links>[0];
-    control: { host: string; port: number };
-    stateFile: string;
-  };
+  const { links: table, control, stateFile, kernel } = config as LinksConfigFile;
   const persist = (faults: Fault[]) => {
     writeFileSync(`${stateFile}.tmp`, `${JSON.stringify({ faults })}\n`, { mode: 0o600 });
     renameSync(`${stateFile}.tmp`, stateFile);
   };
-  const links = new Links(table, persist);
+  const links = new Links(
+    table,
+    persist,
+    kernel && { ...kernel, log: (line: string) => process.stdout.write(`links: ${line}\n`) },
+  );
   if (existsSync(stateFile)) {
     links.restore((JSON.parse(readFileSync(stateFile, 'utf8')) as { faults: Fault[] }).faults);
   }
@@ -44,8 +40,10 @@ async function main() {
     await links.close();
   });
   await app.listen({ host: control.host, port: control.port });
+  const forwarding = links.forwarding();
   process.stdout.write(
-    `links: ${table.length} links on ${table.reduce((n, l) => n + l.ports.length, 0)} ports; control on ${control.host}:${control.port}\n`,
+    `links: ${table.length} links on ${table.reduce((n, l) => n + l.ports.length, 0)} ports; control on ${control.host}:${control.port}; ` +
+      `at rest: ${forwarding.mode === 'kernel' ? 'kernel-forwarded (iptables nat)' : `proxy (${forwarding.reason})`}\n`,
   );
 }
 

@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Fault, Link } from '@failover-lab/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sweep } from '../src/kernel';
 import { Links } from '../src/links';
 
 // A loopback /24 of its own per test file run: nothing else binds these.
@@ -36,7 +37,7 @@ async function startTarget(port: number) {
   return seen;
 }
 
-async function startLink(): Promise<{ port: number }> {
+async function startLink(kernel?: { chain: string }): Promise<{ port: number }> {
   const port = randomInt(20_000, 60_000);
   await startTarget(port);
   const link: Link = {
@@ -47,7 +48,7 @@ async function startLink(): Promise<{ port: number }> {
     source: LINK,
     ports: [{ name: 'app', listen: port, target: { host: TARGET, port } }],
   };
-  links = new Links([link]);
+  links = new Links([link], () => {}, kernel);
   await links.listen();
   return { port };
 }
@@ -91,10 +92,10 @@ describe('link proxy', () => {
     const { port } = await startLink();
     const socket = await client(port);
     await roundTrip(socket, 'warm');
-    links!.apply({ kind: 'link_latency', target: edgeToA, attributes: { latency_ms: 300 } });
+    await links!.apply({ kind: 'link_latency', target: edgeToA, attributes: { latency_ms: 300 } });
     const slow = await roundTrip(socket, 'slow');
     expect(slow.ms).toBeGreaterThanOrEqual(295);
-    links!.apply({
+    await links!.apply({
       kind: 'link_latency',
       target: edgeToA,
       direction: 'both',
@@ -102,7 +103,7 @@ describe('link proxy', () => {
     });
     // both legs now: the 'to' fault of 300 ms stays (a different direction) and 200 ms each way is added
     expect((await roundTrip(socket, 'slower')).ms).toBeGreaterThanOrEqual(695);
-    links!.apply({ kind: 'link_heal', target: edgeToA });
+    await links!.apply({ kind: 'link_heal', target: edgeToA });
     expect(links!.active()).toEqual([]);
     expect((await roundTrip(socket, 'fast')).ms).toBeLessThan(200);
   });
@@ -111,33 +112,33 @@ describe('link proxy', () => {
     const { port } = await startLink();
     const socket = await client(port);
     await roundTrip(socket, 'warm');
-    links!.apply({ kind: 'link_partition', target: edgeToA });
+    await links!.apply({ kind: 'link_partition', target: edgeToA });
     const pending = roundTrip(socket, 'held-1held-2');
     const first = await Promise.race([pending, new Promise((r) => setTimeout(() => r('timeout'), 500))]);
     expect(first).toBe('timeout');
     expect(socket.destroyed).toBe(false);
-    links!.apply({ kind: 'link_heal', target: { from: 'dc-a', region: 'edge' as never } as never });
+    await links!.apply({ kind: 'link_heal', target: { from: 'dc-a', region: 'edge' as never } as never });
     expect((await pending).reply).toBe('held-1held-2');
   });
 
   it('cuts one way only: with dc-a → edge dropped the target still receives', async () => {
     const { port } = await startLink();
     const socket = await client(port);
-    links!.apply({ kind: 'link_partition', target: edgeToA, direction: 'from' });
+    await links!.apply({ kind: 'link_partition', target: edgeToA, direction: 'from' });
     const pending = roundTrip(socket, 'who');
     await new Promise((r) => setTimeout(r, 300));
-    links!.apply({ kind: 'link_heal', target: edgeToA });
+    await links!.apply({ kind: 'link_heal', target: edgeToA });
     expect((await pending).reply).toBe(LINK);
   });
 
   it('lets a new connection hang in a partition (never refused) and opens it on the heal', async () => {
     const { port } = await startLink();
-    links!.apply({ kind: 'link_partition', target: edgeToA });
+    await links!.apply({ kind: 'link_partition', target: edgeToA });
     const socket = await client(port); // the proxy accepts; nothing reaches the target
     const pending = roundTrip(socket, 'late');
     await new Promise((r) => setTimeout(r, 300));
     expect(links!.connections()['edge→dc-a/payments']).toBe(1);
-    links!.apply({ kind: 'link_heal', target: edgeToA });
+    await links!.apply({ kind: 'link_heal', target: edgeToA });
     expect((await pending).reply).toBe('late');
   });
 
@@ -147,7 +148,7 @@ describe('link proxy', () => {
     const closed = new Promise<string>((resolve) =>
       socket.once('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? '')),
     );
-    links!.apply({ kind: 'link_reset', target: edgeToA });
+    await links!.apply({ kind: 'link_reset', target: edgeToA });
     expect(await closed).toBe('ECONNRESET');
     expect(links!.active()).toEqual([]);
     expect((await roundTrip(await client(port), 'again')).reply).toBe('again');
@@ -156,7 +157,7 @@ describe('link proxy', () => {
   it('caps the rate: 64 KiB at 512 kbps takes about a second', async () => {
     const { port } = await startLink();
     const socket = await client(port);
-    links!.apply({ kind: 'link_bandwidth', target: edgeToA, attributes: { rate_kbps: 512 } });
+    await links!.apply({ kind: 'link_bandwidth', target: edgeToA, attributes: { rate_kbps: 512 } });
     const { ms } = await roundTrip(socket, 'x'.repeat(64 * 1024));
     expect(ms).toBeGreaterThanOrEqual(900);
   });
@@ -169,9 +170,70 @@ describe('link proxy', () => {
       { kind: 'link_partition', target: { ...edgeToA, service: 'login' } },
       { kind: 'link_partition', target: { from: 'dc-b', region: 'dc-a' } },
     ];
-    for (const fault of faults) links!.apply(fault);
+    for (const fault of faults) await links!.apply(fault);
     expect((await roundTrip(socket, 'free')).reply).toBe('free');
     expect(links!.active()).toHaveLength(3);
-    expect(links!.healAll()).toEqual([]);
+    expect(await links!.healAll()).toEqual([]);
+  });
+});
+
+// The kernel path needs root and iptables (docs/links.md); CI and the lab run as root.
+const asRoot = process.getuid?.() === 0;
+const CHAIN = `FLABT${NET.split('.').slice(1).join('-')}`;
+
+describe.runIf(asRoot)('a link at rest forwarded by the kernel', () => {
+  afterEach(() => sweep(CHAIN));
+
+  it('forwards at rest without the proxy, moves to the proxy on a fault (latency shows), and back on the heal', async () => {
+    const { port } = await startLink({ chain: CHAIN });
+    expect(links!.forwarding()).toEqual({ mode: 'kernel', kernelLinks: ['edge→dc-a/payments'] });
+    const atRest = await client(port);
+    // the target sees the link's address (the SNAT), and the proxy holds no connection
+    expect((await roundTrip(atRest, 'who')).reply).toBe(LINK);
+    expect(links!.connections()).toEqual({ 'edge→dc-a/payments': 0 });
+
+    const cut = new Promise<string>((resolve) =>
+      atRest.once('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? '')),
+    );
+    await links!.apply({ kind: 'link_latency', target: edgeToA, attributes: { latency_ms: 150 } });
+    // the kernel-forwarded connection is closed at once, not left to carry bytes past the fault
+    expect(await cut).toMatch(/^(ECONNABORTED|ECONNRESET)$/);
+    expect(links!.forwarding().kernelLinks).toEqual([]);
+    const slowed = await client(port);
+    expect(links!.connections()).toEqual({ 'edge→dc-a/payments': 1 });
+    const { reply, ms } = await roundTrip(slowed, 'who');
+    expect(reply).toBe(LINK);
+    expect(ms).toBeGreaterThanOrEqual(140);
+
+    await links!.apply({ kind: 'link_heal', target: edgeToA });
+    expect(links!.forwarding().kernelLinks).toEqual(['edge→dc-a/payments']);
+    // the connection already on the proxy stays there (healed: no delay), a new one takes the kernel
+    expect((await roundTrip(slowed, 'still')).ms).toBeLessThan(100);
+    const healed = await client(port);
+    expect((await roundTrip(healed, 'who')).reply).toBe(LINK);
+    expect(links!.connections()).toEqual({ 'edge→dc-a/payments': 1 });
+  });
+
+  it('link_reset resets kernel-forwarded connections and keeps the link on the kernel path', async () => {
+    const { port } = await startLink({ chain: CHAIN });
+    const socket = await client(port);
+    expect((await roundTrip(socket, 'hi')).reply).toBe('hi');
+    const cut = new Promise<string>((resolve) =>
+      socket.once('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? '')),
+    );
+    await links!.apply({ kind: 'link_reset', target: edgeToA });
+    expect(await cut).toMatch(/^(ECONNABORTED|ECONNRESET)$/);
+    expect(links!.forwarding().kernelLinks).toEqual(['edge→dc-a/payments']);
+    expect((await roundTrip(await client(port), 'again')).reply).toBe('again');
+    expect(links!.connections()).toEqual({ 'edge→dc-a/payments': 0 });
+  });
+
+  it('close() removes every rule of its chain', async () => {
+    await startLink({ chain: CHAIN });
+    const { execFileSync } = await import('node:child_process');
+    expect(execFileSync('iptables', ['-t', 'nat', '-S']).toString()).toContain(`${CHAIN}-O`);
+    await links!.close();
+    links = undefined;
+    expect(execFileSync('iptables', ['-t', 'nat', '-S']).toString()).not.toContain(CHAIN);
   });
 });
