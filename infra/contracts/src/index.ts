@@ -13,5 +13,6 @@ export * from './problems';
 export * from './readiness';
 export * from './report';
 export * from './router-config';
+export * from './router-state';
 export * from './sweep';
 export * from './vocabulary';

@@ -26,13 +26,14 @@ import { cellOf, type LabContext } from './context';
 import {
   bootstrapPrimary,
   bootstrapStandby,
-  currentTimeline,
   enforceFenceOnDisk,
   isInitialized,
   isInRecovery,
   type PostgresNode,
+  rejoinStandby,
   roleOnDisk,
   startPostgres,
+  timelineOnDisk,
   waitPostgresReady,
   waitStreaming,
 } from './datastores/postgres';
@@ -40,7 +41,10 @@ import { type RedisNode, startRedis, waitRedisLinked, waitRedisReady } from './d
 import { sweepKernelRules } from './link-rules';
 import { spawnGroup, waitUntil } from './process';
 import { componentId } from './processes';
+import { readStoppedStalePrimary } from './quarantine';
 import type { ReplicationModes } from './replication';
+import { planWarmFork } from './restore-plan';
+import { persistedRoute } from './router-state';
 import { serviceTopology } from './topology';
 
 // An app started through tsx (no current bundle) compiles at start: at load 30 on 2 cores one took over
@@ -171,7 +175,13 @@ async function startPrometheus(ctx: LabContext, scraped: NodeComponent[]): Promi
   );
 }
 
-type Step = (id: string, logFile: string, detail: string, work: () => Promise<unknown>) => Promise<void>;
+/** `detail` as a function: said after the work, which decides it (a warm rebuild says what it kept). */
+type Step = (
+  id: string,
+  logFile: string,
+  detail: string | (() => string),
+  work: () => Promise<unknown>,
+) => Promise<void>;
 
 export interface BringUpOptions {
   /** false: the data tier and Prometheus only (the lab's own data-tier tests) */
@@ -195,7 +205,8 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
     } catch (err) {
       throw err instanceof ComponentFailure ? err : new ComponentFailure(id, logFile, err);
     }
-    progress(`  ok  ${id.padEnd(24)} ${detail.padEnd(30)} +${Date.now() - t0} ms`);
+    const said = typeof detail === 'function' ? detail() : detail;
+    progress(`  ok  ${id.padEnd(24)} ${said.padEnd(30)} +${Date.now() - t0} ms`);
   };
   try {
     ctx.controlPlane = opts.controlPlane ?? 'edge';
@@ -277,7 +288,7 @@ async function upActiveActiveCell(ctx: LabContext, service: ServiceName, step: S
 async function upCell(ctx: LabContext, service: ServiceName, step: Step) {
   const a = cellOf(ctx, service, 'dc-a');
   const b = cellOf(ctx, service, 'dc-b');
-  const pgStep = (c: CellNodes, detail: string, work: () => Promise<unknown>) =>
+  const pgStep = (c: CellNodes, detail: string | (() => string), work: () => Promise<unknown>) =>
     step(`${service}-${c.region}-postgres`, c.postgres.logFile, detail, work);
   const redisStep = (c: CellNodes, detail: string, work: () => Promise<unknown>) =>
     step(`${service}-${c.region}-redis`, c.redis.logFile, detail, work);
@@ -317,9 +328,11 @@ async function upCellWarm(
   ctx: LabContext,
   a: CellNodes,
   b: CellNodes,
-  pgStep: (c: CellNodes, detail: string, work: () => Promise<unknown>) => Promise<void>,
+  pgStep: (c: CellNodes, detail: string | (() => string), work: () => Promise<unknown>) => Promise<void>,
 ): Promise<CellNodes> {
   const initialized = [a, b].filter((c) => isInitialized(c.postgres));
+  if (initialized.length === 2 && initialized.every((c) => roleOnDisk(c.postgres) === 'primary'))
+    return upForkedCell(ctx, a, b, pgStep);
   await settleAll(
     initialized.map((c) =>
       pgStep(c, `${roleOnDisk(c.postgres)} (warm)`, () => startPostgresNode(ctx, c.postgres)),
@@ -327,28 +340,75 @@ async function upCellWarm(
   );
   const primaries: CellNodes[] = [];
   for (const c of initialized) if (!(await isInRecovery(c.postgres))) primaries.push(c);
-  if (primaries.length === 0) {
+  const primary = primaries[0];
+  if (!primary) {
     throw new ComponentFailure(
       `${a.service}-postgres`,
       a.postgres.logFile,
       new Error('no primary on disk (both standby); `npm run lab -- down --wipe` starts afresh'),
     );
   }
-  let primary = primaries[0]!;
-  if (primaries.length === 2) {
-    // A failover happened and the old primary was never restored: the newer timeline wins and
-    // the stale node is rebuilt as its standby (never two primaries).
-    const [tlA, tlB] = [await currentTimeline(a.postgres), await currentTimeline(b.postgres)];
-    primary = tlB > tlA ? b : a;
-  }
   const standby = primary === a ? b : a;
-  if (primaries.includes(standby) || !isInitialized(standby.postgres)) {
-    await ctx.processes.stop(ctx.processes.get(componentId(standby.service, standby.region, 'postgres')));
+  if (!isInitialized(standby.postgres)) {
     await pgStep(standby, `standby of ${primary.region} (rebuilt)`, () =>
       bootstrapStandby(standby.postgres, primary.postgres, ctx.secrets, trackPostgres(ctx, standby.postgres)),
     );
   } else {
     await waitStreaming(primary.postgres, standby.region);
   }
+  return primary;
+}
+
+/**
+ * Both data dirs are primaries: a failover happened and the old primary was never restored (a region
+ * kill, the router promoted the other region, then `down` and `up`). The router's persisted route says
+ * which one is the primary (planWarmFork); the stale one is never started where anyone could reach it:
+ * it is read privately first, exactly as restore reads a stopped old primary (its forked rows go to
+ * quarantine), then rewound (or re-cloned) as the primary's standby.
+ */
+async function upForkedCell(
+  ctx: LabContext,
+  a: CellNodes,
+  b: CellNodes,
+  pgStep: (c: CellNodes, detail: string | (() => string), work: () => Promise<unknown>) => Promise<void>,
+): Promise<CellNodes> {
+  const [tlA, tlB] = await Promise.all([timelineOnDisk(a.postgres), timelineOnDisk(b.postgres)]);
+  const plan = planWarmFork({
+    control: persistedRoute(ctx)(a.service),
+    timelines: { 'dc-a': tlA, 'dc-b': tlB },
+  });
+  if (plan.kind === 'refuse')
+    throw new ComponentFailure(`${a.service}-postgres`, a.postgres.logFile, new Error(plan.reason));
+  const [primary, stale] = plan.primary === 'dc-a' ? [a, b] : [b, a];
+  await pgStep(primary, `primary (warm; ${plan.why})`, () => startPostgresNode(ctx, primary.postgres));
+  let said = `standby of ${primary.region}`;
+  await pgStep(
+    stale,
+    () => said,
+    async () => {
+      const id = componentId(stale.service, stale.region, 'postgres');
+      const read = await readStoppedStalePrimary(
+        { log: ctx.log, quarantineDir: ctx.paths.quarantineDir },
+        stale.postgres,
+        primary.postgres,
+        {
+          onStarted: trackPostgres(ctx, stale.postgres),
+          stop: () => ctx.processes.stop(ctx.processes.get(id)),
+        },
+      );
+      const joined = await rejoinStandby(
+        stale.postgres,
+        primary.postgres,
+        ctx.secrets,
+        trackPostgres(ctx, stale.postgres),
+      );
+      if (joined.rewindError)
+        ctx.log(
+          `${stale.service}/${stale.region}: pg_rewind failed (${joined.rewindError}); took a base backup instead`,
+        );
+      said = `standby of ${primary.region} (${[joined.how, ...read.notes].join('; ')})`;
+      ctx.log(`${stale.service}/${stale.region}: warm up: ${said}`);
+    },
+  );
   return primary;
 }

@@ -20,6 +20,7 @@ import { kernelChain, kernelForwardingWanted } from './link-rules';
 import { type LabPaths, REPO_ROOT } from './paths';
 import { componentId } from './processes';
 import { keepsSyncStandbyIn } from './replication';
+import { routerStateFile } from './router-state';
 import type { LabSecrets } from './secrets';
 import { edgeLinkHost, labLinks, serviceTopology } from './topology';
 
@@ -192,7 +193,7 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
   );
   return {
     listen: { host: ctx.topo.edge.host, port: ctx.topo.ports.router },
-    stateFile: join(ctx.paths.controlPlaneDir(ctx.controlPlane ?? 'edge'), 'router-state.json'),
+    stateFile: routerStateFile(ctx),
     services,
     // Each proxied attempt carries x-request-deadline = now + this; a failover away from a frozen
     // region waits for the deadlines of the writes it holds, so this bounds that wait. Below the drill

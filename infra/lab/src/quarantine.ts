@@ -7,7 +7,18 @@
 // there is a lost write.
 
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { FORK_KEYS } from '@failover-lab/contracts';
 import {
@@ -21,6 +32,9 @@ import {
 
 /** What identifies a write, per service (the contract's, shared with the compose entrypoint). */
 export { FORK_KEYS };
+
+/** a file-name-safe moment */
+const stamp = (now: Date) => now.toISOString().replace(/[:.]/g, '-');
 
 export interface QuarantineResult {
   /** null when nothing was forked (no file is written) */
@@ -74,7 +88,7 @@ export async function quarantineForkedRows(
   }
   if (lines.length === 0) return { file: null, rows: 0, byTable };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${stale.service}-${stale.region}-${now.toISOString().replace(/[:.]/g, '-')}.jsonl`);
+  const file = join(dir, `${stale.service}-${stale.region}-${stamp(now)}.jsonl`);
   writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
   return { file, rows: lines.length, byTable };
 }
@@ -101,13 +115,98 @@ export async function quarantineStoppedPrimary(
   } = {},
   now = new Date(),
 ): Promise<QuarantineResult> {
+  const logFrom = existsSync(stale.logFile) ? statSync(stale.logFile).size : 0;
   const { node, postmaster } = startPostgresPrivately(stale);
   hooks.onStarted?.(postmaster);
   try {
-    await waitPostgresReady(node, postmaster, PRIVATE_START_TIMEOUT_MS);
+    try {
+      await waitPostgresReady(node, postmaster, PRIVATE_START_TIMEOUT_MS);
+    } catch (err) {
+      // "exited (code 1) while waiting…" says nothing of why: the server's own FATAL line does
+      const fatal = firstFatalSince(stale.logFile, logFrom);
+      throw new Error(`its private start failed: ${fatal ?? (err as Error).message.split('\n')[0]}`);
+    }
     return await quarantineForkedRows(node, current, dir, now);
   } finally {
     await (hooks.stop ? hooks.stop(postmaster, node) : stopPostgresFast(postmaster));
+  }
+}
+
+/** The first FATAL or PANIC line Postgres wrote to `logFile` after byte `from`, without its prefix. */
+function firstFatalSince(logFile: string, from: number): string | null {
+  let text: string;
+  try {
+    const fd = openSync(logFile, 'r');
+    try {
+      const size = statSync(logFile).size;
+      const buf = Buffer.alloc(Math.max(0, Math.min(size - from, 64 * 1024)));
+      readSync(fd, buf, 0, buf.length, from);
+      text = buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+  const line = text.split('\n').find((l) => /\b(FATAL|PANIC):/.test(l));
+  return line ? line.slice(line.search(/\b(FATAL|PANIC):/)).replace(/\s+/g, ' ') : null;
+}
+
+/** What restore and a warm `up` found on a stale primary before rebuilding it. */
+export interface ForkedRowsRead {
+  kept: QuarantineResult | null;
+  /** the answer's words, after how the node rejoined: "read while stopped in 0.9 s", "1 forked row(s) quarantined in …" */
+  notes: string[];
+}
+
+/** Says a read's outcome in the lab's log and in the words the answer carries. */
+export function reportForkedRows(
+  log: (line: string) => void,
+  stale: PostgresNode,
+  kept: QuarantineResult,
+  notes: string[] = [],
+): ForkedRowsRead {
+  if (kept.file) {
+    const said = `${kept.rows} forked row(s) quarantined in ${kept.file}`;
+    log(`${stale.service}/${stale.region}: ${said}`);
+    notes.push(said);
+  }
+  return { kept, notes };
+}
+
+/**
+ * Restore's and a warm `up`'s read of a stale primary that is not running (quarantineStoppedPrimary),
+ * said in the log and the answer. A data dir that cannot be read is said loudly rather than refused:
+ * the node is still rebuilt (docs/fencing.md says why).
+ */
+export async function readStoppedStalePrimary(
+  lab: { log: (line: string) => void; quarantineDir: string },
+  stale: PostgresNode,
+  current: PostgresNode,
+  hooks: Parameters<typeof quarantineStoppedPrimary>[3],
+): Promise<ForkedRowsRead> {
+  const t0 = Date.now();
+  const label = `${stale.service}/${stale.region}`;
+  try {
+    const kept = await quarantineStoppedPrimary(stale, current, lab.quarantineDir, hooks);
+    const took = `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+    lab.log(`${label}: read the stopped old primary privately in ${took}`);
+    return reportForkedRows(lab.log, stale, kept, [`read while stopped in ${took}`]);
+  } catch (err) {
+    const reason = (err as Error).message.split('\n')[0];
+    // The rows are not read, but not destroyed either: the data dir is moved aside whole (a rename,
+    // no copy), and the node is rebuilt from a fresh base backup in its place.
+    const kept = join(lab.quarantineDir, `${stale.service}-${stale.region}-${stamp(new Date())}.pgdata`);
+    let where: string;
+    try {
+      mkdirSync(lab.quarantineDir, { recursive: true, mode: 0o700 });
+      renameSync(stale.dataDir, kept);
+      where = `its data dir is kept in ${kept}`;
+    } catch (moveErr) {
+      where = `its data dir could not be kept either (${(moveErr as Error).message})`;
+    }
+    lab.log(`${label}: the stopped old primary could NOT be read (${reason}); ${where}`);
+    return { kept: null, notes: [`its forked rows could NOT be read: ${reason}`, where] };
   }
 }
 

@@ -12,6 +12,8 @@
 //   load 6-7) can make one query miss its timeout, and rebuilding a healthy standby or guessing which
 //   side is primary destroys what the restore was asked to protect.
 
+import { otherRegion, REGIONS, type RegionName } from '@failover-lab/contracts';
+
 /** A Postgres node as restore sees it. `unknown`: its process runs but it did not answer in time. */
 export type PgObservation = 'absent' | 'frozen' | 'unknown' | 'primary' | 'standby';
 
@@ -108,4 +110,53 @@ function planFromNodes(o: RestoreObservation, names: { here: string; other: stri
   if (o.other === 'primary') return { kind: 'rebuild_standby' };
   if (o.here === 'absent' && o.hereOnDisk === 'primary') return { kind: 'restart_primary' };
   return { kind: 'refuse', reason: `no live primary in ${names.other} to restore ${names.here} from` };
+}
+
+/**
+ * A warm `up` of a cell whose two data dirs both say primary: a failover happened and the old primary
+ * was never restored. Which one the cell keeps as its primary is the router's persisted route (read
+ * from its state file: no router runs yet), never "the newer one" alone; the other is the stale one,
+ * read privately and rebuilt as its standby. As for restore, a stale node on a newer timeline than
+ * the one it would be rebuilt from is refused, and a lab without a router follows the timelines.
+ */
+export type WarmForkPlan =
+  | { kind: 'keep'; primary: RegionName; stale: RegionName; why: string }
+  | { kind: 'refuse'; reason: string };
+
+export function planWarmFork(o: {
+  control: ControlPlaneView;
+  timelines: Record<RegionName, number | null>;
+}): WarmForkPlan {
+  const { control, timelines } = o;
+  const both = `both data dirs are primaries (a failover never restored)`;
+  if (control.kind === 'unreachable') {
+    return {
+      kind: 'refuse',
+      reason: `${both} and the router's persisted route cannot be read (${control.reason}): \`lab up\` decides only from it`,
+    };
+  }
+  if (control.kind === 'route') {
+    if (!(REGIONS as readonly string[]).includes(control.primary)) {
+      return { kind: 'refuse', reason: `${both} and the router names ${control.primary}, neither region` };
+    }
+    const primary = control.primary as RegionName;
+    const stale = otherRegion(primary);
+    const [mine, theirs] = [timelines[primary], timelines[stale]];
+    if (mine != null && theirs != null && theirs > mine) {
+      return {
+        kind: 'refuse',
+        reason: `${both}; the router's primary is ${primary} (epoch ${control.epoch}), but ${stale}'s timeline ${theirs} is newer than its ${mine}: rebuilding ${stale} from it would erase newer writes`,
+      };
+    }
+    return { kind: 'keep', primary, stale, why: `the router's, epoch ${control.epoch}` };
+  }
+  const [a, b] = [timelines['dc-a'], timelines['dc-b']];
+  if (a == null || b == null || a === b) {
+    return {
+      kind: 'refuse',
+      reason: `${both}, this lab runs no router, and their timelines (${a ?? '?'}, ${b ?? '?'}) do not say which is newer`,
+    };
+  }
+  const primary: RegionName = b > a ? 'dc-b' : 'dc-a';
+  return { kind: 'keep', primary, stale: otherRegion(primary), why: `newer timeline ${Math.max(a, b)}` };
 }

@@ -24,7 +24,7 @@ import {
 import { type RedisNode, redisCommand, redisReplicationInfo } from './datastores/redis';
 import { sleep } from './process';
 import { componentId, type Managed } from './processes';
-import { type QuarantineResult, quarantineForkedRows, quarantineStoppedPrimary } from './quarantine';
+import { quarantineForkedRows, readStoppedStalePrimary, reportForkedRows } from './quarantine';
 import { type ControlPlaneView, type PgObservation, planRestore } from './restore-plan';
 import { serviceTopology } from './topology';
 
@@ -107,27 +107,6 @@ async function restoreCell(
   );
   const killCell = () =>
     settleAll(processes.reachedBy({ region, service }).map((m) => processes.stop(m, 'SIGKILL')));
-  /** A stopped stale primary's forked rows, read privately (quarantineStoppedPrimary). */
-  const readStopped = async (): Promise<{ kept: QuarantineResult | null; note: string }> => {
-    const t0 = Date.now();
-    try {
-      const kept = await quarantineStoppedPrimary(here.postgres, there.postgres, ctx.paths.quarantineDir, {
-        onStarted: trackPostgres(ctx, here.postgres),
-        stop: () => processes.stop(processes.get(componentId(service, region, 'postgres'))),
-      });
-      const took = `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-      ctx.log(`${service}/${region}: read the stopped old primary privately in ${took}`);
-      return { kept, note: `read while stopped in ${took}` };
-    } catch (err) {
-      // Said loudly, in the answer and the log, rather than refusing: a data dir that cannot even
-      // start may still be rewound or cloned, and the operator decides with the reason in hand.
-      const reason = (err as Error).message.split('\n')[0];
-      ctx.log(
-        `${service}/${region}: the stopped old primary could NOT be read (${reason}); its forked rows are lost`,
-      );
-      return { kept: null, note: `its forked rows could NOT be read: ${reason}` };
-    }
-  };
   switch (plan.kind) {
     case 'refuse':
       throw new Error(`${service}: ${plan.reason}`);
@@ -141,15 +120,24 @@ async function restoreCell(
       // A stale primary may hold writes the router's primary never got: keep them first. A running
       // one is read as it runs. A down one, or a frozen one (killed with its cell: thawing is the
       // drill's job, and a thawed one could take writes), is started privately to be read.
-      const kept =
+      const running =
         hereState === 'primary'
           ? await quarantineForkedRows(here.postgres, there.postgres, ctx.paths.quarantineDir)
           : null;
       await killCell();
-      const read = hereState !== 'primary' && hereOnDisk === 'primary' ? await readStopped() : null;
-      const quarantined = kept ?? read?.kept;
-      if (quarantined?.file)
-        ctx.log(`${service}/${region}: ${quarantined.rows} forked row(s) quarantined in ${quarantined.file}`);
+      const read = running
+        ? reportForkedRows(ctx.log, here.postgres, running)
+        : hereOnDisk === 'primary'
+          ? await readStoppedStalePrimary(
+              { log: ctx.log, quarantineDir: ctx.paths.quarantineDir },
+              here.postgres,
+              there.postgres,
+              {
+                onStarted: trackPostgres(ctx, here.postgres),
+                stop: () => processes.stop(processes.get(componentId(service, region, 'postgres'))),
+              },
+            )
+          : null;
       const joined = await rejoinStandby(
         here.postgres,
         there.postgres,
@@ -161,14 +149,7 @@ async function restoreCell(
       await alignRedisMaster(there.redis);
       await startRedisNode(ctx, here.redis, there.redis);
       await startAppOf(ctx, service, region);
-      const notes = [
-        joined.how,
-        ...(read ? [read.note] : []),
-        ...(quarantined?.file
-          ? [`${quarantined.rows} forked row(s) quarantined in ${quarantined.file}`]
-          : []),
-      ];
-      return `standby of ${other} (${notes.join('; ')})`;
+      return `standby of ${other} (${[joined.how, ...(read?.notes ?? [])].join('; ')})`;
     }
     case 'restart_primary':
       await killCell();

@@ -1,10 +1,17 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { FileStateStore } from '../../router/src/state/state-store';
+import type { NodeComponent } from '../src/components';
+import { LabPaths } from '../src/paths';
 import {
   type ControlPlaneView,
   type PgObservation,
   planRestore,
+  planWarmFork,
   type RestoreObservation,
 } from '../src/restore-plan';
+import { persistedRoute, routerStateFile } from '../src/router-state';
+import { makeTempStateDir } from '../src/test-data-tier';
 
 const names = { here: 'dc-b', other: 'dc-a' };
 const routeTo = (primary: string, epoch = 2): ControlPlaneView => ({ kind: 'route', primary, epoch });
@@ -125,5 +132,79 @@ describe('planRestore on what it cannot see', () => {
       kind: 'refuse',
       reason: 'dc-a is frozen; thaw it before restoring dc-b',
     });
+  });
+});
+
+describe('planWarmFork: a warm up finds both data dirs primaries (a failover never restored)', () => {
+  const tl = (a: number | null, b: number | null) => ({ 'dc-a': a, 'dc-b': b });
+  it.each([
+    // control plane          timelines     → kept primary (the other is read, then rebuilt)
+    [routeTo('dc-b'), tl(1, 2), 'dc-b'],
+    [routeTo('dc-a', 3), tl(3, 2), 'dc-a'],
+    // the router decides even where the timelines cannot (a promotion killed before its checkpoint)
+    [routeTo('dc-b'), tl(2, 2), 'dc-b'],
+    [routeTo('dc-a'), tl(2, 2), 'dc-a'],
+    [routeTo('dc-b'), tl(null, 2), 'dc-b'],
+    // no router in this lab: the newer timeline
+    [{ kind: 'none' }, tl(2, 3), 'dc-b'],
+    [{ kind: 'none' }, tl(4, 3), 'dc-a'],
+  ] as const)('%o, timelines %o → keeps %s', (control, timelines, primary) => {
+    expect(planWarmFork({ control, timelines })).toMatchObject({
+      kind: 'keep',
+      primary,
+      stale: primary === 'dc-a' ? 'dc-b' : 'dc-a',
+    });
+  });
+
+  it('never rebuilds the router’s stale region from an older timeline, and never guesses', () => {
+    // the router's route names dc-a but dc-b holds a newer history: say so, erase nothing
+    expect(planWarmFork({ control: routeTo('dc-a', 1), timelines: tl(1, 2) })).toEqual({
+      kind: 'refuse',
+      reason:
+        "both data dirs are primaries (a failover never restored); the router's primary is dc-a (epoch 1), but dc-b's timeline 2 is newer than its 1: rebuilding dc-b from it would erase newer writes",
+    });
+    expect(
+      planWarmFork({ control: { kind: 'unreachable', reason: 'bad entry' }, timelines: tl(1, 2) }),
+    ).toMatchObject({ kind: 'refuse', reason: /persisted route cannot be read \(bad entry\)/ });
+    expect(planWarmFork({ control: { kind: 'none' }, timelines: tl(2, 2) })).toMatchObject({
+      kind: 'refuse',
+      reason: /runs no router.*\(2, 2\)/,
+    });
+    expect(planWarmFork({ control: routeTo('dc-z'), timelines: tl(1, 2) })).toMatchObject({
+      kind: 'refuse',
+    });
+  });
+
+  it('reads the route from the state file the router itself writes, before any router runs', async () => {
+    const stateDir = makeTempStateDir('flab-routestate-');
+    try {
+      const paths = new LabPaths(stateDir);
+      const router = { kind: 'router' } as NodeComponent;
+      const ctx = { paths, controlPlane: 'edge' as const, components: [router] };
+      // no router in this lab: no control plane, whatever files lie around
+      expect(persistedRoute({ ...ctx, components: [] })('messaging')).toEqual({ kind: 'none' });
+      // no state file yet: what the router will create at its start
+      expect(persistedRoute(ctx)('messaging')).toEqual({ kind: 'route', primary: 'dc-a', epoch: 1 });
+      const updatedAt = new Date().toISOString();
+      await new FileStateStore(routerStateFile(ctx)).save({
+        version: 1,
+        services: { messaging: { primary: 'dc-b', epoch: 2, updatedAt } },
+      });
+      expect(persistedRoute(ctx)('messaging')).toEqual({ kind: 'route', primary: 'dc-b', epoch: 2 });
+      expect(persistedRoute(ctx)('payments')).toEqual({ kind: 'route', primary: 'dc-a', epoch: 1 });
+      // the control plane inside a region keeps its state on that region's disk
+      const inside = { ...ctx, controlPlane: 'dc-b' as const };
+      mkdirSync(paths.controlPlaneDir('dc-b'), { recursive: true });
+      writeFileSync(
+        routerStateFile(inside),
+        '{"version":1,"services":{"login":{"primary":"dc-q","epoch":0}}}',
+      );
+      expect(persistedRoute(inside)('login')).toMatchObject({
+        kind: 'unreachable',
+        reason: expect.stringContaining('router-state.json'),
+      });
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 });
