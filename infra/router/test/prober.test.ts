@@ -15,6 +15,8 @@ const CONFIG: ProbeConfig = {
   // hard evidence off here (as many as `fall`): these cases are about timing, hard evidence has its own
   hardFall: 3,
   rise: 2,
+  // leases granted until confirmed down here (as many as `fall`); leaseFall has its own cases
+  leaseFall: 3,
   burstIntervalMs: 5,
   startupGraceMs: 0,
   postgresPort: 5432,

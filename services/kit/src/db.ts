@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { REPLICATION_MODE, type ServiceName, SYNC_COMMITS_OF } from '@failover-lab/contracts';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import pg from 'pg';
-import { assertTransactionBeforeDeadline, currentDeadlineMs, deadlineExceededAtCommit } from './deadline';
+import {
+  assertTransactionBeforeDeadline,
+  commitBoundMs,
+  currentDeadlineMs,
+  deadlineExceededAtCommit,
+} from './deadline';
 
 export type SynchronousCommit = 'on' | 'local' | 'remote_apply' | 'off';
 
@@ -84,7 +89,9 @@ export async function withClient<T>(
  * transaction that outlived the router's patience — say its process was frozen mid-request — is
  * rolled back with DEADLINE_EXCEEDED instead of committing after another region took over. The same
  * deadline goes to Postgres (`SET LOCAL failover_lab.deadline_ms`), whose commit guard checks it again
- * when COMMIT arrives: a process frozen between its own check and the COMMIT cannot commit late.
+ * when COMMIT arrives: a process frozen between its own check and the COMMIT cannot commit late. A
+ * write the cell accepted under a lease (bindLease) is bound by that lease as well, read right before
+ * COMMIT: whichever runs out first is what the guard checks.
  */
 export async function withTransaction<T>(
   pool: pg.Pool,
@@ -105,8 +112,15 @@ export async function withTransaction<T>(
           await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}${guard}`);
           const result = await fn(client);
           assertTransactionBeforeDeadline(); // throws → ROLLBACK below
+          // The cell's lease may run out before the deadline: the guard then checks the lease
+          // (same round trip as COMMIT; an integer, not user text).
+          const bound = commitBoundMs();
+          const rebound =
+            bound !== undefined && deadlineMs !== undefined && bound < deadlineMs
+              ? `SET LOCAL failover_lab.deadline_ms TO '${bound}'; `
+              : '';
           try {
-            await client.query('COMMIT');
+            await client.query(`${rebound}COMMIT`);
           } catch (err) {
             throw (err as { code?: string }).code === COMMIT_GUARD_SQLSTATE
               ? deadlineExceededAtCommit(err)

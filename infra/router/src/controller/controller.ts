@@ -531,13 +531,22 @@ export class Controller {
    * then land on the old primary after the new one was promoted. A dead primary's writes end at once
    * (refused, reset, or answered 503 by an app whose database is gone), so a crash waits for nothing;
    * the bound is re-read as they end, never slept on.
+   *
+   * With leases on, a leased primary also refuses every COMMIT past its lease (the cell sets its commit
+   * guard to min(deadline, lease) right before COMMIT: services/kit/src/db.ts), and the lease it holds
+   * is never later than the bound the prober counts for it. So a write can land no later than that
+   * bound either, and the wait ends at min(write deadlines, lease bound), re-read too (a cell that
+   * answers again is granted a fresh lease, and the wait then runs to the write deadlines).
    */
   private async waitForAbandonedWrites(service: ServiceName, oldPrimary: RegionName): Promise<number> {
     // Deadlines are wall-clock ms stamped by the proxy, hence Date.now(), not the injected clock.
     const started = Date.now();
     let slept = false;
     for (;;) {
-      const until = this.deps.routes.writesMayLandUntil(service, oldPrimary);
+      const until = Math.min(
+        this.deps.routes.writesMayLandUntil(service, oldPrimary),
+        this.commitsBoundedUntil(service, oldPrimary),
+      );
       // strictly past it (the cell refuses when now > deadline); timers may fire a millisecond early
       if (Date.now() > until) break;
       slept = true;
@@ -547,6 +556,19 @@ export class Controller {
     }
     // 0 when nothing was pending: a clock tick between two readings is not a wait worth reporting
     return slept ? Date.now() - started : 0;
+  }
+
+  /**
+   * The latest moment a cell may commit by its lease: every lease a probe or a promotion may have
+   * granted it (the prober's bounds). Infinity when leases are off or none was ever counted (the write
+   * deadlines alone then bound it).
+   */
+  private commitsBoundedUntil(service: ServiceName, region: RegionName): number {
+    if (this.deps.services[service]!.policy.leaseMs <= 0) return Number.POSITIVE_INFINITY;
+    const health = this.deps.health.health(service, region);
+    if (health.leaseGrantedUntil === null && health.promotionLeaseUntil === null)
+      return Number.POSITIVE_INFINITY;
+    return Math.max(health.leaseGrantedUntil ?? 0, health.promotionLeaseUntil ?? 0);
   }
 
   /**
