@@ -337,6 +337,37 @@ describe('controller', () => {
       await r.controller.stop();
     });
 
+    it('a leased old primary: its writes hold the promotion only until its lease has run out (it refuses every COMMIT past it)', async () => {
+      const r = await servingLogin();
+      const write = new AbortController();
+      r.routes.track('login', 'dc-a', write, Date.now() + 60_000); // never answered
+      const leaseUntil = Date.now() + 300;
+      confirmDown(r);
+      r.set('login', 'dc-a', { ...cell('down', primaryListing(1)), leaseGrantedUntil: leaseUntil });
+      await waitFor('dc-b promoted', () => r.calls.length > 0, 10_000, 5);
+      const started = Date.parse(promoteStarted(r)!.at);
+      expect(started).toBeGreaterThan(leaseUntil);
+      expect(started).toBeLessThan(leaseUntil + 2_000);
+      // it cannot commit there any more: cut loose, so a retry-safe one is resent to the new primary now
+      expect(write.signal.aborted).toBe(true);
+      await r.controller.stop();
+    });
+
+    it('a lease granted again while it waits (the old primary answered) moves the wait for its writes with it', async () => {
+      const r = await servingLogin();
+      const deadline = Date.now() + 60_000;
+      r.routes.track('login', 'dc-a', new AbortController(), deadline);
+      confirmDown(r);
+      r.set('login', 'dc-a', { ...cell('down', primaryListing(1)), leaseGrantedUntil: Date.now() + 100 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const regranted = Date.now() + 600;
+      r.set('login', 'dc-a', { ...cell('down', primaryListing(1)), leaseGrantedUntil: regranted });
+      await waitFor('dc-b promoted', () => r.calls.length > 0, 10_000, 5);
+      expect(Date.parse(promoteStarted(r)!.at)).toBeGreaterThan(regranted);
+      expect(promoteStarted(r)!.detail).toMatch(/waited \d+ ms for writes sent to the old primary/);
+      await r.controller.stop();
+    });
+
     it('a write still in flight holds the promotion until it is answered', async () => {
       const r = await servingLogin();
       const untrack = r.routes.track('login', 'dc-a', new AbortController(), Date.now() + 60_000);

@@ -448,6 +448,12 @@ export class Controller {
           if (decision.leaseUntil !== null) steps.leaseMs = leaseWaitMs;
           const waitedMs = await this.waitForAbandonedWrites(service, otherRegion(decision.to));
           steps.writesMs = waitedMs;
+          // none of them can commit there now: resend the retry-safe ones as soon as the new primary serves
+          this.deps.routes.abortInFlightWrites(
+            service,
+            decision.from,
+            `${decision.from} can no longer commit (deadline or lease over)`,
+          );
           this.emit(
             'promote_started',
             service,
