@@ -103,6 +103,19 @@ const standby = (epoch: number) =>
   ready({ role: 'standby', epoch, inRecovery: true, replicationLagBytes: 0 });
 
 describe('controller', () => {
+  it('knows which services have state from an earlier run (a promotion of theirs may still be in flight)', async () => {
+    const r = rig(['login', 'payments']);
+    r.store.state = {
+      version: 1,
+      services: { login: { primary: 'dc-b', epoch: 3, updatedAt: new Date(0).toISOString() } },
+    };
+    await r.controller.init();
+    expect([r.controller.stateBornThisRun('login'), r.controller.stateBornThisRun('payments')]).toEqual([
+      false,
+      true,
+    ]);
+  });
+
   it('first start persists dc-a at epoch 1 and claims it; outcome lines only when they change', async () => {
     const { controller, set, calls, store, lines } = rig(['payments']);
     await controller.init();

@@ -125,6 +125,8 @@ export class Controller {
   }
 
   /** Read the persisted state (or create the first one: dc-a primary at epoch 1). Never promotes by itself. */
+  private readonly bornThisRun = new Set<ServiceName>();
+
   async init(): Promise<void> {
     const loaded = this.deps.store.load();
     const now = new Date(this.deps.clock.now());
@@ -133,6 +135,7 @@ export class Controller {
     for (const service of this.serviceNames()) {
       if (!this.state.services[service]) {
         this.state.services[service] = initialServiceState(now);
+        this.bornThisRun.add(service);
         changed = true;
       }
       const s = this.state.services[service]!;
@@ -280,6 +283,15 @@ export class Controller {
   }
 
   /** The persisted epoch of a service (what every probe's lease is granted at), null if unknown. */
+  /**
+   * No state was persisted for this service before this run: no earlier run of the router can have a
+   * promotion of it in flight (the epoch is persisted before any promotion is sent), so a starting
+   * router need not count one (Prober.grantLeases).
+   */
+  stateBornThisRun(service: ServiceName): boolean {
+    return this.bornThisRun.has(service);
+  }
+
   epochOf(service: ServiceName): number | null {
     return this.state.services[service]?.epoch ?? null;
   }
