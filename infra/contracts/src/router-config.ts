@@ -151,7 +151,7 @@ export const PolicyConfigSchema = Type.Object(
         'out (the deadline of the last probe that granted one + this). A leased primary also refuses every COMMIT ' +
         'past its lease, so that wait bounds the wait for its writes in flight too. Shorter is a faster ' +
         'failover from a frozen primary; longer leaves a starved primary more room before it fences itself ' +
-        '(the lab uses 1 s); 0 turns leases off (docs/fencing.md, "The lease")',
+        '(1-2 s fenced just-promoted primaries at load 11-19 here); 0 turns leases off (docs/fencing.md, "The lease")',
     ),
     standbySteadyMs: ms(
       0,
