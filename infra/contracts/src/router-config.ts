@@ -25,6 +25,15 @@ export const ProbeConfigSchema = Type.Object(
         'evidence no weight',
     ),
     rise: count(1, 100, 2, 'consecutive good probes before a suspected or down cell counts as up again'),
+    leaseFall: count(
+      1,
+      100,
+      2,
+      'failed probes in a row after which probes stop granting the lease (capped at `fall`): with 2 and fall 3, ' +
+        'the probe that would confirm a cell down grants none, so a failover from a frozen primary waits the ' +
+        'lease after the probe before it. A cell then fences itself only after this many lost probes in a row ' +
+        'plus the lease; set to `fall` to grant until the cell is confirmed down (docs/fencing.md, "The lease")',
+    ),
     burstIntervalMs: ms(5, 60_000, 50, 'interval of the re-probe burst a passive signal triggers'),
     startupGraceMs: ms(
       0,
@@ -47,7 +56,7 @@ export const ProxyConfigSchema = Type.Object(
       5_000,
       "time to wait for an upstream's response headers; also the budget stamped on each attempt as " +
         'x-request-deadline, and so the longest a failover away from a frozen primary waits for the writes ' +
-        'it holds to expire. Keep it ≤ holdMs.',
+        'it holds to expire (with leases on, the lease bounds that wait sooner). Keep it ≤ holdMs.',
     ),
     bodyTimeoutMs: ms(
       0,
@@ -139,9 +148,10 @@ export const PolicyConfigSchema = Type.Object(
       'the lease each health probe grants the primary at the current epoch: a primary holds it until the ' +
         'deadline of the latest probe it read + this, and fences itself once that has passed; a failover from a ' +
         'primary the router cannot reach (not proved gone) waits until every lease it may have granted has run ' +
-        'out (the deadline of the probe that confirmed it down + this). Keep it at most proxy.requestTimeoutMs (3 s ' +
-        'in the lab): a promotion under load waits that long for the writes in flight anyway; 0 turns leases ' +
-        'off (docs/fencing.md, "The lease")',
+        'out (the deadline of the last probe that granted one + this). A leased primary also refuses every COMMIT ' +
+        'past its lease, so that wait bounds the wait for its writes in flight too. Shorter is a faster ' +
+        'failover from a frozen primary; longer leaves a starved primary more room before it fences itself ' +
+        '(1-2 s fenced just-promoted primaries at load 11-19 here); 0 turns leases off (docs/fencing.md, "The lease")',
     ),
     standbySteadyMs: ms(
       0,

@@ -16,6 +16,14 @@ export type Op =
 
 export const WRITE_OPS: ReadonlySet<Op> = new Set<Op>(['signup', 'revoke', 'transfer', 'send']);
 
+/**
+ * The ops the router may send a second time (its RETRY_SAFE_ROUTES, docs/security.md): the reads, a
+ * transfer with its Idempotency-Key, a message with its client id. A drill holds the platform to
+ * answering every one of them through a failover: the router holds them or resends them to the new
+ * primary, so a failed one is the platform's fault, not the client's (verdict.ts).
+ */
+export const RETRY_SAFE_OPS: ReadonlySet<Op> = new Set<Op>(['me', 'balance', 'read', 'transfer', 'send']);
+
 export interface RequestRecord {
   service: ServiceName;
   op: Op;

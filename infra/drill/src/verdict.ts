@@ -6,6 +6,7 @@ import {
   type ServiceName,
   type ServiceReport,
 } from '@failover-lab/contracts';
+import { RETRY_SAFE_OPS } from './records';
 
 export interface Expectation {
   /** services that must fail over (promote the standby) */
@@ -19,6 +20,12 @@ export interface Expectation {
    * promoted is a bug); they may lose what the lost region acknowledged and had not replicated yet
    */
   movesWithoutPromotion?: readonly ServiceName[];
+  /**
+   * Services whose retry-safe requests (RETRY_SAFE_OPS) may fail in this drill, each with the reason the
+   * platform cannot hold or resend them (an app restarting in place refuses connections the router
+   * cannot hold for long). Any other failed retry-safe request fails the drill.
+   */
+  retrySafeFailuresExpected?: Partial<Record<ServiceName, string>>;
 }
 
 /**
@@ -58,6 +65,14 @@ export function judge(
     if (expectation.unaffected.includes(service) && s.failed > 0) {
       reasons.push(
         `${service} should be unaffected but ${s.failed} request(s) failed (${topErrors(s.errors)})`,
+      );
+    }
+    const retrySafe = retrySafeFailures(s.errors);
+    const unaffectedReported = expectation.unaffected.includes(service) && s.failed > 0;
+    if (retrySafe.count > 0 && !unaffectedReported && !expectation.retrySafeFailuresExpected?.[service]) {
+      reasons.push(
+        `${service}: ${retrySafe.count} retry-safe request(s) failed (${topErrors(retrySafe.errors)}); ` +
+          'the router holds or resends these through a failover, so none may fail',
       );
     }
     const tolerated = acceptedRpoLoss(service, s, activeActive);
@@ -110,6 +125,22 @@ export function stepReasons(
     for (const check of step.checks) if (!check.ok) reasons.push(`${where}: ${check.name}: ${check.detail}`);
   });
   return reasons;
+}
+
+/** The failed requests of the ops the router may resend (RETRY_SAFE_OPS), from the "op error" counts. */
+export function retrySafeFailures(errors: Record<string, number>): {
+  count: number;
+  errors: Record<string, number>;
+} {
+  const picked: Record<string, number> = {};
+  let count = 0;
+  for (const [key, n] of Object.entries(errors)) {
+    const op = key.split(' ', 1)[0] as Parameters<typeof RETRY_SAFE_OPS.has>[0];
+    if (!RETRY_SAFE_OPS.has(op)) continue;
+    picked[key] = n;
+    count += n;
+  }
+  return { count, errors: picked };
 }
 
 /** "me HTTP_504 ×2, signin ROUTER_ERR_NO_PRIMARY ×1": what a reader needs to tell a cause from a symptom */

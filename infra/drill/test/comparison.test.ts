@@ -65,9 +65,11 @@ function kakao(overrides: Partial<StaysDownMeasurement> = {}): StaysDownMeasurem
 }
 
 function edgeReport(recoverAfterMs: number | null) {
+  // the outage fails sign-ins: a failed retry-safe request would fail the arm by itself (verdict.ts)
   const records = SERVICES.flatMap((service) =>
     steadyWithOutage({
       service,
+      op: 'signin',
       fromMs: start,
       toMs: start + 30_000,
       everyMs: 50,

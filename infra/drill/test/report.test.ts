@@ -14,6 +14,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import type { AuditFindings } from '../src/audit';
+import type { Op } from '../src/records';
 import { buildReport, type ReportInput } from '../src/report/build';
 import { renderMarkdown } from '../src/report/markdown';
 import { renderScorecard } from '../src/report/scorecard';
@@ -44,10 +45,13 @@ function cleanAudit(acked: number): AuditFindings {
   };
 }
 
-function regionKillInput(overrides: Partial<ReportInput> = {}): ReportInput {
+function regionKillInput(overrides: Partial<ReportInput> = {}, op: Op = 'signin'): ReportInput {
+  // The outage fails sign-ins by default: a request the router may not resend, which a failover may
+  // fail. The same outage on a retry-safe op fails the drill (the strict-verdict cases below).
   const records = SERVICES.flatMap((service) =>
     steadyWithOutage({
       service,
+      op,
       fromMs: start,
       toMs: start + 30_000,
       everyMs: 50,
@@ -277,6 +281,47 @@ describe('buildReport', () => {
     expect(renderScorecard(report, '/tmp/x')).toMatch(/rpo messaging: 2 acknowledged write\(s\) lost/);
     input.audit.messaging = { ...input.audit.messaging, lostAckedWrites: 3, lostInAsyncWindow: 2 };
     expect(buildReport(input).verdict).toBe('fail');
+  });
+
+  it('a failed retry-safe request fails the drill, unless the scenario says why that service may fail them', () => {
+    // the same 2.4 s outage, on balance reads (the router holds or resends them through a failover)
+    const input = regionKillInput({}, 'balance');
+    const report = buildReport(input);
+    expect(report.verdict).toBe('fail');
+    expect(report.reasons).toContain(
+      'payments: 48 retry-safe request(s) failed (balance ROUTER_ERR_NO_PRIMARY ×48); the router holds or ' +
+        'resends these through a failover, so none may fail',
+    );
+    expect(report.reasons.filter((r) => r.includes('retry-safe'))).toHaveLength(3);
+    // a scenario that documents why a service's retry-safe requests may fail tolerates those only
+    const explained = buildReport({
+      ...input,
+      expectation: {
+        ...input.expectation,
+        retrySafeFailuresExpected: { payments: 'restarting in place', login: 'restarting in place' },
+      },
+    });
+    expect(explained.reasons).toEqual([
+      'messaging: 48 retry-safe request(s) failed (balance ROUTER_ERR_NO_PRIMARY ×48); the router holds or ' +
+        'resends these through a failover, so none may fail',
+    ]);
+    // writes the router may resend count too; a sign-up (no key to answer a repeat from) does not
+    const mixed = regionKillInput();
+    mixed.records = mixed.records.map((r, i) =>
+      r.service === 'payments' && !r.ok && i % 2 === 0 ? { ...r, op: 'transfer' } : r,
+    );
+    expect(buildReport(mixed).reasons.join('\n')).toMatch(
+      /^payments: 24 retry-safe request\(s\) failed \(transfer ROUTER_ERR_NO_PRIMARY ×24\)/,
+    );
+    // an unaffected service's failures are reported once, as before
+    const unaffected = buildReport({
+      ...input,
+      expectation: { failsOver: ['login', 'messaging'], unaffected: ['payments'] },
+    });
+    expect(unaffected.reasons.filter((r) => r.startsWith('payments'))).toEqual([
+      'payments failed over although the fault should not move it',
+      'payments should be unaffected but 48 request(s) failed (balance ROUTER_ERR_NO_PRIMARY ×48)',
+    ]);
   });
 
   it('a service that never recovers fails the drill', () => {

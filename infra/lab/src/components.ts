@@ -173,6 +173,9 @@ export function linksComponent(ctx: ComponentContext): NodeComponent {
   };
 }
 
+/** The lab router's lease (policy.leaseMs; the contract's default is 3 s). */
+export const LAB_LEASE_MS = 3_000;
+
 /** The router's config file for this lab (the contract's RouterConfigFile). */
 export function routerConfig(ctx: ComponentContext): RouterConfigFile {
   const services = Object.fromEntries(
@@ -199,6 +202,11 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
     // region waits for the deadlines of the writes it holds, so this bounds that wait. Below the drill
     // client's 5 s timeout (a held write still gets its answer) and well above a sign-in's p99 (~2 s).
     proxy: { requestTimeoutMs: 3_000 },
+    // A failover from a frozen or cut-off primary waits out its lease (its writes are bound by it too,
+    // so not their deadlines as well). 1 s and 2 s were tried: at load 11-19 just-promoted primaries,
+    // flooded by the requests held through the failover, went 2-4 s without answering a probe and
+    // fenced themselves in every freeze run (docs/fencing.md, "The lease"); 3 s, the contract's default.
+    policy: { leaseMs: LAB_LEASE_MS },
     ...(ctx.probe && Object.keys(ctx.probe).length > 0 ? { probe: ctx.probe } : {}),
   };
 }

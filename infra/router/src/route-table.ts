@@ -140,6 +140,25 @@ export class RouteTable {
   }
 
   /**
+   * The promotion away from this cell waited until none of its writes can commit there any more (past
+   * their deadlines or its lease): cut them loose too, so the data plane resends the retry-safe ones to
+   * the new primary now instead of at their deadlines. (Not at confirmation, like the reads: until that
+   * wait is over, a write's answer is the news that it did or did not land.)
+   */
+  abortInFlightWrites(service: ServiceName, region: RegionName, reason: string): number {
+    const map = this.inFlight.get(`${service}/${region}`);
+    if (!map) return 0;
+    let n = 0;
+    for (const [controller, writeDeadline] of map) {
+      if (writeDeadline === undefined) continue;
+      map.delete(controller);
+      controller.abort(new Error(reason));
+      n++;
+    }
+    return n;
+  }
+
+  /**
    * Unix ms until which a write sent to this cell may still be committed there: the latest deadline of
    * its writes in flight or given up on (0 when none). Before that moment, another region must not be
    * promoted, or the thawed cell could commit after the promotion (split brain). It falls as writes in

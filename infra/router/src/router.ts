@@ -138,7 +138,12 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
     const policy = config.services[service]?.policy;
     return epoch === null
       ? null
-      : { epoch, leaseMs: policy?.leaseMs ?? 0, promoteTimeoutMs: policy?.adminTimeoutMs ?? 0 };
+      : {
+          epoch,
+          leaseMs: policy?.leaseMs ?? 0,
+          // a promotion an earlier run may still have in flight: none if this run created the state
+          promoteTimeoutMs: controller.stateBornThisRun(service) ? 0 : (policy?.adminTimeoutMs ?? 0),
+        };
   });
   prober.onTransition((target, previous, next) => controller.onHealthTransition(target, previous, next));
   app.decorate('router', { controller, prober, routes, events, metrics });

@@ -103,6 +103,19 @@ const standby = (epoch: number) =>
   ready({ role: 'standby', epoch, inRecovery: true, replicationLagBytes: 0 });
 
 describe('controller', () => {
+  it('knows which services have state from an earlier run (a promotion of theirs may still be in flight)', async () => {
+    const r = rig(['login', 'payments']);
+    r.store.state = {
+      version: 1,
+      services: { login: { primary: 'dc-b', epoch: 3, updatedAt: new Date(0).toISOString() } },
+    };
+    await r.controller.init();
+    expect([r.controller.stateBornThisRun('login'), r.controller.stateBornThisRun('payments')]).toEqual([
+      false,
+      true,
+    ]);
+  });
+
   it('first start persists dc-a at epoch 1 and claims it; outcome lines only when they change', async () => {
     const { controller, set, calls, store, lines } = rig(['payments']);
     await controller.init();
@@ -333,6 +346,37 @@ describe('controller', () => {
       untrack(true); // timed out: it may still sit in a frozen cell's socket buffers
       await waitFor('dc-b promoted', () => r.calls.length > 0, 10_000, 5);
       expect(Date.parse(promoteStarted(r)!.at)).toBeGreaterThan(deadline);
+      expect(promoteStarted(r)!.detail).toMatch(/waited \d+ ms for writes sent to the old primary/);
+      await r.controller.stop();
+    });
+
+    it('a leased old primary: its writes hold the promotion only until its lease has run out (it refuses every COMMIT past it)', async () => {
+      const r = await servingLogin();
+      const write = new AbortController();
+      r.routes.track('login', 'dc-a', write, Date.now() + 60_000); // never answered
+      const leaseUntil = Date.now() + 300;
+      confirmDown(r);
+      r.set('login', 'dc-a', { ...cell('down', primaryListing(1)), leaseGrantedUntil: leaseUntil });
+      await waitFor('dc-b promoted', () => r.calls.length > 0, 10_000, 5);
+      const started = Date.parse(promoteStarted(r)!.at);
+      expect(started).toBeGreaterThan(leaseUntil);
+      expect(started).toBeLessThan(leaseUntil + 2_000);
+      // it cannot commit there any more: cut loose, so a retry-safe one is resent to the new primary now
+      expect(write.signal.aborted).toBe(true);
+      await r.controller.stop();
+    });
+
+    it('a lease granted again while it waits (the old primary answered) moves the wait for its writes with it', async () => {
+      const r = await servingLogin();
+      const deadline = Date.now() + 60_000;
+      r.routes.track('login', 'dc-a', new AbortController(), deadline);
+      confirmDown(r);
+      r.set('login', 'dc-a', { ...cell('down', primaryListing(1)), leaseGrantedUntil: Date.now() + 100 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const regranted = Date.now() + 600;
+      r.set('login', 'dc-a', { ...cell('down', primaryListing(1)), leaseGrantedUntil: regranted });
+      await waitFor('dc-b promoted', () => r.calls.length > 0, 10_000, 5);
+      expect(Date.parse(promoteStarted(r)!.at)).toBeGreaterThan(regranted);
       expect(promoteStarted(r)!.detail).toMatch(/waited \d+ ms for writes sent to the old primary/);
       await r.controller.stop();
     });

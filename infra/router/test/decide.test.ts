@@ -667,6 +667,56 @@ describe('decide(): the lease of an old primary the router cannot reach', () => 
     );
   });
 
+  it.each([
+    ['up', { status: 'up', consecutiveFailures: 0 }, true],
+    ['one probe lost (suspected)', { status: 'suspect', consecutiveFailures: 1 }, true],
+    [
+      'two lost in a row: the next one would confirm it down, and grants none',
+      { status: 'suspect', consecutiveFailures: 2 },
+      false,
+    ],
+    ['confirmed down', { status: 'down', consecutiveFailures: 3 }, false],
+    [
+      'confirmed down but its last probe answered (rising again)',
+      { status: 'down', consecutiveFailures: 0 },
+      true,
+    ],
+  ] as const)(
+    'with leaseFall 2 (the lab), the next probe grants a lease when %s',
+    (_name, state, granted) => {
+      expect(grantsLease({ ...initialHealth(0), ...state } as CellHealth, 2)).toBe(granted);
+    },
+  );
+
+  it('a frozen primary with leaseFall 2: the failover waits the lease after the probe before the one that confirmed it', () => {
+    // sequential probes, each timing out at its 500 ms deadline, lease 1 000 ms (the lab), fall 3
+    const rules = { fall: 3, rise: 2 };
+    const leaseMs = 1_000;
+    const probeAt = (h: CellHealth, at: number, ok: boolean): CellHealth =>
+      applyProbe(
+        h,
+        {
+          ok,
+          at,
+          ms: ok ? 3 : 500,
+          ready: ok ? ready() : null,
+          error: ok ? null : 'TimeoutError',
+          ...(grantsLease(h, 2) ? { leaseUntil: at + 500 + leaseMs } : {}),
+        },
+        rules,
+      );
+    let h = probeAt(initialHealth(0), 1_000, true);
+    h = probeAt(h, 1_500, false); // the freeze
+    h = probeAt(h, 2_000, false); // sent after one loss: still granted
+    h = probeAt(h, 2_500, false); // sent after two: none; it confirms the cell down
+    expect([h.status, h.leaseGrantedUntil]).toEqual(['down', 2_000 + 500 + leaseMs]);
+    const base = fixtures.paymentsPrimaryDown();
+    const old = { ...h, lastReady: base.cells['dc-a'].lastReady };
+    // confirmed when the last probe timed out (3 000): the lease runs out 500 ms later, not 1 000
+    const d = decide({ ...base, at: 3_000, cells: { ...base.cells, 'dc-a': old } });
+    expect(d).toMatchObject({ kind: 'failover', to: 'dc-b', leaseUntil: 3_500 });
+  });
+
   it('every probe sent, answered or not, extends the bound to its deadline + the lease', () => {
     const h0 = initialHealth(0);
     const answered: ProbeResult = {

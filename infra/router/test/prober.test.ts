@@ -1,5 +1,6 @@
 // The prober with a scripted probe function: each probe waits until the test answers it, so the order
 // of "probe started", "data plane asked", "probe answered" is set by the test, not by timers.
+import { DEADLINE_HEADER, LEASE_HEADER } from '@failover-lab/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProbeConfig } from '../src/config';
 import type { ProbeResult } from '../src/health/cell-health';
@@ -15,6 +16,8 @@ const CONFIG: ProbeConfig = {
   // hard evidence off here (as many as `fall`): these cases are about timing, hard evidence has its own
   hardFall: 3,
   rise: 2,
+  // leases granted until confirmed down here (as many as `fall`); leaseFall has its own cases
+  leaseFall: 3,
   burstIntervalMs: 5,
   startupGraceMs: 0,
   postgresPort: 5432,
@@ -163,6 +166,44 @@ describe('hard evidence (hardFall)', () => {
     await waitFor('first failure', () => p.health('messaging', 'dc-a').consecutiveFailures === 1, 5_000, 1);
     expect(askedAt).not.toContain(0);
     expect(p.health('messaging', 'dc-a').status).toBe('suspect');
+  });
+});
+
+describe('Prober: the leases of probes', () => {
+  it('counts a probe’s grant when it leaves, before any answer, and stops granting after leaseFall losses', async () => {
+    const probe = scriptedProbe();
+    const sent: Array<Record<string, string> | undefined> = [];
+    const fn = probe.fn;
+    probe.fn = (url, timeoutMs, headers?: Record<string, string>) => {
+      sent.push(headers);
+      return fn(url, timeoutMs);
+    };
+    const p = new Prober(
+      [{ service: 'messaging', region: 'dc-a', url: 'http://127.0.0.1:1' }],
+      { ...CONFIG, leaseFall: 2 },
+      probe.fn,
+      async () => 'alive', // a frozen cell: its Postgres accepts, nothing refuses
+    );
+    prober = p;
+    const leaseMs = 60_000; // far beyond the timings of the test: the bound is only moved by grants
+    p.grantLeases(() => ({ epoch: 4, leaseMs }), 0);
+    p.start();
+    await waitFor('a probe in flight', () => probe.pending.length > 0, 5_000, 1);
+    // in flight, unanswered: the cell may already have read it, so it counts now
+    const deadline = Number(sent[0]![DEADLINE_HEADER]);
+    expect(p.health('messaging', 'dc-a').leaseGrantedUntil).toBe(deadline + leaseMs);
+    await probe.answer(true);
+    await probe.answer(false, 'TimeoutError');
+    await probe.answer(false, 'TimeoutError');
+    await waitFor('a probe in flight', () => probe.pending.length > 0, 5_000, 1);
+    // the first two were granted, the one after two losses was not (it may confirm the cell down)
+    expect(sent.slice(0, 4).map((h) => h?.[LEASE_HEADER] ?? null)).toEqual([
+      String(leaseMs),
+      String(leaseMs),
+      String(leaseMs),
+      null,
+    ]);
+    expect(p.health('messaging', 'dc-a').leaseGrantedUntil).toBe(Number(sent[2]![DEADLINE_HEADER]) + leaseMs);
   });
 });
 

@@ -13,7 +13,7 @@ import {
 } from '@failover-lab/contracts';
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { assertBeforeDeadline } from './deadline';
+import { assertBeforeDeadline, bindLease } from './deadline';
 import type { ErrorTable } from './errors';
 import { FENCE_SETTING, parseFenceEpoch } from './fence';
 
@@ -201,6 +201,12 @@ export class CellState {
     assertBeforeDeadline(request, this.errors);
     // a thawed process may serve a request before its timer notices the lease ran out
     this.checkLease();
+    // and its COMMIT must not land after the lease either (the router's failover counts on it): a cell
+    // fenced meanwhile (its lease ran out, or the router's fence came) commits nothing more
+    bindLease(() => {
+      this.checkLease();
+      return this.fenced ? 0 : this.leaseUntil;
+    });
     if (this.fenced) throw this.errors.make('FENCED', `cell ${this.region} is fenced`);
     if (this.inRecovery !== false) {
       throw this.errors.make('FENCED', `cell ${this.region} is a standby (Postgres in recovery)`);

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { REPLICATION_MODE, type ServiceName, SYNC_COMMITS_OF } from '@failover-lab/contracts';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import pg from 'pg';
-import { assertTransactionBeforeDeadline, currentDeadlineMs, deadlineExceededAtCommit } from './deadline';
+import {
+  assertTransactionBeforeDeadline,
+  commitBoundMs,
+  currentDeadlineMs,
+  deadlineExceededAtCommit,
+} from './deadline';
 
 export type SynchronousCommit = 'on' | 'local' | 'remote_apply' | 'off';
 
@@ -84,9 +89,11 @@ export async function withClient<T>(
  * transaction that outlived the router's patience — say its process was frozen mid-request — is
  * rolled back with DEADLINE_EXCEEDED instead of committing after another region took over. The same
  * deadline goes to Postgres (`SET LOCAL failover_lab.deadline_ms`), whose commit guard checks it again
- * when COMMIT arrives: a process frozen between its own check and the COMMIT cannot commit late. The
- * rest of the deadline is also the transaction's lock_timeout, and a request whose deadline passed
- * while it waited for a connection does not begin at all.
+ * when COMMIT arrives: a process frozen between its own check and the COMMIT cannot commit late. A
+ * write the cell accepted under a lease (bindLease) is bound by that lease as well, read right before
+ * COMMIT: whichever runs out first is what the guard checks. The rest of the deadline is also the
+ * transaction's lock_timeout, and a request whose deadline passed while it waited for a connection
+ * does not begin at all.
  */
 export async function withTransaction<T>(
   pool: pg.Pool,
@@ -122,8 +129,15 @@ export async function withTransaction<T>(
               : err;
           }
           assertTransactionBeforeDeadline(); // throws → ROLLBACK below
+          // The cell's lease may run out before the deadline: the guard then checks the lease
+          // (same round trip as COMMIT; an integer, not user text).
+          const bound = commitBoundMs();
+          const rebound =
+            bound !== undefined && deadlineMs !== undefined && bound < deadlineMs
+              ? `SET LOCAL failover_lab.deadline_ms TO '${bound}'; `
+              : '';
           try {
-            await client.query('COMMIT');
+            await client.query(`${rebound}COMMIT`);
           } catch (err) {
             throw (err as { code?: string }).code === COMMIT_GUARD_SQLSTATE
               ? deadlineExceededAtCommit(err)
@@ -148,7 +162,8 @@ export async function withTransaction<T>(
  * A whole transaction in one round trip, for rows so hot that a lock held across a round trip to
  * this process costs the service its write rate: `sql` CALLs a procedure (outside any transaction
  * block) whose first three parameters are what withTransaction would SET LOCAL — synchronous_commit,
- * the request's deadline (unix ms, text, for the commit guard) and the rest of it as lock_timeout (ms)
+ * the request's commit bound (unix ms, text, for the commit guard: the deadline, or the cell's lease
+ * when that runs out first) and the rest of it as lock_timeout (ms)
  * — the last two NULL without a deadline; the procedure does its work and COMMITs itself, so its locks
  * are released inside Postgres. The same deadline rules as withTransaction: not begun once the deadline
  * passed, and the commit guard or the lock timeout answer DEADLINE_EXCEEDED. Returns the CALL's row
@@ -167,14 +182,14 @@ export async function callTransaction<R extends pg.QueryResultRow>(
       return await withClient(pool, async (client) => {
         assertTransactionBeforeDeadline();
         const deadlineMs = currentDeadlineMs();
+        // The commit is one trip away, so the lease is read now: whichever of it and the deadline
+        // runs out first is what the procedure's COMMIT is checked against (withTransaction reads it
+        // right before its COMMIT).
+        const bound = commitBoundMs();
         const settings =
-          deadlineMs === undefined
+          deadlineMs === undefined || bound === undefined
             ? [options.synchronousCommit, null, null]
-            : [
-                options.synchronousCommit,
-                String(deadlineMs),
-                Math.max(1, Math.ceil(deadlineMs - Date.now())),
-              ];
+            : [options.synchronousCommit, String(bound), Math.max(1, Math.ceil(bound - Date.now()))];
         try {
           const { rows } = await client.query<R>(sql, [...settings, ...values]);
           return rows[0]!;

@@ -14,6 +14,11 @@ interface RequestScope {
   deadlineMs: number | undefined;
   /** the error for a transaction that reached COMMIT past the deadline */
   exceeded: () => FastifyError;
+  /**
+   * The cell's lease as it stands now (bindLease: set when the cell accepts the write), null when it
+   * holds none. A COMMIT past it is refused like one past the deadline.
+   */
+  leaseUntil?: () => number | null;
 }
 
 /**
@@ -51,10 +56,34 @@ function exceededError(errors: ErrorTable, deadlineMs: number, what: string): Fa
   );
 }
 
-/** Called by withTransaction right before COMMIT; throws when the current request's deadline passed. */
+/** Called by withTransaction right before COMMIT; throws when the current request's bound passed. */
 export function assertTransactionBeforeDeadline(): void {
   const scope = requestScope.getStore();
-  if (scope && deadlinePassed(scope.deadlineMs)) throw scope.exceeded();
+  if (scope && deadlinePassed(commitBoundMs())) throw scope.exceeded();
+}
+
+/**
+ * The cell accepted this request as a write: from now on its COMMIT is bound by the cell's lease too
+ * (read again right before COMMIT, so a lease renewed meanwhile counts).
+ */
+export function bindLease(leaseUntil: () => number | null): void {
+  const scope = requestScope.getStore();
+  if (scope) scope.leaseUntil = leaseUntil;
+}
+
+/**
+ * The moment after which this request's COMMIT must be refused: its deadline, or the cell's lease if
+ * that runs out first (docs/fencing.md, "The lease"). The router counts every lease it may have
+ * granted, so once it has waited that out no write of an unreachable old primary can still commit
+ * there, whatever its deadline: a failover from a frozen primary need not wait for the write deadlines
+ * (proxy.requestTimeoutMs) as well. Undefined for a request without a deadline (direct calls, jobs),
+ * which the lease's self-fence covers instead.
+ */
+export function commitBoundMs(): number | undefined {
+  const scope = requestScope.getStore();
+  if (!scope || scope.deadlineMs === undefined) return undefined;
+  const lease = scope.leaseUntil?.() ?? null;
+  return lease === null ? scope.deadlineMs : Math.min(scope.deadlineMs, lease);
 }
 
 /** The current request's deadline (unix ms), for the commit-time check inside Postgres. */

@@ -14,7 +14,15 @@ export const appCrash: Scenario = {
     const region = (await primaries(ctx)).messaging;
     return {
       fault: { kind: 'component_kill', target: { region, service: 'messaging', component: 'app' } },
-      expectation: { failsOver: [], unaffected: SERVICES.filter((s) => s !== 'messaging') },
+      expectation: {
+        failsOver: [],
+        unaffected: SERVICES.filter((s) => s !== 'messaging'),
+        retrySafeFailuresExpected: {
+          messaging:
+            'its only app is restarting in place: nothing listens until it is back, and a crashed app is not ' +
+            'a lost region, so there is no other primary to hold or resend its requests for',
+        },
+      },
     };
   },
   inject: (ctx, plan) => ctx.backend.faults.apply(plan.fault),

@@ -19,6 +19,7 @@ import { routerServices, steadyStateProblems } from '../steady-state';
 import type { StepRecorder } from '../steps';
 import {
   firstEventAfter,
+  leaseWaitTolerated,
   oldPrimaryChecks,
   RESET_TIMEOUT_MS,
   regionPlan,
@@ -55,7 +56,7 @@ function chain(name: ChainName): Scenario {
       (restoresBoth
         ? '; restoring the old region makes it the standby of every service again, sync restored'
         : ''),
-    plan: (ctx) => regionPlan(ctx, 'region_freeze'),
+    plan: async (ctx) => leaseWaitTolerated(await regionPlan(ctx, 'region_freeze')),
     inject: (ctx, plan) => runChain(ctx, plan, restoresBoth),
     verify: async (_ctx, plan, input) => servedByNewRegion(plan, input),
     // restore-after-thaw leaves the old region fenced; the sequence restored it already

@@ -125,6 +125,8 @@ export class Controller {
   }
 
   /** Read the persisted state (or create the first one: dc-a primary at epoch 1). Never promotes by itself. */
+  private readonly bornThisRun = new Set<ServiceName>();
+
   async init(): Promise<void> {
     const loaded = this.deps.store.load();
     const now = new Date(this.deps.clock.now());
@@ -133,6 +135,7 @@ export class Controller {
     for (const service of this.serviceNames()) {
       if (!this.state.services[service]) {
         this.state.services[service] = initialServiceState(now);
+        this.bornThisRun.add(service);
         changed = true;
       }
       const s = this.state.services[service]!;
@@ -280,6 +283,15 @@ export class Controller {
   }
 
   /** The persisted epoch of a service (what every probe's lease is granted at), null if unknown. */
+  /**
+   * No state was persisted for this service before this run: no earlier run of the router can have a
+   * promotion of it in flight (the epoch is persisted before any promotion is sent), so a starting
+   * router need not count one (Prober.grantLeases).
+   */
+  stateBornThisRun(service: ServiceName): boolean {
+    return this.bornThisRun.has(service);
+  }
+
   epochOf(service: ServiceName): number | null {
     return this.state.services[service]?.epoch ?? null;
   }
@@ -448,6 +460,12 @@ export class Controller {
           if (decision.leaseUntil !== null) steps.leaseMs = leaseWaitMs;
           const waitedMs = await this.waitForAbandonedWrites(service, otherRegion(decision.to));
           steps.writesMs = waitedMs;
+          // none of them can commit there now: resend the retry-safe ones as soon as the new primary serves
+          this.deps.routes.abortInFlightWrites(
+            service,
+            decision.from,
+            `${decision.from} can no longer commit (deadline or lease over)`,
+          );
           this.emit(
             'promote_started',
             service,
@@ -531,13 +549,22 @@ export class Controller {
    * then land on the old primary after the new one was promoted. A dead primary's writes end at once
    * (refused, reset, or answered 503 by an app whose database is gone), so a crash waits for nothing;
    * the bound is re-read as they end, never slept on.
+   *
+   * With leases on, a leased primary also refuses every COMMIT past its lease (the cell sets its commit
+   * guard to min(deadline, lease) right before COMMIT: services/kit/src/db.ts), and the lease it holds
+   * is never later than the bound the prober counts for it. So a write can land no later than that
+   * bound either, and the wait ends at min(write deadlines, lease bound), re-read too (a cell that
+   * answers again is granted a fresh lease, and the wait then runs to the write deadlines).
    */
   private async waitForAbandonedWrites(service: ServiceName, oldPrimary: RegionName): Promise<number> {
     // Deadlines are wall-clock ms stamped by the proxy, hence Date.now(), not the injected clock.
     const started = Date.now();
     let slept = false;
     for (;;) {
-      const until = this.deps.routes.writesMayLandUntil(service, oldPrimary);
+      const until = Math.min(
+        this.deps.routes.writesMayLandUntil(service, oldPrimary),
+        this.commitsBoundedUntil(service, oldPrimary),
+      );
       // strictly past it (the cell refuses when now > deadline); timers may fire a millisecond early
       if (Date.now() > until) break;
       slept = true;
@@ -547,6 +574,19 @@ export class Controller {
     }
     // 0 when nothing was pending: a clock tick between two readings is not a wait worth reporting
     return slept ? Date.now() - started : 0;
+  }
+
+  /**
+   * The latest moment a cell may commit by its lease: every lease a probe or a promotion may have
+   * granted it (the prober's bounds). Infinity when leases are off or none was ever counted (the write
+   * deadlines alone then bound it).
+   */
+  private commitsBoundedUntil(service: ServiceName, region: RegionName): number {
+    if (this.deps.services[service]!.policy.leaseMs <= 0) return Number.POSITIVE_INFINITY;
+    const health = this.deps.health.health(service, region);
+    if (health.leaseGrantedUntil === null && health.promotionLeaseUntil === null)
+      return Number.POSITIVE_INFINITY;
+    return Math.max(health.leaseGrantedUntil ?? 0, health.promotionLeaseUntil ?? 0);
   }
 
   /**

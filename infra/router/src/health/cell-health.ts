@@ -156,8 +156,15 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
  * confirmed down the probes that keep going to it grant none, so the bound a failover waits out
  * (`leaseGrantedUntil`) stops at the probe that confirmed it instead of moving on with every retry;
  * a confirmed-down cell that answers again is granted one again from its next probe.
+ *
+ * `leaseFall` (probe.leaseFall, capped at `fall` by the caller) stops the grants earlier: after that
+ * many failed probes in a row. With 2 and fall 3, the probe that would confirm a frozen cell down
+ * carries none, so the failover waits the lease after the probe before it (one probe timeout sooner).
+ * A slow cell loses nothing by it until it has failed that many in a row, and its lease still runs from
+ * the last probe that granted one.
  */
-export function grantsLease(health: CellHealth): boolean {
+export function grantsLease(health: CellHealth, leaseFall?: number): boolean {
+  if (leaseFall !== undefined && health.consecutiveFailures >= leaseFall) return false;
   return health.status !== 'down' || health.consecutiveFailures === 0;
 }
 

@@ -274,9 +274,10 @@ export class Prober {
         );
       // The deadline is stamped before the request leaves and the cell renews to deadline + leaseMs
       // whenever it reads the probe, so every probe sent counts toward the wait before a failover,
-      // answered or not. Granted until the cell is confirmed down (grantsLease): probing a dead cell with
-      // leases would push that wait back forever.
-      const lease = grantsLease(loop.health) ? this.lease(loop.target.service) : null;
+      // answered or not. Granted until `leaseFall` probes in a row failed (grantsLease): probing a dead
+      // cell with leases would push that wait back forever.
+      const leaseFall = Math.min(this.config.leaseFall ?? this.config.fall, this.config.fall);
+      const lease = grantsLease(loop.health, leaseFall) ? this.lease(loop.target.service) : null;
       const deadline = started + this.config.timeoutMs;
       const leaseHeaders =
         lease && lease.leaseMs > 0
@@ -286,6 +287,13 @@ export class Prober {
               [DEADLINE_HEADER]: String(deadline),
             }
           : undefined;
+      // Counted before the probe leaves, not when it is answered: the cell may read it (and hold the
+      // lease) while we still wait for its answer, and a failover's waits must see it.
+      if (leaseHeaders)
+        loop.health = {
+          ...loop.health,
+          leaseGrantedUntil: Math.max(loop.health.leaseGrantedUntil ?? 0, deadline + lease!.leaseMs),
+        };
       const [sent, asked] = await Promise.all([
         this.probe(loop.target.url, this.config.timeoutMs, leaseHeaders),
         askPostgres ? postgres() : Promise.resolve(undefined),
