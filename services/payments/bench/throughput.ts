@@ -84,54 +84,34 @@ try {
 
   let n = 0;
   const run = Date.now().toString(36);
-  const transfers = await autocannon({
-    url,
-    duration,
-    connections,
-    requests: [
-      {
-        method: 'POST',
-        path: '/payments/transfers',
-        setupRequest: (req) => {
-          const i = n++;
-          // spread over many account pairs, as real traffic would; each request its own key
-          const from = i % ACCOUNTS;
-          return {
-            ...req,
-            headers: { ...auth, 'idempotency-key': `bench-${run}-${i}` },
-            body: JSON.stringify({ from: `bench-${from}`, to: `bench-${(from + 1) % ACCOUNTS}`, amount: 1 }),
-          };
+  // Transfers around a ring of `ring` accounts, each request its own key.
+  const transferRun = (ring: number) =>
+    autocannon({
+      url,
+      duration,
+      connections,
+      requests: [
+        {
+          method: 'POST',
+          path: '/payments/transfers',
+          setupRequest: (req) => {
+            const i = n++;
+            const from = i % ring;
+            return {
+              ...req,
+              headers: { ...auth, 'idempotency-key': `bench-${run}-${i}` },
+              body: JSON.stringify({ from: `bench-${from}`, to: `bench-${(from + 1) % ring}`, amount: 1 }),
+            };
+          },
         },
-      },
-    ],
-  });
+      ],
+    });
+  // spread over many account pairs, as real traffic would
+  const transfers = await transferRun(ACCOUNTS);
   // The drill's and the peers bench's shape: every transfer moves money around a ring of a few
   // accounts, so each one locks two of the same rows and they run one after another. What limits
   // this is how long a transfer holds its rows, not the machine's throughput.
-  const hot = await autocannon({
-    url,
-    duration,
-    connections,
-    requests: [
-      {
-        method: 'POST',
-        path: '/payments/transfers',
-        setupRequest: (req) => {
-          const i = n++;
-          const from = i % HOT_ACCOUNTS;
-          return {
-            ...req,
-            headers: { ...auth, 'idempotency-key': `bench-${run}-${i}` },
-            body: JSON.stringify({
-              from: `bench-${from}`,
-              to: `bench-${(from + 1) % HOT_ACCOUNTS}`,
-              amount: 1,
-            }),
-          };
-        },
-      },
-    ],
-  });
+  const hot = await transferRun(HOT_ACCOUNTS);
   const reads = await autocannon({
     url: `${url}/payments/accounts/bench-7`,
     duration,
