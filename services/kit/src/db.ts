@@ -2,7 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPLICATION_MODE, type ServiceName, SYNC_COMMITS_OF } from '@failover-lab/contracts';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import pg from 'pg';
 import {
   assertTransactionBeforeDeadline,
@@ -10,6 +10,7 @@ import {
   currentDeadlineMs,
   deadlineExceededAtCommit,
 } from './deadline';
+import { inSpan } from './tracing';
 
 export type SynchronousCommit = 'on' | 'local' | 'remote_apply' | 'off';
 
@@ -58,6 +59,14 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.P
 
 const tracer = trace.getTracer('failover-lab/cell-kit');
 
+/** A transaction's span: its error recorded, the durability it asked for as an attribute. */
+const inTransactionSpan = <T>(options: { synchronousCommit: SynchronousCommit }, fn: () => Promise<T>) =>
+  inSpan(tracer, 'db.transaction', (span) => {
+    span.setAttribute('db.system', 'postgresql');
+    span.setAttribute('db.synchronous_commit', options.synchronousCommit);
+    return fn();
+  });
+
 /**
  * Checks a client out of the pool for `fn`. A checked-out client has no pool listener, and pg emits a
  * lost connection (server killed, failed over) as an 'error' event on it: unheard, that crashes the
@@ -100,62 +109,54 @@ export async function withTransaction<T>(
   options: { synchronousCommit: SynchronousCommit },
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  return tracer.startActiveSpan('db.transaction', async (span) => {
-    span.setAttribute('db.system', 'postgresql');
-    span.setAttribute('db.synchronous_commit', options.synchronousCommit);
-    try {
-      return await withClient(pool, async (client, discard) => {
-        // A request that used up its deadline waiting for a connection gives up before any lock.
-        assertTransactionBeforeDeadline();
+  return inTransactionSpan(options, () =>
+    withClient(pool, async (client, discard) => {
+      // A request that used up its deadline waiting for a connection gives up before any lock.
+      assertTransactionBeforeDeadline();
+      try {
+        // One round trip (simple protocol). The level is from a closed set and the deadline an
+        // integer parsed from its header (deadline.ts), so neither is user text. lock_timeout is
+        // what is left of the deadline: a request that cannot commit in time anyway stops waiting
+        // for a hot row then, instead of taking the lock, doing its work while the rows stay
+        // locked and failing at COMMIT. Behind a burst (the requests held during a failover) those
+        // doomed holders are what kept the queue from draining.
+        const deadlineMs = currentDeadlineMs();
+        const guard =
+          deadlineMs === undefined
+            ? ''
+            : `; SET LOCAL failover_lab.deadline_ms TO '${deadlineMs}'; SET LOCAL lock_timeout TO ${Math.max(1, Math.ceil(deadlineMs - Date.now()))}`;
+        await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}${guard}`);
+        let result: T;
         try {
-          // One round trip (simple protocol). The level is from a closed set and the deadline an
-          // integer parsed from its header (deadline.ts), so neither is user text. lock_timeout is
-          // what is left of the deadline: a request that cannot commit in time anyway stops waiting
-          // for a hot row then, instead of taking the lock, doing its work while the rows stay
-          // locked and failing at COMMIT. Behind a burst (the requests held during a failover) those
-          // doomed holders are what kept the queue from draining.
-          const deadlineMs = currentDeadlineMs();
-          const guard =
-            deadlineMs === undefined
-              ? ''
-              : `; SET LOCAL failover_lab.deadline_ms TO '${deadlineMs}'; SET LOCAL lock_timeout TO ${Math.max(1, Math.ceil(deadlineMs - Date.now()))}`;
-          await client.query(`BEGIN; SET LOCAL synchronous_commit TO ${options.synchronousCommit}${guard}`);
-          let result: T;
-          try {
-            result = await fn(client);
-          } catch (err) {
-            throw deadlineMs !== undefined && (err as { code?: string }).code === LOCK_TIMEOUT_SQLSTATE
-              ? deadlineExceededAtCommit(err)
-              : err;
-          }
-          assertTransactionBeforeDeadline(); // throws → ROLLBACK below
-          // The cell's lease may run out before the deadline: the guard then checks the lease
-          // (same round trip as COMMIT; an integer, not user text).
-          const bound = commitBoundMs();
-          const rebound =
-            bound !== undefined && deadlineMs !== undefined && bound < deadlineMs
-              ? `SET LOCAL failover_lab.deadline_ms TO '${bound}'; `
-              : '';
-          try {
-            await client.query(`${rebound}COMMIT`);
-          } catch (err) {
-            throw (err as { code?: string }).code === COMMIT_GUARD_SQLSTATE
-              ? deadlineExceededAtCommit(err)
-              : err;
-          }
-          return result;
+          result = await fn(client);
         } catch (err) {
-          // the connection is gone if ROLLBACK fails: do not return it to the pool
-          await client.query('ROLLBACK').catch(discard);
-          span.recordException(err as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          throw err;
+          throw deadlineMs !== undefined && (err as { code?: string }).code === LOCK_TIMEOUT_SQLSTATE
+            ? deadlineExceededAtCommit(err)
+            : err;
         }
-      });
-    } finally {
-      span.end();
-    }
-  });
+        assertTransactionBeforeDeadline(); // throws → ROLLBACK below
+        // The cell's lease may run out before the deadline: the guard then checks the lease
+        // (same round trip as COMMIT; an integer, not user text).
+        const bound = commitBoundMs();
+        const rebound =
+          bound !== undefined && deadlineMs !== undefined && bound < deadlineMs
+            ? `SET LOCAL failover_lab.deadline_ms TO '${bound}'; `
+            : '';
+        try {
+          await client.query(`${rebound}COMMIT`);
+        } catch (err) {
+          throw (err as { code?: string }).code === COMMIT_GUARD_SQLSTATE
+            ? deadlineExceededAtCommit(err)
+            : err;
+        }
+        return result;
+      } catch (err) {
+        // the connection is gone if ROLLBACK fails: do not return it to the pool
+        await client.query('ROLLBACK').catch(discard);
+        throw err;
+      }
+    }),
+  );
 }
 
 /**
@@ -175,39 +176,29 @@ export async function callTransaction<R extends pg.QueryResultRow>(
   sql: string,
   values: unknown[],
 ): Promise<R> {
-  return tracer.startActiveSpan('db.transaction', async (span) => {
-    span.setAttribute('db.system', 'postgresql');
-    span.setAttribute('db.synchronous_commit', options.synchronousCommit);
-    try {
-      return await withClient(pool, async (client) => {
-        assertTransactionBeforeDeadline();
-        const deadlineMs = currentDeadlineMs();
-        // The commit is one trip away, so the lease is read now: whichever of it and the deadline
-        // runs out first is what the procedure's COMMIT is checked against (withTransaction reads it
-        // right before its COMMIT).
-        const bound = commitBoundMs();
-        const settings =
-          deadlineMs === undefined || bound === undefined
-            ? [options.synchronousCommit, null, null]
-            : [options.synchronousCommit, String(bound), Math.max(1, Math.ceil(bound - Date.now()))];
-        try {
-          const { rows } = await client.query<R>(sql, [...settings, ...values]);
-          return rows[0]!;
-        } catch (err) {
-          const code = (err as { code?: string }).code;
-          throw code === COMMIT_GUARD_SQLSTATE || (deadlineMs !== undefined && code === LOCK_TIMEOUT_SQLSTATE)
-            ? deadlineExceededAtCommit(err)
-            : err;
-        }
-      });
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  return inTransactionSpan(options, () =>
+    withClient(pool, async (client) => {
+      assertTransactionBeforeDeadline();
+      const deadlineMs = currentDeadlineMs();
+      // The commit is one trip away, so the lease is read now: whichever of it and the deadline
+      // runs out first is what the procedure's COMMIT is checked against (withTransaction reads it
+      // right before its COMMIT).
+      const bound = commitBoundMs();
+      const settings =
+        deadlineMs === undefined || bound === undefined
+          ? [options.synchronousCommit, null, null]
+          : [options.synchronousCommit, String(bound), Math.max(1, Math.ceil(bound - Date.now()))];
+      try {
+        const { rows } = await client.query<R>(sql, [...settings, ...values]);
+        return rows[0]!;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        throw code === COMMIT_GUARD_SQLSTATE || (deadlineMs !== undefined && code === LOCK_TIMEOUT_SQLSTATE)
+          ? deadlineExceededAtCommit(err)
+          : err;
+      }
+    }),
+  );
 }
 
 const MIGRATION_FILE = /^\d{3}_[a-z0-9_]+\.sql$/;

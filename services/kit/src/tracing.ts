@@ -2,12 +2,27 @@
 // unless OTEL_EXPORTER_OTLP_ENDPOINT is set, in which case a NodeTracerProvider ships them with a
 // small OTLP/HTTP JSON exporter (the official exporter package is not among our dependencies).
 // The exporter never writes to the console; failures are dropped (tracing must not hurt serving).
-import { type HrTime, trace } from '@opentelemetry/api';
+import { type HrTime, type Span, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 type ExportCallback = Parameters<SpanExporter['export']>[1];
+
+/** Runs fn in a new active span that records fn's error, if any, and always ends. */
+export function inSpan<T>(tracer: Tracer, name: string, fn: (span: Span) => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, async (span) => {
+    try {
+      return await fn(span);
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
 const SUCCESS = 0;
 const FAILED = 1;
 

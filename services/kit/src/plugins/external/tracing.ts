@@ -1,9 +1,9 @@
 // Every handler runs inside a span, so the spans the service and the kit make (db.transaction) nest
 // under the request. Registered before any route: it wraps the handlers of routes added after it.
-import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { getTracer, startTracing } from '../../tracing';
+import { getTracer, inSpan, startTracing } from '../../tracing';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,17 +20,7 @@ export const tracingPlugin = fp<{ service: string; otlpEndpoint?: string }>(
       const handler = route.handler;
       const spanName = `${route.method} ${route.url}`;
       route.handler = function traced(this: FastifyInstance, request, reply) {
-        return tracer.startActiveSpan(spanName, async (span) => {
-          try {
-            return await handler.call(this, request, reply);
-          } catch (err) {
-            span.recordException(err as Error);
-            span.setStatus({ code: SpanStatusCode.ERROR });
-            throw err;
-          } finally {
-            span.end();
-          }
-        });
+        return inSpan(tracer, spanName, async () => handler.call(this, request, reply));
       };
     });
   },
