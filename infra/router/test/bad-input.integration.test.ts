@@ -22,6 +22,10 @@ let routerUrl: string;
 let users: LabUsers;
 let appPassword: string;
 
+const flipSignature = (jwt: string) => {
+  const [header, payload, signature] = jwt.split('.') as [string, string, string];
+  return `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+};
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 /** Everything a bad request could have changed: row counts (and the money) of every table. */
@@ -90,7 +94,9 @@ function badRequests(): Bad[] {
       'claims swapped to another user',
       `${header}.${b64url({ ...claims, sub: bob!.id })}.${token.split('.')[2]}`,
     ],
-    ['signature flipped', `${token.slice(0, -2)}${token.endsWith('A') ? 'B' : 'A'}A`],
+    // The signature's first character, not its last: the last base64url character of a signature
+    // carries padding bits, so changing it can decode to the very same bytes (a valid token).
+    ['signature flipped', flipSignature(token)],
     ['expired long ago', `${header}.${b64url({ ...claims, exp: 1 })}.${token.split('.')[2]}`],
     ['garbage', 'not-a-jwt'],
     ['empty', ''],
