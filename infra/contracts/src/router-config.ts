@@ -28,11 +28,13 @@ export const ProbeConfigSchema = Type.Object(
     leaseFall: count(
       1,
       100,
-      2,
-      'failed probes in a row after which probes stop granting the lease (capped at `fall`): with 2 and fall 3, ' +
-        'the probe that would confirm a cell down grants none, so a failover from a frozen primary waits the ' +
-        'lease after the probe before it. A cell then fences itself only after this many lost probes in a row ' +
-        'plus the lease; set to `fall` to grant until the cell is confirmed down (docs/fencing.md, "The lease")',
+      3,
+      'failed probes in a row after which probes stop granting the lease (capped at `fall`; the default, 3, is ' +
+        "`fall`'s: grants until the cell is confirmed down). With 2 and fall 3 the probe that would confirm a " +
+        'cell down grants none, so a failover from a frozen primary waits the lease after the probe before it ' +
+        '(~0.5 s sooner), but a busy primary that lets two probes time out is granted nothing until one ' +
+        'answers, and under a flood of requests (a just-promoted primary) it then fences itself ' +
+        '(docs/fencing.md, "The lease")',
     ),
     burstIntervalMs: ms(5, 60_000, 50, 'interval of the re-probe burst a passive signal triggers'),
     startupGraceMs: ms(

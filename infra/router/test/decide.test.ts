@@ -681,12 +681,9 @@ describe('decide(): the lease of an old primary the router cannot reach', () => 
       { status: 'down', consecutiveFailures: 0 },
       true,
     ],
-  ] as const)(
-    'with leaseFall 2 (the lab), the next probe grants a lease when %s',
-    (_name, state, granted) => {
-      expect(grantsLease({ ...initialHealth(0), ...state } as CellHealth, 2)).toBe(granted);
-    },
-  );
+  ] as const)('with leaseFall 2, the next probe grants a lease when %s', (_name, state, granted) => {
+    expect(grantsLease({ ...initialHealth(0), ...state } as CellHealth, 2)).toBe(granted);
+  });
 
   it('a frozen primary with leaseFall 2: the failover waits the lease after the probe before the one that confirmed it', () => {
     // sequential probes, each timing out at its 500 ms deadline, lease 1 000 ms (the lab), fall 3
