@@ -84,6 +84,16 @@ export function trackPostgres(ctx: LabContext, node: PostgresNode) {
     });
 }
 
+/** An old primary rejoins as `source`'s standby (pg_rewind, a base backup if that fails, said in the log). */
+export async function rejoinAsStandby(ctx: LabContext, node: PostgresNode, source: PostgresNode) {
+  const joined = await rejoinStandby(node, source, ctx.secrets, trackPostgres(ctx, node));
+  if (joined.rewindError)
+    ctx.log(
+      `${node.service}/${node.region}: pg_rewind failed (${joined.rewindError}); took a base backup instead`,
+    );
+  return joined;
+}
+
 export async function startPostgresNode(ctx: LabContext, node: PostgresNode): Promise<void> {
   const child = startPostgres(node);
   trackPostgres(ctx, node)(child);
@@ -396,16 +406,7 @@ async function upForkedCell(
           stop: () => ctx.processes.stop(ctx.processes.get(id)),
         },
       );
-      const joined = await rejoinStandby(
-        stale.postgres,
-        primary.postgres,
-        ctx.secrets,
-        trackPostgres(ctx, stale.postgres),
-      );
-      if (joined.rewindError)
-        ctx.log(
-          `${stale.service}/${stale.region}: pg_rewind failed (${joined.rewindError}); took a base backup instead`,
-        );
+      const joined = await rejoinAsStandby(ctx, stale.postgres, primary.postgres);
       said = `standby of ${primary.region} (${[joined.how, ...read.notes].join('; ')})`;
       ctx.log(`${stale.service}/${stale.region}: warm up: ${said}`);
     },

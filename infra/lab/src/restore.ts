@@ -10,14 +10,20 @@
 // answer is never guessed about.
 import { otherRegion, type RegionName, SERVICES, type ServiceName } from '@failover-lab/contracts';
 import { restoreActiveActiveCell } from './active-active';
-import { settleAll, startAppOf, startPostgresNode, startRedisNode, trackPostgres } from './bring-up';
+import {
+  rejoinAsStandby,
+  settleAll,
+  startAppOf,
+  startPostgresNode,
+  startRedisNode,
+  trackPostgres,
+} from './bring-up';
 import { cellOf, type LabContext } from './context';
 import {
   currentTimeline,
   isInitialized,
   isInRecovery,
   type PostgresNode,
-  rejoinStandby,
   roleOnDisk,
   timelineOnDisk,
 } from './datastores/postgres';
@@ -138,14 +144,7 @@ async function restoreCell(
               },
             )
           : null;
-      const joined = await rejoinStandby(
-        here.postgres,
-        there.postgres,
-        ctx.secrets,
-        trackPostgres(ctx, here.postgres),
-      );
-      if (joined.rewindError)
-        ctx.log(`${service}/${region}: pg_rewind failed (${joined.rewindError}); took a base backup instead`);
+      const joined = await rejoinAsStandby(ctx, here.postgres, there.postgres);
       await alignRedisMaster(there.redis);
       await startRedisNode(ctx, here.redis, there.redis);
       await startAppOf(ctx, service, region);
