@@ -205,6 +205,10 @@ export async function initPrimary(node: PostgresNode): Promise<void> {
       [
         ...['-D', node.dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`],
         ...['--encoding=UTF8', '--locale=C', '--no-sync'],
+        // A promotion writes the first WAL segment of its new timeline whole (zero-filled) and fsyncs
+        // it: with 16 MB segments that was most of pg_promote after a region kill (docs/facts.md,
+        // "Promotion after the primary died"). Standbys inherit the size from the base backup.
+        '--wal-segsize=1',
       ],
       { runAs: owner },
     ),
