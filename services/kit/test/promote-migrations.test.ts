@@ -66,6 +66,22 @@ describe('promotion of a standby running newer code', () => {
     expect(await tier.standby!.query('SELECT tag FROM probe_tags')).toEqual([{ tag: 'promoted' }]);
   });
 
+  it("opens the app pool's connections before the held requests arrive, and they take writes", async () => {
+    // the promotion in the test above; nothing else has used dc-b's app pool (readiness has its own)
+    const pool = dcB.pg;
+    expect(pool.options.max).toBeGreaterThan(1);
+    // opened and handed back, not merely pending (pg counts a connecting client in totalCount)
+    await expect.poll(() => pool.idleCount, { timeout: 8_000 }).toBe(pool.options.max);
+    // every one of them, opened while Postgres was still in recovery or not, writes now
+    const clients = await Promise.all(Array.from({ length: pool.options.max! }, () => pool.connect()));
+    try {
+      await Promise.all(clients.map((c, i) => c.query('INSERT INTO probe_tags VALUES ($1)', [`warm-${i}`])));
+    } finally {
+      for (const c of clients) c.release();
+    }
+    expect(pool.totalCount).toBe(pool.options.max);
+  });
+
   it('a second promote call at the same epoch applies nothing twice', async () => {
     const res = await promoteDcB(1);
     expect(res.statusCode, res.body).toBe(200);
