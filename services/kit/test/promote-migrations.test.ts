@@ -57,6 +57,9 @@ const promoteDcB = (epoch: number) =>
 describe('promotion of a standby running newer code', () => {
   it('applies the migrations the old primary never had, then serves writes', async () => {
     expect(await migrationsOn(tier.primary)).not.toContain('messaging/002_probe_tags.sql');
+    // a standby keeps its app pool open ahead of a failover, though nothing is sent to it
+    const pool = dcB.pg;
+    await expect.poll(() => pool.idleCount, { timeout: 8_000 }).toBe(pool.options.max);
     tier.primary.kill('SIGKILL');
     const res = await promoteDcB(1);
     expect(res.statusCode, res.body).toBe(200);
@@ -66,13 +69,13 @@ describe('promotion of a standby running newer code', () => {
     expect(await tier.standby!.query('SELECT tag FROM probe_tags')).toEqual([{ tag: 'promoted' }]);
   });
 
-  it("opens the app pool's connections before the held requests arrive, and they take writes", async () => {
-    // the promotion in the test above; nothing else has used dc-b's app pool (readiness has its own)
+  it("the app pool's connections are open when the held requests arrive, and they take writes", async () => {
+    // opened while dc-b was a standby (or by the promotion above); readiness has a pool of its own
     const pool = dcB.pg;
     expect(pool.options.max).toBeGreaterThan(1);
     // opened and handed back, not merely pending (pg counts a connecting client in totalCount)
     await expect.poll(() => pool.idleCount, { timeout: 8_000 }).toBe(pool.options.max);
-    // every one of them, opened while Postgres was still in recovery or not, writes now
+    // every one of them, opened while Postgres was in recovery, writes now
     const clients = await Promise.all(Array.from({ length: pool.options.max! }, () => pool.connect()));
     try {
       await Promise.all(clients.map((c, i) => c.query('INSERT INTO probe_tags VALUES ($1)', [`warm-${i}`])));

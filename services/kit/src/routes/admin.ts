@@ -7,10 +7,9 @@ import {
   type PromotionSteps,
 } from '@failover-lab/contracts';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type pg from 'pg';
 import { Type } from 'typebox';
 import { bearerToken, isAdminToken } from '../auth';
-import { withClient, withTransaction } from '../db';
+import { warmPool, withClient, withTransaction } from '../db';
 import { adminErrors } from '../errors';
 import { fenceDataTier, readFenceEpoch, unfenceDataTier } from '../fence';
 import { readiness } from './health';
@@ -59,25 +58,6 @@ async function promoteAndWait(app: FastifyInstance): Promise<void> {
   }
 }
 
-/**
- * Opens the app pool's connections now. A standby's app serves nothing (the router sends its traffic
- * to the primary), so its pool has let every connection go idle and close; the requests the router
- * held through the failover then arrive all at once, and each had to wait for a connection of its own
- * (a backend fork and a SCRAM exchange, on a machine busy with the promotion): the first answers of a
- * just-promoted cell came 0.35–0.65 s after it was routed to. Sessions opened during recovery carry
- * over the promotion and take writes after it. Not awaited: a request that comes first queues in the
- * pool for the next connection to open, as it would have anyway.
- */
-export function warmPool(pool: pg.Pool): void {
-  const missing = (pool.options.max ?? 10) - pool.totalCount;
-  for (let i = 0; i < missing; i++) {
-    pool
-      .connect()
-      .then((client) => client.release())
-      .catch(() => {});
-  }
-}
-
 /** The kit's admin routes, and the service's own (`extraRoutes`) behind the same token check. */
 export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsync {
   return async (app) => {
@@ -103,6 +83,7 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
       }
       await cell.selfFenceRecorded;
       const started = performance.now();
+      // normally already full (the cell keeps a standby's pool open: cell-role.ts); refilled if not
       warmPool(app.pg);
       const steps: PromotionSteps = {};
       const timed = async <T>(step: keyof PromotionSteps, work: () => Promise<T>): Promise<T> => {

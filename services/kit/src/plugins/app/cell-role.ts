@@ -6,7 +6,7 @@ import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
 import { CellState } from '../../cell-state';
-import { applyMigrations } from '../../db';
+import { applyMigrations, warmPool } from '../../db';
 import type { ErrorTable } from '../../errors';
 import { fenceDataTier } from '../../fence';
 
@@ -36,6 +36,7 @@ export interface CellRoleOptions {
 
 const KIT_MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 const POSTGRES_WAIT_MS = 10_000;
+const POOL_WARM_MS = 1_000;
 
 async function waitForPostgres(cell: CellState, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -79,6 +80,13 @@ export const cellRolePlugin = fp<CellRoleOptions>(
       await cell.refresh();
     }
     cell.start(opts.roleRefreshMs ?? 250);
+    // A standby keeps its app pool full, so a promotion finds every connection open (db.ts, warmPool);
+    // not while its Postgres is unreachable (each try would fail), and a no-op once full.
+    const warm = setInterval(() => {
+      if (cell.lastRefreshOk && cell.role() === 'standby') warmPool(app.pg);
+    }, POOL_WARM_MS);
+    warm.unref();
+    app.addHook('onClose', async () => clearInterval(warm));
 
     app.addHook('onSend', async (request, reply) => {
       reply.headers(cell.responseHeaders(request.method));

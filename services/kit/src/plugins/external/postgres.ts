@@ -22,7 +22,8 @@ export interface PostgresOptions {
 
 export const postgresPlugin = fp<PostgresOptions>(
   async (app, { databaseUrl, poolMax }) => {
-    const pool = createPool(databaseUrl, { max: poolMax ?? 10 });
+    // kept open, not idled out: a standby fills it ahead of a failover (cell-role.ts, warmPool)
+    const pool = createPool(databaseUrl, { max: poolMax ?? 10, idleTimeoutMs: 0 });
     const healthPool = createPool(databaseUrl, { max: 2, statementTimeoutMs: 1_000 });
     // pg_promote(true, 10) may legitimately take 10 s
     const adminPool = createPool(databaseUrl, { max: 2, statementTimeoutMs: 15_000 });
