@@ -412,18 +412,26 @@ describe('quarantine: a killed old primary is read before its rewind (postgres e
         });
         expect(posted.status).toBe(201); // acknowledged: async, the cut-off standby never got it
         docker('kill', '--signal', 'KILL', oldPrimary);
+        // The standby stays off the network until it is promoted. Reconnected earlier, it can come back
+        // with its old address, and the links container's TCP retransmits then hand it the WAL it sent
+        // before the kill: the message reaches the new primary, nothing forks, nothing is quarantined
+        // (seen in CI: "no forked rows").
+        await until(
+          `messaging failed over to ${to}`,
+          async () => {
+            const s = await primaryOf();
+            return s.primary === to && s.serving ? true : undefined;
+          },
+          120_000,
+        );
       } finally {
         // back under its compose service name, which the other region's entrypoint resolves
         docker('network', 'connect', '--alias', `messaging-${to}-postgres`, replication, standby);
       }
-      await until(
-        `messaging failed over to ${to}`,
-        async () => {
-          const s = await primaryOf();
-          return s.primary === to && s.serving ? true : undefined;
-        },
-        120_000,
-      );
+      // the premise: the new primary never got the message, so the old primary's copy is a fork
+      expect(
+        psql(`messaging-${to}-postgres`, 'messaging', `SELECT count(*) FROM messages WHERE id = '${id}'`),
+      ).toBe('0');
 
       const restartAt = Date.now();
       docker('start', oldPrimary);
@@ -439,8 +447,9 @@ describe('quarantine: a killed old primary is read before its rewind (postgres e
       // the entrypoint logs on stderr, which `docker logs` hands back on its own stderr
       const logs = spawnSync('docker', ['logs', oldPrimary], { encoding: 'utf8', env });
       const log = `${logs.stdout}${logs.stderr}`;
-      const line = log.split('\n').find((l) => l.includes('read privately in'));
-      process.stdout.write(`compose e2e: ${line}\n`);
+      const entrypoint = log.split('\n').filter((l) => l.includes('postgres-entrypoint'));
+      process.stdout.write(`compose e2e: the old primary's entrypoint said:\n  ${entrypoint.join('\n  ')}\n`);
+      const line = entrypoint.find((l) => l.includes('read privately in'));
       expect(line).toMatch(/read privately in \d+ s: 1 forked row\(s\) quarantined in \S+ \(messages 1\)/);
       expect(log).toContain('rewound from');
 
