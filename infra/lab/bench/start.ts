@@ -1,5 +1,6 @@
 // Cold and warm start times of a whole lab (`npm run bench:lab`), in a temp state dir on a random
-// subnet so it never touches the lab you may be running. `-- --data-only` skips apps and router.
+// subnet so it never touches the lab you may be running. `-- --data-only` skips apps and router;
+// `-- --steps` prints every start's progress lines with their time since the start began.
 //   cold: fresh state dir (initdb, pg_basebackup, …)   warm: `down` then `up` on the same data dirs
 import { readFileSync } from 'node:fs';
 import { launchLab, stopLab } from '../src/lab';
@@ -8,6 +9,8 @@ import { makeTempStateDir } from '../src/test-data-tier';
 
 const dataOnly = process.argv.includes('--data-only');
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 1);
+// every progress line of each start, stamped with the ms since launchLab was called
+const steps = process.argv.includes('--steps');
 
 const loadAverage1m = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
@@ -19,7 +22,7 @@ interface StartTiming {
   dataTierMs: number;
 }
 
-async function timedUp(stateDir: string, subnet: number): Promise<StartTiming> {
+async function timedUp(stateDir: string, subnet: number, name: string): Promise<StartTiming> {
   let dataTierMs = 0;
   const load = loadAverage1m();
   const t0 = Date.now();
@@ -29,6 +32,7 @@ async function timedUp(stateDir: string, subnet: number): Promise<StartTiming> {
     apps: !dataOnly,
     onProgress: (line) => {
       if (/-(postgres|redis) |prometheus /.test(line)) dataTierMs = Date.now() - t0;
+      if (steps) console.log(`${name} ${String(Date.now() - t0).padStart(6)} ms ${line}`);
     },
   });
   return { totalMs: Date.now() - t0, dataTierMs, load };
@@ -41,9 +45,9 @@ for (let i = 0; i < runs; i++) {
   const lease = await leaseSubnet();
   const { subnet } = lease;
   try {
-    cold.push(await timedUp(stateDir, subnet));
+    cold.push(await timedUp(stateDir, subnet, `cold#${i + 1}`));
     await stopLab(stateDir);
-    warm.push(await timedUp(stateDir, subnet));
+    warm.push(await timedUp(stateDir, subnet, `warm#${i + 1}`));
   } finally {
     await stopLab(stateDir, { wipe: true });
     lease.release();

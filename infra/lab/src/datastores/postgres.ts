@@ -194,7 +194,11 @@ async function withSecretFile<T>(
   }
 }
 
-/** initdb a fresh primary data dir (does not start it). */
+/**
+ * initdb a fresh primary data dir (does not start it). initdb, pg_basebackup and pg_rewind run with
+ * --no-sync: the data dirs are the lab's own, and an OS crash takes the whole lab with it (`lab down
+ * --wipe`, then `up`); the running servers still sync their WAL.
+ */
 export async function initPrimary(node: PostgresNode): Promise<void> {
   const owner = runAsForPostgres();
   rmSync(node.dataDir, { recursive: true, force: true });
