@@ -32,6 +32,7 @@ import {
   type PostgresNode,
   rejoinStandby,
   roleOnDisk,
+  startCopiedStandby,
   startPostgres,
   timelineOnDisk,
   waitPostgresReady,
@@ -304,7 +305,8 @@ async function upCell(ctx: LabContext, service: ServiceName, step: Step) {
     step(`${service}-${c.region}-redis`, c.redis.logFile, detail, work);
 
   if (!isInitialized(a.postgres) && !isInitialized(b.postgres)) {
-    // Cold: dc-a primary, dc-b streaming standby; each Redis alongside its Postgres.
+    // Cold: dc-a primary, dc-b streaming standby (a copy of dc-a's initdb); each Redis alongside its
+    // Postgres.
     await settleAll([
       pgStep(a, 'primary (initdb)', () =>
         bootstrapPrimary(
@@ -313,13 +315,14 @@ async function upCell(ctx: LabContext, service: ServiceName, step: Step) {
           'dc-b',
           trackPostgres(ctx, a.postgres),
           ctx.replication[service],
+          { standby: b.postgres },
         ),
       ),
       redisStep(a, 'master', () => startRedisNode(ctx, a.redis)),
     ]);
     await settleAll([
-      pgStep(b, 'standby (pg_basebackup)', () =>
-        bootstrapStandby(b.postgres, a.postgres, ctx.secrets, trackPostgres(ctx, b.postgres)),
+      pgStep(b, 'standby (copy of initdb)', () =>
+        startCopiedStandby(b.postgres, a.postgres, trackPostgres(ctx, b.postgres)),
       ),
       redisStep(b, 'replica of dc-a', () => startRedisNode(ctx, b.redis, a.redis)),
     ]);

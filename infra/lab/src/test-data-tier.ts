@@ -6,14 +6,14 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RegionName, ServiceName } from '@failover-lab/contracts';
+import { REPLICATION_MODE, type RegionName, type ServiceName } from '@failover-lab/contracts';
 import type pg from 'pg';
 import { type CellNodes, cellNodes } from './cell-nodes';
 import {
   bootstrapPrimary,
-  bootstrapStandby,
   databaseUrl,
   type PostgresNode,
+  startCopiedStandby,
   superuserQuery,
 } from './datastores/postgres';
 import { type RedisNode, redisUrl, startRedis, waitRedisLinked, waitRedisReady } from './datastores/redis';
@@ -128,16 +128,23 @@ async function startOnce(opts: TestDataTierOptions): Promise<TestDataTier> {
     started.push(primaryRedis);
     const syncStandby = opts.standby ? 'dc-b' : undefined;
     const track = (child: ChildProcess) => started.push(child);
-    const primaryPg = await bootstrapPrimary(primaryNodes.postgres, secrets, syncStandby, track);
+    const standbyNodes = opts.standby ? nodesFor('dc-b') : undefined;
+    const primaryPg = await bootstrapPrimary(
+      primaryNodes.postgres,
+      secrets,
+      syncStandby,
+      track,
+      REPLICATION_MODE[opts.service],
+      { standby: standbyNodes?.postgres },
+    );
     await waitRedisReady(primaryNodes.redis, primaryRedis);
     const primary = describe(primaryNodes, primaryPg, primaryRedis);
 
     let standby: CellStores | undefined;
-    if (opts.standby) {
-      const standbyNodes = nodesFor('dc-b');
+    if (standbyNodes) {
       const replicaRedis = startRedis(standbyNodes.redis, primaryNodes.redis);
       started.push(replicaRedis);
-      const standbyPg = await bootstrapStandby(standbyNodes.postgres, primaryNodes.postgres, secrets, track);
+      const standbyPg = await startCopiedStandby(standbyNodes.postgres, primaryNodes.postgres, track);
       await waitRedisLinked(standbyNodes.redis);
       standby = describe(standbyNodes, standbyPg, replicaRedis);
     }

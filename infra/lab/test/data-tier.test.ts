@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findPostgresBinDir } from '../src/datastores/postgres';
 import { isAlive, isRunning, processFamily, waitUntil } from '../src/process';
 import { startTestDataTier, type TestDataTier } from '../src/test-data-tier';
 
@@ -59,6 +60,28 @@ describe('startTestDataTier (payments: sync standby)', () => {
       'SELECT application_name, sync_state FROM pg_stat_replication',
     );
     expect(replication).toEqual([{ application_name: 'dc-b', sync_state: 'sync' }]);
+  });
+
+  it('the standby, a copy of the primary’s initdb, is its pair: one system identifier, its slot, the roles and the settings pg_rewind needs replayed', async () => {
+    const standby = tier.standby!;
+    const systemId = async (c: typeof standby) =>
+      (await c.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0]!.id;
+    expect(await systemId(standby)).toBe(await systemId(tier.primary));
+    expect(await tier.primary.query('SELECT slot_name, slot_type, active FROM pg_replication_slots')).toEqual(
+      [{ slot_name: 'dc_b', slot_type: 'physical', active: true }],
+    );
+    // created on the primary after the copy was taken: the standby has them by replication only
+    const roles = await standby.query(
+      `SELECT rolname FROM pg_roles WHERE rolname IN ('app', 'replicator') ORDER BY rolname`,
+    );
+    expect(roles.map((r) => r.rolname)).toEqual(['app', 'replicator']);
+    // the standby's control file carries the primary's settings as replayed, not initdb's
+    const control = spawnSync(join(findPostgresBinDir()!, 'pg_controldata'), [standby.postgres.dataDir], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, LC_ALL: 'C' },
+    }).stdout;
+    expect(control).toMatch(/^wal_log_hints setting:\s+on$/m);
+    expect(control).toMatch(/^max_connections setting:\s+100$/m);
   });
 
   it('replicates a Redis key to the replica', async () => {

@@ -1,5 +1,5 @@
 // One PostgreSQL node of a cell: initdb, start, roles (docs/contracts.md "Data stores"), streaming
-// standby by pg_basebackup. The lab supervisor and the test helper both use this module, so tests
+// standby (cold: a copy of the primary's initdb; later: pg_basebackup or pg_rewind). The lab supervisor and the test helper both use this module, so tests
 // exercise exactly the setup the lab runs.
 
 import type { ChildProcess } from 'node:child_process';
@@ -11,6 +11,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -247,7 +248,12 @@ function serverArgs(node: PostgresNode, overrides: Record<string, string> = {}):
     unix_socket_directories: node.socketDir,
     cluster_name: `${node.service}-${node.region}`,
     shared_buffers: '32MB',
-    max_connections: '60',
+    // initdb's own pick on any machine that can run the lab: a standby copied from the initdb data dir
+    // (copyInitdbAsStandby) starts from that control file, and a hot standby refuses to run with fewer
+    // connections than its primary last recorded. 40 more slots than we use cost ~1 MB of shared memory
+    // per node (shared_memory_size 41 MB against 40 MB at 60) and no System V semaphores (Linux builds
+    // use POSIX ones inside that shared memory).
+    max_connections: '100',
     wal_level: node.walLevel ?? 'replica',
     max_wal_senders: '10',
     max_replication_slots: '10',
@@ -418,6 +424,16 @@ export async function setupPrimaryRoles(
   await superuserQuery(node, 'SELECT pg_reload_conf()');
 }
 
+/** A physical slot for the standby region, reserving WAL from now on; kept if it exists. */
+async function ensureSlot(primary: PostgresNode, standbyRegion: RegionName) {
+  await superuserQuery(
+    primary,
+    `SELECT pg_create_physical_replication_slot($1, true)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`,
+    [slotName(standbyRegion)],
+  );
+}
+
 /** The primary's replication slot for a standby region, recreated empty (the standby starts afresh). */
 async function resetSlot(primary: PostgresNode, standbyRegion: RegionName) {
   const slot = slotName(standbyRegion);
@@ -468,12 +484,7 @@ export async function rewindStandby(standby: PostgresNode, primary: PostgresNode
   // timeline, and pg_rewind would answer "no rewind required" and leave the fork in place.
   await superuserQuery(primary, 'CHECKPOINT', [], { timeoutMs: 60_000 });
   await resetSlot(primary, standby.region);
-  await superuserQuery(
-    primary,
-    `SELECT pg_create_physical_replication_slot($1, true)
-      WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`,
-    [slotName(standby.region)],
-  );
+  await ensureSlot(primary, standby.region);
   // the superuser over the primary's unix socket (0700, the postgres OS user's): pg_rewind reads files
   // through functions only a superuser may call; the password goes in a passfile, never on argv
   const pgpass = `*:${primary.port}:*:postgres:${primary.superuserPassword}\n`;
@@ -578,19 +589,79 @@ export async function replicationInfo(
 /** Called with each postmaster right after spawn, so a caller can track (and clean up) it. */
 export type OnStarted = (postmaster: ChildProcess) => void;
 
-/** Cold start of a primary: initdb, start, wait, roles. */
+/**
+ * A cold standby without a base backup: a copy of its primary's data dir taken right after initdb,
+ * before the primary's first start, so both begin at the same shutdown checkpoint with the same
+ * system identifier, conf files and superuser password. The standby then streams everything the
+ * primary writes from its first start on (roles, passwords, databases, the parameter change that
+ * records wal_log_hints), through the slot bootstrapPrimary creates. A base backup would have to wait
+ * for the primary's roles, then checkpoint and copy the whole cluster over the replication link.
+ */
+export async function copyInitdbAsStandby(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
+  if (existsSync(join(primary.dataDir, 'postmaster.pid')))
+    throw new Error(`${primary.dataDir} has been started: its standby needs a base backup`);
+  const owner = runAsForPostgres();
+  // copied beside and renamed: an interrupted copy never looks like an initialized data dir
+  const partial = `${standby.dataDir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  rmSync(standby.dataDir, { recursive: true, force: true });
+  makeOwnedDir(partial, 0o700, owner);
+  // as the data dir's owner: cp -a keeps every file's mode and ownership without root's help
+  await runToCompletion('cp', ['-a', `${primary.dataDir}/.`, partial], { runAs: owner });
+  followPrimary({ ...standby, dataDir: partial }, primary, secrets);
+  renameSync(partial, standby.dataDir);
+}
+
+/**
+ * Cold start of a primary: initdb, start, wait, roles. With `standby`, that node's data dir is
+ * copied from the fresh initdb before the primary starts (copyInitdbAsStandby) and the primary gets
+ * its slot; start it with startCopiedStandby once this resolves (the replicator role exists then).
+ */
 export async function bootstrapPrimary(
   node: PostgresNode,
   secrets: LabSecrets,
   syncStandby: RegionName | undefined,
   onStarted: OnStarted,
   mode: ReplicationMode = REPLICATION_MODE[node.service],
+  opts: { standby?: PostgresNode } = {},
 ) {
   await initPrimary(node);
+  if (opts.standby) await copyInitdbAsStandby(opts.standby, node, secrets);
   const postmaster = startPostgres(node);
   onStarted(postmaster);
   await waitPostgresReady(node, postmaster);
   await setupPrimaryRoles(node, secrets, syncStandby, mode);
+  if (opts.standby) await ensureSlot(node, opts.standby.region);
+  return postmaster;
+}
+
+/**
+ * Starts a standby made by copyInitdbAsStandby; resolves once it streams from its primary and has
+ * replayed everything the primary had at that point (its database and roles, which a base backup
+ * would have carried from the start).
+ */
+export async function startCopiedStandby(standby: PostgresNode, primary: PostgresNode, onStarted: OnStarted) {
+  const postmaster = startPostgres(standby);
+  onStarted(postmaster);
+  await waitPostgresReady(standby, postmaster);
+  await waitStreaming(primary, standby.region);
+  const [setup] = await superuserQuery<{ lsn: string }>(primary, 'SELECT pg_current_wal_lsn()::text AS lsn');
+  const lsn = setup!.lsn;
+  await waitUntil(
+    `${standby.service}/${standby.region} to replay ${primary.region}'s setup`,
+    async () => {
+      const [row] = await superuserQuery<{ done: boolean }>(
+        standby,
+        'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done',
+        [lsn],
+        { timeoutMs: 1_000 },
+      );
+      return row?.done === true;
+    },
+    30_000,
+    50,
+    postmaster,
+  );
   return postmaster;
 }
 
