@@ -27,6 +27,7 @@ import {
   bootstrapPrimary,
   bootstrapStandby,
   enforceFenceOnDisk,
+  initdb,
   isInitialized,
   isInRecovery,
   type PostgresNode,
@@ -219,6 +220,12 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
     const said = typeof detail === 'function' ? detail() : detail;
     progress(`  ok  ${id.padEnd(24)} ${said.padEnd(30)} +${Date.now() - t0} ms`);
   };
+  // One initdb for every cold primary of this `up`, copied (initPrimary): each initdb costs ~1 s of CPU
+  // on a core the rest of the start needs.
+  const templateDir = join(ctx.paths.stateDir, 'initdb-template');
+  let template: Promise<string> | undefined;
+  const initdbOnce: Initdb = () =>
+    (template ??= initdb(templateDir, ctx.secrets.postgresPassword).then(() => templateDir));
   try {
     ctx.controlPlane = opts.controlPlane ?? 'edge';
     if (opts.replication) ctx.replication = opts.replication;
@@ -249,7 +256,9 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
       ),
       ...SERVICES.map(async (service) => {
         const activeActive = serviceTopology(ctx.topo, service) === 'active-active';
-        await (activeActive ? upActiveActiveCell(ctx, service, step) : upCell(ctx, service, step));
+        await (activeActive
+          ? upActiveActiveCell(ctx, service, step, initdbOnce)
+          : upCell(ctx, service, step, initdbOnce));
         const apps = ctx.components.filter((c) => c.kind === 'app' && c.service === service);
         await settleAll(apps.map((c) => step(c.id, c.logFile, c.url, () => startNodeComponent(ctx, c))));
         // the publications come with the apps' migrations; the subscriptions need them on both sides
@@ -271,11 +280,17 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
   } catch (err) {
     await ctx.processes.stopAll();
     throw err;
+  } finally {
+    await template?.catch(() => {});
+    rmSync(templateDir, { recursive: true, force: true });
   }
 }
 
+/** The data dir every cold primary of this `up` is copied from (made on first use). */
+type Initdb = () => Promise<string>;
+
 /** Active-active: both cells are primaries (cold: initdb each; warm: from their own data dirs). */
-async function upActiveActiveCell(ctx: LabContext, service: ServiceName, step: Step) {
+async function upActiveActiveCell(ctx: LabContext, service: ServiceName, step: Step, template: Initdb) {
   await settleAll(
     (['dc-a', 'dc-b'] as const).map(async (region) => {
       const c = cellOf(ctx, service, region);
@@ -286,7 +301,14 @@ async function upActiveActiveCell(ctx: LabContext, service: ServiceName, step: S
         cold ? 'active-active primary (initdb)' : 'active-active primary (warm)',
         () =>
           cold
-            ? bootstrapPrimary(c.postgres, ctx.secrets, undefined, trackPostgres(ctx, c.postgres))
+            ? bootstrapPrimary(
+                c.postgres,
+                ctx.secrets,
+                undefined,
+                trackPostgres(ctx, c.postgres),
+                ctx.replication[service],
+                { template },
+              )
             : startPostgresNode(ctx, c.postgres),
       );
       await step(`${service}-${region}-redis`, c.redis.logFile, 'master (own region)', () =>
@@ -296,7 +318,7 @@ async function upActiveActiveCell(ctx: LabContext, service: ServiceName, step: S
   );
 }
 
-async function upCell(ctx: LabContext, service: ServiceName, step: Step) {
+async function upCell(ctx: LabContext, service: ServiceName, step: Step, template: Initdb) {
   const a = cellOf(ctx, service, 'dc-a');
   const b = cellOf(ctx, service, 'dc-b');
   const pgStep = (c: CellNodes, detail: string | (() => string), work: () => Promise<unknown>) =>
@@ -315,7 +337,7 @@ async function upCell(ctx: LabContext, service: ServiceName, step: Step) {
           'dc-b',
           trackPostgres(ctx, a.postgres),
           ctx.replication[service],
-          { standby: b.postgres },
+          { standby: b.postgres, template },
         ),
       ),
       redisStep(a, 'master', () => startRedisNode(ctx, a.redis)),

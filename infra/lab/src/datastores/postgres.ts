@@ -196,30 +196,64 @@ async function withSecretFile<T>(
 }
 
 /**
- * initdb a fresh primary data dir (does not start it). initdb, pg_basebackup and pg_rewind run with
- * --no-sync: the data dirs are the lab's own, and an OS crash takes the whole lab with it (`lab down
- * --wipe`, then `up`); the running servers still sync their WAL.
+ * initdb a fresh data dir, with the lab's pg_hba.conf and shared settings (does not start it).
+ * initdb, pg_basebackup and pg_rewind run with --no-sync: the data dirs are the lab's own, and an OS
+ * crash takes the whole lab with it (`lab down --wipe`, then `up`); the running servers still sync
+ * their WAL.
  */
-export async function initPrimary(node: PostgresNode): Promise<void> {
+export async function initdb(dataDir: string, superuserPassword: string): Promise<void> {
   const owner = runAsForPostgres();
-  rmSync(node.dataDir, { recursive: true, force: true });
-  makeOwnedDir(node.dataDir, 0o700, owner);
-  await withSecretFile(node.dataDir, `${node.superuserPassword}\n`, (pwfile) =>
+  rmSync(dataDir, { recursive: true, force: true });
+  makeOwnedDir(dataDir, 0o700, owner);
+  await withSecretFile(dataDir, `${superuserPassword}\n`, (pwfile) =>
     runToCompletion(
       binary('initdb'),
       [
-        ...['-D', node.dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`],
+        ...['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`],
         ...['--encoding=UTF8', '--locale=C', '--no-sync'],
         // A promotion writes the first WAL segment of its new timeline whole (zero-filled) and fsyncs
         // it: with 16 MB segments that was most of pg_promote after a region kill (docs/facts.md,
-        // "Promotion after the primary died"). Standbys inherit the size from the base backup.
+        // "Promotion after the primary died"). Standbys inherit the size with the data dir.
         '--wal-segsize=1',
       ],
       { runAs: owner },
     ),
   );
-  writeOwnedFile(join(node.dataDir, 'pg_hba.conf'), PG_HBA, owner);
-  appendFileSync(join(node.dataDir, 'postgresql.conf'), SHARED_CONF);
+  writeOwnedFile(join(dataDir, 'pg_hba.conf'), PG_HBA, owner);
+  appendFileSync(join(dataDir, 'postgresql.conf'), SHARED_CONF);
+}
+
+/**
+ * A never-started data dir copied to `dataDir` (its postmaster never ran: both begin at the same
+ * shutdown checkpoint). Copied beside and renamed, so an interrupted copy never looks initialized.
+ */
+async function copyDataDir(from: string, dataDir: string) {
+  if (existsSync(join(from, 'postmaster.pid'))) throw new Error(`${from} has been started: not copied`);
+  const owner = runAsForPostgres();
+  const partial = `${dataDir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+  makeOwnedDir(partial, 0o700, owner);
+  // as the data dir's owner: cp -a keeps every file's mode and ownership without root's help
+  await runToCompletion('cp', ['-a', `${from}/.`, partial], { runAs: owner });
+  return {
+    commit: () => renameSync(partial, dataDir),
+    partial,
+  };
+}
+
+/**
+ * A fresh primary data dir (does not start it): initdb, or a copy of `template`, a data dir initdb
+ * made for this lab and never started. One initdb serves every cold primary of an `up`: what initdb
+ * writes is the same for all of them (the superuser password is the lab's one `postgresPassword`;
+ * roles, passwords, databases and per-node settings come after, per node). The copies share a system
+ * identifier, which nothing in the lab relies on to tell services apart (each node's standby, slot
+ * and pg_rewind source are named by the lab's own topology).
+ */
+export async function initPrimary(node: PostgresNode, template?: string): Promise<void> {
+  if (!template) return initdb(node.dataDir, node.superuserPassword);
+  const copy = await copyDataDir(template, node.dataDir);
+  copy.commit();
 }
 
 /**
@@ -598,22 +632,14 @@ export type OnStarted = (postmaster: ChildProcess) => void;
  * for the primary's roles, then checkpoint and copy the whole cluster over the replication link.
  */
 export async function copyInitdbAsStandby(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
-  if (existsSync(join(primary.dataDir, 'postmaster.pid')))
-    throw new Error(`${primary.dataDir} has been started: its standby needs a base backup`);
-  const owner = runAsForPostgres();
-  // copied beside and renamed: an interrupted copy never looks like an initialized data dir
-  const partial = `${standby.dataDir}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  rmSync(standby.dataDir, { recursive: true, force: true });
-  makeOwnedDir(partial, 0o700, owner);
-  // as the data dir's owner: cp -a keeps every file's mode and ownership without root's help
-  await runToCompletion('cp', ['-a', `${primary.dataDir}/.`, partial], { runAs: owner });
-  followPrimary({ ...standby, dataDir: partial }, primary, secrets);
-  renameSync(partial, standby.dataDir);
+  const copy = await copyDataDir(primary.dataDir, standby.dataDir);
+  followPrimary({ ...standby, dataDir: copy.partial }, primary, secrets);
+  copy.commit();
 }
 
 /**
- * Cold start of a primary: initdb, start, wait, roles. With `standby`, that node's data dir is
+ * Cold start of a primary: initdb (or a copy of `template`'s, see initPrimary), start, wait, roles.
+ * With `standby`, that node's data dir is
  * copied from the fresh initdb before the primary starts (copyInitdbAsStandby) and the primary gets
  * its slot; start it with startCopiedStandby once this resolves (the replicator role exists then).
  */
@@ -623,9 +649,9 @@ export async function bootstrapPrimary(
   syncStandby: RegionName | undefined,
   onStarted: OnStarted,
   mode: ReplicationMode = REPLICATION_MODE[node.service],
-  opts: { standby?: PostgresNode } = {},
+  opts: { standby?: PostgresNode; template?: () => Promise<string> } = {},
 ) {
-  await initPrimary(node);
+  await initPrimary(node, await opts.template?.());
   if (opts.standby) await copyInitdbAsStandby(opts.standby, node, secrets);
   const postmaster = startPostgres(node);
   onStarted(postmaster);
