@@ -3,8 +3,8 @@
 // compiler, already a production dependency). Why: under tsx every start compiles the app again (~5 s of CPU measured in a
 // container, ~4.8 s here), and a restart in place (app-crash) or a region's three apps starting at
 // once (restore) then starved the serving region of a busy 2-core host. The bundles start in a
-// fraction of that. npm packages stay external (node_modules as installed), but for INLINED below; the workspaces'
-// TypeScript is bundled. Each file keeps its own import.meta.url, so paths such as a service's
+// fraction of that. The workspaces' TypeScript and the npm packages are bundled (all but EXTERNAL
+// below). Each file keeps its own import.meta.url, so paths such as a service's
 // migrations directory resolve exactly as from source.
 //
 // Beside each bundle, <name>.bundle.inputs.json lists every source file that went into it with its
@@ -31,22 +31,22 @@ const IMAGE_ENTRIES = [
   'infra/links/src/server.ts',
 ];
 
-// npm packages bundled in rather than imported at start. typebox ships ~700 small ES modules, and
-// Node 20's ESM loader resolves, opens and compiles each one: importing typebox/compile cost 0.7–0.9 s
-// of CPU per process here (a --cpu-prof of the import was all loader work), in every app, the router,
-// the links and the lab daemon. Bundled, it is one module. The type provider comes with it, so there
-// is one typebox in the process (its Kind symbols must be the ones our schemas were built with).
-const INLINED = ['typebox', '@fastify/type-provider-typebox'];
-const inlined = (path) => INLINED.some((name) => path === name || path.startsWith(`${name}/`));
+// npm packages are bundled in too, not imported from node_modules at start. Node 20's loaders resolve,
+// stat, read and compile every module file one by one: typebox alone (~700 ES modules) cost 0.7–0.9 s
+// of CPU per process, and with it inlined the remaining packages (fastify, pg, ioredis, OpenTelemetry,
+// …: ~700 more files) still cost ~1 s of CPU per process at each start (--cpu-prof: loader work),
+// in every app, the router, the links and the lab daemon, nine processes on 2 cores at `lab up`.
+// One module of ~3.5 MB loads in ~0.5 s. Only what must stay a separate file is external:
+// pg-native, pg's optional native binding (required in a try, not installed).
+const EXTERNAL = ['pg-native'];
+const external = (path) =>
+  path.startsWith('node:') || EXTERNAL.some((name) => path === name || path.startsWith(`${name}/`));
 
 const keepFileUrls = {
   name: 'keep-file-urls',
   setup(b) {
-    // bare imports (npm packages, node: builtins) stay imports; the workspaces' own code is bundled
     b.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@failover-lab/') || inlined(args.path)
-        ? undefined
-        : { path: args.path, external: true },
+      external(args.path) ? { path: args.path, external: true } : undefined,
     );
     b.onLoad({ filter: /\.ts$/ }, async (args) => ({
       contents: (await readFile(args.path, 'utf8')).replaceAll(
@@ -57,6 +57,11 @@ const keepFileUrls = {
     }));
   },
 };
+
+// Bundled CommonJS packages call require() for Node's builtins; an ES module has none of its own.
+const REQUIRE_SHIM =
+  "import { createRequire as __flabCreateRequire } from 'node:module';\n" +
+  'const require = __flabCreateRequire(import.meta.url);';
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const bundleOf = (entry) => entry.replace(/\.ts$/, '.bundle.mjs');
@@ -81,7 +86,10 @@ async function bundle(entry) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    sourcemap: 'inline',
+    // beside the bundle, not inline: an inline map of every package doubled what Node reads and decodes
+    // at each start (--enable-source-maps)
+    sourcemap: 'linked',
+    banner: { js: REQUIRE_SHIM },
     logLevel: 'warning',
     plugins: [keepFileUrls],
     metafile: true,
@@ -97,8 +105,12 @@ async function bundle(entry) {
   inputs[relative(REPO_ROOT, BUNDLER)] = sha256(BUNDLER);
   // Written aside and renamed: two labs bundling at once must never start half a file.
   const suffix = `.${process.pid}.tmp`;
-  writeFileSync(bundleOf(entry) + suffix, result.outputFiles[0].contents);
-  renameSync(bundleOf(entry) + suffix, bundleOf(entry));
+  // the map first: a bundle is used only once it exists, and then its map is there
+  const isMap = (f) => f.path.endsWith('.map');
+  for (const file of [...result.outputFiles.filter(isMap), ...result.outputFiles.filter((f) => !isMap(f))]) {
+    writeFileSync(file.path + suffix, file.contents);
+    renameSync(file.path + suffix, file.path);
+  }
   writeFileSync(manifestOf(entry) + suffix, `${JSON.stringify({ inputs }, null, 1)}\n`);
   renameSync(manifestOf(entry) + suffix, manifestOf(entry));
 }
