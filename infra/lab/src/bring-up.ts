@@ -248,6 +248,8 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
     // rules a killed links process of this subnet left behind would forward past the new proxy
     await sweepKernelRules(ctx.topo.subnet);
     const links = linksComponent(ctx);
+    // initdb needs nothing else: it runs while the links process loads (each mostly one core's CPU)
+    if (SERVICES.some((service) => needsInitdb(ctx, service))) void initdbOnce().catch(() => {});
     await step(links.id, links.logFile, links.url, () => startNodeComponent(ctx, links));
     // Each service's apps start as soon as its own data tier is ready; Prometheus needs nothing.
     await settleAll([
@@ -288,6 +290,16 @@ export async function bringUp(ctx: LabContext, opts: BringUpOptions, progress: (
 
 /** The data dir every cold primary of this `up` is copied from (made on first use). */
 type Initdb = () => Promise<string>;
+
+/** Whether this `up` initdbs a primary of the service (the same tests upCell and upActiveActiveCell make). */
+function needsInitdb(ctx: LabContext, service: ServiceName): boolean {
+  const uninitialized = (['dc-a', 'dc-b'] as const).map(
+    (r) => !isInitialized(cellOf(ctx, service, r).postgres),
+  );
+  return serviceTopology(ctx.topo, service) === 'active-active'
+    ? uninitialized.some(Boolean)
+    : uninitialized.every(Boolean);
+}
 
 /** Active-active: both cells are primaries (cold: initdb each; warm: from their own data dirs). */
 async function upActiveActiveCell(ctx: LabContext, service: ServiceName, step: Step, template: Initdb) {
