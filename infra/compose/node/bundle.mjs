@@ -59,6 +59,8 @@ const keepFileUrls = {
 };
 
 // Bundled CommonJS packages call require() for Node's builtins; an ES module has none of its own.
+// __dirname stays undefined: the package code that reads it (pino's transports, ioredis with
+// showFriendlyErrorStack) is never used by these entry points, and would look beside the bundle anyway.
 const REQUIRE_SHIM =
   "import { createRequire as __flabCreateRequire } from 'node:module';\n" +
   'const require = __flabCreateRequire(import.meta.url);';
