@@ -36,28 +36,6 @@ export async function regionPlan(ctx: ScenarioContext, kind: FaultKind): Promise
   };
 }
 
-/**
- * A primary the router cannot reach (frozen, cut off) is failed over only once its lease has run out
- * (docs/fencing.md, "The lease"): detection + the lease take about as long as the drill client's 5 s
- * timeout, so retry-safe requests to the lost region can still fail. Not yet the issue-15 target (0);
- * remove this once the freeze path meets it at load 6-8.
- */
-export const LEASE_WAIT_OUTLASTS_CLIENT =
-  'a failover from an unreachable primary waits out its lease after detection (3 s in the lab): requests ' +
-  'sent to it just before or after the fault can outlast the client timeout (issue 15, not met yet)';
-
-/** The plan, with the services that fail over allowed to fail retry-safe requests for that reason. */
-export function leaseWaitTolerated(plan: Plan): Plan {
-  const moved = plan.expectation.failsOver;
-  return {
-    ...plan,
-    expectation: {
-      ...plan.expectation,
-      retrySafeFailuresExpected: Object.fromEntries(moved.map((s) => [s, LEASE_WAIT_OUTLASTS_CLIENT])),
-    },
-  };
-}
-
 export async function restoreAndSettle(ctx: ScenarioContext, region: RegionName): Promise<void> {
   ctx.log(`reset: restoring ${region} as standby`);
   await ctx.backend.faults.apply({ kind: 'region_restore', target: { region } });
