@@ -6,6 +6,7 @@
 // router promotes only once that lease is over (docs/fencing.md, "The lease").
 import { otherRegion } from '@failover-lab/contracts';
 import {
+  composeLeaseWaitTolerated,
   failOverThenUndo,
   firstEventAfter,
   oldPrimaryChecks,
@@ -27,10 +28,10 @@ export const edgePartition: Scenario = {
     '(read from their Postgres), and after the heal they are fenced; nothing acked is lost in payments',
   plan: async (ctx) => {
     const { primary, there, elsewhere } = await primaryRegion(ctx);
-    return {
+    return composeLeaseWaitTolerated(ctx, {
       fault: { kind: 'link_partition', target: { from: 'edge', region: primary }, direction: 'both' },
       expectation: { failsOver: there, unaffected: elsewhere },
-    };
+    });
   },
   inject: (ctx, plan) => ctx.backend.faults.apply(plan.fault),
   whileLoaded: (ctx, plan, window) =>

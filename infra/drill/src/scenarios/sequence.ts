@@ -18,6 +18,7 @@ import {
 import { routerServices, steadyStateProblems } from '../steady-state';
 import type { StepRecorder } from '../steps';
 import {
+  composeLeaseWaitTolerated,
   firstEventAfter,
   oldPrimaryChecks,
   RESET_TIMEOUT_MS,
@@ -66,13 +67,13 @@ function chain(name: ChainName): Scenario {
         : ''),
     plan: async (ctx) => {
       const plan = await regionPlan(ctx, 'region_freeze');
-      return {
+      return composeLeaseWaitTolerated(ctx, {
         ...plan,
         expectation: {
           ...plan.expectation,
           retrySafeFailuresExpected: { payments: PAYMENTS_HAS_NO_PRIMARY },
         },
-      };
+      });
     },
     inject: (ctx, plan) => runChain(ctx, plan, restoresBoth),
     verify: async (_ctx, plan, input) => servedByNewRegion(plan, input),
