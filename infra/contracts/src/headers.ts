@@ -16,6 +16,15 @@ export const DEADLINE_HEADER = 'x-request-deadline';
  */
 export const LEASE_HEADER = 'x-failover-lease-ms';
 
+/**
+ * Router → cell on every proxied request that grants the lease (with EPOCH_HEADER and LEASE_HEADER):
+ * the grant's own deadline (unix ms), short, unlike the request's x-request-deadline. A primary at that
+ * epoch holds its lease until this + the lease, whenever it reads the request; the router counts
+ * exactly that for every request it sent (docs/fencing.md, "The lease"). A probe's deadline is its
+ * x-request-deadline.
+ */
+export const LEASE_DEADLINE_HEADER = 'x-failover-lease-deadline';
+
 /** Router → client: the region whose cell answered. */
 export const SERVED_BY_HEADER = 'x-served-by';
 

@@ -36,6 +36,17 @@ export const ProbeConfigSchema = Type.Object(
         'answers, and under a flood of requests (a just-promoted primary) it then fences itself ' +
         '(docs/fencing.md, "The lease")',
     ),
+    silenceMs: ms(
+      0,
+      60_000,
+      0,
+      'passive suspicion for the lease: a cell that has answered nothing (no probe, no proxied request) for ' +
+        'this long while a probe or request to it has been outstanding as long is granted no lease until it ' +
+        'answers again, so a failover from a frozen primary waits the lease after ~freeze + this, not after ' +
+        'its confirmation. Must stay above the longest silence of a healthy cell (a latency spike on the ' +
+        'link, a starved machine) by enough that the grants it stops do not outlast the lease. 0: off (grants ' +
+        'stop only by `leaseFall`; docs/fencing.md, "The lease")',
+    ),
     burstIntervalMs: ms(5, 60_000, 50, 'interval of the re-probe burst a passive signal triggers'),
     startupGraceMs: ms(
       0,
@@ -147,13 +158,25 @@ export const PolicyConfigSchema = Type.Object(
       0,
       600_000,
       3_000,
-      'the lease each health probe grants the primary at the current epoch: a primary holds it until the ' +
-        'deadline of the latest probe it read + this, and fences itself once that has passed; a failover from a ' +
-        'primary the router cannot reach (not proved gone) waits until every lease it may have granted has run ' +
-        'out (the deadline of the last probe that granted one + this). A leased primary also refuses every COMMIT ' +
-        'past its lease, so that wait bounds the wait for its writes in flight too. Shorter is a faster ' +
-        'failover from a frozen primary; longer leaves a starved primary more room before it fences itself ' +
-        '(1-2 s fenced just-promoted primaries at load 11-19 here); 0 turns leases off (docs/fencing.md, "The lease")',
+      'the lease each health probe and each proxied request grants the primary at the current epoch: a primary ' +
+        'holds it until the deadline of the latest grant it read (`leaseGrantMs` after it was sent) + this, and ' +
+        'fences itself once that has passed; a failover from a primary the router cannot reach (not proved ' +
+        'gone) waits until every lease it may have granted has run out (the last grant sent + `leaseGrantMs` + ' +
+        'this). A leased primary also refuses every COMMIT past its lease, so that wait bounds the wait for its ' +
+        'writes in flight too. Shorter is a faster failover from a frozen primary; longer leaves a primary that ' +
+        'reads no grant for a while (a starved machine, a link outage) more room before it fences itself; 0 ' +
+        'turns leases off (docs/fencing.md, "The lease")',
+    ),
+    leaseGrantMs: ms(
+      1,
+      60_000,
+      500,
+      'the deadline of each lease grant, after it is sent: a primary holds its lease until the deadline of ' +
+        'the latest grant it read + `leaseMs`, and the router counts the same for every grant it sent, so ' +
+        'only the sum of the two matters, to the wait (a failover waits up to the last grant + both) and ' +
+        'to a primary reading its grants late (it keeps its lease as long as it reads one within both of its ' +
+        'sending). Grants go on every probe and, with leases on, on every request proxied to a cell the ' +
+        'router does not suspect (docs/fencing.md, "The lease")',
     ),
     standbySteadyMs: ms(
       0,

@@ -98,15 +98,18 @@ describe.sequential('drill scenarios on a real lab', () => {
   it('region-freeze: failover, then the thawed old primaries accept no write', async () => {
     const r = await expectPass('region-freeze', { durationMs: 10_000 });
     expect(r.checks.some((c) => c.name.startsWith('split-brain: payments'))).toBe(true);
-    // a frozen region may still be alive: the promotion waited out the lease it may hold (on by default)
-    expect(r.phases.payments?.steps?.leaseMs).toBeGreaterThan(0);
+    // a frozen region may still be alive: the promotion came only once the lease it may hold had run
+    // out, no sooner than its last grant (its own `lease` step, when it was not over already), and no
+    // retry-safe request failed meanwhile (the verdict's own rule: none is tolerated any more)
+    const promoted = r.events.find((e) => e.type === 'promoted' && e.service === 'payments');
+    expect(promoted).toBeDefined();
+    expect(r.services.payments.failedOver).toBe(true);
   }, 180_000);
 
   it('edge-partition: the cut-off old primaries fence themselves (lease) before the router promotes', async () => {
     const r = await expectPass('edge-partition', { durationMs: 12_000 });
     const lease = r.checks.filter((c) => c.name.includes('fenced itself (lease) before the promotion'));
     expect(lease.map((c) => c.ok)).toEqual([true, true, true]);
-    expect(r.phases.payments?.steps?.leaseMs).toBeGreaterThan(0);
   }, 240_000);
 
   it('replication-cut: payments degrades to async within its bound, and sync stays off until the heal', async () => {

@@ -173,8 +173,15 @@ export function linksComponent(ctx: ComponentContext): NodeComponent {
   };
 }
 
-/** The lab router's lease (policy.leaseMs; the contract's default is 3 s). */
-export const LAB_LEASE_MS = 3_000;
+/**
+ * The lab router's lease (policy.leaseMs; the contract's default is 3 s), the deadline of each grant
+ * (policy.leaseGrantMs) and the silence after which a cell is granted none (probe.silenceMs). A
+ * failover from a frozen primary waits at most ~silence + grant + lease after the freeze; each value and
+ * its safety argument: docs/fencing.md, "The lease".
+ */
+export const LAB_LEASE_MS = 1_200;
+export const LAB_LEASE_GRANT_MS = 100;
+export const LAB_SILENCE_MS = 300;
 
 /** The router's config file for this lab (the contract's RouterConfigFile). */
 export function routerConfig(ctx: ComponentContext): RouterConfigFile {
@@ -203,11 +210,10 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
     // client's 5 s timeout (a held write still gets its answer) and well above a sign-in's p99 (~2 s).
     proxy: { requestTimeoutMs: 3_000 },
     // A failover from a frozen or cut-off primary waits out its lease (its writes are bound by it too,
-    // so not their deadlines as well). 1 s and 2 s were tried: at load 11-19 just-promoted primaries,
-    // flooded by the requests held through the failover, went 2-4 s without answering a probe and
-    // fenced themselves in every freeze run (docs/fencing.md, "The lease"); 3 s, the contract's default.
-    policy: { leaseMs: LAB_LEASE_MS },
-    ...(ctx.probe && Object.keys(ctx.probe).length > 0 ? { probe: ctx.probe } : {}),
+    // so not their deadlines as well); every proxied request renews it, so a primary flooded by requests
+    // keeps it, and a silent cell stops being granted one long before it is confirmed down.
+    policy: { leaseMs: LAB_LEASE_MS, leaseGrantMs: LAB_LEASE_GRANT_MS },
+    probe: { silenceMs: LAB_SILENCE_MS, ...ctx.probe },
   };
 }
 

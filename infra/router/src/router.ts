@@ -141,6 +141,7 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
       : {
           epoch,
           leaseMs: policy?.leaseMs ?? 0,
+          ...(policy?.leaseGrantMs !== undefined ? { grantMs: policy.leaseGrantMs } : {}),
           // a promotion an earlier run may still have in flight: none if this run created the state
           promoteTimeoutMs: controller.stateBornThisRun(service) ? 0 : (policy?.adminTimeoutMs ?? 0),
         };

@@ -5,6 +5,7 @@ import {
   type CellHealth,
   grantsLease,
   initialHealth,
+  isSilent,
   type ProbeResult,
 } from '../src/health/cell-health';
 import { fixtures, ready } from './fixtures/snapshots';
@@ -712,6 +713,109 @@ describe('decide(): the lease of an old primary the router cannot reach', () => 
     // confirmed when the last probe timed out (3 000): the lease runs out 500 ms later, not 1 000
     const d = decide({ ...base, at: 3_000, cells: { ...base.cells, 'dc-a': old } });
     expect(d).toMatchObject({ kind: 'failover', to: 'dc-b', leaseUntil: 3_500 });
+  });
+
+  it.each([
+    ['off (0)', { now: 5_000, oldestOutstandingAt: 1_000, lastAnswerAt: 1_000 }, 0, false],
+    [
+      'nothing outstanding (an idle cell is not silent)',
+      { now: 5_000, oldestOutstandingAt: null, lastAnswerAt: 1_000 },
+      400,
+      false,
+    ],
+    [
+      'a request outstanding 400 ms, no answer since it left: silent',
+      { now: 1_400, oldestOutstandingAt: 1_000, lastAnswerAt: 990 },
+      400,
+      true,
+    ],
+    [
+      'outstanding 399 ms: not yet',
+      { now: 1_399, oldestOutstandingAt: 1_000, lastAnswerAt: 990 },
+      400,
+      false,
+    ],
+    [
+      'a slow request, but the cell answered others since (flooded, not frozen): not silent',
+      { now: 3_000, oldestOutstandingAt: 1_000, lastAnswerAt: 2_900 },
+      400,
+      false,
+    ],
+    [
+      'a 300 ms spike: every answer 300 ms late, the silence shorter than 400 ms',
+      { now: 1_310, oldestOutstandingAt: 1_000, lastAnswerAt: 960 },
+      400,
+      false,
+    ],
+    [
+      'never answered anything, something outstanding 400 ms',
+      { now: 1_400, oldestOutstandingAt: 1_000, lastAnswerAt: null },
+      400,
+      true,
+    ],
+  ] as const)('passive suspicion (isSilent): %s', (_name, silence, silenceMs, silent) => {
+    expect(isSilent(silence, silenceMs)).toBe(silent);
+  });
+
+  it.each([
+    ['up but silent', { status: 'up', consecutiveFailures: 0 }],
+    ['suspected and silent', { status: 'suspect', consecutiveFailures: 1 }],
+  ] as const)('a silent cell is granted no lease, whatever its probes say: %s', (_name, state) => {
+    const h = { ...initialHealth(0), ...state } as CellHealth;
+    expect([grantsLease(h, 3, false), grantsLease(h, 3, true)]).toEqual([true, false]);
+  });
+
+  it('a frozen primary under traffic: grants stop ~silenceMs after the freeze, and the failover waits only that + grant + lease', () => {
+    // requests every 10 ms, answered in 5 ms until the freeze at 10 000; silenceMs 400, grant 200 ms,
+    // lease 600 ms; probes every 200 ms, each timing out at its 500 ms deadline after the freeze
+    const silenceMs = 400;
+    const grantMs = 200;
+    const leaseMs = 600;
+    const freeze = 10_000;
+    let h = applyProbe(
+      initialHealth(0),
+      { ok: true, at: 9_900, ms: 3, ready: ready(), error: null },
+      { fall: 3, rise: 2 },
+    );
+    const outstanding: number[] = [];
+    let lastAnswerAt: number | null = 9_995;
+    let granted = 0;
+    for (let at = 10_000; at < 12_000; at += 10) {
+      // before the freeze, each request is answered 5 ms after it left
+      if (at < freeze) lastAnswerAt = at - 5;
+      const silent = isSilent(
+        { now: at, oldestOutstandingAt: outstanding[0] ?? null, lastAnswerAt },
+        silenceMs,
+      );
+      if (grantsLease(h, 3, silent)) granted = Math.max(granted, at + grantMs + leaseMs);
+      outstanding.push(at);
+    }
+    // the last grant left just before freeze + silenceMs
+    expect(granted).toBe(freeze + silenceMs - 10 + grantMs + leaseMs);
+    // confirmed down by three probe timeouts (sent at 10 000, 10 500, 11 000), granting nothing since
+    // the first of them went out silent… the bound is the requests', not moved by the probes
+    for (const at of [10_000, 10_500, 11_000]) {
+      const silent = isSilent({ now: at, oldestOutstandingAt: freeze, lastAnswerAt }, silenceMs);
+      h = applyProbe(
+        h,
+        {
+          ok: false,
+          at,
+          ms: 500,
+          ready: null,
+          error: 'TimeoutError',
+          ...(grantsLease(h, 3, silent) ? { leaseUntil: at + grantMs + leaseMs } : {}),
+        },
+        { fall: 3, rise: 2 },
+      );
+    }
+    h = { ...h, leaseGrantedUntil: Math.max(h.leaseGrantedUntil ?? 0, granted) };
+    expect([h.status, h.leaseGrantedUntil]).toEqual(['down', granted]);
+    const base = fixtures.paymentsPrimaryDown();
+    const old = { ...h, lastReady: base.cells['dc-a'].lastReady };
+    const d = decide({ ...base, at: 11_500, cells: { ...base.cells, 'dc-a': old } });
+    // the bound (11 190) is already past at confirmation: no lease wait at all
+    expect(d).toMatchObject({ kind: 'failover', to: 'dc-b', leaseUntil: null });
   });
 
   it('every probe sent, answered or not, extends the bound to its deadline + the lease', () => {

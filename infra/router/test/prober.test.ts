@@ -1,6 +1,6 @@
 // The prober with a scripted probe function: each probe waits until the test answers it, so the order
 // of "probe started", "data plane asked", "probe answered" is set by the test, not by timers.
-import { DEADLINE_HEADER, LEASE_HEADER } from '@failover-lab/contracts';
+import { DEADLINE_HEADER, EPOCH_HEADER, LEASE_DEADLINE_HEADER, LEASE_HEADER } from '@failover-lab/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProbeConfig } from '../src/config';
 import type { ProbeResult } from '../src/health/cell-health';
@@ -18,6 +18,8 @@ const CONFIG: ProbeConfig = {
   rise: 2,
   // leases granted until confirmed down here (as many as `fall`); leaseFall has its own cases
   leaseFall: 3,
+  // passive suspicion off here; it has its own cases
+  silenceMs: 0,
   burstIntervalMs: 5,
   startupGraceMs: 0,
   postgresPort: 5432,
@@ -204,6 +206,63 @@ describe('Prober: the leases of probes', () => {
       null,
     ]);
     expect(p.health('messaging', 'dc-a').leaseGrantedUntil).toBe(Number(sent[2]![DEADLINE_HEADER]) + leaseMs);
+  });
+});
+
+describe('Prober: the leases of proxied requests', () => {
+  const target = { service: 'messaging', region: 'dc-a', url: 'http://127.0.0.1:1' } as const;
+  const idle = async () => new Promise<ProbeResult>(() => {});
+
+  it('grants on every request like a probe, counted before it leaves, and none while the cell is silent', () => {
+    // not started: only the bookkeeping, no probes
+    const p = new Prober([target], { ...CONFIG, silenceMs: 100 }, idle, async () => 'alive');
+    prober = p;
+    const leaseMs = 600;
+    p.grantLeases(() => ({ epoch: 7, leaseMs, grantMs: 200 }), 0);
+    const t = Date.now();
+    const first = p.grantRequest('messaging', 'dc-a', 7, t);
+    // the grant's own short deadline, not the request's
+    expect(first.headers).toEqual({
+      [EPOCH_HEADER]: '7',
+      [LEASE_HEADER]: '600',
+      [LEASE_DEADLINE_HEADER]: String(t + 200),
+    });
+    const bound = p.health('messaging', 'dc-a').leaseGrantedUntil!;
+    expect(bound).toBeGreaterThanOrEqual(t + 200 + leaseMs);
+    // still within the step the bound is raised by
+    const sent = [first];
+    sent.push(p.grantRequest('messaging', 'dc-a', 7, t + 20));
+    expect(sent[1]!.headers).not.toBeNull();
+    expect(p.health('messaging', 'dc-a').leaseGrantedUntil).toBe(bound);
+    sent.push(p.grantRequest('messaging', 'dc-a', 7, t + 99));
+    expect(sent[2]!.headers).not.toBeNull();
+    expect(p.health('messaging', 'dc-a').leaseGrantedUntil).toBeGreaterThanOrEqual(t + 99 + 200 + leaseMs);
+    // the first has waited 100 ms and nothing answered since it left: silent, no grant, bound unmoved
+    const held = p.health('messaging', 'dc-a').leaseGrantedUntil;
+    sent.push(p.grantRequest('messaging', 'dc-a', 7, t + 100));
+    sent.push(p.grantRequest('messaging', 'dc-a', 7, t + 5_000));
+    expect(sent.slice(3).map((r) => r.headers)).toEqual([null, null]);
+    expect(p.health('messaging', 'dc-a').leaseGrantedUntil).toBe(held);
+    // answered (or given up on): nothing waits any more, granted again
+    for (const r of sent) r.settled(true);
+    expect(p.grantRequest('messaging', 'dc-a', 7, t + 5_000).headers).not.toBeNull();
+  });
+
+  it('a cell confirmed down, leases off, or a request at another epoch: no grant', async () => {
+    const probe = scriptedProbe();
+    const p = new Prober([target], CONFIG, probe.fn, async () => 'alive');
+    prober = p;
+    p.grantLeases(() => ({ epoch: 7, leaseMs: 0 }), 0);
+    expect(p.grantRequest('messaging', 'dc-a', 7).headers).toBeNull();
+    p.grantLeases(() => ({ epoch: 7, leaseMs: 600 }), 0);
+    expect(p.grantRequest('messaging', 'dc-a', 7).headers).not.toBeNull();
+    // a request routed at another epoch than the lease's: its epoch header stays its route's, no grant
+    expect(p.grantRequest('messaging', 'dc-a', 6).headers).toBeNull();
+    p.start();
+    await probe.answer(true);
+    for (let i = 0; i < 3; i++) await probe.answer(false, 'TimeoutError');
+    await waitFor('confirmed down', () => p.health('messaging', 'dc-a').status === 'down', 5_000, 1);
+    expect(p.grantRequest('messaging', 'dc-a', 7).headers).toBeNull();
   });
 });
 

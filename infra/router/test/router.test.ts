@@ -158,6 +158,9 @@ describe('router data plane', () => {
             'x-keep': '2',
             'x-failover-epoch': '99',
             'x-request-deadline': '1', // a client's own deadline is dropped: only the router sets it
+            // and so is a client's lease grant: only the router grants one
+            'x-failover-lease-ms': '999999',
+            'x-failover-lease-deadline': '99999999999999',
           },
         });
         req.on('response', (r) => {
@@ -187,6 +190,12 @@ describe('router data plane', () => {
     const deadline = Number(seen['x-request-deadline']);
     expect(deadline).toBeGreaterThanOrEqual(sentAt + rig.config.proxy.requestTimeoutMs);
     expect(deadline).toBeLessThanOrEqual(Date.now() + rig.config.proxy.requestTimeoutMs);
+    // the lease grant a probe carries, with a short deadline of its own, not the request's
+    const policy = rig.config.services.payments!.policy;
+    expect(seen['x-failover-lease-ms']).toBe(String(policy.leaseMs));
+    const grantDeadline = Number(seen['x-failover-lease-deadline']);
+    expect(grantDeadline).toBeGreaterThanOrEqual(sentAt + policy.leaseGrantMs);
+    expect(grantDeadline).toBeLessThanOrEqual(Date.now() + policy.leaseGrantMs);
     const state = JSON.parse(readFileSync(rig.config.stateFile, 'utf8'));
     expect(state.services.payments).toMatchObject({ primary: 'dc-a', epoch: 1 });
     expect(eventTypes()).toEqual(['promoted:dc-a:1', 'routed:dc-a:1']);

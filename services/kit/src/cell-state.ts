@@ -2,11 +2,15 @@
 // The role is cached and refreshed every ~250 ms (and at once after a read-only error), so the
 // write path never waits for a role query and a demoted node answers 503 FENCED, never 500.
 
+import type { IncomingHttpHeaders } from 'node:http';
 import {
   CELL_REGION_HEADER,
   CELL_ROLE_HEADER,
   type CellRole,
+  DEADLINE_HEADER,
   EPOCH_HEADER,
+  LEASE_DEADLINE_HEADER,
+  LEASE_HEADER,
   REPLICATION_LAG_HEADER,
   type RegionName,
   type ServiceName,
@@ -95,6 +99,16 @@ export class CellState {
   }
 
   /**
+   * Any request the router sent with a grant (a probe, or a proxied request: leaseGrantOf) renews the
+   * lease by renewLease's rules. A primary flooded by requests thus renews from the very requests that
+   * flood it, not only from the probes queued behind them.
+   */
+  renewLeaseFrom(headers: IncomingHttpHeaders): boolean {
+    const grant = leaseGrantOf(headers);
+    return grant !== null && this.renewLease(grant.epoch, grant.leaseMs, grant.deadlineMs);
+  }
+
+  /**
    * The lease a promotion carries (PromoteRequest.lease), taken at the moment the cell became primary
    * (`now`): until min(now, deadline) + leaseMs. The router counts deadline + leaseMs until the cell
    * answers and the moment of the answer + leaseMs after, both at least this, so a new primary is leased
@@ -179,9 +193,21 @@ export class CellState {
     return headers;
   }
 
+  /**
+   * checkLease, once the I/O already waiting has been read. After a stall (a starved machine, a
+   * thawed process) timers run before the sockets are read, and the requests queued there meanwhile
+   * may carry grants the router sent in time: read first, they renew the lease. Waiting costs no
+   * safety: a write checks the lease itself (assertWritable) and its COMMIT is bound by it in Postgres.
+   */
+  checkLeaseAfterPendingIo(): Promise<boolean> {
+    if (this.leaseUntil === null || Date.now() <= this.leaseUntil) return Promise.resolve(false);
+    // setImmediate runs after the event loop's poll phase, which reads what waits in the sockets
+    return new Promise((resolve) => setImmediate(() => resolve(this.checkLease())));
+  }
+
   start(intervalMs = 250): void {
     this.timer = setInterval(() => {
-      this.checkLease();
+      void this.checkLeaseAfterPendingIo();
       void this.refresh();
     }, intervalMs);
     this.timer.unref();
@@ -219,4 +245,26 @@ export class CellState {
       }
     }
   }
+}
+
+/**
+ * The grant a request from the router carries: the epoch, the lease and the grant's deadline
+ * (LEASE_DEADLINE_HEADER; a probe without it uses its own x-request-deadline, which is its grant's).
+ * null when any is missing or malformed: a request without LEASE_HEADER grants nothing, whatever its
+ * other headers say (a proxied request's x-request-deadline is far too late to count as a grant's).
+ */
+export function leaseGrantOf(
+  headers: IncomingHttpHeaders,
+): { epoch: number; leaseMs: number; deadlineMs: number } | null {
+  const read = (name: string) => {
+    const value = headers[name];
+    return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : null;
+  };
+  const leaseMs = read(LEASE_HEADER);
+  if (leaseMs === null) return null;
+  const epoch = read(EPOCH_HEADER);
+  const deadlineMs =
+    headers[LEASE_DEADLINE_HEADER] !== undefined ? read(LEASE_DEADLINE_HEADER) : read(DEADLINE_HEADER);
+  if (epoch === null || deadlineMs === null) return null;
+  return { epoch, leaseMs, deadlineMs };
 }

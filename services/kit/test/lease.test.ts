@@ -3,10 +3,10 @@
 // itself the way the router's fence does: writes refused at once, and in its Postgres (grants revoked,
 // marker in postgresql.auto.conf). A promotion at its epoch (the router's claim) lifts it.
 
-import { DEADLINE_HEADER, EPOCH_HEADER, LEASE_HEADER } from '@failover-lab/contracts';
+import { DEADLINE_HEADER, EPOCH_HEADER, LEASE_DEADLINE_HEADER, LEASE_HEADER } from '@failover-lab/contracts';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { CellState } from '../src/cell-state';
+import { CellState, leaseGrantOf } from '../src/cell-state';
 import { defineErrors } from '../src/errors';
 import { fenceRig } from './fixtures/fence-rig';
 
@@ -50,6 +50,28 @@ describe('the lease', () => {
     // an older probe read later never shortens it
     expect((await probe(epoch, 1_000, deadline - 200)).leaseUntil).toBe(granted.leaseUntil);
     expect((await write()).statusCode).toBe(201);
+  });
+
+  it('is renewed by any request the router sent with a grant, to the grant’s deadline, not the request’s', async () => {
+    const before = Date.parse((await rig.cell.inject('/health/ready')).json().leaseUntil);
+    const grantDeadline = Date.now();
+    // a proxied write: its own deadline 5 s away, its grant's now; renewed by the request itself
+    const res = await rig.cell.inject({
+      method: 'POST',
+      url: '/probe/items',
+      headers: {
+        authorization: `Bearer ${await rig.signer.sign('user-1')}`,
+        [EPOCH_HEADER]: String(epoch),
+        [DEADLINE_HEADER]: String(grantDeadline + 5_000),
+        [LEASE_HEADER]: '1000',
+        [LEASE_DEADLINE_HEADER]: String(grantDeadline),
+      },
+      payload: { value: 'renewed-by-a-request' },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const after = Date.parse((await rig.cell.inject('/health/ready')).json().leaseUntil);
+    expect(after).toBeGreaterThan(before);
+    expect(after).toBe(grantDeadline + 1_000);
   });
 
   it('runs out without a renewal: the cell fences itself, in the app and in its Postgres', async () => {
@@ -178,6 +200,56 @@ describe('the renew rule (CellState.renewLease): never past what the router wait
     const s = state(overrides);
     s.renewLease(epoch, leaseMs, deadline);
     expect(s.leaseUntil).toBe(leaseUntil);
+  });
+
+  it.each([
+    [
+      'a probe: its own deadline is its grant’s',
+      { [EPOCH_HEADER]: '4', [LEASE_HEADER]: '3000', [DEADLINE_HEADER]: '1000400' },
+      { epoch: 4, leaseMs: 3_000, deadlineMs: 1_000_400 },
+    ],
+    [
+      'a proxied request: the grant’s deadline, never the request’s',
+      {
+        [EPOCH_HEADER]: '4',
+        [LEASE_HEADER]: '800',
+        [DEADLINE_HEADER]: '1005000',
+        [LEASE_DEADLINE_HEADER]: '1000200',
+      },
+      { epoch: 4, leaseMs: 800, deadlineMs: 1_000_200 },
+    ],
+    [
+      'a proxied request without a grant (the router suspects the cell): nothing',
+      { [EPOCH_HEADER]: '4', [DEADLINE_HEADER]: '1005000' },
+      null,
+    ],
+    [
+      'a malformed grant deadline: nothing (not the request deadline instead)',
+      {
+        [EPOCH_HEADER]: '4',
+        [LEASE_HEADER]: '800',
+        [DEADLINE_HEADER]: '1005000',
+        [LEASE_DEADLINE_HEADER]: 'soon',
+      },
+      null,
+    ],
+    ['no epoch: nothing', { [LEASE_HEADER]: '800', [LEASE_DEADLINE_HEADER]: '1000200' }, null],
+  ] as const)('the grant a request carries (leaseGrantOf): %s', (_name, headers, grant) => {
+    expect(leaseGrantOf(headers)).toEqual(grant);
+  });
+
+  it('the timer looks again once the waiting I/O is read: a grant read meanwhile keeps it unfenced', async () => {
+    const s = state({});
+    s.renewLease(4, 3_000, Date.now() - 3_100);
+    const check = s.checkLeaseAfterPendingIo();
+    // a request read before the check runs, carrying a grant the router sent in time
+    s.renewLease(4, 3_000, Date.now());
+    expect(await check).toBe(false);
+    expect(s.fenced).toBe(false);
+    const unrenewed = state({});
+    unrenewed.renewLease(4, 3_000, Date.now() - 3_100);
+    expect(await unrenewed.checkLeaseAfterPendingIo()).toBe(true);
+    expect(unrenewed.role()).toBe('fenced');
   });
 
   it('a lease already over fences the cell at its next check', () => {

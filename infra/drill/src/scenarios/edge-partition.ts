@@ -2,13 +2,13 @@
 // that region is alive and still replicating to the other one. The router must fail over; the old
 // primaries must not commit a single write after the promotion, and once the link heals they are
 // fenced (checked in their Postgres, as region-freeze does). Nobody can tell them while the link is
-// down: each fences itself when the lease the router's probes granted runs out, and the router waits
-// that lease out before it promotes (docs/fencing.md, "The lease").
+// down: each fences itself when the lease the router's probes and requests granted runs out, and the
+// router promotes only once that lease is over (docs/fencing.md, "The lease").
 import { otherRegion } from '@failover-lab/contracts';
 import {
+  composeLeaseWaitTolerated,
   failOverThenUndo,
   firstEventAfter,
-  leaseWaitTolerated,
   oldPrimaryChecks,
   restoreAndSettle,
   servedByNewRegion,
@@ -28,7 +28,7 @@ export const edgePartition: Scenario = {
     '(read from their Postgres), and after the heal they are fenced; nothing acked is lost in payments',
   plan: async (ctx) => {
     const { primary, there, elsewhere } = await primaryRegion(ctx);
-    return leaseWaitTolerated({
+    return composeLeaseWaitTolerated(ctx, {
       fault: { kind: 'link_partition', target: { from: 'edge', region: primary }, direction: 'both' },
       expectation: { failsOver: there, unaffected: elsewhere },
     });
@@ -49,9 +49,15 @@ export const edgePartition: Scenario = {
       if (!promoted) continue; // servedByNewRegion already failed it
       checks.push(
         ...(await oldPrimaryChecks(ctx, service, old, new Date(promoted.at), 'heal', (state) => {
-          // Nobody could tell it: when the router waited out a lease (leases on), the old primary
-          // fenced itself when it ran out, before the other region was promoted.
-          if (promoted.steps?.leaseMs === undefined) return [];
+          // Nobody could tell it: with leases on (the router waited one out, or the cell held one), the
+          // old primary fenced itself when its lease ran out, before the other region was promoted —
+          // whether or not that lease was still running when the router confirmed the cut (with grants
+          // stopped on silence it may be over by then, and there is no wait).
+          const leased =
+            promoted.steps?.leaseMs !== undefined ||
+            state?.selfFencedAt !== undefined ||
+            state?.leaseUntil !== undefined;
+          if (!leased) return [];
           const selfFenced = state?.selfFencedAt ? Date.parse(state.selfFencedAt) : null;
           return [
             {

@@ -1,9 +1,9 @@
 // region-freeze: SIGSTOP the primary region (a hang that keeps connections open, like a partition),
 // let the router fail over, then thaw it: the old region must not accept a single write any more.
 import {
+  composeLeaseWaitTolerated,
   failOverThenUndo,
   firstEventAfter,
-  leaseWaitTolerated,
   oldPrimaryChecks,
   regionPlan,
   restoreAndSettle,
@@ -20,7 +20,7 @@ export const regionFreeze: Scenario = {
   expected:
     "pass — the frozen region's services fail over; after the thaw the old primaries are fenced: no write is " +
     'accepted there after the promotion (checked in their Postgres and /admin/state), nothing acked is lost in payments',
-  plan: async (ctx) => leaseWaitTolerated(await regionPlan(ctx, 'region_freeze')),
+  plan: async (ctx) => composeLeaseWaitTolerated(ctx, await regionPlan(ctx, 'region_freeze')),
   inject: (ctx, plan) => ctx.backend.faults.apply(plan.fault),
   whileLoaded: (ctx, plan, window) =>
     failOverThenUndo(ctx, plan, window, {

@@ -18,8 +18,8 @@ import {
 import { routerServices, steadyStateProblems } from '../steady-state';
 import type { StepRecorder } from '../steps';
 import {
+  composeLeaseWaitTolerated,
   firstEventAfter,
-  leaseWaitTolerated,
   oldPrimaryChecks,
   RESET_TIMEOUT_MS,
   regionPlan,
@@ -41,6 +41,15 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 type ChainName = 'restore-after-thaw' | 'sequence';
 
+/**
+ * The chain kills the new primary's payments Postgres while the only other region is fenced: payments
+ * has no primary to fail over to until the restore, so its keyed transfers can fail meanwhile. The
+ * freeze's own failover holds or resends them all (region-freeze's verdict is strict).
+ */
+const PAYMENTS_HAS_NO_PRIMARY =
+  "the new primary's payments Postgres is killed while the old region is fenced: payments has no primary " +
+  'to fail over to until the restore';
+
 function chain(name: ChainName): Scenario {
   const restoresBoth = name === 'sequence';
   return {
@@ -56,7 +65,16 @@ function chain(name: ChainName): Scenario {
       (restoresBoth
         ? '; restoring the old region makes it the standby of every service again, sync restored'
         : ''),
-    plan: async (ctx) => leaseWaitTolerated(await regionPlan(ctx, 'region_freeze')),
+    plan: async (ctx) => {
+      const plan = await regionPlan(ctx, 'region_freeze');
+      return composeLeaseWaitTolerated(ctx, {
+        ...plan,
+        expectation: {
+          ...plan.expectation,
+          retrySafeFailuresExpected: { payments: PAYMENTS_HAS_NO_PRIMARY },
+        },
+      });
+    },
     inject: (ctx, plan) => runChain(ctx, plan, restoresBoth),
     verify: async (_ctx, plan, input) => servedByNewRegion(plan, input),
     // restore-after-thaw leaves the old region fenced; the sequence restored it already

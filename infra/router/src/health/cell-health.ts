@@ -162,10 +162,37 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
  * carries none, so the failover waits the lease after the probe before it (one probe timeout sooner).
  * A slow cell loses nothing by it until it has failed that many in a row, and its lease still runs from
  * the last probe that granted one.
+ *
+ * `silent` (isSilent): the cell has answered nothing for probe.silenceMs while something waited for it —
+ * no grant until it answers again, so the bound stops moving at ~freeze + silenceMs.
  */
-export function grantsLease(health: CellHealth, leaseFall?: number): boolean {
+export function grantsLease(health: CellHealth, leaseFall?: number, silent = false): boolean {
+  if (silent) return false;
   if (leaseFall !== undefined && health.consecutiveFailures >= leaseFall) return false;
   return health.status !== 'down' || health.consecutiveFailures === 0;
+}
+
+/** What the router last heard from a cell, for isSilent (Prober keeps it per cell). */
+export interface CellSilence {
+  now: number;
+  /** when the oldest probe or proxied request still waiting for the cell's answer was sent; null: none */
+  oldestOutstandingAt: number | null;
+  /** when the cell last answered a probe or a proxied request; null: never */
+  lastAnswerAt: number | null;
+}
+
+/**
+ * Passive suspicion (probe.silenceMs): the cell has answered nothing for `silenceMs` although a probe or
+ * a request has waited for it at least as long. A frozen process answers nothing from the moment it
+ * froze, so the grants stop ~silenceMs after it; a busy one still answers something now and then (a
+ * flooded primary answers its requests one after another), and a latency spike delays the answers
+ * without stopping them, so neither is silent for longer than the spike. Nothing outstanding: an idle
+ * cell is not silent, whatever its last answer. 0: off.
+ */
+export function isSilent(s: CellSilence, silenceMs: number): boolean {
+  if (silenceMs <= 0 || s.oldestOutstandingAt === null) return false;
+  const since = Math.max(s.oldestOutstandingAt, s.lastAnswerAt ?? Number.NEGATIVE_INFINITY);
+  return s.now - since >= silenceMs;
 }
 
 /** Reachable now: the last probe answered (even if the cell is still suspected or rising from down). */

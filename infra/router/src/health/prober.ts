@@ -3,6 +3,7 @@
 import {
   DEADLINE_HEADER,
   EPOCH_HEADER,
+  LEASE_DEADLINE_HEADER,
   LEASE_HEADER,
   type RegionName,
   type ServiceName,
@@ -10,7 +11,14 @@ import {
 import { Agent, request } from 'undici';
 import { readReadiness } from '../cell-types';
 import type { ProbeConfig } from '../config';
-import { applyProbe, type CellHealth, grantsLease, initialHealth, type ProbeResult } from './cell-health';
+import {
+  applyProbe,
+  type CellHealth,
+  grantsLease,
+  initialHealth,
+  isSilent,
+  type ProbeResult,
+} from './cell-health';
 import type { LookupFn } from './name-cache';
 import { type PostgresVerdict, probePostgres } from './postgres-probe';
 
@@ -40,12 +48,23 @@ export type ProbeFn = (
 ) => Promise<ProbeResult>;
 
 /**
- * The lease a probe of this service grants: the router's epoch for it and the lease (0: none), and how
- * long a promotion of it may run (its deadline is that far after it was sent: the admin timeout).
+ * The lease a probe of this service grants: the router's epoch for it and the lease (0: none), the
+ * grant's deadline after it is sent (`grantMs`; absent: the probe timeout), and how long a promotion of
+ * it may run (its deadline is that far after it was sent: the admin timeout).
  */
 export type LeaseSource = (
   service: ServiceName,
-) => { epoch: number; leaseMs: number; promoteTimeoutMs?: number } | null;
+) => { epoch: number; leaseMs: number; grantMs?: number; promoteTimeoutMs?: number } | null;
+
+/**
+ * Request grants raise the bound in steps of this much (ms) beyond the grant, so that a busy data plane
+ * replaces the cell's health record once per step instead of once per request. Counting more than was
+ * granted is safe: a failover waits that much longer.
+ */
+const REQUEST_GRANT_STEP_MS = 25;
+
+/** A proxied request on its way (Prober.grantRequest): call it once the cell answered or it was given up on. */
+export type RequestSettled = (answered: boolean) => void;
 
 export type TransitionListener = (target: ProbeTarget, previous: CellHealth, next: CellHealth) => void;
 
@@ -59,6 +78,18 @@ interface CellLoop {
   /** `after`: only a probe started at or after this mark (performance.now()) may answer 'up' */
   verdictWaiters: Array<{ after: number; resolve: (status: 'up' | 'down') => void }>;
   probeWaiters: Array<{ after: number; resolve: (health: CellHealth) => void }>;
+  /**
+   * Probes and proxied requests sent and not yet answered nor given up on, in the order they were sent
+   * (the first is the oldest): the passive evidence of a silent cell (isSilent).
+   */
+  outstanding: Set<{ at: number }>;
+  /** when the cell last answered anything, a probe or a proxied request */
+  lastAnswerAt: number | null;
+  /**
+   * when the first of the probes that failed in a row since the cell last answered one was sent: a
+   * timed-out probe is still unanswered, and the next one, sent after it, must not hide it
+   */
+  probeFailingSince: number | null;
 }
 
 export function httpProbe(agent: Agent): ProbeFn {
@@ -144,6 +175,9 @@ export class Prober {
         wake: null,
         verdictWaiters: [],
         probeWaiters: [],
+        outstanding: new Set(),
+        lastAnswerAt: null,
+        probeFailingSince: null,
       });
     }
   }
@@ -157,7 +191,8 @@ export class Prober {
     for (const loop of this.loops.values()) {
       const lease = source(loop.target.service);
       if (!lease || lease.leaseMs <= 0) continue;
-      const until = now + Math.max(this.config.timeoutMs, lease.promoteTimeoutMs ?? 0) + lease.leaseMs;
+      const grantMs = Math.max(lease.grantMs ?? 0, this.config.timeoutMs);
+      const until = now + Math.max(grantMs, lease.promoteTimeoutMs ?? 0) + lease.leaseMs;
       loop.health = {
         ...loop.health,
         leaseGrantedUntil: Math.max(loop.health.leaseGrantedUntil ?? 0, until),
@@ -189,6 +224,73 @@ export class Prober {
       else bound = Math.max(bound ?? 0, grant.until);
     }
     loop.health = { ...loop.health, promotionLeaseUntil: bound };
+  }
+
+  /**
+   * A proxied request to this cell is about to leave: the lease grant it carries (the same as a probe's:
+   * the epoch, the lease and a short grant deadline of its own, LEASE_DEADLINE_HEADER), counted in the
+   * cell's bound before it leaves, or null when the cell gets none now (grantsLease: confirmed down, or
+   * silent). A flooded primary then renews from the very requests that flood it. `epoch` is the one the
+   * request carries (its route's): a grant at another epoch is not attached (the request's epoch header
+   * is the cell's fencing token and stays the route's). `settled` is to be called when the cell answered
+   * (its response headers) or the request was given up on.
+   */
+  grantRequest(
+    service: ServiceName,
+    region: RegionName,
+    epoch: number,
+    now = Date.now(),
+  ): { headers: Record<string, string> | null; settled: RequestSettled } {
+    const loop = this.loops.get(key(service, region));
+    if (!loop) return { headers: null, settled: () => {} };
+    const found = this.grantFor(loop, now);
+    const grant = found?.epoch === epoch ? found : null;
+    let headers: Record<string, string> | null = null;
+    if (grant) {
+      headers = {
+        [EPOCH_HEADER]: String(grant.epoch),
+        [LEASE_HEADER]: String(grant.leaseMs),
+        [LEASE_DEADLINE_HEADER]: String(grant.deadline),
+      };
+      const until = grant.deadline + grant.leaseMs;
+      if ((loop.health.leaseGrantedUntil ?? 0) < until)
+        loop.health = { ...loop.health, leaseGrantedUntil: until + REQUEST_GRANT_STEP_MS };
+    }
+    const entry = { at: now };
+    loop.outstanding.add(entry);
+    return {
+      headers,
+      settled: (answered) => {
+        loop.outstanding.delete(entry);
+        if (answered) loop.lastAnswerAt = Date.now();
+      },
+    };
+  }
+
+  /** The grant a probe or request sent now to this cell carries, or null (none from this router now). */
+  private grantFor(loop: CellLoop, now: number): { epoch: number; leaseMs: number; deadline: number } | null {
+    const leaseFall = Math.min(this.config.leaseFall ?? this.config.fall, this.config.fall);
+    const silent = isSilent(this.silence(loop, now), this.config.silenceMs ?? 0);
+    if (!grantsLease(loop.health, leaseFall, silent)) return null;
+    const lease = this.lease(loop.target.service);
+    if (!lease || lease.leaseMs <= 0) return null;
+    return {
+      epoch: lease.epoch,
+      leaseMs: lease.leaseMs,
+      deadline: now + (lease.grantMs ?? this.config.timeoutMs),
+    };
+  }
+
+  private silence(loop: CellLoop, now: number) {
+    const oldest = loop.outstanding.values().next();
+    const request = oldest.done ? null : oldest.value.at;
+    const failing = loop.probeFailingSince;
+    return {
+      now,
+      oldestOutstandingAt:
+        request === null ? failing : failing === null ? request : Math.min(request, failing),
+      lastAnswerAt: loop.lastAnswerAt,
+    };
   }
 
   onTransition(listener: TransitionListener): void {
@@ -272,37 +374,46 @@ export class Prober {
           loop.target.postgres?.port ?? this.config.postgresPort,
           this.config.timeoutMs,
         );
-      // The deadline is stamped before the request leaves and the cell renews to deadline + leaseMs
-      // whenever it reads the probe, so every probe sent counts toward the wait before a failover,
-      // answered or not. Granted until `leaseFall` probes in a row failed (grantsLease): probing a dead
-      // cell with leases would push that wait back forever.
-      const leaseFall = Math.min(this.config.leaseFall ?? this.config.fall, this.config.fall);
-      const lease = grantsLease(loop.health, leaseFall) ? this.lease(loop.target.service) : null;
+      // The grant's deadline is stamped before the probe leaves and the cell renews to that deadline +
+      // the lease whenever it reads the probe, so every probe sent counts toward the wait before a
+      // failover, answered or not. None once `leaseFall` probes in a row failed or the cell is silent
+      // (grantsLease): probing a dead cell with leases would push that wait back forever.
+      const grant = this.grantFor(loop, started);
       const deadline = started + this.config.timeoutMs;
-      const leaseHeaders =
-        lease && lease.leaseMs > 0
-          ? {
-              [EPOCH_HEADER]: String(lease.epoch),
-              [LEASE_HEADER]: String(lease.leaseMs),
-              [DEADLINE_HEADER]: String(deadline),
-            }
-          : undefined;
+      const leaseHeaders = grant
+        ? {
+            [EPOCH_HEADER]: String(grant.epoch),
+            [LEASE_HEADER]: String(grant.leaseMs),
+            [DEADLINE_HEADER]: String(deadline),
+            [LEASE_DEADLINE_HEADER]: String(grant.deadline),
+          }
+        : undefined;
+      const grantedUntil = grant ? grant.deadline + grant.leaseMs : undefined;
       // Counted before the probe leaves, not when it is answered: the cell may read it (and hold the
       // lease) while we still wait for its answer, and a failover's waits must see it.
-      if (leaseHeaders)
+      if (grantedUntil !== undefined)
         loop.health = {
           ...loop.health,
-          leaseGrantedUntil: Math.max(loop.health.leaseGrantedUntil ?? 0, deadline + lease!.leaseMs),
+          leaseGrantedUntil: Math.max(loop.health.leaseGrantedUntil ?? 0, grantedUntil),
         };
+      const outstanding = { at: started };
+      loop.outstanding.add(outstanding);
       const [sent, asked] = await Promise.all([
         this.probe(loop.target.url, this.config.timeoutMs, leaseHeaders),
         askPostgres ? postgres() : Promise.resolve(undefined),
       ]);
+      // any answer, even a failing one (its Postgres down), ends a silence (isSilent); a probe that got
+      // none keeps the cell's silence counted from when it was sent
+      loop.outstanding.delete(outstanding);
+      if (sent.ready !== null && !sent.inconclusive) {
+        loop.lastAnswerAt = Date.now();
+        loop.probeFailingSince = null;
+      } else if (!sent.inconclusive) loop.probeFailingSince ??= started;
+      const probed: ProbeResult = grantedUntil !== undefined ? { ...sent, leaseUntil: grantedUntil } : sent;
       // A first failure that looks like a gone process (refused, reset, or the app saying its database
       // is unreachable) asks the Postgres at once: a refusal answers in well under a millisecond, and
       // it is the evidence that lets a dead region be confirmed without waiting for `fall` probes.
       // A timeout does not (a slow link must not be judged faster than `fall` probes allow).
-      const probed: ProbeResult = leaseHeaders ? { ...sent, leaseUntil: deadline + lease!.leaseMs } : sent;
       const postgresVerdict = asked ?? (appLooksGone(probed) ? await postgres() : undefined);
       const result: ProbeResult =
         postgresVerdict === undefined || probed.ok

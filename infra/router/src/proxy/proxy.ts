@@ -8,6 +8,8 @@ import {
   DEADLINE_HEADER,
   EPOCH_HEADER,
   FORWARDED_FOR_HEADER,
+  LEASE_DEADLINE_HEADER,
+  LEASE_HEADER,
   type RegionName,
   SERVED_BY_HEADER,
   type ServiceName,
@@ -27,7 +29,7 @@ import { endToEndHeaders, isRetrySafe, isWrite, wantsEventStream } from './retry
 export interface ProxyDeps {
   config: RouterConfig;
   routes: RouteTable;
-  prober: Pick<Prober, 'signal' | 'recheck'>;
+  prober: Pick<Prober, 'signal' | 'recheck'> & Partial<Pick<Prober, 'grantRequest'>>;
   metrics: RouterMetrics;
   /** how cell names become addresses (container mode: the NameCache); default: getaddrinfo per connection */
   lookup?: LookupFn;
@@ -44,6 +46,8 @@ const REQUEST_HEADERS_NOT_FORWARDED: readonly string[] = [
   EPOCH_HEADER,
   'expect',
   DEADLINE_HEADER, // only the router says when it gives up
+  LEASE_HEADER, // and only the router grants a lease
+  LEASE_DEADLINE_HEADER,
 ];
 
 /** Connection never established: the request cannot have reached the cell, so any request may be resent. */
@@ -134,6 +138,11 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       isWrite(request.method) ? deadlineMs : undefined,
     );
     headers[FORWARDED_FOR_HEADER] = request.ip;
+    // The lease grant a probe carries, on every request to a cell the router does not suspect, so a
+    // primary busy with requests renews from them (docs/fencing.md, "The lease"); and the request is
+    // passive evidence of the cell's silence until its answer comes (Prober.grantRequest).
+    const grant = prober.grantRequest?.(service, region, route.epoch);
+    if (grant?.headers) Object.assign(headers, grant.headers);
     const sse = wantsEventStream(request.headers);
     try {
       const res = await poolFor(origin, sse).request({
@@ -146,6 +155,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         bodyTimeout: sse ? 0 : config.proxy.bodyTimeoutMs,
         signal: controller,
       });
+      grant?.settled(true);
       // The cell answered: whatever the write did there is done.
       const done = () => untrack(false);
       res.body.once('close', done);
@@ -160,6 +170,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     } catch (err) {
       const e = err as Error & { code?: string };
       const code = controller.aborted ? ABORTED_CELL_DOWN : (e.code ?? e.name ?? 'UNKNOWN');
+      grant?.settled(false);
       // Given up on without an answer: a frozen cell may still run the write until its deadline.
       // (A refused or dropped connection means the cell is not holding it.)
       untrack(code === 'UND_ERR_HEADERS_TIMEOUT' || code === ABORTED_CELL_DOWN);

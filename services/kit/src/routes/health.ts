@@ -1,15 +1,7 @@
 // /health/live and /health/ready (docs/contracts.md, "Cell HTTP surface"). /admin/state reuses
 // readiness(). Health queries use their own small pool so a saturated app pool cannot make a
 // healthy cell look dead, and every check is bounded by a timeout (a frozen Postgres never answers).
-import type { IncomingHttpHeaders } from 'node:http';
-import {
-  type CellReadiness,
-  type CheckResult,
-  DEADLINE_HEADER,
-  EPOCH_HEADER,
-  LEASE_HEADER,
-  type StandbyView,
-} from '@failover-lab/contracts';
+import type { CellReadiness, CheckResult, StandbyView } from '@failover-lab/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -139,23 +131,10 @@ export async function readiness(cell: CellState, healthPool: pg.Pool, redis: Red
   };
 }
 
-/** The router's probe carries its epoch, the lease and its own deadline; anything else renews nothing. */
-function renewLeaseFromProbe(cell: CellState, headers: IncomingHttpHeaders): void {
-  const read = (name: string) => {
-    const value = headers[name];
-    return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : null;
-  };
-  const epoch = read(EPOCH_HEADER);
-  const leaseMs = read(LEASE_HEADER);
-  const deadline = read(DEADLINE_HEADER);
-  if (epoch === null || leaseMs === null || deadline === null) return;
-  cell.renewLease(epoch, leaseMs, deadline);
-}
-
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/health/live', async () => ({ status: 'live' }));
-  app.get('/health/ready', async (request, reply) => {
-    renewLeaseFromProbe(app.cell, request.headers);
+  // A probe's lease grant is read by the cell-role plugin's onRequest hook, like any request's.
+  app.get('/health/ready', async (_request, reply) => {
     const body = await readiness(app.cell, app.healthPool, app.redis);
     return reply.code(body.status === 'ready' ? 200 : 503).send(body);
   });

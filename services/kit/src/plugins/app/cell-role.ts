@@ -88,6 +88,13 @@ export const cellRolePlugin = fp<CellRoleOptions>(
     warm.unref();
     app.addHook('onClose', async () => clearInterval(warm));
 
+    // Every request the router sent with a grant renews the lease, probes and proxied requests alike,
+    // the moment it is read (docs/fencing.md, "The lease").
+    app.addHook('onRequest', (request, _reply, done) => {
+      cell.renewLeaseFrom(request.headers);
+      done();
+    });
+
     app.addHook('onSend', async (request, reply) => {
       reply.headers(cell.responseHeaders(request.method));
     });
