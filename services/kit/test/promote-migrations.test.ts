@@ -57,9 +57,11 @@ const promoteDcB = (epoch: number) =>
 describe('promotion of a standby running newer code', () => {
   it('applies the migrations the old primary never had, then serves writes', async () => {
     expect(await migrationsOn(tier.primary)).not.toContain('messaging/002_probe_tags.sql');
-    // a standby keeps its app pool open ahead of a failover, though nothing is sent to it
+    // a standby keeps its app pool open ahead of a failover, though nothing is sent to it, and its admin
+    // pool too: the promotion's own statements find their sessions open
     const pool = dcB.pg;
     await expect.poll(() => pool.idleCount, { timeout: 8_000 }).toBe(pool.options.max);
+    await expect.poll(() => dcB.adminPool.idleCount, { timeout: 8_000 }).toBe(dcB.adminPool.options.max);
     tier.primary.kill('SIGKILL');
     const res = await promoteDcB(1);
     expect(res.statusCode, res.body).toBe(200);
