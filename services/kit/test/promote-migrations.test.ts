@@ -66,6 +66,8 @@ describe('promotion of a standby running newer code', () => {
     const res = await promoteDcB(1);
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ epoch: 1, wasStandby: true });
+    // the lab's standby names no sync standby (its postgresql.auto.conf): nothing to empty, no config reload
+    expect(res.json().steps.syncOffMs).toBeUndefined();
     expect(await migrationsOn(tier.standby!)).toContain('messaging/002_probe_tags.sql');
     await tier.standby!.query(`INSERT INTO probe_tags VALUES ('promoted')`);
     expect(await tier.standby!.query('SELECT tag FROM probe_tags')).toEqual([{ tag: 'promoted' }]);

@@ -32,9 +32,9 @@ export function synchronousStandbyNamesFor(standbys: string[]): string {
   return standbys.map((name) => `"${name}"`).join(', ');
 }
 
-async function setSynchronousStandbys(app: FastifyInstance, standbys: string[]): Promise<string> {
+export async function setSynchronousStandbys(pool: pg.Pool, standbys: string[]): Promise<string> {
   const value = synchronousStandbyNamesFor(standbys);
-  await withClient(app.adminPool, async (client) => {
+  await withClient(pool, async (client) => {
     // ALTER SYSTEM takes no bind parameters; the names are pattern-checked and the literal escaped.
     await client.query(`ALTER SYSTEM SET synchronous_standby_names = ${client.escapeLiteral(value)}`);
     await client.query('SELECT pg_reload_conf()');
@@ -50,6 +50,8 @@ interface NodeForPromotion {
   fenceEpoch: number | null;
   /** what schema_migrations records; null when it cannot be read (a fresh database) */
   migrations: Set<string> | null;
+  /** synchronous_standby_names ('' on a standby that emptied it ahead: cell-role.ts) */
+  syncNames: string;
 }
 
 /**
@@ -63,8 +65,10 @@ async function readNodeForPromotion(pool: pg.Pool): Promise<NodeForPromotion> {
     epoch: string | null;
     fence_epoch: string | null;
     migrations: string[] | null;
+    sync_names: string;
   }>(
     `SELECT pg_is_in_recovery() AS in_recovery,
+            current_setting('synchronous_standby_names') AS sync_names,
             (SELECT epoch FROM cell_state WHERE id = 1) AS epoch,
             current_setting('${FENCE_SETTING}', true) AS fence_epoch,
             CASE WHEN to_regclass('schema_migrations') IS NOT NULL
@@ -76,6 +80,7 @@ async function readNodeForPromotion(pool: pg.Pool): Promise<NodeForPromotion> {
     epoch: Number(row.epoch ?? 0),
     fenceEpoch: parseFenceEpoch(row.fence_epoch),
     migrations: row.migrations === null ? null : new Set(row.migrations),
+    syncNames: row.sync_names,
   };
 }
 
@@ -184,12 +189,15 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
       const wasStandby = node.inRecovery;
       if (wasStandby) await timed('pgPromoteMs', () => promoteAndWait(app));
       // Its old partner is presumed gone: a sync commit waiting for it would hang forever
-      // (docs/facts.md, "A synchronous commit without its standby"). Beside the commit below (the admin
-      // pool holds a connection for each; that commit is local, so it never waits on a standby): the
-      // app cannot write before this answers and the router routes here.
-      const syncOff = wasStandby
-        ? timed('syncOffMs', () => setSynchronousStandbys(app, []))
-        : Promise.resolve('');
+      // (docs/facts.md, "A synchronous commit without its standby"). A standby normally has none (the
+      // lab writes a standby's postgresql.auto.conf without it: infra/lab followPrimary), which spares
+      // the promotion a file write, its fsyncs and a config reload in every backend; else beside the
+      // commit below (the admin pool holds a connection for each; that commit is local, so it never
+      // waits on a standby): the app cannot write before this answers and the router routes here.
+      const syncOff =
+        wasStandby && node.syncNames !== ''
+          ? timed('syncOffMs', () => setSynchronousStandbys(app.adminPool, []))
+          : Promise.resolve('');
       const [, stored] = await Promise.all([
         syncOff,
         (async () => {
@@ -250,7 +258,7 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
 
     app.post('/admin/sync', { schema: { body: SyncBody } }, async (request) => {
       const { standbys } = request.body as { standbys: string[] };
-      const synchronousStandbyNames = await setSynchronousStandbys(app, standbys);
+      const synchronousStandbyNames = await setSynchronousStandbys(app.adminPool, standbys);
       return { synchronousStandbyNames };
     });
 
