@@ -9,6 +9,7 @@ import {
   type ServiceTopology,
 } from '@failover-lab/contracts';
 import { ensureBundles, nodeArgsFor } from './bundles';
+import { LabCgroups } from './cgroups';
 import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
 import { sweepKernelRules } from './link-rules';
@@ -194,5 +195,7 @@ export async function killFromPidFiles(paths: LabPaths): Promise<string[]> {
       rmSync(join(paths.runDir, file), { force: true });
     }),
   );
+  // the supervisor's cgroups (cgroups.ts), empty now
+  LabCgroups.open(paths.stateDir)?.remove();
   return killed;
 }
