@@ -9,7 +9,6 @@ import {
   type ServiceTopology,
 } from '@failover-lab/contracts';
 import { ensureBundles, nodeArgsFor } from './bundles';
-import { LabCgroups } from './cgroups';
 import { LabClient } from './client';
 import type { DaemonMessage } from './daemon';
 import { sweepKernelRules } from './link-rules';
@@ -195,7 +194,5 @@ export async function killFromPidFiles(paths: LabPaths): Promise<string[]> {
       rmSync(join(paths.runDir, file), { force: true });
     }),
   );
-  // the supervisor's cgroups (cgroups.ts), empty now
-  LabCgroups.open(paths.stateDir)?.remove();
   return killed;
 }

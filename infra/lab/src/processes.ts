@@ -4,7 +4,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { FaultTarget, ProcessState, RegionName, ServiceName } from '@failover-lab/contracts';
-import type { LabCgroups } from './cgroups';
 import type { LabPaths } from './paths';
 import {
   hasExited,
@@ -35,8 +34,6 @@ export interface Managed {
   restartTimer?: NodeJS.Timeout;
   /** apps and router: how to start a replacement after a crash */
   respawn?: () => ChildProcess;
-  /** its cgroup (cgroups.ts), which holds the whole family; absent: a kill takes the /proc path */
-  cgroup?: string;
 }
 
 export interface TrackMeta {
@@ -58,8 +55,6 @@ export class ProcessTable {
   constructor(
     private readonly paths: LabPaths,
     private readonly log: (line: string) => void,
-    /** where the machine allows it, each process is tracked in a cgroup of its own (cgroups.ts) */
-    readonly cgroups: LabCgroups | null = null,
   ) {}
 
   get(id: string): Managed | undefined {
@@ -78,8 +73,6 @@ export class ProcessTable {
       startedAt: Date.now(),
       ...meta,
     };
-    const cgroup = this.cgroups?.adopt(id, child.pid!);
-    if (cgroup) entry.cgroup = cgroup;
     this.managed.set(id, entry);
     writePidFile(this.paths.pidFile(id), child.pid!);
     // a step still in flight when a failed `up` stopped everything must not leave a process behind
@@ -181,6 +174,5 @@ export class ProcessTable {
     const nodeKinds: Kind[] = ['app', 'router', 'console'];
     await Promise.all(all.filter((m) => nodeKinds.includes(m.kind)).map((m) => this.stop(m)));
     await Promise.all(all.filter((m) => !nodeKinds.includes(m.kind)).map((m) => this.stop(m)));
-    this.cgroups?.remove();
   }
 }

@@ -10,7 +10,6 @@ import {
   REPLICATION_MODE,
 } from '@failover-lab/contracts';
 import { type BringUpOptions, bringUp } from './bring-up';
-import { LabCgroups } from './cgroups';
 import type { LabContext } from './context';
 import { LAB_FAULTS, type Outcome } from './faults';
 import { linksCall } from './faults/link';
@@ -32,7 +31,7 @@ export class Supervisor {
       paths,
       topo,
       secrets: loadOrCreateSecrets(paths.secretsFile),
-      processes: new ProcessTable(paths, log, LabCgroups.open(paths.stateDir)),
+      processes: new ProcessTable(paths, log),
       components: [],
       controlPlane: 'edge',
       replication: { ...REPLICATION_MODE },

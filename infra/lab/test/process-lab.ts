@@ -9,7 +9,6 @@ import {
   type ServiceName,
 } from '@failover-lab/contracts';
 import { afterEach, beforeEach } from 'vitest';
-import { LabCgroups } from '../src/cgroups';
 import type { LabContext } from '../src/context';
 import { LabPaths } from '../src/paths';
 import { isRunning, processFamily, processState, spawnGroup, waitUntil } from '../src/process';
@@ -40,16 +39,11 @@ export interface ProcessLab {
   close(): Promise<void>;
 }
 
-export interface ProcessLabOptions {
-  /** track each process in a cgroup of its own where the machine allows it (cgroups.ts), as the lab does */
-  cgroups?: boolean;
-}
-
-export function processLab(opts: ProcessLabOptions = {}): ProcessLab {
+export function processLab(): ProcessLab {
   const stateDir = makeTempStateDir('flab-faults-');
   const paths = new LabPaths(stateDir);
   paths.ensureBaseDirs();
-  const processes = new ProcessTable(paths, () => {}, opts.cgroups ? LabCgroups.open(stateDir) : null);
+  const processes = new ProcessTable(paths, () => {});
   const ctx: LabContext = {
     paths,
     // a subnet no lab uses: nothing here listens or connects
@@ -101,10 +95,10 @@ export function processLab(opts: ProcessLabOptions = {}): ProcessLab {
 }
 
 /** A fresh process lab for each test of the calling file, closed after it. */
-export function useProcessLab(opts: ProcessLabOptions = {}): () => ProcessLab {
+export function useProcessLab(): () => ProcessLab {
   let lab: ProcessLab | undefined;
   beforeEach(() => {
-    lab = processLab(opts);
+    lab = processLab();
   });
   afterEach(() => lab?.close());
   return () => lab!;

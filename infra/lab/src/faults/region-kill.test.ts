@@ -3,40 +3,28 @@
 // needs a data tier: test/lab.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { useProcessLab } from '../../test/process-lab';
-import { LabCgroups } from '../cgroups';
 import { nodeComponents } from '../components';
 import { isRunning, processFamily, sleep, spawnGroup, waitUntil } from '../process';
 import { regionKill } from './region-kill';
 
 const current = useProcessLab();
 
-describe.each([
-  ["through each component's cgroup (cgroup.kill), where the machine has them", true],
-  ['through their families found in /proc', false],
-])('region_kill %s', (_how, cgroups) => {
-  const lab = useProcessLab({ cgroups });
-
+describe('region_kill', () => {
   it('SIGKILLs every process of every family, backends in sessions of their own included, before it answers', async () => {
-    const pg = lab().start('dc-a', 'payments', 'postgres', { backend: true });
-    const app = lab().start('dc-a', 'payments', 'app', { backend: true });
-    const standby = lab().start('dc-b', 'payments', 'postgres', { backend: true });
+    const lab = current();
+    const pg = lab.start('dc-a', 'payments', 'postgres', { backend: true });
+    const app = lab.start('dc-a', 'payments', 'app', { backend: true });
+    const standby = lab.start('dc-b', 'payments', 'postgres', { backend: true });
     // the sleeper's children start a moment after it
-    await waitUntil('the backends', async () => processFamily(pg.child.pid!).length === 3, 5_000, 10);
-    await waitUntil('the backends', async () => processFamily(app.child.pid!).length === 3, 5_000, 10);
+    for (const entry of [pg, app])
+      await waitUntil('its backends', async () => processFamily(entry.child.pid!).length === 3, 5_000, 10);
     const family = [...processFamily(pg.child.pid!), ...processFamily(app.child.pid!)];
-    // the lab's own test of the machine: a cgroup2 hierarchy with cgroup.kill (kernel 5.14+)
-    const probe = LabCgroups.open(lab().ctx.paths.stateDir);
-    const machineHasThem = probe !== null;
-    if (!cgroups) probe?.remove();
-    expect(pg.cgroup !== undefined).toBe(cgroups && machineHasThem);
-    const outcome = await regionKill.apply(lab().ctx, { region: 'dc-a' });
+    const outcome = await regionKill.apply(lab.ctx, { region: 'dc-a' });
     expect(outcome.affected.sort()).toEqual(['payments-dc-a-app', 'payments-dc-a-postgres']);
     expect(family.filter(isRunning)).toEqual([]);
-    expect(lab().running(standby)).toBe(true);
+    expect(lab.running(standby)).toBe(true);
   });
-});
 
-describe('region_kill', () => {
   it('kills every process of the region, and only of that region; apps stay dead', async () => {
     const lab = current();
     const pg = lab.start('dc-a', 'payments', 'postgres');
