@@ -50,14 +50,14 @@ interface NodeForPromotion {
   fenceEpoch: number | null;
   /** what schema_migrations records; null when it cannot be read (a fresh database) */
   migrations: Set<string> | null;
-  /** synchronous_standby_names ('' on a standby that emptied it ahead: cell-role.ts) */
+  /** synchronous_standby_names ('' on a lab standby: infra/lab writes its postgresql.auto.conf) */
   syncNames: string;
 }
 
 /**
  * Everything a promotion checks before it changes anything, in one round trip: recovery, the stored
- * epoch, the fence marker and the migrations recorded (the cached role and epoch may be 250 ms old, and
- * a stale promotion must be refused on what the node holds now).
+ * epoch, the fence marker, the migrations recorded and the sync names (the cached role and epoch may be
+ * 250 ms old, and a stale promotion must be refused on what the node holds now).
  */
 async function readNodeForPromotion(pool: pg.Pool): Promise<NodeForPromotion> {
   const { rows } = await pool.query<{
