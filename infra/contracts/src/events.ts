@@ -34,12 +34,19 @@ export const PromotionStepsSchema = Type.Object(
     writesMs: StepMs('waiting for writes sent to the old primary to end or pass their deadline'),
     epochMs: StepMs("writing the new epoch to the router's state file"),
     adminMs: StepMs('the promote call to the cell, round trip'),
+    checkMs: StepMs(
+      "the cell's reads before it changes anything (stored epoch, fence marker, recovery, migrations)",
+    ),
     pgPromoteMs: StepMs('pg_promote until the standby left recovery'),
     redisMs: StepMs('Redis REPLICAOF NO ONE (runs beside pg_promote)'),
     syncOffMs: StepMs('synchronous_standby_names emptied (the old partner is presumed gone)'),
-    unfenceMs: StepMs("the app role's write grants restored and the fence marker cleared"),
-    migrationsMs: StepMs("the cell's migrations checked (and applied if it runs newer code)"),
-    cellEpochMs: StepMs("the epoch written into the cell's own cell_state"),
+    migrationsMs: StepMs(
+      "the cell's own migrations applied (only a cell running newer code than its schema)",
+    ),
+    writableMs: StepMs(
+      "the app role's write grants restored and the epoch written into cell_state, one commit",
+    ),
+    markerMs: StepMs('the fence marker cleared (only a node that was fenced carries one)'),
     routeMs: StepMs('promoted → the route serves the new primary (one fresh probe)'),
   },
   { additionalProperties: false },

@@ -19,8 +19,17 @@ import { topology } from '../src/topology';
 
 export interface ProcessLab {
   ctx: LabContext;
-  /** a tracked stand-in for a component; an app is restarted after a crash, like the real ones */
-  start(region: RegionName, service: ServiceName, component: ComponentName): Managed;
+  /**
+   * a tracked stand-in for a component; an app is restarted after a crash, like the real ones. With
+   * `backend`, it also starts a child in a session of its own (as a Postgres backend does), found only
+   * by its parent.
+   */
+  start(
+    region: RegionName,
+    service: ServiceName,
+    component: ComponentName,
+    opts?: { backend?: boolean },
+  ): Managed;
   entry(region: RegionName, service: ServiceName, component: ComponentName): Managed;
   /** every process of the entry's family is running (not stopped), or every one is stopped */
   running(entry: Managed): boolean;
@@ -48,19 +57,24 @@ export function processLab(): ProcessLab {
     log: () => {},
   };
   // Stops on SIGTERM, and on SIGINT (a Postgres' fast shutdown), taking its child with it.
-  const spawnSleeper = (id: string) =>
+  const spawnSleeper = (id: string, backend = false) =>
     spawnGroup({
       command: 'sh',
-      args: ['-c', "trap 'kill 0; exit 0' INT TERM; sleep 600 & wait"],
+      args: [
+        '-c',
+        backend
+          ? "setsid sleep 600 & B=$!; trap 'kill 0 $B; exit 0' INT TERM; sleep 600 & wait"
+          : "trap 'kill 0; exit 0' INT TERM; sleep 600 & wait",
+      ],
       logFile: paths.log(id),
     });
   const family = (entry: Managed) => processFamily(entry.child.pid!);
   return {
     ctx,
-    start(region, service, component) {
+    start(region, service, component, { backend = false } = {}) {
       const id = componentId(service, region, component);
-      const respawn = component === 'app' ? () => spawnSleeper(id) : undefined;
-      return processes.track(id, component, spawnSleeper(id), {
+      const respawn = component === 'app' ? () => spawnSleeper(id, backend) : undefined;
+      return processes.track(id, component, spawnSleeper(id, backend), {
         service,
         region,
         logFile: paths.log(id),

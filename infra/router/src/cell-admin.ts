@@ -20,17 +20,18 @@ export interface PromoteResult {
   role: string;
   epoch: number;
   promoteMs: number | null;
-  /** the cell's own steps (pg_promote, Redis, migrations, its epoch write), as far as it reported them */
+  /** the cell's own steps (its checks, pg_promote, Redis, the grants and its epoch write), as far as it reported them */
   steps: PromotionSteps;
 }
 
 const CELL_STEPS = [
+  'checkMs',
   'pgPromoteMs',
   'redisMs',
   'syncOffMs',
-  'unfenceMs',
   'migrationsMs',
-  'cellEpochMs',
+  'writableMs',
+  'markerMs',
 ] as const;
 
 export interface CellAdmin {

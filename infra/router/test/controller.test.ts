@@ -50,7 +50,7 @@ function rig(services: ServiceName[], mode: 'sync' | 'async' = 'async') {
       calls.push(
         `promote ${url} ${epoch} (persisted epochs: ${JSON.stringify(Object.values(store.state?.services ?? {}).map((s) => s.epoch))})`,
       );
-      return { role: 'primary', epoch, promoteMs: 7, steps: { pgPromoteMs: 4, redisMs: 1, cellEpochMs: 2 } };
+      return { role: 'primary', epoch, promoteMs: 7, steps: { pgPromoteMs: 4, redisMs: 1, writableMs: 2 } };
     },
     fence: async (url, epoch) => {
       calls.push(`fence ${url} ${epoch}`);
@@ -212,7 +212,7 @@ describe('controller', () => {
       writesMs: 0,
       pgPromoteMs: 4,
       redisMs: 1,
-      cellEpochMs: 2,
+      writableMs: 2,
     });
     expect(promoted?.steps?.epochMs).toBeGreaterThanOrEqual(0);
     expect(promoted?.steps?.adminMs).toBeGreaterThanOrEqual(0);

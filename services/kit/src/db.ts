@@ -227,6 +227,15 @@ async function migrationFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((f) => MIGRATION_FILE.test(f)).sort();
 }
 
+/** The names schema_migrations records once every file of `sets` is applied (`<namespace>/<file>`). */
+export async function migrationNames(sets: { namespace: string; dir: string }[]): Promise<string[]> {
+  return (
+    await Promise.all(
+      sets.map(async ({ namespace, dir }) => (await migrationFiles(dir)).map((f) => `${namespace}/${f}`)),
+    )
+  ).flat();
+}
+
 /**
  * Applies NNN_name.sql files in order, each once, recorded in schema_migrations under
  * `<namespace>/<file>`. One transaction under an advisory lock, so two app processes starting at
@@ -238,12 +247,8 @@ export async function applyMigrations(
   sets: { namespace: string; dir: string }[],
 ): Promise<string[]> {
   // Nearly always every file is applied already (at a restart, and at a promotion: the schema came by
-  // replication): one read says so without a transaction, a lock or DDL. A promotion waits on this.
-  const wanted = (
-    await Promise.all(
-      sets.map(async ({ namespace, dir }) => (await migrationFiles(dir)).map((f) => `${namespace}/${f}`)),
-    )
-  ).flat();
+  // replication): one read says so without a transaction, a lock or DDL.
+  const wanted = await migrationNames(sets);
   const recorded = await pool
     .query<{ name: string }>('SELECT name FROM schema_migrations')
     .then((r) => new Set(r.rows.map((row) => row.name)))

@@ -64,25 +64,25 @@ async function alterSystem(client: pg.PoolClient, discard: () => void, change: s
   await client.query('SELECT pg_reload_conf()');
 }
 
-/** A promotion: the write privileges back, the marker gone. Postgres must be out of recovery. */
-export async function unfenceDataTier(pool: pg.Pool): Promise<void> {
+/**
+ * The write privileges back, as statements for the caller's transaction: a promotion commits them in
+ * one transaction with its epoch row (routes/admin.ts), so a stale promotion refused there grants
+ * nothing either.
+ */
+export const GRANT_WRITES_SQL = `GRANT ${TABLE_WRITES} ON ALL TABLES IN SCHEMA public TO CURRENT_USER; GRANT ${SEQUENCE_WRITES} ON ALL SEQUENCES IN SCHEMA public TO CURRENT_USER`;
+
+/** The write privileges back in a transaction of their own. Postgres must be out of recovery. */
+export async function grantWrites(pool: pg.Pool): Promise<void> {
   await withTransaction(pool, { synchronousCommit: 'local' }, async (client) => {
-    await client.query(`GRANT ${TABLE_WRITES} ON ALL TABLES IN SCHEMA public TO CURRENT_USER`);
-    await client.query(`GRANT ${SEQUENCE_WRITES} ON ALL SEQUENCES IN SCHEMA public TO CURRENT_USER`);
-  });
-  await withClient(pool, async (client, discard) => {
-    const { rows } = await client.query<{ value: string | null }>(
-      `SELECT current_setting('${FENCE_SETTING}', true) AS value`,
-    );
-    if (parseFenceEpoch(rows[0]?.value) === null) return;
-    await alterSystem(client, discard, `RESET ${FENCE_SETTING}`);
+    await client.query(GRANT_WRITES_SQL);
   });
 }
 
-/** The fence epoch this node's data directory carries, or null. */
-export async function readFenceEpoch(pool: pg.Pool): Promise<number | null> {
-  const { rows } = await pool.query<{ value: string | null }>(
-    `SELECT current_setting('${FENCE_SETTING}', true) AS value`,
-  );
-  return parseFenceEpoch(rows[0]?.value);
+/**
+ * A promotion resets the marker once the grants are back (the reverse of fenceDataTier's order, so no
+ * moment has neither). A session that has read the marker keeps its value until a reload reaches it,
+ * so the caller says whether there is one (read before); none, nothing to do.
+ */
+export async function clearFenceMarker(pool: pg.Pool): Promise<void> {
+  await withClient(pool, (client, discard) => alterSystem(client, discard, `RESET ${FENCE_SETTING}`));
 }

@@ -57,13 +57,17 @@ const promoteDcB = (epoch: number) =>
 describe('promotion of a standby running newer code', () => {
   it('applies the migrations the old primary never had, then serves writes', async () => {
     expect(await migrationsOn(tier.primary)).not.toContain('messaging/002_probe_tags.sql');
-    // a standby keeps its app pool open ahead of a failover, though nothing is sent to it
+    // a standby keeps its app pool open ahead of a failover, though nothing is sent to it, and its admin
+    // pool too: the promotion's own statements find their sessions open
     const pool = dcB.pg;
     await expect.poll(() => pool.idleCount, { timeout: 8_000 }).toBe(pool.options.max);
+    await expect.poll(() => dcB.adminPool.idleCount, { timeout: 8_000 }).toBe(dcB.adminPool.options.max);
     tier.primary.kill('SIGKILL');
     const res = await promoteDcB(1);
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ epoch: 1, wasStandby: true });
+    // the lab's standby names no sync standby (its postgresql.auto.conf): nothing to empty, no config reload
+    expect(res.json().steps.syncOffMs).toBeUndefined();
     expect(await migrationsOn(tier.standby!)).toContain('messaging/002_probe_tags.sql');
     await tier.standby!.query(`INSERT INTO probe_tags VALUES ('promoted')`);
     expect(await tier.standby!.query('SELECT tag FROM probe_tags')).toEqual([{ tag: 'promoted' }]);

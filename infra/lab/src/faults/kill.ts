@@ -4,9 +4,12 @@ import type { LabContext } from '../context';
 import { signalFamilies, waitGone } from '../process';
 import type { Outcome } from './fault';
 
+const GONE_TIMEOUT_MS = 5_000;
+
 /**
  * Killing only apps counts as a crash: the supervisor restarts them in place. Anything else stays
- * dead until a restore.
+ * dead until a restore. Answers once every process of every family has exited, and fails if one still
+ * runs: a kill that left a process behind is not the fault it claims to be.
  */
 export async function killReached(ctx: LabContext, target: FaultTarget): Promise<Outcome> {
   const { processes } = ctx;
@@ -16,10 +19,23 @@ export async function killReached(ctx: LabContext, target: FaultTarget): Promise
   // inside a region that was just killed.
   if (!crash) for (const m of reached) processes.settle(m, 'killed');
   const victims = reached.filter((m) => processes.alive(m));
+  const t0 = performance.now();
   const pids = signalFamilies(
     victims.map((m) => m.child.pid!),
     'SIGKILL',
   );
-  await waitGone(pids, 5_000);
+  const signalledMs = Math.round(performance.now() - t0);
+  const gone = await waitGone(pids, GONE_TIMEOUT_MS);
+  const what = [target.region, target.service, target.component].filter(Boolean).join('/');
+  // what a kill's detection waits for: the kernel tearing the processes down, beside the scan
+  ctx.log(
+    `kill ${what}: ${pids.length} process(es) of ${victims.length} component(s) signalled after ` +
+      `${signalledMs} ms, ${gone ? 'every one gone' : 'NOT all gone'} after ${Math.round(performance.now() - t0)} ms`,
+  );
+  if (!gone) {
+    throw new Error(
+      `SIGKILL sent, but a process of ${victims.map((m) => m.id).join(', ')} still runs ${GONE_TIMEOUT_MS} ms later`,
+    );
+  }
   return { affected: victims.map((m) => m.id) };
 }

@@ -4,12 +4,27 @@
 import { describe, expect, it } from 'vitest';
 import { useProcessLab } from '../../test/process-lab';
 import { nodeComponents } from '../components';
-import { sleep, spawnGroup } from '../process';
+import { isRunning, processFamily, sleep, spawnGroup, waitUntil } from '../process';
 import { regionKill } from './region-kill';
 
 const current = useProcessLab();
 
 describe('region_kill', () => {
+  it('SIGKILLs every process of every family, backends in sessions of their own included, before it answers', async () => {
+    const lab = current();
+    const pg = lab.start('dc-a', 'payments', 'postgres', { backend: true });
+    const app = lab.start('dc-a', 'payments', 'app', { backend: true });
+    const standby = lab.start('dc-b', 'payments', 'postgres', { backend: true });
+    // the sleeper's children start a moment after it
+    for (const entry of [pg, app])
+      await waitUntil('its backends', async () => processFamily(entry.child.pid!).length === 3, 5_000, 10);
+    const family = [...processFamily(pg.child.pid!), ...processFamily(app.child.pid!)];
+    const outcome = await regionKill.apply(lab.ctx, { region: 'dc-a' });
+    expect(outcome.affected.sort()).toEqual(['payments-dc-a-app', 'payments-dc-a-postgres']);
+    expect(family.filter(isRunning)).toEqual([]);
+    expect(lab.running(standby)).toBe(true);
+  });
+
   it('kills every process of the region, and only of that region; apps stay dead', async () => {
     const lab = current();
     const pg = lab.start('dc-a', 'payments', 'postgres');

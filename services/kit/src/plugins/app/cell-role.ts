@@ -6,7 +6,7 @@ import type { RegionName, ServiceName } from '@failover-lab/contracts';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
 import { CellState } from '../../cell-state';
-import { applyMigrations, warmPool } from '../../db';
+import { applyMigrations, migrationNames, warmPool } from '../../db';
 import type { ErrorTable } from '../../errors';
 import { fenceDataTier } from '../../fence';
 
@@ -21,6 +21,8 @@ declare module 'fastify' {
      * (a rolling deploy caught by a failover) does not serve without its schema
      */
     applyMigrations: (pool: pg.Pool) => Promise<string[]>;
+    /** what schema_migrations holds once applyMigrations has nothing left to do */
+    migrationNames: () => Promise<string[]>;
   }
 }
 
@@ -68,6 +70,7 @@ export const cellRolePlugin = fp<CellRoleOptions>(
     app.decorate('cell', cell);
     app.decorate('errors', opts.errors);
     app.decorate('applyMigrations', (on: pg.Pool) => applyMigrations(on, migrationSets));
+    app.decorate('migrationNames', () => migrationNames(migrationSets));
     app.addHook('onClose', async () => cell.stop());
 
     await waitForPostgres(cell, POSTGRES_WAIT_MS);
@@ -80,10 +83,15 @@ export const cellRolePlugin = fp<CellRoleOptions>(
       await cell.refresh();
     }
     cell.start(opts.roleRefreshMs ?? 250);
-    // A standby keeps its app pool full, so a promotion finds every connection open (db.ts, warmPool);
-    // not while its Postgres is unreachable (each try would fail), and a no-op once full.
+    // A standby keeps its app pool full, so a promotion finds every connection open (db.ts, warmPool),
+    // and its admin pool too: the promotion's own statements would otherwise wait for new sessions (a
+    // backend fork and a SCRAM exchange each, on a machine busy with the failover). Not while its
+    // Postgres is unreachable (each try would fail), and a no-op once full.
     const warm = setInterval(() => {
-      if (cell.lastRefreshOk && cell.role() === 'standby') warmPool(app.pg);
+      if (cell.lastRefreshOk && cell.role() === 'standby') {
+        warmPool(app.pg);
+        warmPool(app.adminPool);
+      }
     }, POOL_WARM_MS);
     warm.unref();
     app.addHook('onClose', async () => clearInterval(warm));

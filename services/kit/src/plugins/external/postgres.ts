@@ -25,8 +25,9 @@ export const postgresPlugin = fp<PostgresOptions>(
     // kept open, not idled out: a standby fills it ahead of a failover (cell-role.ts, warmPool)
     const pool = createPool(databaseUrl, { max: poolMax ?? 10, idleTimeoutMs: 0 });
     const healthPool = createPool(databaseUrl, { max: 2, statementTimeoutMs: 1_000 });
-    // pg_promote(true, 10) may legitimately take 10 s
-    const adminPool = createPool(databaseUrl, { max: 2, statementTimeoutMs: 15_000 });
+    // pg_promote(true, 10) may legitimately take 10 s; kept open like the app pool (a standby fills it
+    // ahead of its promotion: cell-role.ts)
+    const adminPool = createPool(databaseUrl, { max: 2, statementTimeoutMs: 15_000, idleTimeoutMs: 0 });
     app.decorate('pg', pool);
     app.decorate('healthPool', healthPool);
     app.decorate('adminPool', adminPool);
