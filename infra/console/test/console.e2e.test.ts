@@ -219,6 +219,8 @@ describe('the lab console in Chromium', () => {
     console.log(`console screenshot: ${shot} (routes on the page ${routedOnPageMs} ms after the click)`);
     if (process.env.CONSOLE_SCREENSHOT) copyFileSync(shot, process.env.CONSOLE_SCREENSHOT);
 
+    // The charts as the page shows them, read before the traffic stops (the window slides on).
+    const charts = new Map<ServiceName, { before: number; peak: number; after: number }>();
     for (const s of SERVICES) {
       const rows = (await chartRows(s)).filter((r) => r.requests > 0 && r.p99 !== null);
       const before = median(rows.filter((r) => r.t > trafficFrom && r.t < killAt).map((r) => r.p99!));
@@ -227,9 +229,8 @@ describe('the lab console in Chromium', () => {
       );
       const after = median(rows.slice(-5).map((r) => r.p99!));
       console.log(`${s}: p99 before ${before} ms, peak ${peak} ms, last 5 s ${after} ms`);
-      // the failover holds requests for a few hundred ms: well above the pre-fault level
-      expect(peak, `${s} stall`).toBeGreaterThanOrEqual(Math.max(200, 2 * before));
-      // and then back to where it was (one histogram bucket of slack on a shared machine)
+      charts.set(s, { before, peak, after });
+      // back to where it was after the failover (one histogram bucket of slack on a shared machine)
       expect(after, `${s} settled`).toBeLessThanOrEqual(Math.max(2.5 * before, before + 100));
     }
 
@@ -240,7 +241,16 @@ describe('the lab console in Chromium', () => {
     const records = readFileSync(recordsFile, 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { service: ServiceName; ok: boolean });
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            service: ServiceName;
+            ok: boolean;
+            status: number;
+            startMs: number;
+            endMs: number;
+          },
+      );
     for (const s of SERVICES) {
       const failedInRecords = records.filter((r) => r.service === s && !r.ok).length;
       expect(Number(await page.getByTestId(`traffic-failed-${s}`).textContent()), s).toBe(failedInRecords);
@@ -248,6 +258,29 @@ describe('the lab console in Chromium', () => {
     expect(Number(await page.getByTestId('traffic-failed-total').textContent())).toBe(
       records.filter((r) => !r.ok).length,
     );
+
+    // The stall on the charts against the stall users felt. How long the failover holds requests
+    // is what the project makes short (a few hundred ms, and less every round), and at 20 req/s
+    // over three services one service may send nothing into it: so no fixed floor. What must hold:
+    // a service whose records show a request in the 20 s after the kill slower than 5 × its p99
+    // before (+ 100 ms for the client's own delays) shows a peak of at least 2 × that p99 (the
+    // router's histogram buckets are at most 2.5 × apart: 5 × lands at least 2 × higher), and the
+    // failover shows on at least one service's chart.
+    let shown = 0;
+    for (const s of SERVICES) {
+      const { before, peak } = charts.get(s)!;
+      const slowest = Math.max(
+        0,
+        ...records
+          .filter((r) => r.service === s && r.status > 0 && r.endMs >= killAt && r.endMs <= killAt + 19_000)
+          .map((r) => r.endMs - r.startMs),
+      );
+      console.log(`${s}: slowest request ending in the 19 s after the kill ${Math.round(slowest)} ms`);
+      if (slowest >= 5 * before + 100)
+        expect(peak, `${s} stall (slowest ${Math.round(slowest)} ms)`).toBeGreaterThanOrEqual(2 * before);
+      if (peak >= 2 * before) shown++;
+    }
+    expect(shown, 'services whose chart shows the failover').toBeGreaterThanOrEqual(1);
   }, 300_000);
 
   it('restore dc-a, run a drill from the page with live progress, and open its report', async () => {
