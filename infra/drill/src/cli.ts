@@ -42,6 +42,15 @@ async function main(argv: string[]): Promise<number> {
   if (!options.outGiven) options.outDir = path.join(REPO_ROOT, options.outDir);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   if (options.comparison !== null) return comparison(options, log);
+  return singleDrill(options, log);
+}
+
+/**
+ * One drill. Every line it logs carries the seconds since the CLI began (`[  9.3 s]`), so one run's
+ * wall time can be split into the lab's start, setup, warm-up, load, audit, report and stop.
+ */
+async function singleDrill(options: ReturnType<typeof parseCli>, plainLog: (line: string) => void) {
+  const log = (line: string) => plainLog(`[${elapsedSeconds().padStart(5)} s] ${line}`);
   const { env, cleanup, startedHere } =
     options.backend === 'local'
       ? await localEnvironment(log)
@@ -68,8 +77,12 @@ async function main(argv: string[]): Promise<number> {
     return report.verdict === 'pass' ? 0 : 1;
   } finally {
     await cleanup();
+    log('done');
   }
 }
+
+/** Seconds since this process began (Node's own clock origin), one decimal. */
+const elapsedSeconds = () => (performance.now() / 1000).toFixed(1);
 
 /**
  * A comparison: each arm in a lab of its own (the control plane's placement and the replication modes

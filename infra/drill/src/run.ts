@@ -232,6 +232,7 @@ export async function runDrill(
     await scenario.whileLoaded?.(ctx, plan, { faultMs, loadEndsAtMs: loadStartMs + totalMs });
     const summary = await load;
     const loadEndMs = Date.now();
+    log(`load: ended after ${loadEndMs - loadStartMs} ms, ${summary.sent} request(s) sent`);
 
     // The audit reads from the new primaries: give the router time to serve everything again, and a
     // slow failover time to finish (on a busy machine one came after a short load had ended).
@@ -264,6 +265,7 @@ export async function runDrill(
       source: options.load,
     };
     const audit: Record<ServiceName, AuditFindings> = await auditAll(auditCtx);
+    log('audit: acknowledged writes read back (findings in the report)');
     const quarantined = await quarantinedSince(env.backend, loadStartMs, records, log);
     const prometheus = env.prometheusUrl
       ? await prometheusCrossCheck(env.prometheusUrl, { startMs: loadStartMs, endMs: loadEndMs, faultMs })
@@ -306,6 +308,7 @@ export async function runDrill(
       modes: Object.fromEntries(SERVICES.map((s) => [s, primariesAtPlan[s].mode])),
     });
     await writeReport(report, options.outDir, records);
+    log(`report: written to ${options.outDir}`);
     if (options.resetAfter) {
       const resetStarted = Date.now();
       await scenario.reset(ctx, plan);

@@ -94,7 +94,8 @@ export async function waitForSteadyState(admin: AdminApi, timeoutMs: number): Pr
   while (Date.now() < deadline) {
     problems = await steadyStateProblems(admin);
     if (problems.length === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // a fresh lab's router is in steady state within a probe interval or two: look again soon
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`not in steady state after ${timeoutMs} ms: ${problems.join('; ')}`);
 }

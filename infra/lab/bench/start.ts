@@ -42,7 +42,8 @@ const cold: StartTiming[] = [];
 const warm: StartTiming[] = [];
 for (let i = 0; i < runs; i++) {
   const stateDir = makeTempStateDir('flab-bench-');
-  const lease = await leaseSubnet();
+  // LAB_SUBNET pins the subnet (an engineer's own on a shared machine); otherwise a free test one
+  const lease = await leaseSubnet(process.env.LAB_SUBNET ? Number(process.env.LAB_SUBNET) : undefined);
   const { subnet } = lease;
   try {
     cold.push(await timedUp(stateDir, subnet, `cold#${i + 1}`));

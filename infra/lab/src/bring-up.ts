@@ -141,7 +141,8 @@ export async function startNodeComponent(ctx: LabContext, component: NodeCompone
     `${component.id} GET /health/live → 200`,
     async () => (await fetch(`${component.url}/health/live`, { signal: AbortSignal.timeout(1_000) })).ok,
     APP_READY_TIMEOUT_MS,
-    100,
+    // a refused connection costs nothing; every app and then the router are on up's critical path
+    25,
     entry.child,
   );
 }
@@ -340,23 +341,25 @@ async function upCell(ctx: LabContext, service: ServiceName, step: Step, templat
 
   if (!isInitialized(a.postgres) && !isInitialized(b.postgres)) {
     // Cold: dc-a primary, dc-b streaming standby (a copy of dc-a's initdb); each Redis alongside its
-    // Postgres.
+    // Postgres. Each node's line says what its steps took.
+    const primarySteps = stepTimes();
+    const standbySteps = stepTimes();
     await settleAll([
-      pgStep(a, 'primary (initdb)', () =>
+      pgStep(a, primarySteps.said('primary (initdb'), () =>
         bootstrapPrimary(
           a.postgres,
           ctx.secrets,
           'dc-b',
           trackPostgres(ctx, a.postgres),
           ctx.replication[service],
-          { standby: b.postgres, template },
+          { standby: b.postgres, template, timed: primarySteps.timed },
         ),
       ),
       redisStep(a, 'master', () => startRedisNode(ctx, a.redis)),
     ]);
     await settleAll([
-      pgStep(b, 'standby (copy of initdb)', () =>
-        startCopiedStandby(b.postgres, a.postgres, trackPostgres(ctx, b.postgres)),
+      pgStep(b, standbySteps.said('standby (copy of initdb'), () =>
+        startCopiedStandby(b.postgres, a.postgres, trackPostgres(ctx, b.postgres), standbySteps.timed),
       ),
       redisStep(b, 'replica of dc-a', () => startRedisNode(ctx, b.redis, a.redis)),
     ]);
@@ -368,6 +371,15 @@ async function upCell(ctx: LabContext, service: ServiceName, step: Step, templat
   await redisStep(replica, `replica of ${primary.region}`, () =>
     startRedisNode(ctx, replica.redis, primary.redis),
   );
+}
+
+/** A node's step times, said after its role: `primary (initdb; copied 310, started 420, roles 95 ms)`. */
+function stepTimes() {
+  const times: string[] = [];
+  return {
+    timed: (step: string, ms: number) => times.push(`${step} ${ms}`),
+    said: (role: string) => () => `${role}${times.length ? `; ${times.join(', ')} ms` : ''})`,
+  };
 }
 
 /** Warm start: the data dirs keep the roles they had (standby.signal decides). */

@@ -367,6 +367,23 @@ export async function superuserQuery<R extends pg.QueryResultRow = pg.QueryResul
   params: unknown[] = [],
   opts: { database?: string; timeoutMs?: number } = {},
 ): Promise<R[]> {
+  return superuserSession(node, opts, async (query) => query<R>(sql, params));
+}
+
+type SessionQuery = <R extends pg.QueryResultRow = pg.QueryResultRow>(
+  sql: string,
+  params?: unknown[],
+) => Promise<R[]>;
+
+/**
+ * One superuser connection through the node's unix socket for several statements (each its own
+ * transaction, as with superuserQuery): a connection is a backend fork and a SCRAM exchange.
+ */
+export async function superuserSession<T>(
+  node: PostgresNode,
+  opts: { database?: string; timeoutMs?: number },
+  work: (query: SessionQuery) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({
     host: node.socketDir,
     port: node.port,
@@ -381,7 +398,7 @@ export async function superuserQuery<R extends pg.QueryResultRow = pg.QueryResul
   client.on('error', () => {});
   await client.connect();
   try {
-    return (await client.query<R>(sql, params)).rows;
+    return await work(async (sql, params = []) => (await client.query(sql, params)).rows);
   } finally {
     await client.end().catch(() => {});
   }
@@ -420,9 +437,15 @@ export async function setupPrimaryRoles(
   syncStandby?: RegionName,
   mode: ReplicationMode = REPLICATION_MODE[node.service],
 ) {
-  await superuserQuery(
-    node,
-    `DO $$ BEGIN
+  // one connection per database (each statement its own transaction, as before): ten connections
+  // were ten backend forks and SCRAM exchanges on every cold primary's path
+  const syncNames =
+    keepsSyncStandbyIn({ ...REPLICATION_MODE, [node.service]: mode }, node.service) && syncStandby
+      ? `"${syncStandby}"`
+      : '';
+  await superuserSession(node, {}, async (query) => {
+    await query(
+      `DO $$ BEGIN
        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'replicator') THEN
          CREATE ROLE replicator WITH REPLICATION LOGIN;
        END IF;
@@ -430,12 +453,20 @@ export async function setupPrimaryRoles(
          CREATE ROLE app WITH LOGIN;
        END IF;
      END $$`,
-  );
-  // Passwords are hex (secrets.ts), safe inside a literal.
-  await superuserQuery(node, `ALTER ROLE replicator PASSWORD '${secrets.replicatorPassword}'`);
-  await superuserQuery(node, `ALTER ROLE app PASSWORD '${secrets.appPassword}'`);
-  const dbs = await superuserQuery(node, 'SELECT 1 FROM pg_database WHERE datname = $1', [node.service]);
-  if (dbs.length === 0) await superuserQuery(node, `CREATE DATABASE ${node.service} OWNER app`);
+    );
+    // Passwords are hex (secrets.ts), safe inside a literal.
+    await query(`ALTER ROLE replicator PASSWORD '${secrets.replicatorPassword}'`);
+    await query(`ALTER ROLE app PASSWORD '${secrets.appPassword}'`);
+    const dbs = await query('SELECT 1 FROM pg_database WHERE datname = $1', [node.service]);
+    if (dbs.length === 0) await query(`CREATE DATABASE ${node.service} OWNER app`);
+    await query(
+      // failover_lab.fenced_epoch: the fence marker the cells keep in postgresql.auto.conf (docs/fencing.md)
+      `GRANT ALTER SYSTEM ON PARAMETER synchronous_standby_names, failover_lab.fenced_epoch TO app;
+       GRANT pg_monitor TO app`,
+    );
+    await query(`ALTER SYSTEM SET synchronous_standby_names = '${syncNames}'`);
+    await query('SELECT pg_reload_conf()');
+  });
   // Function privileges live in each database's catalog: grant them where the app connects.
   await superuserQuery(
     node,
@@ -444,18 +475,6 @@ export async function setupPrimaryRoles(
     [],
     { database: node.service },
   );
-  await superuserQuery(
-    node,
-    // failover_lab.fenced_epoch: the fence marker the cells keep in postgresql.auto.conf (docs/fencing.md)
-    `GRANT ALTER SYSTEM ON PARAMETER synchronous_standby_names, failover_lab.fenced_epoch TO app;
-     GRANT pg_monitor TO app`,
-  );
-  const syncNames =
-    keepsSyncStandbyIn({ ...REPLICATION_MODE, [node.service]: mode }, node.service) && syncStandby
-      ? `"${syncStandby}"`
-      : '';
-  await superuserQuery(node, `ALTER SYSTEM SET synchronous_standby_names = '${syncNames}'`);
-  await superuserQuery(node, 'SELECT pg_reload_conf()');
 }
 
 /** A physical slot for the standby region, reserving WAL from now on; kept if it exists. */
@@ -623,6 +642,19 @@ export async function replicationInfo(
 /** Called with each postmaster right after spawn, so a caller can track (and clean up) it. */
 export type OnStarted = (postmaster: ChildProcess) => void;
 
+/** Told how long each step of a node's cold start took (`up` says it on the node's line). */
+export type Timed = (step: string, ms: number) => void;
+
+/** Each call reports the ms since the previous one (or since the stopwatch was made). */
+function stopwatch(timed?: Timed) {
+  let since = Date.now();
+  return (step: string) => {
+    const now = Date.now();
+    timed?.(step, now - since);
+    since = now;
+  };
+}
+
 /**
  * A cold standby without a base backup: a copy of its primary's data dir taken right after initdb,
  * before the primary's first start, so both begin at the same shutdown checkpoint with the same
@@ -631,17 +663,26 @@ export type OnStarted = (postmaster: ChildProcess) => void;
  * records wal_log_hints), through the slot bootstrapPrimary creates. A base backup would have to wait
  * for the primary's roles, then checkpoint and copy the whole cluster over the replication link.
  */
-export async function copyInitdbAsStandby(standby: PostgresNode, primary: PostgresNode, secrets: LabSecrets) {
-  const copy = await copyDataDir(primary.dataDir, standby.dataDir);
+export async function copyInitdbAsStandby(
+  standby: PostgresNode,
+  primary: PostgresNode,
+  secrets: LabSecrets,
+  from = primary.dataDir,
+) {
+  const copy = await copyDataDir(from, standby.dataDir);
   followPrimary({ ...standby, dataDir: copy.partial }, primary, secrets);
   copy.commit();
 }
 
 /**
  * Cold start of a primary: initdb (or a copy of `template`'s, see initPrimary), start, wait, roles.
- * With `standby`, that node's data dir is
- * copied from the fresh initdb before the primary starts (copyInitdbAsStandby) and the primary gets
- * its slot; start it with startCopiedStandby once this resolves (the replicator role exists then).
+ * With `standby`, that node's data dir is a copy of the same never-started data dir
+ * (copyInitdbAsStandby) and the primary gets its slot; start it with startCopiedStandby once this
+ * resolves (the replicator role exists then, and the copy is complete). From a template, the standby
+ * is copied from the template while the primary starts: the template is what the primary's data dir
+ * was before its first start, byte for byte (initPrimary copied it whole, and the template is never
+ * started), so the standby begins at the same shutdown checkpoint either way. Without a template the
+ * primary's own data dir is the only copy of its initdb, taken before the primary starts.
  */
 export async function bootstrapPrimary(
   node: PostgresNode,
@@ -649,16 +690,41 @@ export async function bootstrapPrimary(
   syncStandby: RegionName | undefined,
   onStarted: OnStarted,
   mode: ReplicationMode = REPLICATION_MODE[node.service],
-  opts: { standby?: PostgresNode; template?: () => Promise<string> } = {},
+  opts: { standby?: PostgresNode; template?: () => Promise<string>; timed?: Timed } = {},
 ) {
-  await initPrimary(node, await opts.template?.());
-  if (opts.standby) await copyInitdbAsStandby(opts.standby, node, secrets);
-  const postmaster = startPostgres(node);
-  onStarted(postmaster);
-  await waitPostgresReady(node, postmaster);
-  await setupPrimaryRoles(node, secrets, syncStandby, mode);
-  if (opts.standby) await ensureSlot(node, opts.standby.region);
-  return postmaster;
+  const lap = stopwatch(opts.timed);
+  const template = await opts.template?.();
+  if (template) lap('initdb');
+  const standby = opts.standby;
+  let standbyCopy: Promise<void> | undefined;
+  try {
+    await initPrimary(node, template);
+    lap(template ? 'copied' : 'initdb');
+    // from the template: while the primary starts and gets its roles (the copy's file creations were
+    // most of a cold start's system time); without one: from the primary's data dir, before it starts
+    if (standby && template) {
+      const copyStarted = Date.now();
+      standbyCopy = copyInitdbAsStandby(standby, node, secrets, template).then(() =>
+        opts.timed?.('standby copied', Date.now() - copyStarted),
+      );
+      standbyCopy.catch(() => {}); // awaited below; a failure meanwhile is not an unhandled rejection
+    } else if (standby) {
+      await copyInitdbAsStandby(standby, node, secrets);
+      lap('standby copied');
+    }
+    const postmaster = startPostgres(node);
+    onStarted(postmaster);
+    await waitPostgresReady(node, postmaster);
+    lap('started');
+    await setupPrimaryRoles(node, secrets, syncStandby, mode);
+    if (standby) await ensureSlot(node, standby.region);
+    lap('roles');
+    await standbyCopy;
+    return postmaster;
+  } finally {
+    // a failed start must not leave the copy writing into a data dir the caller is about to clean up
+    await standbyCopy?.catch(() => {});
+  }
 }
 
 /**
@@ -666,11 +732,19 @@ export async function bootstrapPrimary(
  * replayed everything the primary had at that point (its database and roles, which a base backup
  * would have carried from the start).
  */
-export async function startCopiedStandby(standby: PostgresNode, primary: PostgresNode, onStarted: OnStarted) {
+export async function startCopiedStandby(
+  standby: PostgresNode,
+  primary: PostgresNode,
+  onStarted: OnStarted,
+  timed?: Timed,
+) {
+  const lap = stopwatch(timed);
   const postmaster = startPostgres(standby);
   onStarted(postmaster);
   await waitPostgresReady(standby, postmaster);
+  lap('started');
   await waitStreaming(primary, standby.region);
+  lap('streaming');
   const [setup] = await superuserQuery<{ lsn: string }>(primary, 'SELECT pg_current_wal_lsn()::text AS lsn');
   const lsn = setup!.lsn;
   await waitUntil(
@@ -688,6 +762,7 @@ export async function startCopiedStandby(standby: PostgresNode, primary: Postgre
     50,
     postmaster,
   );
+  lap('replayed');
   return postmaster;
 }
 
