@@ -81,6 +81,20 @@ describe('Postgres watch (a held connection: its close is a reason to probe now)
     expect(closed).toBe(0);
   });
 
+  it('a connection held a while is replaced at once when it closes; one dropped right away waits retryMs', async () => {
+    const held: Socket[] = [];
+    const port = await listen((socket) => held.push(socket));
+    watch = watchPostgres(host, port, () => {}, { retryMs: 2_000 });
+    await waitFor('the watch connected', () => held.length === 1, 5_000, 1);
+    await new Promise((resolve) => setTimeout(resolve, 2_100)); // held longer than retryMs
+    held[0]!.destroy(); // its backend's authentication_timeout
+    await waitFor('replaced well before retryMs', () => held.length === 2, 1_500, 1);
+    held[1]!.destroy(); // dropped right after it opened (a dead database behind a relay)
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(held.length).toBe(2); // not yet: retried after retryMs
+    await waitFor('retried', () => held.length === 3, 5_000, 1);
+  });
+
   it('stop() closes the connection without a report, for good', async () => {
     const held: Socket[] = [];
     const port = await listen((socket) => held.push(socket));

@@ -58,8 +58,8 @@ export type PostgresWatchFn = (host: string, port: number, onClosed: () => void)
  * next probe. It is only a reason to probe now: a close is no verdict (the backend that holds it also
  * ends by itself after authentication_timeout, a relay may drop it), the probes' rules decide. A
  * frozen or cut-off Postgres keeps it open and silent, which changes nothing. Nothing is sent: the
- * backend waits for a startup packet and ends quietly when none comes. Reconnects `retryMs` after
- * each close or failed attempt.
+ * backend waits for a startup packet and ends quietly when none comes. Reconnects at once after a
+ * connection held at least `retryMs`, else `retryMs` after the close or the failed attempt.
  */
 export function watchPostgres(
   host: string,
@@ -76,10 +76,12 @@ export function watchPostgres(
     const s = connect({ host, port, ...(options.lookup ? { lookup: options.lookup } : {}) });
     socket = s;
     let established = false;
+    let openedAt = 0;
     s.setNoDelay(true);
     s.unref();
     s.once('connect', () => {
       established = true;
+      openedAt = performance.now();
     });
     // a watch never reads (a backend in its startup phase sends nothing); any byte is dropped
     s.on('data', () => {});
@@ -88,7 +90,11 @@ export function watchPostgres(
       if (socket === s) socket = null;
       if (stopped) return;
       if (established) onClosed();
-      timer = setTimeout(open, options.retryMs);
+      // One that was held a while (its backend's authentication_timeout) is replaced at once, so the
+      // watch is never away for long; one that closed soon after it opened (a dead database behind a
+      // relay accepts, then drops it) or never opened is retried after retryMs.
+      const heldLong = established && performance.now() - openedAt >= options.retryMs;
+      timer = setTimeout(open, heldLong ? 0 : options.retryMs);
       timer.unref();
     });
   };
