@@ -33,6 +33,8 @@ export class RouteTable {
   private readonly inFlight = new Map<string, Map<Abortable, number | undefined>>();
   /** per cell: the latest deadline of the writes the router gave up on without learning their fate */
   private readonly abandonedWritesUntil = new Map<string, number>();
+  /** per cell: who waits for the next of its writes to end (writeEnded) */
+  private readonly writeWaiters = new Map<string, Set<() => void>>();
 
   get(service: ServiceName): Route | undefined {
     const route = this.routes.get(service);
@@ -114,10 +116,37 @@ export class RouteTable {
     map.set(controller, writeDeadlineMs);
     return (mayStillLand) => {
       if (!map.delete(controller)) return;
-      if (mayStillLand && writeDeadlineMs !== undefined) {
+      if (writeDeadlineMs === undefined) return;
+      if (mayStillLand) {
         this.abandonedWritesUntil.set(k, Math.max(this.abandonedWritesUntil.get(k) ?? 0, writeDeadlineMs));
       }
+      this.wakeWriteWaiters(k);
     };
+  }
+
+  /**
+   * Resolves when the next write to this cell ends (answered, refused, given up on or cut loose), so a
+   * promotion waiting on them re-reads writesMayLandUntil then instead of at its next poll. `signal`
+   * `cancel` drops the wait.
+   */
+  writeEnded(service: ServiceName, region: RegionName): { ended: Promise<void>; cancel: () => void } {
+    const k = `${service}/${region}`;
+    const set = this.writeWaiters.get(k) ?? new Set<() => void>();
+    this.writeWaiters.set(k, set);
+    let wake = () => {};
+    const ended = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    set.add(wake);
+    return { ended, cancel: () => set.delete(wake) };
+  }
+
+  private wakeWriteWaiters(k: string): void {
+    const set = this.writeWaiters.get(k);
+    if (!set || set.size === 0) return;
+    const waiters = [...set];
+    set.clear();
+    for (const wake of waiters) wake();
   }
 
   /**
@@ -155,6 +184,7 @@ export class RouteTable {
       controller.abort(new Error(reason));
       n++;
     }
+    if (n > 0) this.wakeWriteWaiters(`${service}/${region}`);
     return n;
   }
 

@@ -1,6 +1,6 @@
 // The controller loop with injected fakes (no network): act() order, persistence, one-line outcomes.
 import type { PromoteRequest, RegionName, ServiceName } from '@failover-lab/contracts';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type CellAdmin, CellAdminError } from '../src/cell-admin';
 import { parseRouterConfig } from '../src/config';
 import { Controller } from '../src/controller/controller';
@@ -378,6 +378,31 @@ describe('controller', () => {
       await waitFor('dc-b promoted', () => r.calls.length > 0, 10_000, 5);
       expect(Date.parse(promoteStarted(r)!.at)).toBeGreaterThan(regranted);
       expect(promoteStarted(r)!.detail).toMatch(/waited \d+ ms for writes sent to the old primary/);
+      await r.controller.stop();
+    });
+
+    it('the promotion goes on as soon as the last write in flight is answered, not at its next poll', async () => {
+      const r = await servingLogin();
+      // the poll's timer never fires here: only the write's end can wake the wait
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const untrack = r.routes.track('login', 'dc-a', new AbortController(), Date.now() + 60_000);
+        confirmDown(r);
+        const settle = async () => {
+          for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+        };
+        await settle();
+        expect(promoteStarted(r)).toBeUndefined(); // waiting for the write
+        untrack(false); // the dead cell's 503
+        await settle();
+        // (its detail names the wait only when it lasted a millisecond or more: the wake may not)
+        expect(promoteStarted(r)).toBeDefined();
+        // the state store's own timer
+        await vi.advanceTimersByTimeAsync(100);
+      } finally {
+        vi.useRealTimers();
+      }
+      await waitFor('dc-b promoted', () => r.calls.length > 0, 10_000, 5);
       await r.controller.stop();
     });
 

@@ -297,3 +297,71 @@ describe('Prober: the leases of promotions', () => {
     expect(q.health('messaging', 'dc-a').leaseGrantedUntil).toBe(now + CONFIG.timeoutMs + 3_000);
   });
 });
+
+describe("the held connection to a cell's Postgres (watchPostgres)", () => {
+  // no probe leaves by the clock during these cases: only a wake can send one
+  const SLOW: ProbeConfig = { ...CONFIG, intervalMs: 60_000, burstIntervalMs: 60_000 };
+  function watched(probe: ReturnType<typeof scriptedProbe>) {
+    const watches: Array<{ host: string; port: number; onClosed: () => void; stopped: boolean }> = [];
+    prober = new Prober(
+      [{ service: 'payments', region: 'dc-a', url: 'http://127.0.0.1:1' }],
+      SLOW,
+      probe.fn,
+      async () => 'refused',
+      undefined,
+      (host, port, onClosed) => {
+        const w = { host, port, onClosed, stopped: false };
+        watches.push(w);
+        return {
+          stop: () => {
+            w.stopped = true;
+          },
+        };
+      },
+    );
+    prober.start();
+    return { p: prober, watches };
+  }
+
+  it('is held to the cell’s Postgres while the prober runs, and closed when it stops', async () => {
+    const probe = scriptedProbe();
+    const { p, watches } = watched(probe);
+    expect(watches.map((w) => `${w.host}:${w.port} ${w.stopped}`)).toEqual(['127.0.0.1:5432 false']);
+    await probe.answer(true);
+    await p.stop();
+    prober = null;
+    expect(watches[0]!.stopped).toBe(true);
+  });
+
+  it('its close sends a probe at once, not at the next interval', async () => {
+    const probe = scriptedProbe();
+    const { p, watches } = watched(probe);
+    await probe.answer(true);
+    await waitFor('cell up', () => p.health('payments', 'dc-a').status === 'up', 5_000, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(probe.pending.length).toBe(0); // pausing for a minute
+    watches[0]!.onClosed();
+    await waitFor('a probe in flight', () => probe.pending.length > 0, 5_000, 1);
+  });
+
+  it('a close while a probe is in flight: the next probe leaves right after it, without the pause', async () => {
+    const probe = scriptedProbe();
+    const { p, watches } = watched(probe);
+    await waitFor('a probe in flight', () => probe.pending.length > 0, 5_000, 1);
+    watches[0]!.onClosed(); // the probe in flight may have been read before the database died
+    await probe.answer(true);
+    await waitFor('cell up', () => p.health('payments', 'dc-a').status === 'up', 5_000, 1);
+    await waitFor('the next probe in flight', () => probe.pending.length > 0, 5_000, 1);
+  });
+
+  it('is no evidence: a close followed by good probes leaves the cell up', async () => {
+    const probe = scriptedProbe();
+    const { p, watches } = watched(probe);
+    await probe.answer(true);
+    await waitFor('cell up', () => p.health('payments', 'dc-a').status === 'up', 5_000, 1);
+    watches[0]!.onClosed(); // e.g. the backend holding it ended after authentication_timeout
+    await probe.answer(true);
+    expect(p.health('payments', 'dc-a').status).toBe('up');
+    expect(p.health('payments', 'dc-a').consecutiveFailures).toBe(0);
+  });
+});

@@ -568,9 +568,18 @@ export class Controller {
       // strictly past it (the cell refuses when now > deadline); timers may fire a millisecond early
       if (Date.now() > until) break;
       slept = true;
-      await new Promise((resolve) =>
-        setTimeout(resolve, Math.min(until - Date.now() + 1, WRITES_RECHECK_MS)),
-      );
+      // woken by the next write that ends (a dead cell's 503s arrive one by one), else re-read at the
+      // poll: the lease bound moves without any write ending
+      const next = this.deps.routes.writeEnded(service, oldPrimary);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        next.ended,
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, Math.min(until - Date.now() + 1, WRITES_RECHECK_MS));
+        }),
+      ]);
+      clearTimeout(timer);
+      next.cancel();
     }
     // 0 when nothing was pending: a clock tick between two readings is not a wait worth reporting
     return slept ? Date.now() - started : 0;

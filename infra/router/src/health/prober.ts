@@ -20,7 +20,13 @@ import {
   type ProbeResult,
 } from './cell-health';
 import type { LookupFn } from './name-cache';
-import { type PostgresVerdict, probePostgres } from './postgres-probe';
+import {
+  type PostgresVerdict,
+  type PostgresWatch,
+  type PostgresWatchFn,
+  probePostgres,
+  watchPostgres,
+} from './postgres-probe';
 
 export type PostgresProbeFn = (host: string, port: number, timeoutMs: number) => Promise<PostgresVerdict>;
 
@@ -73,6 +79,10 @@ interface CellLoop {
   health: CellHealth;
   burstRemaining: number;
   wake: (() => void) | null;
+  /** asked to probe while a probe was in flight: the next one leaves without the pause */
+  wakePending: boolean;
+  /** the held connection to the cell's Postgres (watchPostgres), while the prober runs */
+  watch: PostgresWatch | null;
   /** the bound of each promotion lease granted and not yet over (countPromotionLease) */
   promotionGrants: Set<{ until: number }>;
   /** `after`: only a probe started at or after this mark (performance.now()) may answer 'up' */
@@ -154,6 +164,11 @@ export class Prober {
     private readonly postgresProbe: PostgresProbeFn = probePostgres,
     /** how cell names become addresses (container mode: the NameCache); default: getaddrinfo per connection */
     lookup?: LookupFn,
+    /**
+     * Holds a connection to each cell's Postgres and probes the cell the moment it closes
+     * (watchPostgres). Default: on, unless the probe is injected (tests); null: off.
+     */
+    private readonly watch: PostgresWatchFn | null = probe ? null : defaultWatch(lookup),
   ) {
     // A separate dispatcher from the data plane: a frozen cell's stuck proxy sockets never delay a probe.
     this.agent = probe
@@ -173,6 +188,8 @@ export class Prober {
         burstRemaining: 0,
         promotionGrants: new Set(),
         wake: null,
+        wakePending: false,
+        watch: null,
         verdictWaiters: [],
         probeWaiters: [],
         outstanding: new Set(),
@@ -308,12 +325,44 @@ export class Prober {
   start(): void {
     if (this.running) return;
     this.running = true;
-    for (const loop of this.loops.values()) void this.run(loop);
+    for (const loop of this.loops.values()) {
+      if (this.watch) {
+        const { host, port } = this.postgresOf(loop);
+        loop.watch = this.watch(host, port, () => this.postgresClosed(loop));
+      }
+      void this.run(loop);
+    }
+  }
+
+  private postgresOf(loop: CellLoop): { host: string; port: number } {
+    return {
+      host: loop.target.postgres?.host ?? new URL(loop.target.url).hostname,
+      port: loop.target.postgres?.port ?? this.config.postgresPort,
+    };
+  }
+
+  /**
+   * The held connection to the cell's Postgres was closed: its database may have just died (a killed
+   * postmaster's backends all go at once). Probe now, and in a burst like a data-plane signal; the
+   * probes decide, by the same rules as ever (a close is not evidence). Nothing to do once it is down.
+   */
+  private postgresClosed(loop: CellLoop): void {
+    if (!this.running || loop.health.status === 'down') return;
+    loop.burstRemaining = Math.max(loop.burstRemaining, this.config.fall + 1);
+    this.wakeLoop(loop);
+  }
+
+  /** Probe now: at once when the loop is pausing, right after the probe in flight otherwise. */
+  private wakeLoop(loop: CellLoop): void {
+    if (loop.wake) loop.wake();
+    else loop.wakePending = true;
   }
 
   async stop(): Promise<void> {
     this.running = false;
     for (const loop of this.loops.values()) {
+      loop.watch?.stop();
+      loop.watch = null;
       loop.wake?.();
       for (const w of loop.verdictWaiters.splice(0)) w.resolve(loop.health.status === 'down' ? 'down' : 'up');
       for (const w of loop.probeWaiters.splice(0)) w.resolve(loop.health);
@@ -326,7 +375,7 @@ export class Prober {
     const loop = this.loop(service, region);
     if (loop.burstRemaining > 0) return;
     loop.burstRemaining = this.config.fall + 1;
-    loop.wake?.();
+    this.wakeLoop(loop);
   }
 
   /**
@@ -342,7 +391,7 @@ export class Prober {
     const after = performance.now();
     const verdict = new Promise<'up' | 'down'>((resolve) => loop.verdictWaiters.push({ after, resolve }));
     loop.burstRemaining = Math.max(loop.burstRemaining, this.config.fall + 1);
-    loop.wake?.();
+    this.wakeLoop(loop);
     return verdict;
   }
 
@@ -365,15 +414,13 @@ export class Prober {
     while (this.running) {
       const started = Date.now();
       const startedMark = performance.now();
+      // this probe answers every wake so far; one that comes while it is in flight gets the next
+      loop.wakePending = false;
       // Once a cell fails, also ask its Postgres directly (in parallel): a dead app with a live database
       // is a crash to be restarted, not a region to fail over.
       const askPostgres = loop.health.consecutiveFailures > 0;
-      const postgres = () =>
-        this.postgresProbe(
-          loop.target.postgres?.host ?? new URL(loop.target.url).hostname,
-          loop.target.postgres?.port ?? this.config.postgresPort,
-          this.config.timeoutMs,
-        );
+      const pgAddress = this.postgresOf(loop);
+      const postgres = () => this.postgresProbe(pgAddress.host, pgAddress.port, this.config.timeoutMs);
       // The grant's deadline is stamped before the probe leaves and the cell renews to that deadline +
       // the lease whenever it reads the probe, so every probe sent counts toward the wait before a
       // failover, answered or not. None once `leaseFall` probes in a row failed or the cell is silent
@@ -449,7 +496,7 @@ export class Prober {
 
       const pause = loop.burstRemaining > 0 ? this.config.burstIntervalMs : this.config.intervalMs;
       const wait = Math.max(0, pause - (Date.now() - started));
-      if (wait > 0 && loop.probeWaiters.length === 0) {
+      if (wait > 0 && loop.probeWaiters.length === 0 && !loop.wakePending) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, wait);
           loop.wake = () => {
@@ -464,3 +511,11 @@ export class Prober {
 }
 
 const key = (service: ServiceName, region: RegionName) => `${service}/${region}`;
+
+/** The held connections' retry after a close or a failed attempt (a dead cell is not hammered). */
+const WATCH_RETRY_MS = 1_000;
+
+function defaultWatch(lookup?: LookupFn): PostgresWatchFn {
+  return (host, port, onClosed) =>
+    watchPostgres(host, port, onClosed, { retryMs: WATCH_RETRY_MS, ...(lookup ? { lookup } : {}) });
+}
