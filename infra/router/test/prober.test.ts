@@ -297,3 +297,50 @@ describe('Prober: the leases of promotions', () => {
     expect(q.health('messaging', 'dc-a').leaseGrantedUntil).toBe(now + CONFIG.timeoutMs + 3_000);
   });
 });
+
+describe('Prober.adoptAnswer', () => {
+  it("takes a promoted cell's own readiness as a probe, and drops the probe that was in flight before it", async () => {
+    const probe = scriptedProbe();
+    const p = startProber(probe);
+    // a standby, up
+    await waitFor('a probe in flight', () => probe.pending.length > 0, 5_000, 1);
+    probe.pending.shift()!({
+      ok: true,
+      at: Date.now(),
+      ms: 1,
+      ready: ready({ role: 'standby', epoch: 1, inRecovery: true }),
+      error: null,
+    });
+    await waitFor('cell up', () => p.health('messaging', 'dc-a').status === 'up', 5_000, 1);
+    // a probe leaves while the cell is still a standby; then its promotion answers
+    await waitFor('a probe in flight', () => probe.pending.length > 0, 5_000, 1);
+    const inFlight = probe.pending.shift()!;
+    const health = p.adoptAnswer('messaging', 'dc-a', ready({ role: 'primary', epoch: 2 }), Date.now() - 5);
+    expect(health.status).toBe('up');
+    expect(health.lastReady).toMatchObject({ role: 'primary', epoch: 2 });
+    // the probe sent before the answer reads the cell as it was: it must not take the route back
+    inFlight({
+      ok: true,
+      at: Date.now(),
+      ms: 1,
+      ready: ready({ role: 'standby', epoch: 1, inRecovery: true }),
+      error: null,
+    });
+    await waitFor('the next probe in flight', () => probe.pending.length > 0, 5_000, 1);
+    expect(p.health('messaging', 'dc-a').lastReady).toMatchObject({ role: 'primary', epoch: 2 });
+    // a probe sent after it counts as usual
+    probe.pending.shift()!({
+      ok: true,
+      at: Date.now(),
+      ms: 1,
+      ready: ready({ role: 'primary', epoch: 2, walLsn: '0/4000000' }),
+      error: null,
+    });
+    await waitFor(
+      'the later probe applied',
+      () => p.health('messaging', 'dc-a').lastReady?.walLsn === '0/4000000',
+      5_000,
+      1,
+    );
+  });
+});
