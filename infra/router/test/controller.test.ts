@@ -175,14 +175,6 @@ describe('controller', () => {
     ['a readiness at another epoch', ready({ role: 'primary', epoch: 1 })],
     ['a fenced cell', ready({ role: 'fenced', epoch: 2, fenced: true })],
     ['a cell still a standby', ready({ role: 'standby', epoch: 2, inRecovery: true })],
-    [
-      'a readiness whose Postgres check failed',
-      ready({
-        role: 'primary',
-        epoch: 2,
-        checks: { postgres: { ok: false, ms: 1000, error: 'timeout' }, redis: { ok: true, ms: 1 } },
-      }),
-    ],
   ])('probes the new primary once when the promote answer carries %s', async (_what, said) => {
     const { controller, set, probes, admin } = rig(['login']);
     await controller.init();

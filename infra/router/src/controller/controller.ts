@@ -509,16 +509,9 @@ export class Controller {
             steps,
           );
           // Route on what the cell read of itself once promoted (its answer carries it); without it,
-          // or when it does not show its Postgres answering as the unfenced primary at this epoch, on
-          // one fresh probe.
+          // or when it does not show the unfenced primary at this epoch, on one fresh probe.
           const said = result.ready;
-          if (
-            said?.checks.postgres.ok &&
-            said.role === 'primary' &&
-            !said.fenced &&
-            !said.inRecovery &&
-            said.epoch === decision.epoch
-          )
+          if (said && said.role === 'primary' && !said.fenced && said.epoch === decision.epoch)
             this.deps.health.adoptAnswer(service, decision.to, said, sentAt);
           else await this.deps.health.probeNow(service, decision.to);
           return `promoted ${decision.to} for ${service}, epoch ${decision.epoch}`;
