@@ -1,7 +1,6 @@
 // Controller events: the timeline of every failover, from GET /admin/events on the router. The drill
 // reads its RTO phases from them; Prometheus counts them (controller_events_total{type}).
 import { type Static, Type } from 'typebox';
-import { CellReadinessSchema } from './readiness';
 import { RegionNameSchema, ServiceNameSchema } from './vocabulary';
 
 export const EVENT_TYPES = [
@@ -48,9 +47,7 @@ export const PromotionStepsSchema = Type.Object(
       "the app role's write grants restored and the epoch written into cell_state, one commit",
     ),
     markerMs: StepMs('the fence marker cleared (only a node that was fenced carries one)'),
-    routeMs: StepMs(
-      "promoted → the route serves the new primary (on the promote answer's readiness, else one fresh probe)",
-    ),
+    routeMs: StepMs('promoted → the route serves the new primary (one fresh probe)'),
   },
   { additionalProperties: false },
 );
@@ -91,13 +88,6 @@ export const PromoteResponseSchema = Type.Object({
   /** 'primary' or 'failed: …' (Redis holds nothing money depends on) */
   redis: Type.String(),
   steps: PromotionStepsSchema,
-  /**
-   * The cell's readiness read once the promotion took effect (its epoch row committed, the fence
-   * lifted, the lease taken): the same body and checks as GET /health/ready. The router routes on it
-   * instead of probing the new primary once more (docs/fencing.md, "The order of a promotion").
-   * Absent: an older cell, or the read failed; the router then probes.
-   */
-  ready: Type.Optional(CellReadinessSchema),
 });
 export type PromoteResponse = Static<typeof PromoteResponseSchema>;
 

@@ -9,7 +9,6 @@ import {
   FAULTS,
   faultProblems,
   ProbeConfigSchema,
-  PromoteResponseSchema,
   problemsOf,
   REGIONS,
   RouterConfigFileSchema,
@@ -42,25 +41,6 @@ describe('readiness', () => {
     ]);
     expect(problemsOf(CellReadinessSchema, { ...readiness, walLsn: 7 })).toEqual([
       'walLsn must be a non-empty string or null, got 7',
-    ]);
-  });
-});
-
-describe('promote response', () => {
-  it("may carry the cell's readiness once promoted, and only a readable one", () => {
-    const answer = {
-      role: 'primary',
-      epoch: 2,
-      promoteMs: 80,
-      wasStandby: true,
-      redis: 'primary',
-      steps: {},
-    };
-    expect(Value.Check(PromoteResponseSchema, answer)).toBe(true);
-    expect(Value.Check(PromoteResponseSchema, { ...answer, ready: readiness })).toBe(true);
-    const { epoch: _epoch, ...noEpoch } = readiness;
-    expect(problemsOf(PromoteResponseSchema, { ...answer, ready: noEpoch })).toEqual([
-      'ready.epoch is required',
     ]);
   });
 });

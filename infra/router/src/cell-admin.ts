@@ -22,8 +22,6 @@ export interface PromoteResult {
   promoteMs: number | null;
   /** the cell's own steps (its checks, pg_promote, Redis, the grants and its epoch write), as far as it reported them */
   steps: PromotionSteps;
-  /** its readiness once promoted (PromoteResponse.ready), null when it sent none or an unreadable one */
-  ready?: CellReadiness | null;
 }
 
 const CELL_STEPS = [
@@ -75,7 +73,6 @@ export class HttpCellAdmin implements CellAdmin {
       epoch: Number(body.epoch ?? epoch),
       promoteMs: typeof body.promoteMs === 'number' ? body.promoteMs : null,
       steps,
-      ready: readReadiness(body.ready),
     };
   }
 

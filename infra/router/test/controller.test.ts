@@ -40,8 +40,6 @@ function rig(services: ServiceName[], mode: 'sync' | 'async' = 'async') {
   const set = (service: ServiceName, region: RegionName, h: CellHealth) =>
     health.set(`${service}/${region}`, h);
   const calls: string[] = [];
-  /** how the route learned of a promoted cell: a probe, or the promote answer's readiness adopted */
-  const probes: string[] = [];
   const store = new SlowStore();
   /** what each promotion carried and what the router counted for it (countPromotionLease) */
   const leases: Array<{ url: string; sent: PromoteRequest['lease']; counted: number[] }> = [];
@@ -69,15 +67,7 @@ function rig(services: ServiceName[], mode: 'sync' | 'async' = 'async') {
     services: config.services,
     health: {
       health: (service, region) => health.get(`${service}/${region}`)!,
-      probeNow: async (service, region) => {
-        probes.push(`probe ${region}/${service}`);
-        return health.get(`${service}/${region}`)!;
-      },
-      adoptAnswer: (service, region, said) => {
-        probes.push(`adopt ${region}/${service} ${said.role}@${said.epoch}`);
-        set(service, region, cell('up', said));
-        return health.get(`${service}/${region}`)!;
-      },
+      probeNow: async (service, region) => health.get(`${service}/${region}`)!,
       countPromotionLease: (service, region, until) => {
         const grant = { url: '', sent: undefined, counted: [until] };
         leases.push(grant);
@@ -100,7 +90,7 @@ function rig(services: ServiceName[], mode: 'sync' | 'async' = 'async') {
     clock: { now: () => Date.now() },
     log: (line) => lines.push(line),
   });
-  return { controller, set, calls, probes, store, lines, routes, events, leases, admin };
+  return { controller, set, calls, store, lines, routes, events, leases, admin };
 }
 
 const primaryListing = (epoch: number) =>
@@ -151,44 +141,6 @@ describe('controller', () => {
     expect(await controller.tick('login')).toBe('promoted dc-b for login, epoch 2');
     expect(calls).toEqual(['promote http://127.0.2.1:3000 2 (persisted epochs: [2])']);
     expect(store.state?.services.login).toMatchObject({ primary: 'dc-b', epoch: 2 });
-  });
-
-  it("routes on the promote answer's readiness when it shows the unfenced primary at the new epoch, without a probe", async () => {
-    const { controller, set, probes, admin, events } = rig(['login']);
-    await controller.init();
-    set('login', 'dc-a', cell('down', primaryListing(1)));
-    set('login', 'dc-b', cell('up', standby(1)));
-    const said = ready({ service: 'login', region: 'dc-b', role: 'primary', epoch: 2 });
-    admin.promote = async (_url, epoch) => ({ role: 'primary', epoch, promoteMs: 7, steps: {}, ready: said });
-    expect(await controller.tick('login')).toBe('promoted dc-b for login, epoch 2');
-    expect(probes).toEqual(['adopt dc-b/login primary@2']);
-    expect(
-      events
-        .since()
-        .filter((e) => e.type === 'routed')
-        .map((e) => `${e.region}@${e.epoch}`),
-    ).toEqual(['dc-b@2']);
-  });
-
-  it.each([
-    ['no readiness in the answer', undefined],
-    ['a readiness at another epoch', ready({ role: 'primary', epoch: 1 })],
-    ['a fenced cell', ready({ role: 'fenced', epoch: 2, fenced: true })],
-    ['a cell still a standby', ready({ role: 'standby', epoch: 2, inRecovery: true })],
-  ])('probes the new primary once when the promote answer carries %s', async (_what, said) => {
-    const { controller, set, probes, admin } = rig(['login']);
-    await controller.init();
-    set('login', 'dc-a', cell('down', primaryListing(1)));
-    set('login', 'dc-b', cell('up', standby(1)));
-    admin.promote = async (_url, epoch) => ({
-      role: 'primary',
-      epoch,
-      promoteMs: 7,
-      steps: {},
-      ...(said ? { ready: said } : {}),
-    });
-    await controller.tick('login');
-    expect(probes).toEqual(['probe dc-b/login']);
   });
 
   it('every promotion carries the lease: counted as deadline + lease before the call, answer + lease after', async () => {

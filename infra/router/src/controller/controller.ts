@@ -3,7 +3,6 @@
 // so the loop runs in tests without a network. Operator requests are decided by the same decide() and
 // carried out in switchover.ts; what the controller reports is assembled in status.ts.
 import {
-  type CellReadiness,
   type EventType,
   otherRegion,
   type PromotionSteps,
@@ -41,8 +40,6 @@ import { type ControllerOps, runOperatorFence, runSwitchover } from './switchove
 export interface HealthSource {
   health(service: ServiceName, region: RegionName): CellHealth;
   probeNow(service: ServiceName, region: RegionName): Promise<CellHealth>;
-  /** the cell's own readiness carried by its promotion's answer, taken as a probe (Prober.adoptAnswer) */
-  adoptAnswer(service: ServiceName, region: RegionName, ready: CellReadiness, sentAt: number): CellHealth;
   /** counts a lease a promotion grants (Prober.countPromotionLease); the result lowers it once answered */
   countPromotionLease(service: ServiceName, region: RegionName, until: number): (answered: number) => void;
 }
@@ -495,7 +492,6 @@ export class Controller {
           await this.persist(service, decision.to, decision.epoch);
           steps.epochMs = clock.now() - t0;
           t0 = clock.now();
-          const sentAt = Date.now();
           const result = await this.promote(service, decision.to, decision.epoch);
           steps.adminMs = clock.now() - t0;
           Object.assign(steps, result.steps);
@@ -508,12 +504,7 @@ export class Controller {
             `promoteMs=${result.promoteMs ?? 0}`,
             steps,
           );
-          // Route on what the cell read of itself once promoted (its answer carries it); without it,
-          // or when it does not show the unfenced primary at this epoch, on one fresh probe.
-          const said = result.ready;
-          if (said && said.role === 'primary' && !said.fenced && said.epoch === decision.epoch)
-            this.deps.health.adoptAnswer(service, decision.to, said, sentAt);
-          else await this.deps.health.probeNow(service, decision.to);
+          await this.deps.health.probeNow(service, decision.to);
           return `promoted ${decision.to} for ${service}, epoch ${decision.epoch}`;
         }
         case 'degrade_async':

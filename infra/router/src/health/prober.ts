@@ -1,7 +1,6 @@
 // Active health probes of every cell's /health/ready, one loop per cell, plus re-probe bursts when the
 // data plane sees a refused/reset connection or a timeout (a passive signal).
 import {
-  type CellReadiness,
   DEADLINE_HEADER,
   EPOCH_HEADER,
   LEASE_DEADLINE_HEADER,
@@ -91,11 +90,6 @@ interface CellLoop {
    * timed-out probe is still unanswered, and the next one, sent after it, must not hide it
    */
   probeFailingSince: number | null;
-  /**
-   * performance.now() when the cell's own answer to a promotion was taken as a probe (adoptAnswer): a
-   * probe sent before it may have read the cell as it was before, and its result is dropped
-   */
-  answerAdoptedAt: number;
 }
 
 export function httpProbe(agent: Agent): ProbeFn {
@@ -184,7 +178,6 @@ export class Prober {
         outstanding: new Set(),
         lastAnswerAt: null,
         probeFailingSince: null,
-        answerAdoptedAt: Number.NEGATIVE_INFINITY,
       });
     }
   }
@@ -362,61 +355,10 @@ export class Prober {
     return done;
   }
 
-  /**
-   * The readiness a cell read of itself once its promotion took effect, carried by its answer
-   * (PromoteResponse.ready): taken as a good probe answered now (`sentAt`: when the promotion was sent,
-   * wall-clock), so the route follows without one more probe round trip. It is what a probe sent now
-   * would read (the cell runs the same readiness function after its epoch commit, with the fence lifted
-   * and the lease taken), and nothing can change it in between: only this router fences, and it is in
-   * the middle of this promotion. A probe already in flight was sent before it and may have read the
-   * cell as a standby: its result is dropped, so it cannot take the route back.
-   */
-  adoptAnswer(service: ServiceName, region: RegionName, ready: CellReadiness, sentAt: number): CellHealth {
-    const loop = this.loop(service, region);
-    const now = Date.now();
-    loop.answerAdoptedAt = performance.now();
-    loop.lastAnswerAt = now;
-    loop.probeFailingSince = null;
-    const ok = ready.checks.postgres.ok;
-    this.apply(
-      loop,
-      {
-        ok,
-        at: sentAt,
-        ms: Math.max(0, now - sentAt),
-        ready,
-        error: ok ? null : `postgres: ${ready.checks.postgres.error ?? 'not ok'}`,
-      },
-      loop.answerAdoptedAt,
-    );
-    return loop.health;
-  }
-
   private loop(service: ServiceName, region: RegionName): CellLoop {
     const loop = this.loops.get(key(service, region));
     if (!loop) throw new Error(`no probe target ${region}/${service}`);
     return loop;
-  }
-
-  /** A probe's result (or an adopted answer) sent at `startedMark`: the new health, its listeners and waiters. */
-  private apply(loop: CellLoop, result: ProbeResult, startedMark: number): void {
-    const previous = loop.health;
-    loop.health = applyProbe(previous, result, this.config);
-    for (const listener of this.resultListeners) listener(loop.target, loop.health);
-    if (previous.status !== loop.health.status) {
-      for (const listener of this.listeners) listener(loop.target, previous, loop.health);
-    }
-    // Only a probe sent after the request answers it (one in flight may predate a promotion).
-    const answered = loop.probeWaiters.filter((w) => w.after <= startedMark);
-    loop.probeWaiters = loop.probeWaiters.filter((w) => w.after > startedMark);
-    for (const w of answered) w.resolve(loop.health);
-    if (loop.health.status === 'down') {
-      for (const w of loop.verdictWaiters.splice(0)) w.resolve('down');
-    } else if (result.ok) {
-      const answered = loop.verdictWaiters.filter((w) => w.after <= startedMark);
-      loop.verdictWaiters = loop.verdictWaiters.filter((w) => w.after > startedMark);
-      for (const w of answered) w.resolve('up');
-    }
   }
 
   private async run(loop: CellLoop): Promise<void> {
@@ -486,9 +428,24 @@ export class Prober {
       if (result.dataTierGone && loop.health.status !== 'down')
         loop.burstRemaining = Math.max(loop.burstRemaining, this.config.fall + 1);
       if (!this.running) break;
+      const previous = loop.health;
+      loop.health = applyProbe(previous, result, this.config);
       if (loop.burstRemaining > 0) loop.burstRemaining--;
-      // sent before the cell's own answer to a promotion was adopted: older news than what it said
-      if (startedMark >= loop.answerAdoptedAt) this.apply(loop, result, startedMark);
+      for (const listener of this.resultListeners) listener(loop.target, loop.health);
+      if (previous.status !== loop.health.status) {
+        for (const listener of this.listeners) listener(loop.target, previous, loop.health);
+      }
+      // Only a probe sent after the request answers it (one in flight may predate a promotion).
+      const answered = loop.probeWaiters.filter((w) => w.after <= startedMark);
+      loop.probeWaiters = loop.probeWaiters.filter((w) => w.after > startedMark);
+      for (const w of answered) w.resolve(loop.health);
+      if (loop.health.status === 'down') {
+        for (const w of loop.verdictWaiters.splice(0)) w.resolve('down');
+      } else if (result.ok) {
+        const answered = loop.verdictWaiters.filter((w) => w.after <= startedMark);
+        loop.verdictWaiters = loop.verdictWaiters.filter((w) => w.after > startedMark);
+        for (const w of answered) w.resolve('up');
+      }
 
       const pause = loop.burstRemaining > 0 ? this.config.burstIntervalMs : this.config.intervalMs;
       const wait = Math.max(0, pause - (Date.now() - started));

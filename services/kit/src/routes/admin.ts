@@ -226,9 +226,6 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
       if (lease) cell.grantPromotionLease(lease.ms, lease.deadline);
       const promoteMs = Math.round(performance.now() - started);
       request.log.info({ epoch: stored, wasStandby, promoteMs }, 'promoted');
-      // What a probe sent now would read (the same function, the same checks): the router routes on it
-      // instead of probing once more after this answer (docs/fencing.md, "The order of a promotion").
-      const ready = await readiness(cell, app.healthPool, app.redis).catch(() => undefined);
       const response: PromoteResponse = {
         role: cell.role(),
         epoch: stored,
@@ -236,7 +233,6 @@ export function adminRoutes(extraRoutes?: FastifyPluginAsync): FastifyPluginAsyn
         wasStandby,
         redis,
         steps,
-        ...(ready ? { ready } : {}),
       };
       return response;
     });
