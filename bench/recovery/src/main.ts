@@ -73,8 +73,10 @@ async function drill(scenario: string, run: number): Promise<RunFigures | { erro
   } catch {
     return { error: `${scenario} #${run}: no report (drill exit ${code}; see ${join(dir, 'drill.log')})` };
   }
-  // A failed run keeps its lab's logs (the router's and every app's) for a post-mortem.
-  if (report.verdict === 'pass') rmSync(stateDir, { recursive: true, force: true });
+  // A failed run keeps its lab's logs (the router's and every app's) for a post-mortem; so does every
+  // run with BENCH_KEEP_LABS=1 (to read where a passing run's time went).
+  if (report.verdict === 'pass' && process.env.BENCH_KEEP_LABS !== '1')
+    rmSync(stateDir, { recursive: true, force: true });
   else console.log(`  (lab logs kept in ${stateDir})`);
   return figuresOf(report, run, { start: loadStart, end: loadEnd }, wallMs, injectMs);
 }

@@ -20,6 +20,11 @@ export async function killReached(ctx: LabContext, target: FaultTarget): Promise
   if (!crash) for (const m of reached) processes.settle(m, 'killed');
   const victims = reached.filter((m) => processes.alive(m));
   const t0 = performance.now();
+  // When each component's leader (an app, a postmaster, a redis-server) exited: its listening socket
+  // closes with it, which is what a router can first see of the kill, before the whole family is gone.
+  const leaderGone = new Map<string, number>();
+  for (const m of victims)
+    m.child.once('exit', () => leaderGone.set(m.id, Math.round(performance.now() - t0)));
   const pids = signalFamilies(
     victims.map((m) => m.child.pid!),
     'SIGKILL',
@@ -30,7 +35,10 @@ export async function killReached(ctx: LabContext, target: FaultTarget): Promise
   // what a kill's detection waits for: the kernel tearing the processes down, beside the scan
   ctx.log(
     `kill ${what}: ${pids.length} process(es) of ${victims.length} component(s) signalled after ` +
-      `${signalledMs} ms, ${gone ? 'every one gone' : 'NOT all gone'} after ${Math.round(performance.now() - t0)} ms`,
+      `${signalledMs} ms, ${gone ? 'every one gone' : 'NOT all gone'} after ${Math.round(performance.now() - t0)} ms; ` +
+      // not reaped yet: the scan counts a zombie as gone, but the lab has not seen its exit (in every
+      // region kill so far, the apps: many-threaded, they are reaped once their last thread has exited)
+      `leaders gone after: ${victims.map((m) => `${m.id} ${leaderGone.get(m.id) ?? 'not reaped yet'}`).join(', ')} ms`,
   );
   if (!gone) {
     throw new Error(

@@ -183,7 +183,17 @@ export class Controller {
     if (next.status === 'suspect')
       this.emit('suspected', service, region, epoch, next.lastError ?? undefined);
     if (next.status === 'down') {
-      this.emit('confirmed_down', service, region, epoch, next.lastError ?? undefined);
+      // when the probe that confirmed it left, and on what evidence: what a kill's detection waited for
+      // (the cell's sockets closing, or the probe's own start)
+      const sent = Math.max(0, this.deps.clock.now() - next.since);
+      const evidence = next.consecutiveGone > 0 ? ', its Postgres refused too' : '';
+      this.emit(
+        'confirmed_down',
+        service,
+        region,
+        epoch,
+        `${next.lastError ?? 'failed'} (probe sent ${sent} ms before${evidence})`,
+      );
       const rt = this.runtime.get(service)!;
       if (this.activeActive(service)) {
         // no promotion to wait for: reads stuck on the lost region go to the other one now
