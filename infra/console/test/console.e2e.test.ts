@@ -63,6 +63,9 @@ async function chartRows(service: ServiceName): Promise<ChartRow[]> {
   const details = figure.locator('details');
   if (!(await details.evaluate((d) => (d as unknown as { open: boolean }).open)))
     await figure.getByText('Numbers').click();
+  // The table is rendered on the details' toggle event, which fires after the click returns: read it
+  // before and there are no rows (CI once read payments' chart as empty: NaN before, no peak).
+  await page.getByTestId(`chart-data-${service}`).waitFor();
   return page
     .getByTestId(`chart-data-${service}`)
     .locator('tbody tr')
@@ -261,12 +264,11 @@ describe('the lab console in Chromium', () => {
 
     // The stall on the charts against the stall users felt. How long the failover holds requests
     // is what the project makes short (a few hundred ms, and less every round), and at 20 req/s
-    // over three services one service may send nothing into it: so no fixed floor. What must hold:
-    // a service whose records show a request in the 20 s after the kill slower than 5 × its p99
-    // before (+ 100 ms for the client's own delays) shows a peak of at least 2 × that p99 (the
-    // router's histogram buckets are at most 2.5 × apart: 5 × lands at least 2 × higher), and the
-    // failover shows on at least one service's chart.
-    let shown = 0;
+    // over three services a service may send nothing into it (none may, ~2 % of runs at a 200 ms
+    // hold): so no fixed floor, and no service is required to have stalled. What must hold: a
+    // service whose records show a request ending in the 19 s after the kill slower than 5 × its
+    // p99 before (+ 100 ms for the client's own delays) shows a peak of at least 2 × that p99 (the
+    // router's histogram buckets are at most 2.5 × apart: 5 × lands at least 2 × higher).
     for (const s of SERVICES) {
       const { before, peak } = charts.get(s)!;
       const slowest = Math.max(
@@ -278,9 +280,7 @@ describe('the lab console in Chromium', () => {
       console.log(`${s}: slowest request ending in the 19 s after the kill ${Math.round(slowest)} ms`);
       if (slowest >= 5 * before + 100)
         expect(peak, `${s} stall (slowest ${Math.round(slowest)} ms)`).toBeGreaterThanOrEqual(2 * before);
-      if (peak >= 2 * before) shown++;
     }
-    expect(shown, 'services whose chart shows the failover').toBeGreaterThanOrEqual(1);
   }, 300_000);
 
   it('restore dc-a, run a drill from the page with live progress, and open its report', async () => {
