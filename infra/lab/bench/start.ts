@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { launchLab, stopLab } from '../src/lab';
 import { leaseSubnet } from '../src/subnet-lease';
 import { makeTempStateDir } from '../src/test-data-tier';
+import { subnetFromEnv } from '../src/topology';
 
 const dataOnly = process.argv.includes('--data-only');
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 1);
@@ -43,7 +44,7 @@ const warm: StartTiming[] = [];
 for (let i = 0; i < runs; i++) {
   const stateDir = makeTempStateDir('flab-bench-');
   // LAB_SUBNET pins the subnet (an engineer's own on a shared machine); otherwise a free test one
-  const lease = await leaseSubnet(process.env.LAB_SUBNET ? Number(process.env.LAB_SUBNET) : undefined);
+  const lease = await leaseSubnet(process.env.LAB_SUBNET ? subnetFromEnv() : undefined);
   const { subnet } = lease;
   try {
     cold.push(await timedUp(stateDir, subnet, `cold#${i + 1}`));

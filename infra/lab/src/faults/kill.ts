@@ -38,7 +38,12 @@ export async function killReached(ctx: LabContext, target: FaultTarget): Promise
       `${signalledMs} ms, ${gone ? 'every one gone' : 'NOT all gone'} after ${Math.round(performance.now() - t0)} ms; ` +
       // not reaped yet: the scan counts a zombie as gone, but the lab has not seen its exit (in every
       // region kill so far, the apps: many-threaded, they are reaped once their last thread has exited)
-      `leaders gone after: ${victims.map((m) => `${m.id} ${leaderGone.get(m.id) ?? 'not reaped yet'}`).join(', ')} ms`,
+      `leaders gone after: ${victims
+        .map((m) => {
+          const ms = leaderGone.get(m.id);
+          return `${m.id} ${ms === undefined ? 'not reaped yet' : `${ms} ms`}`;
+        })
+        .join(', ')}`,
   );
   if (!gone) {
     throw new Error(
