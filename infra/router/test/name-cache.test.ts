@@ -3,7 +3,7 @@ import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NameCache, type NameCacheEvent, type ResolveFn, systemResolve } from '../src/health/name-cache';
 import { probePostgres } from '../src/health/postgres-probe';
-import { randomSubnet } from './helpers/wait';
+import { randomSubnet, waitFor } from './helpers/wait';
 
 const errno = (code: string) => Object.assign(new Error(code), { code });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -11,17 +11,49 @@ const OPTIONS = { refreshMs: 60_000, forgetMs: 60_000, slowMs: 200 };
 
 /**
  * A resolver whose answers the test sets, the way dockerd's embedded DNS behaves during a restore:
- * `stall` makes it take that long (glibc waits 5 s for a dropped query), `fail` makes it fail.
+ * `stall` makes it take that long (glibc waits 5 s for a dropped query), `hold()` makes it answer
+ * only once the test releases it, `fail` makes it fail.
  */
 function scripted(initial: string[]) {
   const state = { answer: initial as string[] | null, fail: null as string | null, stallMs: 0, calls: 0 };
+  let held: Promise<void> | null = null;
   const resolve: ResolveFn = async () => {
     state.calls++;
     if (state.stallMs > 0) await sleep(state.stallMs);
+    if (held) await held;
     if (state.fail) throw errno(state.fail);
     return state.answer!;
   };
-  return { state, resolve };
+  /** Stalls every resolution until the returned release() is called. */
+  const hold = () => {
+    let release!: () => void;
+    held = new Promise<void>((r) => {
+      release = () => {
+        held = null;
+        r();
+      };
+    });
+    return release;
+  };
+  return { state, resolve, hold };
+}
+
+/**
+ * A lookup that must answer while the resolver is held: it has 10 s (far more than a loaded machine
+ * needs for a callback), and the resolver answers only after it. Not a bound on its time: a lookup that
+ * took 100 ms under load answered from the cache all the same; one that waited for the resolver never
+ * answers here.
+ */
+async function lookupWhileHeld(cache: NameCache, name: string) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`lookup of ${name} waited for the stalled resolver`)), 10_000);
+  });
+  try {
+    return await Promise.race([timedLookup(cache, name), waited]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** lookup's callback form, as net.connect calls it, timed. */
@@ -38,13 +70,13 @@ describe('NameCache: connections never wait on a resolver that stalls after the 
     const cache = new NameCache(OPTIONS, dns.resolve);
     expect((await timedLookup(cache, 'login-dc-b-app')).address).toBe('127.1.0.5');
 
-    dns.state.stallMs = 1500;
+    const release = dns.hold();
     dns.state.answer = ['127.1.0.9'];
     const refreshing = cache.refreshAll();
-    const during = await timedLookup(cache, 'login-dc-b-app');
+    const during = await lookupWhileHeld(cache, 'login-dc-b-app');
     expect(during.err).toBeNull();
     expect(during.address).toBe('127.1.0.5');
-    expect(during.ms).toBeLessThan(100);
+    release();
     await refreshing;
     expect((await timedLookup(cache, 'login-dc-b-app')).address).toBe('127.1.0.9');
   });
@@ -68,14 +100,13 @@ describe('NameCache: connections never wait on a resolver that stalls after the 
     await timedLookup(cache, 'payments-dc-a-app');
     dns.state.fail = 'ENOTFOUND';
     await cache.refreshAll();
-    dns.state.stallMs = 1500; // the next refresh is slow: the lookup must not wait for it
+    const release = dns.hold(); // the next refresh is stuck: the lookup must not wait for it
     const refreshing = cache.refreshAll();
-    const gone = await timedLookup(cache, 'payments-dc-a-app');
+    const gone = await lookupWhileHeld(cache, 'payments-dc-a-app');
     expect(gone.err?.code).toBe('ENOTFOUND');
-    expect(gone.ms).toBeLessThan(100);
+    release();
     await refreshing;
     dns.state.fail = null;
-    dns.state.stallMs = 0;
     dns.state.answer = ['127.1.0.7'];
     await cache.refreshAll();
     expect((await timedLookup(cache, 'payments-dc-a-app')).address).toBe('127.1.0.7');
@@ -100,12 +131,20 @@ describe('NameCache: connections never wait on a resolver that stalls after the 
     dns.state.answer = ['127.1.0.6'];
     cache.start();
     try {
-      await sleep(200);
-      expect((await timedLookup(cache, 'login-dc-a-app')).address).toBe('127.1.0.6');
-      await sleep(600);
+      // waited for, not slept for: on a loaded machine the 50 ms timer may be late
+      await waitFor('the background refresh', async () => {
+        return (await timedLookup(cache, 'login-dc-a-app')).address === '127.1.0.6';
+      });
+      // unused from here on: after forgetMs the resolver is no longer asked for it
+      await waitFor('no more queries for the unused name', async () => {
+        const calls = dns.state.calls;
+        await sleep(200);
+        return dns.state.calls === calls;
+      });
+      // and it is gone, not only quiet: a lookup now waits for the resolver, as for a new name
       const calls = dns.state.calls;
-      await sleep(200);
-      expect(dns.state.calls).toBe(calls); // forgotten: no more queries for it
+      expect((await timedLookup(cache, 'login-dc-a-app')).address).toBe('127.1.0.6');
+      expect(dns.state.calls).toBe(calls + 1);
     } finally {
       cache.stop();
     }

@@ -7,7 +7,9 @@ import type { TestDataTier } from '@failover-lab/lab/testing';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { InjectOptions } from 'light-my-request';
+import { Value } from 'typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListQuery } from '../src/schemas';
 import { buildTestMessagingCell, createTestSigner, messageCount, startTier } from './helpers';
 
 let tier: TestDataTier;
@@ -53,6 +55,14 @@ const malformedMessage: fc.Arbitrary<unknown> = fc.oneof(
 
 const auth = () => ({ authorization: `Bearer ${token}` });
 
+/**
+ * A query limit the route takes: query strings are converted to the schema's types before the check
+ * (TypeBoxValidatorCompiler: Value.Convert, then Check), and the conversion makes a number of much
+ * more than digits — "7.", "+35", "0x8", "1e2", "8.40", "true" are all valid limits. Excluding only
+ * digit strings let ~1 run in 140 draw one of these and get a 200 (1000 simulated runs: 7).
+ */
+const acceptedLimit = (limit: string) => Value.Check(ListQuery, Value.Convert(ListQuery, { limit }));
+
 const bodyRequest: fc.Arbitrary<InjectOptions> = fc
   .record({ room: goodRoom, body: malformedMessage })
   .map(({ room, body }) => ({
@@ -82,7 +92,7 @@ const badQueryRequest: fc.Arbitrary<InjectOptions> = fc
       limit: fc.oneof(
         fc.integer({ max: 0 }),
         fc.integer({ min: 201 }),
-        printable.filter((s) => !/^\s*\d+\s*$/.test(s)),
+        printable.filter((s) => !acceptedLimit(s)),
       ),
     }),
     fc.record({ after: printable.filter((s) => !/^[A-Za-z0-9_-]{1,64}$/.test(s)) }),
