@@ -926,7 +926,7 @@ describe('passive confirmation (probe.confirmSilenceMs): a silent cell is confir
     return { statuses, h };
   }
 
-  it.each([0, 100, 200])(
+  it.each([0, 100, 200, 350])(
     'the flapping drill (700 ms down, 700 ms up, 15 s), answers %i ms after each heal: never down',
     (lateMs) => {
       const { statuses } = linkOutages(700, lateMs, 15_000);
