@@ -47,6 +47,22 @@ export const ProbeConfigSchema = Type.Object(
         'link, a starved machine) by enough that the grants it stops do not outlast the lease. 0: off (grants ' +
         'stop only by `leaseFall`; docs/fencing.md, "The lease")',
     ),
+    confirmSilenceMs: ms(
+      0,
+      60_000,
+      0,
+      'passive confirmation: a cell that has failed `confirmFall` probes in a row and answered nothing at all ' +
+        '(no probe, no proxied request) for this long while one waited as long is confirmed down without ' +
+        'waiting for `fall` failures: a frozen cell is confirmed ~one probe timeout sooner. Must stay safely ' +
+        'above the longest silence of a healthy cell (an edge-link outage: the flapping drill holds it down ' +
+        '700 ms; a latency spike: 300 ms). 0: off (docs/fencing.md, "The lease")',
+    ),
+    confirmFall: count(
+      1,
+      100,
+      2,
+      'failed probes in a row that, with `confirmSilenceMs` of silence, confirm a cell down (capped at `fall`)',
+    ),
     burstIntervalMs: ms(5, 60_000, 50, 'interval of the re-probe burst a passive signal triggers'),
     startupGraceMs: ms(
       0,
@@ -177,6 +193,22 @@ export const PolicyConfigSchema = Type.Object(
         'to a primary reading its grants late (it keeps its lease as long as it reads one within both of its ' +
         'sending). Grants go on every probe and, with leases on, on every request proxied to a cell the ' +
         'router does not suspect (docs/fencing.md, "The lease")',
+    ),
+    settleLeaseMs: ms(
+      0,
+      600_000,
+      0,
+      'the lease granted, instead of `leaseMs` when longer, by every grant sent within `settleMs` of a ' +
+        'promotion of the service (the promotion itself included): a just-promoted primary, flooded by the ' +
+        'requests held through the failover while the old region thaws, may read nothing for longer than ' +
+        'a healthy primary ever does. Counted like any grant, so a failover from a primary frozen within ' +
+        'that window waits it out. 0: off (docs/fencing.md, "The lease")',
+    ),
+    settleMs: ms(
+      0,
+      600_000,
+      0,
+      'how long after a promotion of the service its grants carry `settleLeaseMs` (0: never)',
     ),
     standbySteadyMs: ms(
       0,

@@ -48,7 +48,7 @@ describe('readiness', () => {
 describe('problemsOf', () => {
   it('says every problem once, by its dotted name, with the bounds of a number', () => {
     expect(problemsOf(ProbeConfigSchema, { ...Value.Create(ProbeConfigSchema), fall: 0, tick: 1 })).toEqual([
-      'tick: unknown setting (known: intervalMs, timeoutMs, fall, hardFall, rise, leaseFall, silenceMs, burstIntervalMs, startupGraceMs, postgresPort)',
+      'tick: unknown setting (known: intervalMs, timeoutMs, fall, hardFall, rise, leaseFall, silenceMs, confirmSilenceMs, confirmFall, burstIntervalMs, startupGraceMs, postgresPort)',
       'fall must be an integer 1-100, got 0',
     ]);
   });

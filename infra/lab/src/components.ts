@@ -176,12 +176,25 @@ export function linksComponent(ctx: ComponentContext): NodeComponent {
 /**
  * The lab router's lease (policy.leaseMs; the contract's default is 3 s), the deadline of each grant
  * (policy.leaseGrantMs) and the silence after which a cell is granted none (probe.silenceMs). A
- * failover from a frozen primary waits at most ~silence + grant + lease after the freeze; each value and
- * its safety argument: docs/fencing.md, "The lease".
+ * failover from a frozen primary waits at most ~silence + grant + lease after the freeze (1.1 s); each
+ * value and its safety argument: docs/fencing.md, "The lease".
  */
-export const LAB_LEASE_MS = 1_200;
+export const LAB_LEASE_MS = 800;
 export const LAB_LEASE_GRANT_MS = 100;
-export const LAB_SILENCE_MS = 300;
+export const LAB_SILENCE_MS = 200;
+/**
+ * Passive confirmation (probe.confirmSilenceMs): two failed probes and 900 ms without any answer confirm
+ * a cell down, ~1.0–1.2 s after a freeze instead of three probe timeouts (~1.5–1.7 s). Above the
+ * flapping drill's 700 ms outages and the wan-latency drill's 300 ms spike.
+ */
+export const LAB_CONFIRM_SILENCE_MS = 900;
+/**
+ * For LAB_SETTLE_MS after a promotion its grants carry LAB_SETTLE_LEASE_MS (policy.settleLeaseMs,
+ * policy.settleMs): the just-promoted primary takes the requests held through the failover while the
+ * old region thaws beside it, and went ~1 s without reading anything at load 6–8.
+ */
+export const LAB_SETTLE_LEASE_MS = 2_000;
+export const LAB_SETTLE_MS = 3_000;
 
 /** The router's config file for this lab (the contract's RouterConfigFile). */
 export function routerConfig(ctx: ComponentContext): RouterConfigFile {
@@ -212,8 +225,13 @@ export function routerConfig(ctx: ComponentContext): RouterConfigFile {
     // A failover from a frozen or cut-off primary waits out its lease (its writes are bound by it too,
     // so not their deadlines as well); every proxied request renews it, so a primary flooded by requests
     // keeps it, and a silent cell stops being granted one long before it is confirmed down.
-    policy: { leaseMs: LAB_LEASE_MS, leaseGrantMs: LAB_LEASE_GRANT_MS },
-    probe: { silenceMs: LAB_SILENCE_MS, ...ctx.probe },
+    policy: {
+      leaseMs: LAB_LEASE_MS,
+      leaseGrantMs: LAB_LEASE_GRANT_MS,
+      settleLeaseMs: LAB_SETTLE_LEASE_MS,
+      settleMs: LAB_SETTLE_MS,
+    },
+    probe: { silenceMs: LAB_SILENCE_MS, confirmSilenceMs: LAB_CONFIRM_SILENCE_MS, ...ctx.probe },
   };
 }
 

@@ -140,10 +140,16 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
       ? null
       : {
           epoch,
-          leaseMs: policy?.leaseMs ?? 0,
+          leaseMs: controller.leaseMsOf(service),
           ...(policy?.leaseGrantMs !== undefined ? { grantMs: policy.leaseGrantMs } : {}),
-          // a promotion an earlier run may still have in flight: none if this run created the state
-          promoteTimeoutMs: controller.stateBornThisRun(service) ? 0 : (policy?.adminTimeoutMs ?? 0),
+          // a promotion an earlier run may still have in flight, and the settling lease it and the grants
+          // after it carried: none if this run created the state
+          ...(controller.stateBornThisRun(service)
+            ? { promoteTimeoutMs: 0 }
+            : {
+                promoteTimeoutMs: policy?.adminTimeoutMs ?? 0,
+                ...(policy?.settleMs ? { settleLeaseMs: policy.settleLeaseMs } : {}),
+              }),
         };
   });
   prober.onTransition((target, previous, next) => controller.onHealthTransition(target, previous, next));

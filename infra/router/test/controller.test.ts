@@ -19,9 +19,10 @@ class SlowStore extends MemoryStateStore {
   }
 }
 
-function rig(services: ServiceName[], mode: 'sync' | 'async' = 'async') {
+function rig(services: ServiceName[], mode: 'sync' | 'async' = 'async', policy: Record<string, number> = {}) {
   const config = parseRouterConfig(
     {
+      policy,
       listen: { host: '127.0.0.1', port: 0 },
       stateFile: '/nonexistent/state.json',
       services: Object.fromEntries(
@@ -165,6 +166,34 @@ describe('controller', () => {
       expect(counted[1]).toBeGreaterThanOrEqual(t0 + 3_000);
       expect(counted[1]).toBeLessThanOrEqual(t1 + 3_000);
     }
+  });
+
+  it('for settleMs after a promotion, its grants and the promotion itself carry settleLeaseMs', async () => {
+    const { controller, set, leases } = rig(['login'], 'async', {
+      leaseMs: 800,
+      settleLeaseMs: 2_500,
+      settleMs: 150,
+    });
+    await controller.init();
+    expect(controller.leaseMsOf('login')).toBe(800);
+    set('login', 'dc-a', cell('down', primaryListing(1)));
+    set('login', 'dc-b', cell('up', standby(1)));
+    const t0 = Date.now();
+    expect(await controller.tick('login')).toBe('promoted dc-b for login, epoch 2');
+    expect(leases[0]!.sent?.ms).toBe(2_500);
+    expect(leases[0]!.counted[0]).toBe(leases[0]!.sent!.deadline + 2_500);
+    expect(leases[0]!.counted[1]).toBeGreaterThanOrEqual(t0 + 2_500);
+    // every probe and request grant of the service carries it meanwhile
+    expect(controller.leaseMsOf('login', t0 + 100)).toBe(2_500);
+    // and the plain lease once the window is over
+    expect(controller.leaseMsOf('login', Date.now() + 150)).toBe(800);
+    // off by default: the lease alone
+    const plain = rig(['login']);
+    await plain.controller.init();
+    plain.set('login', 'dc-a', cell('down', primaryListing(1)));
+    plain.set('login', 'dc-b', cell('up', standby(1)));
+    await plain.controller.tick('login');
+    expect([plain.leases[0]!.sent?.ms, plain.controller.leaseMsOf('login')]).toEqual([3_000, 3_000]);
   });
 
   it('a promotion that fails keeps its grant counted at deadline + lease', async () => {

@@ -848,3 +848,98 @@ describe('decide(): the lease of an old primary the router cannot reach', () => 
     ).toBe(5_900);
   });
 });
+
+describe('passive confirmation (probe.confirmSilenceMs): a silent cell is confirmed down at its second failed probe', () => {
+  const rules = { fall: 3, rise: 2, confirmSilenceMs: 900, confirmFall: 2 };
+  const good: ProbeResult = { ok: true, at: 0, ms: 1, ready: ready(), error: null };
+  const failed = (silentMs?: number): ProbeResult => ({
+    ok: false,
+    at: 1,
+    ms: 500,
+    ready: null,
+    error: 'TimeoutError',
+    ...(silentMs !== undefined ? { silentMs } : {}),
+  });
+  it.each([
+    ['two failures, nothing answered for 900 ms: down', rules, [0, 900], 'down'],
+    ['two failures, an answer 899 ms ago: suspected', rules, [0, 899], 'suspect'],
+    ['one failure, silent for 5 s: suspected (a probe must fail twice)', rules, [5_000], 'suspect'],
+    ['two failures, silence not measured: suspected', rules, [undefined, undefined], 'suspect'],
+    ['off (0): two silent failures stay suspected', { ...rules, confirmSilenceMs: 0 }, [0, 5_000], 'suspect'],
+    ['confirmFall above fall is capped at fall', { ...rules, confirmFall: 9 }, [0, 900, 900], 'down'],
+    ['confirmFall 1: the first silent failure', { ...rules, confirmFall: 1 }, [900], 'down'],
+    ['three failures, never silent: down by `fall` as ever', rules, [0, 0, 0], 'down'],
+  ] as const)('%s', (_name, r, silences, status) => {
+    let h = applyProbe(initialHealth(0), good, r);
+    for (const silentMs of silences) h = applyProbe(h, failed(silentMs), r);
+    expect(h.status).toBe(status);
+  });
+
+  it('an inconclusive probe confirms nothing, however silent', () => {
+    let h = applyProbe(initialHealth(0), good, rules);
+    h = applyProbe(h, failed(2_000), rules);
+    h = applyProbe(h, { ...failed(2_000), inconclusive: true }, rules);
+    expect([h.status, h.consecutiveFailures]).toEqual(['suspect', 1]);
+  });
+
+  /**
+   * The lab's probes (every 200 ms, 500 ms timeout) against an edge link that is down `outageMs`, up as
+   * long, again and again (the flapping drill), under traffic: what was sent during an outage is
+   * delivered at the heal and answered `lateMs` later (a busy cell). Or, with `outageMs` Infinity, a
+   * freeze at 0. Each failed probe carries the silence Prober measures: since the first of the failing
+   * run was sent, or since the last answer of anything, whichever is later.
+   */
+  function linkOutages(outageMs: number, lateMs: number, untilMs: number) {
+    const down = (t: number) => t >= 0 && Math.floor(t / outageMs) % 2 === 0;
+    const healOf = (t: number) => (Math.floor(t / outageMs) + 1) * outageMs;
+    // the traffic's last answer before `t`: requests answered every 10 ms while the link is up (and
+    // `lateMs` after each heal, the ones it held)
+    const lastAnswerBefore = (t: number) => {
+      if (t < 0) return t;
+      if (!Number.isFinite(outageMs)) return 0;
+      for (let x = Math.floor(t / 10) * 10; x >= 0; x -= 10) {
+        const heal = down(x) ? null : Math.floor(x / outageMs) * outageMs;
+        if (heal !== null && x >= heal + lateMs) return x;
+      }
+      return 0;
+    };
+    let h = applyProbe(initialHealth(-1_000), good, rules);
+    let failingSince: number | null = null;
+    let t = -150;
+    const statuses: string[] = [];
+    while (t < untilMs) {
+      const answeredAt = down(t) ? healOf(t) + lateMs : t + 2;
+      if (answeredAt <= t + 500) {
+        h = applyProbe(h, { ...good, at: answeredAt }, rules);
+        failingSince = null;
+        t = Math.max(answeredAt, t + 200);
+      } else {
+        failingSince ??= t;
+        const at = t + 500;
+        const silentMs = at - Math.max(failingSince, lastAnswerBefore(at));
+        h = applyProbe(h, { ...failed(silentMs), at }, rules);
+        t = at;
+      }
+      statuses.push(h.status);
+      if (h.status === 'down') break;
+    }
+    return { statuses, h };
+  }
+
+  it.each([0, 100, 200, 350])(
+    'the flapping drill (700 ms down, 700 ms up, 15 s), answers %i ms after each heal: never down',
+    (lateMs) => {
+      const { statuses } = linkOutages(700, lateMs, 15_000);
+      expect(statuses).toContain('suspect');
+      expect(statuses).not.toContain('down');
+    },
+  );
+
+  it('a freeze under traffic: down at the second probe timeout (~1.0–1.2 s), not the third', () => {
+    const { h } = linkOutages(Number.POSITIVE_INFINITY, 0, 2_000);
+    expect(h.status).toBe('down');
+    expect(h.consecutiveFailures).toBe(2);
+    expect(h.since).toBeGreaterThanOrEqual(1_000);
+    expect(h.since).toBeLessThanOrEqual(1_200);
+  });
+});

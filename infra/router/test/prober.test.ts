@@ -20,6 +20,9 @@ const CONFIG: ProbeConfig = {
   leaseFall: 3,
   // passive suspicion off here; it has its own cases
   silenceMs: 0,
+  // passive confirmation off here; it has its own cases
+  confirmSilenceMs: 0,
+  confirmFall: 2,
   burstIntervalMs: 5,
   startupGraceMs: 0,
   postgresPort: 5432,
@@ -296,6 +299,13 @@ describe('Prober: the leases of promotions', () => {
     q.grantLeases(() => ({ epoch: 4, leaseMs: 3_000 }), now);
     expect(q.health('messaging', 'dc-a').leaseGrantedUntil).toBe(now + CONFIG.timeoutMs + 3_000);
   });
+
+  it('a router that starts counts the settling lease its previous run may have granted after a promotion', () => {
+    const p = new Prober([target], CONFIG, idle, async () => 'refused');
+    const now = 1_000_000;
+    p.grantLeases(() => ({ epoch: 4, leaseMs: 800, promoteTimeoutMs: 15_000, settleLeaseMs: 2_500 }), now);
+    expect(p.health('messaging', 'dc-a').leaseGrantedUntil).toBe(now + 15_000 + 2_500);
+  });
 });
 
 describe("the held connection to a cell's Postgres (watchPostgres)", () => {
@@ -363,5 +373,44 @@ describe("the held connection to a cell's Postgres (watchPostgres)", () => {
     await probe.answer(true);
     expect(p.health('payments', 'dc-a').status).toBe('up');
     expect(p.health('payments', 'dc-a').consecutiveFailures).toBe(0);
+  });
+});
+
+describe('Prober: passive confirmation (confirmSilenceMs)', () => {
+  const SILENT: ProbeConfig = { ...CONFIG, confirmSilenceMs: 80, confirmFall: 2 };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const upThen = async (probe: ReturnType<typeof scriptedProbe>, p: Prober) => {
+    await probe.answer(true);
+    await waitFor('cell up', () => p.health('messaging', 'dc-a').status === 'up', 5_000, 1);
+  };
+
+  it('two timed-out probes and nothing answered for confirmSilenceMs: down at the second', async () => {
+    const probe = scriptedProbe();
+    // a frozen cell: its Postgres neither answers nor refuses
+    const p = startProber(probe, SILENT, async () => 'silent');
+    await upThen(probe, p);
+    await probe.answer(false, 'TimeoutError');
+    await waitFor('first failure', () => p.health('messaging', 'dc-a').consecutiveFailures === 1, 5_000, 1);
+    expect(p.health('messaging', 'dc-a').status).toBe('suspect');
+    await sleep(100);
+    await probe.answer(false, 'TimeoutError');
+    await waitFor('second failure', () => p.health('messaging', 'dc-a').consecutiveFailures === 2, 5_000, 1);
+    expect(p.health('messaging', 'dc-a').status).toBe('down');
+  });
+
+  it('a proxied request answered meanwhile: the cell is not silent, and two failures only suspect it', async () => {
+    const probe = scriptedProbe();
+    const p = startProber(probe, SILENT, async () => 'silent');
+    await upThen(probe, p);
+    await probe.answer(false, 'TimeoutError');
+    await waitFor('first failure', () => p.health('messaging', 'dc-a').consecutiveFailures === 1, 5_000, 1);
+    const request = p.grantRequest('messaging', 'dc-a', 1);
+    await sleep(100);
+    request.settled(true); // a late answer: an outage that healed, a spike, a busy cell
+    await probe.answer(false, 'TimeoutError');
+    await waitFor('second failure', () => p.health('messaging', 'dc-a').consecutiveFailures === 2, 5_000, 1);
+    expect(p.health('messaging', 'dc-a').status).toBe('suspect');
+    await probe.answer(false, 'TimeoutError');
+    await waitFor('down by fall', () => p.health('messaging', 'dc-a').status === 'down', 5_000, 1);
   });
 });

@@ -50,6 +50,9 @@ export class CellState {
    */
   selfFenceRecorded: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  /** fires at the lease's end (armExpiry), while started; null: not armed */
+  private expiry: NodeJS.Timeout | null = null;
+  private running = false;
   private inFlight: Promise<void> | undefined;
 
   constructor(
@@ -95,6 +98,7 @@ export class CellState {
     const until = deadlineMs + leaseMs;
     if (this.leaseUntil !== null && until <= this.leaseUntil) return false;
     this.leaseUntil = until;
+    this.armExpiry();
     return true;
   }
 
@@ -119,6 +123,26 @@ export class CellState {
   grantPromotionLease(leaseMs: number, deadlineMs: number, now = Date.now()): void {
     if (this.role() !== 'primary' || leaseMs <= 0) return;
     this.leaseUntil = Math.min(now, deadlineMs) + leaseMs;
+    this.armExpiry();
+  }
+
+  /**
+   * A timer at the lease's end, so a primary cut off from the router fences itself (app and data tier)
+   * as its lease runs out, not up to a role-refresh interval later: the router's failover waits only for
+   * the bound it counted, and a promotion elsewhere may follow within milliseconds. One timer, not one
+   * per renewal: when it fires on a lease renewed meanwhile it re-arms for the new end.
+   */
+  private armExpiry(): void {
+    if (!this.running || this.expiry !== null || this.leaseUntil === null || this.fenced) return;
+    this.expiry = setTimeout(() => this.onExpiry(), Math.max(0, this.leaseUntil - Date.now()) + 1);
+    this.expiry.unref();
+  }
+
+  private onExpiry(): void {
+    this.expiry = null;
+    if (this.leaseUntil === null || this.fenced) return;
+    if (Date.now() <= this.leaseUntil) this.armExpiry();
+    else void this.checkLeaseAfterPendingIo().then(() => this.armExpiry());
   }
 
   /**
@@ -206,6 +230,8 @@ export class CellState {
   }
 
   start(intervalMs = 250): void {
+    this.running = true;
+    this.armExpiry();
     this.timer = setInterval(() => {
       void this.checkLeaseAfterPendingIo();
       void this.refresh();
@@ -214,7 +240,10 @@ export class CellState {
   }
 
   stop(): void {
+    this.running = false;
     if (this.timer) clearInterval(this.timer);
+    if (this.expiry) clearTimeout(this.expiry);
+    this.expiry = null;
   }
 
   /**

@@ -252,6 +252,26 @@ describe('the renew rule (CellState.renewLease): never past what the router wait
     expect(unrenewed.role()).toBe('fenced');
   });
 
+  it('a started cell fences itself at its lease’s end, not at its next role refresh; a renewal moves that end', async () => {
+    const s = state({});
+    const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    s.start(600_000); // no role refresh (and no lease check by it) for ten minutes
+    try {
+      s.renewLease(4, 100, Date.now());
+      await settle(50);
+      // renewed before the end: the timer armed for the first end must not fence it
+      s.renewLease(4, 250, Date.now());
+      const until = s.leaseUntil!;
+      await settle(120);
+      expect(s.fenced).toBe(false);
+      for (let i = 0; i < 100 && !s.fenced; i++) await settle(20);
+      expect(s.fenced).toBe(true);
+      expect(s.selfFencedAt).toBeGreaterThan(until);
+    } finally {
+      s.stop();
+    }
+  });
+
   it('a lease already over fences the cell at its next check', () => {
     const s = state({});
     s.renewLease(4, 3_000, now - 4_000);

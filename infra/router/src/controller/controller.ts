@@ -78,6 +78,8 @@ interface ServiceRuntime {
   asyncSince: { route: string; lsn: string | null } | null;
   /** per region, the last self-fence (its lease ran out) already announced with a `fenced` event */
   selfFenceSeen: Partial<Record<RegionName, string>>;
+  /** wall-clock ms when the last promotion of this service was sent (policy.settleMs counts from it) */
+  lastPromotionAt: number | null;
   chain: Promise<unknown>;
   tickQueued: boolean;
 }
@@ -114,6 +116,7 @@ export class Controller {
         pendingSteps: null,
         asyncSince: null,
         selfFenceSeen: {},
+        lastPromotionAt: null,
         chain: Promise.resolve(),
         tickQueued: false,
       });
@@ -304,6 +307,20 @@ export class Controller {
 
   epochOf(service: ServiceName): number | null {
     return this.state.services[service]?.epoch ?? null;
+  }
+
+  /**
+   * The lease a grant of this service carries now (wall-clock `now`): policy.leaseMs, or
+   * policy.settleLeaseMs when longer within policy.settleMs of the last promotion sent — a just-promoted
+   * primary takes every request held through the failover at once, while the old region thaws beside it.
+   * 0: leases off.
+   */
+  leaseMsOf(service: ServiceName, now = Date.now()): number {
+    const policy = this.deps.services[service]?.policy;
+    if (!policy || policy.leaseMs <= 0) return 0;
+    const since = this.runtime.get(service)?.lastPromotionAt ?? null;
+    const settling = since !== null && (policy.settleMs ?? 0) > 0 && now - since < (policy.settleMs ?? 0);
+    return settling ? Math.max(policy.leaseMs, policy.settleLeaseMs ?? 0) : policy.leaseMs;
   }
 
   rpoSuspended(service: ServiceName): boolean {
@@ -534,10 +551,13 @@ export class Controller {
    */
   private async promote(service: ServiceName, region: RegionName, epoch: number) {
     const config = this.deps.services[service]!;
-    const leaseMs = config.policy.leaseMs;
-    if (leaseMs <= 0) return this.deps.admin.promote(config.cells[region], epoch);
+    if (config.policy.leaseMs <= 0) return this.deps.admin.promote(config.cells[region], epoch);
     // wall-clock, like the probes' deadlines: the cell compares it with its own Date.now()
-    const deadline = Date.now() + config.policy.adminTimeoutMs;
+    const sent = Date.now();
+    // from now on, for policy.settleMs, every grant of this service carries the settling lease
+    this.runtime.get(service)!.lastPromotionAt = sent;
+    const leaseMs = this.leaseMsOf(service, sent);
+    const deadline = sent + config.policy.adminTimeoutMs;
     const answered = this.deps.health.countPromotionLease(service, region, deadline + leaseMs);
     try {
       const result = await this.deps.admin.promote(config.cells[region], epoch, { ms: leaseMs, deadline });

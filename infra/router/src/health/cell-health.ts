@@ -32,6 +32,12 @@ export interface ProbeResult {
    * there). A slow or frozen process cannot produce it; only a gone one can.
    */
   dataTierGone?: boolean;
+  /**
+   * How long the cell had answered nothing at all (no probe, no proxied request) while something waited
+   * for it, when this result came in (Prober, isSilent's measure); absent: not measured. Passive
+   * confirmation reads it (HealthRules.confirmSilenceMs).
+   */
+  silentMs?: number;
 }
 
 export interface CellHealth {
@@ -94,6 +100,24 @@ export interface HealthRules {
   rise: number;
   /** failed probes in a row with hard evidence (dataTierGone) that confirm a cell down; absent: `fall` */
   hardFall?: number;
+  /**
+   * Passive confirmation: `confirmFall` failed probes in a row (capped at `fall`) confirm a cell down when
+   * it has answered nothing for `confirmSilenceMs` (ProbeResult.silentMs). Absent or 0: off.
+   */
+  confirmSilenceMs?: number;
+  confirmFall?: number;
+}
+
+/**
+ * A cell that is not merely slow but silent: `confirmFall` probes failed in a row and nothing it was
+ * sent — probe or proxied request — has been answered for `confirmSilenceMs`. A frozen region answers
+ * nothing from the moment it froze; an edge-link outage shorter than confirmSilenceMs, or a latency
+ * spike, delivers the answers late but delivers them, and a flooded cell answers something every few ms.
+ */
+export function isSilentlyDown(failures: number, silentMs: number | undefined, rules: HealthRules): boolean {
+  const silence = rules.confirmSilenceMs ?? 0;
+  if (silence <= 0 || silentMs === undefined || silentMs < silence) return false;
+  return failures >= Math.min(rules.confirmFall ?? 2, rules.fall);
 }
 
 export function applyProbe(health: CellHealth, result: ProbeResult, rules: HealthRules): CellHealth {
@@ -140,8 +164,13 @@ export function applyProbe(health: CellHealth, result: ProbeResult, rules: Healt
     next.consecutiveFailures = health.consecutiveFailures + 1;
     next.consecutiveSuccesses = 0;
     next.consecutiveGone = result.dataTierGone ? health.consecutiveGone + 1 : 0;
-    // Slowness needs `fall` failures; a process that is gone needs only `hardFall` proofs of it.
-    if (next.consecutiveFailures >= rules.fall || next.consecutiveGone >= (rules.hardFall ?? rules.fall))
+    // Slowness needs `fall` failures; a process that is gone needs only `hardFall` proofs of it, and a
+    // silent one `confirmFall` failures with nothing answered for `confirmSilenceMs`.
+    if (
+      next.consecutiveFailures >= rules.fall ||
+      next.consecutiveGone >= (rules.hardFall ?? rules.fall) ||
+      isSilentlyDown(next.consecutiveFailures, result.silentMs, rules)
+    )
       next.status = 'down';
     else if (health.status === 'up') next.status = 'suspect';
   }

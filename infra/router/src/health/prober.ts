@@ -55,12 +55,18 @@ export type ProbeFn = (
 
 /**
  * The lease a probe of this service grants: the router's epoch for it and the lease (0: none), the
- * grant's deadline after it is sent (`grantMs`; absent: the probe timeout), and how long a promotion of
- * it may run (its deadline is that far after it was sent: the admin timeout).
+ * grant's deadline after it is sent (`grantMs`; absent: the probe timeout), how long a promotion of
+ * it may run (its deadline is that far after it was sent: the admin timeout), and the longest lease a
+ * previous run of the router may have granted (`settleLeaseMs`, policy.settleLeaseMs: it grants that
+ * long for a while after each promotion; absent: `leaseMs`).
  */
-export type LeaseSource = (
-  service: ServiceName,
-) => { epoch: number; leaseMs: number; grantMs?: number; promoteTimeoutMs?: number } | null;
+export type LeaseSource = (service: ServiceName) => {
+  epoch: number;
+  leaseMs: number;
+  grantMs?: number;
+  promoteTimeoutMs?: number;
+  settleLeaseMs?: number;
+} | null;
 
 /**
  * Request grants raise the bound in steps of this much (ms) beyond the grant, so that a busy data plane
@@ -209,7 +215,8 @@ export class Prober {
       const lease = source(loop.target.service);
       if (!lease || lease.leaseMs <= 0) continue;
       const grantMs = Math.max(lease.grantMs ?? 0, this.config.timeoutMs);
-      const until = now + Math.max(grantMs, lease.promoteTimeoutMs ?? 0) + lease.leaseMs;
+      const longest = Math.max(lease.leaseMs, lease.settleLeaseMs ?? 0);
+      const until = now + Math.max(grantMs, lease.promoteTimeoutMs ?? 0) + longest;
       loop.health = {
         ...loop.health,
         leaseGrantedUntil: Math.max(loop.health.leaseGrantedUntil ?? 0, until),
@@ -296,6 +303,13 @@ export class Prober {
       leaseMs: lease.leaseMs,
       deadline: now + (lease.grantMs ?? this.config.timeoutMs),
     };
+  }
+
+  /** How long the cell has answered nothing while something waited for it (isSilent's measure); 0: not silent. */
+  private silentFor(loop: CellLoop, now: number): number {
+    const s = this.silence(loop, now);
+    if (s.oldestOutstandingAt === null) return 0;
+    return Math.max(0, now - Math.max(s.oldestOutstandingAt, s.lastAnswerAt ?? Number.NEGATIVE_INFINITY));
   }
 
   private silence(loop: CellLoop, now: number) {
@@ -456,7 +470,13 @@ export class Prober {
         loop.lastAnswerAt = Date.now();
         loop.probeFailingSince = null;
       } else if (!sent.inconclusive) loop.probeFailingSince ??= started;
-      const probed: ProbeResult = grantedUntil !== undefined ? { ...sent, leaseUntil: grantedUntil } : sent;
+      // a failed probe says how long the cell has been silent (passive confirmation, confirmSilenceMs)
+      const silentMs = sent.ok || sent.inconclusive ? undefined : this.silentFor(loop, Date.now());
+      const probed: ProbeResult = {
+        ...sent,
+        ...(grantedUntil !== undefined ? { leaseUntil: grantedUntil } : {}),
+        ...(silentMs !== undefined ? { silentMs } : {}),
+      };
       // A first failure that looks like a gone process (refused, reset, or the app saying its database
       // is unreachable) asks the Postgres at once: a refusal answers in well under a millisecond, and
       // it is the evidence that lets a dead region be confirmed without waiting for `fall` probes.
