@@ -92,6 +92,15 @@ describe('lab up with apps', () => {
     // loaded machine they may take longer. Which happened shows in the state: a restart before the
     // freeze was frozen with its region ('frozen': the case this test is not about, so thaw and try
     // again), one inside the frozen region would be running ('up': the bug), none is 'down'.
+    const thawAndWaitUp = async (what: string) => {
+      await lab.thaw('dc-a');
+      await waitUntil(
+        what,
+        async () => appOf(await lab.status(), service, 'dc-a').state === 'up',
+        60_000,
+        250,
+      );
+    };
     let state = 'frozen';
     for (let attempt = 1; attempt <= 3 && state === 'frozen'; attempt++) {
       const before = appOf(await lab.status(), service, 'dc-a');
@@ -103,22 +112,10 @@ describe('lab up with apps', () => {
       if (state !== 'frozen') break;
       expect(app.restarts, 'frozen: restarted before the freeze').toBe(before.restarts + 1);
       console.log(`attempt ${attempt}: the app restarted before the freeze landed; thawing and trying again`);
-      await lab.thaw('dc-a');
-      await waitUntil(
-        `${service}-dc-a-app up after the thaw`,
-        async () => appOf(await lab.status(), service, 'dc-a').state === 'up',
-        60_000,
-        250,
-      );
+      await thawAndWaitUp(`${service}-dc-a-app up after the thaw`);
     }
     expect(state).toBe('down');
-    await lab.thaw('dc-a');
-    await waitUntil(
-      `${service}-dc-a-app restarted after the thaw`,
-      async () => appOf(await lab.status(), service, 'dc-a').state === 'up',
-      60_000,
-      250,
-    );
+    await thawAndWaitUp(`${service}-dc-a-app restarted after the thaw`);
   });
 
   it('an app crashed just before its region is killed stays dead with the region', async () => {
