@@ -219,9 +219,16 @@ export interface CellSilence {
  * cell is not silent, whatever its last answer. 0: off.
  */
 export function isSilent(s: CellSilence, silenceMs: number): boolean {
-  if (silenceMs <= 0 || s.oldestOutstandingAt === null) return false;
-  const since = Math.max(s.oldestOutstandingAt, s.lastAnswerAt ?? Number.NEGATIVE_INFINITY);
-  return s.now - since >= silenceMs;
+  return silenceMs > 0 && s.oldestOutstandingAt !== null && silentMsOf(s) >= silenceMs;
+}
+
+/**
+ * How long the cell has answered nothing while something waited for it: since the later of the
+ * oldest unanswered probe or request and the last answer; 0 when nothing waits.
+ */
+export function silentMsOf(s: CellSilence): number {
+  if (s.oldestOutstandingAt === null) return 0;
+  return Math.max(0, s.now - Math.max(s.oldestOutstandingAt, s.lastAnswerAt ?? Number.NEGATIVE_INFINITY));
 }
 
 /** Reachable now: the last probe answered (even if the cell is still suspected or rising from down). */

@@ -18,6 +18,7 @@ import {
   initialHealth,
   isSilent,
   type ProbeResult,
+  silentMsOf,
 } from './cell-health';
 import type { LookupFn } from './name-cache';
 import {
@@ -305,13 +306,6 @@ export class Prober {
     };
   }
 
-  /** How long the cell has answered nothing while something waited for it (isSilent's measure); 0: not silent. */
-  private silentFor(loop: CellLoop, now: number): number {
-    const s = this.silence(loop, now);
-    if (s.oldestOutstandingAt === null) return 0;
-    return Math.max(0, now - Math.max(s.oldestOutstandingAt, s.lastAnswerAt ?? Number.NEGATIVE_INFINITY));
-  }
-
   private silence(loop: CellLoop, now: number) {
     const oldest = loop.outstanding.values().next();
     const request = oldest.done ? null : oldest.value.at;
@@ -471,7 +465,7 @@ export class Prober {
         loop.probeFailingSince = null;
       } else if (!sent.inconclusive) loop.probeFailingSince ??= started;
       // a failed probe says how long the cell has been silent (passive confirmation, confirmSilenceMs)
-      const silentMs = sent.ok || sent.inconclusive ? undefined : this.silentFor(loop, Date.now());
+      const silentMs = sent.ok || sent.inconclusive ? undefined : silentMsOf(this.silence(loop, Date.now()));
       const probed: ProbeResult = {
         ...sent,
         ...(grantedUntil !== undefined ? { leaseUntil: grantedUntil } : {}),
