@@ -73,6 +73,12 @@ function startProber(
   return prober;
 }
 
+/** The scripted cell answers one probe and the prober marks it up. */
+async function upThen(probe: ReturnType<typeof scriptedProbe>, p: Prober) {
+  await probe.answer(true);
+  await waitFor('cell up', () => p.health('messaging', 'dc-a').status === 'up', 5_000, 1);
+}
+
 describe('Prober.recheck', () => {
   it('is not answered "up" by a probe that was already in flight when the data plane asked', async () => {
     const probe = scriptedProbe();
@@ -115,10 +121,6 @@ describe('Prober.recheck', () => {
 
 describe('hard evidence (hardFall)', () => {
   const HARD: ProbeConfig = { ...CONFIG, hardFall: 1 };
-  const upThen = async (probe: ReturnType<typeof scriptedProbe>, p: Prober) => {
-    await probe.answer(true);
-    await waitFor('cell up', () => p.health('messaging', 'dc-a').status === 'up', 5_000, 1);
-  };
 
   it('app refused and its Postgres refused: down at the first such probe, its Postgres asked at once', async () => {
     const probe = scriptedProbe();
@@ -379,10 +381,6 @@ describe("the held connection to a cell's Postgres (watchPostgres)", () => {
 describe('Prober: passive confirmation (confirmSilenceMs)', () => {
   const SILENT: ProbeConfig = { ...CONFIG, confirmSilenceMs: 80, confirmFall: 2 };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const upThen = async (probe: ReturnType<typeof scriptedProbe>, p: Prober) => {
-    await probe.answer(true);
-    await waitFor('cell up', () => p.health('messaging', 'dc-a').status === 'up', 5_000, 1);
-  };
 
   it('two timed-out probes and nothing answered for confirmSilenceMs: down at the second', async () => {
     const probe = scriptedProbe();
