@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   COMPONENTS,
   type ComponentName,
+  drainRefusedBody,
   REGIONS,
   type RegionName,
   SERVICES,
@@ -107,6 +108,9 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
+/** The console takes only small JSON commands. */
+const BODY_LIMIT = 16 * 1024;
+
 export async function buildConsole(
   config: ConsoleConfig,
   options: { intervals?: LiveIntervals; webBuildDir?: string; logLevel?: string } = {},
@@ -116,7 +120,7 @@ export async function buildConsole(
     // Requests are not logged one by one: what matters (each fault, switchover, drill) is logged below,
     // and no header (the token) ever is.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 16 * 1024,
+    bodyLimit: BODY_LIMIT,
   });
   const web = loadWebBuild(options.webBuildDir ?? WEB_BUILD_DIR);
   const streams = new Set<ServerResponse>();
@@ -168,9 +172,12 @@ export async function buildConsole(
     if (!request.url.startsWith('/assets/')) reply.header('cache-control', 'no-store');
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
+  app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (err instanceof ConsoleError) return reply.code(err.status).send(errorBody(err.code, err.message));
     const status = err.statusCode ?? 500;
+    // Read the rest of a refused body first, or the close resets the connection and the 413 is lost.
+    // Up to 8 MiB, like a cell: only a client with the token gets this far (onRequest checks it).
+    if (status === 413) await drainRefusedBody(request.raw, 8 * 1024 * 1024, 2_000);
     if (status >= 400 && status < 500) {
       // fastify's own refusals (bad JSON, wrong content type, too large) in the console's shape
       return reply.code(status).send(errorBody('CONSOLE_ERR_VALIDATION', err.message));

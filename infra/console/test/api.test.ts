@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { postWholeBodyThenRead } from '@failover-lab/lab/testing';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole, type ConsoleServer } from '../src/app';
@@ -97,6 +98,12 @@ describe('console API', () => {
     expect(wrongType.json().error.code).toBe('CONSOLE_ERR_VALIDATION');
     const tooBig = await post('/api/faults', JSON.stringify({ action: 'kill', region: 'x'.repeat(20_000) }));
     expect(tooBig.statusCode).toBe(413);
+    // Over a real socket, from a client that reads only after sending: the console reads the rest of the
+    // body before it closes, or the reset would throw the 413 away.
+    const address = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    expect(await postWholeBodyThenRead(`${address}/api/faults`, 4 * 1024 * 1024, { headers: auth })).toBe(
+      'HTTP/1.1 413 Payload Too Large CONSOLE_ERR_VALIDATION',
+    );
     const report = await inject({ method: 'GET', url: '/api/drills/report?id=../../etc', headers: auth });
     expect(report.statusCode).toBe(400);
     const missing = await inject({ method: 'GET', url: '/api/drills/report?id=nope', headers: auth });

@@ -11,6 +11,7 @@ export * from './lab-status';
 export * from './links';
 export * from './problems';
 export * from './readiness';
+export * from './refused-body';
 export * from './report';
 export * from './router-config';
 export * from './router-state';

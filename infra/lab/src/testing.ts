@@ -11,5 +11,6 @@ export {
   waitGone,
   waitUntil,
 } from './process';
+export { postWholeBodyThenRead } from './raw-http';
 export { leaseSubnet, randomTestSubnet } from './subnet-lease';
 export * from './test-data-tier';

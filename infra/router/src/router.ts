@@ -1,6 +1,6 @@
 // buildRouter(config, deps): the edge router + failover controller as a fastify instance that is not
 // listening yet (server.ts listens; tests use inject() or listen on their own address).
-import { REGIONS, type ServiceName } from '@failover-lab/contracts';
+import { drainRefusedBody, REGIONS, type ServiceName } from '@failover-lab/contracts';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { adminRoutes } from './admin/admin-routes';
 import { type CellAdmin, HttpCellAdmin } from './cell-admin';
@@ -18,6 +18,10 @@ import { FileStateStore, type StateStore } from './state/state-store';
 
 /** A restarted container's new address reaches the router within this. */
 const NAME_REFRESH_MS = 1000;
+
+/** Bounds on reading the rest of a refused body: at most this many times the limit, for at most this long. */
+const DRAIN_MAX_FACTOR = 8;
+const DRAIN_MAX_MS = 2_000;
 
 export interface RouterDeps {
   admin?: CellAdmin;
@@ -169,10 +173,11 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
     if (admin instanceof HttpCellAdmin) await admin.close().catch(() => {});
   });
 
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     if (error instanceof RouterError)
       return reply.code(error.status).send(errorBody(error.code, error.message));
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
+      await drainRefusedBody(request.raw, DRAIN_MAX_FACTOR * config.proxy.maxBodyBytes, DRAIN_MAX_MS);
       return reply.code(413).send(errorBody('ROUTER_ERR_BODY_TOO_LARGE'));
     }
     if (error.validation || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {

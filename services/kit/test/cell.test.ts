@@ -1,7 +1,7 @@
 // The kit against real Postgres (primary + streaming standby) and Redis (+ replica).
 
 import { Writable } from 'node:stream';
-import { startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing';
+import { postWholeBodyThenRead, startTestDataTier, type TestDataTier } from '@failover-lab/lab/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSigner, type TestSigner, testCellConfig } from '../src/testing';
@@ -505,6 +505,19 @@ describe('client mistakes are 4xx with a code', () => {
     });
     expect(res.statusCode).toBe(status);
     expect(res.json().error.code).toBe(code);
+  });
+
+  it('a body far over the limit gets its 413 over a real socket: the cell reads the rest before it closes', async () => {
+    // Closing with the rest of the body unread resets the connection: a client still sending gets EPIPE.
+    const address = await dcB.listen({ host: '127.0.0.1', port: 0 });
+    const headers = { authorization: `Bearer ${await signer.sign('user-1')}` };
+    const url = `${address}/probe/items`;
+    expect(
+      await Promise.all([
+        postWholeBodyThenRead(url, 4 * 1024 * 1024, { headers }),
+        postWholeBodyThenRead(url, 4 * 1024 * 1024, { headers, chunked: true }),
+      ]),
+    ).toEqual(Array(2).fill('HTTP/1.1 413 Payload Too Large PROBE_ERR_PAYLOAD_TOO_LARGE'));
   });
 });
 

@@ -1,7 +1,7 @@
 // Every error a cell answers with is the contract's body with a code of the service's table (or the
 // admin API's). A client's mistake is a 4xx; a data store that is gone or read-only is a 503 the
 // router may retry elsewhere; only a bug is a 500.
-import { errorBody } from '@failover-lab/contracts';
+import { drainRefusedBody, errorBody } from '@failover-lab/contracts';
 import type { FastifyError, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { isConnectionError, READ_ONLY_SQLSTATE } from '../../db';
@@ -54,7 +54,13 @@ export const errorHandlerPlugin = fp(
         );
       }
       const status = err.statusCode ?? 500;
-      if (status === 413) return sendError(reply, 413, errors.codeOf('PAYLOAD_TOO_LARGE'), err.message);
+      if (status === 413) {
+        // Read the rest of the body first, or the close resets the connection and the 413 is lost.
+        const limit = request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 1024 * 1024;
+        return drainRefusedBody(request.raw, 8 * limit, 2_000).then(() =>
+          sendError(reply, 413, errors.codeOf('PAYLOAD_TOO_LARGE'), err.message),
+        );
+      }
       if (status === 415) return sendError(reply, 415, errors.codeOf('UNSUPPORTED_MEDIA_TYPE'), err.message);
       if (status === 404) return sendError(reply, 404, errors.codeOf('NOT_FOUND'), err.message);
       if (status >= 400 && status < 500) {
