@@ -199,6 +199,8 @@ export function renderSvg(summaries: readonly ConfigSummary[], subtitle: string)
   const height = top + panels.length * panelHeight + 30;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    // The title is the chart's alternative text (screen readers, a tooltip, biome's a11y rule).
+    `<title>Same fault, three systems: RTO, longest stall and failed requests per configuration</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="12" y="22" font-size="16" font-weight="bold">Same fault, three systems: SIGKILL of the primary under load</text>`,
     `<text x="12" y="42" fill="#555555">${escapeXml(subtitle)}</text>`,

@@ -104,6 +104,7 @@ describe('summaries and the table', () => {
     const svg = renderSvg(summaries, 'load <7> & more');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toMatch(/^<svg [^>]*>\n<title>[^<]+<\/title>/);
     expect(svg).toContain('load &lt;7&gt; &amp; more');
     // 3 panels × 3 configurations, all with a median
     expect(svg.match(/<rect x="290"/g)).toHaveLength(9);
