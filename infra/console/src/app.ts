@@ -177,7 +177,7 @@ export async function buildConsole(
     const status = err.statusCode ?? 500;
     // Read the rest of a refused body first, or the close resets the connection and the 413 is lost.
     // Up to 8 MiB, like a cell: only a client with the token gets this far (onRequest checks it).
-    if (status === 413) await drainRefusedBody(request.raw, 8 * 1024 * 1024, 2_000);
+    if (status === 413) await drainRefusedBody(request.raw, 8 * 1024 * 1024);
     if (status >= 400 && status < 500) {
       // fastify's own refusals (bad JSON, wrong content type, too large) in the console's shape
       return reply.code(status).send(errorBody('CONSOLE_ERR_VALIDATION', err.message));

@@ -1,4 +1,4 @@
-// Shared by the router and the cells: both refuse bodies over their limit.
+// Shared by the router, the cells and the console: each refuses bodies over its limit.
 import type { IncomingMessage } from 'node:http';
 
 /**
@@ -9,9 +9,10 @@ import type { IncomingMessage } from 'node:http';
  * a client still sending (undici under load, any client that reads only after it has sent) gets EPIPE or
  * ECONNRESET, and its 413 is thrown away with the reset. Reading the rest first is nginx's lingering close,
  * done before the answer instead of after it; it is bounded in bytes and time, and a body declared larger
- * than the bound is not read at all (that client gets the reset).
+ * than the bound is not read at all (that client gets the reset). 2 s is far more than a body of a few
+ * MiB takes over loopback or a LAN, and a slow sender holds no more than that.
  */
-export async function drainRefusedBody(req: IncomingMessage, maxBytes: number, maxMs: number): Promise<void> {
+export async function drainRefusedBody(req: IncomingMessage, maxBytes: number, maxMs = 2_000): Promise<void> {
   if (req.complete || req.destroyed || Number(req.headers['content-length']) > maxBytes) return;
   await new Promise<void>((resolve) => {
     let seen = 0;

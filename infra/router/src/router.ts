@@ -19,9 +19,8 @@ import { FileStateStore, type StateStore } from './state/state-store';
 /** A restarted container's new address reaches the router within this. */
 const NAME_REFRESH_MS = 1000;
 
-/** Bounds on reading the rest of a refused body: at most this many times the limit, for at most this long. */
+/** The rest of a refused body is read up to this many times the limit (see drainRefusedBody). */
 const DRAIN_MAX_FACTOR = 8;
-const DRAIN_MAX_MS = 2_000;
 
 export interface RouterDeps {
   admin?: CellAdmin;
@@ -177,7 +176,7 @@ export async function buildRouter(config: RouterConfig, deps: RouterDeps = {}): 
     if (error instanceof RouterError)
       return reply.code(error.status).send(errorBody(error.code, error.message));
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
-      await drainRefusedBody(request.raw, DRAIN_MAX_FACTOR * config.proxy.maxBodyBytes, DRAIN_MAX_MS);
+      await drainRefusedBody(request.raw, DRAIN_MAX_FACTOR * config.proxy.maxBodyBytes);
       return reply.code(413).send(errorBody('ROUTER_ERR_BODY_TOO_LARGE'));
     }
     if (error.validation || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {

@@ -57,7 +57,7 @@ export const errorHandlerPlugin = fp(
       if (status === 413) {
         // Read the rest of the body first, or the close resets the connection and the 413 is lost.
         const limit = request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 1024 * 1024;
-        return drainRefusedBody(request.raw, 8 * limit, 2_000).then(() =>
+        return drainRefusedBody(request.raw, 8 * limit).then(() =>
           sendError(reply, 413, errors.codeOf('PAYLOAD_TOO_LARGE'), err.message),
         );
       }
